@@ -1,0 +1,44 @@
+/*
+ * elfmod.h - symbols and bytes of one ELF file (a loaded module), via libelf.
+ *
+ * Used before the target is stopped: to find libc's exported malloc functions
+ * and disassemble them, to read its version string, and to tell which module
+ * provides malloc.  The file is untrusted input: every section and symbol
+ * range is checked against the file size.
+ *
+ * Addresses here are link-time virtual addresses (st_value, p_vaddr); add the
+ * module's load bias (see elfmod_bias) to get target addresses.
+ */
+#ifndef HEAPSCAN_ELFMOD_H
+#define HEAPSCAN_ELFMOD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct elfmod;
+
+/* NULL with a one-line cause in err when the file cannot be read as ELF. */
+struct elfmod *elfmod_open(const char *path, char *err, size_t errlen);
+void elfmod_close(struct elfmod *m);
+
+int elfmod_class(const struct elfmod *m);   /* 32 or 64 */
+bool elfmod_has_interp(const struct elfmod *m); /* PT_INTERP: dynamically linked */
+bool elfmod_is_dyn(const struct elfmod *m);  /* ET_DYN (PIE or shared object) */
+
+/* A defined symbol (st_shndx != SHN_UNDEF) by name, from .dynsym, then
+ * .symtab when present.  Versioned duplicates: the default version wins. */
+bool elfmod_symbol(const struct elfmod *m, const char *name, uint64_t *value, uint64_t *size);
+
+/* Copy len bytes of the file image at link-time address vaddr (must lie in
+ * the file-backed part of one PT_LOAD segment). */
+bool elfmod_read_vaddr(const struct elfmod *m, uint64_t vaddr, void *buf, size_t len);
+
+/* First occurrence of needle in any PT_LOAD segment's file bytes; its vaddr. */
+bool elfmod_find_bytes(const struct elfmod *m, const void *needle, size_t nlen, uint64_t *vaddr);
+
+/* Load bias: target address of link-time address 0, given where the mapping
+ * with file offset 0 starts in the target (map_start). */
+uint64_t elfmod_bias(const struct elfmod *m, uint64_t map_start);
+
+#endif

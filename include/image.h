@@ -1,0 +1,60 @@
+/*
+ * image.h - a copy of some of a process's memory, with its addresses.
+ *
+ * The analyses (glibc walker, later types and reachability) read the target
+ * only through this: a sorted set of regions, each a byte range at a virtual
+ * address, possibly with holes (pages that could not be read).  Every access
+ * is bounds-checked by comparing offsets, never by forming pointers first, so
+ * hostile addresses taken from the target cannot make heapscan read outside
+ * what it copied.
+ */
+#ifndef HEAPSCAN_IMAGE_H
+#define HEAPSCAN_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct image_hole {
+	uint64_t start, end; /* target addresses, page aligned */
+};
+
+struct region {
+	uint64_t start, end;       /* target addresses [start, end) */
+	unsigned char *data;       /* end - start bytes */
+	unsigned perms;            /* MAP_PERM_* of the mapping */
+	char *name;                /* path, "[heap]", "" for anonymous */
+	struct image_hole *holes;  /* unread pages, zero-filled in data */
+	size_t nholes;
+};
+
+struct image {
+	struct region *r; /* sorted by start, non-overlapping */
+	size_t n;
+	size_t cap;
+	unsigned char *buf; /* one block backing every region's data, or NULL */
+	size_t buflen;
+	uint64_t bytes; /* sum of region sizes */
+};
+
+void image_init(struct image *img);
+void image_free(struct image *img);
+
+/* Add a region whose bytes are copied from data (for tests and fuzzers);
+ * keeps the set sorted; refuses (returns -1) overlapping or empty ranges. */
+int image_add_copy(struct image *img, uint64_t start, const void *data, size_t len,
+		   unsigned perms, const char *name);
+
+/* The region containing addr, or NULL. O(log n). */
+const struct region *image_region(const struct image *img, uint64_t addr);
+
+/* Pointer to len readable bytes at addr, or NULL when [addr, addr+len) is not
+ * wholly inside one region or touches a hole. */
+const void *image_ptr(const struct image *img, uint64_t addr, size_t len);
+
+/* Read a little-endian word; false when not readable (see image_ptr). */
+bool image_u64(const struct image *img, uint64_t addr, uint64_t *out);
+bool image_u32(const struct image *img, uint64_t addr, uint32_t *out);
+bool image_u16(const struct image *img, uint64_t addr, uint16_t *out);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * maps.h - /proc/PID/maps, parsed.
+ *
+ * One line per mapping:
+ *
+ *   start-end         perms offset   dev   inode   path
+ *   55d0c8a1e000-55d0c8a3f000 rw-p 00000000 00:00 0   [heap]
+ *
+ * Parsing is kept apart from reading so tests can feed text.  Lines that do
+ * not parse are an error (the kernel writes this file; a bad line means we
+ * misread it), never silently skipped.
+ */
+#ifndef HEAPSCAN_MAPS_H
+#define HEAPSCAN_MAPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum {
+	MAP_PERM_R = 1,
+	MAP_PERM_W = 2,
+	MAP_PERM_X = 4,
+	MAP_PERM_P = 8, /* private (copy-on-write); shared otherwise */
+};
+
+struct map_entry {
+	uint64_t start, end;
+	uint64_t offset;
+	uint64_t inode;
+	unsigned perms;
+	char *path; /* "" for anonymous mappings; "[heap]", "[stack]", ... */
+};
+
+struct maps {
+	struct map_entry *v;
+	size_t n;
+};
+
+/* 0, or -errno (ESRCH when the process is gone). */
+int maps_read(pid_t pid, struct maps *out);
+/* 0, or -EINVAL with the 1-based bad line number in *bad_line. */
+int maps_parse(const char *text, size_t len, struct maps *out, size_t *bad_line);
+void maps_free(struct maps *m);
+
+/* The mapping containing addr, or NULL. Entries are sorted by address. */
+const struct map_entry *maps_find(const struct maps *m, uint64_t addr);
+
+/* Private writable mappings heapscan copies: [heap], anonymous memory, stacks,
+ * modules' .data/.bss.  Not [vvar]/[vsyscall], not shared mappings. */
+int map_is_copied(const struct map_entry *e);
+/* Anonymous (no backing file) or [heap]/[stack]: candidates for malloc memory. */
+int map_is_anon(const struct map_entry *e);
+
+#endif
