@@ -1,0 +1,34 @@
+/*
+ * copy.h - copy a stopped target's writable memory into an image.
+ *
+ * The destination is one anonymous block, faulted in before the target is
+ * stopped (faulting costs ~0.5 s/GB, three times the copy itself), so the
+ * stop window holds only the read.  Inside the window heapscan re-reads
+ * /proc/PID/maps (the process may have mapped or unmapped memory since the
+ * first look) and copies every private writable mapping with
+ * process_vm_readv in large batches; /proc/PID/mem is the fallback.  Pages
+ * that cannot be read (EFAULT/EIO) become holes in the image.
+ */
+#ifndef HEAPSCAN_COPY_H
+#define HEAPSCAN_COPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "image.h"
+#include "maps.h"
+
+/* Bytes heapscan would copy from these mappings. */
+uint64_t copy_plan_bytes(const struct maps *m);
+
+/* Reserve and fault in a buffer for at least bytes (plus slack for growth
+ * between the first look and the stop).  0 or -errno. */
+int copy_prepare(struct image *img, uint64_t bytes);
+
+/* Inside the stop window: lay the copied mappings of m out in img's buffer
+ * (growing it if the process grew) and read them.  0, -ESRCH when the
+ * process is gone, or another -errno. */
+int copy_regions(pid_t pid, const struct maps *m, struct image *img);
+
+#endif

@@ -1,0 +1,136 @@
+/*
+ * glibc.h - glibc malloc's state, read from a memory image.
+ *
+ * The walker takes an image and a few addresses, never a pid, so unit tests
+ * and fuzzers feed it byte buffers.  What it produces, per chunk and per
+ * arena, is exact for a consistent heap; where the heap is not (corrupted
+ * headers, broken lists, an arena locked mid-update), it records a problem
+ * with the address and carries on with what it can trust.
+ *
+ * A chunk (addresses grow down the page):
+ *
+ *   chunk -> +-----------------------------+
+ *            | prev_size (if prev is free) |
+ *            +-----------------------------+
+ *            | size              |A|M|P|   |  A: NON_MAIN_ARENA 0x4
+ *   mem   -> +-----------------------------+  M: IS_MMAPPED    0x2
+ *            | user data, or when free:    |  P: PREV_INUSE    0x1
+ *            |   fd, bk (bins; fastbin and |
+ *            |   tcache fd safe-linked)    |  chunksize = size & ~7, header
+ *            +-----------------------------+  included
+ *
+ * A chunk is free when a free list holds it: a thread's tcache, a fastbin,
+ * the unsorted bin, a small or large bin, or it is an arena's top.  tcache
+ * and fastbin chunks keep the next chunk's P bit set, so the header alone
+ * cannot tell; the lists decide.
+ */
+#ifndef HEAPSCAN_GLIBC_H
+#define HEAPSCAN_GLIBC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "image.h"
+
+enum chunk_kind {
+	CK_INUSE,
+	CK_MMAPPED,  /* in use, served by its own mmap */
+	CK_TCACHE,
+	CK_FASTBIN,
+	CK_UNSORTED,
+	CK_SMALLBIN,
+	CK_LARGEBIN,
+	CK_TOP,
+	CK__N
+};
+
+const char *chunk_kind_name(enum chunk_kind k);
+static inline bool chunk_kind_is_free(enum chunk_kind k)
+{
+	return k >= CK_TCACHE;
+}
+
+#define CHUNK_ARENA_NONE 0xfffu /* mmapped chunks belong to no arena */
+
+struct hs_chunk {
+	uint64_t addr;           /* chunk header address (glibc's mchunkptr) */
+	uint64_t size : 48;      /* chunksize(), header included */
+	uint64_t kind : 4;       /* enum chunk_kind */
+	uint64_t arena : 12;     /* index into heap_model.arenas, or CHUNK_ARENA_NONE */
+};
+
+/* Offsets that differ between glibc versions. */
+struct glibc_layout {
+	int minor_min, minor_max; /* 2.minor_min .. 2.minor_max */
+	/* struct malloc_state */
+	uint32_t ms_flags, ms_fastbins, ms_top, ms_bins, ms_next, ms_system_mem, ms_size;
+	/* struct _heap_info */
+	uint32_t hi_ar_ptr, hi_prev, hi_size, hi_sizeof;
+	/* struct malloc_par */
+	uint32_t mp_hp_pagesize, mp_n_mmaps, mp_mmapped_mem, mp_sbrk_base, mp_tcache_bins;
+	/* struct tcache_perthread_struct: uint16_t counts[64]; entries[64] */
+	uint32_t tc_entries, tc_size;
+};
+
+const struct glibc_layout *glibc_layout_for(int minor);
+
+struct glibc_thread {
+	pid_t tid;
+	uint64_t tcache; /* value of the thread's `tcache` TLS variable, 0 if none */
+};
+
+struct glibc_target {
+	const struct image *img;
+	const struct glibc_layout *lay;
+	uint64_t main_arena;  /* &main_arena */
+	uint64_t mp;          /* &mp_, 0 when unknown */
+	const struct glibc_thread *threads;
+	size_t nthreads;
+};
+
+struct arena_info {
+	uint64_t addr;
+	bool main;
+	bool busy;        /* mutex held when the target stopped */
+	int nheaps;
+	uint64_t system_mem;
+	uint64_t count[CK__N], bytes[CK__N];
+	uint64_t unaccounted; /* bytes of heap not walked because of corruption */
+};
+
+struct heap_problem {
+	uint64_t addr;
+	char what[160];
+};
+
+struct heap_model {
+	struct hs_chunk *chunks; /* sorted by addr */
+	size_t nchunks, cap;
+	struct arena_info *arenas;
+	size_t narenas;
+	struct heap_problem *problems;
+	size_t nproblems, problems_dropped;
+	uint64_t count[CK__N], bytes[CK__N]; /* totals over arenas and mmapped */
+	int tcaches;          /* thread caches found */
+	bool mp_valid;
+	int64_t mp_n_mmaps;   /* glibc's own count of mmapped chunks */
+	uint64_t mp_mmapped_mem;
+};
+
+/* Walk everything.  Returns 0, or -1 with a cause in why when the image does
+ * not hold a usable main_arena (nothing was walked). */
+int glibc_walk(const struct glibc_target *t, struct heap_model *out, char *why, size_t len);
+void heap_model_free(struct heap_model *m);
+
+/* Count arenas whose mutex is held, for the retry-before-walking decision.
+ * Writes up to max addresses into busy[].  Returns the count, -1 when the
+ * arena ring cannot be read. */
+int glibc_busy_arenas(const struct image *img, const struct glibc_layout *lay,
+		      uint64_t main_arena, uint64_t *busy, int max);
+
+/* Chunk whose header is at addr, or NULL (binary search). */
+struct hs_chunk *heap_model_find(const struct heap_model *m, uint64_t addr);
+
+#endif

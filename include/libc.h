@@ -1,0 +1,48 @@
+/*
+ * libc.h - where glibc keeps malloc's state in this process.
+ *
+ * main_arena, mp_ and the thread-local `tcache` are static: not in
+ * libc.so.6's .dynsym, and there is no .symtab.  heapscan finds them by
+ * disassembling exported malloc functions with capstone (no debug files):
+ *
+ *   malloc_trim / mallinfo2 / malloc_stats:  lea reg, [rip + main_arena]
+ *   malloc:  mov reg, [rip + GOT slot]      ; TP offset of `tcache`
+ *            mov reg2, fs:[reg]              ; this thread's tcache
+ *            ...
+ *            cmp reg3, [rip + mp_.tcache_bins]
+ *
+ * The glibc version comes from the "release version 2.NN" string in libc.
+ */
+#ifndef HEAPSCAN_LIBC_H
+#define HEAPSCAN_LIBC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "allocator.h"
+#include "glibc.h"
+
+struct libc_info {
+	char version[16];      /* "2.36" */
+	int minor;
+	const struct glibc_layout *lay;
+	uint64_t bias;         /* load bias of libc in the target */
+	uint64_t main_arena;   /* target address */
+	uint64_t mp;           /* target address of mp_, 0 when not found */
+	bool have_tpoff;
+	int64_t tcache_tpoff;  /* fs_base + tcache_tpoff = &tcache of a thread */
+};
+
+/* Before stopping the target.  EXIT_OK, or an exit code with a cause. */
+int libc_locate(pid_t pid, const struct allocator_info *a, struct libc_info *out,
+		char *why, size_t whylen);
+
+/* Pure helpers, exposed for unit tests: scan x86-64 code at address addr. */
+bool libc_find_first_lea(const uint8_t *code, size_t len, uint64_t addr, uint64_t *target);
+bool libc_find_tcache_refs(const uint8_t *code, size_t len, uint64_t addr, uint64_t *got_slot,
+			   uint64_t *tcache_bins);
+/* "…release version 2.36…" -> minor 36; false when absent or malformed. */
+bool libc_parse_version(const char *s, size_t len, int *minor);
+
+#endif

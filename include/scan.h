@@ -1,0 +1,54 @@
+/*
+ * scan.h - one look at a live process: probe, locate, stop, copy, let go, walk.
+ *
+ * Everything that can be done without the target stopped is done before
+ * (reading /proc, opening libc, disassembling, faulting in the buffer) or
+ * after (walking).  The stop window holds: seizing the threads, re-reading
+ * /proc/PID/maps, the copy, reading registers, detaching.
+ *
+ * When an arena's mutex was held at the stop (a thread inside malloc), the
+ * copy may catch a list mid-update; the scan lets the target run a moment
+ * and tries again, a few times, before it reports the arena as busy.
+ */
+#ifndef HEAPSCAN_SCAN_H
+#define HEAPSCAN_SCAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "glibc.h"
+#include "image.h"
+#include "libc.h"
+
+#define SCAN_MAX_BUSY 16
+
+struct scan_opts {
+	int max_attempts;        /* copies tried while an arena is busy (>= 1) */
+	long test_stop_delay_ms; /* test hook: sleep inside the stop window */
+};
+
+struct scan {
+	pid_t pid;
+	char *cmdline;
+	struct libc_info libc;
+	struct glibc_thread *threads;
+	size_t nthreads;
+	bool was_stopped;       /* the process was in group-stop and stays so */
+	double pause_ms;        /* the last attempt's stop window */
+	double pause_total_ms;  /* all attempts */
+	int attempts;
+	uint64_t copied_bytes;
+	size_t holes;           /* unreadable ranges in the copy */
+	int nbusy;              /* arenas locked at the final stop */
+	uint64_t busy[SCAN_MAX_BUSY];
+	bool tcache_unknown;    /* thread caches could not be located */
+	struct image img;
+	struct heap_model heap;
+};
+
+/* EXIT_OK, or an exit code after printing a one-line cause. */
+int scan_live(pid_t pid, const struct scan_opts *opts, struct scan *out);
+void scan_free(struct scan *s);
+
+#endif

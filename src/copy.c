@@ -1,0 +1,240 @@
+/*
+ * copy.c - reading the stopped target's memory (see copy.h).
+ *
+ * process_vm_readv stops at the first remote range it cannot read and says
+ * how much it did read; the page it stopped at becomes a hole and the copy
+ * goes on from the next page.  EPERM/ENOSYS (seccomp, old kernels) switch to
+ * pread() on /proc/PID/mem for the rest.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "copy.h"
+#include "xmalloc.h"
+
+#define PAGE 4096ULL
+#define BATCH_IOV 1024
+
+uint64_t
+copy_plan_bytes(const struct maps *m)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (map_is_copied(&m->v[i]))
+			total += m->v[i].end - m->v[i].start;
+	return total;
+}
+
+static size_t
+with_slack(uint64_t bytes)
+{
+	uint64_t b = bytes + bytes / 16 + (4ULL << 20);
+
+	return (size_t)((b + PAGE - 1) & ~(PAGE - 1));
+}
+
+int
+copy_prepare(struct image *img, uint64_t bytes)
+{
+	size_t len = with_slack(bytes);
+	void *p;
+
+	image_init(img);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	img->buf = p;
+	img->buflen = len;
+	return 0;
+}
+
+/* Grow the buffer inside the stop window: rare (the process grew between the
+ * first look and the stop), and the new pages fault in during the copy. */
+static int
+ensure_buffer(struct image *img, uint64_t bytes)
+{
+	void *p;
+	size_t len;
+
+	if (bytes <= img->buflen)
+		return 0;
+	len = with_slack(bytes);
+	p = img->buf ? mremap(img->buf, img->buflen, len, MREMAP_MAYMOVE)
+		     : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	img->buf = p;
+	img->buflen = len;
+	return 0;
+}
+
+static void
+add_hole(struct region *r, uint64_t start, uint64_t end)
+{
+	size_t cap = r->nholes;
+
+	if (r->nholes && r->holes[r->nholes - 1].end == start) {
+		r->holes[r->nholes - 1].end = end;
+		return;
+	}
+	r->holes = xgrow(r->holes, &cap, r->nholes + 1, sizeof(*r->holes));
+	r->holes[r->nholes].start = start;
+	r->holes[r->nholes].end = end;
+	r->nholes++;
+}
+
+/* Fallback reader for region r from offset off. */
+static int
+read_mem_file(pid_t pid, struct region *r, uint64_t off)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while (off < r->end - r->start) {
+		uint64_t want = r->end - r->start - off;
+		ssize_t n;
+
+		if (want > (1 << 20))
+			want = 1 << 20;
+		n = pread(fd, r->data + off, want, (off_t)(r->start + off));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			uint64_t hole_end;
+
+			if (n < 0 && errno != EIO && errno != EFAULT) {
+				int e = errno;
+
+				close(fd);
+				return e == ENOENT ? -ESRCH : -e;
+			}
+			hole_end = ((r->start + off) & ~(PAGE - 1)) + PAGE;
+			if (hole_end > r->end)
+				hole_end = r->end;
+			memset(r->data + off, 0, hole_end - r->start - off);
+			add_hole(r, r->start + off, hole_end);
+			off = hole_end - r->start;
+			continue;
+		}
+		off += (uint64_t)n;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Read regions [first, last) starting at byte off of region first with one
+ * process_vm_readv call.  Returns bytes read or -errno. */
+static ssize_t
+readv_batch(pid_t pid, struct region *r, size_t first, size_t last, uint64_t off)
+{
+	struct iovec local[BATCH_IOV], remote[BATCH_IOV];
+	size_t k = 0;
+	ssize_t n;
+
+	for (size_t i = first; i < last && k < BATCH_IOV; i++, k++) {
+		uint64_t o = i == first ? off : 0;
+
+		local[k].iov_base = r[i].data + o;
+		local[k].iov_len = r[i].end - r[i].start - o;
+		remote[k].iov_base = (void *)(uintptr_t)(r[i].start + o);
+		remote[k].iov_len = local[k].iov_len;
+	}
+	n = process_vm_readv(pid, local, k, remote, k, 0);
+	return n < 0 ? -errno : n;
+}
+
+static int
+read_regions(pid_t pid, struct image *img)
+{
+	size_t i = 0;
+	uint64_t off = 0;
+
+	while (i < img->n) {
+		ssize_t n = readv_batch(pid, img->r, i, img->n, off);
+		int ret;
+
+		if (n == -ESRCH)
+			return -ESRCH;
+		if (n == -EPERM || n == -ENOSYS) {
+			for (; i < img->n; i++, off = 0) {
+				ret = read_mem_file(pid, &img->r[i], off);
+				if (ret)
+					return ret;
+			}
+			return 0;
+		}
+		if (n < 0 && n != -EFAULT && n != -EIO)
+			return (int)n;
+		if (n < 0)
+			n = 0;
+		/* advance over what was read */
+		while (i < img->n && (uint64_t)n >= img->r[i].end - img->r[i].start - off) {
+			n -= (ssize_t)(img->r[i].end - img->r[i].start - off);
+			i++;
+			off = 0;
+		}
+		if (i == img->n)
+			break;
+		off += (uint64_t)n;
+		if (n > 0)
+			continue; /* a batch of at most BATCH_IOV regions ended */
+		/* Region i has an unreadable page somewhere after off; pread on
+		 * /proc/PID/mem stops exactly at it, so let it find the holes. */
+		ret = read_mem_file(pid, &img->r[i], off);
+		if (ret)
+			return ret;
+		i++;
+		off = 0;
+	}
+	return 0;
+}
+
+int
+copy_regions(pid_t pid, const struct maps *m, struct image *img)
+{
+	uint64_t total = copy_plan_bytes(m), pos = 0;
+	size_t nreg = 0, cap = img->cap;
+	int ret;
+
+	ret = ensure_buffer(img, total);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < img->n; i++) {
+		free(img->r[i].name);
+		free(img->r[i].holes);
+	}
+	img->n = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		const struct map_entry *e = &m->v[i];
+		struct region *r;
+
+		if (!map_is_copied(e))
+			continue;
+		img->r = xgrow(img->r, &cap, nreg + 1, sizeof(*img->r));
+		img->cap = cap;
+		r = &img->r[nreg++];
+		memset(r, 0, sizeof(*r));
+		r->start = e->start;
+		r->end = e->end;
+		r->perms = e->perms;
+		r->name = xstrdup(e->path);
+		r->data = img->buf + pos;
+		pos += e->end - e->start;
+	}
+	img->n = nreg;
+	img->bytes = total;
+	return read_regions(pid, img);
+}

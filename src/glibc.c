@@ -1,0 +1,677 @@
+/*
+ * glibc.c - walking glibc malloc's arenas, heaps and free lists in an image.
+ *
+ * The order of work:
+ *   1. the arena ring, from main_arena through ->next (bounded);
+ *   2. every heap of every arena as an address range:
+ *        main arena:   [first chunk after mp_.sbrk_base, end of top)
+ *        thread arena: heap_info headers at 64 MiB-aligned addresses,
+ *                      linked by ->prev from the heap holding top;
+ *                      the first heap holds the malloc_state after heap_info
+ *          +-----------+--------------+--------- ... ----+-----------+
+ *          | heap_info | malloc_state | chunks           | fencepost |
+ *          +-----------+--------------+--------- ... ----+-----------+
+ *   3. the anonymous memory outside those ranges, page by page, for mmapped
+ *      chunks (size field with only IS_MMAPPED set; prev_size holds the
+ *      offset from the start of the mapping);
+ *   4. all ranges in address order, so the chunk array comes out sorted;
+ *   5. the free lists, each entry looked up in that array: it must be a
+ *      chunk boundary, of a size its list allows, on no other list.
+ *
+ * Every word comes from image_u64() and friends, which refuse reads outside
+ * the image; every loop is bounded by what glibc allows (64 tcache bins,
+ * counts, the number of chunks in the arena).
+ *
+ * Safe-linking (glibc >= 2.32): tcache entry->next and fastbin fd are stored
+ * as (address_of_the_field >> 12) ^ pointer.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "glibc.h"
+#include "xmalloc.h"
+
+#define MINSIZE 32
+#define ALIGN_MASK 15ULL
+#define MAX_ARENAS 1024
+#define MAX_HEAPS_PER_ARENA 4096
+#define MAX_PROBLEMS 1000
+#define NFASTBINS 10
+#define NBINS 128
+#define TCACHE_MAX_BINS 64
+#define DEFAULT_HEAP_MAX (64ULL << 20)
+#define PAGE 4096ULL
+
+#define PREV_INUSE 1ULL
+#define IS_MMAPPED 2ULL
+#define NON_MAIN_ARENA 4ULL
+
+static const struct glibc_layout layouts[] = {
+	/* 2.35 added mp_.thp_pagesize/hp_pagesize/hp_flags and heap_info.pagesize;
+	 * 2.42 reworked the tcache.  Between them the layout is this one. */
+	{
+		.minor_min = 35, .minor_max = 41,
+		.ms_flags = 4, .ms_fastbins = 0x10, .ms_top = 0x60, .ms_bins = 0x70,
+		.ms_next = 0x870, .ms_system_mem = 0x888, .ms_size = 0x898,
+		.hi_ar_ptr = 0, .hi_prev = 8, .hi_size = 16, .hi_sizeof = 48,
+		.mp_hp_pagesize = 48, .mp_n_mmaps = 60, .mp_mmapped_mem = 80,
+		.mp_sbrk_base = 96, .mp_tcache_bins = 104,
+		.tc_entries = 128, .tc_size = 0x290,
+	},
+};
+
+const struct glibc_layout *
+glibc_layout_for(int minor)
+{
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+		if (minor >= layouts[i].minor_min && minor <= layouts[i].minor_max)
+			return &layouts[i];
+	return NULL;
+}
+
+const char *
+chunk_kind_name(enum chunk_kind k)
+{
+	static const char *const names[CK__N] = {
+		[CK_INUSE] = "inuse", [CK_MMAPPED] = "mmapped", [CK_TCACHE] = "tcache",
+		[CK_FASTBIN] = "fastbin", [CK_UNSORTED] = "unsorted", [CK_SMALLBIN] = "smallbin",
+		[CK_LARGEBIN] = "largebin", [CK_TOP] = "top",
+	};
+	return (unsigned)k < CK__N ? names[k] : "?";
+}
+
+/* ---- the walk's working state ------------------------------------------ */
+
+struct heap_range {
+	uint64_t start;   /* first chunk */
+	uint64_t limit;   /* no chunk may extend past this */
+	uint64_t top;     /* the arena's top chunk when it lies in this range, else 0 */
+	unsigned arena;   /* index, or CHUNK_ARENA_NONE for an mmapped-chunk scan range */
+	bool fencepost;   /* a retired thread heap: ends with a fencepost */
+};
+
+struct walk {
+	const struct glibc_target *t;
+	const struct glibc_layout *lay;
+	struct heap_model *m;
+	uint64_t heap_max;
+	struct heap_range *ranges;
+	size_t nranges, cap;
+};
+
+static void __attribute__((format(printf, 3, 4)))
+problem(struct heap_model *m, uint64_t addr, const char *fmt, ...)
+{
+	va_list ap;
+	struct heap_problem *p;
+	size_t cap = m->nproblems;
+
+	if (m->nproblems >= MAX_PROBLEMS) {
+		m->problems_dropped++;
+		return;
+	}
+	m->problems = xgrow(m->problems, &cap, m->nproblems + 1, sizeof(*m->problems));
+	p = &m->problems[m->nproblems++];
+	p->addr = addr;
+	va_start(ap, fmt);
+	vsnprintf(p->what, sizeof(p->what), fmt, ap);
+	va_end(ap);
+}
+
+static bool
+rd(const struct walk *w, uint64_t addr, uint64_t *v)
+{
+	return image_u64(w->t->img, addr, v);
+}
+
+static void
+add_range(struct walk *w, uint64_t start, uint64_t limit, uint64_t top, unsigned arena,
+	  bool fencepost)
+{
+	struct heap_range *r;
+
+	w->ranges = xgrow(w->ranges, &w->cap, w->nranges + 1, sizeof(*w->ranges));
+	r = &w->ranges[w->nranges++];
+	r->start = start;
+	r->limit = limit;
+	r->top = top;
+	r->arena = arena;
+	r->fencepost = fencepost;
+}
+
+static uint64_t
+align_chunk(uint64_t p)
+{
+	/* chunk2mem(p) = p + 16 must be 16-aligned */
+	return (p + ALIGN_MASK) & ~ALIGN_MASK;
+}
+
+/* ---- 1. the arena ring ------------------------------------------------- */
+
+static int
+read_arenas(struct walk *w)
+{
+	struct heap_model *m = w->m;
+	uint64_t a = w->t->main_arena;
+
+	m->arenas = xcalloc(MAX_ARENAS, sizeof(*m->arenas));
+	do {
+		struct arena_info *ai = &m->arenas[m->narenas];
+		uint32_t mutex;
+		uint64_t next;
+
+		if (!image_u32(w->t->img, a, &mutex) || !rd(w, a + w->lay->ms_next, &next)) {
+			if (m->narenas == 0)
+				return -1;
+			problem(m, a, "arena ring broken: arena 0x%lx is not in readable memory",
+				(unsigned long)a);
+			break;
+		}
+		for (size_t i = 0; i < m->narenas; i++)
+			if (m->arenas[i].addr == a) {
+				problem(m, a, "arena ring loops back to 0x%lx, not to main_arena",
+					(unsigned long)a);
+				return 0;
+			}
+		ai->addr = a;
+		ai->main = m->narenas == 0;
+		ai->busy = mutex != 0;
+		rd(w, a + w->lay->ms_system_mem, &ai->system_mem);
+		m->narenas++;
+		a = next;
+	} while (a != w->t->main_arena && m->narenas < MAX_ARENAS);
+	if (a != w->t->main_arena)
+		problem(m, a, "arena ring does not close within %d arenas", MAX_ARENAS);
+	return 0;
+}
+
+/* ---- 2. heap ranges ---------------------------------------------------- */
+
+static bool
+top_is_initial(const struct walk *w, uint64_t arena, uint64_t top)
+{
+	/* Before the first allocation, top points at the unsorted bin head. */
+	return top == arena + w->lay->ms_bins - 16;
+}
+
+static void
+main_heap_range(struct walk *w)
+{
+	const struct glibc_layout *lay = w->lay;
+	uint64_t a = w->t->main_arena, top, topsize, base = 0;
+	const struct region *r;
+
+	if (!rd(w, a + lay->ms_top, &top) || top_is_initial(w, a, top))
+		return;
+	if (!rd(w, top + 8, &topsize)) {
+		problem(w->m, top, "main arena: top chunk 0x%lx is not in copied memory",
+			(unsigned long)top);
+		return;
+	}
+	r = image_region(w->t->img, top);
+	if (w->t->mp && rd(w, w->t->mp + lay->mp_sbrk_base, &base) && base && r &&
+	    base >= r->start && base < r->end) {
+		/* the heap starts at sbrk_base, within the mapping that holds top */
+	} else {
+		/* mp_ unknown or inconsistent: the [heap] mapping holding top */
+		base = r ? r->start : top;
+	}
+	add_range(w, align_chunk(base), top + (topsize & ~7ULL), top, 0, false);
+}
+
+static void
+thread_heap_ranges(struct walk *w, unsigned ai)
+{
+	const struct glibc_layout *lay = w->lay;
+	struct heap_model *m = w->m;
+	uint64_t a = m->arenas[ai].addr, top, topsize, h;
+	int n = 0;
+
+	if (!rd(w, a + lay->ms_top, &top) || !rd(w, top + 8, &topsize)) {
+		problem(m, a, "arena 0x%lx: top chunk not in copied memory", (unsigned long)a);
+		return;
+	}
+	for (h = top & ~(w->heap_max - 1); h && n < MAX_HEAPS_PER_ARENA; n++) {
+		uint64_t ar_ptr, prev, size, first;
+		bool first_heap = a == h + lay->hi_sizeof;
+
+		if (!rd(w, h + lay->hi_ar_ptr, &ar_ptr) || !rd(w, h + lay->hi_prev, &prev) ||
+		    !rd(w, h + lay->hi_size, &size) || ar_ptr != a || size > w->heap_max ||
+		    size < lay->hi_sizeof) {
+			problem(m, h, "arena 0x%lx: bad heap_info at 0x%lx", (unsigned long)a,
+				(unsigned long)h);
+			break;
+		}
+		first = first_heap ? align_chunk(a + lay->ms_size) : align_chunk(h + lay->hi_sizeof);
+		if (top >= h && top < h + size)
+			add_range(w, first, top + (topsize & ~7ULL), top, ai, false);
+		else
+			add_range(w, first, h + size, 0, ai, true);
+		if (first_heap) {
+			if (prev)
+				problem(m, h, "arena 0x%lx: first heap has prev 0x%lx",
+					(unsigned long)a, (unsigned long)prev);
+			break;
+		}
+		h = prev;
+	}
+	m->arenas[ai].nheaps = n + 1;
+}
+
+static bool
+range_overlaps(const struct walk *w, uint64_t s, uint64_t e, uint64_t *next)
+{
+	for (size_t i = 0; i < w->nranges; i++) {
+		const struct heap_range *r = &w->ranges[i];
+
+		if (r->arena != CHUNK_ARENA_NONE && s < r->limit && e > r->start) {
+			*next = r->limit;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Anonymous memory not covered by an arena heap may hold mmapped chunks. */
+static void
+mmap_scan_ranges(struct walk *w)
+{
+	const struct image *img = w->t->img;
+	size_t arena_ranges = w->nranges;
+
+	for (size_t i = 0; i < img->n; i++) {
+		const struct region *r = &img->r[i];
+		uint64_t s = r->start;
+
+		if (r->name[0] && strncmp(r->name, "[anon:", 6))
+			continue; /* file-backed, [heap], [stack] */
+		while (s < r->end) {
+			uint64_t e = r->end, skip;
+
+			/* cut at the next arena heap inside this region */
+			for (size_t j = 0; j < arena_ranges; j++) {
+				uint64_t hs = w->ranges[j].start & ~(PAGE - 1);
+
+				if (hs > s && hs < e)
+					e = hs;
+			}
+			if (range_overlaps(w, s, s + 1, &skip)) {
+				s = (skip + PAGE - 1) & ~(PAGE - 1);
+				continue;
+			}
+			add_range(w, s, e, 0, CHUNK_ARENA_NONE, false);
+			s = e;
+		}
+	}
+}
+
+static int
+by_start(const void *a, const void *b)
+{
+	const struct heap_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* ---- 3/4. walking ranges ---------------------------------------------- */
+
+static void
+push_chunk(struct heap_model *m, uint64_t addr, uint64_t size, enum chunk_kind kind,
+	   unsigned arena)
+{
+	struct hs_chunk *c;
+
+	if (m->nchunks == m->cap)
+		m->chunks = xgrow(m->chunks, &m->cap, m->nchunks + 1, sizeof(*m->chunks));
+	c = &m->chunks[m->nchunks++];
+	c->addr = addr;
+	c->size = size;
+	c->kind = kind;
+	c->arena = arena;
+}
+
+static void
+walk_arena_range(struct walk *w, const struct heap_range *r)
+{
+	struct heap_model *m = w->m;
+	struct arena_info *ai = &m->arenas[r->arena];
+	uint64_t p = r->start;
+
+	while (p < r->limit) {
+		uint64_t hdr, size, flags;
+
+		if (!rd(w, p + 8, &hdr)) {
+			problem(m, p, "arena 0x%lx: chunk 0x%lx is outside copied memory",
+				(unsigned long)ai->addr, (unsigned long)p);
+			break;
+		}
+		size = hdr & ~7ULL;
+		flags = hdr & 7ULL;
+		if (r->fencepost && size == 16) {
+			uint64_t next;
+
+			if (rd(w, p + 16 + 8, &next) && (next & ~7ULL) == 0)
+				return; /* end of a retired heap */
+		}
+		if (p == r->top) {
+			push_chunk(m, p, size, CK_TOP, r->arena);
+			if (p + size != r->limit)
+				problem(m, p, "top chunk size 0x%lx does not end the heap",
+					(unsigned long)size);
+			return;
+		}
+		if (size < MINSIZE || (size & ALIGN_MASK) || size > r->limit - p ||
+		    (flags & IS_MMAPPED)) {
+			problem(m, p, "corrupt chunk header at 0x%lx: size field 0x%lx (arena 0x%lx); "
+				"rest of this heap (%lu bytes) not walked", (unsigned long)p,
+				(unsigned long)hdr, (unsigned long)ai->addr,
+				(unsigned long)(r->limit - p));
+			ai->unaccounted += r->limit - p;
+			return;
+		}
+		/* Thread arenas' free chunks may lack NON_MAIN_ARENA, so only the
+		 * main arena's chunks can be checked for a stray one. */
+		if (r->arena == 0 && (flags & NON_MAIN_ARENA))
+			problem(m, p, "chunk 0x%lx in the main arena has NON_MAIN_ARENA set",
+				(unsigned long)p);
+		push_chunk(m, p, size, CK_INUSE, r->arena);
+		p += size;
+	}
+	if (r->top)
+		problem(m, r->top, "arena 0x%lx: walk did not reach the top chunk",
+			(unsigned long)ai->addr);
+}
+
+/* Page-aligned mapping start + prev_size = chunk; size has IS_MMAPPED only. */
+static void
+scan_mmapped(struct walk *w, const struct heap_range *r)
+{
+	uint64_t p = r->start;
+
+	while (p + 16 <= r->limit) {
+		uint64_t prev, hdr, size;
+
+		if (rd(w, p, &prev) && rd(w, p + 8, &hdr) && prev < PAGE && !(prev & ALIGN_MASK) &&
+		    (hdr & 7) == IS_MMAPPED) {
+			size = hdr & ~7ULL;
+			if (size >= PAGE - prev && ((prev + size) & (PAGE - 1)) == 0 &&
+			    size <= r->limit - p - prev && rd(w, p + prev + 8, &hdr) &&
+			    (hdr & ~7ULL) == size) {
+				/* prev_size > 0 (memalign): the chunk starts prev bytes in */
+				push_chunk(w->m, p + prev, size, CK_MMAPPED, CHUNK_ARENA_NONE);
+				p += prev + size;
+				continue;
+			}
+		}
+		p += PAGE;
+	}
+}
+
+/* ---- 5. free lists ----------------------------------------------------- */
+
+struct hs_chunk *
+heap_model_find(const struct heap_model *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->nchunks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->chunks[mid].addr < addr)
+			lo = mid + 1;
+		else if (m->chunks[mid].addr > addr)
+			hi = mid;
+		else
+			return &m->chunks[mid];
+	}
+	return NULL;
+}
+
+/* Mark the chunk at addr as kind.  false ends the list walk (with a problem
+ * recorded): not a chunk, wrong arena, on another list, or a cycle. */
+static bool
+mark_free(struct walk *w, uint64_t addr, enum chunk_kind kind, int arena, const char *list)
+{
+	struct hs_chunk *c = heap_model_find(w->m, addr);
+
+	if (!c || c->kind == CK_MMAPPED || c->kind == CK_TOP) {
+		problem(w->m, addr, "%s: entry 0x%lx is not a chunk of any heap", list,
+			(unsigned long)addr);
+		return false;
+	}
+	if (chunk_kind_is_free(c->kind)) {
+		problem(w->m, addr, "%s: chunk 0x%lx is already on a %s list (double free or cycle)",
+			list, (unsigned long)addr, chunk_kind_name(c->kind));
+		return false;
+	}
+	if (arena >= 0 && c->arena != (unsigned)arena) {
+		problem(w->m, addr, "%s: chunk 0x%lx belongs to another arena", list,
+			(unsigned long)addr);
+		return false;
+	}
+	c->kind = kind;
+	return true;
+}
+
+static void
+walk_fastbins(struct walk *w, unsigned ai)
+{
+	uint64_t a = w->m->arenas[ai].addr;
+	char list[64];
+
+	for (int i = 0; i < NFASTBINS; i++) {
+		uint64_t p, n = 0;
+
+		snprintf(list, sizeof(list), "arena 0x%lx fastbin %d", (unsigned long)a, i);
+		if (!rd(w, a + w->lay->ms_fastbins + 8 * (uint64_t)i, &p))
+			continue;
+		while (p && n++ <= w->m->nchunks) {
+			uint64_t stored;
+			struct hs_chunk *c;
+
+			if ((p & ALIGN_MASK) || !mark_free(w, p, CK_FASTBIN, (int)ai, list))
+				break;
+			c = heap_model_find(w->m, p);
+			if (c->size != (uint64_t)(i + 2) * 16)
+				problem(w->m, p, "%s: chunk 0x%lx has size 0x%lx", list,
+					(unsigned long)p, (unsigned long)c->size);
+			if (!rd(w, p + 16, &stored))
+				break;
+			p = stored ^ ((p + 16) >> 12);
+		}
+	}
+}
+
+static void
+walk_bins(struct walk *w, unsigned ai)
+{
+	uint64_t a = w->m->arenas[ai].addr;
+	char list[64];
+
+	for (int i = 1; i < NBINS - 1; i++) {
+		uint64_t head = a + w->lay->ms_bins + (uint64_t)(i - 1) * 16 - 16, p, n = 0;
+		enum chunk_kind kind = i == 1 ? CK_UNSORTED : i < 64 ? CK_SMALLBIN : CK_LARGEBIN;
+
+		snprintf(list, sizeof(list), "arena 0x%lx bin %d", (unsigned long)a, i);
+		if (!rd(w, head + 16, &p))
+			continue;
+		while (p != head) {
+			if (n++ > w->m->nchunks) {
+				problem(w->m, p, "%s: list does not return to its head", list);
+				break;
+			}
+			if (!mark_free(w, p, kind, (int)ai, list) || !rd(w, p + 16, &p))
+				break;
+		}
+	}
+}
+
+static void
+walk_tcache(struct walk *w, const struct glibc_thread *th, uint64_t nbins)
+{
+	uint64_t T = th->tcache;
+	struct hs_chunk *self = heap_model_find(w->m, T - 16);
+	char list[64];
+
+	if (!self || self->size != w->lay->tc_size || chunk_kind_is_free(self->kind)) {
+		problem(w->m, T, "thread %d: tcache pointer 0x%lx is not an in-use 0x%x-byte chunk",
+			(int)th->tid, (unsigned long)T, w->lay->tc_size);
+		return;
+	}
+	w->m->tcaches++;
+	for (uint64_t i = 0; i < nbins; i++) {
+		uint16_t count;
+		uint64_t e, k;
+
+		snprintf(list, sizeof(list), "thread %d tcache bin %lu", (int)th->tid, (unsigned long)i);
+		if (!image_u16(w->t->img, T + 2 * i, &count) ||
+		    !rd(w, T + w->lay->tc_entries + 8 * i, &e))
+			break;
+		for (k = 0; k < count && e; k++) {
+			uint64_t stored;
+			struct hs_chunk *c;
+
+			if ((e & ALIGN_MASK) || !mark_free(w, e - 16, CK_TCACHE, -1, list))
+				break;
+			c = heap_model_find(w->m, e - 16);
+			if (c->size != (i + 2) * 16)
+				problem(w->m, e - 16, "%s: chunk 0x%lx has size 0x%lx", list,
+					(unsigned long)(e - 16), (unsigned long)c->size);
+			if (!rd(w, e, &stored))
+				break;
+			e = stored ^ (e >> 12);
+		}
+		if (k < count)
+			problem(w->m, T, "%s: count %u but %lu chunks linked", list, count,
+				(unsigned long)k);
+		else if (e)
+			problem(w->m, T, "%s: more chunks linked than its count %u", list, count);
+	}
+}
+
+/* ---- totals -------------------------------------------------------------- */
+
+static void
+tally(struct heap_model *m)
+{
+	for (size_t i = 0; i < m->nchunks; i++) {
+		const struct hs_chunk *c = &m->chunks[i];
+
+		m->count[c->kind]++;
+		m->bytes[c->kind] += c->size;
+		if (c->arena != CHUNK_ARENA_NONE) {
+			m->arenas[c->arena].count[c->kind]++;
+			m->arenas[c->arena].bytes[c->kind] += c->size;
+		}
+	}
+}
+
+static void
+read_mp(struct walk *w)
+{
+	uint32_t n;
+	uint64_t mem, hp;
+
+	w->heap_max = DEFAULT_HEAP_MAX;
+	if (!w->t->mp)
+		return;
+	if (rd(w, w->t->mp + w->lay->mp_hp_pagesize, &hp) && hp && hp <= (1ULL << 30) &&
+	    !(hp & (hp - 1)))
+		w->heap_max = 4 * hp;
+	if (image_u32(w->t->img, w->t->mp + w->lay->mp_n_mmaps, &n) &&
+	    rd(w, w->t->mp + w->lay->mp_mmapped_mem, &mem)) {
+		w->m->mp_valid = true;
+		w->m->mp_n_mmaps = (int32_t)n;
+		w->m->mp_mmapped_mem = mem;
+	}
+}
+
+int
+glibc_walk(const struct glibc_target *t, struct heap_model *m, char *why, size_t len)
+{
+	struct walk w = { .t = t, .lay = t->lay, .m = m };
+	uint64_t nbins = TCACHE_MAX_BINS;
+
+	memset(m, 0, sizeof(*m));
+	if (read_arenas(&w) < 0) {
+		snprintf(why, len, "main_arena (0x%lx) is not in the copied memory",
+			 (unsigned long)t->main_arena);
+		return -1;
+	}
+	read_mp(&w);
+	main_heap_range(&w);
+	for (unsigned i = 1; i < m->narenas; i++)
+		thread_heap_ranges(&w, i);
+	mmap_scan_ranges(&w);
+	qsort(w.ranges, w.nranges, sizeof(*w.ranges), by_start);
+	for (size_t i = 0; i < w.nranges; i++) {
+		if (i && w.ranges[i].start < w.ranges[i - 1].limit &&
+		    w.ranges[i].arena != CHUNK_ARENA_NONE) {
+			problem(m, w.ranges[i].start, "heap 0x%lx overlaps another heap; skipped",
+				(unsigned long)w.ranges[i].start);
+			continue;
+		}
+		if (w.ranges[i].arena == CHUNK_ARENA_NONE)
+			scan_mmapped(&w, &w.ranges[i]);
+		else
+			walk_arena_range(&w, &w.ranges[i]);
+	}
+	free(w.ranges);
+
+	for (unsigned i = 0; i < m->narenas; i++) {
+		walk_fastbins(&w, i);
+		walk_bins(&w, i);
+	}
+	if (t->mp) {
+		uint64_t b;
+
+		if (rd(&w, t->mp + t->lay->mp_tcache_bins, &b) && b <= TCACHE_MAX_BINS)
+			nbins = b;
+	}
+	for (size_t i = 0; i < t->nthreads; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < i; j++)
+			dup |= t->threads[j].tcache == t->threads[i].tcache;
+		if (t->threads[i].tcache && !dup)
+			walk_tcache(&w, &t->threads[i], nbins);
+	}
+	tally(m);
+	if (m->mp_valid && ((uint64_t)m->mp_n_mmaps != m->count[CK_MMAPPED]))
+		problem(m, t->mp, "found %lu mmapped chunks, glibc counts %ld",
+			(unsigned long)m->count[CK_MMAPPED], (long)m->mp_n_mmaps);
+	return 0;
+}
+
+void
+heap_model_free(struct heap_model *m)
+{
+	free(m->chunks);
+	free(m->arenas);
+	free(m->problems);
+	memset(m, 0, sizeof(*m));
+}
+
+int
+glibc_busy_arenas(const struct image *img, const struct glibc_layout *lay, uint64_t main_arena,
+		  uint64_t *busy, int max)
+{
+	uint64_t a = main_arena;
+	int n = 0, k = 0;
+
+	do {
+		uint32_t mutex;
+		uint64_t cur = a;
+
+		if (!image_u32(img, cur, &mutex) || !image_u64(img, cur + lay->ms_next, &a))
+			return -1;
+		if (mutex) {
+			if (n < max)
+				busy[n] = cur;
+			n++;
+		}
+	} while (a != main_arena && ++k < MAX_ARENAS);
+	return n;
+}

@@ -1,0 +1,130 @@
+/*
+ * main.c - heapscan: what is this process's malloc heap made of?
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "probe.h"
+#include "report.h"
+#include "scan.h"
+#include "seize.h"
+
+#define HEAPSCAN_VERSION "0.1.0"
+
+struct options {
+	bool json;
+	int top;
+	pid_t pid;
+	struct scan_opts scan;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: heapscan [--json] [--top N] PID\n"
+		"\n"
+		"Stops every thread of process PID for as long as it takes to copy its\n"
+		"writable memory, lets it go, and reports what its glibc malloc heap holds.\n"
+		"\n"
+		"  --json      one JSON object instead of the text report\n"
+		"  --top N     rows in the text report's tables (default 10)\n"
+		"  --version   print the version\n"
+		"  -h, --help  this text\n"
+		"\n"
+		"Exit status: 0 ok, 1 failure, 2 usage, 3 no such process, 4 permission\n"
+		"denied, 5 unsupported target, 6 target changed during the scan (retry).\n");
+}
+
+static int
+parse_count(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	v = strtol(s, &end, 10);
+	if (*end || v < 0 || v > 1000000)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static void
+parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "top", required_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *delay = getenv("HEAPSCAN_TEST_STOP_DELAY_MS");
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->top = 10;
+	o->scan.max_attempts = 5;
+	if (delay && parse_count(delay, &c) == 0)
+		o->scan.test_stop_delay_ms = c;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			o->json = true;
+			break;
+		case 't':
+			if (parse_count(optarg, &o->top))
+				error_msg_and_die(EXIT_USAGE, "--top takes a whole number, not '%s'", optarg);
+			break;
+		case 'V':
+			printf("heapscan %s\n", HEAPSCAN_VERSION);
+			exit(EXIT_OK);
+		case 'h':
+			usage(stdout);
+			exit(EXIT_OK);
+		default:
+			usage(stderr);
+			exit(EXIT_USAGE);
+		}
+	}
+	if (optind != argc - 1) {
+		error_msg(optind >= argc ? "no process id given" : "one process id, please");
+		usage(stderr);
+		exit(EXIT_USAGE);
+	}
+	if (parse_pid(argv[optind], &o->pid))
+		error_msg_and_die(EXIT_USAGE, "'%s' is not a process id", argv[optind]);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct scan s;
+	int ret;
+
+	parse_options(argc, argv, &o);
+	seize_install_signal_handlers();
+	error_set_cleanup(seize_release_current);
+	ret = scan_live(o.pid, &o.scan, &s);
+	if (ret == EXIT_OK) {
+		struct report_opts ro = { .top = o.top };
+
+		if (o.json)
+			report_json(stdout, &s);
+		else
+			report_text(stdout, &s, &ro);
+		if (s.heap.nproblems)
+			error_msg("%zu heap problem(s) found in process %d; see the report",
+				  s.heap.nproblems + s.heap.problems_dropped, (int)o.pid);
+		if (fflush(stdout) != 0 || ferror(stdout))
+			perror_msg_and_die(EXIT_FAIL, "writing the report");
+	}
+	scan_free(&s);
+	return ret;
+}

@@ -1,0 +1,349 @@
+/*
+ * report.c - the text and JSON reports of a scan.
+ *
+ * Both are built from the same per-size histogram, so they cannot disagree.
+ * The histogram is a small open-addressing table keyed by (kind, size):
+ * a heap has millions of chunks but only hundreds of distinct sizes.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "report.h"
+#include "xmalloc.h"
+
+struct size_row {
+	uint64_t key;   /* size << 4 | kind; 0 = empty slot */
+	uint64_t count, bytes, mmapped;
+};
+
+struct size_hist {
+	struct size_row *rows;
+	size_t cap, n;
+};
+
+static void
+hist_add(struct size_hist *h, uint64_t key, uint64_t size, bool mmapped)
+{
+	size_t i;
+
+	if ((h->n + 1) * 2 > h->cap) {
+		struct size_hist g = { xcalloc(h->cap ? h->cap * 2 : 256, sizeof(*g.rows)),
+				       h->cap ? h->cap * 2 : 256, 0 };
+
+		for (size_t j = 0; j < h->cap; j++) {
+			struct size_row *r = &h->rows[j];
+
+			if (!r->key)
+				continue;
+			for (i = (r->key * 0x9e3779b97f4a7c15ULL) >> 40; g.rows[i & (g.cap - 1)].key; i++)
+				;
+			g.rows[i & (g.cap - 1)] = *r;
+			g.n++;
+		}
+		free(h->rows);
+		*h = g;
+	}
+	for (i = (key * 0x9e3779b97f4a7c15ULL) >> 40;; i++) {
+		struct size_row *r = &h->rows[i & (h->cap - 1)];
+
+		if (!r->key) {
+			r->key = key;
+			h->n++;
+		}
+		if (r->key == key) {
+			r->count++;
+			r->bytes += size;
+			r->mmapped += mmapped;
+			return;
+		}
+	}
+}
+
+/* Pack the table and sort: by kind, then by bytes descending, then size. */
+static int
+by_kind_bytes(const void *a, const void *b)
+{
+	const struct size_row *x = a, *y = b;
+
+	if ((x->key & 15) != (y->key & 15))
+		return (x->key & 15) < (y->key & 15) ? -1 : 1;
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+static void
+hist_build(const struct heap_model *m, struct size_hist *h)
+{
+	size_t k = 0;
+
+	memset(h, 0, sizeof(*h));
+	for (size_t i = 0; i < m->nchunks; i++) {
+		const struct hs_chunk *c = &m->chunks[i];
+		unsigned kind = c->kind == CK_MMAPPED ? CK_INUSE : c->kind;
+
+		if (kind == CK_TOP)
+			continue;
+		hist_add(h, (uint64_t)c->size << 4 | kind, c->size, c->kind == CK_MMAPPED);
+	}
+	for (size_t i = 0; i < h->cap; i++)
+		if (h->rows[i].key)
+			h->rows[k++] = h->rows[i];
+	h->n = k;
+	qsort(h->rows, k, sizeof(*h->rows), by_kind_bytes);
+}
+
+static const char *
+human(uint64_t b, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%" PRIu64 " B", b);
+	else
+		snprintf(buf, len, "%.1f %s", v, unit[u]);
+	return buf;
+}
+
+static uint64_t
+free_count(const uint64_t *count)
+{
+	uint64_t n = 0;
+
+	for (int k = CK_TCACHE; k < CK__N; k++)
+		n += count[k];
+	return n;
+}
+
+static void
+text_totals(FILE *f, const struct heap_model *m)
+{
+	static const struct { int kind; const char *label; } rows[] = {
+		{ CK_INUSE, "in use" }, { CK_MMAPPED, "mmapped (in use)" },
+		{ CK_TCACHE, "free: tcache" }, { CK_FASTBIN, "free: fastbins" },
+		{ CK_UNSORTED, "free: unsorted bin" }, { CK_SMALLBIN, "free: small bins" },
+		{ CK_LARGEBIN, "free: large bins" }, { CK_TOP, "free: top" },
+	};
+	char b[32];
+
+	fprintf(f, "\n  %-22s %12s %12s\n", "", "chunks", "bytes");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		fprintf(f, "  %-22s %12" PRIu64 " %12s\n", rows[i].label, m->count[rows[i].kind],
+			human(m->bytes[rows[i].kind], b, sizeof(b)));
+	fprintf(f, "  %-22s %12" PRIu64 " %12s\n", "free: total", free_count(m->count),
+		human(free_count(m->bytes), b, sizeof(b)));
+}
+
+static void
+text_arenas(FILE *f, const struct heap_model *m)
+{
+	char b1[32], b2[32], b3[32];
+
+	fprintf(f, "\n  %-18s %5s %10s %11s %10s %11s %11s\n", "arena", "heaps", "in use",
+		"bytes", "free", "bytes", "top");
+	for (size_t i = 0; i < m->narenas; i++) {
+		const struct arena_info *a = &m->arenas[i];
+
+		fprintf(f, "  0x%-16" PRIx64 " %5d %10" PRIu64 " %11s %10" PRIu64 " %11s %11s%s%s\n",
+			a->addr, a->nheaps, a->count[CK_INUSE], human(a->bytes[CK_INUSE], b1, sizeof(b1)),
+			free_count(a->count) - a->count[CK_TOP],
+			human(free_count(a->bytes) - a->bytes[CK_TOP], b2, sizeof(b2)),
+			human(a->bytes[CK_TOP], b3, sizeof(b3)), a->main ? "  main" : "",
+			a->busy ? "  BUSY" : "");
+	}
+}
+
+static void
+text_sizes(FILE *f, const struct size_hist *h, int top)
+{
+	char b[32];
+	int shown = 0;
+
+	fprintf(f, "\n  top chunk sizes by bytes (in use, header included):\n");
+	fprintf(f, "  %10s %12s %12s\n", "size", "count", "bytes");
+	for (size_t i = 0; i < h->n && shown < top; i++) {
+		const struct size_row *r = &h->rows[i];
+
+		if ((r->key & 15) != CK_INUSE)
+			continue;
+		fprintf(f, "  %#10" PRIx64 " %12" PRIu64 " %12s%s\n", r->key >> 4, r->count,
+			human(r->bytes, b, sizeof(b)), r->mmapped ? "  (mmapped)" : "");
+		shown++;
+	}
+}
+
+static void
+text_problems(FILE *f, const struct scan *s)
+{
+	const struct heap_model *m = &s->heap;
+
+	if (s->tcache_unknown)
+		fprintf(f, "\n  note: thread caches could not be located; tcache'd chunks count as in use\n");
+	if (s->nbusy > 0) {
+		fprintf(f, "\n  note: %d arena(s) were locked by a thread inside malloc at every one of %d "
+			"stops; their free-list figures may be off by the chunks being moved:\n",
+			s->nbusy, s->attempts);
+		for (int i = 0; i < s->nbusy && i < SCAN_MAX_BUSY; i++)
+			fprintf(f, "    arena 0x%" PRIx64 "\n", s->busy[i]);
+	}
+	if (!m->nproblems)
+		return;
+	fprintf(f, "\n  heap problems (%zu%s):\n", m->nproblems + m->problems_dropped,
+		m->problems_dropped ? ", first 1000 shown" : "");
+	for (size_t i = 0; i < m->nproblems; i++)
+		fprintf(f, "    0x%" PRIx64 ": %s\n", m->problems[i].addr, m->problems[i].what);
+}
+
+void
+report_text(FILE *f, const struct scan *s, const struct report_opts *o)
+{
+	const struct heap_model *m = &s->heap;
+	struct size_hist h;
+	char b[32];
+
+	hist_build(m, &h);
+	fprintf(f, "process %d: %s\n", (int)s->pid, s->cmdline);
+	fprintf(f, "  glibc %s, %zu thread%s, %zu arena%s, stopped %.2f ms%s, copied %s%s\n",
+		s->libc.version, s->nthreads, s->nthreads == 1 ? "" : "s", m->narenas,
+		m->narenas == 1 ? "" : "s", s->pause_ms,
+		s->attempts > 1 ? " (last of several stops)" : "", human(s->copied_bytes, b, sizeof(b)),
+		s->was_stopped ? " (process was stopped and stays stopped)" : "");
+	text_totals(f, m);
+	text_arenas(f, m);
+	text_sizes(f, &h, o->top);
+	text_problems(f, s);
+	free(h.rows);
+}
+
+static void
+json_kind_totals(FILE *f, const uint64_t *count, const uint64_t *bytes)
+{
+	for (int k = CK_TCACHE; k <= CK_TOP; k++)
+		fprintf(f, ", \"%s_chunks\": %" PRIu64 ", \"%s_bytes\": %" PRIu64, chunk_kind_name(k),
+			count[k], chunk_kind_name(k), bytes[k]);
+}
+
+static void
+json_summary(FILE *f, const struct scan *s)
+{
+	const struct heap_model *m = &s->heap;
+
+	fprintf(f, "\"summary\": {\"pid\": %d, \"cmdline\": ", (int)s->pid);
+	json_str(f, s->cmdline);
+	fprintf(f, ", \"glibc\": ");
+	json_str(f, s->libc.version);
+	fprintf(f, ", \"threads\": %zu, \"arenas\": %zu, \"pause_ms\": %.3f, \"pause_total_ms\": %.3f"
+		", \"attempts\": %d, \"busy_arenas\": %d, \"was_stopped\": %s, \"copied_bytes\": %" PRIu64
+		", \"holes\": %zu, \"tcaches\": %d, \"tcache_unknown\": %s",
+		s->nthreads, m->narenas, s->pause_ms, s->pause_total_ms, s->attempts,
+		s->nbusy > 0 ? s->nbusy : 0, s->was_stopped ? "true" : "false", s->copied_bytes,
+		s->holes, m->tcaches, s->tcache_unknown ? "true" : "false");
+	fprintf(f, ", \"in_use_chunks\": %" PRIu64 ", \"in_use_bytes\": %" PRIu64
+		", \"free_chunks\": %" PRIu64 ", \"free_bytes\": %" PRIu64
+		", \"mmapped_chunks\": %" PRIu64 ", \"mmapped_bytes\": %" PRIu64,
+		m->count[CK_INUSE], m->bytes[CK_INUSE], free_count(m->count), free_count(m->bytes),
+		m->count[CK_MMAPPED], m->bytes[CK_MMAPPED]);
+	json_kind_totals(f, m->count, m->bytes);
+	if (m->mp_valid)
+		fprintf(f, ", \"glibc_mmapped_chunks\": %" PRId64 ", \"glibc_mmapped_bytes\": %" PRIu64,
+			m->mp_n_mmaps, m->mp_mmapped_mem);
+	fprintf(f, ", \"problems\": %zu}", m->nproblems + m->problems_dropped);
+}
+
+static void
+json_arenas(FILE *f, const struct heap_model *m)
+{
+	fprintf(f, ",\n\"arenas\": [");
+	for (size_t i = 0; i < m->narenas; i++) {
+		const struct arena_info *a = &m->arenas[i];
+
+		fprintf(f, "%s\n  {\"address\": ", i ? "," : "");
+		json_addr(f, a->addr);
+		fprintf(f, ", \"main\": %s, \"busy\": %s, \"heaps\": %d, \"system_mem\": %" PRIu64
+			", \"unaccounted_bytes\": %" PRIu64 ", \"in_use_chunks\": %" PRIu64
+			", \"in_use_bytes\": %" PRIu64 ", \"free_chunks\": %" PRIu64
+			", \"free_bytes\": %" PRIu64,
+			a->main ? "true" : "false", a->busy ? "true" : "false", a->nheaps, a->system_mem,
+			a->unaccounted, a->count[CK_INUSE], a->bytes[CK_INUSE], free_count(a->count),
+			free_count(a->bytes));
+		json_kind_totals(f, a->count, a->bytes);
+		fputc('}', f);
+	}
+	fprintf(f, "]");
+}
+
+static void
+json_sizes(FILE *f, const struct size_hist *h)
+{
+	bool first = true;
+
+	fprintf(f, ",\n\"sizes\": [");
+	for (size_t i = 0; i < h->n; i++) {
+		const struct size_row *r = &h->rows[i];
+
+		if ((r->key & 15) != CK_INUSE)
+			continue;
+		fprintf(f, "%s\n  {\"size\": %" PRIu64 ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64
+			", \"mmapped\": %" PRIu64 "}", first ? "" : ",", r->key >> 4, r->count, r->bytes,
+			r->mmapped);
+		first = false;
+	}
+	fprintf(f, "]");
+	first = true;
+	fprintf(f, ",\n\"free_sizes\": [");
+	for (size_t i = 0; i < h->n; i++) {
+		const struct size_row *r = &h->rows[i];
+
+		if ((r->key & 15) == CK_INUSE)
+			continue;
+		fprintf(f, "%s\n  {\"kind\": \"%s\", \"size\": %" PRIu64 ", \"count\": %" PRIu64
+			", \"bytes\": %" PRIu64 "}", first ? "" : ",", chunk_kind_name(r->key & 15),
+			r->key >> 4, r->count, r->bytes);
+		first = false;
+	}
+	fprintf(f, "]");
+}
+
+static void
+json_problems(FILE *f, const struct scan *s)
+{
+	const struct heap_model *m = &s->heap;
+
+	fprintf(f, ",\n\"busy_arenas\": [");
+	for (int i = 0; i < s->nbusy && i < SCAN_MAX_BUSY; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		json_addr(f, s->busy[i]);
+	}
+	fprintf(f, "],\n\"problems\": [");
+	for (size_t i = 0; i < m->nproblems; i++) {
+		fprintf(f, "%s\n  {\"address\": ", i ? "," : "");
+		json_addr(f, m->problems[i].addr);
+		fprintf(f, ", \"what\": ");
+		json_str(f, m->problems[i].what);
+		fputc('}', f);
+	}
+	fprintf(f, "]");
+}
+
+void
+report_json(FILE *f, const struct scan *s)
+{
+	struct size_hist h;
+
+	hist_build(&s->heap, &h);
+	fprintf(f, "{");
+	json_summary(f, s);
+	json_arenas(f, &s->heap);
+	json_sizes(f, &h);
+	json_problems(f, s);
+	fprintf(f, "\n}\n");
+	free(h.rows);
+}

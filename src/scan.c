@@ -1,0 +1,240 @@
+/*
+ * scan.c - the live scan (see scan.h).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "allocator.h"
+#include "copy.h"
+#include "error.h"
+#include "maps.h"
+#include "probe.h"
+#include "scan.h"
+#include "seize.h"
+#include "xmalloc.h"
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static int
+seize_failed(pid_t pid, enum seize_status st, int err)
+{
+	char why[512];
+	struct eperm_facts f;
+
+	switch (st) {
+	case SEIZE_PERM:
+		eperm_facts_read(pid, &f);
+		eperm_explain(pid, &f, why, sizeof(why));
+		error_msg("%s", why);
+		return EXIT_PERM;
+	case SEIZE_GONE:
+		error_msg("process %d exited during the scan", (int)pid);
+		return EXIT_NOPROC;
+	case SEIZE_EXEC:
+		error_msg("process %d executed a new program during the scan; target changed, retry",
+			  (int)pid);
+		return EXIT_CHANGED;
+	case SEIZE_CHURN:
+		error_msg("process %d kept creating threads faster than heapscan could stop them; "
+			  "target changed, retry", (int)pid);
+		return EXIT_CHANGED;
+	case SEIZE_TIMEOUT:
+		error_msg("a thread of process %d did not stop within 3 s (uninterruptible sleep?); "
+			  "target left running", (int)pid);
+		return EXIT_FAIL;
+	default:
+		errno = err;
+		perror_msg("cannot stop process %d", (int)pid);
+		return EXIT_FAIL;
+	}
+}
+
+/* The stop window.  EXIT_OK with the image filled, or an exit code. */
+static int
+stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz)
+{
+	struct maps m;
+	double t0 = now_ms();
+	enum seize_status st;
+	int err, ret;
+
+	st = seize_all(sz, s->pid, &err);
+	if (st != SEIZE_OK)
+		return seize_failed(s->pid, st, err);
+	ret = maps_read(s->pid, &m);
+	if (ret == 0) {
+		ret = copy_regions(s->pid, &m, &s->img);
+		maps_free(&m);
+	}
+	if (ret == 0)
+		seize_read_regs(sz);
+	if (opts->test_stop_delay_ms > 0)
+		sleep_ms(opts->test_stop_delay_ms);
+	seize_release(sz);
+	s->pause_ms = now_ms() - t0;
+	s->pause_total_ms += s->pause_ms;
+	s->was_stopped = sz->group_stopped;
+	if (ret == -ESRCH) {
+		error_msg("process %d exited during the scan", (int)s->pid);
+		return EXIT_NOPROC;
+	}
+	if (ret) {
+		errno = -ret;
+		perror_msg("cannot copy the memory of process %d", (int)s->pid);
+		return EXIT_FAIL;
+	}
+	if (kill(s->pid, 0) < 0 && errno == ESRCH) {
+		error_msg("process %d exited during the scan", (int)s->pid);
+		return EXIT_NOPROC;
+	}
+	return EXIT_OK;
+}
+
+static void
+collect_threads(struct scan *s, const struct seize *sz)
+{
+	s->nthreads = sz->n;
+	s->threads = xcalloc(sz->n, sizeof(*s->threads));
+	for (size_t i = 0; i < sz->n; i++) {
+		struct glibc_thread *t = &s->threads[i];
+		uint64_t v;
+
+		t->tid = sz->t[i].tid;
+		if (!s->libc.have_tpoff || !sz->t[i].have_regs)
+			continue;
+		if (image_u64(&s->img, sz->t[i].regs.fs_base + (uint64_t)s->libc.tcache_tpoff, &v))
+			t->tcache = v;
+	}
+	s->tcache_unknown = !s->libc.have_tpoff;
+}
+
+static size_t
+count_holes(const struct image *img)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < img->n; i++)
+		n += img->r[i].nholes;
+	return n;
+}
+
+static int
+prepare(pid_t pid, struct scan *s, struct maps *m)
+{
+	struct target_info ti;
+	struct allocator_info ai;
+	char why[512];
+	int ret;
+
+	ret = target_probe(pid, &ti, why, sizeof(why));
+	s->cmdline = xstrdup(ti.cmdline ? ti.cmdline : "");
+	target_info_free(&ti);
+	if (ret != EXIT_OK) {
+		error_msg("%s", why);
+		return ret;
+	}
+	ret = maps_read(pid, m);
+	if (ret) {
+		errno = -ret;
+		if (ret == -ESRCH) {
+			error_msg("no process with pid %d", (int)pid);
+			return EXIT_NOPROC;
+		}
+		perror_msg("cannot read /proc/%d/maps", (int)pid);
+		return ret == -EACCES || ret == -EPERM ? EXIT_PERM : EXIT_FAIL;
+	}
+	ret = allocator_check(pid, m, &ai, why, sizeof(why));
+	if (ret != EXIT_OK) {
+		error_msg("%s", why);
+		return ret;
+	}
+	ret = libc_locate(pid, &ai, &s->libc, why, sizeof(why));
+	allocator_info_free(&ai);
+	if (ret != EXIT_OK)
+		error_msg("%s", why);
+	return ret;
+}
+
+int
+scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
+{
+	struct seize sz;
+	struct maps m = { 0 };
+	struct glibc_target gt;
+	char why[256];
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	s->pid = pid;
+	ret = prepare(pid, s, &m);
+	if (ret == EXIT_OK) {
+		ret = copy_prepare(&s->img, copy_plan_bytes(&m));
+		if (ret) {
+			errno = -ret;
+			perror_msg("cannot reserve %lu bytes for the copy",
+				   (unsigned long)copy_plan_bytes(&m));
+			ret = EXIT_FAIL;
+		}
+	}
+	maps_free(&m);
+	if (ret != EXIT_OK)
+		return ret;
+
+	for (s->attempts = 1;; s->attempts++) {
+		ret = stop_and_copy(s, opts, &sz);
+		if (ret != EXIT_OK) {
+			seize_free(&sz);
+			return ret;
+		}
+		s->nbusy = glibc_busy_arenas(&s->img, s->libc.lay, s->libc.main_arena, s->busy,
+					     SCAN_MAX_BUSY);
+		if (s->nbusy <= 0 || s->attempts >= opts->max_attempts)
+			break;
+		seize_free(&sz);
+		sleep_ms(s->attempts);
+	}
+	collect_threads(s, &sz);
+	seize_free(&sz);
+	s->copied_bytes = s->img.bytes;
+	s->holes = count_holes(&s->img);
+
+	gt = (struct glibc_target){
+		.img = &s->img, .lay = s->libc.lay, .main_arena = s->libc.main_arena,
+		.mp = s->libc.mp, .threads = s->threads, .nthreads = s->nthreads,
+	};
+	if (glibc_walk(&gt, &s->heap, why, sizeof(why)) < 0) {
+		error_msg("process %d: %s", (int)pid, why);
+		return EXIT_UNSUPPORTED;
+	}
+	return EXIT_OK;
+}
+
+void
+scan_free(struct scan *s)
+{
+	free(s->cmdline);
+	free(s->threads);
+	image_free(&s->img);
+	heap_model_free(&s->heap);
+}
