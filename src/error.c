@@ -49,7 +49,7 @@ perror_msg(const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
+static void __attribute__((noreturn))
 die(int code)
 {
 	void (*fn)(void) = cleanup_fn;

@@ -85,6 +85,7 @@ chunk_kind_name(enum chunk_kind k)
 /* ---- the walk's working state ------------------------------------------ */
 
 struct heap_range {
+	uint64_t base;    /* where the heap's memory begins (heap_info, sbrk base) */
 	uint64_t start;   /* first chunk */
 	uint64_t limit;   /* no chunk may extend past this */
 	uint64_t top;     /* the arena's top chunk when it lies in this range, else 0 */
@@ -127,13 +128,14 @@ rd(const struct walk *w, uint64_t addr, uint64_t *v)
 }
 
 static void
-add_range(struct walk *w, uint64_t start, uint64_t limit, uint64_t top, unsigned arena,
-	  bool fencepost)
+add_range(struct walk *w, uint64_t base, uint64_t start, uint64_t limit, uint64_t top,
+	  unsigned arena, bool fencepost)
 {
 	struct heap_range *r;
 
 	w->ranges = xgrow(w->ranges, &w->cap, w->nranges + 1, sizeof(*w->ranges));
 	r = &w->ranges[w->nranges++];
+	r->base = base;
 	r->start = start;
 	r->limit = limit;
 	r->top = top;
@@ -218,7 +220,8 @@ main_heap_range(struct walk *w)
 		/* mp_ unknown or inconsistent: the [heap] mapping holding top */
 		base = r ? r->start : top;
 	}
-	add_range(w, align_chunk(base), top + (topsize & ~7ULL), top, 0, false);
+	add_range(w, base, align_chunk(base), top + (topsize & ~7ULL), top, 0, false);
+	w->m->arenas[0].nheaps = 1;
 }
 
 static void
@@ -246,9 +249,9 @@ thread_heap_ranges(struct walk *w, unsigned ai)
 		}
 		first = first_heap ? align_chunk(a + lay->ms_size) : align_chunk(h + lay->hi_sizeof);
 		if (top >= h && top < h + size)
-			add_range(w, first, top + (topsize & ~7ULL), top, ai, false);
+			add_range(w, h, first, top + (topsize & ~7ULL), top, ai, false);
 		else
-			add_range(w, first, h + size, 0, ai, true);
+			add_range(w, h, first, h + size, 0, ai, true);
 		if (first_heap) {
 			if (prev)
 				problem(m, h, "arena 0x%lx: first heap has prev 0x%lx",
@@ -266,7 +269,7 @@ range_overlaps(const struct walk *w, uint64_t s, uint64_t e, uint64_t *next)
 	for (size_t i = 0; i < w->nranges; i++) {
 		const struct heap_range *r = &w->ranges[i];
 
-		if (r->arena != CHUNK_ARENA_NONE && s < r->limit && e > r->start) {
+		if (r->arena != CHUNK_ARENA_NONE && s < r->limit && e > r->base) {
 			*next = r->limit;
 			return true;
 		}
@@ -292,7 +295,7 @@ mmap_scan_ranges(struct walk *w)
 
 			/* cut at the next arena heap inside this region */
 			for (size_t j = 0; j < arena_ranges; j++) {
-				uint64_t hs = w->ranges[j].start & ~(PAGE - 1);
+				uint64_t hs = w->ranges[j].base & ~(PAGE - 1);
 
 				if (hs > s && hs < e)
 					e = hs;
@@ -301,7 +304,7 @@ mmap_scan_ranges(struct walk *w)
 				s = (skip + PAGE - 1) & ~(PAGE - 1);
 				continue;
 			}
-			add_range(w, s, e, 0, CHUNK_ARENA_NONE, false);
+			add_range(w, s, s, e, 0, CHUNK_ARENA_NONE, false);
 			s = e;
 		}
 	}

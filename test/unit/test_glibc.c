@@ -1,0 +1,439 @@
+/*
+ * test_glibc.c - the glibc walker on hand-built memory images.
+ *
+ * A tiny fake process: a "libc data" region holding main_arena and mp_, a
+ * [heap] region with chunks laid out by the test, optionally a thread arena
+ * heap at a 64 MiB boundary and an anonymous region with an mmapped chunk.
+ * Each test states what glibc would say about its chunks and compares.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "glibc.h"
+#include "image.h"
+#include "unit.h"
+
+#define LIBC 0x7f0000000000ULL
+#define ARENA (LIBC + 0x1000)
+#define MP (LIBC + 0x100)
+#define HEAP 0x555500000000ULL
+#define HEAPLEN 0x10000ULL
+#define TARENA_HEAP 0x7e0004000000ULL /* 64 MiB aligned */
+#define ANON 0x7d0000000000ULL
+
+struct fake {
+	unsigned char libc[0x4000];
+	unsigned char heap[HEAPLEN];
+	unsigned char theap[0x10000];
+	unsigned char anon[0x3000];
+	uint64_t p;    /* next chunk address in [heap] while building */
+	uint64_t tp;   /* same in the thread heap */
+	struct image img;
+	struct heap_model m;
+	struct glibc_thread th[2];
+	size_t nth;
+	const struct glibc_layout *lay;
+};
+
+static unsigned char *
+at(struct fake *f, uint64_t a)
+{
+	if (a >= LIBC && a < LIBC + sizeof(f->libc))
+		return f->libc + (a - LIBC);
+	if (a >= HEAP && a < HEAP + HEAPLEN)
+		return f->heap + (a - HEAP);
+	if (a >= TARENA_HEAP && a < TARENA_HEAP + sizeof(f->theap))
+		return f->theap + (a - TARENA_HEAP);
+	if (a >= ANON && a < ANON + sizeof(f->anon))
+		return f->anon + (a - ANON);
+	abort();
+}
+
+static void
+put(struct fake *f, uint64_t a, uint64_t v)
+{
+	memcpy(at(f, a), &v, 8);
+}
+
+static uint64_t
+get(struct fake *f, uint64_t a)
+{
+	uint64_t v;
+
+	memcpy(&v, at(f, a), 8);
+	return v;
+}
+
+static uint64_t
+bin_head(struct fake *f, uint64_t arena, int i)
+{
+	return arena + f->lay->ms_bins + (uint64_t)(i - 1) * 16 - 16;
+}
+
+static void
+init_arena(struct fake *f, uint64_t arena, uint64_t next)
+{
+	for (int i = 1; i < 128; i++) {
+		uint64_t h = bin_head(f, arena, i);
+
+		put(f, h + 16, h);
+		put(f, h + 24, h);
+	}
+	put(f, arena + f->lay->ms_next, next);
+	put(f, arena + f->lay->ms_top, bin_head(f, arena, 1)); /* initial top */
+}
+
+static void
+fake_init(struct fake *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->lay = glibc_layout_for(36);
+	init_arena(f, ARENA, ARENA);
+	put(f, MP + f->lay->mp_sbrk_base, HEAP);
+	put(f, MP + f->lay->mp_tcache_bins, 64);
+	f->p = HEAP;
+}
+
+/* Append a chunk to [heap]; returns its address. */
+static uint64_t
+chunk(struct fake *f, uint64_t size)
+{
+	uint64_t c = f->p;
+
+	put(f, c + 8, size | 1);
+	f->p += size;
+	return c;
+}
+
+static void
+set_top(struct fake *f, uint64_t arena, uint64_t top, uint64_t end)
+{
+	put(f, arena + f->lay->ms_top, top);
+	put(f, top + 8, (end - top) | 1);
+}
+
+static uint64_t
+tcache_struct(struct fake *f, pid_t tid)
+{
+	uint64_t c = chunk(f, 0x290);
+
+	f->th[f->nth].tid = tid;
+	f->th[f->nth].tcache = c + 16;
+	f->nth++;
+	return c + 16;
+}
+
+static void
+tcache_push(struct fake *f, uint64_t T, int bin, uint64_t chunk_addr)
+{
+	uint64_t e = chunk_addr + 16, old = get(f, T + f->lay->tc_entries + 8 * (uint64_t)bin);
+	uint16_t cnt;
+
+	put(f, e, old ^ (e >> 12));
+	put(f, T + f->lay->tc_entries + 8 * (uint64_t)bin, e);
+	memcpy(&cnt, at(f, T + 2 * (uint64_t)bin), 2);
+	cnt++;
+	memcpy(at(f, T + 2 * (uint64_t)bin), &cnt, 2);
+}
+
+static void
+fastbin_push(struct fake *f, uint64_t arena, int idx, uint64_t c)
+{
+	uint64_t slot = arena + f->lay->ms_fastbins + 8 * (uint64_t)idx;
+
+	put(f, c + 16, get(f, slot) ^ ((c + 16) >> 12));
+	put(f, slot, c);
+}
+
+/* Insert c at the front of bin i (fd side) and clear the next chunk's P bit. */
+static void
+bin_push(struct fake *f, uint64_t arena, int i, uint64_t c, uint64_t size)
+{
+	uint64_t h = bin_head(f, arena, i), first = get(f, h + 16);
+
+	put(f, c + 16, first);
+	put(f, c + 24, h);
+	put(f, first + 24, c);
+	put(f, h + 16, c);
+	put(f, c + size + 8, get(f, c + size + 8) & ~1ULL);
+	put(f, c + size, size);
+}
+
+static int
+walk(struct fake *f)
+{
+	struct glibc_target t;
+	char why[128];
+
+	image_init(&f->img);
+	image_add_copy(&f->img, LIBC, f->libc, sizeof(f->libc), 3, "/lib/libc.so.6");
+	image_add_copy(&f->img, HEAP, f->heap, HEAPLEN, 3, "[heap]");
+	image_add_copy(&f->img, TARENA_HEAP, f->theap, sizeof(f->theap), 3, "");
+	image_add_copy(&f->img, ANON, f->anon, sizeof(f->anon), 3, "");
+	t = (struct glibc_target){ .img = &f->img, .lay = f->lay, .main_arena = ARENA, .mp = MP,
+				   .threads = f->th, .nthreads = f->nth };
+	return glibc_walk(&t, &f->m, why, sizeof(why));
+}
+
+static void
+done(struct fake *f)
+{
+	heap_model_free(&f->m);
+	image_free(&f->img);
+	free(f);
+}
+
+static enum chunk_kind
+kind_at(struct fake *f, uint64_t c)
+{
+	struct hs_chunk *h = heap_model_find(&f->m, c);
+
+	return h ? (enum chunk_kind)h->kind : CK__N;
+}
+
+static bool
+has_problem(struct fake *f, const char *word)
+{
+	for (size_t i = 0; i < f->m.nproblems; i++)
+		if (strstr(f->m.problems[i].what, word))
+			return true;
+	return false;
+}
+
+/* One heap with a chunk on every kind of list. */
+static struct fake *
+build_all_kinds(void)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+	uint64_t T, c[12];
+
+	fake_init(f);
+	T = tcache_struct(f, 100);
+	for (int i = 0; i < 12; i++)
+		c[i] = chunk(f, i == 6 || i == 8 ? 0x110 : i == 10 ? 0x500 : 0x30);
+	set_top(f, ARENA, f->p, HEAP + HEAPLEN);
+	tcache_push(f, T, 1, c[1]);      /* 0x30 -> tcache bin 1 */
+	tcache_push(f, T, 1, c[3]);
+	fastbin_push(f, ARENA, 1, c[5]); /* 0x30 -> fastbin 1 */
+	bin_push(f, ARENA, 17, c[6], 0x110); /* small bin of 0x110 */
+	bin_push(f, ARENA, 1, c[8], 0x110);  /* unsorted */
+	bin_push(f, ARENA, 64, c[10], 0x500); /* a large bin */
+	return f;
+}
+
+UNIT_TEST(glibc_walk_every_kind)
+{
+	struct fake *f = build_all_kinds();
+
+	CHECK(walk(f) == 0);
+	CHECK_EQ_U64(f->m.narenas, 1);
+	CHECK_EQ_U64(f->m.count[CK_TCACHE], 2);
+	CHECK_EQ_U64(f->m.count[CK_FASTBIN], 1);
+	CHECK_EQ_U64(f->m.count[CK_SMALLBIN], 1);
+	CHECK_EQ_U64(f->m.count[CK_UNSORTED], 1);
+	CHECK_EQ_U64(f->m.count[CK_LARGEBIN], 1);
+	CHECK_EQ_U64(f->m.count[CK_TOP], 1);
+	/* tcache struct + 12 chunks - 6 free */
+	CHECK_EQ_U64(f->m.count[CK_INUSE], 7);
+	CHECK_EQ_U64(f->m.bytes[CK_INUSE], 0x290 + 6 * 0x30);
+	CHECK_EQ_U64(f->m.tcaches, 1);
+	CHECK_EQ_U64(f->m.nproblems, 0);
+	CHECK(kind_at(f, HEAP + 0x290 + 0x30) == CK_TCACHE);
+	done(f);
+}
+
+UNIT_TEST(glibc_walk_corrupt_header_stops_arena_cleanly)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t bad = HEAP + 0x290 + 4 * 0x30;
+
+	put(f, bad + 8, 0x13370); /* runs past the heap */
+	CHECK(walk(f) == 0);
+	CHECK(has_problem(f, "corrupt chunk header"));
+	CHECK(f->m.problems[0].addr == bad);
+	CHECK(f->m.arenas[0].unaccounted > 0);
+	/* the chunks before it are still counted */
+	CHECK(kind_at(f, HEAP + 0x290 + 0x30) == CK_TCACHE);
+	CHECK(heap_model_find(&f->m, bad) == NULL);
+	done(f);
+}
+
+UNIT_TEST(glibc_walk_tiny_size_is_corruption_not_a_loop)
+{
+	struct fake *f = build_all_kinds();
+
+	put(f, HEAP + 0x290 + 8, 0x1); /* size 0 would loop forever */
+	CHECK(walk(f) == 0);
+	CHECK(has_problem(f, "corrupt chunk header"));
+	done(f);
+}
+
+UNIT_TEST(glibc_walk_fastbin_cycle_is_bounded)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t c = HEAP + 0x290 + 5 * 0x30;
+
+	put(f, c + 16, c ^ ((c + 16) >> 12)); /* fd points to itself */
+	CHECK(walk(f) == 0);
+	CHECK(has_problem(f, "already on a fastbin list"));
+	CHECK_EQ_U64(f->m.count[CK_FASTBIN], 1);
+	done(f);
+}
+
+UNIT_TEST(glibc_walk_bin_cycle_is_bounded)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t c = HEAP + 0x290 + 6 * 0x30;
+
+	put(f, c + 16, c); /* small-bin chunk's fd to itself, never back to the head */
+	CHECK(walk(f) == 0);
+	CHECK(has_problem(f, "already on a smallbin list"));
+	done(f);
+}
+
+UNIT_TEST(glibc_walk_bin_pointer_outside_image)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t c = HEAP + 0x290 + 6 * 0x30;
+
+	put(f, c + 16, 0xdead0000beef0000ULL);
+	CHECK(walk(f) == 0);
+	CHECK(has_problem(f, "not a chunk"));
+	done(f);
+}
+
+UNIT_TEST(glibc_walk_tcache_count_mismatch)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t T = HEAP + 16;
+	uint16_t big = 5;
+
+	memcpy(at(f, T + 2), &big, 2); /* says 5, chain has 2 */
+	CHECK(walk(f) == 0);
+	CHECK(has_problem(f, "count 5 but 2 chunks linked"));
+	CHECK_EQ_U64(f->m.count[CK_TCACHE], 2);
+	done(f);
+}
+
+UNIT_TEST(glibc_walk_tcache_entry_misaligned)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t T = HEAP + 16;
+
+	put(f, T + f->lay->tc_entries + 8, HEAP + 0x2c8); /* not a chunk boundary */
+	CHECK(walk(f) == 0);
+	CHECK(has_problem(f, "tcache"));
+	CHECK_EQ_U64(f->m.count[CK_TCACHE], 0);
+	done(f);
+}
+
+UNIT_TEST(glibc_walk_double_free_tcache_and_fastbin)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t T = HEAP + 16, c5 = HEAP + 0x290 + 5 * 0x30;
+
+	tcache_push(f, T, 1, c5); /* c5 is also in fastbin 1 */
+	CHECK(walk(f) == 0);
+	CHECK(has_problem(f, "double free"));
+	done(f);
+}
+
+UNIT_TEST(glibc_walk_arena_ring_not_closing)
+{
+	struct fake *f = build_all_kinds();
+
+	put(f, ARENA + f->lay->ms_next, LIBC + 0x3000); /* to a zeroed "arena" whose next is 0 */
+	CHECK(walk(f) == 0);
+	CHECK(has_problem(f, "arena ring"));
+	done(f);
+}
+
+UNIT_TEST(glibc_walk_main_arena_unreadable)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+	struct glibc_target t;
+	char why[128];
+
+	fake_init(f);
+	image_init(&f->img);
+	image_add_copy(&f->img, HEAP, f->heap, HEAPLEN, 3, "[heap]");
+	t = (struct glibc_target){ .img = &f->img, .lay = f->lay, .main_arena = ARENA, .mp = MP };
+	CHECK(glibc_walk(&t, &f->m, why, sizeof(why)) == -1);
+	CHECK(strstr(why, "main_arena") != NULL);
+	done(f);
+}
+
+/* A thread arena: heap_info at a 64 MiB boundary, malloc_state after it. */
+UNIT_TEST(glibc_walk_thread_arena_and_mmapped)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t ta = TARENA_HEAP + f->lay->hi_sizeof, first, c1, c2, top;
+
+	init_arena(f, ta, ARENA);
+	put(f, ARENA + f->lay->ms_next, ta);
+	put(f, TARENA_HEAP + f->lay->hi_ar_ptr, ta);
+	put(f, TARENA_HEAP + f->lay->hi_size, sizeof(f->theap));
+	first = (ta + f->lay->ms_size + 15) & ~15ULL;
+	c1 = first;
+	put(f, c1 + 8, 0x40 | 5);
+	c2 = c1 + 0x40;
+	put(f, c2 + 8, 0x60 | 5);
+	top = c2 + 0x60;
+	set_top(f, ta, top, TARENA_HEAP + sizeof(f->theap));
+	fastbin_push(f, ta, 2, c1); /* 0x40 -> fastbin 2 */
+	/* an mmapped chunk of 2 pages at ANON + 0x1000 */
+	put(f, ANON + 0x1000, 0);
+	put(f, ANON + 0x1000 + 8, 0x2000 | 2);
+	memcpy(at(f, MP + f->lay->mp_n_mmaps), &(uint32_t){ 1 }, 4);
+	CHECK(walk(f) == 0);
+	CHECK_EQ_U64(f->m.narenas, 2);
+	CHECK_EQ_U64(f->m.arenas[1].count[CK_INUSE], 1);
+	CHECK_EQ_U64(f->m.arenas[1].count[CK_FASTBIN], 1);
+	CHECK_EQ_U64(f->m.arenas[1].count[CK_TOP], 1);
+	CHECK_EQ_U64(f->m.count[CK_MMAPPED], 1);
+	CHECK_EQ_U64(f->m.bytes[CK_MMAPPED], 0x2000);
+	CHECK(kind_at(f, ANON + 0x1000) == CK_MMAPPED);
+	CHECK_EQ_U64(f->m.nproblems, 0);
+	for (size_t i = 0; i < f->m.nproblems; i++)
+		fprintf(stderr, "  problem 0x%lx: %s\n", (unsigned long)f->m.problems[i].addr,
+			f->m.problems[i].what);
+	/* sorted by address across heaps */
+	for (size_t i = 1; i < f->m.nchunks; i++)
+		CHECK(f->m.chunks[i - 1].addr < f->m.chunks[i].addr);
+	done(f);
+}
+
+/* Random bytes over the heap: never crash, never overlap, never exceed it. */
+UNIT_TEST(glibc_walk_random_heaps_hold_invariants)
+{
+	uint64_t seed = 0x12345678;
+
+	for (int round = 0; round < 300; round++) {
+		struct fake *f = build_all_kinds();
+		int flips = 1 + round % 40;
+
+		for (int k = 0; k < flips; k++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			uint64_t off = (seed >> 33) % (HEAPLEN - 8) & ~7ULL;
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			uint64_t val = round % 3 == 0 ? seed : (seed >> 48) & 0x7ff;
+
+			put(f, HEAP + off, val);
+			if (k % 5 == 0) /* and the arena's lists */
+				put(f, ARENA + 0x10 + ((seed >> 20) % 0x860 & ~7ULL), seed);
+		}
+		CHECK(walk(f) == 0);
+		uint64_t sum = 0;
+		for (size_t i = 0; i < f->m.nchunks; i++) {
+			const struct hs_chunk *c = &f->m.chunks[i];
+
+			if (c->addr >= HEAP && c->addr < HEAP + HEAPLEN)
+				sum += c->size;
+			if (i)
+				CHECK(f->m.chunks[i - 1].addr + f->m.chunks[i - 1].size <= c->addr ||
+				      f->m.chunks[i - 1].kind == CK_MMAPPED);
+		}
+		CHECK(sum <= HEAPLEN);
+		done(f);
+	}
+}
