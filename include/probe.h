@@ -34,6 +34,11 @@ int parse_pid(const char *s, pid_t *out);
 int target_probe(pid_t pid, struct target_info *ti, char *why, size_t whylen);
 void target_info_free(struct target_info *ti);
 
+/* A printable copy of untrusted bytes read about the target (comm, argv,
+ * paths): bytes outside 0x20..0x7e become \xNN; at most cap bytes, then
+ * "..." marks a cut.  Free with free(). */
+char *probe_printable(const char *s, size_t len, size_t cap);
+
 /* The facts that decide why PTRACE_SEIZE said EPERM, gathered from /proc. */
 struct eperm_facts {
 	pid_t tracer_pid;       /* TracerPid of the target */
