@@ -367,11 +367,16 @@ walk_arena_range(struct walk *w, const struct heap_range *r)
 		}
 		size = hdr & ~7ULL;
 		flags = hdr & 7ULL;
+		/* A retired heap ends with a header of size 0 in its last 16
+		 * bytes, after a 0x10 chunk when the old top had room for one
+		 * (glibc's sysmalloc, "fencepost"). */
+		if (r->fencepost && size == 0 && p + 16 == r->limit)
+			return;
 		if (r->fencepost && size == 16) {
 			uint64_t next;
 
-			if (rd(w, p + 16 + 8, &next) && (next & ~7ULL) == 0)
-				return; /* end of a retired heap */
+			if (rd(w, p + 16 + 8, &next) && (next & ~7ULL) == 0 && p + 32 == r->limit)
+				return;
 		}
 		if (p == r->top) {
 			push_chunk(m, p, size, CK_TOP, r->arena);

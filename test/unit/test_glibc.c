@@ -437,3 +437,52 @@ UNIT_TEST(glibc_walk_random_heaps_hold_invariants)
 		done(f);
 	}
 }
+
+/* A thread arena with two heaps.  mp_.hp_pagesize = 8 KiB makes glibc's
+ * heap_max 32 KiB, so both heaps fit the fake: the first (retired) ends in a
+ * fencepost, long form (0x10 chunk + zero header) or short form (old top kept
+ * in use, then a zero header); the second holds top. */
+static void
+two_heap_arena(int short_fence)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t ta = TARENA_HEAP + f->lay->hi_sizeof, h2 = TARENA_HEAP + 0x8000;
+	uint64_t end = TARENA_HEAP + 0x8000, c, c2;
+
+	put(f, MP + f->lay->mp_hp_pagesize, 0x2000);
+	init_arena(f, ta, ARENA);
+	put(f, ARENA + f->lay->ms_next, ta);
+	put(f, TARENA_HEAP + f->lay->hi_ar_ptr, ta);
+	put(f, TARENA_HEAP + f->lay->hi_size, 0x8000);
+	c = (ta + f->lay->ms_size + 15) & ~15ULL;
+	put(f, c + 8, 0x100 | 5);
+	c += 0x100;
+	if (short_fence) {
+		put(f, c + 8, (end - 16 - c) | 5);
+	} else {
+		put(f, c + 8, (end - 32 - c) | 5);
+		put(f, end - 32 + 8, 0x10 | 1);
+	}
+	put(f, end - 16 + 8, 0 | 1);
+	put(f, h2 + f->lay->hi_ar_ptr, ta);
+	put(f, h2 + f->lay->hi_prev, TARENA_HEAP);
+	put(f, h2 + f->lay->hi_size, 0x8000);
+	c2 = h2 + f->lay->hi_sizeof;
+	put(f, c2 + 8, 0x200 | 5);
+	set_top(f, ta, c2 + 0x200, h2 + 0x8000);
+	CHECK(walk(f) == 0);
+	CHECK_EQ_U64(f->m.narenas, 2);
+	CHECK_EQ_U64(f->m.arenas[1].nheaps, 2);
+	CHECK_EQ_U64(f->m.arenas[1].count[CK_INUSE], 3); /* 0x100, old top, 0x200 */
+	CHECK_EQ_U64(f->m.arenas[1].count[CK_TOP], 1);
+	CHECK_EQ_U64(f->m.nproblems, 0);
+	for (size_t i = 0; i < f->m.nproblems; i++)
+		fprintf(stderr, "  problem: %s\n", f->m.problems[i].what);
+	done(f);
+}
+
+UNIT_TEST(glibc_walk_retired_heap_fenceposts)
+{
+	two_heap_arena(0);
+	two_heap_arena(1);
+}
