@@ -1,0 +1,122 @@
+#!/bin/bash
+# badinput_static: a statically linked program (gcc -static, built here) has
+# no libc.so.6 whose malloc heapscan could model: refused with exit 5
+# (EXIT_UNSUPPORTED), the executable named; left running.
+set -u
+: "${HEAPSCAN:?run through test/run.sh}" "${FIXTURES:?}" "${TOP:?}"
+export HEAPSCAN
+
+# ---- the same in every badinput_*.sh, so each case stands alone ----------
+PIDS=()   # processes this case started; stopped on exit, newest first
+extra_cleanup() { :; }   # a case may redefine it
+fail() { echo "FAIL: $*"; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+state() {   # field 3 of /proc/PID/stat, "" when gone (comm may hold ") ")
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	s=${s##*) }
+	echo "${s%% *}"
+}
+cleanup() {
+	local i j p
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		p=${PIDS[i]}
+		kill -CONT "$p" 2>/dev/null
+		kill -TERM "$p" 2>/dev/null
+		for ((j = 0; j < 300; j++)); do
+			case "$(state "$p")" in "" | Z) break ;; esac
+			sleep 0.01
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	extra_cleanup
+	return 0
+}
+trap cleanup EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
+start() {   # start CMD... in the background; sets PID
+	"$@" </dev/null &
+	PID=$!
+	PIDS+=("$PID")
+	echo "$PID" >>.fixture_pids
+}
+wait_for() {   # wait_for SECS CMD...: poll CMD every 10 ms until it succeeds
+	local n=$(($1 * 100)) i
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.01
+	done
+	return 1
+}
+run_heapscan() {
+	"$HEAPSCAN" "$@" >stdout.txt 2>stderr.txt </dev/null
+	rc=$?
+}
+# Exit CODE, nothing on stdout, exactly one stderr line, "heapscan: ..."
+check_refusal() {
+	local lines
+	[ "$rc" = "$1" ] || fail "expected exit status $1, got $rc; stderr: $(cat stderr.txt)"
+	[ -s stdout.txt ] && fail "expected nothing on stdout, got: $(cat stdout.txt)"
+	lines=$(wc -l <stderr.txt)
+	[ "$lines" = 1 ] || fail "expected one line on stderr, got $lines: $(cat stderr.txt)"
+	grep -q '^heapscan: ' stderr.txt || fail "expected 'heapscan: ...' on stderr, got: $(cat stderr.txt)"
+}
+expect_exact() {   # expect_exact CODE MESSAGE: stderr is "heapscan: MESSAGE"
+	check_refusal "$1"
+	[ "$(cat stderr.txt)" = "heapscan: $2" ] ||
+		fail "expected stderr 'heapscan: $2', got '$(cat stderr.txt)'"
+	echo "ok: exit $rc, $(cat stderr.txt)"
+}
+assert_running() {   # PID exists and is not stopped (T/t) nor dead
+	local s
+	s=$(state "$1")
+	case "$s" in
+	"") fail "process $1 is gone" ;;
+	T | t | Z | X) fail "process $1 should still run, its state is $s" ;;
+	esac
+}
+# PID has exec'd PROG, loaded its libraries (libc.so.6 or LIB) and sleeps.
+settled() {   # settled PID PROG [LIB]
+	[ "$(readlink "/proc/$1/exe" 2>/dev/null)" = "$2" ] &&
+		grep -q "${3:-libc.so.6}" "/proc/$1/maps" 2>/dev/null &&
+		[ "$(state "$1")" = S ]
+}
+# ---------------------------------------------------------------------------
+[ -x "$HEAPSCAN" ] || fail "$HEAPSCAN does not exist (not built?)"
+
+command -v gcc >/dev/null || skip "gcc not installed"
+cat >target.c <<'C'
+/* Announces itself (ready file, tmp + rename), then waits for signals. */
+#include <stdio.h>
+#include <unistd.h>
+
+int
+main(int argc, char **argv)
+{
+	char tmp[4096];
+	FILE *f;
+
+	if (argc != 2 || snprintf(tmp, sizeof(tmp), "%s.tmp", argv[1]) >= (int)sizeof(tmp))
+		return 2;
+	f = fopen(tmp, "w");
+	if (!f || fputs("ready\n", f) < 0 || fclose(f) != 0 || rename(tmp, argv[1]) != 0)
+		return 1;
+	for (;;)
+		pause();
+}
+C
+gcc -static -O1 -o static_target target.c 2>build.log ||
+	skip "gcc -static failed (libc6-dev's libc.a missing?): $(head -n 3 build.log)"
+
+start "$PWD/static_target" "$PWD/static.ready"
+target=$PID
+wait_for 10 test -e static.ready || fail "static_target not ready (state $(state "$target"))"
+exe=$(readlink "/proc/$target/exe")
+
+run_heapscan "$target"
+expect_exact 5 "process $target is statically linked ($exe); heapscan needs glibc's malloc in libc.so.6"
+assert_running "$target"
