@@ -206,14 +206,19 @@ static const char *
 status_field(const char *text, const char *key)
 {
 	size_t klen = strlen(key);
+	const char *p = text;
 
-	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+	while (p && *p) {
 		if (!strncmp(p, key, klen) && p[klen] == ':') {
 			p += klen + 1;
 			while (*p == '\t' || *p == ' ')
 				p++;
 			return p;
 		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
 	return NULL;
 }
 
