@@ -30,6 +30,10 @@ bool elfmod_is_dyn(const struct elfmod *m);  /* ET_DYN (PIE or shared object) */
  * .symtab when present.  Versioned duplicates: the default version wins. */
 bool elfmod_symbol(const struct elfmod *m, const char *name, uint64_t *value, uint64_t *size);
 
+/* Whether .dynsym alone exports a definition of name: what the dynamic
+ * linker can bind other modules' references to (interposition). */
+bool elfmod_dynsym_defines(const struct elfmod *m, const char *name);
+
 /* Copy len bytes of the file image at link-time address vaddr (must lie in
  * the file-backed part of one PT_LOAD segment). */
 bool elfmod_read_vaddr(const struct elfmod *m, uint64_t vaddr, void *buf, size_t len);

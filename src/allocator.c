@@ -170,7 +170,7 @@ defines_malloc(pid_t pid, const struct map_entry *e)
 	if (!stat(path, &sb) && S_ISREG(sb.st_mode))
 		mod = elfmod_open(path, err, sizeof(err));
 	if (mod)
-		yes = elfmod_symbol(mod, "malloc", NULL, NULL);
+		yes = elfmod_dynsym_defines(mod, "malloc");
 	elfmod_close(mod);
 	free(path);
 	return yes;

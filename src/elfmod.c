@@ -326,6 +326,14 @@ elfmod_symbol(const struct elfmod *m, const char *name, uint64_t *value, uint64_
 }
 
 bool
+elfmod_dynsym_defines(const struct elfmod *m, const char *name)
+{
+	GElf_Sym s;
+
+	return table_lookup(&m->dynsym, name, &s) && GELF_ST_BIND(s.st_info) != STB_LOCAL;
+}
+
+bool
 elfmod_read_vaddr(const struct elfmod *m, uint64_t vaddr, void *buf, size_t len)
 {
 	for (size_t i = 0; i < m->nload; i++) {

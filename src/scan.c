@@ -161,8 +161,17 @@ prepare(pid_t pid, struct scan *s, struct maps *m)
 			error_msg("no process with pid %d", (int)pid);
 			return EXIT_NOPROC;
 		}
+		if (ret == -EACCES || ret == -EPERM) {
+			/* unprivileged: /proc refuses before ptrace is tried */
+			struct eperm_facts f;
+
+			eperm_facts_read(pid, &f);
+			eperm_explain(pid, &f, why, sizeof(why));
+			error_msg("%s", why);
+			return EXIT_PERM;
+		}
 		perror_msg("cannot read /proc/%d/maps", (int)pid);
-		return ret == -EACCES || ret == -EPERM ? EXIT_PERM : EXIT_FAIL;
+		return EXIT_FAIL;
 	}
 	ret = allocator_check(pid, m, &ai, why, sizeof(why));
 	if (ret != EXIT_OK) {
