@@ -33,6 +33,8 @@ int parse_pid(const char *s, pid_t *out);
  * why ("process 123 is a zombie (it exited; its parent has not reaped it)"). */
 int target_probe(pid_t pid, struct target_info *ti, char *why, size_t whylen);
 void target_info_free(struct target_info *ti);
+/* The verdict of target_probe from facts already read (pure; for tests). */
+int probe_judge(const struct target_info *ti, char *why, size_t whylen);
 
 /* A printable copy of untrusted bytes read about the target (comm, argv,
  * paths): bytes outside 0x20..0x7e become \xNN; at most cap bytes, then

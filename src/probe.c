@@ -298,7 +298,7 @@ exe_class(pid_t pid)
 }
 
 /* The reason pid cannot be scanned, judged from what was read. */
-static int
+int
 probe_judge(const struct target_info *ti, char *why, size_t whylen)
 {
 	pid_t pid = ti->pid;

@@ -497,3 +497,15 @@ UNIT_TEST(probe_allocator_no_glibc)
 	CHECK(!strcmp(why, want));
 	maps_free(&mp);
 }
+
+/* The 32-bit refusal cannot run live where the kernel lacks IA32 emulation. */
+UNIT_TEST(probe_judge_32bit)
+{
+	struct target_info ti = { .pid = 4321, .state = 'S', .elf_class = 32, .comm = "app32" };
+	char why[256];
+
+	CHECK(probe_judge(&ti, why, sizeof(why)) == EXIT_UNSUPPORTED);
+	CHECK(strstr(why, "32-bit") != NULL);
+	ti.elf_class = 64;
+	CHECK(probe_judge(&ti, why, sizeof(why)) == EXIT_OK);
+}
