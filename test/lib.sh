@@ -1,0 +1,183 @@
+# lib.sh - sourced by test/cases/*.sh.  test/run.sh runs each case with cwd a
+# fresh directory and HEAPSCAN, FIXTURES and TOP in the environment.
+#
+#   start_fixture NAME [ARGS]   start $FIXTURES/NAME with a ready file in cwd and
+#                               wait for it (20 s max, polled every 10 ms); sets
+#                               FIXTURE_PID and READY.  Every fixture started is
+#                               SIGCONTed, SIGTERMed then SIGKILLed on exit.
+#   proc_state PID              field 3 of /proc/PID/stat ("" if gone)
+#   wait_state PID STATES SECS  until PID's state is one of the letters STATES
+#   assert_running PID          every thread neither stopped (T/t) nor dead, and
+#                               the main thread answers a SIGUSR1 ping within 5 s
+#   assert_stopped PID          every thread in group-stop (T)
+#   stop_fixture PID            SIGTERM it now and reap it (it must exit 0)
+#   fail MSG / skip MSG         exit 1 / exit 77 ("SKIP: MSG")
+#   need_heapscan               fail unless $HEAPSCAN is an executable
+#   wait_pid_for PID SECS       wait for our child PID, at most SECS; sets
+#                               WAIT_RC (its exit status), returns 1 on timeout
+
+set -u
+
+: "${TOP:?TOP not set: run through test/run.sh}"
+: "${HEAPSCAN:=$TOP/heapscan}"
+: "${FIXTURES:=$TOP/build/fixtures}"
+PYTHON=${PYTHON:-python3}
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+need_heapscan() {
+	[ -x "$HEAPSCAN" ] || fail "$HEAPSCAN does not exist (not built?)"
+}
+
+# Fixtures this shell started, and each one's ready file (for pings).
+declare -a _FIXTURE_PIDS=()
+declare -A _FIXTURE_READY=()
+_LIB_TRAPPED=0
+
+_lib_cleanup() {
+	local pid i
+	for pid in "${_FIXTURE_PIDS[@]}"; do
+		[ -d "/proc/$pid" ] || continue
+		kill -CONT "$pid" 2>/dev/null
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${_FIXTURE_PIDS[@]}"; do
+		for ((i = 0; i < 200; i++)); do
+			[ "$(proc_state "$pid")" = "" ] || [ "$(proc_state "$pid")" = Z ] && break
+			sleep 0.01
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	return 0
+}
+
+_lib_trap() {
+	[ "$_LIB_TRAPPED" = 1 ] && return
+	_LIB_TRAPPED=1
+	trap _lib_cleanup EXIT
+	# A fatal signal must still run the EXIT trap (and leave no fixture behind).
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+}
+
+proc_state() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	stat=${stat##*) }   # comm may hold spaces and parentheses
+	echo "${stat%% *}"
+}
+
+# All thread states of PID, one letter per thread.
+thread_states() {
+	local f stat out=""
+	for f in /proc/"$1"/task/*/stat; do
+		stat=$(cat "$f" 2>/dev/null) || continue
+		stat=${stat##*) }
+		out+=${stat%% *}
+	done
+	echo "$out"
+}
+
+wait_state() {
+	local pid=$1 states=$2 secs=$3 s i n
+	n=$(awk -v s="$secs" 'BEGIN { printf "%d", s * 100 }')
+	for ((i = 0; i <= n; i++)); do
+		s=$(proc_state "$pid")
+		if [ -n "$s" ] && [[ "$states" == *"$s"* ]]; then
+			return 0
+		fi
+		sleep 0.01
+	done
+	return 1
+}
+
+wait_pid_for() {
+	local pid=$1 secs=$2 i n
+	n=$(awk -v s="$secs" 'BEGIN { printf "%d", s * 100 }')
+	for ((i = 0; i <= n; i++)); do
+		if [ "$(proc_state "$pid")" = Z ] || [ ! -d "/proc/$pid" ]; then
+			wait "$pid"
+			WAIT_RC=$?
+			return 0
+		fi
+		sleep 0.01
+	done
+	WAIT_RC=
+	return 1
+}
+
+start_fixture() {
+	local name=$1 n=${#_FIXTURE_PIDS[@]} i
+	shift
+	[ -x "$FIXTURES/$name" ] || fail "fixture $FIXTURES/$name not built"
+	_lib_trap
+	READY="$PWD/$name.$n.ready"
+	rm -f "$READY" "$READY.tmp" "$READY.pong"
+	"$FIXTURES/$name" "$READY" "$@" &
+	FIXTURE_PID=$!
+	_FIXTURE_PIDS+=("$FIXTURE_PID")
+	_FIXTURE_READY[$FIXTURE_PID]=$READY
+	# run.sh reaps anything a crashed case leaves behind.
+	echo "$FIXTURE_PID" >>"$PWD/.fixture_pids"
+	for ((i = 0; i < 2000; i++)); do
+		[ -e "$READY" ] && return 0
+		if ! kill -0 "$FIXTURE_PID" 2>/dev/null || [ "$(proc_state "$FIXTURE_PID")" = Z ]; then
+			wait "$FIXTURE_PID"
+			fail "fixture $name exited with status $? before it was ready"
+		fi
+		sleep 0.01
+	done
+	fail "fixture $name not ready after 20 s"
+}
+
+assert_running() {
+	local pid=$1 ready=${_FIXTURE_READY[$1]:-${READY:-}} states before now i
+	states=$(thread_states "$pid")
+	[ -n "$states" ] || fail "pid $pid is gone"
+	[[ "$states" == *[TtZX]* ]] && fail "pid $pid not running: thread states '$states'"
+	[ -n "$ready" ] || fail "assert_running: no ready file known for pid $pid"
+	before=$(cat "$ready.pong" 2>/dev/null || echo 0)
+	kill -USR1 "$pid" 2>/dev/null || fail "cannot signal pid $pid"
+	for ((i = 0; i < 500; i++)); do
+		now=$(cat "$ready.pong" 2>/dev/null || echo 0)
+		[ "$now" -gt "$before" ] && return 0
+		sleep 0.01
+	done
+	fail "pid $pid did not answer a ping within 5 s (state $(proc_state "$pid"), threads '$(thread_states "$pid")')"
+}
+
+stop_fixture() {
+	local pid=$1
+	kill -CONT "$pid" 2>/dev/null
+	kill -TERM "$pid" 2>/dev/null || fail "cannot signal pid $pid"
+	wait_pid_for "$pid" 5 || fail "pid $pid did not exit within 5 s of SIGTERM"
+	[ "$WAIT_RC" = 0 ] || fail "pid $pid exited with status $WAIT_RC after SIGTERM"
+}
+
+assert_stopped() {
+	local states
+	states=$(thread_states "$1")
+	[[ "$states" =~ ^T+$ ]] || fail "pid $1 should be stopped (T), thread states '$states'"
+}
+
+# check_truth TRUTH JSON: fails the case with the mismatches listed.
+check_truth() {
+	"$PYTHON" "$TOP/test/check_truth.py" "$1" "$2" || fail "heapscan's account of $2 differs from the truth in $1"
+}
+
+# json_field FILE KEY: summary.KEY of a heapscan --json file ("" if absent).
+json_field() {
+	"$PYTHON" -c 'import json, sys
+v = json.load(open(sys.argv[1]))["summary"].get(sys.argv[2])
+print("" if v is None else v)' "$1" "$2"
+}
