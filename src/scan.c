@@ -70,6 +70,20 @@ seize_failed(pid_t pid, enum seize_status st, int err)
 	}
 }
 
+/* Gone, or a zombie its parent has not reaped yet (kill(pid, 0) still works
+ * on those). */
+static bool
+process_exited(pid_t pid)
+{
+	struct target_info ti;
+	char why[256];
+	int ret = target_probe(pid, &ti, why, sizeof(why));
+	bool gone = ret == EXIT_NOPROC || ti.state == 'Z' || ti.state == 'X';
+
+	target_info_free(&ti);
+	return gone;
+}
+
 /* The stop window.  EXIT_OK with the image filled, or an exit code. */
 static int
 stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz)
@@ -104,7 +118,7 @@ stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz)
 		perror_msg("cannot copy the memory of process %d", (int)s->pid);
 		return EXIT_FAIL;
 	}
-	if (kill(s->pid, 0) < 0 && errno == ESRCH) {
+	if (process_exited(s->pid)) {
 		error_msg("process %d exited during the scan", (int)s->pid);
 		return EXIT_NOPROC;
 	}
