@@ -11,7 +11,7 @@
 # shown with the last 30 lines of its log.
 #
 # The last line is "N passed, N failed, N skipped".  Exit 1 if any test failed
-# or none ran.
+# or none ran.  TEST_TIMEOUT=SECS overrides the 180 s limit.
 
 set -u
 

@@ -21,6 +21,8 @@ for i in $(seq 1 20); do
 	n=$(json_field "out.$i.json" busy_arenas) || fail "scan $i: output does not parse"
 	if [ -n "$n" ] && [ "$n" -gt 0 ]; then
 		busy=$((busy + 1))
+		# Not an assertion: a busy arena may be half-updated.
+		"$PYTHON" "$TOP/test/check_truth.py" "$READY" "out.$i.json" | sed "s/^/note: scan $i (busy $n): /"
 	else
 		check_truth "$READY" "out.$i.json"
 		exact=$((exact + 1))
