@@ -37,6 +37,8 @@ struct scan {
 	bool was_stopped;       /* the process was in group-stop and stays so */
 	double pause_ms;        /* the last attempt's stop window */
 	double pause_total_ms;  /* all attempts */
+	double prepare_ms;      /* before the stop: /proc, libc, faulting in the buffer */
+	double walk_ms;         /* after the stop: walking the copy */
 	int attempts;
 	uint64_t copied_bytes;
 	size_t holes;           /* unreadable ranges in the copy */

@@ -208,6 +208,8 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	char why[256];
 	int ret;
 
+	double t0 = now_ms();
+
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
 	ret = prepare(pid, s, &m);
@@ -223,6 +225,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	maps_free(&m);
 	if (ret != EXIT_OK)
 		return ret;
+	s->prepare_ms = now_ms() - t0;
 
 	for (s->attempts = 1;; s->attempts++) {
 		ret = stop_and_copy(s, opts, &sz);
@@ -246,10 +249,12 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 		.img = &s->img, .lay = s->libc.lay, .main_arena = s->libc.main_arena,
 		.mp = s->libc.mp, .threads = s->threads, .nthreads = s->nthreads,
 	};
+	t0 = now_ms();
 	if (glibc_walk(&gt, &s->heap, why, sizeof(why)) < 0) {
 		error_msg("process %d: %s", (int)pid, why);
 		return EXIT_UNSUPPORTED;
 	}
+	s->walk_ms = now_ms() - t0;
 	return EXIT_OK;
 }
 
