@@ -7,7 +7,7 @@
 #                               SIGCONTed, SIGTERMed then SIGKILLed on exit.
 #   proc_state PID              field 3 of /proc/PID/stat ("" if gone)
 #   wait_state PID STATES SECS  until PID's state is one of the letters STATES
-#   assert_running PID          every thread neither stopped (T/t) nor dead, and
+#   assert_running PID          no thread stopped (T/t), the main one alive, and
 #                               the main thread answers a SIGUSR1 ping within 5 s
 #   assert_stopped PID          every thread in group-stop (T)
 #   stop_fixture PID            SIGTERM it now and reap it (it must exit 0)
@@ -144,7 +144,9 @@ assert_running() {
 	local pid=$1 ready=${_FIXTURE_READY[$1]:-${READY:-}} states before now i
 	states=$(thread_states "$pid")
 	[ -n "$states" ] || fail "pid $pid is gone"
-	[[ "$states" == *[TtZX]* ]] && fail "pid $pid not running: thread states '$states'"
+	# Other threads may be exiting (Z, X) in a churning target; none may be stopped.
+	[[ "$(proc_state "$pid")" == [TtZX] || "$states" == *[Tt]* ]] &&
+		fail "pid $pid not running: state $(proc_state "$pid"), thread states '$states'"
 	[ -n "$ready" ] || fail "assert_running: no ready file known for pid $pid"
 	before=$(cat "$ready.pong" 2>/dev/null || echo 0)
 	kill -USR1 "$pid" 2>/dev/null || fail "cannot signal pid $pid"
