@@ -142,6 +142,24 @@ task_is_zombie(pid_t pid, pid_t tid)
 	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }
 
+/* The kernel refuses to attach to a thread that has begun to exit with
+ * EPERM, not ESRCH.  Give such a thread up to a millisecond to vanish or show
+ * Z/X; a thread that is really there and refused means a permission problem. */
+static bool
+thread_exiting(pid_t pid, pid_t tid)
+{
+	struct timespec nap = { 0, 50000 };
+	char path[96];
+
+	for (int i = 0; i < 20; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)tid);
+		if (access(path, F_OK) < 0 || task_is_zombie(pid, tid))
+			return true;
+		nanosleep(&nap, NULL);
+	}
+	return false;
+}
+
 /* Seize and interrupt every thread not yet in the table.  Returns the number
  * added, or -1 with status in *st. */
 static int
@@ -170,6 +188,8 @@ seize_new_threads(struct seize *s, enum seize_status *st, int *err)
 		if (ptrace(PTRACE_SEIZE, (pid_t)tid, 0, (void *)(long)PTRACE_O_TRACEEXEC) < 0) {
 			if (errno == ESRCH)
 				continue; /* exited between readdir and seize */
+			if (errno == EPERM && tid != s->pid && thread_exiting(s->pid, (pid_t)tid))
+				continue;
 			*err = errno;
 			*st = errno == EPERM ? SEIZE_PERM : SEIZE_ERROR;
 			closedir(d);
