@@ -1,0 +1,74 @@
+/*
+ * cluster.h - grouping untyped chunks by identical contents and by shape.
+ *
+ * Input: the walked heap, the image, an addrmap, and a per-chunk flag of
+ * chunks already typed (C++ objects and arrays) that must be left alone.
+ * Only in-use chunks (CK_INUSE, CK_MMAPPED) are considered.
+ *
+ * A chunk's user bytes: [addr + 16, addr + size + 8) for an arena chunk (the
+ * next chunk's prev_size word belongs to it while it is in use), and
+ * [addr + 16, addr + size) for an mmapped chunk.
+ *
+ * Content clusters: chunks of the same size whose user bytes are identical,
+ * at least 2 of them.  Hashed with XXH3 over the copied bytes (memory
+ * bandwidth), then confirmed with memcmp against the cluster's sample so a
+ * hash collision cannot merge different contents.
+ *
+ * Shape clusters: the remaining chunks, by size and the kind of each of their
+ * first SHAPE_WORDS words: zero, heap pointer (AK_ANON), code pointer, data
+ * pointer, small integer (|v| < 2^32), text (8 printable bytes, or printable
+ * then NULs), other.  A shape with zero words joins the largest shape that is
+ * the same but for those words (a list's tail has next == NULL, a counter may
+ * be 0): whatever their values, a program's `struct node` lands in one shape.
+ * At least 2 chunks make a shape cluster.
+ */
+#ifndef HEAPSCAN_CLUSTER_H
+#define HEAPSCAN_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addrmap.h"
+#include "glibc.h"
+#include "image.h"
+
+#define SHAPE_WORDS 16
+#define CLUSTER_NONE UINT32_MAX
+
+enum cluster_kind { CL_CONTENT, CL_SHAPE };
+
+struct cluster {
+	enum cluster_kind kind;
+	uint64_t size;    /* chunk size (chunksize, header included) */
+	uint64_t count;
+	uint64_t bytes;
+	uint64_t sample;  /* a chunk address */
+	uint64_t hash;    /* content hash, or shape signature hash */
+	/* content: a printable preview: "\"test_memory\"" for a NUL-terminated
+	 * string, else hex of the first bytes ("4a 00 00 00 ..."); shape: the
+	 * words, e.g. "int, heap ptr, heap ptr" (at most SHAPE_WORDS, then "...") */
+	char desc[160];
+};
+
+struct cluster_input {
+	const struct image *img;
+	const struct addrmap *am;
+	const struct heap_model *heap;
+	const bool *typed; /* per heap->chunks index: already has a type; may be NULL */
+};
+
+struct cluster_set {
+	struct cluster *v;
+	size_t n;
+	uint32_t *of_chunk; /* per heap->chunks index: index into v, or CLUSTER_NONE */
+};
+
+void cluster_build(const struct cluster_input *in, struct cluster_set *out);
+void cluster_set_free(struct cluster_set *cs);
+
+/* User bytes of chunk c (see above); NULL when not wholly in the image. */
+const unsigned char *chunk_user_bytes(const struct image *img, const struct hs_chunk *c,
+				      size_t *len);
+
+#endif
