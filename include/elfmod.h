@@ -34,6 +34,11 @@ bool elfmod_symbol(const struct elfmod *m, const char *name, uint64_t *value, ui
  * linker can bind other modules' references to (interposition). */
 bool elfmod_dynsym_defines(const struct elfmod *m, const char *name);
 
+/* The name of a defined symbol at link-time address vaddr that starts with
+ * prefix ("_ZTV"), from .dynsym then .symtab; linear (use it rarely). */
+bool elfmod_symbol_at(const struct elfmod *m, uint64_t vaddr, const char *prefix, char *buf,
+		      size_t len);
+
 /* Copy len bytes of the file image at link-time address vaddr (must lie in
  * the file-backed part of one PT_LOAD segment). */
 bool elfmod_read_vaddr(const struct elfmod *m, uint64_t vaddr, void *buf, size_t len);

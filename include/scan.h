@@ -20,11 +20,13 @@
 #include "glibc.h"
 #include "image.h"
 #include "libc.h"
+#include "maps.h"
 
 #define SCAN_MAX_BUSY 16
 
 struct scan_opts {
 	int max_attempts;        /* copies tried while an arena is busy (>= 1) */
+	bool allow_foreign;      /* go on without a malloc model when malloc is not glibc's */
 	long test_stop_delay_ms; /* test hook: sleep inside the stop window */
 };
 
@@ -45,7 +47,11 @@ struct scan {
 	int nbusy;              /* arenas locked at the final stop */
 	uint64_t busy[SCAN_MAX_BUSY];
 	bool tcache_unknown;    /* thread caches could not be located */
-	struct image img;
+	bool foreign;           /* malloc is not glibc's: no heap model (allow_foreign) */
+	char foreign_why[512];
+	struct maps maps;       /* as read inside the (last) stop window */
+	struct image img;       /* writable memory, copied inside the stop window */
+	struct image ro;        /* modules' read-only mappings, copied after it */
 	struct heap_model heap;
 };
 

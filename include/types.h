@@ -30,6 +30,7 @@
 #include "cluster.h"
 #include "glibc.h"
 #include "image.h"
+#include "maps.h"
 
 enum type_kind { TK_CLASS, TK_ARRAY, TK_CONTENT, TK_SHAPE, TK_SIZE };
 
@@ -62,6 +63,7 @@ struct types_input {
 	const struct image *img;     /* copied writable memory */
 	const struct image *ro;      /* modules' read-only mappings (vtables, typeinfo, names) */
 	const struct addrmap *am;
+	const struct maps *maps;     /* to find a module's load bias for _ZTV symbols */
 	const struct heap_model *heap; /* NULL: no malloc model (not glibc): scan anon regions */
 	pid_t pid;                   /* to open module files for _ZTV symbols; 0 for none */
 };

@@ -238,3 +238,33 @@ copy_regions(pid_t pid, const struct maps *m, struct image *img)
 	img->bytes = total;
 	return read_regions(pid, img);
 }
+
+int
+copy_readonly_modules(pid_t pid, const struct maps *m, struct image *ro)
+{
+	image_init(ro);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct map_entry *e = &m->v[i];
+		uint64_t len = e->end - e->start;
+		struct iovec l, r;
+		void *buf;
+		ssize_t n;
+
+		if (e->perms != (MAP_PERM_R | MAP_PERM_P) || e->path[0] != '/' || len > (64u << 20))
+			continue;
+		buf = xmalloc(len);
+		l.iov_base = buf;
+		l.iov_len = len;
+		r.iov_base = (void *)(uintptr_t)e->start;
+		r.iov_len = len;
+		n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+		if (n < 0 && errno == ESRCH) {
+			free(buf);
+			return -ESRCH;
+		}
+		if (n > 0)
+			image_add_copy(ro, e->start, buf, (size_t)n, e->perms, e->path);
+		free(buf);
+	}
+	return 0;
+}

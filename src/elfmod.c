@@ -325,6 +325,38 @@ elfmod_symbol(const struct elfmod *m, const char *name, uint64_t *value, uint64_
 	return true;
 }
 
+static bool
+table_symbol_at(const struct elfsyms *t, uint64_t vaddr, const char *prefix, char *buf,
+		size_t len)
+{
+	size_t plen = strlen(prefix);
+
+	for (size_t i = 1; t->syms && i < t->n; i++) {
+		GElf_Sym s;
+		const char *name;
+		size_t n;
+
+		if (!gelf_getsym(t->syms, (int)i, &s) || s.st_shndx == SHN_UNDEF ||
+		    s.st_value != vaddr || s.st_name >= t->strsz)
+			continue;
+		name = t->str + s.st_name;
+		n = strnlen(name, t->strsz - s.st_name);
+		if (n == t->strsz - s.st_name || n < plen || memcmp(name, prefix, plen) || n >= len)
+			continue;
+		memcpy(buf, name, n + 1);
+		return true;
+	}
+	return false;
+}
+
+bool
+elfmod_symbol_at(const struct elfmod *m, uint64_t vaddr, const char *prefix, char *buf,
+		 size_t len)
+{
+	return table_symbol_at(&m->dynsym, vaddr, prefix, buf, len) ||
+	       table_symbol_at(&m->symtab, vaddr, prefix, buf, len);
+}
+
 bool
 elfmod_dynsym_defines(const struct elfmod *m, const char *name)
 {

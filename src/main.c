@@ -6,16 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addrmap.h"
 #include "error.h"
 #include "probe.h"
 #include "report.h"
 #include "scan.h"
 #include "seize.h"
+#include "types.h"
 
 #define HEAPSCAN_VERSION "0.1.0"
 
 struct options {
 	bool json;
+	bool vtables;
 	int top;
 	pid_t pid;
 	struct scan_opts scan;
@@ -26,12 +29,14 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: heapscan [--json] [--top N] PID\n"
+		"       heapscan --vtables PID\n"
 		"\n"
 		"Stops every thread of process PID for as long as it takes to copy its\n"
 		"writable memory, lets it go, and reports what its glibc malloc heap holds.\n"
 		"\n"
 		"  --json      one JSON object instead of the text report\n"
 		"  --top N     rows in the text report's tables (default 10)\n"
+		"  --vtables   C++ instances per class: \"COUNT<TAB>CLASS\" lines only\n"
 		"  --version   print the version\n"
 		"  -h, --help  this text\n"
 		"\n"
@@ -60,6 +65,7 @@ parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "top", required_argument, NULL, 't' },
+		{ "vtables", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -76,6 +82,10 @@ parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'j':
 			o->json = true;
+			break;
+		case 'v':
+			o->vtables = true;
+			o->scan.allow_foreign = true;
 			break;
 		case 't':
 			if (parse_count(optarg, &o->top))
@@ -101,11 +111,42 @@ parse_options(int argc, char **argv, struct options *o)
 		error_msg_and_die(EXIT_USAGE, "'%s' is not a process id", argv[optind]);
 }
 
+static void
+analyze(const struct scan *s, struct addrmap *am, struct type_table *tt)
+{
+	addrmap_build(am, &s->maps);
+	types_build(&(struct types_input){ .img = &s->img, .ro = &s->ro, .am = am, .maps = &s->maps,
+					   .heap = s->foreign ? NULL : &s->heap, .pid = s->pid },
+		    tt);
+}
+
+static void
+report(const struct options *o, const struct scan *s, const struct type_table *tt)
+{
+	struct report_opts ro = { .top = o->top };
+
+	if (o->vtables) {
+		if (s->foreign)
+			error_msg("%s; counting C++ objects in all anonymous memory instead: free "
+				  "memory could not be excluded", s->foreign_why);
+		report_vtables(stdout, tt);
+	} else if (o->json) {
+		report_json(stdout, s, tt);
+	} else {
+		report_text(stdout, s, tt, &ro);
+	}
+	if (!o->vtables && s->heap.nproblems)
+		error_msg("%zu heap problem(s) found in process %d; see the report",
+			  s->heap.nproblems + s->heap.problems_dropped, (int)s->pid);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct options o;
 	struct scan s;
+	struct addrmap am = { 0 };
+	struct type_table tt = { 0 };
 	int ret;
 
 	parse_options(argc, argv, &o);
@@ -113,18 +154,13 @@ main(int argc, char **argv)
 	error_set_cleanup(seize_release_current);
 	ret = scan_live(o.pid, &o.scan, &s);
 	if (ret == EXIT_OK) {
-		struct report_opts ro = { .top = o.top };
-
-		if (o.json)
-			report_json(stdout, &s);
-		else
-			report_text(stdout, &s, &ro);
-		if (s.heap.nproblems)
-			error_msg("%zu heap problem(s) found in process %d; see the report",
-				  s.heap.nproblems + s.heap.problems_dropped, (int)o.pid);
+		analyze(&s, &am, &tt);
+		report(&o, &s, &tt);
 		if (fflush(stdout) != 0 || ferror(stdout))
 			perror_msg_and_die(EXIT_FAIL, "writing the report");
 	}
+	type_table_free(&tt);
+	addrmap_free(&am);
 	scan_free(&s);
 	return ret;
 }

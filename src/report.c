@@ -202,8 +202,62 @@ text_problems(FILE *f, const struct scan *s)
 		fprintf(f, "    0x%" PRIx64 ": %s\n", m->problems[i].addr, m->problems[i].what);
 }
 
+static int
+by_count_desc(const void *a, const void *b)
+{
+	const struct type_entry *x = *(const struct type_entry *const *)a;
+	const struct type_entry *y = *(const struct type_entry *const *)b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return x->bytes > y->bytes ? -1 : x->bytes < y->bytes;
+}
+
+static void
+text_type_rows(FILE *f, const struct type_entry *const *rows, size_t n, int top)
+{
+	char b[32];
+
+	fprintf(f, "  %-7s %10s %11s  %-18s %s\n", "kind", "chunks", "bytes", "sample", "type");
+	for (size_t i = 0; i < n && (int)i < top; i++) {
+		const struct type_entry *t = rows[i];
+
+		fprintf(f, "  %-7s %10" PRIu64 " %11s  0x%-16" PRIx64 " %s", type_kind_name(t->kind),
+			t->count, human(t->bytes, b, sizeof(b)), t->sample, t->name);
+		if (t->kind == TK_CONTENT || t->kind == TK_SHAPE)
+			fprintf(f, "  (0x%" PRIx64 "-byte chunks)", t->size);
+		fputc('\n', f);
+	}
+}
+
+static void
+text_types(FILE *f, const struct type_table *t, int top)
+{
+	const struct type_entry **rows;
+
+	if (!t || !t->ntypes)
+		return;
+	rows = xmalloc(t->ntypes * sizeof(*rows));
+	for (size_t i = 0; i < t->ntypes; i++)
+		rows[i] = &t->types[i];
+	fprintf(f, "\n  top types by bytes (in-use chunks):\n");
+	text_type_rows(f, rows, t->ntypes, top);
+	qsort(rows, t->ntypes, sizeof(*rows), by_count_desc);
+	fprintf(f, "\n  top types by count:\n");
+	text_type_rows(f, rows, t->ntypes, top);
+	free(rows);
+}
+
 void
-report_text(FILE *f, const struct scan *s, const struct report_opts *o)
+report_vtables(FILE *f, const struct type_table *t)
+{
+	for (size_t i = 0; i < t->nclasses; i++)
+		fprintf(f, "%" PRIu64 "\t%s\n", t->classes[i].instances, t->classes[i].name);
+}
+
+void
+report_text(FILE *f, const struct scan *s, const struct type_table *types,
+	    const struct report_opts *o)
 {
 	const struct heap_model *m = &s->heap;
 	struct size_hist h;
@@ -219,6 +273,7 @@ report_text(FILE *f, const struct scan *s, const struct report_opts *o)
 	text_totals(f, m);
 	text_arenas(f, m);
 	text_sizes(f, &h, o->top);
+	text_types(f, types, o->top);
 	text_problems(f, s);
 	free(h.rows);
 }
@@ -335,8 +390,33 @@ json_problems(FILE *f, const struct scan *s)
 	fprintf(f, "]");
 }
 
+static void
+json_types(FILE *f, const struct type_table *t)
+{
+	fprintf(f, ",\n\"types\": [");
+	for (size_t i = 0; t && i < t->ntypes; i++) {
+		const struct type_entry *e = &t->types[i];
+
+		fprintf(f, "%s\n  {\"kind\": \"%s\", \"name\": ", i ? "," : "", type_kind_name(e->kind));
+		json_str(f, e->name);
+		fprintf(f, ", \"size\": %" PRIu64 ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64
+			", \"sample\": ", e->size, e->count, e->bytes);
+		json_addr(f, e->sample);
+		fputc('}', f);
+	}
+	fprintf(f, "],\n\"classes\": [");
+	for (size_t i = 0; t && i < t->nclasses; i++) {
+		fprintf(f, "%s\n  {\"name\": ", i ? "," : "");
+		json_str(f, t->classes[i].name);
+		fprintf(f, ", \"instances\": %" PRIu64 ", \"sample\": ", t->classes[i].instances);
+		json_addr(f, t->classes[i].sample);
+		fputc('}', f);
+	}
+	fprintf(f, "]");
+}
+
 void
-report_json(FILE *f, const struct scan *s)
+report_json(FILE *f, const struct scan *s, const struct type_table *types)
 {
 	struct size_hist h;
 
@@ -346,6 +426,7 @@ report_json(FILE *f, const struct scan *s)
 	json_arenas(f, &s->heap);
 	json_sizes(f, &h);
 	json_problems(f, s);
+	json_types(f, types);
 	fprintf(f, "\n}\n");
 	free(h.rows);
 }

@@ -88,7 +88,6 @@ process_exited(pid_t pid)
 static int
 stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz)
 {
-	struct maps m;
 	double t0 = now_ms();
 	enum seize_status st;
 	int err, ret;
@@ -96,11 +95,10 @@ stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz)
 	st = seize_all(sz, s->pid, &err);
 	if (st != SEIZE_OK)
 		return seize_failed(s->pid, st, err);
-	ret = maps_read(s->pid, &m);
-	if (ret == 0) {
-		ret = copy_regions(s->pid, &m, &s->img);
-		maps_free(&m);
-	}
+	maps_free(&s->maps);
+	ret = maps_read(s->pid, &s->maps);
+	if (ret == 0)
+		ret = copy_regions(s->pid, &s->maps, &s->img);
 	if (ret == 0)
 		seize_read_regs(sz);
 	if (opts->test_stop_delay_ms > 0)
@@ -154,7 +152,7 @@ count_holes(const struct image *img)
 }
 
 static int
-prepare(pid_t pid, struct scan *s, struct maps *m)
+prepare(pid_t pid, struct scan *s, struct maps *m, bool allow_foreign)
 {
 	struct target_info ti;
 	struct allocator_info ai;
@@ -188,6 +186,11 @@ prepare(pid_t pid, struct scan *s, struct maps *m)
 		return EXIT_FAIL;
 	}
 	ret = allocator_check(pid, m, &ai, why, sizeof(why));
+	if (ret == EXIT_UNSUPPORTED && allow_foreign) {
+		s->foreign = true;
+		snprintf(s->foreign_why, sizeof(s->foreign_why), "%s", why);
+		return EXIT_OK;
+	}
 	if (ret != EXIT_OK) {
 		error_msg("%s", why);
 		return ret;
@@ -212,7 +215,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
-	ret = prepare(pid, s, &m);
+	ret = prepare(pid, s, &m, opts->allow_foreign);
 	if (ret == EXIT_OK) {
 		ret = copy_prepare(&s->img, copy_plan_bytes(&m));
 		if (ret) {
@@ -233,6 +236,8 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 			seize_free(&sz);
 			return ret;
 		}
+		if (s->foreign)
+			break;
 		s->nbusy = glibc_busy_arenas(&s->img, s->libc.lay, s->libc.main_arena, s->busy,
 					     SCAN_MAX_BUSY);
 		if (s->nbusy <= 0 || s->attempts >= opts->max_attempts)
@@ -245,6 +250,13 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	s->copied_bytes = s->img.bytes;
 	s->holes = count_holes(&s->img);
 
+	ret = copy_readonly_modules(pid, &s->maps, &s->ro);
+	if (ret == -ESRCH) {
+		error_msg("process %d exited during the scan", (int)pid);
+		return EXIT_NOPROC;
+	}
+	if (s->foreign)
+		return EXIT_OK;
 	gt = (struct glibc_target){
 		.img = &s->img, .lay = s->libc.lay, .main_arena = s->libc.main_arena,
 		.mp = s->libc.mp, .threads = s->threads, .nthreads = s->nthreads,
@@ -263,6 +275,8 @@ scan_free(struct scan *s)
 {
 	free(s->cmdline);
 	free(s->threads);
+	maps_free(&s->maps);
 	image_free(&s->img);
+	image_free(&s->ro);
 	heap_model_free(&s->heap);
 }

@@ -1,0 +1,520 @@
+/*
+ * types.c - C++ classes from vtable pointers, and one type per chunk (see
+ * types.h for the object and vtable layout).
+ *
+ * Every 8-byte word of every live chunk is a candidate vptr.  Words outside
+ * [lowest mapping, highest mapping) are rejected by two compares; the rest
+ * go through one hash lookup in a cache of verdicts per word value, so the
+ * RTTI checks (reads of the vtable, the typeinfo and its name, demangling)
+ * run once per distinct value.
+ */
+#include <libiberty/demangle.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "allocator.h"
+#include "elfmod.h"
+#include "types.h"
+#include "xmalloc.h"
+
+#define VC_EMPTY INT32_MIN
+#define VC_NOT (-1)        /* not a vtable address point */
+#define VC_SECONDARY (-2)  /* a vptr, but not a complete object's primary one */
+#define MAX_NAME 512
+
+struct vslot {
+	uint64_t key;
+	int32_t val;
+};
+
+struct modelf {
+	struct elfmod *elf; /* NULL: not opened yet or not openable */
+	uint64_t bias;
+	bool tried;
+};
+
+struct builder {
+	const struct types_input *in;
+	struct addr_range *data;   /* the AK_DATA ranges only: where vtables can be */
+	size_t ndata;
+	uint64_t dlo, dhi;
+	struct vslot *slots;
+	size_t cap, n;
+	struct class_entry *classes;
+	size_t nclasses, ccap;
+	struct modelf *mods;
+	struct type_table *out;
+	size_t tcap;
+};
+
+const char *
+type_kind_name(enum type_kind k)
+{
+	static const char *const names[] = { "class", "array", "content", "shape", "size" };
+
+	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
+}
+
+/* ---- reading target memory: read-only module copies first ---------------- */
+
+static bool
+mem_u64(const struct types_input *in, uint64_t addr, uint64_t *v)
+{
+	return (in->ro && image_u64(in->ro, addr, v)) || image_u64(in->img, addr, v);
+}
+
+static bool
+mem_str(const struct types_input *in, uint64_t addr, char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		const char *c = NULL;
+
+		if (in->ro)
+			c = image_ptr(in->ro, addr + i, 1);
+		if (!c)
+			c = image_ptr(in->img, addr + i, 1);
+		if (!c)
+			return false;
+		buf[i] = *c;
+		if (!*c)
+			return true;
+	}
+	return false;
+}
+
+/* ---- classes ------------------------------------------------------------- */
+
+static int32_t
+intern_class(struct builder *b, const char *name, uint64_t vptr)
+{
+	for (size_t i = 0; i < b->nclasses; i++)
+		if (!strcmp(b->classes[i].name, name))
+			return (int32_t)i;
+	b->classes = xgrow(b->classes, &b->ccap, b->nclasses + 1, sizeof(*b->classes));
+	b->classes[b->nclasses] = (struct class_entry){ .name = xstrdup(name) };
+	(void)vptr;
+	return (int32_t)b->nclasses++;
+}
+
+static char *
+demangle_type(const char *mangled)
+{
+	if (*mangled == '*') /* GCC marks names compared by address */
+		mangled++;
+	if (!((*mangled >= '0' && *mangled <= '9') || *mangled == 'N' || *mangled == 'S' ||
+	      *mangled == 'Z'))
+		return NULL;
+	return cplus_demangle_v3(mangled, DMGL_PARAMS | DMGL_ANSI | DMGL_TYPES);
+}
+
+static struct modelf *
+module_elf(struct builder *b, unsigned idx)
+{
+	const struct types_input *in = b->in;
+	struct modelf *me = &b->mods[idx];
+	char err[128];
+
+	if (me->tried)
+		return me->elf ? me : NULL;
+	me->tried = true;
+	if (!in->pid || !in->maps)
+		return NULL;
+	for (size_t i = 0; i < in->maps->n; i++) {
+		const struct map_entry *e = &in->maps->v[i];
+
+		if (e->offset || strcmp(e->path, in->am->modules[idx]))
+			continue;
+		char *path = target_file_path(in->pid, e);
+
+		me->elf = elfmod_open(path, err, sizeof(err));
+		free(path);
+		if (me->elf)
+			me->bias = elfmod_bias(me->elf, e->start);
+		break;
+	}
+	return me->elf ? me : NULL;
+}
+
+/* No RTTI (-fno-rtti): the vtable's own symbol, _ZTV<type>, starts 16 bytes
+ * before a primary address point. */
+static char *
+name_from_symbol(struct builder *b, uint64_t vptr)
+{
+	const struct addr_range *r = addrmap_find(b->in->am, vptr);
+	struct modelf *me;
+	char sym[MAX_NAME];
+
+	if (!r || r->kind != AK_DATA || !(me = module_elf(b, r->module)))
+		return NULL;
+	if (!elfmod_symbol_at(me->elf, vptr - 16 - me->bias, "_ZTV", sym, sizeof(sym)))
+		return NULL;
+	return demangle_type(sym + 4);
+}
+
+static int32_t
+classify(struct builder *b, uint64_t w)
+{
+	const struct types_input *in = b->in;
+	uint64_t ott, ti, tiv, np;
+	char name[MAX_NAME], *dm = NULL;
+	int32_t v;
+
+	if ((w & 7) || addrmap_kind(in->am, w) != AK_DATA || !mem_u64(in, w - 16, &ott) ||
+	    !mem_u64(in, w - 8, &ti))
+		return VC_NOT;
+	if (ti == 0) {
+		if (ott == 0)
+			dm = name_from_symbol(b, w);
+	} else if (!(ti & 7) && addrmap_kind(in->am, ti) == AK_DATA && mem_u64(in, ti, &tiv) &&
+		   mem_u64(in, ti + 8, &np) && addrmap_kind(in->am, tiv) == AK_DATA &&
+		   addrmap_kind(in->am, np) == AK_DATA && mem_str(in, np, name, sizeof(name))) {
+		dm = demangle_type(name);
+	}
+	if (!dm)
+		return VC_NOT;
+	v = ott == 0 ? intern_class(b, dm, w) : VC_SECONDARY;
+	free(dm);
+	return v;
+}
+
+static uint64_t
+mix(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return k;
+}
+
+/* Most words are not pointers into module data at all: decide that by a
+ * binary search over the few data ranges before touching the cache, which
+ * then holds only module-data values. */
+static bool
+in_data(const struct builder *b, uint64_t w)
+{
+	size_t lo = 0, hi = b->ndata;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (w < b->data[mid].start)
+			hi = mid;
+		else if (w >= b->data[mid].end)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+static void
+collect_data_ranges(struct builder *b)
+{
+	const struct addrmap *am = b->in->am;
+
+	b->data = xmalloc((am->n ? am->n : 1) * sizeof(*b->data));
+	for (size_t i = 0; i < am->n; i++)
+		if (am->v[i].kind == AK_DATA)
+			b->data[b->ndata++] = am->v[i];
+	if (b->ndata) {
+		b->dlo = b->data[0].start;
+		b->dhi = b->data[b->ndata - 1].end;
+	}
+}
+
+/* The cached verdict for w: a class index, VC_NOT or VC_SECONDARY. */
+static int32_t
+lookup(struct builder *b, uint64_t w)
+{
+	size_t i;
+
+	if (w < b->dlo || w >= b->dhi || (w & 7) || !in_data(b, w))
+		return VC_NOT;
+	if ((b->n + 1) * 2 > b->cap) {
+		struct vslot *old = b->slots;
+		size_t ocap = b->cap;
+
+		b->cap = ocap ? ocap * 2 : 4096;
+		b->slots = xcalloc(b->cap, sizeof(*b->slots));
+		for (size_t j = 0; j < b->cap; j++)
+			b->slots[j].val = VC_EMPTY;
+		for (size_t j = 0; j < ocap; j++) {
+			if (old[j].val == VC_EMPTY)
+				continue;
+			for (i = mix(old[j].key) & (b->cap - 1); b->slots[i].val != VC_EMPTY;
+			     i = (i + 1) & (b->cap - 1))
+				;
+			b->slots[i] = old[j];
+		}
+		free(old);
+	}
+	for (i = mix(w) & (b->cap - 1); b->slots[i].val != VC_EMPTY; i = (i + 1) & (b->cap - 1))
+		if (b->slots[i].key == w)
+			return b->slots[i].val;
+	b->slots[i].key = w;
+	b->slots[i].val = classify(b, w);
+	b->n++;
+	return b->slots[i].val;
+}
+
+static void
+count_instances(struct builder *b, const unsigned char *p, size_t len, uint64_t at)
+{
+	for (size_t off = 0; off + 8 <= len; off += 8) {
+		uint64_t w;
+		int32_t v;
+
+		memcpy(&w, p + off, 8);
+		v = lookup(b, w);
+		if (v >= 0) {
+			if (!b->classes[v].instances)
+				b->classes[v].sample = at + off;
+			b->classes[v].instances++;
+		}
+	}
+}
+
+/* ---- chunk types ----------------------------------------------------------- */
+
+static uint32_t
+add_type(struct builder *b, enum type_kind kind, char *name, uint64_t size)
+{
+	struct type_table *t = b->out;
+
+	t->types = xgrow(t->types, &b->tcap, t->ntypes + 1, sizeof(*t->types));
+	t->types[t->ntypes] = (struct type_entry){ .kind = kind, .name = name, .size = size };
+	return (uint32_t)t->ntypes++;
+}
+
+static void
+tally(struct type_entry *t, const struct hs_chunk *c)
+{
+	if (!t->count)
+		t->sample = c->addr;
+	t->count++;
+	t->bytes += c->size;
+}
+
+/* Class of the object at the chunk's start, or of a new[] array's elements
+ * (the first word is the element count, the next a vptr).  -1: neither. */
+static int32_t
+object_at_start(struct builder *b, const unsigned char *p, size_t len, bool *array)
+{
+	uint64_t w0, w1;
+	int32_t v;
+
+	*array = false;
+	if (len < 8)
+		return -1;
+	memcpy(&w0, p, 8);
+	v = lookup(b, w0);
+	if (v >= 0 || len < 16)
+		return v >= 0 ? v : -1;
+	memcpy(&w1, p + 8, 8);
+	if (w0 == 0 || w0 > (len - 8) / 8)
+		return -1;
+	v = lookup(b, w1);
+	*array = v >= 0;
+	return v >= 0 ? v : -1;
+}
+
+struct size_type {
+	uint64_t size;
+	uint32_t type;
+};
+
+static uint32_t
+size_type(struct builder *b, struct size_type **st, size_t *n, size_t *cap, uint64_t size)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*st)[i].size == size)
+			return (*st)[i].type;
+	*st = xgrow(*st, cap, *n + 1, sizeof(**st));
+	(*st)[*n] = (struct size_type){ size, add_type(b, TK_SIZE, xasprintf("0x%lx bytes",
+								      (unsigned long)size), size) };
+	return (*st)[(*n)++].type;
+}
+
+static void
+type_chunks(struct builder *b)
+{
+	const struct heap_model *h = b->in->heap;
+	struct type_table *t = b->out;
+	uint32_t *cls_type = NULL, *arr_type = NULL, *clu_type;
+	struct cluster_set cs;
+	struct size_type *st = NULL;
+	size_t nst = 0, stcap = 0, ncls_cap = 0;
+	bool *typed = xcalloc(h->nchunks ? h->nchunks : 1, sizeof(bool));
+
+	t->of_chunk = xmalloc((h->nchunks ? h->nchunks : 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < h->nchunks; i++) {
+		const struct hs_chunk *c = &h->chunks[i];
+		const unsigned char *p;
+		size_t len;
+		bool array;
+		int32_t v;
+
+		t->of_chunk[i] = UINT32_MAX;
+		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
+			continue;
+		p = chunk_user_bytes(b->in->img, c, &len);
+		if (!p)
+			continue;
+		count_instances(b, p, len, c->addr + 16);
+		v = object_at_start(b, p, len, &array);
+		if (v < 0)
+			continue;
+		if (b->nclasses > ncls_cap) {
+			size_t old = ncls_cap;
+
+			ncls_cap = b->nclasses * 2;
+			cls_type = xreallocarray(cls_type, ncls_cap, sizeof(*cls_type));
+			arr_type = xreallocarray(arr_type, ncls_cap, sizeof(*arr_type));
+			for (size_t k = old; k < ncls_cap; k++)
+				cls_type[k] = arr_type[k] = UINT32_MAX;
+		}
+		uint32_t *slot = array ? &arr_type[v] : &cls_type[v];
+
+		if (*slot == UINT32_MAX)
+			*slot = add_type(b, array ? TK_ARRAY : TK_CLASS,
+					 array ? xasprintf("%s[]", b->classes[v].name)
+					       : xstrdup(b->classes[v].name), 0);
+		t->of_chunk[i] = *slot;
+		typed[i] = true;
+	}
+
+	cluster_build(&(struct cluster_input){ .img = b->in->img, .am = b->in->am, .heap = h,
+					       .typed = typed }, &cs);
+	clu_type = xmalloc((cs.n ? cs.n : 1) * sizeof(*clu_type));
+	for (size_t k = 0; k < cs.n; k++)
+		clu_type[k] = add_type(b, cs.v[k].kind == CL_CONTENT ? TK_CONTENT : TK_SHAPE,
+				       xstrdup(cs.v[k].desc), cs.v[k].size);
+	for (size_t i = 0; i < h->nchunks; i++) {
+		const struct hs_chunk *c = &h->chunks[i];
+
+		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
+			continue;
+		if (!typed[i])
+			t->of_chunk[i] = cs.of_chunk && cs.of_chunk[i] != CLUSTER_NONE
+						 ? clu_type[cs.of_chunk[i]]
+						 : size_type(b, &st, &nst, &stcap, c->size);
+		tally(&t->types[t->of_chunk[i]], c);
+	}
+	cluster_set_free(&cs);
+	free(clu_type);
+	free(cls_type);
+	free(arr_type);
+	free(st);
+	free(typed);
+}
+
+/* Not glibc: no chunk boundaries, no free lists; every anonymous word counts. */
+static void
+scan_anonymous(struct builder *b)
+{
+	const struct image *img = b->in->img;
+
+	for (size_t i = 0; i < img->n; i++) {
+		const struct region *r = &img->r[i];
+
+		if (addrmap_kind(b->in->am, r->start) != AK_ANON || r->nholes)
+			continue;
+		count_instances(b, r->data, r->end - r->start, r->start);
+	}
+}
+
+/* ---- ordering ------------------------------------------------------------- */
+
+static int
+type_by_bytes(const void *a, const void *b)
+{
+	const struct type_entry *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static int
+class_by_count(const void *a, const void *b)
+{
+	const struct class_entry *x = a, *y = b;
+
+	if (x->instances != y->instances)
+		return x->instances > y->instances ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static const struct type_entry *sort_base;
+
+static int
+perm_by_bytes(const void *a, const void *b)
+{
+	return type_by_bytes(&sort_base[*(const uint32_t *)a], &sort_base[*(const uint32_t *)b]);
+}
+
+/* Sort types by bytes, keeping of_chunk pointing at the right entries. */
+static void
+sort_types(struct type_table *t, size_t nchunks)
+{
+	size_t n = t->ntypes ? t->ntypes : 1;
+	uint32_t *perm = xmalloc(n * sizeof(*perm)), *newidx = xmalloc(n * sizeof(*newidx));
+	struct type_entry *sorted = xmalloc(n * sizeof(*sorted));
+
+	for (size_t i = 0; i < t->ntypes; i++)
+		perm[i] = (uint32_t)i;
+	sort_base = t->types;
+	qsort(perm, t->ntypes, sizeof(*perm), perm_by_bytes);
+	for (size_t i = 0; i < t->ntypes; i++) {
+		sorted[i] = t->types[perm[i]];
+		newidx[perm[i]] = (uint32_t)i;
+	}
+	free(t->types);
+	t->types = sorted;
+	for (size_t i = 0; i < nchunks; i++)
+		if (t->of_chunk[i] != UINT32_MAX)
+			t->of_chunk[i] = newidx[t->of_chunk[i]];
+	free(perm);
+	free(newidx);
+}
+
+void
+types_build(const struct types_input *in, struct type_table *out)
+{
+	struct builder b = { .in = in, .out = out };
+
+	memset(out, 0, sizeof(*out));
+	b.mods = xcalloc(in->am->nmodules ? in->am->nmodules : 1, sizeof(*b.mods));
+	collect_data_ranges(&b);
+	if (in->heap) {
+		type_chunks(&b);
+		sort_types(out, in->heap->nchunks);
+	} else {
+		scan_anonymous(&b);
+	}
+	qsort(b.classes, b.nclasses, sizeof(*b.classes), class_by_count);
+	out->classes = b.classes;
+	out->nclasses = b.nclasses;
+	for (size_t i = 0; i < in->am->nmodules; i++)
+		if (b.mods[i].elf)
+			elfmod_close(b.mods[i].elf);
+	free(b.mods);
+	free(b.slots);
+	free(b.data);
+}
+
+void
+type_table_free(struct type_table *t)
+{
+	for (size_t i = 0; i < t->ntypes; i++)
+		free(t->types[i].name);
+	for (size_t i = 0; i < t->nclasses; i++)
+		free(t->classes[i].name);
+	free(t->types);
+	free(t->classes);
+	free(t->of_chunk);
+	memset(t, 0, sizeof(*t));
+}
