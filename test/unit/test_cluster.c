@@ -1,0 +1,535 @@
+/*
+ * test_cluster.c - content and shape clusters, and the address map, on
+ * hand-built heaps.
+ *
+ * A fake process: a [heap] region where each test lays out chunks back to
+ * back (a chunk's last user word is the next chunk's prev_size, as in glibc),
+ * a module "/usr/lib/libfake.so" with a code and a data mapping, and a
+ * heap_model filled in by hand with the chunks in address order.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "addrmap.h"
+#include "cluster.h"
+#include "maps.h"
+#include "unit.h"
+
+#define HEAP 0x555500000000ULL
+#define HEAPLEN 0x20000ULL
+#define LIBFAKE 0x7f0000000000ULL
+#define LIB_CODE (LIBFAKE + 0x1000)
+#define LIB_DATA (LIBFAKE + 0x2000)
+#define MAXCH 1024
+
+/* defined in src/cluster.c */
+extern uint64_t (*cluster_hash_for_tests)(const void *p, size_t len);
+
+static const char fake_maps[] =
+	"555500000000-555500020000 rw-p 00000000 00:00 0          [heap]\n"
+	"7f0000000000-7f0000001000 r--p 00000000 08:01 7          /usr/lib/libfake.so\n"
+	"7f0000001000-7f0000002000 r-xp 00001000 08:01 7          /usr/lib/libfake.so\n"
+	"7f0000002000-7f0000003000 rw-p 00002000 08:01 7          /usr/lib/libfake.so\n";
+
+struct fix {
+	unsigned char heap[HEAPLEN];
+	uint64_t p; /* next chunk address */
+	struct hs_chunk ch[MAXCH];
+	bool typed[MAXCH];
+	size_t n;
+	struct image img;
+	struct maps maps;
+	struct addrmap am;
+	struct heap_model m;
+	struct cluster_set cs;
+};
+
+static struct fix *
+fix_new(void)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	f->p = HEAP;
+	return f;
+}
+
+/* Append an arena chunk of size holding data at its user pointer; returns
+ * the user pointer (what malloc would have returned). */
+static uint64_t
+add_kind(struct fix *f, uint64_t size, enum chunk_kind k, const void *data, size_t len)
+{
+	uint64_t c = f->p, sz = size | 1;
+
+	memcpy(f->heap + (c - HEAP) + 8, &sz, 8);
+	if (len)
+		memcpy(f->heap + (c - HEAP) + 16, data, len);
+	f->ch[f->n++] = (struct hs_chunk){ .addr = c, .size = size, .kind = k, .arena = 0 };
+	f->p += size;
+	return c + 16;
+}
+
+static uint64_t
+add(struct fix *f, uint64_t size, const void *data, size_t len)
+{
+	return add_kind(f, size, CK_INUSE, data, len);
+}
+
+static uint64_t
+add_str(struct fix *f, uint64_t size, const char *s)
+{
+	return add(f, size, s, strlen(s) + 1);
+}
+
+static void
+run(struct fix *f)
+{
+	size_t bad = 0;
+	struct cluster_input in;
+
+	image_init(&f->img);
+	CHECK(image_add_copy(&f->img, HEAP, f->heap, HEAPLEN, 3, "[heap]") == 0);
+	CHECK(maps_parse(fake_maps, sizeof(fake_maps) - 1, &f->maps, &bad) == 0);
+	addrmap_build(&f->am, &f->maps);
+	f->m.chunks = f->ch;
+	f->m.nchunks = f->n;
+	in = (struct cluster_input){ .img = &f->img, .am = &f->am, .heap = &f->m,
+				     .typed = f->typed };
+	cluster_build(&in, &f->cs);
+}
+
+static void
+done(struct fix *f)
+{
+	cluster_set_free(&f->cs);
+	addrmap_free(&f->am);
+	maps_free(&f->maps);
+	image_free(&f->img);
+	free(f);
+}
+
+static size_t
+count_kind(const struct fix *f, enum cluster_kind k)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->cs.n; i++)
+		n += f->cs.v[i].kind == k;
+	return n;
+}
+
+static const struct cluster *
+by_desc(const struct fix *f, const char *desc)
+{
+	const struct cluster *found = NULL;
+
+	for (size_t i = 0; i < f->cs.n; i++) {
+		if (strcmp(f->cs.v[i].desc, desc))
+			continue;
+		CHECK(found == NULL); /* exactly one */
+		found = &f->cs.v[i];
+	}
+	return found;
+}
+
+static uint32_t
+cluster_of(const struct fix *f, size_t chunk)
+{
+	return f->cs.of_chunk[chunk];
+}
+
+UNIT_TEST(cluster_identical_strings)
+{
+	struct fix *f = fix_new();
+	const struct cluster *c;
+
+	add(f, 0x40, "\x01\x02", 2); /* unrelated */
+	for (int i = 0; i < 10; i++)
+		add_str(f, 0x20, "test_memory");
+	run(f);
+	CHECK_EQ_U64(count_kind(f, CL_CONTENT), 1);
+	c = by_desc(f, "\"test_memory\"");
+	CHECK(c != NULL);
+	if (c) {
+		CHECK(c->kind == CL_CONTENT);
+		CHECK_EQ_U64(c->count, 10);
+		CHECK_EQ_U64(c->size, 0x20);
+		CHECK_EQ_U64(c->bytes, 10 * 0x20);
+		CHECK_EQ_U64(c->sample, HEAP + 0x40);
+		for (size_t i = 1; i <= 10; i++)
+			CHECK_EQ_U64(cluster_of(f, i), (uint32_t)(c - f->cs.v));
+	}
+	CHECK_EQ_U64(cluster_of(f, 0), CLUSTER_NONE); /* alone */
+	done(f);
+}
+
+UNIT_TEST(cluster_two_contents_same_size)
+{
+	struct fix *f = fix_new();
+
+	for (int i = 0; i < 3; i++) {
+		add_str(f, 0x30, "alpha");
+		add_str(f, 0x30, "bravo");
+	}
+	run(f);
+	CHECK_EQ_U64(count_kind(f, CL_CONTENT), 2);
+	CHECK(by_desc(f, "\"alpha\"") && by_desc(f, "\"alpha\"")->count == 3);
+	CHECK(by_desc(f, "\"bravo\"") && by_desc(f, "\"bravo\"")->count == 3);
+	CHECK(cluster_of(f, 0) != cluster_of(f, 1));
+	CHECK(cluster_of(f, 0) == cluster_of(f, 2));
+	done(f);
+
+	/* one of each: no content cluster; both are left to shapes */
+	f = fix_new();
+	add_str(f, 0x30, "alpha");
+	add_str(f, 0x30, "bravo");
+	run(f);
+	CHECK_EQ_U64(count_kind(f, CL_CONTENT), 0);
+	CHECK(by_desc(f, "text, zero, zero, zero, zero") != NULL);
+	done(f);
+}
+
+UNIT_TEST(cluster_same_bytes_other_size_is_other_content)
+{
+	struct fix *f = fix_new();
+
+	for (int i = 0; i < 2; i++) {
+		add_str(f, 0x20, "same");
+		add_str(f, 0x30, "same");
+	}
+	run(f);
+	CHECK_EQ_U64(count_kind(f, CL_CONTENT), 2);
+	CHECK(cluster_of(f, 0) != cluster_of(f, 1));
+	done(f);
+}
+
+static uint64_t
+colliding_hash(const void *p, size_t len)
+{
+	return 42;
+}
+
+/* Every content hashes alike: memcmp alone must keep them apart. */
+UNIT_TEST(cluster_hash_collision_keeps_contents_apart)
+{
+	struct fix *f = fix_new();
+
+	for (int i = 0; i < 3; i++)
+		add_str(f, 0x20, "alpha");
+	for (int i = 0; i < 2; i++)
+		add_str(f, 0x20, "bravo");
+	add_str(f, 0x20, "charlie");
+	cluster_hash_for_tests = colliding_hash;
+	run(f);
+	cluster_hash_for_tests = NULL;
+	CHECK_EQ_U64(count_kind(f, CL_CONTENT), 2);
+	CHECK(by_desc(f, "\"alpha\"") && by_desc(f, "\"alpha\"")->count == 3);
+	CHECK(by_desc(f, "\"bravo\"") && by_desc(f, "\"bravo\"")->count == 2);
+	CHECK(f->cs.v[0].count == 3); /* sorted by bytes */
+	CHECK(cluster_of(f, 5) != cluster_of(f, 0) || cluster_of(f, 5) == CLUSTER_NONE);
+	done(f);
+}
+
+struct node {
+	int id;
+	char *name;
+	struct node *next;
+};
+
+/* A list built the way a program would: name string, then node, each from
+ * malloc; ids 0..49, the last next is NULL.  Id 0 and the NULL make two
+ * nodes differ from the other 48 by a zero word; they must join them. */
+UNIT_TEST(cluster_linked_list_is_one_shape)
+{
+	struct fix *f = fix_new();
+	uint64_t nodes[50];
+	const struct cluster *c;
+
+	_Static_assert(sizeof(struct node) == 24, "LP64");
+	for (int i = 0; i < 50; i++) {
+		char name[16];
+		struct node nd;
+
+		snprintf(name, sizeof(name), "item%d", i);
+		memset(&nd, 0, sizeof(nd)); /* the padding after id too */
+		nd.id = i;
+		nd.name = (char *)(uintptr_t)add_str(f, 0x20, name);
+		nd.next = NULL;
+		nodes[i] = add(f, 0x20, &nd, sizeof(nd));
+	}
+	for (int i = 0; i < 49; i++) /* link */
+		memcpy(f->heap + (nodes[i] - HEAP) + 16, &nodes[i + 1], 8);
+	run(f);
+	c = by_desc(f, "int, heap ptr, heap ptr");
+	CHECK(c != NULL);
+	if (c) {
+		CHECK(c->kind == CL_SHAPE);
+		CHECK_EQ_U64(c->count, 50);
+		CHECK_EQ_U64(c->size, 0x20);
+		for (size_t i = 1; i < 100; i += 2)
+			CHECK_EQ_U64(cluster_of(f, i), (uint32_t)(c - f->cs.v));
+	}
+	/* the names are another shape, none a content cluster */
+	CHECK(by_desc(f, "text, zero, zero") && by_desc(f, "text, zero, zero")->count == 50);
+	CHECK_EQ_U64(f->cs.n, 2);
+	done(f);
+}
+
+/* A shape with more than ZERO_MERGE_MAX zero words stays as it is. */
+UNIT_TEST(cluster_zero_merge_limit)
+{
+	struct fix *f = fix_new();
+	uint64_t full[7] = { 1, HEAP, HEAP, HEAP, HEAP, HEAP, HEAP };
+	uint64_t sparse[7] = { 1, 0, 0, 0, 0, 0, HEAP };
+	uint64_t few[7] = { 1, HEAP, HEAP, 0, HEAP, HEAP, HEAP };
+
+	for (int i = 0; i < 3; i++)
+		add(f, 0x40, full, sizeof(full));
+	for (int i = 0; i < 2; i++) {
+		sparse[0] = (uint64_t)(10 + i);
+		add(f, 0x40, sparse, sizeof(sparse));
+	}
+	few[0] = 99;
+	add(f, 0x40, few, sizeof(few));
+	/* make the three "full" chunks differ too */
+	memcpy(f->heap + (f->ch[1].addr - HEAP) + 16, &(uint64_t){ 5 }, 8);
+	memcpy(f->heap + (f->ch[2].addr - HEAP) + 16, &(uint64_t){ 6 }, 8);
+	run(f);
+	CHECK_EQ_U64(count_kind(f, CL_CONTENT), 0);
+	CHECK(by_desc(f, "int, heap ptr, heap ptr, heap ptr, heap ptr, heap ptr, heap ptr") &&
+	      by_desc(f, "int, heap ptr, heap ptr, heap ptr, heap ptr, heap ptr, heap ptr")->count == 4);
+	CHECK(by_desc(f, "int, zero, zero, zero, zero, zero, heap ptr") &&
+	      by_desc(f, "int, zero, zero, zero, zero, zero, heap ptr")->count == 2);
+	done(f);
+}
+
+UNIT_TEST(cluster_word_kinds)
+{
+	struct fix *f = fix_new();
+	uint64_t w[7] = { 0, HEAP + 0x100, LIB_CODE + 0x10, LIB_DATA + 8, (uint64_t)-5,
+			  0x6f6c6c6568ULL /* "hello" */, 0x1234567890abcdefULL };
+
+	for (int i = 0; i < 2; i++) {
+		w[6] += (uint64_t)i; /* not identical */
+		add(f, 0x40, w, sizeof(w));
+	}
+	run(f);
+	CHECK(by_desc(f, "zero, heap ptr, code ptr, data ptr, int, text, other") != NULL);
+	done(f);
+}
+
+UNIT_TEST(cluster_typed_and_free_chunks_are_left_alone)
+{
+	struct fix *f = fix_new();
+	const struct cluster *c;
+
+	for (int i = 0; i < 5; i++)
+		add_str(f, 0x20, "same");
+	f->typed[1] = f->typed[3] = true;
+	add_kind(f, 0x20, CK_TCACHE, "same", 5);
+	add_kind(f, 0x20, CK_FASTBIN, "same", 5);
+	add_kind(f, 0x20, CK_SMALLBIN, "same", 5);
+	add_kind(f, 0x20, CK_TOP, "same", 5);
+	for (int i = 0; i < 3; i++) /* free, identical and shaped alike: still nothing */
+		add_kind(f, 0x30, CK_TCACHE, "other", 6);
+	run(f);
+	CHECK_EQ_U64(f->cs.n, 1);
+	c = by_desc(f, "\"same\"");
+	CHECK(c && c->count == 3);
+	CHECK_EQ_U64(cluster_of(f, 1), CLUSTER_NONE);
+	CHECK_EQ_U64(cluster_of(f, 3), CLUSTER_NONE);
+	for (size_t i = 5; i < f->n; i++)
+		CHECK_EQ_U64(cluster_of(f, i), CLUSTER_NONE);
+	done(f);
+}
+
+UNIT_TEST(cluster_chunks_outside_image_are_skipped)
+{
+	struct fix *f = fix_new();
+
+	add_str(f, 0x20, "same");
+	add_str(f, 0x20, "same");
+	/* runs past the end of [heap] */
+	f->ch[f->n++] = (struct hs_chunk){ .addr = HEAP + HEAPLEN - 0x20, .size = 0x40,
+					  .kind = CK_INUSE };
+	/* nowhere near the image, and one that would wrap */
+	f->ch[f->n++] = (struct hs_chunk){ .addr = 0x900000000000ULL, .size = 0x20,
+					  .kind = CK_INUSE };
+	f->ch[f->n++] = (struct hs_chunk){ .addr = UINT64_MAX - 0x1f, .size = 0xffffffffff00ULL,
+					  .kind = CK_MMAPPED };
+	f->ch[f->n++] = (struct hs_chunk){ .addr = UINT64_MAX - 8, .size = 0x20,
+					  .kind = CK_INUSE };
+	run(f);
+	CHECK_EQ_U64(f->cs.n, 1);
+	for (size_t i = 2; i < f->n; i++)
+		CHECK_EQ_U64(cluster_of(f, i), CLUSTER_NONE);
+	done(f);
+}
+
+UNIT_TEST(cluster_empty_heap)
+{
+	struct fix *f = fix_new();
+
+	run(f);
+	CHECK_EQ_U64(f->cs.n, 0);
+	done(f);
+}
+
+UNIT_TEST(cluster_user_bytes_span)
+{
+	struct fix *f = fix_new();
+	struct hs_chunk mm = { .addr = HEAP + 0x1000, .size = 0x1000, .kind = CK_MMAPPED };
+	const unsigned char *p;
+	size_t len = 0;
+
+	add_str(f, 0x20, "x");
+	run(f);
+	p = chunk_user_bytes(&f->img, &f->ch[0], &len);
+	CHECK(p == f->img.r[0].data + 16);
+	CHECK_EQ_U64(len, 0x18); /* takes the next chunk's prev_size */
+	p = chunk_user_bytes(&f->img, &mm, &len);
+	CHECK(p != NULL);
+	CHECK_EQ_U64(len, 0x1000 - 16);
+	mm.addr = HEAP + HEAPLEN - 0x800;
+	CHECK(chunk_user_bytes(&f->img, &mm, &len) == NULL);
+	done(f);
+}
+
+UNIT_TEST(cluster_content_previews)
+{
+	struct fix *f = fix_new();
+	unsigned char bin[24] = { 0x04, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef };
+	char longs[300];
+
+	memset(longs, 'a', sizeof(longs) - 1);
+	longs[sizeof(longs) - 1] = '\0';
+	for (int i = 0; i < 2; i++) {
+		add(f, 0x20, bin, sizeof(bin));
+		add_str(f, 0x20, "say \"hi\"\\\n");
+		add_str(f, 0x140, longs);
+		add_str(f, 0x20, "\x01not text");
+	}
+	run(f);
+	CHECK_EQ_U64(count_kind(f, CL_CONTENT), 4);
+	CHECK(by_desc(f, "04 00 00 00 de ad be ef 00 00 00 00 00 00 00 00 ...") != NULL);
+	CHECK(by_desc(f, "\"say \\\"hi\\\"\\\\\\n\"") != NULL);
+	CHECK(by_desc(f, "01 6e 6f 74 20 74 65 78 74 00 00 00 00 00 00 00 ...") != NULL);
+	for (size_t i = 0; i < f->cs.n; i++) {
+		const char *d = f->cs.v[i].desc;
+		size_t l = strnlen(d, sizeof(f->cs.v[i].desc));
+
+		CHECK(l < sizeof(f->cs.v[i].desc));
+		if (f->cs.v[i].size == 0x140) {
+			CHECK(l == sizeof(f->cs.v[i].desc) - 1);
+			CHECK(d[0] == '"' && !strcmp(d + l - 4, "...\""));
+		}
+	}
+	done(f);
+}
+
+UNIT_TEST(cluster_shape_desc_of_long_chunks)
+{
+	struct fix *f = fix_new();
+	uint64_t w[40];
+
+	for (int i = 0; i < 40; i++)
+		w[i] = HEAP + 0x10 * (uint64_t)i;
+	for (int i = 0; i < 2; i++) {
+		w[0] = (uint64_t)i + 1;
+		add(f, 0x150, w, sizeof(w));
+	}
+	run(f);
+	CHECK_EQ_U64(f->cs.n, 1);
+	if (f->cs.n) {
+		const char *d = f->cs.v[0].desc;
+		size_t l = strlen(d);
+
+		CHECK(!strncmp(d, "int, heap ptr, heap ptr", 23));
+		CHECK(l >= 5 && !strcmp(d + l - 5, ", ..."));
+		CHECK(l < sizeof(f->cs.v[0].desc));
+	}
+	done(f);
+}
+
+UNIT_TEST(cluster_sorted_by_bytes)
+{
+	struct fix *f = fix_new();
+
+	for (int i = 0; i < 4; i++)
+		add_str(f, 0x20, "small");
+	for (int i = 0; i < 2; i++)
+		add_str(f, 0x100, "big");
+	for (int i = 0; i < 3; i++)
+		add_str(f, 0x30, "mid");
+	run(f);
+	CHECK_EQ_U64(f->cs.n, 3);
+	for (size_t i = 1; i < f->cs.n; i++)
+		CHECK(f->cs.v[i - 1].bytes >= f->cs.v[i].bytes);
+	CHECK(!strcmp(f->cs.v[0].desc, "\"big\""));
+	CHECK_EQ_U64(cluster_of(f, 4), 0);
+	CHECK_EQ_U64(cluster_of(f, 0), 2);
+	done(f);
+}
+
+UNIT_TEST(addrmap_kinds_and_merging)
+{
+	static const char text[] =
+		"555500000000-555500021000 rw-p 00000000 00:00 0    [heap]\n"
+		"555500021000-555500022000 rw-p 00000000 00:00 0 \n"
+		"7e0000000000-7e0000001000 ---p 00000000 00:00 0 \n"
+		"7e0000001000-7e0000002000 r--p 00000000 00:00 0 \n"
+		"7e0000002000-7e0000003000 rw-s 00000000 00:05 9    /dev/shm/x\n"
+		"7f0000000000-7f0000001000 r--p 00000000 08:01 7    /usr/lib/liba.so\n"
+		"7f0000001000-7f0000002000 r-xp 00001000 08:01 7    /usr/lib/liba.so\n"
+		"7f0000002000-7f0000003000 r--p 00002000 08:01 7    /usr/lib/liba.so\n"
+		"7f0000003000-7f0000004000 rw-p 00003000 08:01 7    /usr/lib/liba.so\n"
+		"7f0000004000-7f0000005000 ---p 00004000 08:01 8    /usr/lib/libb.so\n"
+		"7f0000005000-7f0000006000 rw-p 00005000 08:01 8    /usr/lib/libb.so\n"
+		"7f0000006000-7f0000007000 rw-p 00000000 00:00 0 \n"
+		"7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0    [stack]\n"
+		"7ffc00100000-7ffc00104000 r--p 00000000 00:00 0    [vvar]\n"
+		"7ffc00104000-7ffc00106000 r-xp 00000000 00:00 0    [vdso]\n";
+	struct maps m;
+	struct addrmap am;
+	size_t bad = 0;
+	const struct addr_range *r;
+
+	CHECK(maps_parse(text, sizeof(text) - 1, &m, &bad) == 0);
+	addrmap_build(&am, &m);
+	CHECK(addrmap_kind(&am, 0x555500000000ULL) == AK_ANON);
+	r = addrmap_find(&am, 0x555500021800ULL); /* heap + anon next to it: one range */
+	CHECK(r && r->start == 0x555500000000ULL && r->end == 0x555500022000ULL);
+	CHECK(addrmap_kind(&am, 0x555500022000ULL) == AK_NONE);
+	CHECK(addrmap_kind(&am, 0x7e0000000800ULL) == AK_NONE); /* guard */
+	CHECK(addrmap_kind(&am, 0x7e0000001800ULL) == AK_NONE); /* read-only anon */
+	CHECK(addrmap_kind(&am, 0x7e0000002800ULL) == AK_NONE); /* shared */
+	CHECK(addrmap_kind(&am, 0x7f0000000000ULL) == AK_DATA);
+	CHECK(addrmap_kind(&am, 0x7f0000001000ULL) == AK_CODE);
+	CHECK(addrmap_kind(&am, 0x7f0000001fffULL) == AK_CODE);
+	r = addrmap_find(&am, 0x7f0000002000ULL); /* rodata + data of one module merge */
+	CHECK(r && r->kind == AK_DATA && r->end == 0x7f0000004000ULL);
+	CHECK(r && !strcmp(am.modules[r->module], "/usr/lib/liba.so"));
+	CHECK(addrmap_kind(&am, 0x7f0000004800ULL) == AK_NONE); /* module's PROT_NONE gap */
+	r = addrmap_find(&am, 0x7f0000005800ULL);
+	CHECK(r && r->kind == AK_DATA && !strcmp(am.modules[r->module], "/usr/lib/libb.so"));
+	CHECK(r && r->end == 0x7f0000006000ULL); /* not merged with the anon bss after it */
+	CHECK(addrmap_kind(&am, 0x7f0000006800ULL) == AK_ANON);
+	CHECK(addrmap_kind(&am, 0x7ffc00020000ULL) == AK_ANON);
+	CHECK(addrmap_kind(&am, 0x7ffc00100000ULL) == AK_NONE); /* vvar */
+	CHECK(addrmap_kind(&am, 0x7ffc00105000ULL) == AK_CODE); /* vdso */
+	CHECK_EQ_U64(am.nmodules, 3);
+	CHECK_EQ_U64(am.lo, 0x555500000000ULL);
+	CHECK_EQ_U64(am.hi, 0x7ffc00106000ULL);
+	CHECK(addrmap_kind(&am, 0) == AK_NONE);
+	CHECK(addrmap_kind(&am, UINT64_MAX) == AK_NONE);
+	CHECK(addrmap_find(&am, 0x7ffc00106000ULL) == NULL);
+	for (size_t i = 1; i < am.n; i++)
+		CHECK(am.v[i - 1].end <= am.v[i].start);
+	addrmap_free(&am);
+	maps_free(&m);
+
+	/* nothing of interest */
+	memset(&m, 0, sizeof(m));
+	addrmap_build(&am, &m);
+	CHECK(am.n == 0 && addrmap_kind(&am, 0x1000) == AK_NONE);
+	addrmap_free(&am);
+}
