@@ -39,7 +39,10 @@ main(int argc, char **argv)
 		n++;
 	}
 	fclose(f);
-	char *buf = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	/* the same buffer heapscan uses: transparent huge pages, faulted in */
+	char *buf = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	madvise(buf, total, MADV_HUGEPAGE);
+	madvise(buf, total, MADV_POPULATE_WRITE);
 	struct timespec a, b;
 	unsigned long done = 0;
 

@@ -41,6 +41,7 @@ struct scan {
 	double pause_total_ms;  /* all attempts */
 	double prepare_ms;      /* before the stop: /proc, libc, faulting in the buffer */
 	double walk_ms;         /* after the stop: walking the copy */
+	double analyze_ms;      /* after the walk: types, classes, clusters */
 	int attempts;
 	uint64_t copied_bytes;
 	size_t holes;           /* unreadable ranges in the copy */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "addrmap.h"
 #include "error.h"
@@ -111,13 +112,25 @@ parse_options(int argc, char **argv, struct options *o)
 		error_msg_and_die(EXIT_USAGE, "'%s' is not a process id", argv[optind]);
 }
 
-static void
-analyze(const struct scan *s, struct addrmap *am, struct type_table *tt)
+static double
+now_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void
+analyze(struct scan *s, struct addrmap *am, struct type_table *tt)
+{
+	double t0 = now_ms();
+
 	addrmap_build(am, &s->maps);
 	types_build(&(struct types_input){ .img = &s->img, .ro = &s->ro, .am = am, .maps = &s->maps,
 					   .heap = s->foreign ? NULL : &s->heap, .pid = s->pid },
 		    tt);
+	s->analyze_ms = now_ms() - t0;
 }
 
 static void

@@ -296,10 +296,10 @@ json_summary(FILE *f, const struct scan *s)
 	fprintf(f, ", \"glibc\": ");
 	json_str(f, s->libc.version);
 	fprintf(f, ", \"threads\": %zu, \"arenas\": %zu, \"pause_ms\": %.3f, \"pause_total_ms\": %.3f"
-		", \"prepare_ms\": %.3f, \"walk_ms\": %.3f"
+		", \"prepare_ms\": %.3f, \"walk_ms\": %.3f, \"analyze_ms\": %.3f"
 		", \"attempts\": %d, \"busy_arenas\": %d, \"was_stopped\": %s, \"copied_bytes\": %" PRIu64
 		", \"holes\": %zu, \"tcaches\": %d, \"tcache_unknown\": %s",
-		s->nthreads, m->narenas, s->pause_ms, s->pause_total_ms, s->prepare_ms, s->walk_ms,
+		s->nthreads, m->narenas, s->pause_ms, s->pause_total_ms, s->prepare_ms, s->walk_ms, s->analyze_ms,
 		s->attempts,
 		s->nbusy > 0 ? s->nbusy : 0, s->was_stopped ? "true" : "false", s->copied_bytes,
 		s->holes, m->tcaches, s->tcache_unknown ? "true" : "false");
