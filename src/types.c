@@ -418,7 +418,10 @@ scan_anonymous(struct builder *b)
 	for (size_t i = 0; i < img->n; i++) {
 		const struct region *r = &img->r[i];
 
-		if (addrmap_kind(b->in->am, r->start) != AK_ANON || r->nholes)
+		/* the main stack holds no heap objects; thread stacks cannot be told
+		 * apart from other anonymous memory here */
+		if (addrmap_kind(b->in->am, r->start) != AK_ANON || r->nholes ||
+		    !strncmp(r->name, "[stack", 6))
 			continue;
 		count_instances(b, r->data, r->end - r->start, r->start);
 	}
