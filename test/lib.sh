@@ -183,3 +183,30 @@ json_field() {
 v = json.load(open(sys.argv[1]))["summary"].get(sys.argv[2])
 print("" if v is None else v)' "$1" "$2"
 }
+
+# check_types [--at-least] VTABLES_TXT JSON|- TRUTH: heapscan --vtables (and
+# --json) against a fixture's class and type truth; see test/check_types.py.
+check_types() {
+	"$PYTHON" "$TOP/test/check_types.py" "$@" || fail "heapscan's types differ from the truth in ${*: -1}"
+}
+
+# run_types WHAT PID...: heapscan WHAT PID, stdout to WHAT.out (dashes
+# stripped: vtables.out, json.out, text.out for ""), stderr to WHAT.err and
+# shown; fails unless it exits 0.
+run_types() {
+	local what=$1 out rc
+	shift
+	out=${what#--}
+	out=${out:-text}
+	"$HEAPSCAN" ${what:+"$what"} "$@" >"$out.out" 2>"$out.err"
+	rc=$?
+	cat "$out.err" >&2
+	[ "$rc" = 0 ] || fail "heapscan $what $* exited $rc"
+}
+
+# assert_vtables_sortable FILE: `sort -n FILE` orders it by count, i.e. every
+# line starts with a number and a tab.
+assert_vtables_sortable() {
+	sort -n "$1" | awk -F'\t' 'NF < 2 || $1 !~ /^[0-9]+$/ || $1 + 0 < prev { bad = 1 } { prev = $1 + 0 } END { exit bad }' ||
+		fail "$1 does not sort by count with sort -n"
+}
