@@ -1,0 +1,80 @@
+/*
+ * snapshot.h - a scan saved to a file, and read back.
+ *
+ * A snapshot holds what the report, --json, --vtables and --diff need: the
+ * scan's summary, arenas, problems, the type and class tables, and every
+ * chunk (address, size, kind, arena, type, content hash); with --contents,
+ * the user bytes of every in-use chunk too.  Reading one back gives the same
+ * struct scan (without the memory image) and struct type_table as the live
+ * scan had, so every report works on it unchanged.
+ *
+ * File layout (all integers little-endian):
+ *
+ *   offset 0   magic "HEAPSCN\n"                                   8 bytes
+ *          8   format version (SNAP_FORMAT_VERSION)                u32
+ *         12   number of sections                                  u32
+ *         16   sections, each:
+ *                tag       4 ASCII bytes ("META", "ARNA", "PROB", "TYPE",
+ *                          "CLSS", "CHNK", "CONT")
+ *                flags     u32: bit 0 = payload is zstd-compressed
+ *                stored    u64: payload bytes in the file
+ *                raw       u64: payload bytes once decompressed (= stored when not)
+ *                check     u64: XXH64 (seed 0) of the stored payload
+ *                payload   stored bytes
+ *   trailer    "HSEND\0\0\0" then u64 XXH64 (seed 0) of every byte before the trailer
+ *
+ * Payloads are sequences of unsigned LEB128 varints and length-prefixed
+ * strings (varint length, bytes, no NUL).  CHNK, per chunk sorted by
+ * address: varint (addr - previous chunk's end) / 16, varint size / 16,
+ * varint kind | arena << 4, varint type + 1 (0 for free chunks), u32 low
+ * half of the XXH3 of the user bytes (0 for free chunks); zstd-compressed.
+ *
+ * Everything read is checked: lengths against what remains, counts against
+ * what the bytes could hold, the decompressed size against a bound, every
+ * index against its table.  A bad file is one line on stderr and exit 1.
+ */
+#ifndef HEAPSCAN_SNAPSHOT_H
+#define HEAPSCAN_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scan.h"
+#include "types.h"
+
+#define SNAP_FORMAT_VERSION 1
+#define SNAP_MAGIC "HEAPSCN\n"
+
+/* Extra facts a snapshot carries beside struct scan. */
+struct snap_meta {
+	uint32_t format_version;
+	char heapscan_version[32];
+	int64_t time;              /* seconds since the epoch when taken */
+	uint64_t *chunk_hash;      /* per heap chunk: low 32 bits of XXH3 of its user bytes */
+	bool has_contents;
+};
+
+struct snap_write_opts {
+	bool contents; /* --contents: raw user bytes of in-use chunks, zstd-compressed */
+};
+
+/* Write atomically: a temporary file in the target directory (mode 0600),
+ * renamed over path; refuses a path that is a symlink; "-" is stdout.  On
+ * failure nothing is left behind.  0, or -1 after printing the cause. */
+int snap_write(const char *path, const struct scan *s, const struct type_table *t,
+	       const struct snap_write_opts *o);
+
+/* Read a snapshot into *s (heap model, summary; no image) and *t.  0, or -1
+ * with a one-line cause in err. */
+int snap_read(const char *path, struct scan *s, struct type_table *t, struct snap_meta *m,
+	      char *err, size_t errlen);
+/* The same from a buffer (for the fuzzer and tests). */
+int snap_read_mem(const void *buf, size_t len, struct scan *s, struct type_table *t,
+		  struct snap_meta *m, char *err, size_t errlen);
+void snap_meta_free(struct snap_meta *m);
+
+/* Whether path names a snapshot file (starts with the magic). */
+bool snap_is_file(const char *path);
+
+#endif
