@@ -123,6 +123,8 @@ struct heap_model {
  * not hold a usable main_arena (nothing was walked). */
 int glibc_walk(const struct glibc_target *t, struct heap_model *out, char *why, size_t len);
 void heap_model_free(struct heap_model *m);
+/* (Re)compute the per-kind totals of the model and of each arena from its chunks. */
+void heap_model_tally(struct heap_model *m);
 
 /* Count arenas whose mutex is held, for the retry-before-walking decision.
  * Writes up to max addresses into busy[].  Returns the count, -1 when the

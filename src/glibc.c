@@ -576,15 +576,21 @@ walk_tcache(struct walk *w, const struct glibc_thread *th, uint64_t nbins)
 
 /* ---- totals -------------------------------------------------------------- */
 
-static void
-tally(struct heap_model *m)
+void
+heap_model_tally(struct heap_model *m)
 {
+	memset(m->count, 0, sizeof(m->count));
+	memset(m->bytes, 0, sizeof(m->bytes));
+	for (size_t i = 0; i < m->narenas; i++) {
+		memset(m->arenas[i].count, 0, sizeof(m->arenas[i].count));
+		memset(m->arenas[i].bytes, 0, sizeof(m->arenas[i].bytes));
+	}
 	for (size_t i = 0; i < m->nchunks; i++) {
 		const struct hs_chunk *c = &m->chunks[i];
 
 		m->count[c->kind]++;
 		m->bytes[c->kind] += c->size;
-		if (c->arena != CHUNK_ARENA_NONE) {
+		if (c->arena != CHUNK_ARENA_NONE && c->arena < m->narenas) {
 			m->arenas[c->arena].count[c->kind]++;
 			m->arenas[c->arena].bytes[c->kind] += c->size;
 		}
@@ -661,7 +667,7 @@ glibc_walk(const struct glibc_target *t, struct heap_model *m, char *why, size_t
 		if (t->threads[i].tcache && !dup)
 			walk_tcache(&w, &t->threads[i], nbins);
 	}
-	tally(m);
+	heap_model_tally(m);
 	if (m->mp_valid && ((uint64_t)m->mp_n_mmaps != m->count[CK_MMAPPED]))
 		problem(m, t->mp, "found %lu mmapped chunks, glibc counts %ld",
 			(unsigned long)m->count[CK_MMAPPED], (long)m->mp_n_mmaps);

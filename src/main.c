@@ -13,13 +13,17 @@
 #include "report.h"
 #include "scan.h"
 #include "seize.h"
+#include "snapshot.h"
+#include "version.h"
 #include "types.h"
 
-#define HEAPSCAN_VERSION "0.1.0"
 
 struct options {
 	bool json;
 	bool vtables;
+	const char *snapshot;   /* --snapshot FILE */
+	bool contents;          /* --contents */
+	const char *file;       /* a snapshot to read in place of a pid */
 	int top;
 	pid_t pid;
 	struct scan_opts scan;
@@ -31,6 +35,8 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: heapscan [--json] [--top N] PID\n"
 		"       heapscan --vtables PID\n"
+		"       heapscan --snapshot FILE [--contents] PID\n"
+		"       heapscan [--json | --vtables] FILE\n"
 		"\n"
 		"Stops every thread of process PID for as long as it takes to copy its\n"
 		"writable memory, lets it go, and reports what its glibc malloc heap holds.\n"
@@ -38,6 +44,9 @@ usage(FILE *f)
 		"  --json      one JSON object instead of the text report\n"
 		"  --top N     rows in the text report's tables (default 10)\n"
 		"  --vtables   C++ instances per class: \"COUNT<TAB>CLASS\" lines only\n"
+		"  --snapshot FILE  save the scan to FILE (mode 0600; - for stdout)\n"
+		"  --contents  with --snapshot: also the bytes of every in-use chunk\n"
+		"  FILE        a snapshot in place of PID: the report as it was\n"
 		"  --version   print the version\n"
 		"  -h, --help  this text\n"
 		"\n"
@@ -67,6 +76,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "json", no_argument, NULL, 'j' },
 		{ "top", required_argument, NULL, 't' },
 		{ "vtables", no_argument, NULL, 'v' },
+		{ "snapshot", required_argument, NULL, 's' },
+		{ "contents", no_argument, NULL, 'c' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -88,6 +99,12 @@ parse_options(int argc, char **argv, struct options *o)
 			o->vtables = true;
 			o->scan.allow_foreign = true;
 			break;
+		case 's':
+			o->snapshot = optarg;
+			break;
+		case 'c':
+			o->contents = true;
+			break;
 		case 't':
 			if (parse_count(optarg, &o->top))
 				error_msg_and_die(EXIT_USAGE, "--top takes a whole number, not '%s'", optarg);
@@ -108,8 +125,16 @@ parse_options(int argc, char **argv, struct options *o)
 		usage(stderr);
 		exit(EXIT_USAGE);
 	}
-	if (parse_pid(argv[optind], &o->pid))
-		error_msg_and_die(EXIT_USAGE, "'%s' is not a process id", argv[optind]);
+	if (o->contents && !o->snapshot)
+		error_msg_and_die(EXIT_USAGE, "--contents goes with --snapshot");
+	if (parse_pid(argv[optind], &o->pid) == 0)
+		return;
+	if (!o->snapshot && snap_is_file(argv[optind])) {
+		o->file = argv[optind];
+		return;
+	}
+	error_msg_and_die(EXIT_USAGE, "'%s' is not a process id%s", argv[optind],
+			  o->snapshot ? "" : " or a snapshot file");
 }
 
 static double
@@ -153,6 +178,38 @@ report(const struct options *o, const struct scan *s, const struct type_table *t
 			  s->heap.nproblems + s->heap.problems_dropped, (int)s->pid);
 }
 
+static int
+save(const struct options *o, const struct scan *s, const struct type_table *tt)
+{
+	struct snap_write_opts wo = { .contents = o->contents };
+
+	if (snap_write(o->snapshot, s, tt, &wo) < 0)
+		return EXIT_FAIL;
+	if (strcmp(o->snapshot, "-"))
+		error_msg("snapshot of process %d written to %s (%zu chunks)", (int)s->pid,
+			  o->snapshot, s->heap.nchunks);
+	return EXIT_OK;
+}
+
+static int
+from_file(const struct options *o)
+{
+	struct scan s;
+	struct type_table tt;
+	struct snap_meta m;
+	char err[512];
+
+	if (snap_read(o->file, &s, &tt, &m, err, sizeof(err)) < 0)
+		error_msg_and_die(EXIT_FAIL, "%s", err);
+	report(o, &s, &tt);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		perror_msg_and_die(EXIT_FAIL, "writing the report");
+	scan_free(&s);
+	type_table_free(&tt);
+	snap_meta_free(&m);
+	return EXIT_OK;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -163,12 +220,17 @@ main(int argc, char **argv)
 	int ret;
 
 	parse_options(argc, argv, &o);
+	if (o.file)
+		return from_file(&o);
 	seize_install_signal_handlers();
 	error_set_cleanup(seize_release_current);
 	ret = scan_live(o.pid, &o.scan, &s);
 	if (ret == EXIT_OK) {
 		analyze(&s, &am, &tt);
-		report(&o, &s, &tt);
+		if (o.snapshot)
+			ret = save(&o, &s, &tt);
+		else
+			report(&o, &s, &tt);
 		if (fflush(stdout) != 0 || ferror(stdout))
 			perror_msg_and_die(EXIT_FAIL, "writing the report");
 	}

@@ -1,0 +1,907 @@
+/*
+ * snapshot.c - writing and reading snapshot files (layout in snapshot.h).
+ *
+ * The writer builds each section in memory, compresses the big ones with
+ * zstd, and streams header, sections and trailer to a temporary file that is
+ * renamed into place only when everything was written and synced.
+ *
+ * The reader trusts nothing: it checks the magic, the version, the trailer's
+ * checksum over the whole file and each section's own checksum before it
+ * decodes a byte, bounds every count by the bytes that could hold it, and
+ * recomputes every total (per kind, per arena, per type) from the chunks
+ * rather than reading sums that could disagree with them.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "cluster.h"
+#include "error.h"
+#include "snapshot.h"
+#include "version.h"
+#include "xmalloc.h"
+
+#define TRAILER_MAGIC "HSEND\0\0\0"
+#define SEC_HDR 32
+#define MAX_SECTIONS 16
+#define MAX_STRING (1u << 16)
+#define MAX_RAW (8ULL << 30)
+#define F_ZSTD 1u
+
+/* ---- growable byte buffer -------------------------------------------------- */
+
+struct buf {
+	uint8_t *p;
+	size_t n, cap;
+};
+
+static void
+put(struct buf *b, const void *d, size_t len)
+{
+	b->p = xgrow(b->p, &b->cap, b->n + len, 1);
+	memcpy(b->p + b->n, d, len);
+	b->n += len;
+}
+
+static void
+put_u32(struct buf *b, uint32_t v)
+{
+	put(b, &v, 4);
+}
+
+static void
+put_u64(struct buf *b, uint64_t v)
+{
+	put(b, &v, 8);
+}
+
+static void
+put_var(struct buf *b, uint64_t v)
+{
+	uint8_t t[10];
+	size_t n = 0;
+
+	do {
+		t[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	put(b, t, n);
+}
+
+static void
+put_str(struct buf *b, const char *s)
+{
+	size_t len = s ? strnlen(s, MAX_STRING - 1) : 0;
+
+	put_var(b, len);
+	put(b, s, len);
+}
+
+static void
+put_double(struct buf *b, double d)
+{
+	uint64_t v;
+
+	memcpy(&v, &d, 8);
+	put_u64(b, v);
+}
+
+/* ---- sections ----------------------------------------------------------------- */
+
+static void
+meta_section(struct buf *b, const struct scan *s, bool contents)
+{
+	put_str(b, HEAPSCAN_VERSION);
+	put_var(b, (uint64_t)time(NULL));
+	put_var(b, (uint64_t)s->pid);
+	put_str(b, s->cmdline);
+	put_str(b, s->libc.version);
+	put_var(b, s->nthreads);
+	put_double(b, s->pause_ms);
+	put_double(b, s->pause_total_ms);
+	put_double(b, s->prepare_ms);
+	put_double(b, s->walk_ms);
+	put_double(b, s->analyze_ms);
+	put_var(b, (uint64_t)s->attempts);
+	put_var(b, s->copied_bytes);
+	put_var(b, s->holes);
+	put_var(b, s->nbusy > 0 ? (uint64_t)s->nbusy : 0);
+	for (int i = 0; i < s->nbusy && i < SCAN_MAX_BUSY; i++)
+		put_var(b, s->busy[i]);
+	put_var(b, (uint64_t)s->was_stopped | (uint64_t)s->tcache_unknown << 1 |
+			   (uint64_t)s->foreign << 2 | (uint64_t)s->heap.mp_valid << 3 |
+			   (uint64_t)contents << 4);
+	put_str(b, s->foreign_why);
+	put_var(b, (uint64_t)s->heap.tcaches);
+	put_var(b, (uint64_t)s->heap.mp_n_mmaps);
+	put_var(b, s->heap.mp_mmapped_mem);
+	put_var(b, s->heap.problems_dropped);
+}
+
+static void
+arena_section(struct buf *b, const struct heap_model *m)
+{
+	put_var(b, m->narenas);
+	for (size_t i = 0; i < m->narenas; i++) {
+		const struct arena_info *a = &m->arenas[i];
+
+		put_var(b, a->addr);
+		put_var(b, (uint64_t)a->main | (uint64_t)a->busy << 1);
+		put_var(b, (uint64_t)a->nheaps);
+		put_var(b, a->system_mem);
+		put_var(b, a->unaccounted);
+	}
+}
+
+static void
+problem_section(struct buf *b, const struct heap_model *m)
+{
+	put_var(b, m->nproblems);
+	for (size_t i = 0; i < m->nproblems; i++) {
+		put_var(b, m->problems[i].addr);
+		put_str(b, m->problems[i].what);
+	}
+}
+
+static void
+type_section(struct buf *b, const struct type_table *t)
+{
+	put_var(b, t->ntypes);
+	for (size_t i = 0; i < t->ntypes; i++) {
+		put_var(b, t->types[i].kind);
+		put_str(b, t->types[i].name);
+		put_var(b, t->types[i].size);
+	}
+}
+
+static void
+class_section(struct buf *b, const struct type_table *t)
+{
+	put_var(b, t->nclasses);
+	for (size_t i = 0; i < t->nclasses; i++) {
+		put_str(b, t->classes[i].name);
+		put_var(b, t->classes[i].instances);
+		put_var(b, t->classes[i].sample);
+	}
+}
+
+static bool
+in_use(const struct hs_chunk *c)
+{
+	return c->kind == CK_INUSE || c->kind == CK_MMAPPED;
+}
+
+static uint32_t
+chunk_hash(const struct image *img, const struct hs_chunk *c)
+{
+	size_t len;
+	const unsigned char *p;
+
+	if (!in_use(c) || !img->n || !(p = chunk_user_bytes(img, c, &len)))
+		return 0;
+	return (uint32_t)XXH3_64bits(p, len);
+}
+
+static void
+chunk_section(struct buf *b, const struct scan *s, const struct type_table *t)
+{
+	const struct heap_model *m = &s->heap;
+	uint64_t end = 0;
+
+	put_var(b, m->nchunks);
+	for (size_t i = 0; i < m->nchunks; i++) {
+		const struct hs_chunk *c = &m->chunks[i];
+		uint32_t type = t->of_chunk && t->of_chunk[i] != UINT32_MAX ? t->of_chunk[i] + 1 : 0;
+
+		put_var(b, (c->addr - end) / 16);
+		put_var(b, c->size / 16);
+		put_var(b, (uint64_t)c->kind | (uint64_t)c->arena << 4);
+		put_var(b, type);
+		put_u32(b, chunk_hash(&s->img, c));
+		end = c->addr + c->size;
+	}
+}
+
+static void
+contents_section(struct buf *b, const struct scan *s)
+{
+	const struct heap_model *m = &s->heap;
+
+	for (size_t i = 0; i < m->nchunks; i++) {
+		const struct hs_chunk *c = &m->chunks[i];
+		const unsigned char *p;
+		size_t len;
+
+		if (!in_use(c))
+			continue;
+		p = chunk_user_bytes(&s->img, c, &len);
+		if (p) {
+			put(b, p, len);
+		} else { /* keep offsets predictable: zeros for unreadable chunks */
+			static const uint8_t zero[4096];
+
+			len = c->kind == CK_MMAPPED ? c->size - 16 : c->size - 8;
+			for (size_t k = 0; k < len; k += sizeof(zero))
+				put(b, zero, len - k < sizeof(zero) ? len - k : sizeof(zero));
+		}
+	}
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+struct writer {
+	int fd;
+	XXH64_state_t *h;
+	const char *path;
+	bool failed;
+};
+
+static void
+wr(struct writer *w, const void *d, size_t len)
+{
+	const uint8_t *p = d;
+
+	if (w->failed)
+		return;
+	XXH64_update(w->h, d, len);
+	while (len) {
+		ssize_t n = write(w->fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			perror_msg("writing %s", w->path);
+			w->failed = true;
+			return;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void
+wr_section(struct writer *w, const char tag[4], struct buf *raw, bool compress)
+{
+	struct buf out = { 0 };
+	uint8_t hdr[SEC_HDR];
+	uint32_t flags = 0;
+	uint64_t stored, rawlen = raw->n, check;
+	const void *payload = raw->p;
+
+	if (compress && raw->n > 64) {
+		size_t bound = ZSTD_compressBound(raw->n), n;
+
+		out.p = xmalloc(bound);
+		n = ZSTD_compress(out.p, bound, raw->p, raw->n, 3);
+		if (!ZSTD_isError(n) && n < raw->n) {
+			out.n = n;
+			payload = out.p;
+			flags = F_ZSTD;
+		}
+	}
+	stored = flags ? out.n : raw->n;
+	check = XXH64(payload, stored, 0);
+	memcpy(hdr, tag, 4);
+	memcpy(hdr + 4, &flags, 4);
+	memcpy(hdr + 8, &stored, 8);
+	memcpy(hdr + 16, &rawlen, 8);
+	memcpy(hdr + 24, &check, 8);
+	wr(w, hdr, sizeof(hdr));
+	wr(w, payload, stored);
+	free(out.p);
+	free(raw->p);
+	memset(raw, 0, sizeof(*raw));
+}
+
+static void
+write_all(struct writer *w, const struct scan *s, const struct type_table *t,
+	  const struct snap_write_opts *o)
+{
+	struct buf b = { 0 };
+	uint32_t version = SNAP_FORMAT_VERSION, nsec = o->contents ? 7 : 6;
+	uint64_t sum;
+
+	wr(w, SNAP_MAGIC, 8);
+	wr(w, &version, 4);
+	wr(w, &nsec, 4);
+	meta_section(&b, s, o->contents);
+	wr_section(w, "META", &b, false);
+	arena_section(&b, &s->heap);
+	wr_section(w, "ARNA", &b, false);
+	problem_section(&b, &s->heap);
+	wr_section(w, "PROB", &b, true);
+	type_section(&b, t);
+	wr_section(w, "TYPE", &b, true);
+	class_section(&b, t);
+	wr_section(w, "CLSS", &b, true);
+	chunk_section(&b, s, t);
+	wr_section(w, "CHNK", &b, true);
+	if (o->contents) {
+		contents_section(&b, s);
+		wr_section(w, "CONT", &b, true);
+	}
+	sum = XXH64_digest(w->h);
+	if (!w->failed) {
+		if (write(w->fd, TRAILER_MAGIC, 8) != 8 || write(w->fd, &sum, 8) != 8) {
+			perror_msg("writing %s", w->path);
+			w->failed = true;
+		}
+	}
+}
+
+static int
+open_temp(const char *path, char **tmp)
+{
+	char *dup = xstrdup(path), *dir = dirname(dup);
+	char *dup2 = xstrdup(path), *base = basename(dup2);
+	int fd;
+
+	*tmp = xasprintf("%s/.%s.XXXXXX", dir, base);
+	free(dup);
+	free(dup2);
+	fd = mkostemp(*tmp, O_CLOEXEC);
+	if (fd < 0) {
+		perror_msg("cannot create a temporary file next to %s", path);
+		free(*tmp);
+		*tmp = NULL;
+		return -1;
+	}
+	fchmod(fd, 0600); /* heap bytes hold secrets: whatever the umask */
+	return fd;
+}
+
+int
+snap_write(const char *path, const struct scan *s, const struct type_table *t,
+	   const struct snap_write_opts *o)
+{
+	struct writer w = { .path = path };
+	struct stat st;
+	char *tmp = NULL;
+
+	if (!strcmp(path, "-")) {
+		w.fd = STDOUT_FILENO;
+		w.path = "standard output";
+	} else {
+		if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+			error_msg("refusing to write the snapshot through the symlink %s", path);
+			return -1;
+		}
+		w.fd = open_temp(path, &tmp);
+		if (w.fd < 0)
+			return -1;
+	}
+	w.h = XXH64_createState();
+	XXH64_reset(w.h, 0);
+	write_all(&w, s, t, o);
+	XXH64_freeState(w.h);
+	if (!tmp)
+		return w.failed ? -1 : 0;
+	if (!w.failed && fsync(w.fd) < 0) {
+		perror_msg("writing %s", path);
+		w.failed = true;
+	}
+	if (close(w.fd) < 0 && !w.failed) {
+		perror_msg("writing %s", path);
+		w.failed = true;
+	}
+	if (!w.failed && rename(tmp, path) < 0) {
+		perror_msg("cannot rename %s to %s", tmp, path);
+		w.failed = true;
+	}
+	if (w.failed)
+		unlink(tmp);
+	free(tmp);
+	return w.failed ? -1 : 0;
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+struct cur {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static uint64_t
+get_var(struct cur *c)
+{
+	uint64_t v = 0;
+
+	for (int shift = 0; shift < 64; shift += 7) {
+		uint8_t byte;
+
+		if (c->p >= c->end) {
+			c->bad = true;
+			return 0;
+		}
+		byte = *c->p++;
+		if (shift == 63 && byte > 1) {
+			c->bad = true;
+			return 0;
+		}
+		v |= (uint64_t)(byte & 0x7f) << shift;
+		if (!(byte & 0x80))
+			return v;
+	}
+	c->bad = true;
+	return 0;
+}
+
+static uint64_t
+get_u64(struct cur *c)
+{
+	uint64_t v = 0;
+
+	if ((size_t)(c->end - c->p) < 8) {
+		c->bad = true;
+		return 0;
+	}
+	memcpy(&v, c->p, 8);
+	c->p += 8;
+	return v;
+}
+
+static uint32_t
+get_u32(struct cur *c)
+{
+	uint32_t v = 0;
+
+	if ((size_t)(c->end - c->p) < 4) {
+		c->bad = true;
+		return 0;
+	}
+	memcpy(&v, c->p, 4);
+	c->p += 4;
+	return v;
+}
+
+static double
+get_double(struct cur *c)
+{
+	uint64_t v = get_u64(c);
+	double d;
+
+	memcpy(&d, &v, 8);
+	return d;
+}
+
+static char *
+get_str(struct cur *c)
+{
+	uint64_t len = get_var(c);
+	char *s;
+
+	if (c->bad || len > MAX_STRING || len > (uint64_t)(c->end - c->p)) {
+		c->bad = true;
+		return xstrdup("");
+	}
+	s = xmalloc(len + 1);
+	memcpy(s, c->p, len);
+	s[len] = '\0';
+	c->p += len;
+	return s;
+}
+
+/* A count of records of at least min_bytes each: bounded by what remains. */
+static uint64_t
+get_count(struct cur *c, size_t min_bytes, uint64_t limit)
+{
+	uint64_t n = get_var(c);
+
+	if (c->bad || n > limit || n > (uint64_t)(c->end - c->p) / min_bytes) {
+		c->bad = true;
+		return 0;
+	}
+	return n;
+}
+
+struct section {
+	char tag[5];
+	struct cur c;
+	uint8_t *owned; /* decompressed payload */
+};
+
+struct reader {
+	struct section sec[MAX_SECTIONS];
+	int nsec;
+	char *err;
+	size_t errlen;
+};
+
+static int __attribute__((format(printf, 2, 3)))
+fail(struct reader *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->err, r->errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+load_section(struct reader *r, struct cur *file)
+{
+	struct section *s = &r->sec[r->nsec];
+	uint32_t flags;
+	uint64_t stored, raw, check;
+	const uint8_t *payload;
+
+	if ((size_t)(file->end - file->p) < SEC_HDR)
+		return fail(r, "truncated: section %d header is incomplete", r->nsec + 1);
+	memcpy(s->tag, file->p, 4);
+	s->tag[4] = '\0';
+	file->p += 4;
+	flags = get_u32(file);
+	stored = get_u64(file);
+	raw = get_u64(file);
+	check = get_u64(file);
+	if (stored > (uint64_t)(file->end - file->p))
+		return fail(r, "truncated: section %s says %llu bytes, %zu remain", s->tag,
+			    (unsigned long long)stored, (size_t)(file->end - file->p));
+	payload = file->p;
+	file->p += stored;
+	if (XXH64(payload, stored, 0) != check)
+		return fail(r, "corrupt: section %s fails its checksum", s->tag);
+	if (flags & ~F_ZSTD)
+		return fail(r, "corrupt: section %s has unknown flags 0x%x", s->tag, flags);
+	if (!(flags & F_ZSTD)) {
+		if (raw != stored)
+			return fail(r, "corrupt: section %s sizes disagree", s->tag);
+		s->c = (struct cur){ payload, payload + stored, false };
+	} else {
+		unsigned long long fsz = ZSTD_getFrameContentSize(payload, stored);
+		size_t n;
+
+		/* zstd cannot expand beyond ~1:(128 KiB block / 3 bytes); refuse a
+		 * claimed size no honest file of this length could have */
+		if (raw > MAX_RAW || raw > stored * 65536 + 4096 || fsz != raw)
+			return fail(r, "corrupt: section %s claims %llu bytes uncompressed", s->tag,
+				    (unsigned long long)raw);
+		s->owned = malloc(raw ? raw : 1);
+		if (!s->owned)
+			return fail(r, "section %s: cannot allocate %llu bytes", s->tag,
+				    (unsigned long long)raw);
+		n = ZSTD_decompress(s->owned, raw, payload, stored);
+		if (ZSTD_isError(n) || n != raw)
+			return fail(r, "corrupt: section %s does not decompress", s->tag);
+		s->c = (struct cur){ s->owned, s->owned + raw, false };
+	}
+	r->nsec++;
+	return 0;
+}
+
+static struct cur *
+find_section(struct reader *r, const char *tag)
+{
+	for (int i = 0; i < r->nsec; i++)
+		if (!strcmp(r->sec[i].tag, tag))
+			return &r->sec[i].c;
+	return NULL;
+}
+
+static int
+read_header(struct reader *r, const uint8_t *buf, size_t len, struct cur *file, uint32_t *version)
+{
+	uint32_t nsec;
+	uint64_t sum;
+
+	if (len == 0)
+		return fail(r, "empty file, not a heapscan snapshot");
+	if (len < 8 || memcmp(buf, SNAP_MAGIC, 8))
+		return fail(r, "not a heapscan snapshot (no HEAPSCN magic)");
+	if (len < 16)
+		return fail(r, "truncated: the header is incomplete");
+	memcpy(version, buf + 8, 4);
+	memcpy(&nsec, buf + 12, 4);
+	if (*version > SNAP_FORMAT_VERSION)
+		return fail(r, "snapshot format version %u is newer than this heapscan reads (%u)",
+			    *version, SNAP_FORMAT_VERSION);
+	if (*version == 0)
+		return fail(r, "corrupt: snapshot format version 0");
+	if (len < 32 || memcmp(buf + len - 16, TRAILER_MAGIC, 8))
+		return fail(r, "truncated: the file does not end with the snapshot trailer");
+	memcpy(&sum, buf + len - 8, 8);
+	if (XXH64(buf, len - 16, 0) != sum)
+		return fail(r, "corrupt: the file's checksum does not match its contents");
+	if (nsec > MAX_SECTIONS)
+		return fail(r, "corrupt: %u sections", nsec);
+	*file = (struct cur){ buf + 16, buf + len - 16, false };
+	for (uint32_t i = 0; i < nsec; i++)
+		if (load_section(r, file) < 0)
+			return -1;
+	if (file->p != file->end)
+		return fail(r, "corrupt: %zu stray bytes after the sections",
+			    (size_t)(file->end - file->p));
+	return 0;
+}
+
+static int
+decode_meta(struct reader *r, struct cur *c, struct scan *s, struct snap_meta *m)
+{
+	char *v = get_str(c);
+	uint64_t nbusy, flags;
+
+	snprintf(m->heapscan_version, sizeof(m->heapscan_version), "%s", v);
+	free(v);
+	m->time = (int64_t)get_var(c);
+	s->pid = (pid_t)get_var(c);
+	free(s->cmdline);
+	s->cmdline = get_str(c);
+	v = get_str(c);
+	snprintf(s->libc.version, sizeof(s->libc.version), "%s", v);
+	free(v);
+	s->nthreads = get_var(c);
+	s->pause_ms = get_double(c);
+	s->pause_total_ms = get_double(c);
+	s->prepare_ms = get_double(c);
+	s->walk_ms = get_double(c);
+	s->analyze_ms = get_double(c);
+	s->attempts = (int)get_var(c);
+	s->copied_bytes = get_var(c);
+	s->holes = get_var(c);
+	nbusy = get_var(c);
+	if (nbusy > SCAN_MAX_BUSY)
+		return fail(r, "corrupt: %llu busy arenas", (unsigned long long)nbusy);
+	s->nbusy = (int)nbusy;
+	for (uint64_t i = 0; i < nbusy; i++)
+		s->busy[i] = get_var(c);
+	flags = get_var(c);
+	s->was_stopped = flags & 1;
+	s->tcache_unknown = flags & 2;
+	s->foreign = flags & 4;
+	s->heap.mp_valid = flags & 8;
+	m->has_contents = flags & 16;
+	v = get_str(c);
+	snprintf(s->foreign_why, sizeof(s->foreign_why), "%s", v);
+	free(v);
+	s->heap.tcaches = (int)get_var(c);
+	s->heap.mp_n_mmaps = (int64_t)get_var(c);
+	s->heap.mp_mmapped_mem = get_var(c);
+	s->heap.problems_dropped = get_var(c);
+	if (c->bad || s->nthreads > (1u << 22) || s->attempts < 0)
+		return fail(r, "corrupt: section META does not decode");
+	return 0;
+}
+
+static int
+decode_arenas(struct reader *r, struct cur *c, struct heap_model *h)
+{
+	uint64_t n = get_count(c, 5, CHUNK_ARENA_NONE);
+
+	h->arenas = xcalloc(n ? n : 1, sizeof(*h->arenas));
+	for (uint64_t i = 0; i < n && !c->bad; i++) {
+		struct arena_info *a = &h->arenas[i];
+		uint64_t f;
+
+		a->addr = get_var(c);
+		f = get_var(c);
+		a->main = f & 1;
+		a->busy = f & 2;
+		a->nheaps = (int)(get_var(c) & 0x7fffffff);
+		a->system_mem = get_var(c);
+		a->unaccounted = get_var(c);
+		h->narenas = i + 1;
+	}
+	return c->bad ? fail(r, "corrupt: section ARNA does not decode") : 0;
+}
+
+static int
+decode_problems(struct reader *r, struct cur *c, struct heap_model *h)
+{
+	uint64_t n = get_count(c, 2, 1000);
+
+	h->problems = xcalloc(n ? n : 1, sizeof(*h->problems));
+	for (uint64_t i = 0; i < n && !c->bad; i++) {
+		char *what;
+
+		h->problems[i].addr = get_var(c);
+		what = get_str(c);
+		snprintf(h->problems[i].what, sizeof(h->problems[i].what), "%s", what);
+		free(what);
+		h->nproblems = i + 1;
+	}
+	return c->bad ? fail(r, "corrupt: section PROB does not decode") : 0;
+}
+
+static int
+decode_types(struct reader *r, struct cur *tc, struct cur *cc, struct type_table *t)
+{
+	uint64_t n = get_count(tc, 3, UINT32_MAX - 1);
+
+	t->types = xcalloc(n ? n : 1, sizeof(*t->types));
+	for (uint64_t i = 0; i < n && !tc->bad; i++) {
+		struct type_entry *e = &t->types[i];
+		uint64_t kind = get_var(tc);
+
+		e->kind = kind <= TK_SIZE ? (enum type_kind)kind : TK_SIZE;
+		e->name = get_str(tc);
+		e->size = get_var(tc);
+		t->ntypes = i + 1;
+		if (kind > TK_SIZE)
+			tc->bad = true;
+	}
+	if (tc->bad)
+		return fail(r, "corrupt: section TYPE does not decode");
+	n = get_count(cc, 3, UINT32_MAX);
+	t->classes = xcalloc(n ? n : 1, sizeof(*t->classes));
+	for (uint64_t i = 0; i < n && !cc->bad; i++) {
+		t->classes[i].name = get_str(cc);
+		t->classes[i].instances = get_var(cc);
+		t->classes[i].sample = get_var(cc);
+		t->nclasses = i + 1;
+	}
+	return cc->bad ? fail(r, "corrupt: section CLSS does not decode") : 0;
+}
+
+static int
+decode_chunks(struct reader *r, struct cur *c, struct heap_model *h, struct type_table *t,
+	      struct snap_meta *m)
+{
+	uint64_t n = get_count(c, 8, 1ULL << 36), end = 0;
+
+	h->chunks = xmalloc((n ? n : 1) * sizeof(*h->chunks));
+	h->cap = n;
+	t->of_chunk = xmalloc((n ? n : 1) * sizeof(*t->of_chunk));
+	m->chunk_hash = xmalloc((n ? n : 1) * sizeof(*m->chunk_hash));
+	for (uint64_t i = 0; i < n && !c->bad; i++) {
+		struct hs_chunk *k = &h->chunks[i];
+		uint64_t gap = get_var(c), size = get_var(c), ka = get_var(c), type = get_var(c);
+		uint32_t hash = get_u32(c);
+
+		if (c->bad || gap > (UINT64_MAX - end) / 16 || size == 0 || size >= (1ULL << 44) ||
+		    (ka & 15) >= CK__N || (ka >> 4) > CHUNK_ARENA_NONE ||
+		    ((ka >> 4) != CHUNK_ARENA_NONE && (ka >> 4) >= h->narenas) || type > t->ntypes ||
+		    end + gap * 16 > UINT64_MAX - size * 16)
+			return fail(r, "corrupt: chunk %llu of section CHNK", (unsigned long long)i);
+		k->addr = end + gap * 16;
+		k->size = size * 16;
+		k->kind = ka & 15;
+		k->arena = ka >> 4;
+		end = k->addr + k->size;
+		/* in-use chunks have a type, free ones none */
+		if ((k->kind == CK_INUSE || k->kind == CK_MMAPPED) != (type != 0))
+			return fail(r, "corrupt: chunk %llu's type does not fit its kind",
+				    (unsigned long long)i);
+		t->of_chunk[i] = type ? (uint32_t)(type - 1) : UINT32_MAX;
+		m->chunk_hash[i] = hash;
+		h->nchunks = i + 1;
+	}
+	if (c->bad || c->p != c->end)
+		return fail(r, "corrupt: section CHNK does not decode");
+	return 0;
+}
+
+/* Totals are recomputed, never read: a file cannot make them disagree. */
+static void
+recount(struct heap_model *h, struct type_table *t)
+{
+	heap_model_tally(h);
+	for (size_t i = 0; i < t->ntypes; i++)
+		t->types[i].count = t->types[i].bytes = t->types[i].sample = 0;
+	for (size_t i = 0; i < h->nchunks; i++) {
+		struct type_entry *e;
+
+		if (t->of_chunk[i] == UINT32_MAX)
+			continue;
+		e = &t->types[t->of_chunk[i]];
+		if (!e->count)
+			e->sample = h->chunks[i].addr;
+		e->count++;
+		e->bytes += h->chunks[i].size;
+	}
+}
+
+static int
+decode_all(struct reader *r, struct scan *s, struct type_table *t, struct snap_meta *m)
+{
+	static const char *const need[] = { "META", "ARNA", "PROB", "TYPE", "CLSS", "CHNK" };
+	struct cur *c[6];
+
+	for (int i = 0; i < 6; i++)
+		if (!(c[i] = find_section(r, need[i])))
+			return fail(r, "corrupt: no %s section", need[i]);
+	if (decode_meta(r, c[0], s, m) < 0 || decode_arenas(r, c[1], &s->heap) < 0 ||
+	    decode_problems(r, c[2], &s->heap) < 0 || decode_types(r, c[3], c[4], t) < 0 ||
+	    decode_chunks(r, c[5], &s->heap, t, m) < 0)
+		return -1;
+	recount(&s->heap, t);
+	return 0;
+}
+
+int
+snap_read_mem(const void *buf, size_t len, struct scan *s, struct type_table *t,
+	      struct snap_meta *m, char *err, size_t errlen)
+{
+	struct reader r = { .err = err, .errlen = errlen };
+	struct cur file;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	memset(t, 0, sizeof(*t));
+	memset(m, 0, sizeof(*m));
+	s->cmdline = xstrdup("");
+	ret = read_header(&r, buf, len, &file, &m->format_version);
+	if (ret == 0)
+		ret = decode_all(&r, s, t, m);
+	for (int i = 0; i < r.nsec; i++)
+		free(r.sec[i].owned);
+	if (ret < 0) {
+		scan_free(s);
+		type_table_free(t);
+		snap_meta_free(m);
+		s->cmdline = NULL;
+	}
+	return ret;
+}
+
+int
+snap_read(const char *path, struct scan *s, struct type_table *t, struct snap_meta *m, char *err,
+	  size_t errlen)
+{
+	struct stat st;
+	void *p = NULL;
+	int fd, ret;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_size > 0) {
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p == MAP_FAILED) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	close(fd);
+	ret = snap_read_mem(p ? p : "", (size_t)st.st_size, s, t, m, err, errlen);
+	if (ret < 0) {
+		char tmp[512];
+
+		snprintf(tmp, sizeof(tmp), "%s: %s", path, err);
+		snprintf(err, errlen, "%s", tmp);
+	}
+	if (p)
+		munmap(p, (size_t)st.st_size);
+	return ret;
+}
+
+void
+snap_meta_free(struct snap_meta *m)
+{
+	free(m->chunk_hash);
+	m->chunk_hash = NULL;
+}
+
+bool
+snap_is_file(const char *path)
+{
+	char magic[8];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool yes;
+
+	if (fd < 0)
+		return false;
+	yes = read(fd, magic, 8) == 8 && !memcmp(magic, SNAP_MAGIC, 8);
+	close(fd);
+	return yes;
+}
