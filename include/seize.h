@@ -50,6 +50,9 @@ enum seize_status {
 
 /* Install the SIGINT/SIGTERM/SIGHUP/SIGPIPE handlers (once, at start). */
 void seize_install_signal_handlers(void);
+/* One more thing those handlers do before heapscan dies (async-signal-safe
+ * code only: the snapshot writer unlinks its temporary file); NULL for none. */
+void seize_set_signal_cleanup(void (*fn)(void));
 
 /* Stop every thread.  On any status but SEIZE_OK everything already seized
  * has been released again.  *err gets an errno where one applies. */

@@ -23,6 +23,7 @@
 #define SEIZE_STOP_TIMEOUT_NS (3 * 1000000000LL)
 
 static struct seize *volatile current;
+static void (*volatile signal_cleanup)(void);
 
 static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 
@@ -42,8 +43,12 @@ on_fatal_signal(int sig)
 {
 	struct seize *s = current;
 
+	void (*fn)(void) = signal_cleanup;
+
 	if (s)
 		release_from_handler(s);
+	if (fn)
+		fn();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -60,6 +65,12 @@ seize_install_signal_handlers(void)
 		sigaddset(&sa.sa_mask, fatal_signals[i]);
 	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
 		sigaction(fatal_signals[i], &sa, NULL);
+}
+
+void
+seize_set_signal_cleanup(void (*fn)(void))
+{
+	signal_cleanup = fn;
 }
 
 void

@@ -27,6 +27,7 @@
 
 #include "cluster.h"
 #include "error.h"
+#include "seize.h"
 #include "snapshot.h"
 #include "version.h"
 #include "xmalloc.h"
@@ -339,6 +340,16 @@ write_all(struct writer *w, const struct scan *s, const struct type_table *t,
 	}
 }
 
+/* The temporary file being written, for the signal handler to remove. */
+static char sig_tmp[4096];
+
+static void
+unlink_tmp_on_signal(void)
+{
+	if (sig_tmp[0])
+		unlink(sig_tmp);
+}
+
 static int
 open_temp(const char *path, char **tmp)
 {
@@ -357,6 +368,10 @@ open_temp(const char *path, char **tmp)
 		return -1;
 	}
 	fchmod(fd, 0600); /* heap bytes hold secrets: whatever the umask */
+	if (strlen(*tmp) < sizeof(sig_tmp)) {
+		memcpy(sig_tmp, *tmp, strlen(*tmp) + 1);
+		seize_set_signal_cleanup(unlink_tmp_on_signal);
+	}
 	return fd;
 }
 
@@ -400,6 +415,8 @@ snap_write(const char *path, const struct scan *s, const struct type_table *t,
 	}
 	if (w.failed)
 		unlink(tmp);
+	seize_set_signal_cleanup(NULL);
+	sig_tmp[0] = '\0';
 	free(tmp);
 	return w.failed ? -1 : 0;
 }
