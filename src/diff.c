@@ -1,0 +1,1106 @@
+/*
+ * diff.c - what changed between snapshots of one process: `heapscan --diff`.
+ *
+ * Rows.  A type is (kind, name, size); each snapshot's type indexes are
+ * mapped to rows through a hash table, and each typed chunk adds to its
+ * row's count and bytes for that snapshot.  Two types of one snapshot with
+ * the same (kind, name, size) - content previews are truncated, so two long
+ * strings can share one - become one row: nothing the user sees tells them
+ * apart.
+ *
+ * New and freed.  The first snapshot A and the last B are compared chunk by
+ * chunk.  Both chunk arrays are sorted by address, so one merge pass pairs
+ * them (only typed, i.e. in-use, chunks take part):
+ *
+ *   A:  0x100 Order   0x140 Order   0x180 Item                0x200 Order
+ *   B:  0x100 Order                 0x180 "text"   0x1c0 Item 0x200 Order
+ *       kept          freed         freed + new    new        kept
+ *
+ * A chunk of B is new when A has no chunk at its address with its size and
+ * type; a chunk of A is freed when B has none.  So an address reused by
+ * another type or size counts once as freed and once as new, and per type
+ * count_b - count_a = new - freed.  An object freed and replaced by another of
+ * the same type and size at the same address between the two snapshots looks
+ * kept: a snapshot has no object identity beyond the address.
+ *
+ * Steady growth (three snapshots or more).  A leak grows at every step; a
+ * cache fills once; a work queue grows and shrinks.  The score is
+ *
+ *   growth = delta_bytes * |up - down| / steps,  when delta_bytes and
+ *            up - down have the same sign (else 0)
+ *
+ * where steps = snapshots - 1, up and down the steps in which the type's
+ * bytes grew and shrank, delta_bytes = last - first.  A type that grew at
+ * every step scores all it grew; one that grew in one step of three scores a
+ * third of it (+300, 0, 0 scores 100; +100, +100, +100 scores 300); one that
+ * went up and down about as often scores about nothing.  Magnitude still
+ * counts: +1000, +1, -1 scores 333, above a steady +10 a step (30); the
+ * score discounts unsteadiness, it does not forbid it.  Shrinking types get
+ * the mirror image (negative) and sort last.  For two snapshots the score is
+ * delta_bytes itself, so one sort serves both.  Ties: bytes grown, chunks
+ * grown, then kind, name and size, so the order is reproducible.
+ *
+ * Output: the text report fits 100 columns before the type names; --json is
+ * one object (README); --svg a plain SVG 1.1 line chart of each top growing
+ * type's count over the series, written to a temporary file and renamed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "diff.h"
+#include "error.h"
+#include "json.h"
+#include "seize.h"
+#include "snapshot.h"
+#include "xmalloc.h"
+
+#define NO_ROW UINT32_MAX
+#define SERIES_COLS 6   /* snapshots shown as columns in the text report */
+#define SVG_LINES 8     /* types in the chart */
+#define SVG_NAME_MAX 72 /* characters of a type name in the chart's legend */
+
+/* ---- rows: one per (kind, name, size) ------------------------------------- */
+
+struct builder {
+	struct diff_result *r;
+	size_t rowcap;
+	uint32_t *slot; /* row + 1; 0 = empty */
+	size_t cap;     /* power of 2 */
+};
+
+static uint64_t
+row_hash(enum type_kind kind, const char *name, uint64_t size)
+{
+	return XXH3_64bits_withSeed(name, strlen(name), size * 8 + (uint64_t)kind);
+}
+
+static void
+index_put(struct builder *b, uint32_t row)
+{
+	const struct diff_row *w = &b->r->rows[row];
+	size_t i = row_hash(w->kind, w->name, w->size) & (b->cap - 1);
+
+	while (b->slot[i])
+		i = (i + 1) & (b->cap - 1);
+	b->slot[i] = row + 1;
+}
+
+static void
+index_grow(struct builder *b)
+{
+	free(b->slot);
+	b->cap = b->cap ? b->cap * 2 : 256;
+	b->slot = xcalloc(b->cap, sizeof(*b->slot));
+	for (size_t i = 0; i < b->r->nrows; i++)
+		index_put(b, (uint32_t)i);
+}
+
+static uint32_t
+row_of(struct builder *b, const struct type_entry *e)
+{
+	struct diff_result *r = b->r;
+	const char *name = e->name ? e->name : "";
+	struct diff_row *w;
+	size_t i;
+
+	if ((r->nrows + 1) * 2 > b->cap)
+		index_grow(b);
+	for (i = row_hash(e->kind, name, e->size) & (b->cap - 1); b->slot[i];
+	     i = (i + 1) & (b->cap - 1)) {
+		w = &r->rows[b->slot[i] - 1];
+		if (w->kind == e->kind && w->size == e->size && !strcmp(w->name, name))
+			return b->slot[i] - 1;
+	}
+	r->rows = xgrow(r->rows, &b->rowcap, r->nrows + 1, sizeof(*r->rows));
+	w = &r->rows[r->nrows];
+	memset(w, 0, sizeof(*w));
+	w->kind = e->kind;
+	w->name = xstrdup(name);
+	w->size = e->size;
+	w->count = xcalloc(r->nsnaps, sizeof(*w->count));
+	w->bytes = xcalloc(r->nsnaps, sizeof(*w->bytes));
+	b->slot[i] = (uint32_t)++r->nrows;
+	return (uint32_t)(r->nrows - 1);
+}
+
+static void
+builder_init(struct builder *b, struct diff_result *r, size_t nsnaps)
+{
+	memset(r, 0, sizeof(*r));
+	memset(b, 0, sizeof(*b));
+	b->r = r;
+	r->nsnaps = nsnaps;
+	r->chunks = xcalloc(nsnaps ? nsnaps : 1, sizeof(*r->chunks));
+	r->bytes = xcalloc(nsnaps ? nsnaps : 1, sizeof(*r->bytes));
+}
+
+/* The row of chunk i of in, or NO_ROW for a chunk without a type. */
+static uint32_t
+chunk_row(const struct diff_input *in, const uint32_t *map, size_t i)
+{
+	uint32_t t = in->types->of_chunk ? in->types->of_chunk[i] : UINT32_MAX;
+
+	return t < in->types->ntypes ? map[t] : NO_ROW;
+}
+
+/* Count snapshot i into the rows.  Returns its type -> row map (the caller
+ * frees it): rows are made for the types that have chunks. */
+static uint32_t *
+diff_add(struct builder *b, size_t i, const struct diff_input *in)
+{
+	const struct heap_model *h = in->heap;
+	const struct type_table *t = in->types;
+	uint32_t *map = xmalloc((t->ntypes ? t->ntypes : 1) * sizeof(*map));
+
+	for (size_t k = 0; k < t->ntypes; k++)
+		map[k] = NO_ROW;
+	for (size_t k = 0; k < h->nchunks; k++) {
+		const struct hs_chunk *c = &h->chunks[k];
+		uint32_t tk = t->of_chunk ? t->of_chunk[k] : UINT32_MAX;
+		struct diff_row *w;
+
+		if (c->kind == CK_INUSE || c->kind == CK_MMAPPED) {
+			b->r->chunks[i]++;
+			b->r->bytes[i] += c->size;
+		}
+		if (tk >= t->ntypes)
+			continue;
+		if (map[tk] == NO_ROW)
+			map[tk] = row_of(b, &t->types[tk]);
+		w = &b->r->rows[map[tk]];
+		w->count[i]++;
+		w->bytes[i] += c->size;
+	}
+	return map;
+}
+
+static void
+count_new(struct diff_result *r, uint32_t row, const struct hs_chunk *c)
+{
+	struct diff_row *w = &r->rows[row];
+
+	if (!w->new_chunks)
+		w->sample_new = c->addr;
+	w->new_chunks++;
+	w->new_bytes += c->size;
+	r->new_chunks++;
+	r->new_bytes += c->size;
+}
+
+static void
+count_freed(struct diff_result *r, uint32_t row, const struct hs_chunk *c)
+{
+	r->rows[row].freed_chunks++;
+	r->rows[row].freed_bytes += c->size;
+	r->freed_chunks++;
+	r->freed_bytes += c->size;
+}
+
+/* The next typed chunk of in at or after i (nchunks when none). */
+static size_t
+next_typed(const struct diff_input *in, const uint32_t *map, size_t i)
+{
+	while (i < in->heap->nchunks && chunk_row(in, map, i) == NO_ROW)
+		i++;
+	return i;
+}
+
+/* New and freed chunks from a to b: the merge pass drawn at the top. */
+static void
+diff_pair(struct diff_result *r, const struct diff_input *a, const uint32_t *amap,
+	  const struct diff_input *b, const uint32_t *bmap)
+{
+	size_t i = next_typed(a, amap, 0), j = next_typed(b, bmap, 0);
+	size_t na = a->heap->nchunks, nb = b->heap->nchunks;
+
+	while (i < na || j < nb) {
+		const struct hs_chunk *ca = i < na ? &a->heap->chunks[i] : NULL;
+		const struct hs_chunk *cb = j < nb ? &b->heap->chunks[j] : NULL;
+
+		if (ca && (!cb || ca->addr < cb->addr)) {
+			count_freed(r, chunk_row(a, amap, i), ca);
+			i = next_typed(a, amap, i + 1);
+		} else if (!ca || cb->addr < ca->addr) {
+			count_new(r, chunk_row(b, bmap, j), cb);
+			j = next_typed(b, bmap, j + 1);
+		} else {
+			uint32_t ra = chunk_row(a, amap, i), rb = chunk_row(b, bmap, j);
+
+			if (ca->size != cb->size || ra != rb) {
+				count_freed(r, ra, ca);
+				count_new(r, rb, cb);
+			}
+			i = next_typed(a, amap, i + 1);
+			j = next_typed(b, bmap, j + 1);
+		}
+	}
+}
+
+/* ---- ranking ------------------------------------------------------------- */
+
+static double
+delta_bytes(const struct diff_row *w, size_t n)
+{
+	return (double)w->bytes[n - 1] - (double)w->bytes[0];
+}
+
+static double
+delta_count(const struct diff_row *w, size_t n)
+{
+	return (double)w->count[n - 1] - (double)w->count[0];
+}
+
+/* The score documented at the top of the file. */
+static void
+score(struct diff_row *w, size_t n)
+{
+	double d = delta_bytes(w, n);
+	int net;
+
+	w->up = w->down = 0;
+	for (size_t k = 0; k + 1 < n; k++) {
+		w->up += w->bytes[k + 1] > w->bytes[k];
+		w->down += w->bytes[k + 1] < w->bytes[k];
+	}
+	net = w->up - w->down;
+	if ((d > 0 && net > 0) || (d < 0 && net < 0))
+		w->growth = d * (net > 0 ? net : -net) / (double)(n - 1);
+	else
+		w->growth = 0;
+}
+
+static size_t sort_nsnaps; /* qsort has no context argument */
+
+static int
+cmp_double(double x, double y)
+{
+	return x > y ? -1 : x < y;
+}
+
+static int
+by_growth(const void *pa, const void *pb)
+{
+	const struct diff_row *a = pa, *b = pb;
+	size_t n = sort_nsnaps;
+	int c;
+
+	if ((c = cmp_double(a->growth, b->growth)) ||
+	    (c = cmp_double(delta_bytes(a, n), delta_bytes(b, n))) ||
+	    (c = cmp_double(delta_count(a, n), delta_count(b, n))))
+		return c;
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if ((c = strcmp(a->name, b->name)))
+		return c;
+	return a->size < b->size ? -1 : a->size > b->size;
+}
+
+static void
+diff_finish(struct builder *b)
+{
+	struct diff_result *r = b->r;
+
+	free(b->slot);
+	b->slot = NULL;
+	if (!r->nsnaps)
+		return;
+	for (size_t i = 0; i < r->nrows; i++)
+		score(&r->rows[i], r->nsnaps);
+	sort_nsnaps = r->nsnaps;
+	qsort(r->rows, r->nrows, sizeof(*r->rows), by_growth);
+}
+
+void
+diff_compute(const struct diff_input *in, size_t n, struct diff_result *out)
+{
+	struct builder b;
+	uint32_t *first = NULL, *last = NULL;
+
+	builder_init(&b, out, n);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t *map = diff_add(&b, i, &in[i]);
+
+		if (i == 0) {
+			first = map;
+		} else {
+			free(last);
+			last = map;
+		}
+	}
+	if (n >= 2)
+		diff_pair(out, &in[0], first, &in[n - 1], last);
+	free(first);
+	free(last);
+	diff_finish(&b);
+}
+
+void
+diff_result_free(struct diff_result *r)
+{
+	for (size_t i = 0; i < r->nrows; i++) {
+		free(r->rows[i].name);
+		free(r->rows[i].count);
+		free(r->rows[i].bytes);
+	}
+	free(r->rows);
+	free(r->chunks);
+	free(r->bytes);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- reading the snapshots ------------------------------------------------ */
+
+struct snap_info {
+	const char *path;
+	int pid;
+	char *cmdline;
+	int64_t time;
+	uint32_t version;
+	char heapscan_version[32];
+};
+
+struct loaded {
+	struct scan s;
+	struct type_table t;
+	struct snap_meta m;
+	bool ok;
+};
+
+static void
+loaded_free(struct loaded *l)
+{
+	if (!l->ok)
+		return;
+	scan_free(&l->s);
+	type_table_free(&l->t);
+	snap_meta_free(&l->m);
+	l->ok = false;
+}
+
+static int
+load(const char *path, struct loaded *l, struct snap_info *info)
+{
+	char err[640];
+
+	if (snap_read(path, &l->s, &l->t, &l->m, err, sizeof(err)) < 0) {
+		error_msg("%s", err);
+		return -1;
+	}
+	l->ok = true;
+	info->path = path;
+	info->pid = (int)l->s.pid;
+	info->cmdline = xstrdup(l->s.cmdline ? l->s.cmdline : "");
+	info->time = l->m.time;
+	info->version = l->m.format_version;
+	snprintf(info->heapscan_version, sizeof(info->heapscan_version), "%s",
+		 l->m.heapscan_version);
+	return 0;
+}
+
+/* Snapshots of different processes or formats are refused unless forced. */
+static int
+compatible(const struct snap_info *a, const struct snap_info *b, bool force)
+{
+	if (force)
+		return 0;
+	if (a->pid != b->pid || strcmp(a->cmdline, b->cmdline)) {
+		error_msg("%s is of process %d (%s), %s of process %d (%s): use --force to "
+			  "compare anyway", a->path, a->pid, a->cmdline, b->path, b->pid, b->cmdline);
+		return -1;
+	}
+	if (a->version != b->version) {
+		error_msg("%s has snapshot format version %u, %s version %u: use --force to "
+			  "compare anyway", a->path, a->version, b->path, b->version);
+		return -1;
+	}
+	return 0;
+}
+
+/* Read every snapshot and compute the diff, holding two in memory at a time
+ * (the first, for new and freed, and the latest): a series of large
+ * snapshots need not fit at once. */
+static int
+read_and_compute(char *const *paths, size_t n, bool force, struct snap_info *info,
+		 struct diff_result *r)
+{
+	struct loaded first = { 0 }, last = { 0 };
+	uint32_t *fmap = NULL, *lmap = NULL;
+	struct builder b;
+	int ret = -1;
+
+	builder_init(&b, r, n);
+	if (load(paths[0], &first, &info[0]) < 0)
+		goto out;
+	fmap = diff_add(&b, 0, &(struct diff_input){ &first.s.heap, &first.t });
+	for (size_t i = 1; i < n; i++) {
+		free(lmap);
+		lmap = NULL;
+		loaded_free(&last);
+		if (load(paths[i], &last, &info[i]) < 0 || compatible(&info[0], &info[i], force) < 0)
+			goto out;
+		lmap = diff_add(&b, i, &(struct diff_input){ &last.s.heap, &last.t });
+	}
+	diff_pair(r, &(struct diff_input){ &first.s.heap, &first.t }, fmap,
+		  &(struct diff_input){ &last.s.heap, &last.t }, lmap);
+	ret = 0;
+out:
+	diff_finish(&b);
+	free(fmap);
+	free(lmap);
+	loaded_free(&first);
+	loaded_free(&last);
+	return ret;
+}
+
+/* ---- text ------------------------------------------------------------------ */
+
+static const char *
+human(uint64_t b, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%" PRIu64 " B", b);
+	else
+		snprintf(buf, len, "%.1f %s", v, unit[u]);
+	return buf;
+}
+
+/* A difference of byte counts: "+1.5 KiB", "-32 B", "0 B". */
+static const char *
+human_delta(uint64_t from, uint64_t to, char *buf, size_t len)
+{
+	char h[24]; /* "18446744073709551615 B" at most */
+
+	human(to >= from ? to - from : from - to, h, sizeof(h));
+	snprintf(buf, len, "%s%s", to > from ? "+" : to < from ? "-" : "", h);
+	return buf;
+}
+
+static const char *
+count_delta(uint64_t from, uint64_t to, char *buf, size_t len)
+{
+	if (to >= from)
+		snprintf(buf, len, "%s%" PRIu64, to > from ? "+" : "", to - from);
+	else
+		snprintf(buf, len, "-%" PRIu64, from - to);
+	return buf;
+}
+
+/* A name from the target (a class name, a preview) may hold any byte: keep
+ * control characters away from the terminal. */
+static void
+text_name(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
+static bool
+row_changed(const struct diff_row *w, size_t n)
+{
+	for (size_t k = 1; k < n; k++)
+		if (w->count[k] != w->count[0] || w->bytes[k] != w->bytes[0])
+			return true;
+	return w->new_chunks || w->freed_chunks;
+}
+
+static const char *
+when(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!localtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, len, "%" PRId64, t);
+	return buf;
+}
+
+static void
+text_snapshots(FILE *f, const struct snap_info *info, const struct diff_result *r)
+{
+	size_t n = r->nsnaps;
+	bool same = true;
+	char b[32], t[64], label[24];
+
+	for (size_t i = 1; i < n; i++)
+		same = same && info[i].pid == info[0].pid && !strcmp(info[i].cmdline, info[0].cmdline);
+	if (same) {
+		fprintf(f, "%zu snapshots of process %d: ", n, info[0].pid);
+		text_name(f, info[0].cmdline);
+		fputc('\n', f);
+	} else {
+		fprintf(f, "%zu snapshots of different processes (--force)\n", n);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (n == 2)
+			snprintf(label, sizeof(label), "%s", i ? "B" : "A");
+		else
+			snprintf(label, sizeof(label), "#%zu", i + 1);
+		fprintf(f, "  %-3s %s  %10" PRIu64 " chunks %10s  ", label,
+			when(info[i].time, t, sizeof(t)), r->chunks[i], human(r->bytes[i], b, sizeof(b)));
+		text_name(f, info[i].path);
+		if (!same) {
+			fprintf(f, "  (process %d: ", info[i].pid);
+			text_name(f, info[i].cmdline);
+			fputc(')', f);
+		}
+		fputc('\n', f);
+	}
+}
+
+static void
+text_totals(FILE *f, const struct diff_result *r)
+{
+	size_t n = r->nsnaps;
+	char b1[32], b2[32], b3[32], c[32];
+
+	fprintf(f, "\n  in use: %" PRIu64 " -> %" PRIu64 " chunks (%s), %s -> %s (%s)\n", r->chunks[0],
+		r->chunks[n - 1], count_delta(r->chunks[0], r->chunks[n - 1], c, sizeof(c)),
+		human(r->bytes[0], b1, sizeof(b1)), human(r->bytes[n - 1], b2, sizeof(b2)),
+		human_delta(r->bytes[0], r->bytes[n - 1], b3, sizeof(b3)));
+	fprintf(f, "  %s: %" PRIu64 " new chunks (%s), %" PRIu64 " freed (%s)\n",
+		n == 2 ? "A -> B" : "first -> last", r->new_chunks, human(r->new_bytes, b1, sizeof(b1)),
+		r->freed_chunks, human(r->freed_bytes, b2, sizeof(b2)));
+}
+
+/* Two snapshots: the comparison table. */
+static void
+text_compare(FILE *f, const struct diff_result *r, int top)
+{
+	char b1[32], b2[32], c[32];
+	int shown = 0;
+
+	fprintf(f, "\n  types by bytes grown (new: chunks in B not in A; freed: in A not in B):\n");
+	fprintf(f, "  %-7s %9s %9s %9s %8s %8s %10s %10s  %s\n", "kind", "count A", "count B", "+/-",
+		"new", "freed", "bytes B", "+/- bytes", "type");
+	for (size_t i = 0; i < r->nrows && shown < top; i++) {
+		const struct diff_row *w = &r->rows[i];
+
+		if (!row_changed(w, 2))
+			continue;
+		fprintf(f, "  %-7s %9" PRIu64 " %9" PRIu64 " %9s %8" PRIu64 " %8" PRIu64 " %10s %10s  ",
+			type_kind_name(w->kind), w->count[0], w->count[1],
+			count_delta(w->count[0], w->count[1], c, sizeof(c)), w->new_chunks,
+			w->freed_chunks, human(w->bytes[1], b1, sizeof(b1)),
+			human_delta(w->bytes[0], w->bytes[1], b2, sizeof(b2)));
+		text_name(f, w->name);
+		fputc('\n', f);
+		shown++;
+	}
+	if (!shown)
+		fprintf(f, "  (no type changed)\n");
+}
+
+/* Which snapshots get a column: all when they fit, else evenly spaced ones
+ * with the first and the last. */
+static size_t
+series_cols(size_t n, size_t *col)
+{
+	size_t k = n < SERIES_COLS ? n : SERIES_COLS;
+
+	for (size_t i = 0; i < k; i++)
+		col[i] = k == 1 ? 0 : (i * (n - 1) + (k - 1) / 2) / (k - 1);
+	return k;
+}
+
+/* More than two: each type's count over the series, steadiest growth first. */
+static void
+text_series(FILE *f, const struct diff_result *r, int top)
+{
+	size_t n = r->nsnaps, col[SERIES_COLS], k = series_cols(n, col);
+	char b[32], h[16];
+	int shown = 0;
+
+	fprintf(f, "\n  types by steady growth (chunks at each snapshot; grew: steps in which "
+		"its bytes grew):\n");
+	fprintf(f, "  %-7s", "kind");
+	for (size_t i = 0; i < k; i++) {
+		snprintf(h, sizeof(h), "#%zu", col[i] + 1);
+		fprintf(f, " %8s", h);
+	}
+	fprintf(f, " %10s %7s  %s\n", "+/- bytes", "grew", "type");
+	for (size_t i = 0; i < r->nrows && shown < top; i++) {
+		const struct diff_row *w = &r->rows[i];
+
+		if (!row_changed(w, n))
+			continue;
+		fprintf(f, "  %-7s", type_kind_name(w->kind));
+		for (size_t j = 0; j < k; j++)
+			fprintf(f, " %8" PRIu64, w->count[col[j]]);
+		snprintf(h, sizeof(h), "%d/%zu", w->up, n - 1);
+		fprintf(f, " %10s %7s  ", human_delta(w->bytes[0], w->bytes[n - 1], b, sizeof(b)), h);
+		text_name(f, w->name);
+		fputc('\n', f);
+		shown++;
+	}
+	if (!shown)
+		fprintf(f, "  (no type changed)\n");
+	if (k < n)
+		fprintf(f, "  (%zu of %zu snapshots shown; --json has every count)\n", k, n);
+}
+
+/* The content clusters that grew, with their previews and chunk sizes. */
+static void
+text_content(FILE *f, const struct diff_result *r, int top)
+{
+	size_t n = r->nsnaps;
+	char c[32];
+	int shown = 0;
+
+	for (size_t i = 0; i < r->nrows && shown < top; i++) {
+		const struct diff_row *w = &r->rows[i];
+
+		if (w->kind != TK_CONTENT || w->count[n - 1] <= w->count[0])
+			continue;
+		if (!shown++)
+			fprintf(f, "\n  growing content clusters (identical chunks):\n  %9s %9s %8s  %s\n",
+				"+chunks", "chunks", "size", "preview");
+		fprintf(f, "  %9s %9" PRIu64 " %#8" PRIx64 "  ",
+			count_delta(w->count[0], w->count[n - 1], c, sizeof(c)), w->count[n - 1], w->size);
+		text_name(f, w->name);
+		fputc('\n', f);
+	}
+}
+
+/* A new chunk of each type in the table that has any, to look at. */
+static void
+text_samples(FILE *f, const struct diff_result *r, int top)
+{
+	int shown = 0, listed = 0;
+
+	for (size_t i = 0; i < r->nrows && shown < top; i++) {
+		const struct diff_row *w = &r->rows[i];
+
+		if (!row_changed(w, r->nsnaps))
+			continue;
+		shown++;
+		if (!w->new_chunks)
+			continue;
+		if (!listed++)
+			fprintf(f, "\n  a new chunk of each type above, in %s:\n",
+				r->nsnaps == 2 ? "B" : "the last snapshot");
+		fprintf(f, "  0x%-16" PRIx64 " ", w->sample_new);
+		text_name(f, w->name);
+		fputc('\n', f);
+	}
+}
+
+static void
+diff_text(FILE *f, const struct snap_info *info, const struct diff_result *r, int top)
+{
+	text_snapshots(f, info, r);
+	text_totals(f, r);
+	if (r->nsnaps == 2)
+		text_compare(f, r, top);
+	else
+		text_series(f, r, top);
+	text_content(f, r, top);
+	text_samples(f, r, top);
+}
+
+/* ---- JSON ------------------------------------------------------------------ */
+
+static void
+json_u64s(FILE *f, const char *key, const uint64_t *v, size_t n)
+{
+	fprintf(f, ", \"%s\": [", key);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%" PRIu64, i ? ", " : "", v[i]);
+	fputc(']', f);
+}
+
+static void
+json_delta(FILE *f, const char *key, uint64_t from, uint64_t to)
+{
+	if (to >= from)
+		fprintf(f, ", \"%s\": %" PRIu64, key, to - from);
+	else
+		fprintf(f, ", \"%s\": -%" PRIu64, key, from - to);
+}
+
+static void
+json_snapshots(FILE *f, const struct snap_info *info, const struct diff_result *r)
+{
+	fprintf(f, "\"snapshots\": [");
+	for (size_t i = 0; i < r->nsnaps; i++) {
+		fprintf(f, "%s\n  {\"path\": ", i ? "," : "");
+		json_str(f, info[i].path);
+		fprintf(f, ", \"pid\": %d, \"cmdline\": ", info[i].pid);
+		json_str(f, info[i].cmdline);
+		fprintf(f, ", \"time\": %" PRId64 ", \"format_version\": %u, \"heapscan_version\": ",
+			info[i].time, info[i].version);
+		json_str(f, info[i].heapscan_version);
+		fprintf(f, ", \"in_use_chunks\": %" PRIu64 ", \"in_use_bytes\": %" PRIu64 "}",
+			r->chunks[i], r->bytes[i]);
+	}
+	fprintf(f, "]");
+}
+
+static void
+json_row(FILE *f, const struct diff_row *w, size_t n)
+{
+	fprintf(f, "{\"name\": ");
+	json_str(f, w->name);
+	fprintf(f, ", \"kind\": \"%s\", \"size\": %" PRIu64 ", \"count_a\": %" PRIu64
+		", \"count_b\": %" PRIu64 ", \"bytes_a\": %" PRIu64 ", \"bytes_b\": %" PRIu64,
+		type_kind_name(w->kind), w->size, w->count[0], w->count[n - 1], w->bytes[0],
+		w->bytes[n - 1]);
+	json_delta(f, "delta_count", w->count[0], w->count[n - 1]);
+	json_delta(f, "delta_bytes", w->bytes[0], w->bytes[n - 1]);
+	fprintf(f, ", \"new\": %" PRIu64 ", \"freed\": %" PRIu64 ", \"new_bytes\": %" PRIu64
+		", \"freed_bytes\": %" PRIu64 ", \"sample_new\": ", w->new_chunks, w->freed_chunks,
+		w->new_bytes, w->freed_bytes);
+	if (w->new_chunks)
+		json_addr(f, w->sample_new);
+	else
+		fprintf(f, "null");
+	if (n > 2) {
+		json_u64s(f, "counts", w->count, n);
+		json_u64s(f, "bytes", w->bytes, n);
+		fprintf(f, ", \"growth\": %.1f, \"grew_steps\": %d, \"shrank_steps\": %d", w->growth,
+			w->up, w->down);
+	}
+	fputc('}', f);
+}
+
+static void
+diff_json(FILE *f, const struct snap_info *info, const struct diff_result *r)
+{
+	size_t n = r->nsnaps;
+
+	fprintf(f, "{");
+	json_snapshots(f, info, r);
+	fprintf(f, ",\n\"types\": [");
+	for (size_t i = 0; i < r->nrows; i++) {
+		fprintf(f, "%s\n  ", i ? "," : "");
+		json_row(f, &r->rows[i], n);
+	}
+	fprintf(f, "],\n\"totals\": {\"chunks_a\": %" PRIu64 ", \"chunks_b\": %" PRIu64
+		", \"bytes_a\": %" PRIu64 ", \"bytes_b\": %" PRIu64, r->chunks[0], r->chunks[n - 1],
+		r->bytes[0], r->bytes[n - 1]);
+	json_delta(f, "delta_chunks", r->chunks[0], r->chunks[n - 1]);
+	json_delta(f, "delta_bytes", r->bytes[0], r->bytes[n - 1]);
+	fprintf(f, ", \"new\": %" PRIu64 ", \"freed\": %" PRIu64 ", \"new_bytes\": %" PRIu64
+		", \"freed_bytes\": %" PRIu64, r->new_chunks, r->freed_chunks, r->new_bytes,
+		r->freed_bytes);
+	if (n > 2) {
+		json_u64s(f, "chunks", r->chunks, n);
+		json_u64s(f, "bytes", r->bytes, n);
+	}
+	fprintf(f, "}\n}\n");
+}
+
+/* ---- SVG ------------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 character XML 1.0 allows at s, or 0. */
+static size_t
+xml_char_len(const unsigned char *s)
+{
+	uint32_t cp;
+	size_t len;
+
+	if (s[0] < 0x80)
+		return s[0] >= 0x20 || s[0] == '\t' || s[0] == '\n' || s[0] == '\r';
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (size_t k = 1; k < len; k++) {
+		if ((s[k] & 0xc0) != 0x80) /* also stops at the NUL */
+			return 0;
+		cp = cp << 6 | (s[k] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+		return 0;
+	return len;
+}
+
+/* s as XML character data (or an attribute value): escaped, bytes that are
+ * not characters XML allows shown as '?', at most max characters ("..."). */
+static void
+xml_text(FILE *f, const char *str, size_t max)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	for (size_t nch = 0; *s; nch++) {
+		size_t len = xml_char_len(s);
+
+		if (nch == max) {
+			fputs("...", f);
+			return;
+		}
+		if (!len) {
+			fputc('?', f);
+			s++;
+			continue;
+		}
+		switch (*s) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		default: fwrite(s, 1, len, f);
+		}
+		s += len;
+	}
+}
+
+struct chart {
+	double x0, y0, w, h;  /* plot area: left, top, width, height */
+	uint64_t lo, hi;      /* y range */
+	uint64_t step;        /* between y ticks */
+	size_t n;             /* snapshots */
+};
+
+static double
+chart_x(const struct chart *c, size_t i)
+{
+	return c->x0 + (c->n > 1 ? c->w * (double)i / (double)(c->n - 1) : c->w / 2);
+}
+
+static double
+chart_y(const struct chart *c, uint64_t v)
+{
+	return c->y0 + c->h - c->h * (double)(v - c->lo) / (double)(c->hi - c->lo);
+}
+
+/* y range and ticks: a 1, 2 or 5 times a power of ten step, about 5 ticks. */
+static void
+chart_scale(struct chart *c, uint64_t min, uint64_t max)
+{
+	uint64_t range = max > min ? max - min : 1, p = 1;
+
+	while (p <= UINT64_MAX / 10 && p * 10 <= range / 5)
+		p *= 10;
+	c->step = range / p <= 5 ? p : range / p <= 10 ? 2 * p : 5 * p;
+	c->lo = min / c->step * c->step;
+	c->hi = (max / c->step + 1) * c->step;
+	if (max % c->step == 0 && max > min)
+		c->hi = max;
+}
+
+static const char *const svg_colours[SVG_LINES] = {
+	"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+};
+
+static void
+svg_axes(FILE *f, const struct chart *c, const struct snap_info *info)
+{
+	size_t every = c->n > 20 ? (c->n + 19) / 20 : 1;
+
+	fprintf(f, "<g stroke=\"#000\" stroke-width=\"1\">\n"
+		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n"
+		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n</g>\n",
+		c->x0, c->y0, c->x0, c->y0 + c->h, c->x0, c->y0 + c->h, c->x0 + c->w, c->y0 + c->h);
+	fprintf(f, "<g font-size=\"11\" text-anchor=\"end\">\n");
+	for (uint64_t v = c->lo; v <= c->hi; v += c->step) {
+		double y = chart_y(c, v);
+
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+			"<text x=\"%.1f\" y=\"%.1f\">%" PRIu64 "</text>\n",
+			c->x0 + 1, y, c->x0 + c->w, y, c->x0 - 6, y + 4, v);
+		if (c->hi - v < c->step)
+			break;
+	}
+	fprintf(f, "</g>\n<g font-size=\"11\" text-anchor=\"middle\">\n");
+	for (size_t i = 0; i < c->n; i += every) {
+		double x = chart_x(c, i);
+
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#000\"/>"
+			"<text x=\"%.1f\" y=\"%.1f\">#%zu<title>", x, c->y0 + c->h, x, c->y0 + c->h + 4,
+			x, c->y0 + c->h + 17, i + 1);
+		xml_text(f, info[i].path, 200);
+		fprintf(f, "</title></text>\n");
+	}
+	fprintf(f, "</g>\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\">"
+		"snapshot</text>\n", c->x0 + c->w / 2, c->y0 + c->h + 34);
+	fprintf(f, "<text x=\"14\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" "
+		"transform=\"rotate(-90 14 %.1f)\">chunks</text>\n", c->y0 + c->h / 2, c->y0 + c->h / 2);
+}
+
+static void
+svg_line(FILE *f, const struct chart *c, const struct diff_row *w, const char *colour)
+{
+	fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colour);
+	for (size_t i = 0; i < c->n; i++)
+		fprintf(f, "%s%.1f,%.1f", i ? " " : "", chart_x(c, i), chart_y(c, w->count[i]));
+	fprintf(f, "\"><title>");
+	xml_text(f, w->name, 400);
+	fprintf(f, "</title></polyline>\n");
+	for (size_t i = 0; i < c->n; i++)
+		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", chart_x(c, i),
+			chart_y(c, w->count[i]), colour);
+}
+
+static void
+svg_write(FILE *f, const struct snap_info *info, const struct diff_result *r)
+{
+	const struct diff_row *top[SVG_LINES];
+	size_t nl = 0, n = r->nsnaps;
+	struct chart c = { .x0 = 90, .y0 = 40, .w = 640, .h = 300, .n = n };
+	uint64_t min = UINT64_MAX, max = 0;
+	double height;
+
+	for (size_t i = 0; i < r->nrows && nl < SVG_LINES; i++)
+		if (r->rows[i].growth > 0)
+			top[nl++] = &r->rows[i];
+	for (size_t i = 0; i < nl; i++) {
+		for (size_t k = 0; k < n; k++) {
+			min = top[i]->count[k] < min ? top[i]->count[k] : min;
+			max = top[i]->count[k] > max ? top[i]->count[k] : max;
+		}
+	}
+	if (!nl)
+		min = max = 0;
+	chart_scale(&c, min, max);
+	height = c.y0 + c.h + 50 + 18.0 * (double)(nl ? nl : 1) + 10;
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" "
+		"height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n"
+		"<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n",
+		c.x0 + c.w + 30, height, c.x0 + c.w + 30, height);
+	fprintf(f, "<text x=\"%.1f\" y=\"22\" font-size=\"14\">heapscan: chunks of the top growing "
+		"types, process %d (", c.x0, info[0].pid);
+	xml_text(f, info[0].cmdline, 60);
+	fprintf(f, ")</text>\n");
+	svg_axes(f, &c, info);
+	for (size_t i = 0; i < nl; i++)
+		svg_line(f, &c, top[i], svg_colours[i]);
+	fprintf(f, "<g font-size=\"12\">\n");
+	for (size_t i = 0; i < nl; i++) {
+		double y = c.y0 + c.h + 50 + 18.0 * (double)i;
+
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+			"stroke-width=\"3\"/><text x=\"%.1f\" y=\"%.1f\">", c.x0, y, c.x0 + 24, y,
+			svg_colours[i], c.x0 + 32, y + 4);
+		xml_text(f, top[i]->name, SVG_NAME_MAX);
+		fprintf(f, " (%s)</text>\n", type_kind_name(top[i]->kind));
+	}
+	if (!nl)
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">no type grew</text>\n", c.x0,
+			c.y0 + c.h + 54);
+	fprintf(f, "</g>\n</svg>\n");
+}
+
+/* The temporary file being written, for the fatal-signal handler to remove. */
+static char svg_tmp[4096];
+
+static void
+unlink_svg_tmp(void)
+{
+	if (svg_tmp[0])
+		unlink(svg_tmp);
+}
+
+/* Write the chart to a temporary file beside path and rename it over path:
+ * a reader never sees half a chart, and a failure leaves nothing behind. */
+static int
+svg_save(const char *path, const struct snap_info *info, const struct diff_result *r)
+{
+	char *d = xstrdup(path), *bn = xstrdup(path);
+	char *tmp = xasprintf("%s/.%s.XXXXXX", dirname(d), basename(bn));
+	mode_t mask = umask(0);
+	FILE *f = NULL;
+	int fd, ret = -1;
+
+	umask(mask);
+	free(d);
+	free(bn);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		perror_msg("cannot create a temporary file next to %s", path);
+		free(tmp);
+		return -1;
+	}
+	if (strlen(tmp) < sizeof(svg_tmp)) {
+		memcpy(svg_tmp, tmp, strlen(tmp) + 1);
+		seize_set_signal_cleanup(unlink_svg_tmp);
+	}
+	fchmod(fd, 0666 & ~mask); /* a chart holds no heap bytes: the usual mode */
+	if (!(f = fdopen(fd, "w"))) {
+		perror_msg("writing %s", path);
+		close(fd);
+		goto out;
+	}
+	svg_write(f, info, r);
+	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) < 0) {
+		perror_msg("writing %s", path);
+		fclose(f);
+		goto out;
+	}
+	if (fclose(f) != 0) {
+		perror_msg("writing %s", path);
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		perror_msg("cannot rename %s to %s", tmp, path);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret < 0)
+		unlink(tmp);
+	seize_set_signal_cleanup(NULL);
+	svg_tmp[0] = '\0';
+	free(tmp);
+	return ret;
+}
+
+/* ---- the command ------------------------------------------------------------- */
+
+int
+diff_run(char *const *paths, int npaths, const struct diff_opts *o)
+{
+	struct snap_info *info;
+	struct diff_result r;
+	int ret = EXIT_FAIL;
+
+	if (npaths < 2) {
+		error_msg("--diff compares two snapshots or more; %s given",
+			  npaths == 1 ? "one was" : "none were");
+		return EXIT_USAGE;
+	}
+	info = xcalloc((size_t)npaths, sizeof(*info));
+	if (read_and_compute(paths, (size_t)npaths, o->force, info, &r) < 0)
+		goto out;
+	/* The chart first: when it cannot be written, stdout stays empty. */
+	if (o->svg && svg_save(o->svg, info, &r) < 0)
+		goto out;
+	if (o->json)
+		diff_json(stdout, info, &r);
+	else
+		diff_text(stdout, info, &r, o->top);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		perror_msg("writing the diff");
+		goto out;
+	}
+	ret = EXIT_OK;
+out:
+	diff_result_free(&r);
+	for (int i = 0; i < npaths; i++)
+		free(info[i].cmdline);
+	free(info);
+	return ret;
+}
