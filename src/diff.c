@@ -959,7 +959,7 @@ svg_write(FILE *f, const struct snap_info *info, const struct diff_result *r)
 {
 	const struct diff_row *top[SVG_LINES];
 	size_t nl = 0, n = r->nsnaps;
-	struct chart c = { .x0 = 90, .y0 = 40, .w = 640, .h = 300, .n = n };
+	struct chart c = { .x0 = 90, .y0 = 56, .w = 640, .h = 300, .n = n };
 	uint64_t min = UINT64_MAX, max = 0;
 	double height;
 
@@ -981,10 +981,11 @@ svg_write(FILE *f, const struct snap_info *info, const struct diff_result *r)
 		"height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n"
 		"<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n",
 		c.x0 + c.w + 30, height, c.x0 + c.w + 30, height);
-	fprintf(f, "<text x=\"%.1f\" y=\"22\" font-size=\"14\">heapscan: chunks of the top growing "
-		"types, process %d (", c.x0, info[0].pid);
-	xml_text(f, info[0].cmdline, 60);
-	fprintf(f, ")</text>\n");
+	fprintf(f, "<text x=\"%.1f\" y=\"20\" font-size=\"14\">heapscan --diff: chunks of the top "
+		"growing types over %zu snapshots</text>\n<text x=\"%.1f\" y=\"38\" font-size=\"11\">"
+		"process %d: ", c.x0, n, c.x0, info[0].pid);
+	xml_text(f, info[0].cmdline, 90);
+	fprintf(f, "</text>\n");
 	svg_axes(f, &c, info);
 	for (size_t i = 0; i < nl; i++)
 		svg_line(f, &c, top[i], svg_colours[i]);
