@@ -316,7 +316,8 @@ diff_finish(struct builder *b)
 	for (size_t i = 0; i < r->nrows; i++)
 		score(&r->rows[i], r->nsnaps);
 	sort_nsnaps = r->nsnaps;
-	qsort(r->rows, r->nrows, sizeof(*r->rows), by_growth);
+	if (r->nrows > 1) /* rows is NULL when there are none */
+		qsort(r->rows, r->nrows, sizeof(*r->rows), by_growth);
 }
 
 void
@@ -520,6 +521,15 @@ row_changed(const struct diff_row *w, size_t n)
 	return w->new_chunks || w->freed_chunks;
 }
 
+static bool
+any_changed(const struct diff_result *r)
+{
+	for (size_t i = 0; i < r->nrows; i++)
+		if (row_changed(&r->rows[i], r->nsnaps))
+			return true;
+	return false;
+}
+
 static const char *
 when(int64_t t, char *buf, size_t len)
 {
@@ -603,7 +613,7 @@ text_compare(FILE *f, const struct diff_result *r, int top)
 		fputc('\n', f);
 		shown++;
 	}
-	if (!shown)
+	if (!any_changed(r))
 		fprintf(f, "  (no type changed)\n");
 }
 
@@ -649,7 +659,7 @@ text_series(FILE *f, const struct diff_result *r, int top)
 		fputc('\n', f);
 		shown++;
 	}
-	if (!shown)
+	if (!any_changed(r))
 		fprintf(f, "  (no type changed)\n");
 	if (k < n)
 		fprintf(f, "  (%zu of %zu snapshots shown; --json has every count)\n", k, n);
@@ -705,13 +715,13 @@ static void
 diff_text(FILE *f, const struct snap_info *info, const struct diff_result *r, int top)
 {
 	text_snapshots(f, info, r);
-	text_totals(f, r);
 	if (r->nsnaps == 2)
 		text_compare(f, r, top);
 	else
 		text_series(f, r, top);
-	text_content(f, r, top);
 	text_samples(f, r, top);
+	text_content(f, r, top);
+	text_totals(f, r);
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
