@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "addrmap.h"
+#include "diff.h"
 #include "error.h"
 #include "probe.h"
 #include "report.h"
@@ -24,6 +25,9 @@ struct options {
 	const char *snapshot;   /* --snapshot FILE */
 	bool contents;          /* --contents */
 	const char *file;       /* a snapshot to read in place of a pid */
+	bool diff;              /* --diff A B [C ...] */
+	bool top_set;
+	struct diff_opts dopts;
 	int top;
 	pid_t pid;
 	struct scan_opts scan;
@@ -37,6 +41,7 @@ usage(FILE *f)
 		"       heapscan --vtables PID\n"
 		"       heapscan --snapshot FILE [--contents] PID\n"
 		"       heapscan [--json | --vtables] FILE\n"
+		"       heapscan --diff [--json] [--svg FILE] [--force] A B [C ...]\n"
 		"\n"
 		"Stops every thread of process PID for as long as it takes to copy its\n"
 		"writable memory, lets it go, and reports what its glibc malloc heap holds.\n"
@@ -47,6 +52,9 @@ usage(FILE *f)
 		"  --snapshot FILE  save the scan to FILE (mode 0600; - for stdout)\n"
 		"  --contents  with --snapshot: also the bytes of every in-use chunk\n"
 		"  FILE        a snapshot in place of PID: the report as it was\n"
+		"  --diff      compare snapshots: which types grew (rank by steady growth for 3+)\n"
+		"  --svg FILE  with --diff: a line chart of the top growing types\n"
+		"  --force     with --diff: compare snapshots of different processes\n"
 		"  --version   print the version\n"
 		"  -h, --help  this text\n"
 		"\n"
@@ -78,6 +86,9 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "vtables", no_argument, NULL, 'v' },
 		{ "snapshot", required_argument, NULL, 's' },
 		{ "contents", no_argument, NULL, 'c' },
+		{ "diff", no_argument, NULL, 'd' },
+		{ "svg", required_argument, NULL, 'g' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -105,9 +116,19 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'c':
 			o->contents = true;
 			break;
+		case 'd':
+			o->diff = true;
+			break;
+		case 'g':
+			o->dopts.svg = optarg;
+			break;
+		case 'f':
+			o->dopts.force = true;
+			break;
 		case 't':
 			if (parse_count(optarg, &o->top))
 				error_msg_and_die(EXIT_USAGE, "--top takes a whole number, not '%s'", optarg);
+			o->top_set = true;
 			break;
 		case 'V':
 			printf("heapscan %s\n", HEAPSCAN_VERSION);
@@ -119,6 +140,15 @@ parse_options(int argc, char **argv, struct options *o)
 			usage(stderr);
 			exit(EXIT_USAGE);
 		}
+	}
+	if ((o->dopts.svg || o->dopts.force) && !o->diff)
+		error_msg_and_die(EXIT_USAGE, "--svg and --force go with --diff");
+	if (o->diff) {
+		if (o->snapshot || o->vtables || o->contents)
+			error_msg_and_die(EXIT_USAGE, "--diff compares snapshot files only");
+		o->dopts.json = o->json;
+		o->dopts.top = o->top_set ? o->top : 20;
+		return;
 	}
 	if (optind != argc - 1) {
 		error_msg(optind >= argc ? "no process id given" : "one process id, please");
@@ -220,6 +250,8 @@ main(int argc, char **argv)
 	int ret;
 
 	parse_options(argc, argv, &o);
+	if (o.diff)
+		return diff_run(argv + optind, argc - optind, &o.dopts);
 	if (o.file)
 		return from_file(&o);
 	seize_install_signal_handlers();
