@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""snaptool.py - take heapscan snapshot files apart and damage them on purpose.
+
+Used by test/cases/snap_*.sh (hostile files) and to make the fuzzer's seed
+corpus.  Knows only the layout documented in include/snapshot.h:
+
+    "HEAPSCN\\n" | u32 version | u32 nsec | nsec x section | trailer
+    section:  tag[4] | u32 flags | u64 stored | u64 raw | u64 check | payload
+    trailer:  "HSEND\\0\\0\\0" | u64 XXH64 of every byte before the trailer
+
+XXH64 is implemented here (no python3-xxhash on Debian by default).  Edits
+that keep the structure can re-seal the file (recompute the checksums), so
+that a test reaches the checks behind the checksum instead of the checksum.
+
+    snaptool.py info FILE                 one line per section: tag flags stored raw hdr-offset
+    snaptool.py off FILE WHAT             byte offset of WHAT: version, nsec, sec:TAG,
+                                          payload:TAG, trailer, sum, end
+    snaptool.py flip FILE OFF [BIT]       flip one bit in place (default bit 0)
+    snaptool.py put FILE OFF u32|u64 N    overwrite a little-endian integer in place
+    snaptool.py reseal FILE               recompute every section check and the trailer
+                                          sum (sections must still parse)
+    snaptool.py resum FILE                recompute only the trailer sum
+    snaptool.py replace FILE TAG PAYLOAD FLAGS RAW
+                                          new payload bytes (a file) for section TAG,
+                                          with FLAGS and RAW; stored and checks follow
+    snaptool.py raw IN OUT                every compressed section stored uncompressed
+                                          (needs the zstd command); resealed
+    snaptool.py setstr FILE TAG SKIP HEX  in uncompressed section TAG, skip fields SKIP
+                                          (s string, v varint, d u64, u u32; "" none)
+                                          and replace the string there by the bytes HEX
+    snaptool.py setvar FILE TAG SKIP N    the same for a varint
+    snaptool.py zframe OUT CLAIM LEN      a zstd frame header claiming CLAIM content
+                                          bytes, one RLE block, padded to LEN bytes
+    snaptool.py check FILE                exit 0 iff the file parses and every checksum holds
+"""
+import struct
+import subprocess
+import sys
+
+MAGIC = b"HEAPSCN\n"
+TRAILER = b"HSEND\0\0\0"
+SEC_HDR = 32
+M64 = (1 << 64) - 1
+P1, P2, P3, P4, P5 = (0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                      0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5)
+
+
+def _rotl(x, r):
+    return ((x << r) | (x >> (64 - r))) & M64
+
+
+def _round(acc, lane):
+    acc = (acc + lane * P2) & M64
+    return (_rotl(acc, 31) * P1) & M64
+
+
+def _merge(acc, val):
+    acc ^= _round(0, val)
+    return (acc * P1 + P4) & M64
+
+
+def xxh64(data, seed=0):
+    n = len(data)
+    i = 0
+    if n >= 32:
+        v = [(seed + P1 + P2) & M64, (seed + P2) & M64, seed, (seed - P1) & M64]
+        lanes = n // 32 * 4
+        words = struct.unpack_from("<%dQ" % lanes, data, 0)
+        for k in range(0, lanes, 4):
+            v = [_round(v[j], words[k + j]) for j in range(4)]
+        i = lanes * 8
+        h = (_rotl(v[0], 1) + _rotl(v[1], 7) + _rotl(v[2], 12) + _rotl(v[3], 18)) & M64
+        for j in range(4):
+            h = _merge(h, v[j])
+    else:
+        h = (seed + P5) & M64
+    h = (h + n) & M64
+    while i + 8 <= n:
+        h ^= _round(0, struct.unpack_from("<Q", data, i)[0])
+        h = (_rotl(h, 27) * P1 + P4) & M64
+        i += 8
+    if i + 4 <= n:
+        h ^= (struct.unpack_from("<I", data, i)[0] * P1) & M64
+        h = (_rotl(h, 23) * P2 + P3) & M64
+        i += 4
+    while i < n:
+        h ^= (data[i] * P5) & M64
+        h = (_rotl(h, 11) * P1) & M64
+        i += 1
+    h ^= h >> 33
+    h = (h * P2) & M64
+    h ^= h >> 29
+    h = (h * P3) & M64
+    h ^= h >> 32
+    return h
+
+
+class SnapError(Exception):
+    pass
+
+
+def parse(buf):
+    """[(tag, flags, stored, raw, check, hdr_off)] of a well-formed file."""
+    if len(buf) < 32 or buf[:8] != MAGIC or buf[-16:-8] != TRAILER:
+        raise SnapError("no magic or no trailer")
+    nsec = struct.unpack_from("<I", buf, 12)[0]
+    off, end, secs = 16, len(buf) - 16, []
+    for _ in range(nsec):
+        if off + SEC_HDR > end:
+            raise SnapError("section header past the end")
+        tag = buf[off:off + 4].decode("latin-1")
+        flags, stored, raw, check = struct.unpack_from("<IQQQ", buf, off + 4)
+        if off + SEC_HDR + stored > end:
+            raise SnapError("section %s past the end" % tag)
+        secs.append((tag, flags, stored, raw, check, off))
+        off += SEC_HDR + stored
+    if off != end:
+        raise SnapError("stray bytes after the sections")
+    return secs
+
+
+def section(buf, tag):
+    for s in parse(buf):
+        if s[0] == tag:
+            return s
+    raise SnapError("no section %s" % tag)
+
+
+def resum(buf):
+    buf[-8:] = struct.pack("<Q", xxh64(bytes(buf[:-16])))
+
+
+def reseal(buf):
+    for tag, flags, stored, raw, check, off in parse(buf):
+        p = off + SEC_HDR
+        struct.pack_into("<Q", buf, off + 24, xxh64(bytes(buf[p:p + stored])))
+    resum(buf)
+
+
+def replace(buf, tag, payload, flags, raw):
+    _, _, stored, _, _, off = section(buf, tag)
+    hdr = tag.encode("latin-1") + struct.pack("<IQQQ", flags, len(payload), raw, xxh64(payload))
+    buf[off:off + SEC_HDR + stored] = hdr + payload
+    resum(buf)
+
+
+def uncompress_all(buf):
+    for tag in [s[0] for s in parse(buf) if s[1] & 1]:
+        # look the section up again: offsets move as earlier sections grow
+        _, flags, stored, raw, check, off = section(buf, tag)
+        p = off + SEC_HDR
+        out = subprocess.run(["zstd", "-q", "-d", "-c"], input=bytes(buf[p:p + stored]),
+                             stdout=subprocess.PIPE, check=True).stdout
+        if len(out) != raw:
+            raise SnapError("section %s: zstd gave %d bytes, header says %d" % (tag, len(out), raw))
+        replace(buf, tag, out, flags & ~1, raw)
+
+
+def varint(v):
+    out = bytearray()
+    while True:
+        out.append((v & 0x7f) | (0x80 if v > 0x7f else 0))
+        v >>= 7
+        if not v:
+            return bytes(out)
+
+
+def field_at(payload, skip):
+    """Offset in payload after skipping fields: s string, v varint, d u64, u u32."""
+    pos = 0
+
+    def var():
+        nonlocal pos
+        v, shift = 0, 0
+        while True:
+            b = payload[pos]
+            pos += 1
+            v |= (b & 0x7f) << shift
+            shift += 7
+            if not b & 0x80:
+                return v
+    for k in skip:
+        if k == "s":
+            n = var()  # not `pos += var()`: that adds to pos as it was before var()
+            pos += n
+        elif k == "v":
+            var()
+        elif k == "d":
+            pos += 8
+        elif k == "u":
+            pos += 4
+    return pos
+
+
+def set_field(buf, tag, skip, kind, value):
+    """Replace the string or varint after the fields SKIP in section TAG (stored raw)."""
+    _, flags, stored, raw, check, off = section(buf, tag)
+    if flags & 1:
+        raise SnapError("section %s is compressed: run `raw` first" % tag)
+    payload = bytes(buf[off + SEC_HDR:off + SEC_HDR + stored])
+    pos = field_at(payload, skip)
+    end = field_at(payload[pos:], kind) + pos
+    new = varint(len(value)) + value if kind == "s" else varint(value)
+    payload = payload[:pos] + new + payload[end:]
+    replace(buf, tag, payload, 0, len(payload))
+
+
+def zframe(claim, length):
+    # Frame_Header_Descriptor 0xE0: 8-byte Frame_Content_Size, Single_Segment,
+    # no checksum, no dictionary.  Then one last RLE block of 16 bytes 'A'.
+    frame = struct.pack("<IBQ", 0xFD2FB528, 0xE0, claim)
+    frame += struct.pack("<I", 1 | (1 << 1) | (16 << 3))[:3] + b"A"
+    if length < len(frame):
+        raise SnapError("a zstd frame needs at least %d bytes" % len(frame))
+    return frame + b"\0" * (length - len(frame))
+
+
+def offset(buf, what):
+    if what == "version":
+        return 8
+    if what == "nsec":
+        return 12
+    if what == "trailer":
+        return len(buf) - 16
+    if what == "sum":
+        return len(buf) - 8
+    if what == "end":
+        return len(buf)
+    kind, _, tag = what.partition(":")
+    s = section(buf, tag)
+    if kind == "sec":
+        return s[5]
+    if kind == "payload":
+        return s[5] + SEC_HDR
+    raise SnapError("unknown offset name %s" % what)
+
+
+def main(argv):
+    if len(argv) < 3:
+        sys.stderr.write(__doc__)
+        return 2
+    cmd, path = argv[1], argv[2]
+    if cmd == "zframe":
+        open(path, "wb").write(zframe(int(argv[3], 0), int(argv[4], 0)))
+        return 0
+    buf = bytearray(open(path, "rb").read())
+    if cmd == "info":
+        for tag, flags, stored, raw, check, off in parse(buf):
+            print(tag, flags, stored, raw, off)
+        return 0
+    if cmd == "check":
+        try:
+            for tag, flags, stored, raw, check, off in parse(buf):
+                p = off + SEC_HDR
+                if xxh64(bytes(buf[p:p + stored])) != check:
+                    return 1
+            return 0 if struct.unpack_from("<Q", buf, len(buf) - 8)[0] == xxh64(bytes(buf[:-16])) else 1
+        except SnapError:
+            return 1
+    if cmd == "off":
+        print(offset(buf, argv[3]))
+        return 0
+    if cmd == "flip":
+        off = int(argv[3], 0)
+        buf[off] ^= 1 << (int(argv[4]) if len(argv) > 4 else 0)
+    elif cmd == "put":
+        off, fmt, val = int(argv[3], 0), {"u32": "<I", "u64": "<Q"}[argv[4]], int(argv[5], 0)
+        struct.pack_into(fmt, buf, off, val)
+    elif cmd == "reseal":
+        reseal(buf)
+    elif cmd == "resum":
+        resum(buf)
+    elif cmd == "replace":
+        replace(buf, argv[3], open(argv[4], "rb").read(), int(argv[5], 0), int(argv[6], 0))
+    elif cmd == "setstr":
+        set_field(buf, argv[3], argv[4], "s", bytes.fromhex(argv[5]))
+    elif cmd == "setvar":
+        set_field(buf, argv[3], argv[4], "v", int(argv[5], 0))
+    elif cmd == "raw":
+        uncompress_all(buf)
+        path = argv[3]
+    else:
+        sys.stderr.write("snaptool: unknown command %s\n" % cmd)
+        return 2
+    open(path, "wb").write(buf)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv))
+    except (SnapError, OSError, subprocess.CalledProcessError) as e:
+        sys.stderr.write("snaptool: %s\n" % e)
+        sys.exit(1)
