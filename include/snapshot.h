@@ -51,7 +51,7 @@ struct snap_meta {
 	uint32_t format_version;
 	char heapscan_version[32];
 	int64_t time;              /* seconds since the epoch when taken */
-	uint64_t *chunk_hash;      /* per heap chunk: low 32 bits of XXH3 of its user bytes */
+	uint32_t *chunk_hash;      /* per heap chunk: low 32 bits of XXH3 of its user bytes */
 	bool has_contents;
 };
 

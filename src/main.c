@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "addrmap.h"
 #include "diff.h"
@@ -159,7 +160,8 @@ parse_options(int argc, char **argv, struct options *o)
 		error_msg_and_die(EXIT_USAGE, "--contents goes with --snapshot");
 	if (parse_pid(argv[optind], &o->pid) == 0)
 		return;
-	if (!o->snapshot && snap_is_file(argv[optind])) {
+	/* an existing file is read as a snapshot: the reader says what is wrong with it */
+	if (!o->snapshot && access(argv[optind], F_OK) == 0) {
 		o->file = argv[optind];
 		return;
 	}
@@ -250,11 +252,11 @@ main(int argc, char **argv)
 	int ret;
 
 	parse_options(argc, argv, &o);
+	seize_install_signal_handlers(); /* also removes half-written output files */
 	if (o.diff)
 		return diff_run(argv + optind, argc - optind, &o.dopts);
 	if (o.file)
 		return from_file(&o);
-	seize_install_signal_handlers();
 	error_set_cleanup(seize_release_current);
 	ret = scan_live(o.pid, &o.scan, &s);
 	if (ret == EXIT_OK) {

@@ -311,6 +311,7 @@ write_all(struct writer *w, const struct scan *s, const struct type_table *t,
 	struct buf b = { 0 };
 	uint32_t version = SNAP_FORMAT_VERSION, nsec = o->contents ? 7 : 6;
 	uint64_t sum;
+	uint8_t trailer[16];
 
 	wr(w, SNAP_MAGIC, 8);
 	wr(w, &version, 4);
@@ -332,12 +333,9 @@ write_all(struct writer *w, const struct scan *s, const struct type_table *t,
 		wr_section(w, "CONT", &b, true);
 	}
 	sum = XXH64_digest(w->h);
-	if (!w->failed) {
-		if (write(w->fd, TRAILER_MAGIC, 8) != 8 || write(w->fd, &sum, 8) != 8) {
-			perror_msg("writing %s", w->path);
-			w->failed = true;
-		}
-	}
+	memcpy(trailer, TRAILER_MAGIC, 8);
+	memcpy(trailer + 8, &sum, 8);
+	wr(w, trailer, sizeof(trailer)); /* hashing it too is harmless: the sum is taken */
 }
 
 /* The temporary file being written, for the signal handler to remove. */
@@ -646,12 +644,15 @@ static int
 decode_meta(struct reader *r, struct cur *c, struct scan *s, struct snap_meta *m)
 {
 	char *v = get_str(c);
-	uint64_t nbusy, flags;
+	uint64_t nbusy, flags, pid;
 
 	snprintf(m->heapscan_version, sizeof(m->heapscan_version), "%s", v);
 	free(v);
 	m->time = (int64_t)get_var(c);
-	s->pid = (pid_t)get_var(c);
+	pid = get_var(c);
+	s->pid = pid <= 4194304 ? (pid_t)pid : 0;
+	if (pid > 4194304)
+		c->bad = true;
 	free(s->cmdline);
 	s->cmdline = get_str(c);
 	v = get_str(c);
@@ -869,7 +870,8 @@ snap_read(const char *path, struct scan *s, struct type_table *t, struct snap_me
 	void *p = NULL;
 	int fd, ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not hang us; only regular files are read */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		if (fd >= 0)
@@ -913,12 +915,14 @@ bool
 snap_is_file(const char *path)
 {
 	char magic[8];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
 	bool yes;
 
 	if (fd < 0)
 		return false;
-	yes = read(fd, magic, 8) == 8 && !memcmp(magic, SNAP_MAGIC, 8);
+	yes = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, magic, 8) == 8 &&
+	      !memcmp(magic, SNAP_MAGIC, 8);
 	close(fd);
 	return yes;
 }

@@ -470,7 +470,8 @@ sort_types(struct type_table *t, size_t nchunks)
 	for (size_t i = 0; i < t->ntypes; i++)
 		perm[i] = (uint32_t)i;
 	sort_base = t->types;
-	qsort(perm, t->ntypes, sizeof(*perm), perm_by_bytes);
+	if (t->ntypes)
+		qsort(perm, t->ntypes, sizeof(*perm), perm_by_bytes);
 	for (size_t i = 0; i < t->ntypes; i++) {
 		sorted[i] = t->types[perm[i]];
 		newidx[perm[i]] = (uint32_t)i;
@@ -498,7 +499,8 @@ types_build(const struct types_input *in, struct type_table *out)
 	} else {
 		scan_anonymous(&b);
 	}
-	qsort(b.classes, b.nclasses, sizeof(*b.classes), class_by_count);
+	if (b.nclasses)
+		qsort(b.classes, b.nclasses, sizeof(*b.classes), class_by_count);
 	out->classes = b.classes;
 	out->nclasses = b.nclasses;
 	for (size_t i = 0; i < in->am->nmodules; i++)

@@ -11,7 +11,7 @@ export HEAPSCAN
 
 for arg in "12x" "abc" "" " 1" "1 " "0" "99999999999" "4194305" "0x10" "+5"; do
 	run_heapscan "$arg"
-	expect_exact 2 "'$arg' is not a process id"
+	expect_exact 2 "'$arg' is not a process id or a snapshot file"
 done
 
 # No argument: the cause on the first line, then the usage text (also stderr).
