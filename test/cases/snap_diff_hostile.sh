@@ -1,6 +1,6 @@
 # snap_diff_hostile: `heapscan --diff A B` with a bad file on either side - an
-# empty file, a text file, a copy of /bin/true, a file cut inside a section, a
-# flipped bit in a payload, a newer format version (message names the
+# empty file, a text file, a copy of /bin/true, a FIFO, a file cut inside a
+# section, a flipped bit in a payload, a newer format version (message names the
 # version), a section claiming 2^63 bytes, a zstd section claiming 2^40 bytes
 # uncompressed (checksums recomputed) - is refused: exit 1, nothing on stdout,
 # one "heapscan: " line, quickly, under `ulimit -v 1000000`.  The good side is
@@ -22,6 +22,7 @@ fi
 : >empty.snap
 printf 'hello\n' >text.snap
 cp /bin/true elf.snap
+mkfifo fifo.snap
 head -c $(($(SNAPTOOL off b.snap payload:CHNK) + 10)) b.snap >cut.snap
 cp b.snap flip.snap
 SNAPTOOL flip flip.snap $(($(SNAPTOOL off b.snap payload:META) + 2)) 1
@@ -38,6 +39,7 @@ bad=(
 	"empty.snap:empty|not a heapscan snapshot"
 	"text.snap:not a heapscan snapshot"
 	"elf.snap:not a heapscan snapshot"
+	"fifo.snap:regular file|FIFO|fifo"
 	"cut.snap:truncated"
 	"flip.snap:corrupt|checksum"
 	"v2.snap:version 2"

@@ -4,8 +4,10 @@
 # README: "A truncated, damaged or foreign file gets one line on stderr and
 # exit 1" - so each is exit 1 (not 2, a usage error), nothing on stdout, one
 # "heapscan: " line with a cause, for the text report, --json and --vtables.
-# A path that does not exist and a directory stay usage errors (exit 2): they
-# are neither a pid nor a file.
+# A directory and a FIFO are existing paths that are not snapshots: exit 1
+# and one line too, at once (a FIFO with no writer must not block the read).
+# A path that does not exist is neither a pid nor a file: a usage error
+# (exit 2), one line.
 . "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
 . "$TOP/test/fuzz/snaplib.sh" || exit 1
 need_heapscan
@@ -25,13 +27,15 @@ expect_refused "text file" "not a heapscan snapshot" text.snap
 expect_refused "cut inside the magic" "not a heapscan snapshot|truncated" magic-cut.snap
 expect_refused "magic with a flipped bit" "not a heapscan snapshot" magic-flip.snap
 expect_refused "magic only" "truncated" magic-only.snap
-expect_refused "magic, then text" "truncated|corrupt" magic-text.snap
+expect_refused "magic, then text" "truncated|corrupt|version" magic-text.snap
 
 mkdir dir.snap
-for arg in nonexistent.snap dir.snap; do
-	run_limited "$arg"
-	[ "$rc" = 2 ] || fail "$arg: expected exit status 2, got $rc: $(cat err.txt)"
-	[ -s out.txt ] && fail "$arg: expected nothing on stdout"
-	[ "$(wc -l <err.txt)" = 1 ] || fail "$arg: expected one line on stderr: $(cat err.txt)"
-	echo "ok: $arg: exit 2, $(cat err.txt)"
-done
+mkfifo fifo.snap
+expect_refused "a directory" "regular file|directory" dir.snap
+expect_refused "a FIFO with no writer" "regular file|FIFO|fifo" fifo.snap
+
+run_limited nonexistent.snap
+[ "$rc" = 2 ] || fail "a missing file: expected exit status 2, got $rc: $(cat err.txt)"
+[ -s out.txt ] && fail "a missing file: expected nothing on stdout"
+[ "$(wc -l <err.txt)" = 1 ] || fail "a missing file: expected one line on stderr: $(cat err.txt)"
+echo "ok: a missing file: exit 2, $(cat err.txt)"

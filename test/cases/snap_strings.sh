@@ -66,7 +66,7 @@ fi
 	# the classes in the snapshot, counted from the section itself
 	want=$("$HEAPSCAN" --json base.snap | "$PYTHON" -c 'import json, sys; print(len(json.load(sys.stdin)["classes"]))')
 	[ "$n" = "$want" ] ||
-		fail "--vtables prints $n lines for $want classes: a class name added lines: $(grep -n -B1 Injected out.txt | cat -v)"
+		fail "--vtables prints $n lines for $want classes: a class name added lines: $(grep -a -n -B1 Injected out.txt | cat -v)"
 	assert_vtables_sortable out.txt
 	echo "ok: --vtables: one line per class"
 ) || nbad=$((nbad + 1))
