@@ -13,4 +13,9 @@ void json_str(FILE *f, const char *s);
 /* "0x7f…" as a JSON string: addresses exceed 2^53 and lose precision as numbers. */
 void json_addr(FILE *f, unsigned long long addr);
 
+/* For text output: printable ASCII as is, every other byte as \xNN, so a
+ * name taken from the target or a file cannot add lines, tabs or terminal
+ * escapes to what heapscan prints. */
+void fput_printable(FILE *f, const char *s);
+
 #endif

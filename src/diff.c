@@ -57,6 +57,7 @@
 #include <xxhash.h>
 
 #include "diff.h"
+#include "probe.h"
 #include "error.h"
 #include "json.h"
 #include "seize.h"
@@ -414,8 +415,13 @@ compatible(const struct snap_info *a, const struct snap_info *b, bool force)
 	if (force)
 		return 0;
 	if (a->pid != b->pid || strcmp(a->cmdline, b->cmdline)) {
+		char *ca = probe_printable(a->cmdline, strlen(a->cmdline), 200);
+		char *cb = probe_printable(b->cmdline, strlen(b->cmdline), 200);
+
 		error_msg("%s is of process %d (%s), %s of process %d (%s): use --force to "
-			  "compare anyway", a->path, a->pid, a->cmdline, b->path, b->pid, b->cmdline);
+			  "compare anyway", a->path, a->pid, ca, b->path, b->pid, cb);
+		free(ca);
+		free(cb);
 		return -1;
 	}
 	if (a->version != b->version) {
@@ -503,15 +509,6 @@ count_delta(uint64_t from, uint64_t to, char *buf, size_t len)
 	return buf;
 }
 
-/* A name from the target (a class name, a preview) may hold any byte: keep
- * control characters away from the terminal. */
-static void
-text_name(FILE *f, const char *s)
-{
-	for (; *s; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
-}
-
 static bool
 row_changed(const struct diff_row *w, size_t n)
 {
@@ -552,7 +549,7 @@ text_snapshots(FILE *f, const struct snap_info *info, const struct diff_result *
 		same = same && info[i].pid == info[0].pid && !strcmp(info[i].cmdline, info[0].cmdline);
 	if (same) {
 		fprintf(f, "%zu snapshots of process %d: ", n, info[0].pid);
-		text_name(f, info[0].cmdline);
+		fput_printable(f, info[0].cmdline);
 		fputc('\n', f);
 	} else {
 		fprintf(f, "%zu snapshots of different processes (--force)\n", n);
@@ -564,10 +561,10 @@ text_snapshots(FILE *f, const struct snap_info *info, const struct diff_result *
 			snprintf(label, sizeof(label), "#%zu", i + 1);
 		fprintf(f, "  %-3s %s  %10" PRIu64 " chunks %10s  ", label,
 			when(info[i].time, t, sizeof(t)), r->chunks[i], human(r->bytes[i], b, sizeof(b)));
-		text_name(f, info[i].path);
+		fput_printable(f, info[i].path);
 		if (!same) {
 			fprintf(f, "  (process %d: ", info[i].pid);
-			text_name(f, info[i].cmdline);
+			fput_printable(f, info[i].cmdline);
 			fputc(')', f);
 		}
 		fputc('\n', f);
@@ -609,7 +606,7 @@ text_compare(FILE *f, const struct diff_result *r, int top)
 			count_delta(w->count[0], w->count[1], c, sizeof(c)), w->new_chunks,
 			w->freed_chunks, human(w->bytes[1], b1, sizeof(b1)),
 			human_delta(w->bytes[0], w->bytes[1], b2, sizeof(b2)));
-		text_name(f, w->name);
+		fput_printable(f, w->name);
 		fputc('\n', f);
 		shown++;
 	}
@@ -655,7 +652,7 @@ text_series(FILE *f, const struct diff_result *r, int top)
 			fprintf(f, " %8" PRIu64, w->count[col[j]]);
 		snprintf(h, sizeof(h), "%d/%zu", w->up, n - 1);
 		fprintf(f, " %10s %7s  ", human_delta(w->bytes[0], w->bytes[n - 1], b, sizeof(b)), h);
-		text_name(f, w->name);
+		fput_printable(f, w->name);
 		fputc('\n', f);
 		shown++;
 	}
@@ -683,7 +680,7 @@ text_content(FILE *f, const struct diff_result *r, int top)
 				"+chunks", "chunks", "size", "preview");
 		fprintf(f, "  %9s %9" PRIu64 " %#8" PRIx64 "  ",
 			count_delta(w->count[0], w->count[n - 1], c, sizeof(c)), w->count[n - 1], w->size);
-		text_name(f, w->name);
+		fput_printable(f, w->name);
 		fputc('\n', f);
 	}
 }
@@ -706,7 +703,7 @@ text_samples(FILE *f, const struct diff_result *r, int top)
 			fprintf(f, "\n  a new chunk of each type above, in %s:\n",
 				r->nsnaps == 2 ? "B" : "the last snapshot");
 		fprintf(f, "  0x%-16" PRIx64 " ", w->sample_new);
-		text_name(f, w->name);
+		fput_printable(f, w->name);
 		fputc('\n', f);
 	}
 }

@@ -6,7 +6,8 @@
 
 #include "json.h"
 
-/* Length of a valid UTF-8 sequence at s, or 0. */
+/* Length of a valid UTF-8 sequence at s, or 0: no overlong forms, no
+ * surrogates, nothing above U+10FFFF (RFC 3629), so the output always parses. */
 static int
 utf8_len(const unsigned char *s)
 {
@@ -14,18 +15,32 @@ utf8_len(const unsigned char *s)
 
 	if (s[0] < 0x80)
 		return 1;
-	if ((s[0] & 0xe0) == 0xc0 && s[0] >= 0xc2)
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
 		n = 2;
-	else if ((s[0] & 0xf0) == 0xe0)
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
 		n = 3;
-	else if ((s[0] & 0xf8) == 0xf0 && s[0] <= 0xf4)
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
 		n = 4;
 	else
 		return 0;
 	for (i = 1; i < n; i++)
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
 	return n;
+}
+
+void
+fput_printable(FILE *f, const char *str)
+{
+	for (const unsigned char *s = (const unsigned char *)(str ? str : ""); *s; s++) {
+		if (*s >= 0x20 && *s < 0x7f)
+			fputc(*s, f);
+		else
+			fprintf(f, "\\x%02x", *s);
+	}
 }
 
 void

@@ -198,8 +198,11 @@ text_problems(FILE *f, const struct scan *s)
 		return;
 	fprintf(f, "\n  heap problems (%zu%s):\n", m->nproblems + m->problems_dropped,
 		m->problems_dropped ? ", first 1000 shown" : "");
-	for (size_t i = 0; i < m->nproblems; i++)
-		fprintf(f, "    0x%" PRIx64 ": %s\n", m->problems[i].addr, m->problems[i].what);
+	for (size_t i = 0; i < m->nproblems; i++) {
+		fprintf(f, "    0x%" PRIx64 ": ", m->problems[i].addr);
+		fput_printable(f, m->problems[i].what);
+		fputc('\n', f);
+	}
 }
 
 static int
@@ -222,8 +225,9 @@ text_type_rows(FILE *f, const struct type_entry *const *rows, size_t n, int top)
 	for (size_t i = 0; i < n && (int)i < top; i++) {
 		const struct type_entry *t = rows[i];
 
-		fprintf(f, "  %-7s %10" PRIu64 " %11s  0x%-16" PRIx64 " %s", type_kind_name(t->kind),
-			t->count, human(t->bytes, b, sizeof(b)), t->sample, t->name);
+		fprintf(f, "  %-7s %10" PRIu64 " %11s  0x%-16" PRIx64 " ", type_kind_name(t->kind),
+			t->count, human(t->bytes, b, sizeof(b)), t->sample);
+		fput_printable(f, t->name);
 		if (t->kind == TK_CONTENT || t->kind == TK_SHAPE)
 			fprintf(f, "  (0x%" PRIx64 "-byte chunks)", t->size);
 		fputc('\n', f);
@@ -251,8 +255,11 @@ text_types(FILE *f, const struct type_table *t, int top)
 void
 report_vtables(FILE *f, const struct type_table *t)
 {
-	for (size_t i = 0; i < t->nclasses; i++)
-		fprintf(f, "%" PRIu64 "\t%s\n", t->classes[i].instances, t->classes[i].name);
+	for (size_t i = 0; i < t->nclasses; i++) {
+		fprintf(f, "%" PRIu64 "\t", t->classes[i].instances);
+		fput_printable(f, t->classes[i].name);
+		fputc('\n', f);
+	}
 }
 
 void
@@ -264,9 +271,12 @@ report_text(FILE *f, const struct scan *s, const struct type_table *types,
 	char b[32];
 
 	hist_build(m, &h);
-	fprintf(f, "process %d: %s\n", (int)s->pid, s->cmdline);
-	fprintf(f, "  glibc %s, %zu thread%s, %zu arena%s, stopped %.2f ms%s, copied %s%s\n",
-		s->libc.version, s->nthreads, s->nthreads == 1 ? "" : "s", m->narenas,
+	fprintf(f, "process %d: ", (int)s->pid);
+	fput_printable(f, s->cmdline);
+	fprintf(f, "\n  glibc ");
+	fput_printable(f, s->libc.version);
+	fprintf(f, ", %zu thread%s, %zu arena%s, stopped %.2f ms%s, copied %s%s\n",
+		s->nthreads, s->nthreads == 1 ? "" : "s", m->narenas,
 		m->narenas == 1 ? "" : "s", s->pause_ms,
 		s->attempts > 1 ? " (last of several stops)" : "", human(s->copied_bytes, b, sizeof(b)),
 		s->was_stopped ? " (process was stopped and stays stopped)" : "");
