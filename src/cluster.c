@@ -2,28 +2,42 @@
  * cluster.c - group untyped in-use chunks by identical contents, then the
  * rest by shape (see cluster.h for what each means).
  *
- * Built for heaps of tens of millions of chunks, so no pass allocates per
- * chunk and each pass walks the chunk array in address order:
+ * Built for heaps of tens of millions of chunks (10M chunks, 1.2 GB: well
+ * under a second on two cores).  Nothing is allocated per chunk, and the
+ * heap's bytes are read once, in address order, by one pass that does all
+ * that needs them while they are in cache:
  *
- *   1. hash:    XXH3 of every candidate's user bytes into hash[i]
- *               (reads the whole heap once: memory bandwidth bound).
- *   2. content: an open-addressing table keyed by (size, hash); a hit is
- *               confirmed with memcmp against the group's first chunk, and a
- *               colliding different content probes on to its own group.
- *               Slots are prefetched a few chunks ahead: with millions of
- *               distinct contents the table is far larger than the caches.
- *   3. shapes:  chunks whose content group ended with one member get a
- *               signature (size, kinds of their first SHAPE_WORDS words) in
- *               a second, much smaller table; then shapes with a few zero
- *               words join the largest shape they could be (zero-merge).
- *   4. clusters with >= 2 chunks, sorted by bytes; of_chunk renumbered.
+ *   content pass, in blocks of BLOCK chunks:
+ *     hash    XXH3 of each chunk's user bytes, keyed with its size;
+ *     touch   read the block's table slots in a loop of independent loads
+ *             (they miss: the table is far larger than the caches);
+ *     group   probe the table in address order; on a tag match confirm with
+ *             memcmp, so a hash collision probes on and becomes a group of
+ *             its own; a new group records the chunk's shape signature, in
+ *             case it stays alone.
+ *     A big heap is cut in two halves, one per thread, then the upper
+ *     half's groups are merged into the lower's.
+ *   groups: those of >= 2 chunks are content clusters; single chunks are
+ *       counted into shapes (a small table: shapes are few).
+ *   zero-merge: a shape with a few zero words joins the largest shape it
+ *       would be were those words pointers or ints.
+ *   finish: clusters of >= 2 chunks sorted by bytes; previews written;
+ *       of_chunk renumbered.
+ *
+ * What the profile said, and shaped this: re-reading chunks after a hashing
+ * pass (memcmp and shape words on cold memory) cost more than the hashing;
+ * faulting in working arrays page by page cost more again (big_alloc); a
+ * table lookup waits for memory unless many are in flight (touch); and the
+ * word tests mispredict on real data unless done with masks (value_kind).
  *
  * A content table slot (8 bytes, 0 = empty):
  *
  *   63           32 31            0
- *   +--------------+---------------+
- *   | key >> 32    | group + 1     |   key = hash ^ size * golden ratio;
- *   +--------------+---------------+   slot index = key & mask
+ *   +--------------+---------------+   key = hash ^ size * golden ratio
+ *   | tag          | group + 1     |   tag = key >> 32
+ *   +--------------+---------------+   slot index = the tag's top bits
+ *
+ * The index comes from the tag so the table can grow from its slots alone.
  *
  * A shape signature: 3 bits of word kind per word (word 0 in the low bits),
  * the number of words looked at in bits 48..52; the size is kept beside it.
@@ -32,9 +46,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <emmintrin.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "cluster.h"
+#include "error.h"
 #include "xmalloc.h"
 
 enum word_kind { WK_ZERO, WK_HEAP, WK_CODE, WK_DATA, WK_INT, WK_TEXT, WK_OTHER };
@@ -46,8 +65,11 @@ static const char *const word_kind_names[] = {
 
 #define WK_BITS 3
 #define SIG_NWORDS_SHIFT 48
-#define ZERO_MERGE_MAX 4   /* shapes with more zero words are left alone */
-#define PREFETCH_AHEAD 16  /* chunks between a slot's prefetch and its use */
+#define ZERO_MERGE_MAX 4 /* shapes with more zero words are left alone */
+#define SPLIT_MIN 4096 /* chunks: fewer are grouped by one thread */
+#define ARENA_BLOCK ((size_t)2 << 20) /* sample copies: one huge page per block */
+#define ARENA_BLOCKS 32                 /* at most 64 MiB of them */
+#define ARENA_COPY_MAX 4096             /* larger samples stay in the image */
 #define NONE32 CLUSTER_NONE
 /* Chunk indices and group ids are 32-bit; a heap with more chunks than this
  * (over 100 GiB of the smallest chunks) has its tail left unclustered. */
@@ -58,17 +80,46 @@ static const char *const word_kind_names[] = {
 extern uint64_t (*cluster_hash_for_tests)(const void *p, size_t len);
 uint64_t (*cluster_hash_for_tests)(const void *p, size_t len);
 
+/* Chunks of one content, in order of first appearance. */
 struct group {
-	uint32_t first;   /* chunk index of the first member */
+	union {
+		uint64_t sig; /* count 1: the chunk's shape signature, in case it stays alone */
+		uint32_t hot; /* count >= 2, while grouping: index into ctx.hot */
+		uint32_t id;  /* after grouping: provisional cluster, or ncontent + shape */
+	} u;
+	uint32_t first;       /* chunk index */
 	uint32_t count;
-	uint32_t cluster; /* provisional cluster index, or NONE32 */
+};
+
+/* A group seen at least twice, likely to be seen again: what later chunks
+ * are compared with, without touching the chunk array or the image.  Small
+ * samples are copied into the arena so the popular ones share a few pages. */
+struct hot {
+	uint64_t key;               /* equal keys and bytes: equal sizes */
+	size_t len;
+	const unsigned char *bytes; /* in the arena, or the first chunk's in the image */
 };
 
 struct shape {
 	uint64_t size, sig, count;
 	uint32_t first;   /* chunk index of the first member */
 	uint32_t into;    /* shape it merges into (itself when none) */
-	uint32_t cluster; /* provisional cluster index, or NONE32 */
+	uint32_t cluster; /* provisional cluster, or NONE32 */
+};
+
+/* A cluster before sorting; the full struct cluster is written at the end. */
+struct proto {
+	uint64_t bytes, count, size, sig;
+	uint32_t first; /* chunk index of the sample */
+	uint32_t id;    /* provisional cluster index: its place in ctx.pr */
+	enum cluster_kind kind;
+};
+
+/* A chunk hashed ahead of its grouping (see the content pass). */
+struct pending {
+	const unsigned char *p; /* its user bytes; NULL: not a candidate */
+	size_t len;
+	uint64_t key;           /* hash ^ size * golden ratio */
 };
 
 struct ctx {
@@ -77,23 +128,111 @@ struct ctx {
 	const struct hs_chunk *ch;
 	const bool *typed;
 	size_t n;
-	uint32_t *prov;  /* per chunk: group, then provisional cluster index */
-	uint64_t *hash;  /* per chunk: XXH3 of user bytes (candidates only) */
+	uint32_t *prov;  /* per chunk: its group, then its sorted cluster */
 	const struct region *rc, *rc2; /* last regions read (two streams) */
 	const struct addr_range *ac;   /* last address range hit */
+	uint64_t lo, span;             /* the addrmap's [lo, lo + span) */
 
+	uint64_t *tab;   /* content table: 2^tbits slots */
+	unsigned tbits;
+	size_t begin, end; /* the chunks this pass (or thread) groups */
 	struct group *g;
-	size_t ng;
+	bool tags;       /* keep gtag: the upper half, to be merged */
+	uint32_t *gtag;  /* per group: its slot's tag */
+	size_t ng, gcap, ncand;
+	struct hot *hot;
+	size_t nhot, hotcap;
+	unsigned char *arena[ARENA_BLOCKS]; /* blocks of ARENA_BLOCK bytes */
+	size_t narena, arena_used;           /* blocks, bytes used in the last */
 
 	struct shape *s;
 	size_t ns, scap;
 	uint32_t *stab; /* shape id + 1, 0 = empty */
 	size_t smask;
 
-	struct cluster *cl;
-	size_t ncl, clcap;
+	struct proto *pr;
+	size_t npr, prcap;
 	size_t ncontent; /* provisional ids below this are content clusters */
 };
+
+/* ---- working memory ---------------------------------------------------- */
+
+/* The per-chunk array and the content table run to hundreds of MiB for a
+ * big heap, and faulting fresh memory in 4 KiB at a time costs more than
+ * hashing the heap (on a paravirtualised guest, about 3 ms per MiB).  So each
+ * gets its own mapping, asked for transparent huge pages (Debian's THP mode
+ * is "madvise") and populated in one call: 320 MiB in 20 ms instead of a
+ * second.  Both are hints; an older kernel just faults as usual.  Fresh
+ * anonymous memory is zeroed.  The mapping's length is kept in front. */
+#define BIG_HDR 64
+#define HUGE_SZ ((size_t)2 << 20)
+
+static size_t
+big_len(size_t nmemb, size_t size)
+{
+	size_t map;
+
+	if (!nmemb || !size)
+		nmemb = size = 1;
+	if (nmemb > (SIZE_MAX - BIG_HDR - HUGE_SZ) / size)
+		error_msg_and_die(EXIT_FAIL, "allocation size overflow");
+	map = BIG_HDR + nmemb * size;
+	return map < HUGE_SZ ? map : (map + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
+}
+
+static void
+big_prepare(unsigned char *p, size_t len)
+{
+	if (len >= HUGE_SZ)
+		(void)madvise(p, len, MADV_HUGEPAGE);
+	(void)madvise(p, len, MADV_POPULATE_WRITE);
+}
+
+static void *
+big_alloc(size_t nmemb, size_t size)
+{
+	size_t map = big_len(nmemb, size);
+	unsigned char *p = mmap(NULL, map, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		error_msg_and_die(EXIT_FAIL, "out of memory allocating %zu bytes", map);
+	big_prepare(p, map);
+	memcpy(p, &map, sizeof(map));
+	return p + BIG_HDR;
+}
+
+/* Room for nmemb elements, keeping the contents (mremap moves pages, it
+ * does not copy them). */
+static void *
+big_grow(void *q, size_t nmemb, size_t size)
+{
+	unsigned char *p = (unsigned char *)q - BIG_HDR;
+	size_t old, map = big_len(nmemb, size);
+
+	memcpy(&old, p, sizeof(old));
+	if (map <= old)
+		return q;
+	p = mremap(p, old, map, MREMAP_MAYMOVE);
+	if (p == MAP_FAILED)
+		error_msg_and_die(EXIT_FAIL, "out of memory allocating %zu bytes", map);
+	big_prepare(p + old, map - old);
+	memcpy(p, &map, sizeof(map));
+	return p + BIG_HDR;
+}
+
+static void
+big_free(void *q)
+{
+	unsigned char *p = q;
+	size_t map;
+
+	if (!p)
+		return;
+	p -= BIG_HDR;
+	memcpy(&map, p, sizeof(map));
+	munmap(p, map);
+}
 
 /* ---- user bytes ---------------------------------------------------------- */
 
@@ -142,16 +281,6 @@ image_bytes(const struct image *img, const struct region **last, uint64_t addr, 
 	return r->data + off;
 }
 
-static const unsigned char *
-bytes_of(struct ctx *x, const struct region **rc, size_t i, size_t *len)
-{
-	uint64_t a;
-
-	if (!user_span(&x->ch[i], &a, len))
-		return NULL;
-	return image_bytes(x->img, rc, a, *len);
-}
-
 static bool
 is_candidate(const struct ctx *x, size_t i)
 {
@@ -160,100 +289,450 @@ is_candidate(const struct ctx *x, size_t i)
 	return (k == CK_INUSE || k == CK_MMAPPED) && !(x->typed && x->typed[i]);
 }
 
-/* ---- pass 1 and 2: identical contents ------------------------------------ */
-
-static size_t
-hash_pass(struct ctx *x)
+static uint64_t
+content_hash(const unsigned char *p, size_t len)
 {
-	size_t ncand = 0;
+	return cluster_hash_for_tests ? cluster_hash_for_tests(p, len) : XXH3_64bits(p, len);
+}
 
-	for (size_t i = 0; i < x->n; i++) {
-		const unsigned char *p;
-		size_t len;
+/* ---- word kinds and shape signatures ------------------------------------ */
 
-		x->prov[i] = NONE32;
-		if (i >= CHUNK_MAX || !is_candidate(x, i))
-			continue;
-		p = bytes_of(x, &x->rc, i, &len);
-		if (!p)
-			continue;
-		x->hash[i] = cluster_hash_for_tests ? cluster_hash_for_tests(p, len)
-						    : XXH3_64bits(p, len);
-		x->prov[i] = 0;
-		ncand++;
+/* Per-byte tests on the 16 bytes at p (two words): bit b of *print is set
+ * when byte b is printable (0x20..0x7e), of *nul when it is 0.  SSE2 is
+ * part of x86-64, heapscan's only target. */
+static inline void
+byte_masks(__m128i v, unsigned *print, unsigned *nul)
+{
+	__m128i pr = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)),
+				   _mm_cmplt_epi8(v, _mm_set1_epi8(0x7f)));
+
+	*print = (unsigned)_mm_movemask_epi8(pr);
+	*nul = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
+}
+
+/* Text, from a word's 8-bit masks: 8 printable bytes, or a printable prefix
+ * and then only NULs (print is 0b0..01..1 and covers every non-NUL). */
+static inline unsigned
+is_text(unsigned print, unsigned nul)
+{
+	return ((print | nul) == 0xff) & (print & 1) & ((print & (print + 1)) == 0);
+}
+
+/* The kind of a word that points nowhere we know.  By masks, without
+ * branches: on real data each test goes either way, and mispredictions cost
+ * more than the tests (compilers turn a ?: chain back into branches). */
+static inline enum word_kind
+value_kind(uint64_t v, unsigned print, unsigned nul)
+{
+	unsigned k = WK_OTHER - is_text(print, nul); /* WK_TEXT == WK_OTHER - 1 */
+	unsigned is_int = -(unsigned)(v + 0x80000000ULL < 0x180000000ULL); /* v < 2^32, or
+									      -2^31 <= v < 0 */
+	k = (k & ~is_int) | (WK_INT & is_int);
+	return (enum word_kind)(k & -(unsigned)(v != 0)); /* WK_ZERO == 0 */
+}
+
+/* v is inside [am->lo, am->hi): which mapping?  Pointers in a chunk tend to
+ * go to the same place, so the last range found is tried first. */
+static enum word_kind
+pointer_kind(struct ctx *x, uint64_t v, unsigned print, unsigned nul)
+{
+	static const enum word_kind of_ak[] = {
+		[AK_NONE] = WK_OTHER, [AK_ANON] = WK_HEAP, [AK_CODE] = WK_CODE, [AK_DATA] = WK_DATA,
+	};
+	const struct addr_range *r = x->ac;
+
+	if (!r || v - r->start >= r->end - r->start) {
+		r = addrmap_find(x->am, v);
+		if (!r)
+			return value_kind(v, print, nul);
+		x->ac = r;
 	}
-	return ncand;
+	return r->kind < sizeof(of_ak) / sizeof(of_ak[0]) ? of_ak[r->kind]
+							  : value_kind(v, print, nul);
 }
 
 static inline uint64_t
-content_key(const struct ctx *x, size_t i)
+word_kind(struct ctx *x, uint64_t v, unsigned print, unsigned nul)
 {
-	return x->hash[i] ^ ((uint64_t)x->ch[i].size * 0x9e3779b97f4a7c15ULL);
+	return v - x->lo < x->span && v != 0 ? pointer_kind(x, v, print, nul)
+					     : value_kind(v, print, nul);
 }
 
-/* Same size, same length, same bytes: the hash only says where to look. */
-static bool
-same_content(struct ctx *x, size_t f, size_t i)
+/* Kinds of the first words, two at a time (one vector of byte tests). */
+static uint64_t
+shape_sig(struct ctx *x, const unsigned char *p, size_t len)
 {
-	const unsigned char *a, *b;
-	size_t la, lb;
+	size_t nwords = len / 8 < SHAPE_WORDS ? len / 8 : SHAPE_WORDS, j;
+	uint64_t sig = (uint64_t)nwords << SIG_NWORDS_SHIFT, v[2];
+	unsigned print, nul;
 
-	if (x->hash[f] != x->hash[i] || x->ch[f].size != x->ch[i].size)
-		return false;
-	a = bytes_of(x, &x->rc2, f, &la);
-	b = bytes_of(x, &x->rc, i, &lb);
-	return a && b && la == lb && memcmp(a, b, la) == 0;
+	for (j = 0; j + 2 <= nwords; j += 2) {
+		memcpy(v, p + 8 * j, 16);
+		byte_masks(_mm_loadu_si128((const void *)(p + 8 * j)), &print, &nul);
+		sig |= word_kind(x, v[0], print & 0xff, nul & 0xff) << (WK_BITS * j);
+		sig |= word_kind(x, v[1], print >> 8, nul >> 8) << (WK_BITS * (j + 1));
+	}
+	if (j < nwords) { /* the last, alone: do not read past the chunk */
+		memcpy(v, p + 8 * j, 8);
+		byte_masks(_mm_loadl_epi64((const void *)(p + 8 * j)), &print, &nul);
+		sig |= word_kind(x, v[0], print & 0xff, nul & 0xff) << (WK_BITS * j);
+	}
+	return sig;
+}
+
+/* ---- the content pass ---------------------------------------------------- */
+
+/* Mark candidates (in use, untyped) and choose where to cut the chunks into
+ * two halves of about equal work (bytes to hash, plus a little per chunk)
+ * for two threads; x->n when the heap is too small to be worth it.  Counts
+ * the candidates below and above the cut: they bound each half's groups. */
+static size_t
+mark_candidates(struct ctx *x, size_t *below, size_t *above)
+{
+	uint64_t total = 0, acc = 0;
+	size_t split = 0, nc = 0, nbelow = 0;
+
+	for (size_t i = 0; i < x->n; i++) {
+		bool c = i < CHUNK_MAX && is_candidate(x, i);
+
+		x->prov[i] = c ? 0 : NONE32;
+		total += c ? x->ch[i].size + 64 : 0;
+		nc += c;
+	}
+	if (x->n < SPLIT_MIN) {
+		*below = nc;
+		*above = 0;
+		return x->n;
+	}
+	for (; split < x->n && acc < total / 2; split++) {
+		if (x->prov[split] == NONE32)
+			continue;
+		acc += x->ch[split].size + 64;
+		nbelow++;
+	}
+	*below = nbelow;
+	*above = nc - nbelow;
+	return split;
+}
+
+/* The slot index comes from the tag's top bits, so the table can be rehashed
+ * from its slots alone. */
+static inline size_t
+slot_home(const struct ctx *x, uint32_t tag)
+{
+	return (size_t)tag >> (32 - x->tbits);
+}
+
+static void
+table_grow(struct ctx *x)
+{
+	size_t oldn = (size_t)1 << x->tbits, mask;
+	uint64_t *old = x->tab;
+
+	x->tbits++;
+	mask = ((size_t)1 << x->tbits) - 1;
+	x->tab = big_alloc(mask + 1, sizeof(*x->tab));
+	for (size_t k = 0; k < oldn; k++) {
+		size_t pos;
+
+		if (!old[k])
+			continue;
+		for (pos = slot_home(x, (uint32_t)(old[k] >> 32)); x->tab[pos]; pos = (pos + 1) & mask)
+			;
+		x->tab[pos] = old[k];
+	}
+	big_free(old);
+}
+
+/* Room for one more group (at most ncand: each candidate makes one). */
+static void
+group_reserve(struct ctx *x)
+{
+	if (x->ng < x->gcap)
+		return;
+	x->gcap = x->gcap * 2 < x->ncand ? x->gcap * 2 : x->ncand;
+	x->g = big_grow(x->g, x->gcap, sizeof(*x->g));
+	if (x->gtag)
+		x->gtag = big_grow(x->gtag, x->gcap, sizeof(*x->gtag));
 }
 
 static uint32_t
-content_group(struct ctx *x, uint64_t *tab, size_t mask, size_t i)
+new_group(struct ctx *x, size_t i, const struct pending *pe)
 {
-	uint64_t key = content_key(x, i), tag = key >> 32;
+	group_reserve(x);
+	x->g[x->ng] = (struct group){ .u.sig = shape_sig(x, pe->p, pe->len),
+				      .first = (uint32_t)i, .count = 1 };
+	if (x->gtag)
+		x->gtag[x->ng] = (uint32_t)(pe->key >> 32);
+	return (uint32_t)x->ng++;
+}
 
-	for (size_t pos = key & mask;; pos = (pos + 1) & mask) {
-		uint64_t slot = tab[pos];
-		uint32_t g;
+/* A copy of a sample in the arena; NULL when it is large or the arena full. */
+static const unsigned char *
+arena_copy(struct ctx *x, const unsigned char *p, size_t len)
+{
+	unsigned char *dst;
 
-		if (!slot) {
-			g = (uint32_t)x->ng++;
-			x->g[g] = (struct group){ .first = (uint32_t)i, .count = 1, .cluster = NONE32 };
-			tab[pos] = tag << 32 | (g + 1);
-			return g;
-		}
+	if (len > ARENA_COPY_MAX)
+		return NULL;
+	if (!x->narena || x->arena_used + len > ARENA_BLOCK - BIG_HDR) {
+		if (x->narena == ARENA_BLOCKS)
+			return NULL;
+		x->arena[x->narena++] = big_alloc(ARENA_BLOCK - BIG_HDR, 1);
+		x->arena_used = 0;
+	}
+	dst = x->arena[x->narena - 1] + x->arena_used;
+	memcpy(dst, p, len);
+	x->arena_used += (len + 7) & ~(size_t)7;
+	return dst;
+}
+
+/* Group gr has a second member, whose bytes pe holds (in cache, unlike the
+ * first's): keep them for the members to come. */
+static void
+promote(struct ctx *x, struct group *gr, const struct pending *pe, const unsigned char *first)
+{
+	const unsigned char *copy = arena_copy(x, pe->p, pe->len);
+
+	if (x->nhot == x->hotcap) {
+		x->hotcap = x->hotcap ? x->hotcap * 2 : 1024;
+		x->hot = x->hot ? big_grow(x->hot, x->hotcap, sizeof(*x->hot))
+				: big_alloc(x->hotcap, sizeof(*x->hot));
+	}
+	x->hot[x->nhot] = (struct hot){ .key = pe->key, .len = pe->len,
+					.bytes = copy ? copy : first };
+	gr->u.hot = (uint32_t)x->nhot++;
+}
+
+/* Does chunk i (bytes in pe) belong to group gr?  Same size, same length,
+ * same bytes: the hash only said where to look. */
+static bool
+same_content(struct ctx *x, struct group *gr, size_t i, const struct pending *pe)
+{
+	const unsigned char *a;
+	uint64_t addr;
+	size_t len;
+	uint32_t f = gr->first;
+
+	if (gr->count >= 2) {
+		const struct hot *h = &x->hot[gr->u.hot];
+
+		/* key = hash ^ size * odd constant: with equal bytes, equal
+		 * keys mean equal sizes */
+		return h->key == pe->key && h->len == pe->len && memcmp(h->bytes, pe->p, h->len) == 0;
+	}
+	if (x->ch[f].size != x->ch[i].size || !user_span(&x->ch[f], &addr, &len) ||
+	    len != pe->len)
+		return false;
+	a = image_bytes(x->img, &x->rc2, addr, len);
+	if (!a || memcmp(a, pe->p, len) != 0)
+		return false;
+	promote(x, gr, pe, a);
+	return true;
+}
+
+static uint32_t
+content_group(struct ctx *x, size_t i, const struct pending *pe)
+{
+	uint32_t tag = (uint32_t)(pe->key >> 32), g;
+	size_t mask = ((size_t)1 << x->tbits) - 1, pos;
+
+	for (pos = slot_home(x, tag); x->tab[pos]; pos = (pos + 1) & mask) {
+		uint64_t slot = x->tab[pos];
+
 		g = (uint32_t)slot - 1;
-		if (slot >> 32 == tag && same_content(x, x->g[g].first, i)) {
+		if ((uint32_t)(slot >> 32) == tag && same_content(x, &x->g[g], i, pe)) {
 			x->g[g].count++;
 			return g;
 		}
 	}
+	g = new_group(x, i, pe);
+	x->tab[pos] = (uint64_t)tag << 32 | (g + 1);
+	if (x->tbits < 32 && x->ng * 4 > (size_t)3 << x->tbits)
+		table_grow(x);
+	return g;
 }
 
-static size_t
-pow2_at_least(size_t v)
-{
-	size_t p = 64;
-
-	while (p < v)
-		p <<= 1;
-	return p;
-}
-
+/* Hash chunk i into pe; a chunk whose bytes are not in the image stops
+ * being a candidate. */
 static void
-content_pass(struct ctx *x, size_t ncand)
+hash_chunk(struct ctx *x, size_t i, struct pending *pe)
 {
-	size_t slots = pow2_at_least(ncand + ncand / 2), mask = slots - 1;
-	uint64_t *tab = xcalloc(slots, sizeof(*tab));
+	uint64_t a;
 
-	x->g = xmalloc((ncand ? ncand : 1) * sizeof(*x->g));
-	for (size_t i = 0; i < x->n; i++) {
-		size_t ahead = i + PREFETCH_AHEAD;
-
-		if (ahead < x->n && x->prov[ahead] != NONE32)
-			__builtin_prefetch(&tab[content_key(x, ahead) & mask]);
-		if (x->prov[i] != NONE32)
-			x->prov[i] = content_group(x, tab, mask, i);
+	pe->p = NULL;
+	if (x->prov[i] == NONE32)
+		return;
+	if (!user_span(&x->ch[i], &a, &pe->len) ||
+	    !(pe->p = image_bytes(x->img, &x->rc, a, pe->len))) {
+		x->prov[i] = NONE32;
+		return;
 	}
-	free(tab);
+	pe->key = content_hash(pe->p, pe->len) ^ ((uint64_t)x->ch[i].size * 0x9e3779b97f4a7c15ULL);
+}
+
+/* Read the slots (and groups) the block will need, in a loop with nothing
+ * else in it: the loads miss (the table is far larger than the caches) but
+ * do not depend on each other, so the CPU overlaps them, which it cannot do
+ * across the hashing and signature work between two chunks' lookups. */
+static uint64_t
+touch_block(const struct ctx *x, const struct pending *pe, size_t m)
+{
+	uint64_t sum = 0;
+
+	for (size_t k = 0; k < m; k++) {
+		uint32_t tag = (uint32_t)(pe[k].key >> 32), g;
+		uint64_t slot;
+
+		if (!pe[k].p)
+			continue;
+		slot = x->tab[slot_home(x, tag)];
+		/* group 0 (cached) when the slot is not a match: no branch */
+		g = (uint32_t)(slot >> 32) == tag && slot ? (uint32_t)slot - 1 : 0;
+		sum += x->g[g].count;
+	}
+	return sum;
+}
+
+/* Chunks go through in blocks: hash the block (its bytes stay in cache),
+ * touch its slots, then group each chunk in address order. */
+#define BLOCK 256
+
+/* The content pass over chunks [x->begin, x->end); leaves x->g and x->tab. */
+static void
+content_range(struct ctx *x)
+{
+	struct pending pe[BLOCK];
+	volatile uint64_t sink;
+
+	x->tbits = 10;
+	while (x->tbits < 32 && ((size_t)1 << x->tbits) < x->ncand / 2)
+		x->tbits++;
+	x->tab = big_alloc((size_t)1 << x->tbits, sizeof(*x->tab));
+	x->gcap = x->ncand / 4 + 1024 < x->ncand ? x->ncand / 4 + 1024 : x->ncand;
+	x->g = big_alloc(x->gcap, sizeof(*x->g));
+	if (x->tags)
+		x->gtag = big_alloc(x->gcap, sizeof(*x->gtag));
+	for (size_t base = x->begin; base < x->end; base += BLOCK) {
+		size_t m = x->end - base < BLOCK ? x->end - base : BLOCK;
+
+		for (size_t k = 0; k < m; k++)
+			hash_chunk(x, base + k, &pe[k]);
+		sink = touch_block(x, pe, m);
+		for (size_t k = 0; k < m; k++)
+			if (pe[k].p)
+				x->prov[base + k] = content_group(x, base + k, &pe[k]);
+	}
+	(void)sink;
+	big_free(x->hot);
+	x->hot = NULL;
+	for (size_t k = 0; k < x->narena; k++)
+		big_free(x->arena[k]);
+	x->narena = 0;
+}
+
+static void *
+content_thread(void *arg)
+{
+	content_range(arg);
+	return NULL;
+}
+
+/* Chunks f1 and f2 have the same size and bytes (for merging halves: both
+ * are a group's first chunk, so neither is in cache; this is rare). */
+static bool
+same_chunks(struct ctx *x, uint32_t f1, uint32_t f2)
+{
+	const unsigned char *a, *b;
+	uint64_t a1, a2;
+	size_t l1, l2;
+
+	if (x->ch[f1].size != x->ch[f2].size || !user_span(&x->ch[f1], &a1, &l1) ||
+	    !user_span(&x->ch[f2], &a2, &l2) || l1 != l2)
+		return false;
+	a = image_bytes(x->img, &x->rc, a1, l1);
+	b = image_bytes(x->img, &x->rc2, a2, l2);
+	return a && b && memcmp(a, b, l1) == 0;
+}
+
+/* Group gb of the upper half, into the lower half's groups: joins the group
+ * of the same content there, or is appended.  Returns its new number. */
+static uint32_t
+merge_group(struct ctx *lo, const struct ctx *hi, size_t gb)
+{
+	const struct group *src = &hi->g[gb];
+	uint32_t tag = hi->gtag[gb], g;
+	size_t mask = ((size_t)1 << lo->tbits) - 1, pos;
+
+	for (pos = slot_home(lo, tag); lo->tab[pos]; pos = (pos + 1) & mask) {
+		uint64_t slot = lo->tab[pos];
+
+		g = (uint32_t)slot - 1;
+		if ((uint32_t)(slot >> 32) == tag && same_chunks(lo, lo->g[g].first, src->first)) {
+			lo->g[g].count += src->count;
+			return g;
+		}
+	}
+	group_reserve(lo);
+	g = (uint32_t)lo->ng++;
+	lo->g[g] = *src; /* its sig is still there when count is 1 */
+	lo->tab[pos] = (uint64_t)tag << 32 | (g + 1);
+	if (lo->tbits < 32 && lo->ng * 4 > (size_t)3 << lo->tbits)
+		table_grow(lo);
+	return g;
+}
+
+/* The lower half's groups come first, so a merged group keeps the lower
+ * first chunk and group order stays address order, as with one thread. */
+static void
+merge_halves(struct ctx *lo, struct ctx *hi)
+{
+	uint32_t *renum = big_alloc(hi->ng, sizeof(*renum));
+
+	lo->ncand += hi->ncand;
+	for (size_t gb = 0; gb < hi->ng; gb++)
+		renum[gb] = merge_group(lo, hi, gb);
+	for (size_t i = hi->begin; i < hi->end; i++)
+		if (lo->prov[i] != NONE32)
+			lo->prov[i] = renum[lo->prov[i]];
+	big_free(renum);
+	big_free(hi->g);
+	big_free(hi->gtag);
+	big_free(hi->tab);
+}
+
+/* Identical contents, into x->g; the two halves of a big heap in two
+ * threads (the machine this was tuned on has two cores), then merged.
+ * Without a second core, or a thread, the upper half just runs second. */
+static void
+content_pass(struct ctx *x)
+{
+	size_t below, above, split = mark_candidates(x, &below, &above);
+	struct ctx hi = *x;
+	pthread_t th;
+	bool threaded;
+
+	x->begin = 0;
+	x->end = split;
+	x->ncand = below;
+	if (split == x->n) {
+		content_range(x);
+	} else {
+		hi.begin = split;
+		hi.end = x->n;
+		hi.ncand = above;
+		hi.tags = true;
+		threaded = sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+			   pthread_create(&th, NULL, content_thread, &hi) == 0;
+		content_range(x);
+		if (threaded)
+			pthread_join(th, NULL);
+		else
+			content_range(&hi);
+		merge_halves(x, &hi);
+	}
+	big_free(x->tab);
+	x->tab = NULL;
 }
 
 /* ---- previews ------------------------------------------------------------ */
@@ -323,11 +802,17 @@ content_desc(char *out, size_t cap, const unsigned char *p, size_t len)
 		quote_string(out, cap, p, slen);
 		return;
 	}
-	out[0] = '\0';
-	for (size_t k = 0; k < len && k < 16; k++)
-		o += (size_t)snprintf(out + o, cap - o, k ? " %02x" : "%02x", p[k]);
-	if (len > 16)
-		snprintf(out + o, cap - o, " ...");
+	/* by hand: a heap of many small clusters spent most of its preview
+	 * time in snprintf */
+	for (size_t k = 0; k < len && k < 16 && o + 4 < cap; k++) {
+		if (k)
+			out[o++] = ' ';
+		out[o++] = "0123456789abcdef"[p[k] >> 4];
+		out[o++] = "0123456789abcdef"[p[k] & 15];
+	}
+	out[o] = '\0';
+	if (len > 16 && o + 5 <= cap)
+		memcpy(out + o, " ...", 5);
 }
 
 /* "int, heap ptr, zero"; ", ..." when the chunk has more words than were
@@ -353,22 +838,18 @@ shape_desc(char *out, size_t cap, uint64_t sig, bool more)
 		snprintf(out + o, cap - o, "%s...", o ? ", " : "");
 }
 
-/* ---- content clusters ---------------------------------------------------- */
+/* ---- clusters before sorting --------------------------------------------- */
 
-static struct cluster *
-new_cluster(struct ctx *x, enum cluster_kind kind, size_t first, uint64_t count)
+static uint32_t
+new_proto(struct ctx *x, enum cluster_kind kind, uint32_t first, uint64_t count, uint64_t sig)
 {
-	struct cluster *c;
+	uint32_t id = (uint32_t)x->npr;
 
-	x->cl = xgrow(x->cl, &x->clcap, x->ncl + 1, sizeof(*x->cl));
-	c = &x->cl[x->ncl++];
-	memset(c, 0, sizeof(*c));
-	c->kind = kind;
-	c->size = x->ch[first].size;
-	c->count = count;
-	c->bytes = count * c->size;
-	c->sample = x->ch[first].addr;
-	return c;
+	x->pr = xgrow(x->pr, &x->prcap, x->npr + 1, sizeof(*x->pr));
+	x->pr[x->npr++] = (struct proto){ .kind = kind, .first = first, .count = count,
+					  .size = x->ch[first].size, .sig = sig, .id = id };
+	x->pr[id].bytes = count * x->pr[id].size;
+	return id;
 }
 
 static void
@@ -376,60 +857,14 @@ content_clusters(struct ctx *x)
 {
 	for (size_t g = 0; g < x->ng; g++) {
 		struct group *gr = &x->g[g];
-		struct cluster *c;
-		const unsigned char *p;
-		size_t len;
 
-		if (gr->count < 2)
-			continue;
-		gr->cluster = (uint32_t)x->ncl;
-		c = new_cluster(x, CL_CONTENT, gr->first, gr->count);
-		c->hash = x->hash[gr->first];
-		p = bytes_of(x, &x->rc2, gr->first, &len);
-		if (p)
-			content_desc(c->desc, sizeof(c->desc), p, len);
+		if (gr->count >= 2)
+			gr->u.id = new_proto(x, CL_CONTENT, gr->first, gr->count, 0);
 	}
-	x->ncontent = x->ncl;
+	x->ncontent = x->npr;
 }
 
-/* ---- pass 3: shapes ------------------------------------------------------ */
-
-static bool
-is_text_word(uint64_t v)
-{
-	unsigned k = 0;
-
-	while (k < 8 && is_print((unsigned char)(v >> (8 * k))))
-		k++;
-	return k > 0 && (k == 8 || v >> (8 * k) == 0);
-}
-
-static enum word_kind
-word_kind(struct ctx *x, uint64_t v)
-{
-	const struct addrmap *am = x->am;
-
-	if (v == 0)
-		return WK_ZERO;
-	if (am && v >= am->lo && v < am->hi) {
-		const struct addr_range *r = x->ac;
-
-		if (!r || v < r->start || v >= r->end)
-			r = addrmap_find(am, v);
-		if (r) {
-			x->ac = r;
-			switch (r->kind) {
-			case AK_ANON: return WK_HEAP;
-			case AK_CODE: return WK_CODE;
-			case AK_DATA: return WK_DATA;
-			default: break;
-			}
-		}
-	}
-	if (v < (1ULL << 32) || v >= (uint64_t)-(INT64_C(1) << 31))
-		return WK_INT;
-	return is_text_word(v) ? WK_TEXT : WK_OTHER;
-}
+/* ---- shapes -------------------------------------------------------------- */
 
 static uint64_t
 shape_hash(uint64_t size, uint64_t sig)
@@ -478,9 +913,9 @@ shape_table_grow(struct ctx *x)
 }
 
 static uint32_t
-shape_add(struct ctx *x, size_t i, uint64_t sig)
+shape_add(struct ctx *x, uint32_t first, uint64_t sig)
 {
-	uint64_t size = x->ch[i].size;
+	uint64_t size = x->ch[first].size;
 	size_t pos = shape_slot(x, size, sig);
 	uint32_t id = x->stab[pos];
 
@@ -489,7 +924,7 @@ shape_add(struct ctx *x, size_t i, uint64_t sig)
 		return id - 1;
 	}
 	x->s = xgrow(x->s, &x->scap, x->ns + 1, sizeof(*x->s));
-	x->s[x->ns] = (struct shape){ .size = size, .sig = sig, .count = 1, .first = (uint32_t)i,
+	x->s[x->ns] = (struct shape){ .size = size, .sig = sig, .count = 1, .first = first,
 				      .into = (uint32_t)x->ns, .cluster = NONE32 };
 	x->stab[pos] = (uint32_t)++x->ns;
 	if (x->ns * 2 > x->smask + 1)
@@ -497,44 +932,17 @@ shape_add(struct ctx *x, size_t i, uint64_t sig)
 	return (uint32_t)x->ns - 1;
 }
 
-static uint32_t
-shape_of(struct ctx *x, size_t i)
-{
-	const unsigned char *p;
-	size_t len, nwords;
-	uint64_t sig;
-
-	p = bytes_of(x, &x->rc, i, &len);
-	if (!p || len < 8)
-		return NONE32;
-	nwords = len / 8 < SHAPE_WORDS ? len / 8 : SHAPE_WORDS;
-	sig = (uint64_t)nwords << SIG_NWORDS_SHIFT;
-	for (size_t j = 0; j < nwords; j++) {
-		uint64_t v;
-
-		memcpy(&v, p + 8 * j, 8);
-		sig |= (uint64_t)word_kind(x, v) << (WK_BITS * j);
-	}
-	return shape_add(x, i, sig);
-}
-
-/* Content singletons get a shape; content groups' members their cluster. */
+/* Chunks whose content is theirs alone are counted by shape. */
 static void
-shape_pass(struct ctx *x)
+shape_count(struct ctx *x)
 {
 	x->smask = 1023;
 	x->stab = xcalloc(x->smask + 1, sizeof(*x->stab));
-	for (size_t i = 0; i < x->n; i++) {
-		uint32_t sid;
+	for (size_t g = 0; g < x->ng; g++) {
+		struct group *gr = &x->g[g];
 
-		if (x->prov[i] == NONE32)
-			continue;
-		if (x->g[x->prov[i]].cluster != NONE32) {
-			x->prov[i] = x->g[x->prov[i]].cluster;
-			continue;
-		}
-		sid = shape_of(x, i);
-		x->prov[i] = sid == NONE32 ? NONE32 : (uint32_t)x->ncontent + sid;
+		if (gr->count == 1)
+			gr->u.id = (uint32_t)x->ncontent + shape_add(x, gr->first, gr->u.sig);
 	}
 }
 
@@ -599,28 +1007,19 @@ shape_clusters(struct ctx *x)
 		total[x->s[s].into] += x->s[s].count;
 	for (size_t s = 0; s < x->ns; s++) {
 		struct shape *sh = &x->s[s];
-		struct cluster *c;
-		uint64_t a;
-		size_t len = 0;
 
-		if (sh->into != s || total[s] < 2)
-			continue;
-		sh->cluster = (uint32_t)x->ncl;
-		c = new_cluster(x, CL_SHAPE, sh->first, total[s]);
-		c->hash = shape_hash(sh->size, sh->sig);
-		if (!user_span(&x->ch[sh->first], &a, &len))
-			len = 0; /* cannot happen: it had words to take a shape from */
-		shape_desc(c->desc, sizeof(c->desc), sh->sig, len / 8 > SHAPE_WORDS);
+		if (sh->into == s && total[s] >= 2)
+			sh->cluster = new_proto(x, CL_SHAPE, sh->first, total[s], sh->sig);
 	}
 	free(total);
 }
 
-/* ---- sorting and numbering ----------------------------------------------- */
+/* ---- sorting, previews, numbering ---------------------------------------- */
 
 static int
-by_bytes_desc(const void *pa, const void *pb, void *arg)
+by_bytes_desc(const void *pa, const void *pb)
 {
-	const struct cluster *v = arg, *a = &v[*(const uint32_t *)pa], *b = &v[*(const uint32_t *)pb];
+	const struct proto *a = pa, *b = pb;
 
 	if (a->bytes != b->bytes)
 		return a->bytes > b->bytes ? -1 : 1;
@@ -628,36 +1027,57 @@ by_bytes_desc(const void *pa, const void *pb, void *arg)
 		return a->count > b->count ? -1 : 1;
 	if (a->kind != b->kind)
 		return a->kind < b->kind ? -1 : 1;
-	return a->sample < b->sample ? -1 : a->sample > b->sample;
+	return a->first < b->first ? -1 : a->first > b->first;
 }
 
-/* Sort x->cl into out->v and turn each chunk's provisional id into the
- * sorted index of its cluster. */
+static void
+write_cluster(struct ctx *x, const struct proto *p, struct cluster *c)
+{
+	const unsigned char *bytes;
+	uint64_t addr;
+	size_t len = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->kind = p->kind;
+	c->size = p->size;
+	c->count = p->count;
+	c->bytes = p->bytes;
+	c->sample = x->ch[p->first].addr;
+	if (!user_span(&x->ch[p->first], &addr, &len))
+		return; /* cannot happen: it was clustered by its bytes */
+	if (p->kind == CL_SHAPE) {
+		c->hash = shape_hash(p->size, p->sig);
+		shape_desc(c->desc, sizeof(c->desc), p->sig, len / 8 > SHAPE_WORDS);
+	} else if ((bytes = image_bytes(x->img, &x->rc, addr, len))) {
+		c->hash = content_hash(bytes, len);
+		content_desc(c->desc, sizeof(c->desc), bytes, len);
+	}
+}
+
+/* Sort the clusters into out->v and turn each chunk's group into the sorted
+ * index of its cluster. */
 static void
 finish(struct ctx *x, struct cluster_set *out)
 {
-	uint32_t *order = xmalloc((x->ncl ? x->ncl : 1) * sizeof(*order));
-	uint32_t *pos = xmalloc((x->ncl ? x->ncl : 1) * sizeof(*pos));
+	uint32_t *pos = xmalloc((x->npr ? x->npr : 1) * sizeof(*pos));
 
-	for (size_t k = 0; k < x->ncl; k++)
-		order[k] = (uint32_t)k;
-	qsort_r(order, x->ncl, sizeof(*order), by_bytes_desc, x->cl);
-	out->v = xmalloc((x->ncl ? x->ncl : 1) * sizeof(*out->v));
-	for (size_t k = 0; k < x->ncl; k++) {
-		out->v[k] = x->cl[order[k]];
-		pos[order[k]] = (uint32_t)k;
+	qsort(x->pr, x->npr, sizeof(*x->pr), by_bytes_desc);
+	out->v = big_alloc(x->npr, sizeof(*out->v));
+	for (size_t k = 0; k < x->npr; k++) {
+		write_cluster(x, &x->pr[k], &out->v[k]);
+		pos[x->pr[k].id] = (uint32_t)k;
 	}
-	out->n = x->ncl;
-	for (size_t i = 0; i < x->n; i++) {
-		uint32_t p = x->prov[i], c;
+	out->n = x->npr;
+	for (size_t g = 0; g < x->ng; g++) {
+		uint32_t id = x->g[g].u.id, c;
 
-		if (p == NONE32)
-			continue;
-		c = p < x->ncontent ? p : x->s[x->s[p - x->ncontent].into].cluster;
-		x->prov[i] = c == NONE32 ? NONE32 : pos[c];
+		c = id < x->ncontent ? id : x->s[x->s[id - x->ncontent].into].cluster;
+		x->g[g].u.id = c == NONE32 ? NONE32 : pos[c];
 	}
+	for (size_t i = 0; i < x->n; i++)
+		if (x->prov[i] != NONE32)
+			x->prov[i] = x->g[x->prov[i]].u.id;
 	out->of_chunk = x->prov;
-	free(order);
 	free(pos);
 }
 
@@ -666,30 +1086,30 @@ cluster_build(const struct cluster_input *in, struct cluster_set *out)
 {
 	struct ctx x = { .img = in->img, .am = in->am, .ch = in->heap->chunks,
 			 .typed = in->typed, .n = in->heap->nchunks };
-	size_t ncand;
 
+	if (in->am && in->am->hi > in->am->lo) {
+		x.lo = in->am->lo;
+		x.span = in->am->hi - in->am->lo;
+	}
 	memset(out, 0, sizeof(*out));
-	x.prov = xmalloc((x.n ? x.n : 1) * sizeof(*x.prov));
-	x.hash = xmalloc((x.n ? x.n : 1) * sizeof(*x.hash));
-	ncand = hash_pass(&x);
-	content_pass(&x, ncand);
+	x.prov = big_alloc(x.n, sizeof(*x.prov));
+	content_pass(&x);
 	content_clusters(&x);
-	free(x.hash);
-	x.hash = NULL;
-	shape_pass(&x);
-	free(x.g);
+	shape_count(&x);
 	zero_merge(&x);
-	free(x.stab);
 	shape_clusters(&x);
 	finish(&x, out);
+	big_free(x.g);
+	free(x.stab);
 	free(x.s);
-	free(x.cl);
+	free(x.pr);
 }
 
+/* v and of_chunk come from big_alloc, not malloc: free them only here. */
 void
 cluster_set_free(struct cluster_set *cs)
 {
-	free(cs->v);
-	free(cs->of_chunk);
+	big_free(cs->v);
+	big_free(cs->of_chunk);
 	memset(cs, 0, sizeof(*cs));
 }
