@@ -16,17 +16,17 @@
 #include "unit.h"
 
 #define HEAP 0x555500000000ULL
-#define HEAPLEN 0x20000ULL
+#define HEAPLEN 0x40000ULL
 #define LIBFAKE 0x7f0000000000ULL
 #define LIB_CODE (LIBFAKE + 0x1000)
 #define LIB_DATA (LIBFAKE + 0x2000)
-#define MAXCH 1024
+#define MAXCH 8192
 
 /* defined in src/cluster.c */
 extern uint64_t (*cluster_hash_for_tests)(const void *p, size_t len);
 
 static const char fake_maps[] =
-	"555500000000-555500020000 rw-p 00000000 00:00 0          [heap]\n"
+	"555500000000-555500040000 rw-p 00000000 00:00 0          [heap]\n"
 	"7f0000000000-7f0000001000 r--p 00000000 08:01 7          /usr/lib/libfake.so\n"
 	"7f0000001000-7f0000002000 r-xp 00001000 08:01 7          /usr/lib/libfake.so\n"
 	"7f0000002000-7f0000003000 rw-p 00002000 08:01 7          /usr/lib/libfake.so\n";
@@ -315,6 +315,29 @@ UNIT_TEST(cluster_word_kinds)
 	run(f);
 	CHECK(by_desc(f, "zero, heap ptr, code ptr, data ptr, int, text, other") != NULL);
 	done(f);
+
+	/* the edges of int and text */
+	f = fix_new();
+	uint64_t e[11];
+	memcpy(&e[0], "abcdefgh", 8);             /* text: 8 printable */
+	memcpy(&e[1], "ab\0cdefg", 8);            /* other: printable after a NUL */
+	memcpy(&e[2], "abcdefg\x7f", 8);          /* other: DEL */
+	memcpy(&e[3], "hello \xe9\0", 8);        /* other: not ASCII */
+	e[4] = (uint64_t)INT64_C(-2147483648);    /* int: -2^31 */
+	e[5] = (uint64_t)INT64_C(-2147483649);    /* other */
+	e[6] = 0xffffffffULL;                     /* int: 2^32 - 1 */
+	e[7] = 0x100000000ULL;                    /* other: 2^32 */
+	e[8] = HEAP + HEAPLEN;                    /* other: just past [heap] */
+	e[9] = LIB_CODE - 1;                      /* data ptr: last byte of rodata */
+	memcpy(&e[10], "~ abc\0\0", 8);              /* text (2 chars would be an int) */
+	for (int i = 0; i < 2; i++) {
+		e[6] -= (uint64_t)i;
+		add(f, 0x60, e, sizeof(e));
+	}
+	run(f);
+	CHECK(by_desc(f, "text, other, other, other, int, other, int, other, other, data ptr, "
+			 "text") != NULL);
+	done(f);
 }
 
 UNIT_TEST(cluster_typed_and_free_chunks_are_left_alone)
@@ -363,6 +386,57 @@ UNIT_TEST(cluster_chunks_outside_image_are_skipped)
 	for (size_t i = 2; i < f->n; i++)
 		CHECK_EQ_U64(cluster_of(f, i), CLUSTER_NONE);
 	done(f);
+}
+
+/* Enough chunks for two threads, each grouping half of them: contents that
+ * appear in both halves must come out as one cluster whose sample is the
+ * lower chunk, exactly as one thread would have it. */
+static void
+two_halves(int n)
+{
+	struct fix *f = fix_new();
+	int pairs = 10;
+	const struct cluster *same, *shape;
+
+	for (int i = 0; i < n; i++) {
+		char s[16];
+
+		if (i % 3 == 0)
+			snprintf(s, sizeof(s), "same");
+		else if (i % 3 == 1 && (i / 3 < pairs || (i >= n / 2 && (i - n / 2) / 3 < pairs)))
+			snprintf(s, sizeof(s), "pair%d", i < n / 2 ? i / 3 : (i - n / 2) / 3);
+		else
+			snprintf(s, sizeof(s), "u%05d", i);
+		add_str(f, 0x20, s);
+	}
+	run(f);
+	same = by_desc(f, "\"same\"");
+	CHECK(same && same->count == (uint64_t)(n + 2) / 3 && same->sample == HEAP);
+	for (int k = 0; k < pairs; k++) {
+		char d[16];
+		const struct cluster *c;
+
+		snprintf(d, sizeof(d), "\"pair%d\"", k);
+		c = by_desc(f, d);
+		CHECK(c && c->count == 2 && c->sample == HEAP + 0x20 * (uint64_t)(3 * k + 1));
+		if (c)
+			CHECK_EQ_U64(cluster_of(f, (size_t)(3 * k + 1)),
+				     cluster_of(f, (size_t)(n / 2 + 3 * k + 1)));
+	}
+	shape = by_desc(f, "text, zero, zero");
+	CHECK(shape && shape->count == (uint64_t)(n - (n + 2) / 3 - 2 * pairs));
+	CHECK_EQ_U64(f->cs.n, 2 + (uint64_t)pairs);
+	for (int i = 0; i < n; i++)
+		CHECK(cluster_of(f, (size_t)i) != CLUSTER_NONE);
+	done(f);
+}
+
+UNIT_TEST(cluster_two_halves_merge)
+{
+	two_halves(6000);
+	cluster_hash_for_tests = colliding_hash; /* merging must memcmp too */
+	two_halves(4500);
+	cluster_hash_for_tests = NULL;
 }
 
 UNIT_TEST(cluster_empty_heap)
