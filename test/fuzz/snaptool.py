@@ -29,10 +29,13 @@ that a test reaches the checks behind the checksum instead of the checksum.
                                           (s string, v varint, d u64, u u32; "" none)
                                           and replace the string there by the bytes HEX
     snaptool.py setvar FILE TAG SKIP N    the same for a varint
+    snaptool.py repeat FILE N             N more copies of the commonest chunk record in
+                                          CHNK, recompressed as heapscan writes it (zstd)
     snaptool.py zframe OUT CLAIM LEN      a zstd frame header claiming CLAIM content
                                           bytes, one RLE block, padded to LEN bytes
     snaptool.py check FILE                exit 0 iff the file parses and every checksum holds
 """
+import os
 import struct
 import subprocess
 import sys
@@ -205,6 +208,50 @@ def set_field(buf, tag, skip, kind, value):
     replace(buf, tag, payload, 0, len(payload))
 
 
+def read_var(b, pos):
+    v, shift = 0, 0
+    while True:
+        x = b[pos]
+        pos += 1
+        v |= (x & 0x7f) << shift
+        shift += 7
+        if not x & 0x80:
+            return v, pos
+
+
+def repeat_chunk(buf, n):
+    """Insert N more copies of the commonest chunk record of CHNK after its
+    first occurrence: the table heapscan would write for a heap with N more
+    such chunks side by side.  CHNK is recompressed as the writer does (zstd
+    level 3, content size in the frame, no checksum)."""
+    _, flags, stored, raw, check, off = section(buf, "CHNK")
+    p = bytes(buf[off + SEC_HDR:off + SEC_HDR + stored])
+    if flags & 1:
+        p = subprocess.run(["zstd", "-q", "-d", "-c"], input=p, stdout=subprocess.PIPE,
+                           check=True).stdout
+    count, pos = read_var(p, 0)
+    recs, first = {}, {}
+    for _ in range(count):
+        start = pos
+        for _ in range(4):
+            _, pos = read_var(p, pos)
+        pos += 4
+        rec = p[start:pos]
+        recs[rec] = recs.get(rec, 0) + 1
+        first.setdefault(rec, pos)
+    rec = max(recs, key=recs.get)
+    at = first[rec]
+    p = varint(count + n) + p[len(varint(count)):at] + rec * n + p[at:]
+    tmp = "/tmp/snaptool.%d.chnk" % os.getpid()
+    try:
+        open(tmp, "wb").write(p)  # a file, not a pipe: zstd then records the size
+        z = subprocess.run(["zstd", "-q", "-3", "--no-check", "-c", tmp], stdout=subprocess.PIPE,
+                           check=True).stdout
+    finally:
+        os.unlink(tmp)
+    replace(buf, "CHNK", z, 1, len(p))
+
+
 def zframe(claim, length):
     # Frame_Header_Descriptor 0xE0: 8-byte Frame_Content_Size, Single_Segment,
     # no checksum, no dictionary.  Then one last RLE block of 16 bytes 'A'.
@@ -276,6 +323,8 @@ def main(argv):
         set_field(buf, argv[3], argv[4], "s", bytes.fromhex(argv[5]))
     elif cmd == "setvar":
         set_field(buf, argv[3], argv[4], "v", int(argv[5], 0))
+    elif cmd == "repeat":
+        repeat_chunk(buf, int(argv[3], 0))
     elif cmd == "raw":
         uncompress_all(buf)
         path = argv[3]
