@@ -130,7 +130,7 @@ struct ctx {
 	size_t n;
 	uint32_t *prov;  /* per chunk: its group, then its sorted cluster */
 	const struct region *rc, *rc2; /* last regions read (two streams) */
-	const struct addr_range *ac;   /* last address range hit */
+	const struct addr_range *ac[2]; /* last address ranges hit, latest first */
 	uint64_t lo, span;             /* the addrmap's [lo, lo + span) */
 
 	uint64_t *tab;   /* content table: 2^tbits slots */
@@ -260,25 +260,29 @@ chunk_user_bytes(const struct image *img, const struct hs_chunk *c, size_t *len)
 }
 
 /* image_ptr with the last region remembered: chunks come in address order,
- * so nearly every lookup hits the region of the one before. */
+ * so nearly every lookup hits the region of the one before.  The common
+ * case is inline; a new region, or one with holes, takes image_ptr's way. */
 static const unsigned char *
+image_bytes_slow(const struct image *img, const struct region **last, uint64_t addr, size_t len)
+{
+	const struct region *r = image_region(img, addr);
+
+	if (!r)
+		return NULL;
+	*last = r;
+	return image_ptr(img, addr, len);
+}
+
+static inline const unsigned char *
 image_bytes(const struct image *img, const struct region **last, uint64_t addr, size_t len)
 {
 	const struct region *r = *last;
 	uint64_t off;
 
-	if (!r || addr < r->start || addr >= r->end) {
-		r = image_region(img, addr);
-		if (!r)
-			return NULL;
-		*last = r;
-	}
-	if (r->nholes)
-		return image_ptr(img, addr, len);
+	if (!r || r->nholes || addr - r->start >= r->end - r->start)
+		return image_bytes_slow(img, last, addr, len);
 	off = addr - r->start;
-	if (len > r->end - r->start - off)
-		return NULL;
-	return r->data + off;
+	return len <= r->end - r->start - off ? r->data + off : NULL;
 }
 
 static bool
@@ -332,20 +336,25 @@ value_kind(uint64_t v, unsigned print, unsigned nul)
 }
 
 /* v is inside [am->lo, am->hi): which mapping?  Pointers in a chunk tend to
- * go to the same place, so the last range found is tried first. */
+ * go to a few places (the heap, a module), so the last two ranges found are
+ * tried first. */
 static enum word_kind
 pointer_kind(struct ctx *x, uint64_t v, unsigned print, unsigned nul)
 {
 	static const enum word_kind of_ak[] = {
 		[AK_NONE] = WK_OTHER, [AK_ANON] = WK_HEAP, [AK_CODE] = WK_CODE, [AK_DATA] = WK_DATA,
 	};
-	const struct addr_range *r = x->ac;
+	const struct addr_range *r = x->ac[0];
 
 	if (!r || v - r->start >= r->end - r->start) {
-		r = addrmap_find(x->am, v);
-		if (!r)
-			return value_kind(v, print, nul);
-		x->ac = r;
+		r = x->ac[1];
+		if (!r || v - r->start >= r->end - r->start) {
+			r = addrmap_find(x->am, v);
+			if (!r)
+				return value_kind(v, print, nul);
+		}
+		x->ac[1] = x->ac[0];
+		x->ac[0] = r;
 	}
 	return r->kind < sizeof(of_ak) / sizeof(of_ak[0]) ? of_ak[r->kind]
 							  : value_kind(v, print, nul);
@@ -598,15 +607,17 @@ touch_block(const struct ctx *x, const struct pending *pe, size_t m)
  * touch its slots, then group each chunk in address order. */
 #define BLOCK 256
 
-/* The content pass over chunks [x->begin, x->end); leaves x->g and x->tab. */
+/* The content pass over chunks [x->begin, x->end); leaves x->g and x->tab.
+ * The table starts with a slot per group it may have to hold (expect):
+ * growing it on the way costs more (fresh memory, and a rehash). */
 static void
-content_range(struct ctx *x)
+content_range(struct ctx *x, size_t expect)
 {
 	struct pending pe[BLOCK];
 	volatile uint64_t sink;
 
 	x->tbits = 10;
-	while (x->tbits < 32 && ((size_t)1 << x->tbits) < x->ncand / 2)
+	while (x->tbits < 32 && ((size_t)1 << x->tbits) < expect)
 		x->tbits++;
 	x->tab = big_alloc((size_t)1 << x->tbits, sizeof(*x->tab));
 	x->gcap = x->ncand / 4 + 1024 < x->ncand ? x->ncand / 4 + 1024 : x->ncand;
@@ -634,7 +645,9 @@ content_range(struct ctx *x)
 static void *
 content_thread(void *arg)
 {
-	content_range(arg);
+	struct ctx *x = arg;
+
+	content_range(x, x->ncand);
 	return NULL;
 }
 
@@ -673,25 +686,38 @@ merge_group(struct ctx *lo, const struct ctx *hi, size_t gb)
 			return g;
 		}
 	}
-	group_reserve(lo);
 	g = (uint32_t)lo->ng++;
 	lo->g[g] = *src; /* its sig is still there when count is 1 */
 	lo->tab[pos] = (uint64_t)tag << 32 | (g + 1);
-	if (lo->tbits < 32 && lo->ng * 4 > (size_t)3 << lo->tbits)
-		table_grow(lo);
 	return g;
 }
 
 /* The lower half's groups come first, so a merged group keeps the lower
- * first chunk and group order stays address order, as with one thread. */
+ * first chunk and group order stays address order, as with one thread.
+ * Room is made first, so nothing grows (or rehashes) on the way; slots are
+ * touched a block at a time, as in the content pass. */
 static void
 merge_halves(struct ctx *lo, struct ctx *hi)
 {
 	uint32_t *renum = big_alloc(hi->ng, sizeof(*renum));
+	volatile uint64_t sink = 0;
 
 	lo->ncand += hi->ncand;
-	for (size_t gb = 0; gb < hi->ng; gb++)
-		renum[gb] = merge_group(lo, hi, gb);
+	if (lo->gcap < lo->ng + hi->ng) {
+		lo->gcap = lo->ng + hi->ng;
+		lo->g = big_grow(lo->g, lo->gcap, sizeof(*lo->g));
+	}
+	while (lo->tbits < 32 && (lo->ng + hi->ng) * 4 > (size_t)3 << lo->tbits)
+		table_grow(lo);
+	for (size_t base = 0; base < hi->ng; base += BLOCK) {
+		size_t m = hi->ng - base < BLOCK ? hi->ng - base : BLOCK;
+
+		for (size_t k = 0; k < m; k++)
+			sink += lo->tab[slot_home(lo, hi->gtag[base + k])];
+		for (size_t k = 0; k < m; k++)
+			renum[base + k] = merge_group(lo, hi, base + k);
+	}
+	(void)sink;
 	for (size_t i = hi->begin; i < hi->end; i++)
 		if (lo->prov[i] != NONE32)
 			lo->prov[i] = renum[lo->prov[i]];
@@ -708,7 +734,7 @@ static void
 content_pass(struct ctx *x)
 {
 	size_t below, above, split = mark_candidates(x, &below, &above);
-	struct ctx hi = *x;
+	struct ctx *hi;
 	pthread_t th;
 	bool threaded;
 
@@ -716,20 +742,26 @@ content_pass(struct ctx *x)
 	x->end = split;
 	x->ncand = below;
 	if (split == x->n) {
-		content_range(x);
+		content_range(x, below);
 	} else {
-		hi.begin = split;
-		hi.end = x->n;
-		hi.ncand = above;
-		hi.tags = true;
+		/* a page of its own: the threads write their ctx for every
+		 * chunk, and sharing a cache line would cost more than the
+		 * second core saves */
+		hi = big_alloc(1, sizeof(*hi));
+		*hi = *x;
+		hi->begin = split;
+		hi->end = x->n;
+		hi->ncand = above;
+		hi->tags = true;
 		threaded = sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
-			   pthread_create(&th, NULL, content_thread, &hi) == 0;
-		content_range(x);
+			   pthread_create(&th, NULL, content_thread, hi) == 0;
+		content_range(x, below + above); /* its table takes both halves */
 		if (threaded)
 			pthread_join(th, NULL);
 		else
-			content_range(&hi);
-		merge_halves(x, &hi);
+			content_range(hi, above);
+		merge_halves(x, hi);
+		big_free(hi);
 	}
 	big_free(x->tab);
 	x->tab = NULL;
