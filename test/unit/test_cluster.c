@@ -80,14 +80,22 @@ add_str(struct fix *f, uint64_t size, const char *s)
 	return add(f, size, s, strlen(s) + 1);
 }
 
+/* The image, the maps and the model; then cluster.  hole_at (page aligned,
+ * 0 for none) is a page of [heap] that could not be read. */
 static void
-run(struct fix *f)
+run_hole(struct fix *f, uint64_t hole_at)
 {
 	size_t bad = 0;
 	struct cluster_input in;
 
 	image_init(&f->img);
 	CHECK(image_add_copy(&f->img, HEAP, f->heap, HEAPLEN, 3, "[heap]") == 0);
+	if (hole_at) {
+		f->img.r[0].holes = calloc(1, sizeof(*f->img.r[0].holes));
+		f->img.r[0].holes[0] = (struct image_hole){ hole_at, hole_at + 0x1000 };
+		f->img.r[0].nholes = 1;
+		memset(f->img.r[0].data + (hole_at - HEAP), 0, 0x1000);
+	}
 	CHECK(maps_parse(fake_maps, sizeof(fake_maps) - 1, &f->maps, &bad) == 0);
 	addrmap_build(&f->am, &f->maps);
 	f->m.chunks = f->ch;
@@ -95,6 +103,12 @@ run(struct fix *f)
 	in = (struct cluster_input){ .img = &f->img, .am = &f->am, .heap = &f->m,
 				     .typed = f->typed };
 	cluster_build(&in, &f->cs);
+}
+
+static void
+run(struct fix *f)
+{
+	run_hole(f, 0);
 }
 
 static void
@@ -437,6 +451,28 @@ UNIT_TEST(cluster_two_halves_merge)
 	cluster_hash_for_tests = colliding_hash; /* merging must memcmp too */
 	two_halves(4500);
 	cluster_hash_for_tests = NULL;
+}
+
+/* A page that could not be copied: the chunks touching it are skipped, the
+ * others clustered as usual. */
+UNIT_TEST(cluster_chunks_in_a_hole_are_skipped)
+{
+	struct fix *f = fix_new();
+	size_t before = 0;
+
+	while (f->p + 0x40 <= HEAP + 0x3000) {
+		add_str(f, 0x40, "same");
+		before++;
+	}
+	run_hole(f, HEAP + 0x1000);
+	CHECK_EQ_U64(f->cs.n, 1);
+	for (size_t i = 0; i < f->n; i++) {
+		bool touches = f->ch[i].addr + 0x48 > HEAP + 0x1000 && f->ch[i].addr < HEAP + 0x2000;
+
+		CHECK((cluster_of(f, i) == CLUSTER_NONE) == touches);
+	}
+	CHECK(f->cs.n && f->cs.v[0].count == before - 0x1000 / 0x40 - 1);
+	done(f);
 }
 
 UNIT_TEST(cluster_empty_heap)
