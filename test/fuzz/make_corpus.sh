@@ -8,11 +8,14 @@
 # land on varints, not on zstd frames), and hand-made files for the header
 # checks: empty, magic only, a bare header, no sections, a newer version, too
 # many sections, a section claiming 2^63 bytes, a zstd section claiming 2^40
-# bytes uncompressed.  Every file is well under 200 KB.  Needs root or ptrace
-# rights over the fixtures, python3 and the zstd command.
+# bytes uncompressed; and two uncompressed files whose PROB and CHNK were
+# written here, for what real snapshots of the fixtures lack: heap problems
+# and 300 distinct chunk sizes.  Every file is well under 200 KB.  Needs root
+# or ptrace rights over the fixtures, python3 and the zstd command.
+# CORPUS_OUT=DIR writes elsewhere.
 set -eu
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
-OUT=$TOP/test/fuzz/corpus
+OUT=${CORPUS_OUT:-$TOP/test/fuzz/corpus}
 TOOL="python3 $TOP/test/fuzz/snaptool.py"
 WORK=$(mktemp -d)
 PID=
@@ -62,4 +65,25 @@ $TOOL resum "$OUT/huge-section-length"
 cp "$OUT/strings.snap" "$OUT/huge-raw"
 $TOOL zframe "$WORK/frame" $((1 << 40)) 64
 $TOOL replace "$OUT/huge-raw" CHNK "$WORK/frame" 1 $((1 << 40))
+# heap problems, and more distinct chunk sizes than the report's size table
+# starts with: uncompressed snapshots with PROB and CHNK replaced
+$TOOL raw "$OUT/classes.snap" "$OUT/problems.snap"
+printf '\002\200\040\024corrupt chunk header\200\100\013double free' >"$WORK/prob"
+$TOOL replace "$OUT/problems.snap" PROB "$WORK/prob" 0 "$(stat -c %s "$WORK/prob")"
+$TOOL raw "$OUT/strings.snap" "$WORK/strings-raw.snap"
+cp "$WORK/strings-raw.snap" "$OUT/many-sizes.snap"
+python3 - "$WORK/chnk" <<'PY'
+import struct, sys
+def var(v):
+    out = bytearray()
+    while True:
+        out.append((v & 0x7f) | (0x80 if v > 0x7f else 0))
+        v >>= 7
+        if not v:
+            return bytes(out)
+n = 300  # in-use chunks in arena 0 of sizes 0x20, 0x30, ... all of type 0
+p = var(n) + b"".join(var(0) + var(2 + i) + var(0) + var(1) + struct.pack("<I", i) for i in range(n))
+open(sys.argv[1], "wb").write(p)
+PY
+$TOOL replace "$OUT/many-sizes.snap" CHNK "$WORK/chnk" 0 "$(stat -c %s "$WORK/chnk")"
 ls -l "$OUT"
