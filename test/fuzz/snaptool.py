@@ -31,11 +31,16 @@ that a test reaches the checks behind the checksum instead of the checksum.
     snaptool.py setvar FILE TAG SKIP N    the same for a varint
     snaptool.py repeat FILE N             N more copies of the commonest chunk record in
                                           CHNK, recompressed as heapscan writes it (zstd)
+    snaptool.py mutants FILE PREFIX N SEED LO HI
+                                          PREFIX.0 .. PREFIX.N-1: FILE with one random bit
+                                          in [LO, HI) flipped, resealed; prints
+                                          "NAME OFFSET BIT" per file
     snaptool.py zframe OUT CLAIM LEN      a zstd frame header claiming CLAIM content
                                           bytes, one RLE block, padded to LEN bytes
     snaptool.py check FILE                exit 0 iff the file parses and every checksum holds
 """
 import os
+import random
 import struct
 import subprocess
 import sys
@@ -252,6 +257,22 @@ def repeat_chunk(buf, n):
     replace(buf, "CHNK", z, 1, len(p))
 
 
+def make_mutants(buf, prefix, n, seed, lo, hi):
+    """PREFIX.K for K < N: one random bit in [LO, HI) flipped, then resealed
+    (or, when the flip broke the section layout, the trailer sum alone)."""
+    rng = random.Random(seed)
+    for k in range(n):
+        m = bytearray(buf)
+        off, bit = rng.randrange(lo, hi), rng.randrange(8)
+        m[off] ^= 1 << bit
+        try:
+            reseal(m)
+        except SnapError:
+            resum(m)
+        open("%s.%d" % (prefix, k), "wb").write(m)
+        print("%s.%d %d %d" % (prefix, k, off, bit))
+
+
 def zframe(claim, length):
     # Frame_Header_Descriptor 0xE0: 8-byte Frame_Content_Size, Single_Segment,
     # no checksum, no dictionary.  Then one last RLE block of 16 bytes 'A'.
@@ -323,6 +344,9 @@ def main(argv):
         set_field(buf, argv[3], argv[4], "s", bytes.fromhex(argv[5]))
     elif cmd == "setvar":
         set_field(buf, argv[3], argv[4], "v", int(argv[5], 0))
+    elif cmd == "mutants":
+        make_mutants(buf, argv[3], int(argv[4]), int(argv[5]), int(argv[6], 0), int(argv[7], 0))
+        return 0
     elif cmd == "repeat":
         repeat_chunk(buf, int(argv[3], 0))
     elif cmd == "raw":
