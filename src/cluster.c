@@ -133,8 +133,8 @@ struct ctx {
 	const struct addr_range *ac[2]; /* last address ranges hit, latest first */
 	uint64_t lo, span;             /* the addrmap's [lo, lo + span) */
 
-	uint64_t *tab;   /* content table: 2^tbits slots */
-	unsigned tbits;
+	uint64_t *tab;   /* content table */
+	size_t nslots;
 	size_t begin, end; /* the chunks this pass (or thread) groups */
 	struct group *g;
 	bool tags;       /* keep gtag: the upper half, to be merged */
@@ -177,15 +177,17 @@ big_len(size_t nmemb, size_t size)
 	if (nmemb > (SIZE_MAX - BIG_HDR - HUGE_SZ) / size)
 		error_msg_and_die(EXIT_FAIL, "allocation size overflow");
 	map = BIG_HDR + nmemb * size;
-	return map < HUGE_SZ ? map : (map + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
+	return map < HUGE_SZ ? (map + 4095) & ~(size_t)4095 : (map + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
 }
 
+/* Advice for the whole mapping (advice on part of it would split it, and
+ * mremap cannot grow a mapping made of two); population of the new part. */
 static void
-big_prepare(unsigned char *p, size_t len)
+big_prepare(unsigned char *p, size_t len, size_t fresh)
 {
 	if (len >= HUGE_SZ)
 		(void)madvise(p, len, MADV_HUGEPAGE);
-	(void)madvise(p, len, MADV_POPULATE_WRITE);
+	(void)madvise(p + len - fresh, fresh, MADV_POPULATE_WRITE);
 }
 
 static void *
@@ -197,7 +199,7 @@ big_alloc(size_t nmemb, size_t size)
 
 	if (p == MAP_FAILED)
 		error_msg_and_die(EXIT_FAIL, "out of memory allocating %zu bytes", map);
-	big_prepare(p, map);
+	big_prepare(p, map, map);
 	memcpy(p, &map, sizeof(map));
 	return p + BIG_HDR;
 }
@@ -216,7 +218,7 @@ big_grow(void *q, size_t nmemb, size_t size)
 	p = mremap(p, old, map, MREMAP_MAYMOVE);
 	if (p == MAP_FAILED)
 		error_msg_and_die(EXIT_FAIL, "out of memory allocating %zu bytes", map);
-	big_prepare(p + old, map - old);
+	big_prepare(p, map, map - old);
 	memcpy(p, &map, sizeof(map));
 	return p + BIG_HDR;
 }
@@ -424,42 +426,62 @@ mark_candidates(struct ctx *x, size_t *below, size_t *above)
 	return split;
 }
 
-/* The slot index comes from the tag's top bits, so the table can be rehashed
- * from its slots alone. */
+/* The slot index is the tag scaled to the table (multiply, shift: any
+ * size, not only powers of 2, so the table is as big as needed and no
+ * bigger), so the table can be rehashed from its slots alone. */
 static inline size_t
 slot_home(const struct ctx *x, uint32_t tag)
 {
-	return (size_t)tag >> (32 - x->tbits);
+	return (size_t)(((uint64_t)tag * x->nslots) >> 32);
 }
 
-static void
-table_grow(struct ctx *x)
+static inline size_t
+slot_next(const struct ctx *x, size_t pos)
 {
-	size_t oldn = (size_t)1 << x->tbits, mask;
-	uint64_t *old = x->tab;
+	return pos + 1 < x->nslots ? pos + 1 : 0;
+}
 
-	x->tbits++;
-	mask = ((size_t)1 << x->tbits) - 1;
-	x->tab = big_alloc(mask + 1, sizeof(*x->tab));
+/* A table of n slots (the count kept below 2^32 for slot_home). */
+static void
+table_alloc(struct ctx *x, size_t n)
+{
+	x->nslots = n < 1024 ? 1024 : n < UINT32_MAX ? n : UINT32_MAX;
+	x->tab = big_alloc(x->nslots, sizeof(*x->tab));
+}
+
+/* Keep the table at most 3/4 full (linear probing slows down past that). */
+static void
+table_room(struct ctx *x, size_t groups)
+{
+	uint64_t *old = x->tab;
+	size_t oldn = x->nslots;
+
+	if (groups * 4 <= x->nslots * 3 || x->nslots == UINT32_MAX)
+		return;
+	table_alloc(x, groups * 2);
 	for (size_t k = 0; k < oldn; k++) {
 		size_t pos;
 
 		if (!old[k])
 			continue;
-		for (pos = slot_home(x, (uint32_t)(old[k] >> 32)); x->tab[pos]; pos = (pos + 1) & mask)
+		for (pos = slot_home(x, (uint32_t)(old[k] >> 32)); x->tab[pos]; pos = slot_next(x, pos))
 			;
 		x->tab[pos] = old[k];
 	}
 	big_free(old);
 }
 
-/* Room for one more group (at most ncand: each candidate makes one). */
+/* Room for one more group: at most ncand (each candidate makes one), in
+ * steps of a sixteenth of that, since big_grow does not copy and an
+ * overshoot would be populated for nothing. */
 static void
 group_reserve(struct ctx *x)
 {
+	size_t step = x->ncand / 16 > 65536 ? x->ncand / 16 : 65536;
+
 	if (x->ng < x->gcap)
 		return;
-	x->gcap = x->gcap * 2 < x->ncand ? x->gcap * 2 : x->ncand;
+	x->gcap = x->gcap + step < x->ncand ? x->gcap + step : x->ncand;
 	x->g = big_grow(x->g, x->gcap, sizeof(*x->g));
 	if (x->gtag)
 		x->gtag = big_grow(x->gtag, x->gcap, sizeof(*x->gtag));
@@ -544,9 +566,9 @@ static uint32_t
 content_group(struct ctx *x, size_t i, const struct pending *pe)
 {
 	uint32_t tag = (uint32_t)(pe->key >> 32), g;
-	size_t mask = ((size_t)1 << x->tbits) - 1, pos;
+	size_t pos;
 
-	for (pos = slot_home(x, tag); x->tab[pos]; pos = (pos + 1) & mask) {
+	for (pos = slot_home(x, tag); x->tab[pos]; pos = slot_next(x, pos)) {
 		uint64_t slot = x->tab[pos];
 
 		g = (uint32_t)slot - 1;
@@ -557,8 +579,7 @@ content_group(struct ctx *x, size_t i, const struct pending *pe)
 	}
 	g = new_group(x, i, pe);
 	x->tab[pos] = (uint64_t)tag << 32 | (g + 1);
-	if (x->tbits < 32 && x->ng * 4 > (size_t)3 << x->tbits)
-		table_grow(x);
+	table_room(x, x->ng);
 	return g;
 }
 
@@ -616,12 +637,9 @@ content_range(struct ctx *x, size_t expect)
 	struct pending pe[BLOCK];
 	volatile uint64_t sink;
 
-	x->tbits = 10;
-	while (x->tbits < 32 && ((size_t)1 << x->tbits) < expect)
-		x->tbits++;
-	x->tab = big_alloc((size_t)1 << x->tbits, sizeof(*x->tab));
-	x->gcap = x->ncand / 4 + 1024 < x->ncand ? x->ncand / 4 + 1024 : x->ncand;
-	x->g = big_alloc(x->gcap, sizeof(*x->g));
+	table_alloc(x, expect);
+	x->gcap = 0;
+	x->g = big_alloc(1, sizeof(*x->g));
 	if (x->tags)
 		x->gtag = big_alloc(x->gcap, sizeof(*x->gtag));
 	for (size_t base = x->begin; base < x->end; base += BLOCK) {
@@ -675,9 +693,9 @@ merge_group(struct ctx *lo, const struct ctx *hi, size_t gb)
 {
 	const struct group *src = &hi->g[gb];
 	uint32_t tag = hi->gtag[gb], g;
-	size_t mask = ((size_t)1 << lo->tbits) - 1, pos;
+	size_t pos;
 
-	for (pos = slot_home(lo, tag); lo->tab[pos]; pos = (pos + 1) & mask) {
+	for (pos = slot_home(lo, tag); lo->tab[pos]; pos = slot_next(lo, pos)) {
 		uint64_t slot = lo->tab[pos];
 
 		g = (uint32_t)slot - 1;
@@ -699,7 +717,7 @@ merge_group(struct ctx *lo, const struct ctx *hi, size_t gb)
 static void
 merge_halves(struct ctx *lo, struct ctx *hi)
 {
-	uint32_t *renum = big_alloc(hi->ng, sizeof(*renum));
+	uint32_t *renum = hi->gtag; /* each tag is read just before its place is reused */
 	volatile uint64_t sink = 0;
 
 	lo->ncand += hi->ncand;
@@ -707,8 +725,7 @@ merge_halves(struct ctx *lo, struct ctx *hi)
 		lo->gcap = lo->ng + hi->ng;
 		lo->g = big_grow(lo->g, lo->gcap, sizeof(*lo->g));
 	}
-	while (lo->tbits < 32 && (lo->ng + hi->ng) * 4 > (size_t)3 << lo->tbits)
-		table_grow(lo);
+	table_room(lo, lo->ng + hi->ng);
 	for (size_t base = 0; base < hi->ng; base += BLOCK) {
 		size_t m = hi->ng - base < BLOCK ? hi->ng - base : BLOCK;
 
@@ -721,7 +738,6 @@ merge_halves(struct ctx *lo, struct ctx *hi)
 	for (size_t i = hi->begin; i < hi->end; i++)
 		if (lo->prov[i] != NONE32)
 			lo->prov[i] = renum[lo->prov[i]];
-	big_free(renum);
 	big_free(hi->g);
 	big_free(hi->gtag);
 	big_free(hi->tab);
