@@ -475,6 +475,37 @@ UNIT_TEST(cluster_chunks_in_a_hole_are_skipped)
 	done(f);
 }
 
+/* Many distinct contents: the working arrays grow several times, past the
+ * size where they get huge pages (their mappings must stay growable). */
+UNIT_TEST(cluster_many_groups)
+{
+	size_t n = 300000, len = n * 0x20;
+	unsigned char *buf = calloc(1, len + 16);
+	struct hs_chunk *ch = calloc(n, sizeof(*ch));
+	struct heap_model m = { .chunks = ch, .nchunks = n };
+	struct image img;
+	struct cluster_set cs;
+	struct cluster_input in = { .img = &img, .heap = &m };
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t id = i + 1, sz = 0x21;
+
+		memcpy(buf + i * 0x20 + 8, &sz, 8);
+		memcpy(buf + i * 0x20 + 16, &id, 8);
+		ch[i] = (struct hs_chunk){ .addr = HEAP + i * 0x20, .size = 0x20, .kind = CK_INUSE };
+	}
+	image_init(&img);
+	CHECK(image_add_copy(&img, HEAP, buf, len + 16, 3, "[heap]") == 0);
+	cluster_build(&in, &cs);
+	/* all different: one shape */
+	CHECK_EQ_U64(cs.n, 1);
+	CHECK(cs.n == 1 && cs.v[0].count == n && !strcmp(cs.v[0].desc, "int, zero, zero"));
+	cluster_set_free(&cs);
+	image_free(&img);
+	free(ch);
+	free(buf);
+}
+
 UNIT_TEST(cluster_empty_heap)
 {
 	struct fix *f = fix_new();
