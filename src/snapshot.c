@@ -38,8 +38,11 @@
 #define MAX_STRING (1u << 16)
 #define MAX_RAW (8ULL << 30)
 #define F_ZSTD 1u
-/* Our sections compress 3-20x; a claim past this is not one of ours. */
-#define MAX_RATIO 1024
+/* A section may inflate to 64 MiB whatever its size, and beyond that to at
+ * most 16384 times what it stores: a heap of identical chunks compresses its
+ * chunk table ~2000x, while a 70 kB section claiming 4 GiB is a bomb. */
+#define MAX_RATIO 16384
+#define FREE_INFLATE (64ULL << 20)
 
 /* ---- growable byte buffer -------------------------------------------------- */
 
@@ -587,7 +590,7 @@ load_section(struct reader *r, struct cur *file)
 
 		/* zstd cannot expand beyond ~1:(128 KiB block / 3 bytes); refuse a
 		 * claimed size no honest file of this length could have */
-		if (raw > MAX_RAW || raw > stored * MAX_RATIO + 4096 || fsz != raw)
+		if (raw > MAX_RAW || (raw > FREE_INFLATE && raw > stored * MAX_RATIO) || fsz != raw)
 			return fail(r, "corrupt: section %s claims %llu bytes uncompressed", s->tag,
 				    (unsigned long long)raw);
 		s->owned = malloc(raw ? raw : 1);
