@@ -3,9 +3,10 @@
 # loop, the leak content clusters are for) gives a chunk table of identical
 # records that zstd shrinks a thousandfold and more: a live process with
 # 100000 strdup("test_memory") gives CHNK 133 bytes for 800035.  Here: a
-# snapshot of the strings fixture, and the same snapshot with 10000, 100000
-# and 1000000 more copies of its commonest chunk record (snaptool repeat:
-# recompressed exactly as heapscan's writer does - with 0 more copies it gives
+# snapshot of the strings fixture, and the same snapshot with 10000, 100000,
+# 1000000 and 10000000 more copies of its commonest chunk record (1600x to
+# 10800x, where zstd level 3 levels off), made by snaptool repeat, which
+# recompresses exactly as heapscan's writer does (with 0 more copies it gives
 # back the identical file, which is checked).  Each reads back (exit 0,
 # nothing on stderr) with in_use_chunks and the "test_memory" type's count
 # grown by exactly that many.  Needs the zstd command.
@@ -27,7 +28,7 @@ print(j["summary"]["in_use_chunks"], t[0] if t else 0)' "$1"
 }
 "$HEAPSCAN" --json base.snap >base.json || fail "the base snapshot does not read back"
 read -r chunks0 strings0 <<<"$(count_of base.json)"
-for n in 10000 100000 1000000; do
+for n in 10000 100000 1000000 10000000; do
 	cp base.snap "more-$n.snap"
 	SNAPTOOL repeat "more-$n.snap" "$n"
 	ratio=$(SNAPTOOL info "more-$n.snap" | awk '$1 == "CHNK" { printf "%d bytes for %d, %.0fx", $3, $4, $4 / $3 }')
