@@ -598,8 +598,11 @@ load_section(struct reader *r, struct cur *file)
 			return fail(r, "section %s: cannot allocate %llu bytes", s->tag,
 				    (unsigned long long)raw);
 		n = ZSTD_decompress(s->owned, raw, payload, stored);
-		if (ZSTD_isError(n) || n != raw)
+		if (ZSTD_isError(n) || n != raw) {
+			free(s->owned); /* not counted in nsec yet: nobody else frees it */
+			s->owned = NULL;
 			return fail(r, "corrupt: section %s does not decompress", s->tag);
+		}
 		s->c = (struct cur){ s->owned, s->owned + raw, false };
 	}
 	r->nsec++;
