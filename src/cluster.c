@@ -686,58 +686,102 @@ same_chunks(struct ctx *x, uint32_t f1, uint32_t f2)
 	return a && b && memcmp(a, b, l1) == 0;
 }
 
-/* Group gb of the upper half, into the lower half's groups: joins the group
- * of the same content there, or is appended.  Returns its new number. */
+/* The lower half's group with the same content as the upper half's group
+ * gb, or NONE32.  Upper groups are not inserted: they are distinct from
+ * each other already, and the table is not used after the merge. */
 static uint32_t
-merge_group(struct ctx *lo, const struct ctx *hi, size_t gb)
+lower_twin(struct ctx *lo, const struct ctx *hi, size_t gb)
 {
-	const struct group *src = &hi->g[gb];
-	uint32_t tag = hi->gtag[gb], g;
-	size_t pos;
+	uint32_t tag = hi->gtag[gb];
 
-	for (pos = slot_home(lo, tag); lo->tab[pos]; pos = slot_next(lo, pos)) {
+	for (size_t pos = slot_home(lo, tag); lo->tab[pos]; pos = slot_next(lo, pos)) {
 		uint64_t slot = lo->tab[pos];
+		uint32_t g = (uint32_t)slot - 1;
 
-		g = (uint32_t)slot - 1;
-		if ((uint32_t)(slot >> 32) == tag && same_chunks(lo, lo->g[g].first, src->first)) {
-			lo->g[g].count += src->count;
+		if ((uint32_t)(slot >> 32) == tag && same_chunks(lo, lo->g[g].first, hi->g[gb].first))
 			return g;
-		}
 	}
-	g = (uint32_t)lo->ng++;
-	lo->g[g] = *src; /* its sig is still there when count is 1 */
-	lo->tab[pos] = (uint64_t)tag << 32 | (g + 1);
-	return g;
+	return NONE32;
 }
 
-/* The lower half's groups come first, so a merged group keeps the lower
- * first chunk and group order stays address order, as with one thread.
- * Room is made first, so nothing grows (or rehashes) on the way; slots are
- * touched a block at a time, as in the content pass. */
+/* Which tags the lower half has: a Bloom filter (two bits a tag, about 8
+ * bits a group) small enough to stay in cache, so that the upper half's
+ * groups that cannot be in the lower half (nearly all) need no lookup in
+ * its table, which is far out of cache. */
+struct tag_filter {
+	uint64_t *bits;
+	unsigned shift; /* 64 - log2(number of bits) */
+};
+
+static inline uint64_t
+filter_bit(const struct tag_filter *f, uint32_t tag, uint64_t mul)
+{
+	return ((uint64_t)tag * mul) >> f->shift;
+}
+
+static void
+filter_build(struct tag_filter *f, const struct ctx *lo)
+{
+	unsigned lg = 16;
+
+	while (lg < 40 && ((uint64_t)1 << lg) < (uint64_t)lo->ng * 8)
+		lg++;
+	f->shift = 64 - lg;
+	f->bits = big_alloc(((size_t)1 << lg) / 64, sizeof(*f->bits));
+	for (size_t k = 0; k < lo->nslots; k++) {
+		uint32_t tag = (uint32_t)(lo->tab[k] >> 32);
+		uint64_t b1, b2;
+
+		if (!lo->tab[k])
+			continue;
+		b1 = filter_bit(f, tag, 0x9e3779b97f4a7c15ULL);
+		b2 = filter_bit(f, tag, 0xc2b2ae3d27d4eb4fULL);
+		f->bits[b1 / 64] |= 1ULL << (b1 % 64);
+		f->bits[b2 / 64] |= 1ULL << (b2 % 64);
+	}
+}
+
+static inline bool
+filter_maybe(const struct tag_filter *f, uint32_t tag)
+{
+	uint64_t b1 = filter_bit(f, tag, 0x9e3779b97f4a7c15ULL);
+	uint64_t b2 = filter_bit(f, tag, 0xc2b2ae3d27d4eb4fULL);
+
+	return (f->bits[b1 / 64] >> (b1 % 64)) & (f->bits[b2 / 64] >> (b2 % 64)) & 1;
+}
+
+/* The upper half's groups into the lower half's: the same content in both
+ * becomes one group, whose first chunk is the lower one; the others are
+ * appended, so group order stays address order, as with one thread.  Then
+ * the upper half's chunks are renumbered (reusing the tags' array: each
+ * tag is read before its place is written). */
 static void
 merge_halves(struct ctx *lo, struct ctx *hi)
 {
-	uint32_t *renum = hi->gtag; /* each tag is read just before its place is reused */
-	volatile uint64_t sink = 0;
+	uint32_t *renum = hi->gtag;
+	struct tag_filter f;
 
+	filter_build(&f, lo);
 	lo->ncand += hi->ncand;
 	if (lo->gcap < lo->ng + hi->ng) {
 		lo->gcap = lo->ng + hi->ng;
 		lo->g = big_grow(lo->g, lo->gcap, sizeof(*lo->g));
 	}
-	table_room(lo, lo->ng + hi->ng);
-	for (size_t base = 0; base < hi->ng; base += BLOCK) {
-		size_t m = hi->ng - base < BLOCK ? hi->ng - base : BLOCK;
+	for (size_t gb = 0; gb < hi->ng; gb++) {
+		uint32_t g = filter_maybe(&f, hi->gtag[gb]) ? lower_twin(lo, hi, gb) : NONE32;
 
-		for (size_t k = 0; k < m; k++)
-			sink += lo->tab[slot_home(lo, hi->gtag[base + k])];
-		for (size_t k = 0; k < m; k++)
-			renum[base + k] = merge_group(lo, hi, base + k);
+		if (g != NONE32) {
+			lo->g[g].count += hi->g[gb].count;
+		} else {
+			g = (uint32_t)lo->ng++;
+			lo->g[g] = hi->g[gb]; /* its sig is still there when count is 1 */
+		}
+		renum[gb] = g;
 	}
-	(void)sink;
 	for (size_t i = hi->begin; i < hi->end; i++)
 		if (lo->prov[i] != NONE32)
 			lo->prov[i] = renum[lo->prov[i]];
+	big_free(f.bits);
 	big_free(hi->g);
 	big_free(hi->gtag);
 	big_free(hi->tab);
@@ -771,7 +815,7 @@ content_pass(struct ctx *x)
 		hi->tags = true;
 		threaded = sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
 			   pthread_create(&th, NULL, content_thread, hi) == 0;
-		content_range(x, below + above); /* its table takes both halves */
+		content_range(x, below);
 		if (threaded)
 			pthread_join(th, NULL);
 		else
@@ -893,7 +937,11 @@ new_proto(struct ctx *x, enum cluster_kind kind, uint32_t first, uint64_t count,
 {
 	uint32_t id = (uint32_t)x->npr;
 
-	x->pr = xgrow(x->pr, &x->prcap, x->npr + 1, sizeof(*x->pr));
+	if (x->npr == x->prcap) { /* a heap of many small clusters has millions */
+		x->prcap = x->prcap ? x->prcap * 2 : 4096;
+		x->pr = x->pr ? big_grow(x->pr, x->prcap, sizeof(*x->pr))
+			      : big_alloc(x->prcap, sizeof(*x->pr));
+	}
 	x->pr[x->npr++] = (struct proto){ .kind = kind, .first = first, .count = count,
 					  .size = x->ch[first].size, .sig = sig, .id = id };
 	x->pr[id].bytes = count * x->pr[id].size;
@@ -1079,6 +1127,18 @@ by_bytes_desc(const void *pa, const void *pb)
 }
 
 static void
+prefetch_sample(struct ctx *x, const struct proto *p)
+{
+	const unsigned char *bytes;
+	uint64_t addr;
+	size_t len;
+
+	if (p->kind == CL_CONTENT && user_span(&x->ch[p->first], &addr, &len) &&
+	    (bytes = image_bytes(x->img, &x->rc, addr, len)))
+		__builtin_prefetch(bytes);
+}
+
+static void
 write_cluster(struct ctx *x, const struct proto *p, struct cluster *c)
 {
 	const unsigned char *bytes;
@@ -1112,6 +1172,13 @@ finish(struct ctx *x, struct cluster_set *out)
 	qsort(x->pr, x->npr, sizeof(*x->pr), by_bytes_desc);
 	out->v = big_alloc(x->npr, sizeof(*out->v));
 	for (size_t k = 0; k < x->npr; k++) {
+		/* the samples are all over the heap: their chunk entries, then
+		 * their bytes, are fetched ahead (a heap of a million pairs
+		 * spent a second waiting for them) */
+		if (k + 16 < x->npr)
+			__builtin_prefetch(&x->ch[x->pr[k + 16].first]);
+		if (k + 8 < x->npr)
+			prefetch_sample(x, &x->pr[k + 8]);
 		write_cluster(x, &x->pr[k], &out->v[k]);
 		pos[x->pr[k].id] = (uint32_t)k;
 	}
@@ -1150,7 +1217,7 @@ cluster_build(const struct cluster_input *in, struct cluster_set *out)
 	big_free(x.g);
 	free(x.stab);
 	free(x.s);
-	free(x.pr);
+	big_free(x.pr);
 }
 
 /* v and of_chunk come from big_alloc, not malloc: free them only here. */
