@@ -1169,7 +1169,8 @@ finish(struct ctx *x, struct cluster_set *out)
 {
 	uint32_t *pos = xmalloc((x->npr ? x->npr : 1) * sizeof(*pos));
 
-	qsort(x->pr, x->npr, sizeof(*x->pr), by_bytes_desc);
+	if (x->npr) /* qsort's pointer must not be NULL even for 0 items */
+		qsort(x->pr, x->npr, sizeof(*x->pr), by_bytes_desc);
 	out->v = big_alloc(x->npr, sizeof(*out->v));
 	for (size_t k = 0; k < x->npr; k++) {
 		/* the samples are all over the heap: their chunk entries, then
