@@ -154,7 +154,9 @@ main(int argc, char **argv)
 		return 1;
 	m.chunks = calloc(n, sizeof(*m.chunks));
 	for (m.nchunks = 0; m.nchunks < n; m.nchunks++) {
-		uint64_t size = pick_size();
+		/* pairs: both chunks of a pair the same size too */
+		uint64_t size = strcmp(mode, "pairs") || m.nchunks % 2 == 0 ? pick_size()
+									     : m.chunks[m.nchunks - 1].size;
 
 		if (off + size + 8 > buflen)
 			break;
