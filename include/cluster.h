@@ -65,6 +65,8 @@ struct cluster_set {
 };
 
 void cluster_build(const struct cluster_input *in, struct cluster_set *out);
+/* The only way to free a cluster_set: v and of_chunk are mmapped (huge pages,
+ * faulted in up front), not malloc'd. */
 void cluster_set_free(struct cluster_set *cs);
 
 /* User bytes of chunk c (see above); NULL when not wholly in the image. */
