@@ -1,10 +1,11 @@
 /*
- * json.h - writing JSON text to a stream, with correct string escaping.
- * The caller writes the structure; these only make the values safe.
+ * json.h - making values safe and readable in output: JSON strings and
+ * addresses, escaped names for text, byte counts for people.
  */
 #ifndef HEAPSCAN_JSON_H
 #define HEAPSCAN_JSON_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 /* A JSON string (quotes included): escapes ", \, control bytes; bytes that
@@ -17,5 +18,8 @@ void json_addr(FILE *f, unsigned long long addr);
  * name taken from the target or a file cannot add lines, tabs or terminal
  * escapes to what heapscan prints. */
 void fput_printable(FILE *f, const char *s);
+
+/* "512 B", "1.5 KiB", "2.0 GiB": a byte count for people (text reports). */
+const char *human_bytes(uint64_t b, char *buf, size_t len);
 
 #endif

@@ -470,23 +470,6 @@ out:
 
 /* ---- text ------------------------------------------------------------------ */
 
-static const char *
-human(uint64_t b, char *buf, size_t len)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)b;
-	int u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%" PRIu64 " B", b);
-	else
-		snprintf(buf, len, "%.1f %s", v, unit[u]);
-	return buf;
-}
 
 /* A difference of byte counts: "+1.5 KiB", "-32 B", "0 B". */
 static const char *
@@ -494,7 +477,7 @@ human_delta(uint64_t from, uint64_t to, char *buf, size_t len)
 {
 	char h[24]; /* "18446744073709551615 B" at most */
 
-	human(to >= from ? to - from : from - to, h, sizeof(h));
+	human_bytes(to >= from ? to - from : from - to, h, sizeof(h));
 	snprintf(buf, len, "%s%s", to > from ? "+" : to < from ? "-" : "", h);
 	return buf;
 }
@@ -560,7 +543,7 @@ text_snapshots(FILE *f, const struct snap_info *info, const struct diff_result *
 		else
 			snprintf(label, sizeof(label), "#%zu", i + 1);
 		fprintf(f, "  %-3s %s  %10" PRIu64 " chunks %10s  ", label,
-			when(info[i].time, t, sizeof(t)), r->chunks[i], human(r->bytes[i], b, sizeof(b)));
+			when(info[i].time, t, sizeof(t)), r->chunks[i], human_bytes(r->bytes[i], b, sizeof(b)));
 		fput_printable(f, info[i].path);
 		if (!same) {
 			fprintf(f, "  (process %d: ", info[i].pid);
@@ -579,11 +562,11 @@ text_totals(FILE *f, const struct diff_result *r)
 
 	fprintf(f, "\n  in use: %" PRIu64 " -> %" PRIu64 " chunks (%s), %s -> %s (%s)\n", r->chunks[0],
 		r->chunks[n - 1], count_delta(r->chunks[0], r->chunks[n - 1], c, sizeof(c)),
-		human(r->bytes[0], b1, sizeof(b1)), human(r->bytes[n - 1], b2, sizeof(b2)),
+		human_bytes(r->bytes[0], b1, sizeof(b1)), human_bytes(r->bytes[n - 1], b2, sizeof(b2)),
 		human_delta(r->bytes[0], r->bytes[n - 1], b3, sizeof(b3)));
 	fprintf(f, "  %s: %" PRIu64 " new chunks (%s), %" PRIu64 " freed (%s)\n",
-		n == 2 ? "A -> B" : "first -> last", r->new_chunks, human(r->new_bytes, b1, sizeof(b1)),
-		r->freed_chunks, human(r->freed_bytes, b2, sizeof(b2)));
+		n == 2 ? "A -> B" : "first -> last", r->new_chunks, human_bytes(r->new_bytes, b1, sizeof(b1)),
+		r->freed_chunks, human_bytes(r->freed_bytes, b2, sizeof(b2)));
 }
 
 /* Two snapshots: the comparison table. */
@@ -604,7 +587,7 @@ text_compare(FILE *f, const struct diff_result *r, int top)
 		fprintf(f, "  %-7s %9" PRIu64 " %9" PRIu64 " %9s %8" PRIu64 " %8" PRIu64 " %10s %10s  ",
 			type_kind_name(w->kind), w->count[0], w->count[1],
 			count_delta(w->count[0], w->count[1], c, sizeof(c)), w->new_chunks,
-			w->freed_chunks, human(w->bytes[1], b1, sizeof(b1)),
+			w->freed_chunks, human_bytes(w->bytes[1], b1, sizeof(b1)),
 			human_delta(w->bytes[0], w->bytes[1], b2, sizeof(b2)));
 		fput_printable(f, w->name);
 		fputc('\n', f);

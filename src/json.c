@@ -1,6 +1,7 @@
 /*
  * json.c - JSON value escaping (see json.h).
  */
+#include <inttypes.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -69,4 +70,22 @@ void
 json_addr(FILE *f, unsigned long long addr)
 {
 	fprintf(f, "\"0x%llx\"", addr);
+}
+
+const char *
+human_bytes(uint64_t b, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%" PRIu64 " B", b);
+	else
+		snprintf(buf, len, "%.1f %s", v, unit[u]);
+	return buf;
 }

@@ -95,23 +95,6 @@ hist_build(const struct heap_model *m, struct size_hist *h)
 	qsort(h->rows, k, sizeof(*h->rows), by_kind_bytes);
 }
 
-static const char *
-human(uint64_t b, char *buf, size_t len)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)b;
-	int u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%" PRIu64 " B", b);
-	else
-		snprintf(buf, len, "%.1f %s", v, unit[u]);
-	return buf;
-}
 
 static uint64_t
 free_count(const uint64_t *count)
@@ -137,9 +120,9 @@ text_totals(FILE *f, const struct heap_model *m)
 	fprintf(f, "\n  %-22s %12s %12s\n", "", "chunks", "bytes");
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		fprintf(f, "  %-22s %12" PRIu64 " %12s\n", rows[i].label, m->count[rows[i].kind],
-			human(m->bytes[rows[i].kind], b, sizeof(b)));
+			human_bytes(m->bytes[rows[i].kind], b, sizeof(b)));
 	fprintf(f, "  %-22s %12" PRIu64 " %12s\n", "free: total", free_count(m->count),
-		human(free_count(m->bytes), b, sizeof(b)));
+		human_bytes(free_count(m->bytes), b, sizeof(b)));
 }
 
 static void
@@ -153,10 +136,10 @@ text_arenas(FILE *f, const struct heap_model *m)
 		const struct arena_info *a = &m->arenas[i];
 
 		fprintf(f, "  0x%-16" PRIx64 " %5d %10" PRIu64 " %11s %10" PRIu64 " %11s %11s%s%s\n",
-			a->addr, a->nheaps, a->count[CK_INUSE], human(a->bytes[CK_INUSE], b1, sizeof(b1)),
+			a->addr, a->nheaps, a->count[CK_INUSE], human_bytes(a->bytes[CK_INUSE], b1, sizeof(b1)),
 			free_count(a->count) - a->count[CK_TOP],
-			human(free_count(a->bytes) - a->bytes[CK_TOP], b2, sizeof(b2)),
-			human(a->bytes[CK_TOP], b3, sizeof(b3)), a->main ? "  main" : "",
+			human_bytes(free_count(a->bytes) - a->bytes[CK_TOP], b2, sizeof(b2)),
+			human_bytes(a->bytes[CK_TOP], b3, sizeof(b3)), a->main ? "  main" : "",
 			a->busy ? "  BUSY" : "");
 	}
 }
@@ -175,7 +158,7 @@ text_sizes(FILE *f, const struct size_hist *h, int top)
 		if ((r->key & 15) != CK_INUSE)
 			continue;
 		fprintf(f, "  %#10" PRIx64 " %12" PRIu64 " %12s%s\n", r->key >> 4, r->count,
-			human(r->bytes, b, sizeof(b)), r->mmapped ? "  (mmapped)" : "");
+			human_bytes(r->bytes, b, sizeof(b)), r->mmapped ? "  (mmapped)" : "");
 		shown++;
 	}
 }
@@ -226,7 +209,7 @@ text_type_rows(FILE *f, const struct type_entry *const *rows, size_t n, int top)
 		const struct type_entry *t = rows[i];
 
 		fprintf(f, "  %-7s %10" PRIu64 " %11s  0x%-16" PRIx64 " ", type_kind_name(t->kind),
-			t->count, human(t->bytes, b, sizeof(b)), t->sample);
+			t->count, human_bytes(t->bytes, b, sizeof(b)), t->sample);
 		fput_printable(f, t->name);
 		if (t->kind == TK_CONTENT || t->kind == TK_SHAPE)
 			fprintf(f, "  (0x%" PRIx64 "-byte chunks)", t->size);
@@ -278,7 +261,7 @@ report_text(FILE *f, const struct scan *s, const struct type_table *types,
 	fprintf(f, ", %zu thread%s, %zu arena%s, stopped %.2f ms%s, copied %s%s\n",
 		s->nthreads, s->nthreads == 1 ? "" : "s", m->narenas,
 		m->narenas == 1 ? "" : "s", s->pause_ms,
-		s->attempts > 1 ? " (last of several stops)" : "", human(s->copied_bytes, b, sizeof(b)),
+		s->attempts > 1 ? " (last of several stops)" : "", human_bytes(s->copied_bytes, b, sizeof(b)),
 		s->was_stopped ? " (process was stopped and stays stopped)" : "");
 	text_totals(f, m);
 	text_arenas(f, m);
