@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/user.h>
 
 #include "glibc.h"
 #include "image.h"
@@ -23,6 +24,14 @@
 #include "maps.h"
 
 #define SCAN_MAX_BUSY 16
+
+/* A thread as it was at the (last) stop: its registers are roots for the
+ * reachability scan and the start of its backtrace. */
+struct scan_thread {
+	pid_t tid;
+	bool have_regs;
+	struct user_regs_struct regs;
+};
 
 struct scan_opts {
 	int max_attempts;        /* copies tried while an arena is busy (>= 1) */
@@ -34,7 +43,8 @@ struct scan {
 	pid_t pid;
 	char *cmdline;
 	struct libc_info libc;
-	struct glibc_thread *threads;
+	struct glibc_thread *threads;    /* tid and tcache, for the walker */
+	struct scan_thread *regs;        /* nthreads entries, same order */
 	size_t nthreads;
 	bool was_stopped;       /* the process was in group-stop and stays so */
 	double pause_ms;        /* the last attempt's stop window */

@@ -128,11 +128,15 @@ collect_threads(struct scan *s, const struct seize *sz)
 {
 	s->nthreads = sz->n;
 	s->threads = xcalloc(sz->n, sizeof(*s->threads));
+	s->regs = xcalloc(sz->n, sizeof(*s->regs));
 	for (size_t i = 0; i < sz->n; i++) {
 		struct glibc_thread *t = &s->threads[i];
 		uint64_t v;
 
 		t->tid = sz->t[i].tid;
+		s->regs[i].tid = sz->t[i].tid;
+		s->regs[i].have_regs = sz->t[i].have_regs;
+		s->regs[i].regs = sz->t[i].regs;
 		if (!s->libc.have_tpoff || !sz->t[i].have_regs)
 			continue;
 		if (image_u64(&s->img, sz->t[i].regs.fs_base + (uint64_t)s->libc.tcache_tpoff, &v))
@@ -275,6 +279,7 @@ scan_free(struct scan *s)
 {
 	free(s->cmdline);
 	free(s->threads);
+	free(s->regs);
 	maps_free(&s->maps);
 	image_free(&s->img);
 	image_free(&s->ro);
