@@ -32,6 +32,10 @@ bool elfmod_symbol(const struct elfmod *m, const char *name, uint64_t *value, ui
 
 /* Whether .dynsym alone exports a definition of name: what the dynamic
  * linker can bind other modules' references to (interposition). */
+/* Name of the function or object symbol (.symtab, else .dynsym) that holds
+ * link-time address vaddr, and vaddr's offset into it (mangled as stored). */
+bool elfmod_symbol_near(const struct elfmod *m, uint64_t vaddr, char *buf, size_t len, uint64_t *off);
+
 bool elfmod_dynsym_defines(const struct elfmod *m, const char *name);
 
 /* The name of a defined symbol at link-time address vaddr that starts with

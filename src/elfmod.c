@@ -357,6 +357,63 @@ elfmod_symbol_at(const struct elfmod *m, uint64_t vaddr, const char *prefix, cha
 	       table_symbol_at(&m->symtab, vaddr, prefix, buf, len);
 }
 
+/* The function or object symbol whose [value, value + size) holds vaddr; the
+ * closest start wins when sizes overlap (aliases, nested objects). */
+static bool
+table_symbol_near(const struct elfsyms *t, uint64_t vaddr, GElf_Sym *best, const char **bname)
+{
+	bool found = false;
+
+	for (size_t i = 1; t->syms && i < t->n; i++) {
+		GElf_Sym s;
+		int type;
+
+		if (!gelf_getsym(t->syms, (int)i, &s) || s.st_shndx == SHN_UNDEF ||
+		    s.st_name >= t->strsz || vaddr < s.st_value)
+			continue;
+		type = GELF_ST_TYPE(s.st_info);
+		if (type != STT_FUNC && type != STT_OBJECT && type != STT_TLS)
+			continue;
+		if (vaddr - s.st_value >= (s.st_size ? s.st_size : 1))
+			continue;
+		if (found && s.st_value <= best->st_value)
+			continue;
+		*best = s;
+		*bname = t->str + s.st_name;
+		found = true;
+	}
+	return found;
+}
+
+bool
+elfmod_symbol_near(const struct elfmod *m, uint64_t vaddr, char *buf, size_t len, uint64_t *off)
+{
+	GElf_Sym s, s2;
+	const char *name = NULL, *name2 = NULL;
+	const struct elfsyms *t = &m->symtab;
+	bool a = table_symbol_near(&m->symtab, vaddr, &s, &name);
+	bool b = table_symbol_near(&m->dynsym, vaddr, &s2, &name2);
+	size_t n, max;
+
+	if (!a && !b)
+		return false;
+	if (!a || (b && s2.st_value > s.st_value)) {
+		s = s2;
+		name = name2;
+		t = &m->dynsym;
+	}
+	max = t->strsz - (size_t)(name - t->str);
+	n = strnlen(name, max);
+	if (n == max || !len)
+		return false;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, name, n);
+	buf[n] = '\0';
+	*off = vaddr - s.st_value;
+	return true;
+}
+
 bool
 elfmod_dynsym_defines(const struct elfmod *m, const char *name)
 {
