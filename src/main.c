@@ -18,11 +18,13 @@
 #include "snapshot.h"
 #include "version.h"
 #include "types.h"
+#include "unwind.h"
 
 
 struct options {
 	bool json;
 	bool vtables;
+	bool threads;           /* --threads */
 	const char *snapshot;   /* --snapshot FILE */
 	bool contents;          /* --contents */
 	const char *file;       /* a snapshot to read in place of a pid */
@@ -40,6 +42,7 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: heapscan [--json] [--top N] PID\n"
 		"       heapscan --vtables PID\n"
+		"       heapscan --threads [--json] PID\n"
 		"       heapscan --snapshot FILE [--contents] PID\n"
 		"       heapscan [--json | --vtables] FILE\n"
 		"       heapscan --diff [--json] [--svg FILE] [--force] A B [C ...]\n"
@@ -50,6 +53,7 @@ usage(FILE *f)
 		"  --json      one JSON object instead of the text report\n"
 		"  --top N     rows in the text report's tables (default 10)\n"
 		"  --vtables   C++ instances per class: \"COUNT<TAB>CLASS\" lines only\n"
+		"  --threads   each thread's backtrace (unwound from the copy)\n"
 		"  --snapshot FILE  save the scan to FILE (mode 0600; - for stdout)\n"
 		"  --contents  with --snapshot: also the bytes of every in-use chunk\n"
 		"  FILE        a snapshot in place of PID: the report as it was\n"
@@ -85,6 +89,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "json", no_argument, NULL, 'j' },
 		{ "top", required_argument, NULL, 't' },
 		{ "vtables", no_argument, NULL, 'v' },
+		{ "threads", no_argument, NULL, 'T' },
 		{ "snapshot", required_argument, NULL, 's' },
 		{ "contents", no_argument, NULL, 'c' },
 		{ "diff", no_argument, NULL, 'd' },
@@ -110,6 +115,10 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'v':
 			o->vtables = true;
 			o->scan.allow_foreign = true;
+			break;
+		case 'T':
+			o->threads = true;
+			o->scan.allow_foreign = true; /* backtraces need no malloc model */
 			break;
 		case 's':
 			o->snapshot = optarg;
@@ -142,6 +151,8 @@ parse_options(int argc, char **argv, struct options *o)
 			exit(EXIT_USAGE);
 		}
 	}
+	if (o->threads && (o->vtables || o->snapshot || o->contents || o->diff || o->top_set))
+		error_msg_and_die(EXIT_USAGE, "--threads goes with --json and a process id only");
 	if ((o->dopts.svg || o->dopts.force) && !o->diff)
 		error_msg_and_die(EXIT_USAGE, "--svg and --force go with --diff");
 	if (o->diff) {
@@ -210,6 +221,24 @@ report(const struct options *o, const struct scan *s, const struct type_table *t
 			  s->heap.nproblems + s->heap.problems_dropped, (int)s->pid);
 }
 
+/* --threads: unwound after the target was let go, so the stop is as short as ever. */
+static int
+backtraces(const struct options *o, const struct scan *s)
+{
+	struct unwind_set u;
+
+	if (unwind_all(s, &u) < 0)
+		return EXIT_FAIL;
+	if (o->json)
+		unwind_print_json(stdout, s, &u);
+	else
+		unwind_print_text(stdout, s, &u);
+	unwind_free(&u);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		perror_msg_and_die(EXIT_FAIL, "writing the backtraces");
+	return EXIT_OK;
+}
+
 static int
 save(const struct options *o, const struct scan *s, const struct type_table *tt)
 {
@@ -255,11 +284,15 @@ main(int argc, char **argv)
 	seize_install_signal_handlers(); /* also removes half-written output files */
 	if (o.diff)
 		return diff_run(argv + optind, argc - optind, &o.dopts);
+	if (o.file && o.threads)
+		error_msg_and_die(EXIT_USAGE, "--threads needs a live process, not a snapshot file");
 	if (o.file)
 		return from_file(&o);
 	error_set_cleanup(seize_release_current);
 	ret = scan_live(o.pid, &o.scan, &s);
-	if (ret == EXIT_OK) {
+	if (ret == EXIT_OK && o.threads) {
+		ret = backtraces(&o, &s);
+	} else if (ret == EXIT_OK) {
 		analyze(&s, &am, &tt);
 		if (o.snapshot)
 			ret = save(&o, &s, &tt);
