@@ -580,12 +580,25 @@ symbolize(struct uctx *c, struct unwind_frame *f, bool after_call)
 	f->func = frame_name(m, look, f->ip);
 }
 
+/* After unw_step said "no more frames": whether it said so because the last
+ * frame (at lookup, the call for a return address) has no unwind info and no
+ * frame pointer to follow, rather than because CFI marks the end. */
+static const char *
+why_ended(struct uctx *c, unw_addr_space_t as, uint64_t lookup)
+{
+	unw_proc_info_t pi;
+
+	return unw_get_proc_info_by_ip(as, lookup, &pi, c) < 0 ?
+		"no unwind information for the last frame" : NULL;
+}
+
 static void
 walk(struct uctx *c, unw_addr_space_t as, struct unwind_thread *t)
 {
 	unw_cursor_t cur;
 	size_t cap = 0;
-	bool after_call = false;
+	bool is_return = false; /* this frame's ip is a return address */
+	uint64_t lookup = 0;    /* the last frame's ip as looked up: the call */
 	int ret;
 
 	if ((ret = unw_init_remote(&cur, as, c)) < 0) {
@@ -600,11 +613,13 @@ walk(struct uctx *c, unw_addr_space_t as, struct unwind_thread *t)
 			t->stop = "registers of a frame not recovered";
 			return;
 		}
-		if (!ip && t->n)
-			return; /* a return address of 0 ends the chain */
+		if (!ip && t->n) { /* a return address of 0 ends the chain */
+			t->stop = why_ended(c, as, lookup);
+			return;
+		}
 		/* A signal handler may run on another stack (sigaltstack): only
 		 * a return from a call must take the stack pointer up. */
-		if (t->n && after_call && sp <= t->f[t->n - 1].sp) {
+		if (t->n && is_return && sp <= t->f[t->n - 1].sp) {
 			t->stop = "stack pointer did not grow";
 			return;
 		}
@@ -615,15 +630,16 @@ walk(struct uctx *c, unw_addr_space_t as, struct unwind_thread *t)
 		t->f = xgrow(t->f, &cap, t->n + 1, sizeof(*t->f));
 		f = &t->f[t->n++];
 		*f = (struct unwind_frame){ .ip = ip, .sp = sp };
-		symbolize(c, f, after_call);
-		after_call = unw_is_signal_frame(&cur) <= 0;
+		symbolize(c, f, is_return);
+		lookup = ip - is_return;
+		is_return = unw_is_signal_frame(&cur) <= 0; /* for the next frame */
 		ret = unw_step(&cur);
 		if (ret == 0)
-			return;
-		if (ret < 0) {
+			t->stop = why_ended(c, as, lookup);
+		else if (ret < 0)
 			t->stop = unw_strerror(ret);
+		if (ret <= 0)
 			return;
-		}
 	}
 }
 
