@@ -1,6 +1,7 @@
 /*
  * main.c - heapscan: what is this process's malloc heap made of?
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "diff.h"
 #include "error.h"
 #include "probe.h"
+#include "reach.h"
 #include "report.h"
 #include "scan.h"
 #include "seize.h"
@@ -29,6 +31,9 @@ struct options {
 	bool contents;          /* --contents */
 	const char *file;       /* a snapshot to read in place of a pid */
 	bool diff;              /* --diff A B [C ...] */
+	bool leaks;             /* --leaks */
+	bool why, referrers;    /* --why ADDR, --referrers ADDR */
+	uint64_t addr;
 	bool top_set;
 	struct diff_opts dopts;
 	int top;
@@ -43,6 +48,8 @@ usage(FILE *f)
 		"usage: heapscan [--json] [--top N] PID\n"
 		"       heapscan --vtables PID\n"
 		"       heapscan --threads [--json] PID\n"
+		"       heapscan --leaks [--json] PID|FILE\n"
+		"       heapscan --why ADDR PID | --referrers ADDR PID\n"
 		"       heapscan --snapshot FILE [--contents] PID\n"
 		"       heapscan [--json | --vtables] FILE\n"
 		"       heapscan --diff [--json] [--svg FILE] [--force] A B [C ...]\n"
@@ -54,6 +61,11 @@ usage(FILE *f)
 		"  --top N     rows in the text report's tables (default 10)\n"
 		"  --vtables   C++ instances per class: \"COUNT<TAB>CLASS\" lines only\n"
 		"  --threads   each thread's backtrace (unwound from the copy)\n"
+		"  --leaks     chunks nothing reachable points to, by type: leaked directly\n"
+		"              (no pointer at all) and indirectly (only from leaked chunks)\n"
+		"  --why ADDR  the shortest chain of pointers from a root (register, stack,\n"
+		"              global) to the chunk holding ADDR\n"
+		"  --referrers ADDR  every root and chunk that points into that chunk\n"
 		"  --snapshot FILE  save the scan to FILE (mode 0600; - for stdout)\n"
 		"  --contents  with --snapshot: also the bytes of every in-use chunk\n"
 		"  FILE        a snapshot in place of PID: the report as it was\n"
@@ -65,6 +77,22 @@ usage(FILE *f)
 		"\n"
 		"Exit status: 0 ok, 1 failure, 2 usage, 3 no such process, 4 permission\n"
 		"denied, 5 unsupported target, 6 target changed during the scan (retry).\n");
+}
+
+static int
+parse_addr(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (*end || errno)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 static int
@@ -90,6 +118,9 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "top", required_argument, NULL, 't' },
 		{ "vtables", no_argument, NULL, 'v' },
 		{ "threads", no_argument, NULL, 'T' },
+		{ "leaks", no_argument, NULL, 'L' },
+		{ "why", required_argument, NULL, 'W' },
+		{ "referrers", required_argument, NULL, 'R' },
 		{ "snapshot", required_argument, NULL, 's' },
 		{ "contents", no_argument, NULL, 'c' },
 		{ "diff", no_argument, NULL, 'd' },
@@ -119,6 +150,16 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'T':
 			o->threads = true;
 			o->scan.allow_foreign = true; /* backtraces need no malloc model */
+			break;
+		case 'L':
+			o->leaks = true;
+			break;
+		case 'W':
+		case 'R':
+			if (parse_addr(optarg, &o->addr))
+				error_msg_and_die(EXIT_USAGE, "--%s takes an address (0x...), not '%s'",
+						  c == 'W' ? "why" : "referrers", optarg);
+			*(c == 'W' ? &o->why : &o->referrers) = true;
 			break;
 		case 's':
 			o->snapshot = optarg;
@@ -151,12 +192,15 @@ parse_options(int argc, char **argv, struct options *o)
 			exit(EXIT_USAGE);
 		}
 	}
+	if (o->leaks + o->why + o->referrers + o->vtables + !!o->snapshot > 1)
+		error_msg_and_die(EXIT_USAGE, "--leaks, --why, --referrers, --vtables and --snapshot "
+				  "are separate modes: one at a time");
 	if (o->threads && (o->vtables || o->snapshot || o->contents || o->diff || o->top_set))
 		error_msg_and_die(EXIT_USAGE, "--threads goes with --json and a process id only");
 	if ((o->dopts.svg || o->dopts.force) && !o->diff)
 		error_msg_and_die(EXIT_USAGE, "--svg and --force go with --diff");
 	if (o->diff) {
-		if (o->snapshot || o->vtables || o->contents)
+		if (o->snapshot || o->vtables || o->contents || o->leaks || o->why || o->referrers)
 			error_msg_and_die(EXIT_USAGE, "--diff compares snapshot files only");
 		o->dopts.json = o->json;
 		o->dopts.top = o->top_set ? o->top : 20;
@@ -219,6 +263,27 @@ report(const struct options *o, const struct scan *s, const struct type_table *t
 	if (!o->vtables && s->heap.nproblems)
 		error_msg("%zu heap problem(s) found in process %d; see the report",
 			  s->heap.nproblems + s->heap.problems_dropped, (int)s->pid);
+}
+
+static int
+reachability(const struct options *o, const struct scan *s, const struct type_table *tt)
+{
+	struct reach r;
+	int ret = EXIT_OK;
+
+	if (s->foreign) {
+		error_msg("%s; reachability needs glibc's heap model", s->foreign_why);
+		return EXIT_UNSUPPORTED;
+	}
+	reach_run(s, &(struct reach_opts){ .chains = o->why }, &r);
+	if (o->leaks)
+		report_leaks(stdout, s, tt, &r, o->json, o->top);
+	else if (o->why)
+		ret = report_why(stdout, s, tt, &r, o->addr);
+	else
+		ret = report_referrers(stdout, s, tt, &r, o->addr);
+	reach_free(&r);
+	return ret;
 }
 
 /* --threads: unwound after the target was let go, so the stop is as short as ever. */
@@ -294,7 +359,9 @@ main(int argc, char **argv)
 		ret = backtraces(&o, &s);
 	} else if (ret == EXIT_OK) {
 		analyze(&s, &am, &tt);
-		if (o.snapshot)
+		if (o.leaks || o.why || o.referrers)
+			ret = reachability(&o, &s, &tt);
+		else if (o.snapshot)
 			ret = save(&o, &s, &tt);
 		else
 			report(&o, &s, &tt);

@@ -1,0 +1,686 @@
+/*
+ * reach.c - mark the live chunks the program can still get to (see reach.h).
+ *
+ * Looking up a word: the chunks of the heap model lie in segments, runs of
+ * chunks that follow each other without a gap (an arena's heap, one mmapped
+ * chunk).  Each segment keeps a table of the chunk covering every G-byte
+ * bucket, G a power of two chosen so the table has about one entry per
+ * chunk; a word finds its segment by binary search (the last segment hit is
+ * tried first: pointers cluster), its bucket by a shift, and its chunk by a
+ * short forward walk.
+ *
+ *   segment: base                                               end
+ *            | chunk 0 | chunk 1 |  chunk 2  | c3 | ... | top      |
+ *   buckets: ^ 0        ^ 1        ^ 2        ^ 3  ...   (each: the chunk
+ *                                                         holding its start)
+ *
+ * A word w points into the chunk c whose header is the last one at or below
+ * w - 16, if w lies in [c + 16, c + size).  A chunk in an arena has 8 more
+ * usable bytes, the next chunk's prev_size field; they are scanned, but a
+ * pointer to them is not taken as one into c: it is more often a pointer to
+ * the next chunk's header (malloc's bins hold those), and counting it would
+ * keep c alive by malloc's own bookkeeping.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "reach.h"
+#include "scan.h"
+#include "xmalloc.h"
+
+#define MIN_BUCKET_SHIFT 8
+#define RED_ZONE 128
+
+/* Live chunks keep state UNREACHED until marked or classified; POINTED marks
+ * unreached ones another unreached chunk points to. */
+#define UNREACHED 0xff
+#define POINTED 0xfe
+
+struct segment {
+	uint64_t base, end;
+	uint32_t first, last; /* chunk indices, inclusive */
+	unsigned shift;
+	uint32_t *bucket;     /* NULL: few chunks, walk from first */
+};
+
+struct reach_index {
+	const struct hs_chunk *c;
+	size_t nchunks;
+	struct segment *seg;
+	size_t nseg;
+	uint64_t lo, hi;
+};
+
+struct marker {
+	const struct reach_index *ix;
+	uint8_t *state;
+	uint32_t *queue;
+	size_t qhead, qtail;
+	size_t last_seg;
+	struct reach *r;   /* for chains */
+	bool chains;
+};
+
+const char *
+reach_state_name(enum reach_state s)
+{
+	static const char *const names[RS__N] = { "free", "reachable", "leaked", "indirect" };
+
+	return s < RS__N ? names[s] : "?";
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void
+reach_user_range(const struct hs_chunk *c, uint64_t *start, uint64_t *end)
+{
+	*start = c->addr + 16;
+	*end = c->addr + c->size + (c->kind == CK_MMAPPED ? 0 : 8);
+}
+
+/* Where a pointer must fall to point into c (see the top of the file). */
+static inline void
+target_range(const struct hs_chunk *c, uint64_t *start, uint64_t *end)
+{
+	*start = c->addr + 16;
+	*end = c->addr + c->size;
+}
+
+static bool
+is_live(const struct hs_chunk *c)
+{
+	return c->kind == CK_INUSE || c->kind == CK_MMAPPED;
+}
+
+/* ---- the index ---------------------------------------------------------- */
+
+static void
+segment_buckets(struct segment *sg, const struct hs_chunk *c)
+{
+	size_t n = (size_t)sg->last - sg->first + 1;
+	uint64_t len = sg->end - sg->base;
+	size_t nb;
+	uint32_t j = sg->first;
+
+	if (n <= 8)
+		return;
+	sg->shift = MIN_BUCKET_SHIFT;
+	while ((len >> sg->shift) > 2 * n)
+		sg->shift++;
+	nb = (size_t)(len >> sg->shift) + 1;
+	sg->bucket = xmalloc(nb * sizeof(*sg->bucket));
+	for (size_t b = 0; b < nb; b++) {
+		uint64_t a = sg->base + ((uint64_t)b << sg->shift);
+
+		while (j < sg->last && c[j + 1].addr <= a)
+			j++;
+		sg->bucket[b] = j;
+	}
+}
+
+static struct reach_index *
+index_build(const struct heap_model *h)
+{
+	struct reach_index *ix = xcalloc(1, sizeof(*ix));
+	size_t cap = 0;
+
+	ix->c = h->chunks;
+	ix->nchunks = h->nchunks;
+	for (size_t i = 0; i < h->nchunks; i++) {
+		const struct hs_chunk *c = &h->chunks[i];
+		struct segment *sg = ix->nseg ? &ix->seg[ix->nseg - 1] : NULL;
+
+		if (sg && c->addr == sg->end && c->kind != CK_MMAPPED &&
+		    h->chunks[sg->last].kind != CK_MMAPPED && c->addr + c->size > c->addr) {
+			sg->end = c->addr + c->size;
+			sg->last = (uint32_t)i;
+			continue;
+		}
+		if (ix->nseg == cap) {
+			cap = cap ? 2 * cap : 64;
+			ix->seg = xreallocarray(ix->seg, cap, sizeof(*ix->seg));
+		}
+		sg = &ix->seg[ix->nseg++];
+		*sg = (struct segment){ .base = c->addr, .end = c->addr + c->size,
+					.first = (uint32_t)i, .last = (uint32_t)i };
+	}
+	for (size_t i = 0; i < ix->nseg; i++)
+		segment_buckets(&ix->seg[i], ix->c);
+	if (ix->nseg) {
+		ix->lo = ix->seg[0].base + 16;
+		ix->hi = ix->seg[ix->nseg - 1].end + 8;
+	}
+	return ix;
+}
+
+static void
+index_free(struct reach_index *ix)
+{
+	if (!ix)
+		return;
+	for (size_t i = 0; i < ix->nseg; i++)
+		free(ix->seg[i].bucket);
+	free(ix->seg);
+	free(ix);
+}
+
+/* Segment whose [base, end) holds key, or -1. */
+static long
+index_segment(const struct reach_index *ix, uint64_t key, size_t *hint)
+{
+	size_t lo = 0, hi = ix->nseg;
+	const struct segment *sg = &ix->seg[*hint];
+
+	if (key >= sg->base && key < sg->end)
+		return (long)*hint;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ix->seg[mid].end <= key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == ix->nseg || key < ix->seg[lo].base)
+		return -1;
+	*hint = lo;
+	return (long)lo;
+}
+
+/* Live chunk whose user bytes hold w, or -1. */
+static inline long
+index_lookup(const struct reach_index *ix, uint64_t w, size_t *hint)
+{
+	const struct segment *sg;
+	const struct hs_chunk *c;
+	uint64_t key, s, e;
+	long si;
+	uint32_t j;
+
+	if (w < ix->lo || w >= ix->hi)
+		return -1;
+	key = w - 16;
+	si = index_segment(ix, key, hint);
+	if (si < 0)
+		return -1;
+	sg = &ix->seg[si];
+	j = sg->bucket ? sg->bucket[(key - sg->base) >> sg->shift] : sg->first;
+	while (j < sg->last && ix->c[j + 1].addr <= key)
+		j++;
+	c = &ix->c[j];
+	if (!is_live(c))
+		return -1;
+	target_range(c, &s, &e);
+	return w >= s && w < e ? (long)j : -1;
+}
+
+long
+reach_chunk_of(const struct reach *r, const struct heap_model *h, uint64_t addr)
+{
+	size_t lo = 0, hi = h->nchunks;
+
+	(void)r;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (h->chunks[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return -1;
+	const struct hs_chunk *c = &h->chunks[lo - 1];
+	uint64_t s, e;
+
+	reach_user_range(c, &s, &e);
+	if (!is_live(c) || addr >= e || (c->kind != CK_MMAPPED && addr >= c->addr + c->size))
+		return -1;
+	return (long)(lo - 1);
+}
+
+/* ---- marking ------------------------------------------------------------ */
+
+static void
+add_root(struct reach *r, const struct reach_root *root)
+{
+	if (r->nroots == r->roots_cap) {
+		r->roots_cap = r->roots_cap ? 2 * r->roots_cap : 256;
+		r->roots = xreallocarray(r->roots, r->roots_cap, sizeof(*r->roots));
+	}
+	r->roots[r->nroots++] = *root;
+}
+
+static inline void
+mark(struct marker *m, uint64_t w, uint32_t from, uint64_t off, const struct reach_root *root)
+{
+	long j = index_lookup(m->ix, w, &m->last_seg);
+
+	if (j < 0 || m->state[j] != UNREACHED)
+		return;
+	m->state[j] = RS_REACHABLE;
+	m->queue[m->qtail++] = (uint32_t)j;
+	if (!m->chains)
+		return;
+	if (root) {
+		m->r->parent[j] = REACH_PARENT_ROOT;
+		m->r->via[j] = (uint32_t)m->r->nroots;
+		add_root(m->r, root);
+	} else {
+		m->r->parent[j] = from;
+		m->r->via[j] = off > UINT32_MAX ? UINT32_MAX : (uint32_t)off;
+	}
+}
+
+/* Scan [start, end) of target memory, whose bytes are at p, as roots. */
+static void
+scan_root_range(struct marker *m, const unsigned char *p, uint64_t start, uint64_t end,
+		struct reach_root *proto)
+{
+	uint64_t a = (start + 7) & ~(uint64_t)7;
+
+	if (end < a)
+		return;
+	for (; a + 8 <= end; a += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + (a - start), 8);
+		if (w < m->ix->lo || w >= m->ix->hi)
+			continue;
+		proto->addr = a;
+		mark(m, w, 0, 0, proto);
+	}
+	m->r->root_bytes += end - start;
+}
+
+static void
+scan_chunk(struct marker *m, const struct image *img, uint32_t j)
+{
+	const struct hs_chunk *c = &m->ix->c[j];
+	uint64_t s, e;
+	const unsigned char *p;
+
+	reach_user_range(c, &s, &e);
+	p = image_ptr(img, s, e - s);
+	if (!p) { /* the last 8 bytes may run past the image (end of a heap) */
+		e -= 8;
+		p = image_ptr(img, s, e - s);
+		if (!p)
+			return;
+	}
+	m->r->scanned_bytes += e - s;
+	for (uint64_t off = 0; off + 8 <= e - s; off += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + off, 8);
+		if (w < m->ix->lo || w >= m->ix->hi)
+			continue;
+		mark(m, w, j, off + 16, NULL);
+	}
+}
+
+static void
+drain(struct marker *m, const struct image *img)
+{
+	while (m->qhead < m->qtail)
+		scan_chunk(m, img, m->queue[m->qhead++]);
+}
+
+/* ---- roots -------------------------------------------------------------- */
+
+struct cut {
+	uint64_t start, end;
+};
+
+static int
+cmp_cut(const void *a, const void *b)
+{
+	const struct cut *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The thread whose stack pointer lies in [start, end), or -1; *low gets the
+ * lowest such stack pointer less the red zone. */
+static int
+stack_thread(const struct scan *s, uint64_t start, uint64_t end, uint64_t *low)
+{
+	int t = -1;
+
+	for (size_t i = 0; s->regs && i < s->nthreads; i++) {
+		uint64_t sp = s->regs[i].regs.rsp;
+
+		if (!s->regs[i].have_regs || sp < start || sp >= end)
+			continue;
+		/* A leaf function may keep live data in the 128 bytes below sp;
+		 * a thread stopped in a system call is not in one (the wrappers
+		 * call out), and its red zone holds only dead frames' words. */
+		if ((int64_t)s->regs[i].regs.orig_rax < 0)
+			sp = sp - start >= RED_ZONE ? sp - RED_ZONE : start;
+		if (t < 0 || sp < *low)
+			*low = sp;
+		if (t < 0)
+			t = (int)i;
+	}
+	return t;
+}
+
+static enum root_kind
+region_kind(const struct image *img, size_t i)
+{
+	const struct region *r = &img->r[i];
+
+	if (r->name[0] == '/')
+		return ROOT_MODULE;
+	/* a module's .bss runs on into an anonymous mapping right after it */
+	if (!r->name[0] && i > 0 && img->r[i - 1].end == r->start && img->r[i - 1].name[0] == '/')
+		return ROOT_MODULE;
+	return ROOT_ANON;
+}
+
+/* The pieces of image region ri that are roots: the region less malloc's
+ * segments and less the dead part of a stack.  fn gets each piece. */
+typedef void (*piece_fn)(void *arg, const unsigned char *p, uint64_t start, uint64_t end,
+			 struct reach_root *proto);
+
+static void
+region_root_pieces(const struct scan *s, const struct reach_index *ix, size_t ri, piece_fn fn,
+		   void *arg)
+{
+	const struct region *r = &s->img.r[ri];
+	struct cut *cuts = NULL;
+	size_t ncuts = 0, cap = 8, lo = 0, hi = ix->nseg;
+	uint64_t low = 0, pos = r->start;
+	int t = stack_thread(s, r->start, r->end, &low);
+	struct reach_root proto = { .kind = t >= 0 ? ROOT_STACK : region_kind(&s->img, ri),
+				    .thread = t, .reg = -1 };
+
+	cuts = xmalloc(cap * sizeof(*cuts));
+	if (t >= 0 && low > r->start)
+		cuts[ncuts++] = (struct cut){ r->start, low };
+	while (lo < hi) { /* the first segment that ends past the region's start */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ix->seg[mid].end <= r->start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < ix->nseg && ix->seg[i].base < r->end; i++) {
+		if (ncuts == cap) {
+			cap *= 2;
+			cuts = xreallocarray(cuts, cap, sizeof(*cuts));
+		}
+		cuts[ncuts++] = (struct cut){ ix->seg[i].base, ix->seg[i].end };
+	}
+	qsort(cuts, ncuts, sizeof(*cuts), cmp_cut);
+	for (size_t i = 0; i <= ncuts; i++) {
+		uint64_t stop = i < ncuts ? cuts[i].start : r->end;
+
+		if (stop > r->end)
+			stop = r->end;
+		if (stop > pos)
+			fn(arg, r->data + (pos - r->start), pos, stop, &proto);
+		if (i < ncuts && cuts[i].end > pos)
+			pos = cuts[i].end;
+	}
+	free(cuts);
+}
+
+static void
+mark_piece(void *arg, const unsigned char *p, uint64_t start, uint64_t end,
+	   struct reach_root *proto)
+{
+	scan_root_range(arg, p, start, end, proto);
+}
+
+static void
+scan_register_roots(struct marker *m, const struct scan *s)
+{
+	for (size_t i = 0; s->regs && i < s->nthreads; i++) {
+		uint64_t w[sizeof(struct user_regs_struct) / 8];
+
+		if (!s->regs[i].have_regs)
+			continue;
+		memcpy(w, &s->regs[i].regs, sizeof(w));
+		for (size_t k = 0; k < sizeof(w) / 8; k++) {
+			struct reach_root root = { .kind = ROOT_REGISTER, .addr = w[k],
+						   .thread = (int)i, .reg = (int)k };
+
+			mark(m, w[k], 0, 0, &root);
+		}
+	}
+}
+
+static void
+scan_roots(struct marker *m, const struct scan *s)
+{
+	scan_register_roots(m, s);
+	for (size_t i = 0; i < s->img.n; i++)
+		region_root_pieces(s, m->ix, i, mark_piece, m);
+	for (size_t i = 0; i < s->ro.n; i++) {
+		struct reach_root proto = { .kind = ROOT_MODULE, .thread = -1, .reg = -1 };
+
+		scan_root_range(m, s->ro.r[i].data, s->ro.r[i].start, s->ro.r[i].end, &proto);
+	}
+}
+
+/* ---- leaks -------------------------------------------------------------- */
+
+static void
+point_from(struct marker *m, const struct image *img, uint32_t j, bool flood)
+{
+	const struct hs_chunk *c = &m->ix->c[j];
+	uint64_t s, e;
+	const unsigned char *p;
+
+	reach_user_range(c, &s, &e);
+	p = image_ptr(img, s, e - s);
+	if (!p) {
+		e -= 8;
+		if (!(p = image_ptr(img, s, e - s)))
+			return;
+	}
+	for (uint64_t off = 0; off + 8 <= e - s; off += 8) {
+		uint64_t w;
+		long t;
+
+		memcpy(&w, p + off, 8);
+		t = index_lookup(m->ix, w, &m->last_seg);
+		if (t < 0 || (uint32_t)t == j)
+			continue;
+		if (!flood) {
+			if (m->state[t] == UNREACHED)
+				m->state[t] = POINTED;
+		} else if (m->state[t] == UNREACHED || m->state[t] == POINTED) {
+			m->state[t] = RS_INDIRECT;
+			m->queue[m->qtail++] = (uint32_t)t;
+		}
+	}
+}
+
+static void
+flood_from(struct marker *m, const struct image *img, uint32_t j)
+{
+	m->state[j] = RS_DIRECT;
+	m->qhead = m->qtail = 0;
+	m->queue[m->qtail++] = j;
+	while (m->qhead < m->qtail)
+		point_from(m, img, m->queue[m->qhead++], true);
+}
+
+static void
+classify_leaks(struct marker *m, const struct image *img, size_t n)
+{
+	for (size_t j = 0; j < n; j++)
+		if (m->state[j] == UNREACHED || m->state[j] == POINTED)
+			point_from(m, img, (uint32_t)j, false);
+	for (size_t j = 0; j < n; j++) /* heads: nothing leaked points to them */
+		if (m->state[j] == UNREACHED)
+			flood_from(m, img, (uint32_t)j);
+	for (size_t j = 0; j < n; j++) /* cycles: the lowest address leads */
+		if (m->state[j] == POINTED)
+			flood_from(m, img, (uint32_t)j);
+}
+
+void
+reach_run(const struct scan *s, const struct reach_opts *opts, struct reach *r)
+{
+	const struct heap_model *h = &s->heap;
+	double t0 = now_ms();
+	struct marker m = { 0 };
+
+	memset(r, 0, sizeof(*r));
+	r->nchunks = h->nchunks;
+	r->state = xcalloc(h->nchunks ? h->nchunks : 1, 1);
+	r->index = index_build(h);
+	m.ix = r->index;
+	m.state = r->state;
+	m.r = r;
+	m.chains = opts && opts->chains;
+	m.queue = xmalloc((h->nchunks ? h->nchunks : 1) * sizeof(*m.queue));
+	if (m.chains) {
+		r->parent = xmalloc((h->nchunks ? h->nchunks : 1) * sizeof(*r->parent));
+		r->via = xmalloc((h->nchunks ? h->nchunks : 1) * sizeof(*r->via));
+	}
+	for (size_t j = 0; j < h->nchunks; j++)
+		r->state[j] = is_live(&h->chunks[j]) ? UNREACHED : RS_FREE;
+	if (r->index->nseg) {
+		scan_roots(&m, s);
+		drain(&m, &s->img);
+		r->scanned_bytes += r->root_bytes;
+		classify_leaks(&m, &s->img, h->nchunks);
+	}
+	for (size_t j = 0; j < h->nchunks; j++) {
+		r->count[r->state[j]]++;
+		r->bytes[r->state[j]] += h->chunks[j].size;
+	}
+	free(m.queue);
+	r->ms = now_ms() - t0;
+}
+
+void
+reach_free(struct reach *r)
+{
+	free(r->state);
+	free(r->parent);
+	free(r->via);
+	free(r->roots);
+	index_free(r->index);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- chains and referrers ----------------------------------------------- */
+
+size_t
+reach_chain(const struct reach *r, size_t idx, uint32_t *chain, size_t max,
+	    struct reach_root *root)
+{
+	size_t n = 0;
+	uint32_t j = (uint32_t)idx;
+
+	if (!r->parent || idx >= r->nchunks || r->state[idx] != RS_REACHABLE)
+		return 0;
+	/* count first, then fill from the root side */
+	for (uint32_t k = j;; k = r->parent[k]) {
+		n++;
+		if (r->parent[k] == REACH_PARENT_ROOT || n > r->nchunks)
+			break;
+	}
+	if (n > max)
+		return n;
+	for (size_t i = n; i-- > 0; j = r->parent[j]) {
+		chain[i] = j;
+		if (i == 0)
+			*root = r->roots[r->via[j]];
+	}
+	return n;
+}
+
+struct referrers {
+	const struct reach_index *ix;
+	uint64_t us, ue;      /* the target chunk's user bytes */
+	reach_referrer_fn fn;
+	void *arg;
+	long chunk;           /* the chunk being searched, -1 for roots */
+	uint64_t base;        /* its header address */
+};
+
+static void
+referrers_in(void *arg, const unsigned char *p, uint64_t start, uint64_t end,
+	     struct reach_root *proto)
+{
+	struct referrers *rf = arg;
+
+	for (uint64_t a = (start + 7) & ~(uint64_t)7; a + 8 <= end; a += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + (a - start), 8);
+		if (w < rf->us || w >= rf->ue)
+			continue;
+		if (rf->chunk >= 0) {
+			rf->fn(rf->arg, rf->chunk, a - rf->base, NULL);
+		} else {
+			proto->addr = a;
+			rf->fn(rf->arg, -1, 0, proto);
+		}
+	}
+}
+
+void
+reach_referrers(const struct scan *s, const struct reach *r, size_t idx, reach_referrer_fn fn,
+		void *arg)
+{
+	const struct heap_model *h = &s->heap;
+	struct referrers rf = { .ix = r->index, .fn = fn, .arg = arg, .chunk = -1 };
+
+	if (idx >= h->nchunks)
+		return;
+	target_range(&h->chunks[idx], &rf.us, &rf.ue);
+	for (size_t i = 0; s->regs && i < s->nthreads; i++) {
+		uint64_t w[sizeof(struct user_regs_struct) / 8];
+
+		if (!s->regs[i].have_regs)
+			continue;
+		memcpy(w, &s->regs[i].regs, sizeof(w));
+		for (size_t k = 0; k < sizeof(w) / 8; k++) {
+			struct reach_root root = { .kind = ROOT_REGISTER, .addr = w[k],
+						   .thread = (int)i, .reg = (int)k };
+
+			if (w[k] >= rf.us && w[k] < rf.ue)
+				fn(arg, -1, 0, &root);
+		}
+	}
+	for (size_t i = 0; i < s->img.n; i++)
+		region_root_pieces(s, r->index, i, referrers_in, &rf);
+	for (size_t i = 0; i < s->ro.n; i++) {
+		struct reach_root proto = { .kind = ROOT_MODULE, .thread = -1, .reg = -1 };
+
+		referrers_in(&rf, s->ro.r[i].data, s->ro.r[i].start, s->ro.r[i].end, &proto);
+	}
+	for (size_t j = 0; j < h->nchunks; j++) {
+		const struct hs_chunk *c = &h->chunks[j];
+		uint64_t s0, e0;
+		const unsigned char *p;
+
+		if (!is_live(c))
+			continue;
+		reach_user_range(c, &s0, &e0);
+		if (!(p = image_ptr(&s->img, s0, e0 - s0))) {
+			e0 -= 8;
+			if (!(p = image_ptr(&s->img, s0, e0 - s0)))
+				continue;
+		}
+		rf.chunk = (long)j;
+		rf.base = c->addr;
+		referrers_in(&rf, p, s0, e0, NULL);
+	}
+}
