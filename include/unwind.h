@@ -45,6 +45,7 @@ struct unwind_thread {
 struct unwind_set {
 	struct unwind_thread *t; /* in scan.regs order */
 	size_t n;
+	double unwind_ms;        /* unwind_all's time, after the stop */
 };
 
 /* Unwind every thread of s (after scan_live returned EXIT_OK; the target may

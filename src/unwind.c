@@ -49,6 +49,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "allocator.h"
@@ -643,6 +644,15 @@ walk(struct uctx *c, unw_addr_space_t as, struct unwind_thread *t)
 	}
 }
 
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 int
 unwind_all(const struct scan *s, struct unwind_set *out)
 {
@@ -658,6 +668,7 @@ unwind_all(const struct scan *s, struct unwind_set *out)
 	};
 	struct uctx c = { .s = s, .memfd = -1 };
 	unw_addr_space_t as;
+	double t0 = now_ms();
 
 	memset(out, 0, sizeof(*out));
 	if (elf_version(EV_CURRENT) == EV_NONE) {
@@ -694,6 +705,7 @@ unwind_all(const struct scan *s, struct unwind_set *out)
 	free(c.mods);
 	if (c.memfd >= 0)
 		close(c.memfd);
+	out->unwind_ms = now_ms() - t0;
 	return 0;
 }
 
@@ -734,8 +746,8 @@ unwind_free(struct unwind_set *u)
 void
 unwind_print_text(FILE *f, const struct scan *s, const struct unwind_set *u)
 {
-	fprintf(f, "process %d: %zu thread%s, stopped %.2f ms\n", (int)s->pid, u->n,
-		u->n == 1 ? "" : "s", s->pause_ms);
+	fprintf(f, "process %d: %zu thread%s, stopped %.2f ms, unwound after in %.2f ms\n",
+		(int)s->pid, u->n, u->n == 1 ? "" : "s", s->pause_ms, u->unwind_ms);
 	for (size_t i = 0; i < u->n; i++) {
 		const struct unwind_thread *t = &u->t[i];
 
@@ -773,7 +785,8 @@ json_str_or_null(FILE *f, const char *s)
 void
 unwind_print_json(FILE *f, const struct scan *s, const struct unwind_set *u)
 {
-	fprintf(f, "{\"pid\":%d,\"pause_ms\":%.3f,\"threads\":[", (int)s->pid, s->pause_ms);
+	fprintf(f, "{\"pid\":%d,\"pause_ms\":%.3f,\"unwind_ms\":%.3f,\"threads\":[", (int)s->pid,
+		s->pause_ms, u->unwind_ms);
 	for (size_t i = 0; i < u->n; i++) {
 		const struct unwind_thread *t = &u->t[i];
 
