@@ -384,6 +384,15 @@ walk_arena_range(struct walk *w, const struct heap_range *r)
 			if (rd(w, p + 16 + 8, &next) && (next & ~7ULL) == 0 && p + 32 == r->limit)
 				return;
 		}
+		/* When the old top had no room for that chunk (0x30 bytes left),
+		 * sysmalloc marks a 0x20 remnant in use before the size-0 header
+		 * instead: glibc's, not the program's, so not a chunk here. */
+		if (r->fencepost && size == 32 && p + 48 == r->limit) {
+			uint64_t next;
+
+			if (rd(w, p + 32 + 8, &next) && (next & ~7ULL) == 0)
+				return;
+		}
 		if (p == r->top) {
 			push_chunk(m, p, size, CK_TOP, r->arena);
 			if (p + size != r->limit)

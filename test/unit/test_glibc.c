@@ -441,7 +441,8 @@ UNIT_TEST(glibc_walk_random_heaps_hold_invariants)
 /* A thread arena with two heaps.  mp_.hp_pagesize = 8 KiB makes glibc's
  * heap_max 32 KiB, so both heaps fit the fake: the first (retired) ends in a
  * fencepost, long form (0x10 chunk + zero header) or short form (old top kept
- * in use, then a zero header); the second holds top. */
+ * in use, then a zero header; glibc makes it when 0x30 bytes are left: a
+ * 0x20 remnant that is not counted); the second holds top. */
 static void
 two_heap_arena(int short_fence)
 {
@@ -457,7 +458,10 @@ two_heap_arena(int short_fence)
 	c = (ta + f->lay->ms_size + 15) & ~15ULL;
 	put(f, c + 8, 0x100 | 5);
 	c += 0x100;
-	if (short_fence) {
+	if (short_fence == 2) { /* glibc's real short form: a 0x20 remnant */
+		put(f, c + 8, (end - 48 - c) | 5);
+		put(f, end - 48 + 8, 0x20 | 1);
+	} else if (short_fence) {
 		put(f, c + 8, (end - 16 - c) | 5);
 	} else {
 		put(f, c + 8, (end - 32 - c) | 5);
@@ -473,7 +477,8 @@ two_heap_arena(int short_fence)
 	CHECK(walk(f) == 0);
 	CHECK_EQ_U64(f->m.narenas, 2);
 	CHECK_EQ_U64(f->m.arenas[1].nheaps, 2);
-	CHECK_EQ_U64(f->m.arenas[1].count[CK_INUSE], 3); /* 0x100, old top, 0x200 */
+	/* 0x100, old top, 0x200; a 0x20 remnant is glibc's, not a chunk */
+	CHECK_EQ_U64(f->m.arenas[1].count[CK_INUSE], 3);
 	CHECK_EQ_U64(f->m.arenas[1].count[CK_TOP], 1);
 	CHECK_EQ_U64(f->m.nproblems, 0);
 	for (size_t i = 0; i < f->m.nproblems; i++)
@@ -485,4 +490,5 @@ UNIT_TEST(glibc_walk_retired_heap_fenceposts)
 {
 	two_heap_arena(0);
 	two_heap_arena(1);
+	two_heap_arena(2);
 }
