@@ -6,6 +6,9 @@
  * after (walking).  The stop window holds: seizing the threads, re-reading
  * /proc/PID/maps, the copy, reading registers, detaching.
  *
+ * With --cow (cow.h) the stop window holds the seize, a fork the target is
+ * made to execute, and the release; the memory is read from the fork after.
+ *
  * When an arena's mutex was held at the stop (a thread inside malloc), the
  * copy may catch a list mid-update; the scan lets the target run a moment
  * and tries again, a few times, before it reports the arena as busy.
@@ -37,6 +40,8 @@ struct scan_opts {
 	int max_attempts;        /* copies tried while an arena is busy (>= 1) */
 	bool allow_foreign;      /* go on without a malloc model when malloc is not glibc's */
 	long test_stop_delay_ms; /* test hook: sleep inside the stop window */
+	bool cow;                /* --cow: the target forks, heapscan reads the fork */
+	long test_cow_delay_ms;  /* test hook: sleep after the release, the copy alive */
 };
 
 struct scan {
@@ -64,6 +69,9 @@ struct scan {
 	struct image img;       /* writable memory, copied inside the stop window */
 	struct image ro;        /* modules' read-only mappings, copied after it */
 	struct heap_model heap;
+	bool cow;               /* the (last) copy was read from a fork of the target */
+	double cow_read_ms;     /* reading that fork, after the stop window */
+	char cow_refused[192];  /* --cow asked for but not done: why ("" otherwise) */
 };
 
 /* EXIT_OK, or an exit code after printing a one-line cause. */

@@ -53,6 +53,10 @@ void seize_install_signal_handlers(void);
 /* One more thing those handlers do before heapscan dies (async-signal-safe
  * code only: the snapshot writer unlinks its temporary file); NULL for none. */
 void seize_set_signal_cleanup(void (*fn)(void));
+/* Another, for a process heapscan created from the target (--cow's copy): it
+ * runs right after the threads are released, from the handlers and from
+ * seize_release_current(); async-signal-safe code only. */
+void seize_set_child_cleanup(void (*fn)(void));
 
 /* Stop every thread.  On any status but SEIZE_OK everything already seized
  * has been released again.  *err gets an errno where one applies. */
@@ -65,7 +69,8 @@ void seize_read_regs(struct seize *s);
 void seize_release(struct seize *s);
 void seize_free(struct seize *s);
 
-/* Release whatever is seized right now, from any context (die, signals). */
+/* Release whatever is seized right now, and run the child cleanup, from any
+ * context (die, signals). */
 void seize_release_current(void);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "allocator.h"
 #include "copy.h"
+#include "cow.h"
 #include "error.h"
 #include "maps.h"
 #include "probe.h"
@@ -84,29 +85,87 @@ process_exited(pid_t pid)
 	return gone;
 }
 
-/* The stop window.  EXIT_OK with the image filled, or an exit code. */
+/* Read the fork's memory after the stop window, then end it.  Its maps are
+ * the target's at the fork.  0 or -errno. */
 static int
-stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz)
+read_fork(struct scan *s, const struct scan_opts *opts, struct cow *cw)
+{
+	double t0 = now_ms();
+	int ret;
+
+	if (opts->test_cow_delay_ms > 0)
+		sleep_ms(opts->test_cow_delay_ms);
+	maps_free(&s->maps);
+	ret = maps_read(cw->child, &s->maps);
+	if (ret == 0)
+		ret = copy_regions(cw->child, &s->maps, &s->img);
+	cow_end(cw);
+	s->cow_read_ms = now_ms() - t0;
+	return ret;
+}
+
+/* Inside the stop window: true when the target forked a copy; a refusal is
+ * kept for the notice, which waits until the target runs again. */
+static bool
+try_fork(struct scan *s, struct seize *sz, struct cow *cw, int *ret)
+{
+	seize_read_regs(sz);
+	switch (cow_fork(sz, cw)) {
+	case COW_OK:
+		return true;
+	case COW_GONE:
+		*ret = -ESRCH;
+		return false;
+	case COW_REFUSED:
+		snprintf(s->cow_refused, sizeof(s->cow_refused), "%s", cw->why);
+		return false;
+	}
+	return false;
+}
+
+/* The stop window.  EXIT_OK with the image filled, or an exit code.  With cw
+ * (--cow), the window holds a fork and the image is read from the fork after
+ * it; without, or when the fork is refused, the copy is made inside it. */
+static int
+stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz, struct cow *cw)
 {
 	double t0 = now_ms();
 	enum seize_status st;
-	int err, ret;
+	bool forked = false, refused_before = s->cow_refused[0] != '\0';
+	int err, ret = 0;
 
 	st = seize_all(sz, s->pid, &err);
 	if (st != SEIZE_OK)
 		return seize_failed(s->pid, st, err);
-	maps_free(&s->maps);
-	ret = maps_read(s->pid, &s->maps);
-	if (ret == 0)
-		ret = copy_regions(s->pid, &s->maps, &s->img);
-	if (ret == 0)
-		seize_read_regs(sz);
+	if (cw)
+		forked = try_fork(s, sz, cw, &ret);
+	if (!forked && ret == 0) {
+		maps_free(&s->maps);
+		ret = maps_read(s->pid, &s->maps);
+		if (ret == 0)
+			ret = copy_regions(s->pid, &s->maps, &s->img);
+		if (ret == 0)
+			seize_read_regs(sz);
+	}
 	if (opts->test_stop_delay_ms > 0)
 		sleep_ms(opts->test_stop_delay_ms);
 	seize_release(sz);
 	s->pause_ms = now_ms() - t0;
 	s->pause_total_ms += s->pause_ms;
 	s->was_stopped = sz->group_stopped;
+	s->cow = forked;
+	if (cw)
+		cow_resend(cw);
+	if (s->cow_refused[0] && !refused_before)
+		error_msg("--cow: %s; copying while stopped", s->cow_refused);
+	if (forked) {
+		ret = read_fork(s, opts, cw);
+		if (ret) {
+			errno = -ret;
+			perror_msg("cannot read the copy of process %d", (int)s->pid);
+			return EXIT_FAIL;
+		}
+	}
 	if (ret == -ESRCH) {
 		error_msg("process %d exited during the scan", (int)s->pid);
 		return EXIT_NOPROC;
@@ -206,10 +265,25 @@ prepare(pid_t pid, struct scan *s, struct maps *m, bool allow_foreign)
 	return ret;
 }
 
+/* Before the stop: cw when the target can be made to fork, else NULL after
+ * the notice. */
+static struct cow *
+prepare_cow(struct scan *s, const struct maps *m, struct cow *cw)
+{
+	if (cow_prepare(s->pid, m, cw) < 0) {
+		snprintf(s->cow_refused, sizeof(s->cow_refused), "%s", cw->why);
+		error_msg("--cow: %s; copying while stopped", cw->why);
+		return NULL;
+	}
+	seize_set_child_cleanup(cow_end_current);
+	return cw;
+}
+
 int
 scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 {
 	struct seize sz;
+	struct cow cw, *cwp = NULL;
 	struct maps m = { 0 };
 	struct glibc_target gt;
 	char why[256];
@@ -220,6 +294,8 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
 	ret = prepare(pid, s, &m, opts->allow_foreign);
+	if (ret == EXIT_OK && opts->cow)
+		cwp = prepare_cow(s, &m, &cw);
 	if (ret == EXIT_OK) {
 		ret = copy_prepare(&s->img, copy_plan_bytes(&m));
 		if (ret) {
@@ -235,7 +311,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	s->prepare_ms = now_ms() - t0;
 
 	for (s->attempts = 1;; s->attempts++) {
-		ret = stop_and_copy(s, opts, &sz);
+		ret = stop_and_copy(s, opts, &sz, cwp);
 		if (ret != EXIT_OK) {
 			seize_free(&sz);
 			return ret;

@@ -24,6 +24,7 @@
 
 static struct seize *volatile current;
 static void (*volatile signal_cleanup)(void);
+static void (*volatile child_cleanup)(void);
 
 static const int fatal_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 
@@ -44,9 +45,12 @@ on_fatal_signal(int sig)
 	struct seize *s = current;
 
 	void (*fn)(void) = signal_cleanup;
+	void (*child)(void) = child_cleanup;
 
 	if (s)
 		release_from_handler(s);
+	if (child)
+		child();
 	if (fn)
 		fn();
 	signal(sig, SIG_DFL);
@@ -74,12 +78,22 @@ seize_set_signal_cleanup(void (*fn)(void))
 }
 
 void
+seize_set_child_cleanup(void (*fn)(void))
+{
+	child_cleanup = fn;
+}
+
+void
 seize_release_current(void)
 {
 	struct seize *s = current;
 
+	void (*child)(void) = child_cleanup;
+
 	if (s)
 		seize_release(s);
+	if (child)
+		child();
 }
 
 static void

@@ -1,0 +1,73 @@
+/*
+ * cow.h - --cow: a copy-on-write copy of the stopped target, made by a fork
+ * the target executes, so the target can go on while heapscan reads the copy.
+ *
+ * Inside the stop window (every thread seized, registers read), one stopped
+ * thread T is made to execute two raw system calls at a `syscall; ret` that
+ * already exists in its executable memory (nothing is written to the target,
+ * no libc code and no atfork handler runs):
+ *
+ *   target --clone(CLONE_VM, exit signal 0)--> H      cheap: shares the mm
+ *   H      --clone(0, exit signal 0)---------> COPY   the page-table copy
+ *   H killed; T reaps H with wait4(H, __WALL|WNOHANG)
+ *
+ * H and COPY are traced from birth (PTRACE_O_TRACECLONE) and never run a user
+ * instruction.  COPY's parent H dies before the target runs again, so COPY is
+ * an orphan, adopted by init (or the nearest child subreaper); the target
+ * never sees a child, a SIGCHLD or a zombie.  H is ended by heapscan's own
+ * kill and reaped by the target's wait4 inside the stop.  COPY carries
+ * PTRACE_O_EXITKILL from birth (it inherits H's options), so if heapscan dies
+ * the kernel kills it and its adoptive parent reaps it.
+ *
+ * T's registers are put back exactly, at a ptrace stop inside the kernel's
+ * signal path, so an interrupted system call restarts as after any ptrace
+ * stop.  Signals T dequeues meanwhile are sent again after the release.
+ */
+#ifndef HEAPSCAN_COW_H
+#define HEAPSCAN_COW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "maps.h"
+#include "seize.h"
+
+#define COW_MAX_RESEND 8
+
+struct cow {
+	pid_t pid;              /* the target */
+	uint64_t site;          /* address of `syscall; ret` in the target's code */
+	pid_t child;            /* the copy, stopped and traced; 0 when none */
+	pid_t tid;              /* the thread that forked */
+	int resend[COW_MAX_RESEND]; /* signals T dequeued during the fork */
+	int nresend;
+	char why[160];          /* why --cow was refused, for the notice */
+};
+
+enum cow_status {
+	COW_OK = 0,     /* c->child is the copy */
+	COW_REFUSED,    /* no copy; the target is as it was (c->why says why) */
+	COW_GONE,       /* the target exited */
+};
+
+/* Before the stop: is a fork safe and possible, and where is a `syscall; ret`?
+ * 0, or -1 with the reason in c->why (copy while stopped instead). */
+int cow_prepare(pid_t pid, const struct maps *m, struct cow *c);
+
+/* Inside the stop window, after seize_read_regs(): make the copy.  Fatal
+ * signals to heapscan are held off while a thread runs on borrowed
+ * registers. */
+enum cow_status cow_fork(struct seize *sz, struct cow *c);
+
+/* After seize_release(): send again the signals the forking thread dequeued. */
+void cow_resend(struct cow *c);
+
+/* Kill and reap the copy (idempotent). */
+void cow_end(struct cow *c);
+
+/* From a signal handler or die(): kill and reap the current copy, if any. */
+void cow_end_current(void);
+
+#endif

@@ -1,0 +1,499 @@
+/*
+ * cow.c - the target forks a copy of itself for heapscan to read (see cow.h).
+ *
+ * Running one system call in a stopped thread T, with nothing written to the
+ * target:
+ *
+ *   SETREGS   rip = a `syscall; ret` found in libc or the vdso, rax = number,
+ *             orig_rax = -1 (so the kernel's restart logic leaves it alone),
+ *             rdi, rsi, rdx, r10, r8 = arguments
+ *   PTRACE_SYSCALL until the syscall-exit-stop (TRACESYSGOOD tells syscall
+ *             stops from signals; a PTRACE_EVENT_CLONE stop in between names
+ *             the new child); rax is the result
+ *   park      SETREGS the thread's own registers, PTRACE_INTERRUPT, PTRACE_CONT:
+ *             the thread stops again in the kernel's signal path before any
+ *             user instruction, where the seize left it.  On release, the
+ *             kernel applies its restart logic to the restored registers: a
+ *             nanosleep, read or futex wait that the seize interrupted
+ *             restarts as after any ptrace stop.
+ *
+ * A signal T dequeues while it runs for us (signal-delivery-stop) is
+ * suppressed and sent again with tgkill once the target is released.
+ *
+ * Why `syscall; ret` and a bogus stack for the children: between its birth
+ * and the moment heapscan sets PTRACE_O_EXITKILL on it, the helper H would be
+ * let go if heapscan were SIGKILLed.  It would then resume after the
+ * syscall, where `ret` pops from an unmapped stack: it dies of SIGSEGV at its
+ * first instruction (no sigaltstack: CLONE_VM resets it) without touching the
+ * memory it shares with the target.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/sched.h>
+
+#include "cow.h"
+#include "xmalloc.h"
+
+#define COW_SITE "\x0f\x05\xc3" /* syscall; ret */
+#define COW_BAD_SP 16UL         /* in page 0, never mapped */
+#define COW_MAX_STOPS 64        /* stops one injected syscall may go through */
+#define COW_SCAN_LIMIT (64u << 20)
+
+static volatile pid_t current_child;
+
+static const int held_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+
+/* ---- before the stop ---------------------------------------------------- */
+
+/* The last number on /proc/PID/status line KEY ("NSpid:\t42\t1"), or -1. */
+static long
+status_last_number(const char *text, const char *key)
+{
+	const char *p = strstr(text, key), *eol;
+	long v = -1;
+
+	if (!p)
+		return -1;
+	p += strlen(key);
+	eol = strchr(p, '\n');
+	if (!eol)
+		eol = p + strlen(p);
+	while (p < eol) {
+		char *end;
+		long x = strtol(p, &end, 10);
+
+		if (end == p) {
+			p++;
+			continue;
+		}
+		v = x;
+		p = end;
+	}
+	return v;
+}
+
+static int
+check_status(pid_t pid, struct cow *c)
+{
+	char path[64], buf[8192];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(c->why, sizeof(c->why), "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	/* A seccomp filter may kill the process for calling clone. */
+	if (status_last_number(buf, "\nSeccomp:") != 0) {
+		snprintf(c->why, sizeof(c->why), "the target runs under seccomp");
+		return -1;
+	}
+	/* Orphans are adopted by their pid namespace's init: if that is the
+	 * target, the copy would become its child. */
+	if (status_last_number(buf, "\nNSpid:") == 1) {
+		snprintf(c->why, sizeof(c->why),
+			 "the target is a pid namespace's init and would adopt the copy");
+		return -1;
+	}
+	return 0;
+}
+
+/* Find COW_SITE in mapping e; 0 when there is none. */
+static uint64_t
+find_site_in(pid_t pid, const struct map_entry *e, unsigned char *buf, size_t buflen)
+{
+	for (uint64_t a = e->start; a < e->end;) {
+		uint64_t want = e->end - a;
+		struct iovec l, r;
+		ssize_t n;
+		void *hit;
+
+		if (want > buflen)
+			want = buflen;
+		l.iov_base = buf;
+		l.iov_len = want;
+		r.iov_base = (void *)(uintptr_t)a;
+		r.iov_len = want;
+		n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+		if (n < 3)
+			return 0;
+		hit = memmem(buf, (size_t)n, COW_SITE, 3);
+		if (hit)
+			return a + (uint64_t)((unsigned char *)hit - buf);
+		/* overlap by two bytes so a site across the boundary is found */
+		a += (uint64_t)n - 2;
+		if ((uint64_t)n < want)
+			return 0;
+	}
+	return 0;
+}
+
+static bool
+is_libc(const struct map_entry *e)
+{
+	const char *slash = strrchr(e->path, '/');
+
+	return slash && strncmp(slash + 1, "libc.so", 7) == 0;
+}
+
+static uint64_t
+find_site(pid_t pid, const struct maps *m)
+{
+	size_t buflen = 1u << 20, scanned = 0;
+	unsigned char *buf = xmalloc(buflen);
+	uint64_t site = 0;
+
+	/* the vdso first (two pages), then libc, then any other code */
+	for (int pass = 0; pass < 3 && !site; pass++) {
+		for (size_t i = 0; i < m->n && !site && scanned < COW_SCAN_LIMIT; i++) {
+			const struct map_entry *e = &m->v[i];
+			bool vdso = strcmp(e->path, "[vdso]") == 0, libc = is_libc(e);
+
+			if ((e->perms & (MAP_PERM_R | MAP_PERM_X)) != (MAP_PERM_R | MAP_PERM_X))
+				continue;
+			if ((pass == 0 && !vdso) || (pass == 1 && !libc) || (pass == 2 && (vdso || libc)))
+				continue;
+			site = find_site_in(pid, e, buf, buflen);
+			scanned += e->end - e->start;
+		}
+	}
+	free(buf);
+	return site;
+}
+
+int
+cow_prepare(pid_t pid, const struct maps *m, struct cow *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->pid = pid;
+	if (check_status(pid, c) < 0)
+		return -1;
+	c->site = find_site(pid, m);
+	if (!c->site) {
+		snprintf(c->why, sizeof(c->why), "no `syscall; ret` instruction found in its code");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- one system call in a stopped thread -------------------------------- */
+
+static void
+hold_signals(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(held_signals) / sizeof(held_signals[0]); i++)
+		sigaddset(&set, held_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+static int
+wait_stop(pid_t tid, int *status)
+{
+	for (;;) {
+		pid_t w = waitpid(tid, status, __WALL);
+
+		if (w == tid)
+			return WIFSTOPPED(*status) ? 0 : -ESRCH;
+		if (w < 0 && errno == EINTR)
+			continue;
+		return -ESRCH;
+	}
+}
+
+static void
+note_signal(struct cow *c, int sig)
+{
+	if (c->nresend < COW_MAX_RESEND)
+		c->resend[c->nresend++] = sig;
+}
+
+static int
+ptrace_err(void)
+{
+	return errno == ESRCH ? -ESRCH : -errno;
+}
+
+/* Run syscall nr in stopped thread tid, whose registers otherwise are base.
+ * Leaves the thread in its syscall-exit-stop.  0 with the result in *ret
+ * (and a traced child's pid in *born when one was created), or -errno. */
+static int
+run_syscall(struct cow *c, pid_t tid, const struct user_regs_struct *base, long nr,
+	    const long a[5], long *ret, pid_t *born)
+{
+	struct user_regs_struct r = *base;
+	bool entered = false;
+
+	r.rip = c->site;
+	r.rax = (unsigned long long)nr;
+	r.orig_rax = (unsigned long long)-1;
+	r.rdi = (unsigned long long)a[0];
+	r.rsi = (unsigned long long)a[1];
+	r.rdx = (unsigned long long)a[2];
+	r.r10 = (unsigned long long)a[3];
+	r.r8 = (unsigned long long)a[4];
+	if (ptrace(PTRACE_SETREGS, tid, 0, &r) < 0 || ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
+		return ptrace_err();
+	for (int i = 0; i < COW_MAX_STOPS; i++) {
+		int status, sig, event;
+
+		if (wait_stop(tid, &status) < 0)
+			return -ESRCH;
+		sig = WSTOPSIG(status);
+		event = (unsigned)status >> 16;
+		if (sig == (SIGTRAP | 0x80)) {
+			if (entered) {
+				if (ptrace(PTRACE_GETREGS, tid, 0, &r) < 0)
+					return ptrace_err();
+				*ret = (long)r.rax;
+				return 0;
+			}
+			entered = true;
+		} else if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_FORK ||
+			   event == PTRACE_EVENT_VFORK) {
+			unsigned long msg;
+
+			if (born && ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0)
+				*born = (pid_t)msg;
+		} else if (event == 0) {
+			note_signal(c, sig); /* dequeued for us: suppressed, sent again later */
+		}
+		if (ptrace(PTRACE_SYSCALL, tid, 0, 0) < 0)
+			return ptrace_err();
+	}
+	return -ETIME;
+}
+
+/* Put the thread's own registers back and stop it where the seize left it:
+ * in the signal path, before any user instruction. */
+static int
+park(struct cow *c, pid_t tid, const struct user_regs_struct *orig)
+{
+	if (ptrace(PTRACE_SETREGS, tid, 0, orig) < 0 || ptrace(PTRACE_INTERRUPT, tid, 0, 0) < 0 ||
+	    ptrace(PTRACE_CONT, tid, 0, 0) < 0)
+		return ptrace_err();
+	for (int i = 0; i < COW_MAX_STOPS; i++) {
+		int status;
+
+		if (wait_stop(tid, &status) < 0)
+			return -ESRCH;
+		if (((unsigned)status >> 16) == PTRACE_EVENT_STOP)
+			return ptrace(PTRACE_SETREGS, tid, 0, orig) < 0 ? ptrace_err() : 0;
+		if (((unsigned)status >> 16) == 0 && WSTOPSIG(status) != (SIGTRAP | 0x80))
+			note_signal(c, WSTOPSIG(status));
+		if (ptrace(PTRACE_CONT, tid, 0, 0) < 0)
+			return ptrace_err();
+	}
+	return -ETIME;
+}
+
+/* Kill a traced process of ours and collect it (as its tracer). */
+static void
+kill_and_collect(pid_t p)
+{
+	int status;
+
+	if (p <= 0)
+		return;
+	kill(p, SIGKILL);
+	while (waitpid(p, &status, __WALL) == p) {
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			break;
+	}
+}
+
+/* ---- the fork ------------------------------------------------------------- */
+
+static struct seized_thread *
+pick_thread(struct seize *sz)
+{
+	for (size_t i = 0; i < sz->n; i++) {
+		struct seized_thread *t = &sz->t[i];
+
+		/* A thread in signal-delivery-stop must stay there to get its
+		 * signal back on detach. */
+		if (t->stopped && t->have_regs && !t->pass_sig)
+			return t;
+	}
+	return NULL;
+}
+
+/* The target's thread t reaps the helper h, which heapscan has killed and
+ * collected: h is then the target's zombie, with exit signal 0. */
+static int
+target_reaps(struct cow *c, struct seized_thread *t, pid_t h)
+{
+	const long a[5] = { h, 0, __WALL | WNOHANG, 0, 0 };
+	struct timespec nap = { 0, 100000 };
+
+	for (int i = 0; i < 100; i++) {
+		long ret = 0;
+		int rc = run_syscall(c, t->tid, &t->regs, SYS_wait4, a, &ret, NULL);
+		int prc = park(c, t->tid, &t->regs);
+
+		if (rc < 0 || prc < 0)
+			return rc < 0 ? rc : prc;
+		if (ret == h)
+			return 0;
+		if (ret != 0)
+			return (int)ret;
+		nanosleep(&nap, NULL);
+	}
+	return -ETIME;
+}
+
+/* The helper h, stopped at birth, forks the copy.  0 with c->child set, or
+ * -errno (the fork's own error when it was refused). */
+static int
+helper_forks(struct cow *c, pid_t h)
+{
+	const long a[5] = { 0, (long)COW_BAD_SP, 0, 0, 0 }; /* exit signal 0: see cow.h */
+	struct user_regs_struct hr;
+	long ret = 0;
+	pid_t g = 0;
+	int status, rc;
+
+	if (wait_stop(h, &status) < 0)
+		return -ESRCH;
+	if (ptrace(PTRACE_SETOPTIONS, h, 0,
+		   (void *)(long)(PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)) < 0 ||
+	    ptrace(PTRACE_GETREGS, h, 0, &hr) < 0)
+		return ptrace_err();
+	rc = run_syscall(c, h, &hr, SYS_clone, a, &ret, &g);
+	if (rc == 0 && ret < 0)
+		rc = (int)ret;
+	if (rc == 0 && g <= 0)
+		rc = -ECHILD;
+	if (rc < 0) {
+		kill_and_collect(g);
+		return rc;
+	}
+	if (wait_stop(g, &status) < 0)
+		return -ESRCH;
+	c->child = g;
+	current_child = g;
+	return 0;
+}
+
+static enum cow_status
+refuse(struct cow *c, const char *what, int err)
+{
+	snprintf(c->why, sizeof(c->why), "%s (%s)", what, strerror(err < 0 ? -err : err));
+	return COW_REFUSED;
+}
+
+static enum cow_status
+fork_in(struct seize *sz, struct cow *c)
+{
+	const long a[5] = { CLONE_VM, (long)COW_BAD_SP, 0, 0, 0 }; /* exit signal 0 */
+	struct seized_thread *t;
+	long ret = 0;
+	pid_t h = 0;
+	int rc, prc;
+
+	if (sz->group_stopped) {
+		snprintf(c->why, sizeof(c->why), "the target is stopped (state T)");
+		return COW_REFUSED;
+	}
+	t = pick_thread(sz);
+	if (!t) {
+		snprintf(c->why, sizeof(c->why), "no thread free to fork");
+		return COW_REFUSED;
+	}
+	c->tid = t->tid;
+	if (ptrace(PTRACE_SETOPTIONS, t->tid, 0,
+		   (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD)) < 0)
+		return errno == ESRCH ? COW_GONE : refuse(c, "cannot set ptrace options", errno);
+
+	rc = run_syscall(c, t->tid, &t->regs, SYS_clone, a, &ret, &h);
+	prc = park(c, t->tid, &t->regs);
+	if (rc == -ESRCH || prc == -ESRCH) {
+		kill_and_collect(h);
+		return COW_GONE;
+	}
+	if (rc == 0 && ret < 0)
+		rc = (int)ret;
+	if (rc == 0 && h <= 0)
+		rc = -ECHILD;
+	if (rc < 0 || prc < 0) {
+		kill_and_collect(h);
+		ptrace(PTRACE_SETOPTIONS, t->tid, 0, (void *)(long)PTRACE_O_TRACEEXEC);
+		return refuse(c, "fork refused", rc < 0 ? rc : prc);
+	}
+
+	rc = helper_forks(c, h);
+	kill_and_collect(h);
+	prc = target_reaps(c, t, h);
+	ptrace(PTRACE_SETOPTIONS, t->tid, 0, (void *)(long)PTRACE_O_TRACEEXEC);
+	if (prc == -ESRCH) {
+		cow_end(c);
+		return COW_GONE;
+	}
+	if (prc < 0) {
+		/* Not expected: say so, the scan itself is not affected. */
+		fprintf(stderr, "heapscan: --cow: the target did not reap helper %d (%s)\n", (int)h,
+			strerror(-prc));
+	}
+	if (rc < 0)
+		return refuse(c, "fork refused", rc);
+	return COW_OK;
+}
+
+enum cow_status
+cow_fork(struct seize *sz, struct cow *c)
+{
+	sigset_t old;
+	enum cow_status st;
+
+	hold_signals(&old);
+	st = fork_in(sz, c);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return st;
+}
+
+void
+cow_resend(struct cow *c)
+{
+	for (int i = 0; i < c->nresend; i++)
+		syscall(SYS_tgkill, (int)c->pid, (int)c->tid, c->resend[i]);
+	c->nresend = 0;
+}
+
+void
+cow_end(struct cow *c)
+{
+	if (c->child > 0) {
+		current_child = 0;
+		kill_and_collect(c->child);
+		c->child = 0;
+	}
+}
+
+void
+cow_end_current(void)
+{
+	pid_t p = current_child;
+
+	if (p > 0) {
+		current_child = 0;
+		kill_and_collect(p);
+	}
+}
