@@ -157,84 +157,8 @@ struct ctx {
 
 /* ---- working memory ---------------------------------------------------- */
 
-/* The per-chunk array and the content table run to hundreds of MiB for a
- * big heap, and faulting fresh memory in 4 KiB at a time costs more than
- * hashing the heap (on a paravirtualised guest, about 3 ms per MiB).  So each
- * gets its own mapping, asked for transparent huge pages (Debian's THP mode
- * is "madvise") and populated in one call: 320 MiB in 20 ms instead of a
- * second.  Both are hints; an older kernel just faults as usual.  Fresh
- * anonymous memory is zeroed.  The mapping's length is kept in front. */
-#define BIG_HDR 64
-#define HUGE_SZ ((size_t)2 << 20)
-
-static size_t
-big_len(size_t nmemb, size_t size)
-{
-	size_t map;
-
-	if (!nmemb || !size)
-		nmemb = size = 1;
-	if (nmemb > (SIZE_MAX - BIG_HDR - HUGE_SZ) / size)
-		error_msg_and_die(EXIT_FAIL, "allocation size overflow");
-	map = BIG_HDR + nmemb * size;
-	return map < HUGE_SZ ? (map + 4095) & ~(size_t)4095 : (map + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
-}
-
-/* Advice for the whole mapping (advice on part of it would split it, and
- * mremap cannot grow a mapping made of two); population of the new part. */
-static void
-big_prepare(unsigned char *p, size_t len, size_t fresh)
-{
-	if (len >= HUGE_SZ)
-		(void)madvise(p, len, MADV_HUGEPAGE);
-	(void)madvise(p + len - fresh, fresh, MADV_POPULATE_WRITE);
-}
-
-static void *
-big_alloc(size_t nmemb, size_t size)
-{
-	size_t map = big_len(nmemb, size);
-	unsigned char *p = mmap(NULL, map, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		error_msg_and_die(EXIT_FAIL, "out of memory allocating %zu bytes", map);
-	big_prepare(p, map, map);
-	memcpy(p, &map, sizeof(map));
-	return p + BIG_HDR;
-}
-
-/* Room for nmemb elements, keeping the contents (mremap moves pages, it
- * does not copy them). */
-static void *
-big_grow(void *q, size_t nmemb, size_t size)
-{
-	unsigned char *p = (unsigned char *)q - BIG_HDR;
-	size_t old, map = big_len(nmemb, size);
-
-	memcpy(&old, p, sizeof(old));
-	if (map <= old)
-		return q;
-	p = mremap(p, old, map, MREMAP_MAYMOVE);
-	if (p == MAP_FAILED)
-		error_msg_and_die(EXIT_FAIL, "out of memory allocating %zu bytes", map);
-	big_prepare(p, map, map - old);
-	memcpy(p, &map, sizeof(map));
-	return p + BIG_HDR;
-}
-
-static void
-big_free(void *q)
-{
-	unsigned char *p = q;
-	size_t map;
-
-	if (!p)
-		return;
-	p -= BIG_HDR;
-	memcpy(&map, p, sizeof(map));
-	munmap(p, map);
-}
+/* Working arrays come from bigmem_alloc (image.h): huge pages, populated
+ * in one call. */
 
 /* ---- user bytes ---------------------------------------------------------- */
 
@@ -446,7 +370,7 @@ static void
 table_alloc(struct ctx *x, size_t n)
 {
 	x->nslots = n < 1024 ? 1024 : n < UINT32_MAX ? n : UINT32_MAX;
-	x->tab = big_alloc(x->nslots, sizeof(*x->tab));
+	x->tab = bigmem_alloc(x->nslots, sizeof(*x->tab));
 }
 
 /* Keep the table at most 3/4 full (linear probing slows down past that). */
@@ -468,7 +392,7 @@ table_room(struct ctx *x, size_t groups)
 			;
 		x->tab[pos] = old[k];
 	}
-	big_free(old);
+	bigmem_free(old);
 }
 
 /* Room for one more group: at most ncand (each candidate makes one), in
@@ -482,9 +406,9 @@ group_reserve(struct ctx *x)
 	if (x->ng < x->gcap)
 		return;
 	x->gcap = x->gcap + step < x->ncand ? x->gcap + step : x->ncand;
-	x->g = big_grow(x->g, x->gcap, sizeof(*x->g));
+	x->g = bigmem_grow(x->g, x->gcap, sizeof(*x->g));
 	if (x->gtag)
-		x->gtag = big_grow(x->gtag, x->gcap, sizeof(*x->gtag));
+		x->gtag = bigmem_grow(x->gtag, x->gcap, sizeof(*x->gtag));
 }
 
 static uint32_t
@@ -506,10 +430,10 @@ arena_copy(struct ctx *x, const unsigned char *p, size_t len)
 
 	if (len > ARENA_COPY_MAX)
 		return NULL;
-	if (!x->narena || x->arena_used + len > ARENA_BLOCK - BIG_HDR) {
+	if (!x->narena || x->arena_used + len > ARENA_BLOCK - BIGMEM_HDR) {
 		if (x->narena == ARENA_BLOCKS)
 			return NULL;
-		x->arena[x->narena++] = big_alloc(ARENA_BLOCK - BIG_HDR, 1);
+		x->arena[x->narena++] = bigmem_alloc(ARENA_BLOCK - BIGMEM_HDR, 1);
 		x->arena_used = 0;
 	}
 	dst = x->arena[x->narena - 1] + x->arena_used;
@@ -527,8 +451,8 @@ promote(struct ctx *x, struct group *gr, const struct pending *pe, const unsigne
 
 	if (x->nhot == x->hotcap) {
 		x->hotcap = x->hotcap ? x->hotcap * 2 : 1024;
-		x->hot = x->hot ? big_grow(x->hot, x->hotcap, sizeof(*x->hot))
-				: big_alloc(x->hotcap, sizeof(*x->hot));
+		x->hot = x->hot ? bigmem_grow(x->hot, x->hotcap, sizeof(*x->hot))
+				: bigmem_alloc(x->hotcap, sizeof(*x->hot));
 	}
 	x->hot[x->nhot] = (struct hot){ .key = pe->key, .len = pe->len,
 					.bytes = copy ? copy : first };
@@ -639,9 +563,9 @@ content_range(struct ctx *x, size_t expect)
 
 	table_alloc(x, expect);
 	x->gcap = 0; /* group_reserve grows them; one entry for touch_block */
-	x->g = big_alloc(1, sizeof(*x->g));
+	x->g = bigmem_alloc(1, sizeof(*x->g));
 	if (x->tags)
-		x->gtag = big_alloc(1, sizeof(*x->gtag));
+		x->gtag = bigmem_alloc(1, sizeof(*x->gtag));
 	for (size_t base = x->begin; base < x->end; base += BLOCK) {
 		size_t m = x->end - base < BLOCK ? x->end - base : BLOCK;
 
@@ -653,10 +577,10 @@ content_range(struct ctx *x, size_t expect)
 				x->prov[base + k] = content_group(x, base + k, &pe[k]);
 	}
 	(void)sink;
-	big_free(x->hot);
+	bigmem_free(x->hot);
 	x->hot = NULL;
 	for (size_t k = 0; k < x->narena; k++)
-		big_free(x->arena[k]);
+		bigmem_free(x->arena[k]);
 	x->narena = 0;
 }
 
@@ -727,7 +651,7 @@ filter_build(struct tag_filter *f, const struct ctx *lo)
 	while (lg < 40 && ((uint64_t)1 << lg) < (uint64_t)lo->ng * 8)
 		lg++;
 	f->shift = 64 - lg;
-	f->bits = big_alloc(((size_t)1 << lg) / 64, sizeof(*f->bits));
+	f->bits = bigmem_alloc(((size_t)1 << lg) / 64, sizeof(*f->bits));
 	for (size_t k = 0; k < lo->nslots; k++) {
 		uint32_t tag = (uint32_t)(lo->tab[k] >> 32);
 		uint64_t b1, b2;
@@ -765,7 +689,7 @@ merge_halves(struct ctx *lo, struct ctx *hi)
 	lo->ncand += hi->ncand;
 	if (lo->gcap < lo->ng + hi->ng) {
 		lo->gcap = lo->ng + hi->ng;
-		lo->g = big_grow(lo->g, lo->gcap, sizeof(*lo->g));
+		lo->g = bigmem_grow(lo->g, lo->gcap, sizeof(*lo->g));
 	}
 	for (size_t gb = 0; gb < hi->ng; gb++) {
 		uint32_t g = filter_maybe(&f, hi->gtag[gb]) ? lower_twin(lo, hi, gb) : NONE32;
@@ -781,10 +705,10 @@ merge_halves(struct ctx *lo, struct ctx *hi)
 	for (size_t i = hi->begin; i < hi->end; i++)
 		if (lo->prov[i] != NONE32)
 			lo->prov[i] = renum[lo->prov[i]];
-	big_free(f.bits);
-	big_free(hi->g);
-	big_free(hi->gtag);
-	big_free(hi->tab);
+	bigmem_free(f.bits);
+	bigmem_free(hi->g);
+	bigmem_free(hi->gtag);
+	bigmem_free(hi->tab);
 }
 
 /* Identical contents, into x->g; the two halves of a big heap in two
@@ -807,7 +731,7 @@ content_pass(struct ctx *x)
 		/* a page of its own: the threads write their ctx for every
 		 * chunk, and sharing a cache line would cost more than the
 		 * second core saves */
-		hi = big_alloc(1, sizeof(*hi));
+		hi = bigmem_alloc(1, sizeof(*hi));
 		*hi = *x;
 		hi->begin = split;
 		hi->end = x->n;
@@ -821,9 +745,9 @@ content_pass(struct ctx *x)
 		else
 			content_range(hi, above);
 		merge_halves(x, hi);
-		big_free(hi);
+		bigmem_free(hi);
 	}
-	big_free(x->tab);
+	bigmem_free(x->tab);
 	x->tab = NULL;
 }
 
@@ -939,8 +863,8 @@ new_proto(struct ctx *x, enum cluster_kind kind, uint32_t first, uint64_t count,
 
 	if (x->npr == x->prcap) { /* a heap of many small clusters has millions */
 		x->prcap = x->prcap ? x->prcap * 2 : 4096;
-		x->pr = x->pr ? big_grow(x->pr, x->prcap, sizeof(*x->pr))
-			      : big_alloc(x->prcap, sizeof(*x->pr));
+		x->pr = x->pr ? bigmem_grow(x->pr, x->prcap, sizeof(*x->pr))
+			      : bigmem_alloc(x->prcap, sizeof(*x->pr));
 	}
 	x->pr[x->npr++] = (struct proto){ .kind = kind, .first = first, .count = count,
 					  .size = x->ch[first].size, .sig = sig, .id = id };
@@ -1171,7 +1095,7 @@ finish(struct ctx *x, struct cluster_set *out)
 
 	if (x->npr) /* qsort's pointer must not be NULL even for 0 items */
 		qsort(x->pr, x->npr, sizeof(*x->pr), by_bytes_desc);
-	out->v = big_alloc(x->npr, sizeof(*out->v));
+	out->v = bigmem_alloc(x->npr, sizeof(*out->v));
 	for (size_t k = 0; k < x->npr; k++) {
 		/* the samples are all over the heap: their chunk entries, then
 		 * their bytes, are fetched ahead (a heap of a million pairs
@@ -1208,24 +1132,24 @@ cluster_build(const struct cluster_input *in, struct cluster_set *out)
 		x.span = in->am->hi - in->am->lo;
 	}
 	memset(out, 0, sizeof(*out));
-	x.prov = big_alloc(x.n, sizeof(*x.prov));
+	x.prov = bigmem_alloc(x.n, sizeof(*x.prov));
 	content_pass(&x);
 	content_clusters(&x);
 	shape_count(&x);
 	zero_merge(&x);
 	shape_clusters(&x);
 	finish(&x, out);
-	big_free(x.g);
+	bigmem_free(x.g);
 	free(x.stab);
 	free(x.s);
-	big_free(x.pr);
+	bigmem_free(x.pr);
 }
 
 /* v and of_chunk come from big_alloc, not malloc: free them only here. */
 void
 cluster_set_free(struct cluster_set *cs)
 {
-	big_free(cs->v);
-	big_free(cs->of_chunk);
+	bigmem_free(cs->v);
+	bigmem_free(cs->of_chunk);
 	memset(cs, 0, sizeof(*cs));
 }
