@@ -108,6 +108,7 @@ struct heap_problem {
 struct heap_model {
 	struct hs_chunk *chunks; /* sorted by addr */
 	size_t nchunks, cap;
+	bool chunks_big;         /* chunks is from bigmem (the walk), not malloc */
 	struct arena_info *arenas;
 	size_t narenas;
 	struct heap_problem *problems;

@@ -361,12 +361,29 @@ walk_arena_range(struct walk *w, const struct heap_range *r)
 {
 	struct heap_model *m = w->m;
 	struct arena_info *ai = &m->arenas[r->arena];
-	uint64_t p = r->start;
+	uint64_t p = r->start, lo = 0, hi = 0;
+	const struct region *reg = image_region(w->t->img, r->start);
+	const unsigned char *base = NULL;
 
+	/* Headers straight from the region that holds the range (the common
+	 * case, without holes): rd()'s checks per chunk were a fifth of the
+	 * walk.  Offsets are compared, never pointers formed first. */
+	if (reg && !reg->nholes) {
+		lo = reg->start;
+		hi = reg->end;
+		base = reg->data;
+	}
 	while (p < r->limit) {
 		uint64_t hdr, size, flags;
 
-		if (!rd(w, p + 8, &hdr)) {
+		if (base && p - lo < hi - lo && hi - p >= 16) {
+			/* the next headers are a few lines on: fetch ahead, since
+			 * the hardware does not across pages and each step waits
+			 * for the one before */
+			__builtin_prefetch(base + (p - lo) + 1024);
+			memcpy(&hdr, base + (p - lo) + 8, 8);
+		}
+		else if (!rd(w, p + 8, &hdr)) {
 			problem(m, p, "arena 0x%lx: chunk 0x%lx is outside copied memory",
 				(unsigned long)ai->addr, (unsigned long)p);
 			break;
