@@ -72,6 +72,7 @@ usage(FILE *f)
 		"  --diff      compare snapshots: which types grew (rank by steady growth for 3+)\n"
 		"  --svg FILE  with --diff: a line chart of the top growing types\n"
 		"  --force     with --diff: compare snapshots of different processes\n"
+		"  --cow       stop PID only while it forks; read the fork (copy-on-write)\n"
 		"  --version   print the version\n"
 		"  -h, --help  this text\n"
 		"\n"
@@ -126,6 +127,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "diff", no_argument, NULL, 'd' },
 		{ "svg", required_argument, NULL, 'g' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "cow", no_argument, NULL, 'C' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -138,10 +140,16 @@ parse_options(int argc, char **argv, struct options *o)
 	o->scan.max_attempts = 5;
 	if (delay && parse_count(delay, &c) == 0)
 		o->scan.test_stop_delay_ms = c;
+	delay = getenv("HEAPSCAN_TEST_COW_DELAY_MS");
+	if (delay && parse_count(delay, &c) == 0)
+		o->scan.test_cow_delay_ms = c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			o->json = true;
+			break;
+		case 'C':
+			o->scan.cow = true;
 			break;
 		case 'v':
 			o->vtables = true;
