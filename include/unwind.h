@@ -28,8 +28,10 @@ struct unwind_frame {
 	uint64_t ip;         /* frame 0: the thread's rip; others: the return address */
 	uint64_t sp;         /* the stack pointer in this frame (rsp at frame 0) */
 	char *func;          /* "name+0x1f", demangled; NULL when no symbol covers ip */
-	const char *module;  /* path of the mapping holding ip (as in maps); NULL if none */
-	uint64_t modoff;     /* ip as a link-time address of module (for addr2line) */
+	const char *module;  /* path of the mapping holding ip, as in scan.maps (valid
+			      * until scan_free); NULL for anonymous memory */
+	uint64_t modoff;     /* ip as a link-time address of module (for addr2line);
+			      * if the file could not be read, ip - its first mapping */
 };
 
 struct unwind_thread {

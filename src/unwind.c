@@ -162,7 +162,8 @@ umod_symbols(struct umod *m)
 		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
 		    !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
 			continue;
-		for (size_t i = 1; i < sh.sh_size / sh.sh_entsize; i++) {
+		/* d_size, not sh_size: libelf checked it against the file */
+		for (size_t i = 1; i < d->d_size / sh.sh_entsize; i++) {
 			GElf_Sym s;
 			const char *name;
 
@@ -575,8 +576,10 @@ symbolize(struct uctx *c, struct unwind_frame *f, bool after_call)
 	if (!m)
 		return;
 	f->module = m->path;
-	if (!m->ok)
+	if (!m->ok) { /* unreadable file: an offset from its first mapping */
+		f->modoff = f->ip - m->lo;
 		return;
+	}
 	f->modoff = f->ip - m->bias;
 	f->func = frame_name(m, look, f->ip);
 }
