@@ -203,7 +203,8 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->leaks + o->why + o->referrers + o->vtables + !!o->snapshot > 1)
 		error_msg_and_die(EXIT_USAGE, "--leaks, --why, --referrers, --vtables and --snapshot "
 				  "are separate modes: one at a time");
-	if (o->threads && (o->vtables || o->snapshot || o->contents || o->diff || o->top_set))
+	if (o->threads && (o->vtables || o->snapshot || o->contents || o->diff || o->top_set ||
+			   o->leaks || o->why || o->referrers))
 		error_msg_and_die(EXIT_USAGE, "--threads goes with --json and a process id only");
 	if ((o->dopts.svg || o->dopts.force) && !o->diff)
 		error_msg_and_die(EXIT_USAGE, "--svg and --force go with --diff");
