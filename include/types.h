@@ -57,6 +57,7 @@ struct type_table {
 	struct class_entry *classes;
 	size_t nclasses;
 	uint32_t *of_chunk; /* per heap chunk: index into types, UINT32_MAX for free chunks */
+	bool of_chunk_big;  /* of_chunk is from bigmem (types_build), not malloc */
 };
 
 struct types_input {

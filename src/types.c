@@ -22,6 +22,9 @@
 #define VC_NOT (-1)        /* not a vtable address point */
 #define VC_SECONDARY (-2)  /* a vptr, but not a complete object's primary one */
 #define MAX_NAME 512
+#define GRAN_SHIFT 21      /* 2 MiB */
+#define GRAN_SLOTS 1024    /* a power of 2; more than the granules of any process's data */
+#define GRAN_EMPTY UINT64_MAX
 
 struct vslot {
 	uint64_t key;
@@ -39,6 +42,8 @@ struct builder {
 	struct addr_range *data;   /* the AK_DATA ranges only: where vtables can be */
 	size_t ndata;
 	uint64_t dlo, dhi;
+	uint64_t gran[GRAN_SLOTS]; /* 2 MiB granules that hold module data; ~0 empty */
+	const struct region *rc;   /* last region a chunk's bytes came from */
 	struct vslot *slots;
 	size_t cap, n;
 	struct class_entry *classes;
@@ -208,6 +213,56 @@ in_data(const struct builder *b, uint64_t w)
 	return false;
 }
 
+static size_t
+gran_home(uint64_t g)
+{
+	return (size_t)((g * 0x9e3779b97f4a7c15ULL) >> 54) & (GRAN_SLOTS - 1);
+}
+
+/* Every heap pointer lies between the lowest and the highest module, so
+ * that first test passes for most words of a heap of linked objects: a set
+ * of the 2 MiB granules that hold module data (a few dozen, in L1) then
+ * turns nearly all of them away with one probe.  When the data spans more
+ * granules than the set holds, the set is not used. */
+static void
+gran_build(struct builder *b)
+{
+	size_t used = 0;
+
+	memset(b->gran, 0xff, sizeof(b->gran));
+	for (size_t i = 0; i < b->ndata; i++) {
+		for (uint64_t g = b->data[i].start >> GRAN_SHIFT;
+		     g <= (b->data[i].end - 1) >> GRAN_SHIFT; g++) {
+			size_t pos = gran_home(g);
+
+			while (b->gran[pos] != GRAN_EMPTY && b->gran[pos] != g)
+				pos = (pos + 1) & (GRAN_SLOTS - 1);
+			if (b->gran[pos] == g)
+				continue;
+			if (++used > GRAN_SLOTS / 2) {
+				memset(b->gran, 0xff, sizeof(b->gran));
+				b->gran[0] = 0; /* marks "no filter": granule 0 is never data */
+				return;
+			}
+			b->gran[pos] = g;
+		}
+	}
+}
+
+static inline bool
+gran_maybe(const struct builder *b, uint64_t w)
+{
+	uint64_t g = w >> GRAN_SHIFT;
+	size_t pos = gran_home(g);
+
+	if (b->gran[0] == 0)
+		return true;
+	for (; b->gran[pos] != GRAN_EMPTY; pos = (pos + 1) & (GRAN_SLOTS - 1))
+		if (b->gran[pos] == g)
+			return true;
+	return false;
+}
+
 static void
 collect_data_ranges(struct builder *b)
 {
@@ -215,21 +270,22 @@ collect_data_ranges(struct builder *b)
 
 	b->data = xmalloc((am->n ? am->n : 1) * sizeof(*b->data));
 	for (size_t i = 0; i < am->n; i++)
-		if (am->v[i].kind == AK_DATA)
+		if (am->v[i].kind == AK_DATA && am->v[i].end > am->v[i].start)
 			b->data[b->ndata++] = am->v[i];
 	if (b->ndata) {
 		b->dlo = b->data[0].start;
 		b->dhi = b->data[b->ndata - 1].end;
 	}
+	gran_build(b);
 }
 
 /* The cached verdict for w: a class index, VC_NOT or VC_SECONDARY. */
 static int32_t
-lookup(struct builder *b, uint64_t w)
+lookup_slow(struct builder *b, uint64_t w)
 {
 	size_t i;
 
-	if (w < b->dlo || w >= b->dhi || (w & 7) || !in_data(b, w))
+	if (!gran_maybe(b, w) || !in_data(b, w))
 		return VC_NOT;
 	if ((b->n + 1) * 2 > b->cap) {
 		struct vslot *old = b->slots;
@@ -258,6 +314,16 @@ lookup(struct builder *b, uint64_t w)
 	return b->slots[i].val;
 }
 
+/* The first test inline, with one branch: every word of the heap comes
+ * through here, and on random bytes separate tests each mispredict. */
+static inline int32_t
+lookup(struct builder *b, uint64_t w)
+{
+	if ((w - b->dlo >= b->dhi - b->dlo) | (w & 7))
+		return VC_NOT;
+	return lookup_slow(b, w);
+}
+
 static void
 count_instances(struct builder *b, const unsigned char *p, size_t len, uint64_t at)
 {
@@ -276,6 +342,32 @@ count_instances(struct builder *b, const unsigned char *p, size_t len, uint64_t 
 }
 
 /* ---- chunk types ----------------------------------------------------------- */
+
+/* chunk_user_bytes (cluster.h) with the last region remembered: chunks come
+ * in address order, and a binary search over the regions per chunk was a
+ * tenth of the type pass.  A region with holes takes image_ptr's way. */
+static const unsigned char *
+chunk_bytes(struct builder *b, const struct hs_chunk *c, size_t *len)
+{
+	const struct image *img = b->in->img;
+	const struct region *r = b->rc;
+	uint64_t tail = c->kind == CK_MMAPPED ? 0 : 8, a, off;
+
+	if (c->size < 16 + 8 - tail || c->addr > UINT64_MAX - 16)
+		return NULL;
+	a = c->addr + 16;
+	*len = (size_t)(c->size - 16 + tail);
+	if (!r || r->nholes || a - r->start >= r->end - r->start) {
+		r = image_region(img, a);
+		if (!r)
+			return NULL;
+		b->rc = r;
+		if (r->nholes)
+			return image_ptr(img, a, *len);
+	}
+	off = a - r->start;
+	return *len <= r->end - r->start - off ? r->data + off : NULL;
+}
 
 static uint32_t
 add_type(struct builder *b, enum type_kind kind, char *name, uint64_t size)
@@ -345,9 +437,12 @@ type_chunks(struct builder *b)
 	struct cluster_set cs;
 	struct size_type *st = NULL;
 	size_t nst = 0, stcap = 0, ncls_cap = 0;
-	bool *typed = xcalloc(h->nchunks ? h->nchunks : 1, sizeof(bool));
+	/* huge pages, populated at once: 4 KiB faults on these two cost more
+	 * than filling them */
+	bool *typed = bigmem_alloc(h->nchunks, sizeof(bool));
 
-	t->of_chunk = xmalloc((h->nchunks ? h->nchunks : 1) * sizeof(uint32_t));
+	t->of_chunk = bigmem_alloc(h->nchunks, sizeof(uint32_t));
+	t->of_chunk_big = true;
 	for (size_t i = 0; i < h->nchunks; i++) {
 		const struct hs_chunk *c = &h->chunks[i];
 		const unsigned char *p;
@@ -358,7 +453,7 @@ type_chunks(struct builder *b)
 		t->of_chunk[i] = UINT32_MAX;
 		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
 			continue;
-		p = chunk_user_bytes(b->in->img, c, &len);
+		p = chunk_bytes(b, c, &len);
 		if (!p)
 			continue;
 		count_instances(b, p, len, c->addr + 16);
@@ -406,7 +501,7 @@ type_chunks(struct builder *b)
 	free(cls_type);
 	free(arr_type);
 	free(st);
-	free(typed);
+	bigmem_free(typed);
 }
 
 /* Not glibc: no chunk boundaries, no free lists; every anonymous word counts. */
@@ -520,6 +615,9 @@ type_table_free(struct type_table *t)
 		free(t->classes[i].name);
 	free(t->types);
 	free(t->classes);
-	free(t->of_chunk);
+	if (t->of_chunk_big)
+		bigmem_free(t->of_chunk);
+	else
+		free(t->of_chunk);
 	memset(t, 0, sizeof(*t));
 }
