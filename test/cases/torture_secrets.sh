@@ -1,0 +1,4 @@
+# torture_secrets: the short version of test/torture/secrets.sh (1 rounds; `make
+# torture` runs the full count).  See that script for what is checked.
+. "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
+TORTURE_RUNS=${TORTURE_RUNS:-1} exec bash "$TOP/test/torture/secrets.sh"
