@@ -41,6 +41,7 @@ int diff_run(char *const *paths, int npaths, const struct diff_opts *o);
 struct diff_input {
 	const struct heap_model *heap;
 	const struct type_table *types;
+	const uint8_t *reach; /* per chunk enum reach_state, NULL when not stored */
 };
 
 struct diff_row {
@@ -48,6 +49,7 @@ struct diff_row {
 	char *name;
 	uint64_t size;
 	uint64_t *count, *bytes; /* per snapshot, [nsnaps] */
+	uint64_t *leaked;        /* leaked chunks (direct + indirect) per snapshot, [nsnaps] */
 	/* first snapshot vs last */
 	uint64_t new_chunks, new_bytes, freed_chunks, freed_bytes;
 	uint64_t sample_new;     /* a new chunk (in the last snapshot), 0 when none */
@@ -60,6 +62,8 @@ struct diff_result {
 	struct diff_row *rows;   /* most growth first */
 	size_t nrows;
 	uint64_t *chunks, *bytes; /* in-use chunks and bytes per snapshot, [nsnaps] */
+	bool has_reach;           /* every snapshot stores reachability */
+	uint64_t *leaked, *leaked_bytes; /* leaked chunks and bytes per snapshot, [nsnaps] */
 	uint64_t new_chunks, new_bytes, freed_chunks, freed_bytes; /* over all types */
 };
 

@@ -93,6 +93,9 @@ struct reach_opts {
 /* Mark s's heap model.  s must hold a glibc heap model (not foreign). */
 void reach_run(const struct scan *s, const struct reach_opts *opts, struct reach *out);
 void reach_free(struct reach *r);
+/* A result read back (a snapshot's states, each < RS__N, one per chunk of
+ * h): r takes state over and recounts; no chains, no index. */
+void reach_adopt(struct reach *r, const struct heap_model *h, uint8_t *state);
 
 /* Index of the live chunk whose user bytes hold addr, or -1.  Needs reach_run. */
 long reach_chunk_of(const struct reach *r, const struct heap_model *h, uint64_t addr);

@@ -15,7 +15,7 @@
  *         12   number of sections                                  u32
  *         16   sections, each:
  *                tag       4 ASCII bytes ("META", "ARNA", "PROB", "TYPE",
- *                          "CLSS", "CHNK", "CONT")
+ *                          "CLSS", "CHNK"; optional "CONT", "RACH")
  *                flags     u32: bit 0 = payload is zstd-compressed
  *                stored    u64: payload bytes in the file
  *                raw       u64: payload bytes once decompressed (= stored when not)
@@ -28,6 +28,11 @@
  * address: varint (addr - previous chunk's end) / 16, varint size / 16,
  * varint kind | arena << 4, varint type + 1 (0 for free chunks), u32 low
  * half of the XXH3 of the user bytes (0 for free chunks); zstd-compressed.
+ * RACH (reachability, when the scan marked): varint chunk count, varint
+ * root bytes, varint scanned bytes, then one byte per chunk, its enum
+ * reach_state (0 free, 1 reachable, 2 leaked, 3 leaked indirectly);
+ * zstd-compressed.  Readers ignore sections they do not know, so adding an
+ * optional one does not change the format version.
  *
  * Everything read is checked: lengths against what remains, counts against
  * what the bytes could hold, the decompressed size against a bound, every
@@ -40,6 +45,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "reach.h"
 #include "scan.h"
 #include "types.h"
 
@@ -53,10 +59,14 @@ struct snap_meta {
 	int64_t time;              /* seconds since the epoch when taken */
 	uint32_t *chunk_hash;      /* per heap chunk: low 32 bits of XXH3 of its user bytes */
 	bool has_contents;
+	bool has_reach;            /* a RACH section was read */
+	uint8_t *reach_state;      /* per heap chunk: enum reach_state */
+	uint64_t root_bytes, scanned_bytes;
 };
 
 struct snap_write_opts {
 	bool contents; /* --contents: raw user bytes of in-use chunks, zstd-compressed */
+	const struct reach *reach; /* store this reachability result; NULL for none */
 };
 
 /* Write atomically: a temporary file in the target directory (mode 0600),

@@ -57,6 +57,7 @@
 #include <xxhash.h>
 
 #include "diff.h"
+#include "reach.h"
 #include "probe.h"
 #include "error.h"
 #include "json.h"
@@ -129,6 +130,7 @@ row_of(struct builder *b, const struct type_entry *e)
 	w->size = e->size;
 	w->count = xcalloc(r->nsnaps, sizeof(*w->count));
 	w->bytes = xcalloc(r->nsnaps, sizeof(*w->bytes));
+	w->leaked = xcalloc(r->nsnaps, sizeof(*w->leaked));
 	b->slot[i] = (uint32_t)++r->nrows;
 	return (uint32_t)(r->nrows - 1);
 }
@@ -142,6 +144,9 @@ builder_init(struct builder *b, struct diff_result *r, size_t nsnaps)
 	r->nsnaps = nsnaps;
 	r->chunks = xcalloc(nsnaps ? nsnaps : 1, sizeof(*r->chunks));
 	r->bytes = xcalloc(nsnaps ? nsnaps : 1, sizeof(*r->bytes));
+	r->leaked = xcalloc(nsnaps ? nsnaps : 1, sizeof(*r->leaked));
+	r->leaked_bytes = xcalloc(nsnaps ? nsnaps : 1, sizeof(*r->leaked_bytes));
+	r->has_reach = nsnaps > 0;
 }
 
 /* The row of chunk i of in, or NO_ROW for a chunk without a type. */
@@ -164,14 +169,21 @@ diff_add(struct builder *b, size_t i, const struct diff_input *in)
 
 	for (size_t k = 0; k < t->ntypes; k++)
 		map[k] = NO_ROW;
+	if (!in->reach)
+		b->r->has_reach = false;
 	for (size_t k = 0; k < h->nchunks; k++) {
 		const struct hs_chunk *c = &h->chunks[k];
 		uint32_t tk = t->of_chunk ? t->of_chunk[k] : UINT32_MAX;
+		bool leaked = in->reach && (in->reach[k] == RS_DIRECT || in->reach[k] == RS_INDIRECT);
 		struct diff_row *w;
 
 		if (c->kind == CK_INUSE || c->kind == CK_MMAPPED) {
 			b->r->chunks[i]++;
 			b->r->bytes[i] += c->size;
+		}
+		if (leaked) {
+			b->r->leaked[i]++;
+			b->r->leaked_bytes[i] += c->size;
 		}
 		if (tk >= t->ntypes)
 			continue;
@@ -180,6 +192,7 @@ diff_add(struct builder *b, size_t i, const struct diff_input *in)
 		w = &b->r->rows[map[tk]];
 		w->count[i]++;
 		w->bytes[i] += c->size;
+		w->leaked[i] += leaked;
 	}
 	return map;
 }
@@ -352,10 +365,13 @@ diff_result_free(struct diff_result *r)
 		free(r->rows[i].name);
 		free(r->rows[i].count);
 		free(r->rows[i].bytes);
+		free(r->rows[i].leaked);
 	}
 	free(r->rows);
 	free(r->chunks);
 	free(r->bytes);
+	free(r->leaked);
+	free(r->leaked_bytes);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -447,17 +463,17 @@ read_and_compute(char *const *paths, size_t n, bool force, struct snap_info *inf
 	builder_init(&b, r, n);
 	if (load(paths[0], &first, &info[0]) < 0)
 		goto out;
-	fmap = diff_add(&b, 0, &(struct diff_input){ &first.s.heap, &first.t });
+	fmap = diff_add(&b, 0, &(struct diff_input){ &first.s.heap, &first.t, first.m.reach_state });
 	for (size_t i = 1; i < n; i++) {
 		free(lmap);
 		lmap = NULL;
 		loaded_free(&last);
 		if (load(paths[i], &last, &info[i]) < 0 || compatible(&info[0], &info[i], force) < 0)
 			goto out;
-		lmap = diff_add(&b, i, &(struct diff_input){ &last.s.heap, &last.t });
+		lmap = diff_add(&b, i, &(struct diff_input){ &last.s.heap, &last.t, last.m.reach_state });
 	}
-	diff_pair(r, &(struct diff_input){ &first.s.heap, &first.t }, fmap,
-		  &(struct diff_input){ &last.s.heap, &last.t }, lmap);
+	diff_pair(r, &(struct diff_input){ &first.s.heap, &first.t, first.m.reach_state }, fmap,
+		  &(struct diff_input){ &last.s.heap, &last.t, last.m.reach_state }, lmap);
 	ret = 0;
 out:
 	diff_finish(&b);
@@ -469,6 +485,21 @@ out:
 }
 
 /* ---- text ------------------------------------------------------------------ */
+
+static size_t leak_nsnaps; /* for by_leak_growth: qsort has no context argument */
+
+static int
+by_leak_growth(const void *pa, const void *pb)
+{
+	const struct diff_row *a = *(const struct diff_row *const *)pa;
+	const struct diff_row *b = *(const struct diff_row *const *)pb;
+	size_t n = leak_nsnaps;
+	uint64_t ga = a->leaked[n - 1] - a->leaked[0], gb = b->leaked[n - 1] - b->leaked[0];
+
+	if (ga != gb)
+		return ga > gb ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
 
 
 /* A difference of byte counts: "+1.5 KiB", "-32 B", "0 B". */
@@ -691,6 +722,39 @@ text_samples(FILE *f, const struct diff_result *r, int top)
 	}
 }
 
+/* Types whose leaked chunks grew, most first. */
+static void
+text_leaks(FILE *f, const struct diff_result *r, int top)
+{
+	size_t n = r->nsnaps, shown = 0;
+	struct diff_row **rows;
+	char b1[32], b2[32], b3[32];
+
+	if (!r->has_reach) {
+		fprintf(f, "\n  leaks: not compared (a snapshot holds no reachability)\n");
+		return;
+	}
+	fprintf(f, "\n  leaked: %" PRIu64 " -> %" PRIu64 " chunks, %s -> %s (%s)\n", r->leaked[0],
+		r->leaked[n - 1], human_bytes(r->leaked_bytes[0], b1, sizeof(b1)),
+		human_bytes(r->leaked_bytes[n - 1], b2, sizeof(b2)),
+		human_delta(r->leaked_bytes[0], r->leaked_bytes[n - 1], b3, sizeof(b3)));
+	rows = xmalloc((r->nrows ? r->nrows : 1) * sizeof(*rows));
+	for (size_t i = 0; i < r->nrows; i++)
+		if (r->rows[i].leaked[n - 1] > r->rows[i].leaked[0])
+			rows[shown++] = &r->rows[i];
+	leak_nsnaps = n;
+	if (shown > 1)
+		qsort(rows, shown, sizeof(*rows), by_leak_growth);
+	for (size_t i = 0; i < shown && (int)i < top; i++) {
+		fprintf(f, "  %10s leaked  %-7s ", count_delta(rows[i]->leaked[0], rows[i]->leaked[n - 1], b1,
+							   sizeof(b1)),
+			type_kind_name(rows[i]->kind));
+		fput_printable(f, rows[i]->name);
+		fprintf(f, "  (%" PRIu64 " -> %" PRIu64 ")\n", rows[i]->leaked[0], rows[i]->leaked[n - 1]);
+	}
+	free(rows);
+}
+
 static void
 diff_text(FILE *f, const struct snap_info *info, const struct diff_result *r, int top)
 {
@@ -702,6 +766,7 @@ diff_text(FILE *f, const struct snap_info *info, const struct diff_result *r, in
 	text_samples(f, r, top);
 	text_content(f, r, top);
 	text_totals(f, r);
+	text_leaks(f, r, top);
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -743,7 +808,7 @@ json_snapshots(FILE *f, const struct snap_info *info, const struct diff_result *
 }
 
 static void
-json_row(FILE *f, const struct diff_row *w, size_t n)
+json_row(FILE *f, const struct diff_row *w, size_t n, bool leaks)
 {
 	fprintf(f, "{\"name\": ");
 	json_str(f, w->name);
@@ -760,6 +825,8 @@ json_row(FILE *f, const struct diff_row *w, size_t n)
 		json_addr(f, w->sample_new);
 	else
 		fprintf(f, "null");
+	if (leaks)
+		json_u64s(f, "leaked", w->leaked, n);
 	if (n > 2) {
 		json_u64s(f, "counts", w->count, n);
 		json_u64s(f, "bytes", w->bytes, n);
@@ -779,7 +846,7 @@ diff_json(FILE *f, const struct snap_info *info, const struct diff_result *r)
 	fprintf(f, ",\n\"types\": [");
 	for (size_t i = 0; i < r->nrows; i++) {
 		fprintf(f, "%s\n  ", i ? "," : "");
-		json_row(f, &r->rows[i], n);
+		json_row(f, &r->rows[i], n, r->has_reach);
 	}
 	fprintf(f, "],\n\"totals\": {\"chunks_a\": %" PRIu64 ", \"chunks_b\": %" PRIu64
 		", \"bytes_a\": %" PRIu64 ", \"bytes_b\": %" PRIu64, r->chunks[0], r->chunks[n - 1],
@@ -792,6 +859,10 @@ diff_json(FILE *f, const struct snap_info *info, const struct diff_result *r)
 	if (n > 2) {
 		json_u64s(f, "chunks", r->chunks, n);
 		json_u64s(f, "bytes", r->bytes, n);
+	}
+	if (r->has_reach) {
+		json_u64s(f, "leaked_chunks", r->leaked, n);
+		json_u64s(f, "leaked_bytes", r->leaked_bytes, n);
 	}
 	fprintf(f, "}\n}\n");
 }

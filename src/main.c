@@ -226,6 +226,9 @@ parse_options(int argc, char **argv, struct options *o)
 		return;
 	/* an existing file is read as a snapshot: the reader says what is wrong with it */
 	if (!o->snapshot && access(argv[optind], F_OK) == 0) {
+		if (o->why || o->referrers)
+			error_msg_and_die(EXIT_USAGE, "--why and --referrers need a live process: a "
+					  "snapshot holds no memory to follow pointers in");
 		o->file = argv[optind];
 		return;
 	}
@@ -317,8 +320,17 @@ static int
 save(const struct options *o, const struct scan *s, const struct type_table *tt)
 {
 	struct snap_write_opts wo = { .contents = o->contents };
+	struct reach r;
+	int ret;
 
-	if (snap_write(o->snapshot, s, tt, &wo) < 0)
+	if (!s->foreign) { /* so --diff can show leaks growing */
+		reach_run(s, &(struct reach_opts){ 0 }, &r);
+		wo.reach = &r;
+	}
+	ret = snap_write(o->snapshot, s, tt, &wo);
+	if (wo.reach)
+		reach_free(&r);
+	if (ret < 0)
 		return EXIT_FAIL;
 	if (strcmp(o->snapshot, "-"))
 		error_msg("snapshot of process %d written to %s (%zu chunks)", (int)s->pid,
@@ -336,7 +348,21 @@ from_file(const struct options *o)
 
 	if (snap_read(o->file, &s, &tt, &m, err, sizeof(err)) < 0)
 		error_msg_and_die(EXIT_FAIL, "%s", err);
-	report(o, &s, &tt);
+	if (o->leaks) {
+		struct reach r;
+
+		if (!m.has_reach)
+			error_msg_and_die(EXIT_FAIL, "%s holds no reachability (taken of a target "
+					  "without glibc's heap, or by an older heapscan)", o->file);
+		reach_adopt(&r, &s.heap, m.reach_state);
+		m.reach_state = NULL;
+		r.root_bytes = m.root_bytes;
+		r.scanned_bytes = m.scanned_bytes;
+		report_leaks(stdout, &s, &tt, &r, o->json, o->top);
+		reach_free(&r);
+	} else {
+		report(o, &s, &tt);
+	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		perror_msg_and_die(EXIT_FAIL, "writing the report");
 	scan_free(&s);

@@ -568,6 +568,18 @@ reach_run(const struct scan *s, const struct reach_opts *opts, struct reach *r)
 }
 
 void
+reach_adopt(struct reach *r, const struct heap_model *h, uint8_t *state)
+{
+	memset(r, 0, sizeof(*r));
+	r->state = state;
+	r->nchunks = h->nchunks;
+	for (size_t j = 0; j < h->nchunks; j++) {
+		r->count[state[j]]++;
+		r->bytes[state[j]] += h->chunks[j].size;
+	}
+}
+
+void
 reach_free(struct reach *r)
 {
 	free(r->state);

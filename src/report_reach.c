@@ -258,8 +258,12 @@ leaks_text(FILE *f, const struct scan *s, const struct type_table *t, const stru
 		r->count[RS_DIRECT], human_bytes(r->bytes[RS_DIRECT], b1, sizeof(b1)),
 		r->count[RS_INDIRECT], human_bytes(r->bytes[RS_INDIRECT], b2, sizeof(b2)),
 		r->count[RS_REACHABLE], human_bytes(r->bytes[RS_REACHABLE], b3, sizeof(b3)));
-	fprintf(f, "  roots: registers, stacks and %s of memory malloc does not own; marked in %.0f ms\n",
-		human_bytes(r->root_bytes, b1, sizeof(b1)), r->ms);
+	fprintf(f, "  roots: registers, stacks and %s of memory malloc does not own; ",
+		human_bytes(r->root_bytes, b1, sizeof(b1)));
+	if (r->index)
+		fprintf(f, "marked in %.0f ms\n", r->ms);
+	else
+		fprintf(f, "as the snapshot recorded\n");
 	if (!ng) {
 		fprintf(f, "\n  no leaks: every live chunk is reachable\n");
 		return;

@@ -309,12 +309,23 @@ wr_section(struct writer *w, const char tag[4], struct buf *raw, bool compress)
 	memset(raw, 0, sizeof(*raw));
 }
 
+/* RACH: varint chunk count, root bytes, scanned bytes, then one byte of
+ * enum reach_state per chunk (mostly "reachable": zstd makes it tiny). */
+static void
+reach_section(struct buf *b, const struct reach *r)
+{
+	put_var(b, r->nchunks);
+	put_var(b, r->root_bytes);
+	put_var(b, r->scanned_bytes);
+	put(b, r->state, r->nchunks);
+}
+
 static void
 write_all(struct writer *w, const struct scan *s, const struct type_table *t,
 	  const struct snap_write_opts *o)
 {
 	struct buf b = { 0 };
-	uint32_t version = SNAP_FORMAT_VERSION, nsec = o->contents ? 7 : 6;
+	uint32_t version = SNAP_FORMAT_VERSION, nsec = 6 + o->contents + !!o->reach;
 	uint64_t sum;
 	uint8_t trailer[16];
 
@@ -336,6 +347,10 @@ write_all(struct writer *w, const struct scan *s, const struct type_table *t,
 	if (o->contents) {
 		contents_section(&b, s);
 		wr_section(w, "CONT", &b, true);
+	}
+	if (o->reach) {
+		reach_section(&b, o->reach);
+		wr_section(w, "RACH", &b, true);
 	}
 	sum = XXH64_digest(w->h);
 	memcpy(trailer, TRAILER_MAGIC, 8);
@@ -813,6 +828,31 @@ decode_chunks(struct reader *r, struct cur *c, struct heap_model *h, struct type
 	return 0;
 }
 
+/* Optional: a file without RACH (written before reachability, or by
+ * a scan that did not mark) just has no leak data. */
+static int
+decode_reach(struct reader *r, struct cur *c, const struct heap_model *h, struct snap_meta *m)
+{
+	uint64_t n = get_count(c, 1, 1ULL << 36);
+
+	m->root_bytes = get_var(c);
+	m->scanned_bytes = get_var(c);
+	if (c->bad || n != h->nchunks || (size_t)(c->end - c->p) != n)
+		return fail(r, "corrupt: section RACH does not match the chunks");
+	m->reach_state = xmalloc(n ? n : 1);
+	memcpy(m->reach_state, c->p, n);
+	for (uint64_t i = 0; i < n; i++) {
+		const struct hs_chunk *k = &h->chunks[i];
+		bool live = k->kind == CK_INUSE || k->kind == CK_MMAPPED;
+
+		if (m->reach_state[i] >= RS__N || live != (m->reach_state[i] != RS_FREE))
+			return fail(r, "corrupt: chunk %llu's reachability does not fit its kind",
+				    (unsigned long long)i);
+	}
+	m->has_reach = true;
+	return 0;
+}
+
 /* Totals are recomputed, never read: a file cannot make them disagree. */
 static void
 recount(struct heap_model *h, struct type_table *t)
@@ -845,6 +885,8 @@ decode_all(struct reader *r, struct scan *s, struct type_table *t, struct snap_m
 	if (decode_meta(r, c[0], s, m) < 0 || decode_arenas(r, c[1], &s->heap) < 0 ||
 	    decode_problems(r, c[2], &s->heap) < 0 || decode_types(r, c[3], c[4], t) < 0 ||
 	    decode_chunks(r, c[5], &s->heap, t, m) < 0)
+		return -1;
+	if (find_section(r, "RACH") && decode_reach(r, find_section(r, "RACH"), &s->heap, m) < 0)
 		return -1;
 	recount(&s->heap, t);
 	return 0;
@@ -923,6 +965,8 @@ snap_meta_free(struct snap_meta *m)
 {
 	free(m->chunk_hash);
 	m->chunk_hash = NULL;
+	free(m->reach_state);
+	m->reach_state = NULL;
 }
 
 bool

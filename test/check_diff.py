@@ -52,7 +52,7 @@ def is_int(v):
 
 
 def read_truth(path):
-    t = {"pid": None, "count": {}, "allocated": {}, "freed": {}}
+    t = {"pid": None, "count": {}, "allocated": {}, "freed": {}, "leaked": {}}
     try:
         with open(path) as f:
             lines = f.read().splitlines()
@@ -66,7 +66,7 @@ def read_truth(path):
                 t["pid"] = int(parts[1])
             elif key in KINDS and len(parts) >= 3:
                 t["count"][(KINDS[key], " ".join(parts[1:-1]))] = int(parts[-1])
-            elif key in ("allocated", "freed") and len(parts) >= 4 and parts[1] in KINDS:
+            elif key in ("allocated", "freed", "leaked") and len(parts) >= 4 and parts[1] in KINDS:
                 t[key][(KINDS[parts[1]], " ".join(parts[2:-1]))] = int(parts[-1])
         except ValueError:
             die("%s:%d: not a number in %r" % (path, no, line))
@@ -225,6 +225,9 @@ def check_truths(c, rows, truths):
             c.eq(what + " new", r["new"], a1 - a0)
         if None not in (f0, f1):
             c.eq(what + " freed", r["freed"], f1 - f0)
+        leaked = [t["leaked"].get(key) for t in truths]
+        if None not in leaked:
+            c.eq(what + " leaked", r.get("leaked"), leaked)
 
 
 def main(argv):

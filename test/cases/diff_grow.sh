@@ -1,7 +1,8 @@
 # diff_grow: snapshots of the grow fixture before and after it allocates and
 # frees known numbers of objects and strings.  --diff A B --json: per class and
 # for the content cluster, the counts, deltas, new and freed chunks are what
-# the fixture did (test/check_diff.py), the one-off bump of grow::Bump ranks
+# the fixture did (test/check_diff.py) - leaked chunks too, from the
+# reachability each snapshot stores - the one-off bump of grow::Bump ranks
 # first by bytes; --diff A B C: counts over the series, and the steadily
 # growing grow::Steady<&grow::knob> ranks first although Bump grew more bytes;
 # the text report names them within 100 columns; --svg writes an SVG that
@@ -68,7 +69,11 @@ for f in ab.txt; do
 		fail "a fixed-format line of $f (totals, headers) is wider than 100 columns"
 done
 diff_ok top1.txt --top 1 a.snap b.snap
-grep -qF -- "$STEADY" top1.txt && fail "--top 1 shows a second type"
+sed '/^  leaked:/,$d' top1.txt | grep -qF -- "$STEADY" && fail "--top 1 shows a second type"
+# the leaks section: Steady leaks most (Bump grew more, but is kept)
+sed -n '/^  leaked:/,$p' top1.txt | sed -n 2p | grep -qF -- "+50 leaked  class   $STEADY" ||
+	fail "--diff does not rank grow::Steady first among growing leaks"
+sed -n '/^  leaked:/,$p' top1.txt | grep -qF 'grow::Bump' && fail "--diff says the kept Bumps leak"
 
 next_gen 2
 snap c

@@ -235,8 +235,8 @@ def repeat_chunk(buf, n):
         p = subprocess.run(["zstd", "-q", "-d", "-c"], input=p, stdout=subprocess.PIPE,
                            check=True).stdout
     count, pos = read_var(p, 0)
-    recs, first = {}, {}
-    for _ in range(count):
+    recs, first, index = {}, {}, {}
+    for i in range(count):
         start = pos
         for _ in range(4):
             _, pos = read_var(p, pos)
@@ -244,17 +244,40 @@ def repeat_chunk(buf, n):
         rec = p[start:pos]
         recs[rec] = recs.get(rec, 0) + 1
         first.setdefault(rec, pos)
+        index.setdefault(rec, i)
     rec = max(recs, key=recs.get)
     at = first[rec]
     p = varint(count + n) + p[len(varint(count)):at] + rec * n + p[at:]
-    tmp = "/tmp/snaptool.%d.chnk" % os.getpid()
+    replace(buf, "CHNK", zstd3(p), 1, len(p))
+    if any(sec[0] == "RACH" for sec in parse(buf)):
+        repeat_state(buf, index[rec], n)
+
+
+def zstd3(p):
+    """p compressed as heapscan's writer does (level 3, content size, no checksum)."""
+    tmp = "/tmp/snaptool.%d.sec" % os.getpid()
     try:
         open(tmp, "wb").write(p)  # a file, not a pipe: zstd then records the size
-        z = subprocess.run(["zstd", "-q", "-3", "--no-check", "-c", tmp], stdout=subprocess.PIPE,
-                           check=True).stdout
+        return subprocess.run(["zstd", "-q", "-3", "--no-check", "-c", tmp],
+                              stdout=subprocess.PIPE, check=True).stdout
     finally:
         os.unlink(tmp)
-    replace(buf, "CHNK", z, 1, len(p))
+
+
+def repeat_state(buf, k, n):
+    """RACH to match: N more copies of chunk K's reachability after it."""
+    _, flags, stored, raw, check, off = section(buf, "RACH")
+    p = bytes(buf[off + SEC_HDR:off + SEC_HDR + stored])
+    if flags & 1:
+        p = subprocess.run(["zstd", "-q", "-d", "-c"], input=p, stdout=subprocess.PIPE,
+                           check=True).stdout
+    count, pos = read_var(p, 0)
+    _, pos = read_var(p, pos)
+    _, pos = read_var(p, pos)
+    head = varint(count + n) + p[len(varint(count)):pos]
+    states = p[pos:]
+    p = head + states[:k + 1] + states[k:k + 1] * n + states[k + 1:]
+    replace(buf, "RACH", zstd3(p), 1, len(p))
 
 
 def make_mutants(buf, prefix, n, seed, lo, hi):

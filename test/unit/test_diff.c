@@ -68,7 +68,7 @@ side_new(void)
 static struct diff_input
 in(struct side *s)
 {
-	return (struct diff_input){ &s->h, &s->t };
+	return (struct diff_input){ &s->h, &s->t, NULL };
 }
 
 static const struct diff_row *
