@@ -288,12 +288,20 @@ reachability(const struct options *o, const struct scan *s, const struct type_ta
 		return EXIT_UNSUPPORTED;
 	}
 	reach_run(s, &(struct reach_opts){ .chains = o->why }, &r);
-	if (o->leaks)
+	if (o->leaks) {
 		report_leaks(stdout, s, tt, &r, o->json, o->top);
-	else if (o->why)
-		ret = report_why(stdout, s, tt, &r, o->addr);
-	else
-		ret = report_referrers(stdout, s, tt, &r, o->addr);
+	} else {
+		/* stack roots are named by their frame */
+		struct unwind_set u;
+		bool have_u = unwind_all(s, &u) == 0;
+
+		if (o->why)
+			ret = report_why(stdout, s, tt, &r, have_u ? &u : NULL, o->addr);
+		else
+			ret = report_referrers(stdout, s, tt, &r, have_u ? &u : NULL, o->addr);
+		if (have_u)
+			unwind_free(&u);
+	}
 	reach_free(&r);
 	return ret;
 }

@@ -108,9 +108,28 @@ thread_comm(const struct scan *s, int t, char *buf, size_t len)
 	return buf;
 }
 
-void
-report_root_name(const struct scan *s, const struct reach_root *root, char *buf, size_t len)
+/* ", frame #2 main+0x3c (/usr/bin/app)" for a stack address, or nothing. */
+static void
+frame_name(const struct unwind_set *u, const struct reach_root *root, char *buf, size_t len)
 {
+	const struct unwind_frame *fr;
+	int i;
+
+	buf[0] = '\0';
+	if (!u || root->thread < 0 || (size_t)root->thread >= u->n)
+		return;
+	fr = unwind_frame_at(u, (size_t)root->thread, root->addr, &i);
+	if (!fr)
+		return;
+	snprintf(buf, len, ", frame #%d %s (%s)", i, fr->func ? fr->func : "??",
+		 fr->module ? fr->module : "?");
+}
+
+void
+report_root_name(const struct scan *s, const struct unwind_set *u, const struct reach_root *root,
+		 char *buf, size_t len)
+{
+	char frame[512];
 	char comm[32];
 	const struct map_entry *e;
 	uint64_t sp;
@@ -125,11 +144,12 @@ report_root_name(const struct scan *s, const struct reach_root *root, char *buf,
 		return;
 	case ROOT_STACK:
 		sp = s->regs[root->thread].regs.rsp;
-		snprintf(buf, len, "stack of thread %d (%s) at 0x%" PRIx64 ", sp%s0x%" PRIx64 "%s",
+		frame_name(u, root, frame, sizeof(frame));
+		snprintf(buf, len, "stack of thread %d (%s) at 0x%" PRIx64 ", sp%s0x%" PRIx64 "%s%s",
 			 (int)s->regs[root->thread].tid, thread_comm(s, root->thread, comm, sizeof(comm)),
 			 root->addr, root->addr < sp ? "-" : "+",
 			 root->addr < sp ? sp - root->addr : root->addr - sp,
-			 root->addr < sp ? " (red zone)" : "");
+			 root->addr < sp ? " (red zone)" : "", frame);
 		return;
 	case ROOT_MODULE:
 		module_symbol(s, root->addr, buf, len);
@@ -366,7 +386,7 @@ target_chunk(const struct scan *s, const struct reach *r, uint64_t addr)
 
 int
 report_why(FILE *f, const struct scan *s, const struct type_table *t, const struct reach *r,
-	   uint64_t addr)
+	   const struct unwind_set *u, uint64_t addr)
 {
 	long j = target_chunk(s, r, addr);
 	uint32_t *chain;
@@ -386,7 +406,7 @@ report_why(FILE *f, const struct scan *s, const struct type_table *t, const stru
 	}
 	chain = xmalloc(r->nchunks * sizeof(*chain));
 	n = reach_chain(r, (size_t)j, chain, r->nchunks, &root);
-	report_root_name(s, &root, name, sizeof(name));
+	report_root_name(s, u, &root, name, sizeof(name));
 	fputs(name, f);
 	fputc('\n', f);
 	/* each line: a chunk, and where in it the pointer to the next one is */
@@ -403,6 +423,7 @@ report_why(FILE *f, const struct scan *s, const struct type_table *t, const stru
 
 struct ref_printer {
 	FILE *f;
+	const struct unwind_set *u;
 	const struct scan *s;
 	const struct type_table *t;
 	const struct reach *r;
@@ -417,7 +438,7 @@ print_referrer(void *arg, long chunk, uint64_t off, const struct reach_root *roo
 
 	p->n++;
 	if (chunk < 0) {
-		report_root_name(p->s, root, name, sizeof(name));
+		report_root_name(p->s, p->u, root, name, sizeof(name));
 		fprintf(p->f, "  %s\n", name);
 		return;
 	}
@@ -428,10 +449,10 @@ print_referrer(void *arg, long chunk, uint64_t off, const struct reach_root *roo
 
 int
 report_referrers(FILE *f, const struct scan *s, const struct type_table *t,
-		 const struct reach *r, uint64_t addr)
+		 const struct reach *r, const struct unwind_set *u, uint64_t addr)
 {
 	long j = target_chunk(s, r, addr);
-	struct ref_printer p = { .f = f, .s = s, .t = t, .r = r };
+	struct ref_printer p = { .f = f, .u = u, .s = s, .t = t, .r = r };
 
 	if (j < 0)
 		return EXIT_FAIL;

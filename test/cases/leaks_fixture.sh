@@ -26,7 +26,7 @@ why() { # why ADDR PATTERN WHAT
 why "$(addr held 17)" '^global g_held' "an object in the global vector"
 grep -qF "$(addr heldvec)" why.out || fail "--why does not go through the vector's body $(addr heldvec)"
 why "$(addr regheld)" '^register r12 of thread' "an object only r12 holds"
-why "$(addr stackheld)" '^stack of thread [0-9]+ .* sp\+0x' "an object only a stack holds"
+why "$(addr stackheld)" '^stack of thread [0-9]+ .* sp\+0x[0-9a-f]+, frame #[0-9]+ stack_thread' "an object only a stack holds"
 why "$(addr direct 1)" 'is leaked \(nothing points to it\)' "a lost string"
 # the list: the head is the 1000th direct entry, its second node the first indirect
 why "$(addr direct 1000)" 'is leaked \(nothing points to it\)' "the lost list's head"
