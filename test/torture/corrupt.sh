@@ -6,12 +6,21 @@
 # chunk holding it, C's tcache), leave the intact arenas' counts exact (the
 # truth) with nothing unaccounted in them, and leave the target running.
 #
+# With TORTURE_CORRUPT_TOP=1 (corrupt_top.sh) C's top chunk also gets a size
+# far past its heap, and a problem must name C's top.
+#
 #   TORTURE_RUNS=N (default 20): scans of one target; text and --vtables too
 . "${TOP:?run through test/torture/run.sh or test/run.sh}/test/lib.sh" || exit 1
 . "$TOP/test/torture/lib.sh" || exit 1
 need_heapscan
 RUNS=${TORTURE_RUNS:-20}
-start_fixture corrupt
+part=corrupt
+if [ "${TORTURE_CORRUPT_TOP:-0}" = 1 ]; then
+	part=corrupt_top
+	start_fixture corrupt top
+else
+	start_fixture corrupt
+fi
 pid=$FIXTURE_PID
 cat "$READY"
 
@@ -61,6 +70,8 @@ for path in sys.argv[3:]:
         fail("no problem at the bad link (chunk 0x%x, value 0x%x): %s" % (link_at, link_val, probs))
     if tc_at not in addrs:
         fail("no problem at the tcache with the bad count 0x%x: %s" % (tc_at, probs))
+    if "corrupt_top" in truth and int(truth["corrupt_top"], 16) not in addrs:
+        fail("no problem at the top chunk with the bad size %s: %s" % (truth["corrupt_top"], probs))
     if doc["summary"]["problems"] != len(doc["problems"]):
         fail("summary.problems %d but %d listed" % (doc["summary"]["problems"], len(doc["problems"])))
     bad_arena = None
@@ -75,7 +86,8 @@ for path in sys.argv[3:]:
             fail("intact arena %s has %d bytes unaccounted" % (a["address"], a["unaccounted_bytes"]))
         if a["busy"]:
             fail("arena %s reported busy in a process that does not allocate" % a["address"])
-print("checked %d scans: problems at every damaged address, intact arenas exact" % len(sys.argv[3:]))
+if not bad:
+    print("checked %d scans: problems at every damaged address, intact arenas exact" % len(sys.argv[3:]))
 sys.exit(1 if bad else 0)
 PY
-figure corrupt "$RUNS"
+figure "$part" "$RUNS"
