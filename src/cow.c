@@ -83,14 +83,20 @@ status_last_number(const char *text, const char *key)
 	return v;
 }
 
+/* /proc/PID/status (tid 0) or /proc/PID/task/TID/status.  Seccomp filters
+ * belong to threads: the prepare checks the main one, the fork the thread it
+ * uses. */
 static int
-check_status(pid_t pid, struct cow *c)
+check_status(pid_t pid, pid_t tid, struct cow *c)
 {
-	char path[64], buf[8192];
+	char path[96], buf[8192];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(c->why, sizeof(c->why), "cannot read %s: %s", path, strerror(errno));
@@ -182,7 +188,7 @@ cow_prepare(pid_t pid, const struct maps *m, struct cow *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->pid = pid;
-	if (check_status(pid, c) < 0)
+	if (check_status(pid, 0, c) < 0)
 		return -1;
 	c->site = find_site(pid, m);
 	if (!c->site) {
@@ -419,6 +425,8 @@ fork_in(struct seize *sz, struct cow *c)
 		return COW_REFUSED;
 	}
 	c->tid = t->tid;
+	if (check_status(c->pid, t->tid, c) < 0)
+		return COW_REFUSED;
 	if (ptrace(PTRACE_SETOPTIONS, t->tid, 0,
 		   (void *)(long)(PTRACE_O_TRACEEXEC | PTRACE_O_TRACECLONE | PTRACE_O_TRACESYSGOOD)) < 0)
 		return errno == ESRCH ? COW_GONE : refuse(c, "cannot set ptrace options", errno);
