@@ -19,6 +19,7 @@
 #include "seize.h"
 #include "snapshot.h"
 #include "version.h"
+#include "xmalloc.h"
 #include "types.h"
 #include "unwind.h"
 
@@ -277,8 +278,37 @@ report(const struct options *o, const struct scan *s, const struct type_table *t
 			  s->heap.nproblems + s->heap.problems_dropped, (int)s->pid);
 }
 
+/* --leaks types only the leaked chunks: on a mostly reachable heap that is
+ * a small part of the work of typing every chunk, and the content and shape
+ * clusters form among the leaked chunks, which is what groups them best. */
+static void
+report_leaked_only(const struct options *o, const struct scan *s, const struct reach *r,
+		   struct addrmap *am)
+{
+	struct scan view = *s; /* borrows s's image and maps; owns only its chunks */
+	struct reach rv = *r;
+	struct type_table tt = { 0 };
+	size_t n = r->count[RS_DIRECT] + r->count[RS_INDIRECT], k = 0;
+
+	view.heap.chunks = xmalloc((n ? n : 1) * sizeof(*view.heap.chunks));
+	rv.state = xmalloc(n ? n : 1);
+	for (size_t j = 0; j < r->nchunks && k < n; j++) {
+		if (r->state[j] != RS_DIRECT && r->state[j] != RS_INDIRECT)
+			continue;
+		view.heap.chunks[k] = s->heap.chunks[j];
+		rv.state[k++] = r->state[j];
+	}
+	view.heap.nchunks = view.heap.cap = k;
+	rv.nchunks = k;
+	analyze(&view, am, &tt);
+	report_leaks(stdout, &view, &tt, &rv, o->json, o->top);
+	type_table_free(&tt);
+	free(view.heap.chunks);
+	free(rv.state);
+}
+
 static int
-reachability(const struct options *o, const struct scan *s, const struct type_table *tt)
+reachability(const struct options *o, struct scan *s, struct addrmap *am, struct type_table *tt)
 {
 	struct reach r;
 	int ret = EXIT_OK;
@@ -289,12 +319,13 @@ reachability(const struct options *o, const struct scan *s, const struct type_ta
 	}
 	reach_run(s, &(struct reach_opts){ .chains = o->why }, &r);
 	if (o->leaks) {
-		report_leaks(stdout, s, tt, &r, o->json, o->top);
+		report_leaked_only(o, s, &r, am);
 	} else {
 		/* stack roots are named by their frame */
 		struct unwind_set u;
 		bool have_u = unwind_all(s, &u) == 0;
 
+		analyze(s, am, tt);
 		if (o->why)
 			ret = report_why(stdout, s, tt, &r, have_u ? &u : NULL, o->addr);
 		else
@@ -400,17 +431,17 @@ main(int argc, char **argv)
 	ret = scan_live(o.pid, &o.scan, &s);
 	if (ret == EXIT_OK && o.threads) {
 		ret = backtraces(&o, &s);
+	} else if (ret == EXIT_OK && (o.leaks || o.why || o.referrers)) {
+		ret = reachability(&o, &s, &am, &tt);
 	} else if (ret == EXIT_OK) {
 		analyze(&s, &am, &tt);
-		if (o.leaks || o.why || o.referrers)
-			ret = reachability(&o, &s, &tt);
-		else if (o.snapshot)
+		if (o.snapshot)
 			ret = save(&o, &s, &tt);
 		else
 			report(&o, &s, &tt);
-		if (fflush(stdout) != 0 || ferror(stdout))
-			perror_msg_and_die(EXIT_FAIL, "writing the report");
 	}
+	if (fflush(stdout) != 0 || ferror(stdout))
+		perror_msg_and_die(EXIT_FAIL, "writing the report");
 	type_table_free(&tt);
 	addrmap_free(&am);
 	scan_free(&s);
