@@ -1,0 +1,180 @@
+/*
+ * test_reach.c - the reachability marker on a made-up process: a heap
+ * segment of chunks laid out by hand, a module data region as the only
+ * root, and pointers placed exactly where each case needs them.
+ *
+ *   DATA  0x10000: root words
+ *   HEAP  0x20000: chunks of 0x40 bytes (header at +0, user bytes at +16),
+ *                  chunk i at HEAP + i * 0x40, kinds as the case says
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "reach.h"
+#include "scan.h"
+#include "unit.h"
+
+#define DATA 0x10000ULL
+#define HEAP 0x20000ULL
+#define CSZ 0x40ULL
+#define NCH 16
+
+struct world {
+	struct scan s;
+	unsigned char data[0x100];
+	unsigned char heap[NCH * CSZ + 16];
+	struct hs_chunk chunks[NCH];
+};
+
+static void
+world_init(struct world *w)
+{
+	memset(w, 0, sizeof(*w));
+	for (int i = 0; i < NCH; i++)
+		w->chunks[i] = (struct hs_chunk){ .addr = HEAP + (uint64_t)i * CSZ, .size = CSZ,
+						  .kind = CK_INUSE, .arena = 0 };
+	image_init(&w->s.img);
+	image_init(&w->s.ro);
+}
+
+static uint64_t
+user(int i)
+{
+	return HEAP + (uint64_t)i * CSZ + 16;
+}
+
+/* word at offset off of chunk i's user bytes points to addr */
+static void
+link_to(struct world *w, int i, uint64_t off, uint64_t addr)
+{
+	memcpy(w->heap + (size_t)i * CSZ + 16 + off, &addr, 8);
+}
+
+static void
+root_to(struct world *w, int slot, uint64_t addr)
+{
+	memcpy(w->data + slot * 8, &addr, 8);
+}
+
+static void
+run(struct world *w, struct reach *r, bool chains)
+{
+	CHECK(image_add_copy(&w->s.img, DATA, w->data, sizeof(w->data), MAP_PERM_R | MAP_PERM_W,
+			     "/bin/app") == 0);
+	CHECK(image_add_copy(&w->s.img, HEAP, w->heap, sizeof(w->heap), MAP_PERM_R | MAP_PERM_W,
+			     "[heap]") == 0);
+	w->s.heap.chunks = w->chunks;
+	w->s.heap.nchunks = NCH;
+	reach_run(&w->s, &(struct reach_opts){ .chains = chains }, r);
+}
+
+static void
+done(struct world *w, struct reach *r)
+{
+	reach_free(r);
+	image_free(&w->s.img);
+	image_free(&w->s.ro);
+}
+
+UNIT_TEST(reach_direct_indirect_and_cycles)
+{
+	struct world w;
+	struct reach r;
+
+	world_init(&w);
+	root_to(&w, 0, user(0));          /* 0 reachable, and 1 through it */
+	link_to(&w, 0, 8, user(1));
+	link_to(&w, 2, 0, user(3));       /* 2 -> 3 -> 4: a lost list */
+	link_to(&w, 3, 0, user(4));
+	link_to(&w, 5, 0, user(6));       /* 5 <-> 6: a lost cycle */
+	link_to(&w, 6, 0, user(5));
+	link_to(&w, 7, 0, user(7));       /* 7 points only to itself */
+	w.chunks[9].kind = CK_TCACHE;     /* a free chunk pointing at 8: no root */
+	link_to(&w, 9, 0, user(8));
+	link_to(&w, 10, 0, user(9));      /* a lost chunk pointing at a free one */
+	root_to(&w, 1, user(11) + 0x21);  /* an interior pointer keeps 11 */
+	root_to(&w, 2, HEAP + 12 * CSZ);  /* 12's header: counts as 11's tail, not 12 */
+	root_to(&w, 3, user(13) - 8);     /* 13's size field: nothing */
+	link_to(&w, 1, 16, user(14));     /* reached through a reachable chunk */
+	run(&w, &r, true);
+
+	CHECK_EQ_U64(r.state[0], RS_REACHABLE);
+	CHECK_EQ_U64(r.state[1], RS_REACHABLE);
+	CHECK_EQ_U64(r.state[2], RS_DIRECT);
+	CHECK_EQ_U64(r.state[3], RS_INDIRECT);
+	CHECK_EQ_U64(r.state[4], RS_INDIRECT);
+	CHECK_EQ_U64(r.state[5], RS_DIRECT); /* the cycle's lower address leads */
+	CHECK_EQ_U64(r.state[6], RS_INDIRECT);
+	CHECK_EQ_U64(r.state[7], RS_DIRECT);
+	CHECK_EQ_U64(r.state[8], RS_DIRECT);
+	CHECK_EQ_U64(r.state[9], RS_FREE);
+	CHECK_EQ_U64(r.state[10], RS_DIRECT);
+	CHECK_EQ_U64(r.state[11], RS_REACHABLE);
+	CHECK_EQ_U64(r.state[12], RS_DIRECT);
+	CHECK_EQ_U64(r.state[13], RS_DIRECT);
+	CHECK_EQ_U64(r.state[14], RS_REACHABLE);
+	CHECK_EQ_U64(r.count[RS_REACHABLE], 4);
+	CHECK_EQ_U64(r.state[15], RS_DIRECT); /* nothing points to it at all */
+	CHECK_EQ_U64(r.count[RS_DIRECT], 8);
+	CHECK_EQ_U64(r.count[RS_INDIRECT], 3);
+	CHECK_EQ_U64(r.count[RS_FREE], 1);
+	CHECK_EQ_U64(r.bytes[RS_INDIRECT], 3 * CSZ);
+
+	/* the chain to 14: root word DATA+0 -> chunk 0 (+0x18) -> 1 (+0x20) -> 14 */
+	uint32_t chain[8];
+	struct reach_root root;
+	size_t n = reach_chain(&r, 14, chain, 8, &root);
+
+	CHECK_EQ_U64(n, 3);
+	if (n == 3) {
+		CHECK_EQ_U64(chain[0], 0);
+		CHECK_EQ_U64(chain[1], 1);
+		CHECK_EQ_U64(chain[2], 14);
+		CHECK_EQ_U64(r.via[1], 16 + 8);
+		CHECK_EQ_U64(r.via[14], 16 + 16);
+	}
+	CHECK_EQ_U64(root.kind, ROOT_MODULE);
+	CHECK_EQ_U64(root.addr, DATA);
+	CHECK_EQ_U64(reach_chain(&r, 2, chain, 8, &root), 0); /* leaked: no chain */
+	CHECK_EQ_U64(reach_chunk_of(&r, &w.s.heap, user(3) + 5), 3);
+	CHECK(reach_chunk_of(&r, &w.s.heap, user(9)) < 0); /* free */
+	done(&w, &r);
+}
+
+/* Registers and stacks: a thread's rsp decides which part of its stack is
+ * a root. */
+UNIT_TEST(reach_stack_from_sp_up)
+{
+	struct world w;
+	struct reach r;
+	unsigned char stack[0x1000];
+	struct scan_thread th = { .tid = 7, .have_regs = true };
+	uint64_t st = 0x40000, v;
+
+	world_init(&w);
+	memset(stack, 0, sizeof(stack));
+	v = user(0);
+	memcpy(stack + 0x800, &v, 8);  /* at sp: live */
+	v = user(1);
+	memcpy(stack + 0x400, &v, 8);  /* far below sp: a dead frame */
+	v = user(2);
+	memcpy(stack + 0x7c0, &v, 8);  /* in the red zone: live unless in a syscall */
+	th.regs.rsp = st + 0x800;
+	th.regs.r12 = user(3);         /* only a register holds 3 */
+	th.regs.orig_rax = (uint64_t)-1;
+	w.s.regs = &th;
+	w.s.nthreads = 1;
+	CHECK(image_add_copy(&w.s.img, st, stack, sizeof(stack), MAP_PERM_R | MAP_PERM_W, "") == 0);
+	run(&w, &r, false);
+	CHECK_EQ_U64(r.state[0], RS_REACHABLE);
+	CHECK_EQ_U64(r.state[1], RS_DIRECT);
+	CHECK_EQ_U64(r.state[2], RS_REACHABLE);
+	CHECK_EQ_U64(r.state[3], RS_REACHABLE);
+	reach_free(&r);
+
+	th.regs.orig_rax = 35; /* stopped in nanosleep: the red zone is dead */
+	reach_run(&w.s, &(struct reach_opts){ 0 }, &r);
+	CHECK_EQ_U64(r.state[2], RS_DIRECT);
+	CHECK_EQ_U64(r.state[0], RS_REACHABLE);
+	done(&w, &r);
+}
