@@ -3,7 +3,7 @@
 #
 #   make heapscan fixtures && bash test/fuzz/make_corpus.sh
 #
-# Real snapshots of small fixtures (strings, classes, arenas; with and without
+# Real snapshots of small fixtures (strings, classes, arenas, leaks; with and without
 # --contents), uncompressed variants of two of them (flags 0: mutations then
 # land on varints, not on zstd frames), and hand-made files for the header
 # checks: empty, magic only, a bare header, no sections, a newer version, too
@@ -42,7 +42,8 @@ mkdir -p "$OUT"
 snap strings
 snap classes
 snap arenas
-rm "$OUT/arenas-contents.snap" # 1.8 KB, nothing the others lack
+snap leaks # a RACH section with every reach state
+rm "$OUT/arenas-contents.snap" "$OUT/leaks-contents.snap" # nothing the others lack
 $TOOL raw "$OUT/classes.snap" "$OUT/classes-raw.snap"
 $TOOL raw "$OUT/arenas.snap" "$OUT/arenas-raw.snap"
 
