@@ -9,9 +9,11 @@
  * run once per distinct value.
  */
 #include <libiberty/demangle.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "allocator.h"
 #include "elfmod.h"
@@ -43,14 +45,25 @@ struct builder {
 	size_t ndata;
 	uint64_t dlo, dhi;
 	uint64_t gran[GRAN_SLOTS]; /* 2 MiB granules that hold module data; ~0 empty */
-	const struct region *rc;   /* last region a chunk's bytes came from */
-	struct vslot *slots;
-	size_t cap, n;
+	pthread_mutex_t lock;      /* classify(): classes, mods */
 	struct class_entry *classes;
 	size_t nclasses, ccap;
 	struct modelf *mods;
 	struct type_table *out;
 	size_t tcap;
+};
+
+/* One thread's share of the word pass: its own verdict cache and counts,
+ * so that two threads share nothing but classify(), behind b->lock (it runs
+ * once per distinct word value that points into module data). */
+struct worker {
+	struct builder *b;
+	struct vslot *slots;
+	size_t cap, n;
+	const struct region *rc; /* last region a chunk's bytes came from */
+	uint64_t *inst, *sample; /* per class: instances seen, the first one */
+	size_t ncls;             /* entries in inst and sample */
+	size_t begin, end;       /* chunks */
 };
 
 const char *
@@ -280,65 +293,105 @@ collect_data_ranges(struct builder *b)
 }
 
 /* The cached verdict for w: a class index, VC_NOT or VC_SECONDARY. */
-static int32_t
-lookup_slow(struct builder *b, uint64_t w)
+static void
+worker_counts(struct worker *wk, size_t ncls)
 {
+	size_t old = wk->ncls;
+
+	if (ncls <= old)
+		return;
+	wk->ncls = ncls * 2;
+	wk->inst = xreallocarray(wk->inst, wk->ncls, sizeof(*wk->inst));
+	wk->sample = xreallocarray(wk->sample, wk->ncls, sizeof(*wk->sample));
+	memset(wk->inst + old, 0, (wk->ncls - old) * sizeof(*wk->inst));
+}
+
+static int32_t
+lookup_slow(struct worker *wk, uint64_t w)
+{
+	struct builder *b = wk->b;
 	size_t i;
+	int32_t v;
 
 	if (!gran_maybe(b, w) || !in_data(b, w))
 		return VC_NOT;
-	if ((b->n + 1) * 2 > b->cap) {
-		struct vslot *old = b->slots;
-		size_t ocap = b->cap;
+	if ((wk->n + 1) * 2 > wk->cap) {
+		struct vslot *old = wk->slots;
+		size_t ocap = wk->cap;
 
-		b->cap = ocap ? ocap * 2 : 4096;
-		b->slots = xcalloc(b->cap, sizeof(*b->slots));
-		for (size_t j = 0; j < b->cap; j++)
-			b->slots[j].val = VC_EMPTY;
+		wk->cap = ocap ? ocap * 2 : 4096;
+		wk->slots = xcalloc(wk->cap, sizeof(*wk->slots));
+		for (size_t j = 0; j < wk->cap; j++)
+			wk->slots[j].val = VC_EMPTY;
 		for (size_t j = 0; j < ocap; j++) {
 			if (old[j].val == VC_EMPTY)
 				continue;
-			for (i = mix(old[j].key) & (b->cap - 1); b->slots[i].val != VC_EMPTY;
-			     i = (i + 1) & (b->cap - 1))
+			for (i = mix(old[j].key) & (wk->cap - 1); wk->slots[i].val != VC_EMPTY;
+			     i = (i + 1) & (wk->cap - 1))
 				;
-			b->slots[i] = old[j];
+			wk->slots[i] = old[j];
 		}
 		free(old);
 	}
-	for (i = mix(w) & (b->cap - 1); b->slots[i].val != VC_EMPTY; i = (i + 1) & (b->cap - 1))
-		if (b->slots[i].key == w)
-			return b->slots[i].val;
-	b->slots[i].key = w;
-	b->slots[i].val = classify(b, w);
-	b->n++;
-	return b->slots[i].val;
+	for (i = mix(w) & (wk->cap - 1); wk->slots[i].val != VC_EMPTY; i = (i + 1) & (wk->cap - 1))
+		if (wk->slots[i].key == w)
+			return wk->slots[i].val;
+	pthread_mutex_lock(&b->lock);
+	v = classify(b, w);
+	worker_counts(wk, b->nclasses);
+	pthread_mutex_unlock(&b->lock);
+	wk->slots[i].key = w;
+	wk->slots[i].val = v;
+	wk->n++;
+	return v;
 }
 
 /* The first test inline, with one branch: every word of the heap comes
  * through here, and on random bytes separate tests each mispredict. */
 static inline int32_t
-lookup(struct builder *b, uint64_t w)
+lookup(struct worker *wk, uint64_t w)
 {
+	const struct builder *b = wk->b;
+
 	if ((w - b->dlo >= b->dhi - b->dlo) | (w & 7))
 		return VC_NOT;
-	return lookup_slow(b, w);
+	return lookup_slow(wk, w);
 }
 
 static void
-count_instances(struct builder *b, const unsigned char *p, size_t len, uint64_t at)
+count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t at)
 {
 	for (size_t off = 0; off + 8 <= len; off += 8) {
 		uint64_t w;
 		int32_t v;
 
 		memcpy(&w, p + off, 8);
-		v = lookup(b, w);
+		v = lookup(wk, w);
 		if (v >= 0) {
-			if (!b->classes[v].instances)
-				b->classes[v].sample = at + off;
-			b->classes[v].instances++;
+			if (!wk->inst[v])
+				wk->sample[v] = at + off;
+			wk->inst[v]++;
 		}
 	}
+}
+
+/* A worker's counts into the classes; workers in address order, so each
+ * class's sample is its first instance, as with one thread. */
+static void
+worker_merge(struct worker *wk)
+{
+	struct builder *b = wk->b;
+
+	for (size_t v = 0; v < wk->ncls && v < b->nclasses; v++) {
+		if (!wk->inst[v])
+			continue;
+		if (!b->classes[v].instances)
+			b->classes[v].sample = wk->sample[v];
+		b->classes[v].instances += wk->inst[v];
+	}
+	free(wk->inst);
+	free(wk->sample);
+	free(wk->slots);
 }
 
 /* ---- chunk types ----------------------------------------------------------- */
@@ -347,10 +400,10 @@ count_instances(struct builder *b, const unsigned char *p, size_t len, uint64_t 
  * in address order, and a binary search over the regions per chunk was a
  * tenth of the type pass.  A region with holes takes image_ptr's way. */
 static const unsigned char *
-chunk_bytes(struct builder *b, const struct hs_chunk *c, size_t *len)
+chunk_bytes(struct worker *wk, const struct hs_chunk *c, size_t *len)
 {
-	const struct image *img = b->in->img;
-	const struct region *r = b->rc;
+	const struct image *img = wk->b->in->img;
+	const struct region *r = wk->rc;
 	uint64_t tail = c->kind == CK_MMAPPED ? 0 : 8, a, off;
 
 	if (c->size < 16 + 8 - tail || c->addr > UINT64_MAX - 16)
@@ -361,7 +414,7 @@ chunk_bytes(struct builder *b, const struct hs_chunk *c, size_t *len)
 		r = image_region(img, a);
 		if (!r)
 			return NULL;
-		b->rc = r;
+		wk->rc = r;
 		if (r->nholes)
 			return image_ptr(img, a, *len);
 	}
@@ -391,7 +444,7 @@ tally(struct type_entry *t, const struct hs_chunk *c)
 /* Class of the object at the chunk's start, or of a new[] array's elements
  * (the first word is the element count, the next a vptr).  -1: neither. */
 static int32_t
-object_at_start(struct builder *b, const unsigned char *p, size_t len, bool *array)
+object_at_start(struct worker *wk, const unsigned char *p, size_t len, bool *array)
 {
 	uint64_t w0, w1;
 	int32_t v;
@@ -400,15 +453,95 @@ object_at_start(struct builder *b, const unsigned char *p, size_t len, bool *arr
 	if (len < 8)
 		return -1;
 	memcpy(&w0, p, 8);
-	v = lookup(b, w0);
+	v = lookup(wk, w0);
 	if (v >= 0 || len < 16)
 		return v >= 0 ? v : -1;
 	memcpy(&w1, p + 8, 8);
 	if (w0 == 0 || w0 > (len - 8) / 8)
 		return -1;
-	v = lookup(b, w1);
+	v = lookup(wk, w1);
 	*array = v >= 0;
 	return v >= 0 ? v : -1;
+}
+
+/* Chunks [wk->begin, wk->end): count the instances in their words, and
+ * note in of_chunk the class of the object or array at each one's start
+ * (class << 1 | array; typed set), for type_chunks to turn into types. */
+static void
+word_chunks(struct worker *wk, uint32_t *of_chunk, bool *typed)
+{
+	const struct hs_chunk *ch = wk->b->in->heap->chunks;
+
+	for (size_t i = wk->begin; i < wk->end; i++) {
+		const struct hs_chunk *c = &ch[i];
+		const unsigned char *p;
+		size_t len;
+		bool array;
+		int32_t v;
+
+		of_chunk[i] = UINT32_MAX;
+		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
+			continue;
+		p = chunk_bytes(wk, c, &len);
+		if (!p)
+			continue;
+		count_instances(wk, p, len, c->addr + 16);
+		v = object_at_start(wk, p, len, &array);
+		if (v < 0)
+			continue;
+		of_chunk[i] = (uint32_t)v << 1 | array;
+		typed[i] = true;
+	}
+}
+
+struct word_job {
+	struct worker *wk;
+	uint32_t *of_chunk;
+	bool *typed;
+};
+
+static void *
+word_thread(void *arg)
+{
+	struct word_job *j = arg;
+
+	word_chunks(j->wk, j->of_chunk, j->typed);
+	return NULL;
+}
+
+#define WORD_SPLIT_MIN 4096 /* chunks: fewer are done by one thread */
+
+/* Every live chunk's words, the heap cut in two halves of about equal bytes
+ * for two threads (the machine this was tuned on has two cores): this pass
+ * reads the whole heap and was a third of the analysis. */
+static void
+word_pass(struct builder *b, bool *typed)
+{
+	const struct heap_model *h = b->in->heap;
+	struct worker wk[2] = { { .b = b, .end = h->nchunks }, { .b = b, .end = h->nchunks } };
+	struct word_job job = { &wk[1], b->out->of_chunk, typed };
+	uint64_t total = 0, acc = 0;
+	size_t split = h->nchunks;
+	pthread_t th;
+	bool threaded = false;
+
+	if (h->nchunks >= WORD_SPLIT_MIN && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+		for (size_t i = 0; i < h->nchunks; i++)
+			total += h->chunks[i].size;
+		for (split = 0; split < h->nchunks && acc < total / 2; split++)
+			acc += h->chunks[split].size;
+	}
+	wk[0].end = split;
+	wk[1].begin = split;
+	if (split < h->nchunks)
+		threaded = pthread_create(&th, NULL, word_thread, &job) == 0;
+	word_chunks(&wk[0], b->out->of_chunk, typed);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		word_chunks(&wk[1], b->out->of_chunk, typed);
+	worker_merge(&wk[0]);
+	worker_merge(&wk[1]);
 }
 
 struct size_type {
@@ -443,23 +576,15 @@ type_chunks(struct builder *b)
 
 	t->of_chunk = bigmem_alloc(h->nchunks, sizeof(uint32_t));
 	t->of_chunk_big = true;
+	word_pass(b, typed);
 	for (size_t i = 0; i < h->nchunks; i++) {
-		const struct hs_chunk *c = &h->chunks[i];
-		const unsigned char *p;
-		size_t len;
+		uint32_t v;
 		bool array;
-		int32_t v;
 
-		t->of_chunk[i] = UINT32_MAX;
-		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
+		if (!typed[i])
 			continue;
-		p = chunk_bytes(b, c, &len);
-		if (!p)
-			continue;
-		count_instances(b, p, len, c->addr + 16);
-		v = object_at_start(b, p, len, &array);
-		if (v < 0)
-			continue;
+		v = t->of_chunk[i] >> 1; /* as word_chunks left it */
+		array = t->of_chunk[i] & 1;
 		if (b->nclasses > ncls_cap) {
 			size_t old = ncls_cap;
 
@@ -476,7 +601,6 @@ type_chunks(struct builder *b)
 					 array ? xasprintf("%s[]", b->classes[v].name)
 					       : xstrdup(b->classes[v].name), 0);
 		t->of_chunk[i] = *slot;
-		typed[i] = true;
 	}
 
 	cluster_build(&(struct cluster_input){ .img = b->in->img, .am = b->in->am, .heap = h,
@@ -509,6 +633,7 @@ static void
 scan_anonymous(struct builder *b)
 {
 	const struct image *img = b->in->img;
+	struct worker wk = { .b = b };
 
 	for (size_t i = 0; i < img->n; i++) {
 		const struct region *r = &img->r[i];
@@ -518,8 +643,9 @@ scan_anonymous(struct builder *b)
 		if (addrmap_kind(b->in->am, r->start) != AK_ANON || r->nholes ||
 		    !strncmp(r->name, "[stack", 6))
 			continue;
-		count_instances(b, r->data, r->end - r->start, r->start);
+		count_instances(&wk, r->data, r->end - r->start, r->start);
 	}
+	worker_merge(&wk);
 }
 
 /* ---- ordering ------------------------------------------------------------- */
@@ -586,6 +712,7 @@ types_build(const struct types_input *in, struct type_table *out)
 	struct builder b = { .in = in, .out = out };
 
 	memset(out, 0, sizeof(*out));
+	pthread_mutex_init(&b.lock, NULL);
 	b.mods = xcalloc(in->am->nmodules ? in->am->nmodules : 1, sizeof(*b.mods));
 	collect_data_ranges(&b);
 	if (in->heap) {
@@ -602,8 +729,8 @@ types_build(const struct types_input *in, struct type_table *out)
 		if (b.mods[i].elf)
 			elfmod_close(b.mods[i].elf);
 	free(b.mods);
-	free(b.slots);
 	free(b.data);
+	pthread_mutex_destroy(&b.lock);
 }
 
 void
