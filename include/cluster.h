@@ -56,6 +56,8 @@ struct cluster_input {
 	const struct addrmap *am;
 	const struct heap_model *heap;
 	const bool *typed; /* per heap->chunks index: already has a type; may be NULL */
+	/* or, saving the bool array: typed when type_of[i] != UINT32_MAX (may be NULL) */
+	const uint32_t *type_of;
 };
 
 struct cluster_set {

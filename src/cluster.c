@@ -127,6 +127,7 @@ struct ctx {
 	const struct addrmap *am;
 	const struct hs_chunk *ch;
 	const bool *typed;
+	const uint32_t *type_of;
 	size_t n;
 	uint32_t *prov;  /* per chunk: its group, then its sorted cluster */
 	const struct region *rc, *rc2; /* last regions read (two streams) */
@@ -216,7 +217,8 @@ is_candidate(const struct ctx *x, size_t i)
 {
 	enum chunk_kind k = (enum chunk_kind)x->ch[i].kind;
 
-	return (k == CK_INUSE || k == CK_MMAPPED) && !(x->typed && x->typed[i]);
+	return (k == CK_INUSE || k == CK_MMAPPED) && !(x->typed && x->typed[i]) &&
+	       !(x->type_of && x->type_of[i] != UINT32_MAX);
 }
 
 static uint64_t
@@ -685,6 +687,10 @@ merge_halves(struct ctx *lo, struct ctx *hi)
 	uint32_t *renum = hi->gtag;
 	struct tag_filter f;
 
+	/* the upper half's table is not read again: give it back before lo->g
+	 * grows (the merge is the analysis's peak of memory) */
+	bigmem_free(hi->tab);
+	hi->tab = NULL;
 	filter_build(&f, lo);
 	lo->ncand += hi->ncand;
 	if (lo->gcap < lo->ng + hi->ng) {
@@ -708,7 +714,6 @@ merge_halves(struct ctx *lo, struct ctx *hi)
 	bigmem_free(f.bits);
 	bigmem_free(hi->g);
 	bigmem_free(hi->gtag);
-	bigmem_free(hi->tab);
 }
 
 /* Identical contents, into x->g; the two halves of a big heap in two
@@ -1125,7 +1130,7 @@ void
 cluster_build(const struct cluster_input *in, struct cluster_set *out)
 {
 	struct ctx x = { .img = in->img, .am = in->am, .ch = in->heap->chunks,
-			 .typed = in->typed, .n = in->heap->nchunks };
+			 .typed = in->typed, .type_of = in->type_of, .n = in->heap->nchunks };
 
 	if (in->am && in->am->hi > in->am->lo) {
 		x.lo = in->am->lo;

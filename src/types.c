@@ -466,9 +466,10 @@ object_at_start(struct worker *wk, const unsigned char *p, size_t len, bool *arr
 
 /* Chunks [wk->begin, wk->end): count the instances in their words, and
  * note in of_chunk the class of the object or array at each one's start
- * (class << 1 | array; typed set), for type_chunks to turn into types. */
+ * (class << 1 | array; UINT32_MAX for none), for type_chunks to turn into
+ * types. */
 static void
-word_chunks(struct worker *wk, uint32_t *of_chunk, bool *typed)
+word_chunks(struct worker *wk, uint32_t *of_chunk)
 {
 	const struct hs_chunk *ch = wk->b->in->heap->chunks;
 
@@ -490,14 +491,12 @@ word_chunks(struct worker *wk, uint32_t *of_chunk, bool *typed)
 		if (v < 0)
 			continue;
 		of_chunk[i] = (uint32_t)v << 1 | array;
-		typed[i] = true;
 	}
 }
 
 struct word_job {
 	struct worker *wk;
 	uint32_t *of_chunk;
-	bool *typed;
 };
 
 static void *
@@ -505,7 +504,7 @@ word_thread(void *arg)
 {
 	struct word_job *j = arg;
 
-	word_chunks(j->wk, j->of_chunk, j->typed);
+	word_chunks(j->wk, j->of_chunk);
 	return NULL;
 }
 
@@ -515,11 +514,11 @@ word_thread(void *arg)
  * for two threads (the machine this was tuned on has two cores): this pass
  * reads the whole heap and was a third of the analysis. */
 static void
-word_pass(struct builder *b, bool *typed)
+word_pass(struct builder *b)
 {
 	const struct heap_model *h = b->in->heap;
 	struct worker wk[2] = { { .b = b, .end = h->nchunks }, { .b = b, .end = h->nchunks } };
-	struct word_job job = { &wk[1], b->out->of_chunk, typed };
+	struct word_job job = { &wk[1], b->out->of_chunk };
 	uint64_t total = 0, acc = 0;
 	size_t split = h->nchunks;
 	pthread_t th;
@@ -535,11 +534,11 @@ word_pass(struct builder *b, bool *typed)
 	wk[1].begin = split;
 	if (split < h->nchunks)
 		threaded = pthread_create(&th, NULL, word_thread, &job) == 0;
-	word_chunks(&wk[0], b->out->of_chunk, typed);
+	word_chunks(&wk[0], b->out->of_chunk);
 	if (threaded)
 		pthread_join(th, NULL);
 	else
-		word_chunks(&wk[1], b->out->of_chunk, typed);
+		word_chunks(&wk[1], b->out->of_chunk);
 	worker_merge(&wk[0]);
 	worker_merge(&wk[1]);
 }
@@ -570,18 +569,16 @@ type_chunks(struct builder *b)
 	struct cluster_set cs;
 	struct size_type *st = NULL;
 	size_t nst = 0, stcap = 0, ncls_cap = 0;
-	/* huge pages, populated at once: 4 KiB faults on these two cost more
-	 * than filling them */
-	bool *typed = bigmem_alloc(h->nchunks, sizeof(bool));
-
+	/* huge pages, populated at once: 4 KiB faults cost more than filling
+	 * it.  A chunk is typed (class or array) when its entry is set. */
 	t->of_chunk = bigmem_alloc(h->nchunks, sizeof(uint32_t));
 	t->of_chunk_big = true;
-	word_pass(b, typed);
+	word_pass(b);
 	for (size_t i = 0; i < h->nchunks; i++) {
 		uint32_t v;
 		bool array;
 
-		if (!typed[i])
+		if (t->of_chunk[i] == UINT32_MAX)
 			continue;
 		v = t->of_chunk[i] >> 1; /* as word_chunks left it */
 		array = t->of_chunk[i] & 1;
@@ -604,7 +601,7 @@ type_chunks(struct builder *b)
 	}
 
 	cluster_build(&(struct cluster_input){ .img = b->in->img, .am = b->in->am, .heap = h,
-					       .typed = typed }, &cs);
+					       .type_of = t->of_chunk }, &cs);
 	clu_type = xmalloc((cs.n ? cs.n : 1) * sizeof(*clu_type));
 	for (size_t k = 0; k < cs.n; k++)
 		clu_type[k] = add_type(b, cs.v[k].kind == CL_CONTENT ? TK_CONTENT : TK_SHAPE,
@@ -614,7 +611,7 @@ type_chunks(struct builder *b)
 
 		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
 			continue;
-		if (!typed[i])
+		if (t->of_chunk[i] == UINT32_MAX)
 			t->of_chunk[i] = cs.of_chunk && cs.of_chunk[i] != CLUSTER_NONE
 						 ? clu_type[cs.of_chunk[i]]
 						 : size_type(b, &st, &nst, &stcap, c->size);
@@ -625,7 +622,6 @@ type_chunks(struct builder *b)
 	free(cls_type);
 	free(arr_type);
 	free(st);
-	bigmem_free(typed);
 }
 
 /* Not glibc: no chunk boundaries, no free lists; every anonymous word counts. */
