@@ -49,8 +49,9 @@ figure() {
 	exit 0
 }
 
+KNOWN_CHILDREN=
 _clean_once() {
-	local pid=$1 t st tracer kids
+	local pid=$1 t st tracer kids k
 	for t in /proc/"$pid"/task/*; do
 		[ -d "$t" ] || continue
 		st=$(cat "$t/stat" 2>/dev/null) || continue
@@ -64,9 +65,15 @@ _clean_once() {
 			BAD_WHY="thread ${t##*/} traced by $tracer"
 			return 1
 		fi
-		kids=$(cat "$t/children" 2>/dev/null)
-		if [ -n "${kids// /}" ]; then
-			BAD_WHY="thread ${t##*/} has children: $kids"
+		kids=
+		for k in $(cat "$t/children" 2>/dev/null); do
+			[[ " $KNOWN_CHILDREN " == *" $k "* ]] || kids+=" $k"
+		done
+		if [ -n "$kids" ]; then
+			# each left-over child is one failure, not one per later round
+			KNOWN_CHILDREN+="$kids"
+			BAD_WHY="thread ${t##*/} has children:$kids ($(for k in $kids; do
+				printf '%s ' "$k:$(proc_state "$k")"; done)- pid:state)"
 			return 1
 		fi
 	done

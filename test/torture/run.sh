@@ -38,6 +38,10 @@ run_fuzz() {
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | awk '{ print $2 }')
 	ft=$(grep -o 'ft: [0-9]*' "$log" | tail -n 1 | awk '{ print $2 }')
 	crashes=$(grep -c 'Test unit written to' "$log")
+	# -fork mode (FUZZ_FLAGS=-fork=1 -ignore_crashes=1) counts them on its status lines
+	local forked
+	forked=$(grep -o 'oom/timeout/crash: [0-9/]*' "$log" | tail -n 1 | awk -F'[ /]' '{ print $4 + $5 + $6 }')
+	[ -n "$forked" ] && [ "$forked" -gt "$crashes" ] && crashes=$forked
 	echo "torture fuzz: seconds $(($(date +%s) - t0)), failures $crashes, executions $execs, coverage (edges) ${cov:-?}, features ${ft:-?} (log: $log)"
 	[ "$rc" = 0 ] && [ "$crashes" = 0 ]
 }
