@@ -105,8 +105,9 @@ check_status(pid_t pid, pid_t tid, struct cow *c)
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	buf[n > 0 ? n : 0] = '\0';
-	/* A seccomp filter may kill the process for calling clone. */
-	if (status_last_number(buf, "\nSeccomp:") != 0) {
+	/* A seccomp filter may kill the process for calling clone.  (No such
+	 * line: a kernel without seccomp.) */
+	if (status_last_number(buf, "\nSeccomp:") > 0) {
 		snprintf(c->why, sizeof(c->why), "the target runs under seccomp");
 		return -1;
 	}
