@@ -21,6 +21,7 @@
  * the next chunk's header (malloc's bins hold those), and counting it would
  * keep c alive by malloc's own bookkeeping.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -334,6 +335,194 @@ drain(struct marker *m, const struct image *img)
 		scan_chunk(m, img, m->queue[m->qhead++]);
 }
 
+/* ---- marking on two cores ------------------------------------------------ *
+ *
+ * Without chains the order of marking does not matter, so the drain runs on
+ * two threads.  Each keeps a stack of chunks to scan; a chunk is claimed by
+ * the thread whose compare-and-swap moves its state from UNREACHED, so each
+ * is scanned once.  A thread with a deep stack hands blocks of it to a
+ * shared pool; a thread with an empty stack takes one, and when both are
+ * empty and the pool is too, the mark is complete.  A long linked list
+ * stays with one thread: its nodes are found one at a time.
+ */
+
+#define MARK_THREADS 2
+#define MARK_BLOCK 1024
+#define MARK_PARALLEL_MIN 65536 /* live chunks below which one thread does it */
+
+struct mark_pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint32_t **blocks;  /* each MARK_BLOCK chunk indices */
+	size_t n, cap;
+	int idle, nthreads; /* threads waiting for work, threads running */
+	bool done;
+};
+
+struct mark_worker {
+	const struct reach_index *ix;
+	const struct image *img;
+	uint8_t *state;
+	struct mark_pool *pool;
+	uint32_t *stack;
+	size_t n, cap;
+	size_t last_seg;
+	uint64_t scanned_bytes;
+	pthread_t th;
+	bool started;
+};
+
+static void
+worker_push(struct mark_worker *w, uint32_t j)
+{
+	if (w->n == w->cap) {
+		w->cap = w->cap ? 2 * w->cap : 4 * MARK_BLOCK;
+		w->stack = xreallocarray(w->stack, w->cap, sizeof(*w->stack));
+	}
+	w->stack[w->n++] = j;
+}
+
+/* Hand the newest MARK_BLOCK entries to the pool when it is empty. */
+static void
+worker_share(struct mark_worker *w)
+{
+	struct mark_pool *p = w->pool;
+	uint32_t *b;
+
+	if (w->n < 2 * MARK_BLOCK || __atomic_load_n(&p->n, __ATOMIC_RELAXED))
+		return;
+	b = xmalloc(MARK_BLOCK * sizeof(*b));
+	w->n -= MARK_BLOCK;
+	memcpy(b, w->stack + w->n, MARK_BLOCK * sizeof(*b));
+	pthread_mutex_lock(&p->mu);
+	p->blocks = xgrow(p->blocks, &p->cap, p->n + 1, sizeof(*p->blocks));
+	p->blocks[p->n] = b;
+	__atomic_store_n(&p->n, p->n + 1, __ATOMIC_RELAXED);
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Refill an empty stack from the pool; false when the mark is complete:
+ * every thread waits for work and the pool is empty, so none can appear. */
+static bool
+worker_refill(struct mark_worker *w)
+{
+	struct mark_pool *p = w->pool;
+	uint32_t *b = NULL;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		if (p->n) {
+			b = p->blocks[--p->n];
+			break;
+		}
+		if (p->done)
+			break;
+		if (++p->idle == p->nthreads) {
+			p->done = true;
+			pthread_cond_broadcast(&p->cv);
+			break;
+		}
+		pthread_cond_wait(&p->cv, &p->mu);
+		p->idle--;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (!b)
+		return false;
+	for (size_t i = 0; i < MARK_BLOCK; i++)
+		worker_push(w, b[i]);
+	free(b);
+	return true;
+}
+
+static void
+worker_scan(struct mark_worker *w, uint32_t j)
+{
+	const struct hs_chunk *c = &w->ix->c[j];
+	uint64_t s, e;
+	const unsigned char *p;
+
+	reach_user_range(c, &s, &e);
+	p = image_ptr(w->img, s, e - s);
+	if (!p) {
+		e -= 8;
+		if (!(p = image_ptr(w->img, s, e - s)))
+			return;
+	}
+	w->scanned_bytes += e - s;
+	for (uint64_t off = 0; off + 8 <= e - s; off += 8) {
+		uint64_t v;
+		long t;
+		uint8_t expect = UNREACHED;
+
+		memcpy(&v, p + off, 8);
+		if (v < w->ix->lo || v >= w->ix->hi)
+			continue;
+		t = index_lookup(w->ix, v, &w->last_seg);
+		if (t < 0 || __atomic_load_n(&w->state[t], __ATOMIC_RELAXED) != UNREACHED)
+			continue;
+		if (__atomic_compare_exchange_n(&w->state[t], &expect, RS_REACHABLE, false,
+						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			worker_push(w, (uint32_t)t);
+	}
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct mark_worker *w = arg;
+
+	do {
+		while (w->n) {
+			worker_scan(w, w->stack[--w->n]);
+			worker_share(w);
+		}
+	} while (worker_refill(w));
+	return NULL;
+}
+
+/* Drain the queue the roots filled on MARK_THREADS threads (fewer if a
+ * thread cannot be started: the stacks it would have had go to the first). */
+static void
+drain_parallel(struct marker *m, const struct image *img)
+{
+	struct mark_pool pool = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+				  .nthreads = MARK_THREADS };
+	struct mark_worker w[MARK_THREADS];
+	size_t per = (m->qtail - m->qhead) / MARK_THREADS + 1;
+
+	memset(w, 0, sizeof(w));
+	for (int i = 0; i < MARK_THREADS; i++) {
+		w[i] = (struct mark_worker){ .ix = m->ix, .img = img, .state = m->state, .pool = &pool };
+		for (size_t k = 0; k < per && m->qhead < m->qtail; k++)
+			worker_push(&w[i], m->queue[m->qhead++]);
+	}
+	for (int i = 1; i < MARK_THREADS; i++) {
+		if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) == 0) {
+			w[i].started = true;
+			continue;
+		}
+		while (w[i].n)
+			worker_push(&w[0], w[i].stack[--w[i].n]);
+		pthread_mutex_lock(&pool.mu);
+		if (--pool.nthreads == pool.idle) { /* the others wait for work it would share */
+			pool.done = !pool.n;
+			pthread_cond_broadcast(&pool.cv);
+		}
+		pthread_mutex_unlock(&pool.mu);
+	}
+	worker_main(&w[0]);
+	for (int i = 0; i < MARK_THREADS; i++) {
+		if (w[i].started)
+			pthread_join(w[i].th, NULL);
+		m->r->scanned_bytes += w[i].scanned_bytes;
+		free(w[i].stack);
+	}
+	for (size_t i = 0; i < pool.n; i++)
+		free(pool.blocks[i]);
+	free(pool.blocks);
+}
+
 /* ---- roots -------------------------------------------------------------- */
 
 struct cut {
@@ -555,7 +744,10 @@ reach_run(const struct scan *s, const struct reach_opts *opts, struct reach *r)
 		r->state[j] = is_live(&h->chunks[j]) ? UNREACHED : RS_FREE;
 	if (r->index->nseg) {
 		scan_roots(&m, s);
-		drain(&m, &s->img);
+		if (m.chains || h->nchunks < MARK_PARALLEL_MIN)
+			drain(&m, &s->img); /* breadth first: --why's chains are shortest */
+		else
+			drain_parallel(&m, &s->img);
 		r->scanned_bytes += r->root_bytes;
 		classify_leaks(&m, &s->img, h->nchunks);
 	}
