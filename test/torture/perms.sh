@@ -24,7 +24,7 @@ yama=$(cat /proc/sys/kernel/yama/ptrace_scope 2>/dev/null || echo none)
 bindir=$(mktemp -d /tmp/heapscan-torture.XXXXXX) || fail "mktemp failed"
 trap '_lib_cleanup; rm -rf "$bindir"' EXIT
 _LIB_TRAPPED=1
-cp "$HEAPSCAN" "$FIXTURES/arenas" "$bindir/" || fail "cannot copy to $bindir"
+cp "$HEAPSCAN" "$bindir/heapscan" && cp "$FIXTURES/arenas" "$bindir/arenas" || fail "cannot copy to $bindir"
 chmod 755 "$bindir" "$bindir/heapscan" "$bindir/arenas"
 mkdir "$bindir/nobody" "$bindir/other"
 chown 65534:65534 "$bindir/nobody"
@@ -86,7 +86,9 @@ for ((r = 1; r <= RUNS; r++)); do
 	else
 		bad "round $r: nobody's snapshot under umask 000: exit $rc, mode '$mode': $(head -c 200 snap.err)"
 	fi
-	if "${OTHER[@]}" cat "$snap" >/dev/null 2>&1; then
+	if [ ! -e "$snap" ]; then
+		bad "round $r: no snapshot to try reading as uid 65533"
+	elif "${OTHER[@]}" cat "$snap" >/dev/null 2>&1; then
 		bad "round $r: uid 65533 can read nobody's snapshot"
 	else
 		outcome snapshot-unreadable-by-other

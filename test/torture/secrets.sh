@@ -41,12 +41,8 @@ PY
 start_fixture torture_secret
 SECRET_READY=$READY
 secret_pid=$FIXTURE_PID
-
-start_fixture torture_secret
-SECRET_READY=$READY
-secret_pid=$FIXTURE_PID
 for ((r = 1; r <= RUNS; r++)); do
-	# 3. secrets
+	# the outputs a user sees by default, and a snapshot without --contents
 	"$HEAPSCAN" "$secret_pid" >sec.txt 2>sec.err || bad "round $r: text report of the secret holder exited $?"
 	"$HEAPSCAN" --json "$secret_pid" >sec.json 2>>sec.err || bad "round $r: --json exited $?"
 	"$HEAPSCAN" --vtables "$secret_pid" >sec.vt 2>>sec.err || bad "round $r: --vtables exited $?"
