@@ -41,7 +41,6 @@ seed() {
 rm -rf "$OUT"
 mkdir -p "$OUT"
 seed arenas
-
 seed strings 400
 seed classes 128
 seed busy 128
