@@ -157,9 +157,9 @@ for n in $SIZES; do run_size "$n"; done
 LOAD_END=$(load)
 
 # ---- the table ---------------------------------------------------------------
-fmt() { [ -n "$1" ] && printf '%.*f' "${2:-0}" "$1" || printf 'n/a'; }
-mib() { [ -n "$1" ] && python3 -c "print(f'{$1 / 1048576:.0f}')" || printf 'n/a'; }
-kmib() { [ -n "$1" ] && python3 -c "print(f'{$1 / 1024:.0f}')" || printf 'n/a'; }
+fmt() { [ -n "$1" ] && printf '%.*f\n' "${2:-0}" "$1" || echo 'n/a'; }
+mib() { [ -n "$1" ] && python3 -c "print(f'{$1 / 1048576:.0f}')" || echo 'n/a'; }
+kmib() { [ -n "$1" ] && python3 -c "print(f'{$1 / 1024:.0f}')" || echo 'n/a'; }
 floor() { python3 -c "print($1 + 16 * $2)"; } # copied bytes + 16 B a chunk
 rss_ratio() { [ -n "$1" ] && ratio "$(( $1 * 1024 ))" "$(floor "${R[$2,copied]}" "${R[$2,chunks]}")" || echo n/a; }
 row() { # LABEL then one value per size
