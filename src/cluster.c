@@ -812,6 +812,11 @@ quote_string(char *out, size_t cap, const unsigned char *p, size_t slen)
 	out[o] = '\0';
 }
 
+/* A string preview shows at most this many characters, quotes and "..."
+ * included (so under 32 bytes of the chunk): heap bytes hold secrets, and
+ * the report is a name for a cluster, not a dump. */
+#define STRING_PREVIEW_CAP 36
+
 static void
 content_desc(char *out, size_t cap, const unsigned char *p, size_t len)
 {
@@ -820,7 +825,7 @@ content_desc(char *out, size_t cap, const unsigned char *p, size_t len)
 	while (slen < len && is_string_char(p[slen]))
 		slen++;
 	if (slen > 0 && slen < len && p[slen] == '\0') {
-		quote_string(out, cap, p, slen);
+		quote_string(out, cap < STRING_PREVIEW_CAP ? cap : STRING_PREVIEW_CAP, p, slen);
 		return;
 	}
 	/* by hand: a heap of many small clusters spent most of its preview

@@ -559,8 +559,8 @@ UNIT_TEST(cluster_content_previews)
 		size_t l = strnlen(d, sizeof(f->cs.v[i].desc));
 
 		CHECK(l < sizeof(f->cs.v[i].desc));
-		if (f->cs.v[i].size == 0x140) {
-			CHECK(l == sizeof(f->cs.v[i].desc) - 1);
+		if (f->cs.v[i].size == 0x140) { /* a short preview, never a dump */
+			CHECK(l <= 35 && l >= 30);
 			CHECK(d[0] == '"' && !strcmp(d + l - 4, "...\""));
 		}
 	}
