@@ -192,8 +192,8 @@ table() {
 	if [ $HAVE_LEAKS = 1 ]; then
 		row "--leaks wall, ms" $(for n in $SIZES; do fmt "${R[$n,leaks.wall]}" 0; done)
 		row "--leaks reach_ms (its own figure)" $(for n in $SIZES; do fmt "${R[$n,reach]}" 0; done)
-		row "**--leaks after the copy: walk + analyze + reach_ms** (target ≤ 2000)" $(for n in $SIZES; do
-			[ -n "${R[$n,reach]}" ] && [ -n "${R[$n,after]}" ] && fmt "$(python3 -c "print(${R[$n,after]} + ${R[$n,reach]})")" 0 || echo n/a; done)
+		row "**--leaks after the copy: walk_ms + reach_ms** (+ typing the leaked chunks; target ≤ 2000)" $(for n in $SIZES; do
+			[ -n "${R[$n,reach]}" ] && [ -n "${R[$n,walk]}" ] && fmt "$(python3 -c "print(${R[$n,walk]} + ${R[$n,reach]})")" 0 || echo n/a; done)
 		row "--leaks RSS ÷ (copied + 16 B/chunk)" $(for n in $SIZES; do rss_ratio "${R[$n,leaks.rss]}" "$n"; done)
 	else
 		row "--leaks (not in this heapscan)" $(for n in $SIZES; do echo "-"; done)
