@@ -464,6 +464,10 @@ worker_scan(struct mark_worker *w, uint32_t j)
 		if (__atomic_compare_exchange_n(&w->state[t], &expect, RS_REACHABLE, false,
 						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			worker_push(w, (uint32_t)t);
+		/* a big array of pointers is one chunk: share what it finds as
+		 * it goes, or the other thread waits for the whole scan */
+		if ((off & 0xffff) == 0)
+			worker_share(w);
 	}
 }
 
