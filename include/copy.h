@@ -31,6 +31,10 @@ int copy_prepare(struct image *img, uint64_t bytes);
  * process is gone, or another -errno. */
 int copy_regions(pid_t pid, const struct maps *m, struct image *img);
 
+/* After the stop: give back the pages of the buffer the copy did not use
+ * (the slack copy_prepare faulted in for growth). */
+void copy_trim(struct image *img);
+
 /* After the stop: copy the private read-only file mappings (rodata, relro:
  * vtables, typeinfo, type names; constant once the program is loaded) into
  * ro, one region each.  Unreadable ones are left out.  0 or -ESRCH. */

@@ -66,6 +66,26 @@ copy_prepare(struct image *img, uint64_t bytes)
 	return 0;
 }
 
+void
+copy_trim(struct image *img)
+{
+	size_t used = 0;
+
+	for (size_t i = 0; i < img->n; i++) {
+		const unsigned char *d = img->r[i].data;
+
+		if (d >= img->buf && d < img->buf + img->buflen) {
+			size_t end = (size_t)(d - img->buf) + (size_t)(img->r[i].end - img->r[i].start);
+
+			if (end > used)
+				used = end;
+		}
+	}
+	used = (used + PAGE - 1) & ~(size_t)(PAGE - 1);
+	if (img->buf && used < img->buflen)
+		madvise(img->buf + used, img->buflen - used, MADV_DONTNEED);
+}
+
 /* Grow the buffer inside the stop window: rare (the process grew between the
  * first look and the stop), and the new pages fault in during the copy. */
 static int

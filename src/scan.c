@@ -328,6 +328,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	collect_threads(s, &sz);
 	seize_free(&sz);
 	s->copied_bytes = s->img.bytes;
+	copy_trim(&s->img);
 	s->holes = count_holes(&s->img);
 
 	ret = copy_readonly_modules(pid, &s->maps, &s->ro);
