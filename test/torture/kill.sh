@@ -16,7 +16,8 @@
 # counted apart (-cow).  A target that dies is a failure (target-died-MODE),
 # and the rounds go on against a fresh one.
 #
-#   TORTURE_RUNS=N (default 1000)
+#   TORTURE_RUNS=N (default 1000); TORTURE_SECONDS=S: stop after S seconds
+#   with the rounds run so far (a loaded machine; the make test case uses it)
 . "${TOP:?run through test/torture/run.sh or test/run.sh}/test/lib.sh" || exit 1
 . "$TOP/test/torture/lib.sh" || exit 1
 need_heapscan
@@ -35,6 +36,11 @@ scan_ms=$((($(now_ms) - t0) / 3))
 echo "a scan of busy takes about $scan_ms ms; --cow: $([ $cow = 1 ] && echo yes || echo 'not in --help')"
 
 for ((r = 1; r <= RUNS; r++)); do
+	if [ "${TORTURE_SECONDS:-0}" -gt 0 ] && [ "$SECONDS" -ge "$TORTURE_SECONDS" ]; then
+		echo "time budget of $TORTURE_SECONDS s spent: $((r - 1)) of $RUNS rounds run"
+		RUNS=$((r - 1))
+		break
+	fi
 	delay_env=() args=(--json) stop_ms=0 what=json
 	rm -f out.snap
 	case $((r % 4)) in
