@@ -217,6 +217,22 @@ top_is_initial(const struct walk *w, uint64_t arena, uint64_t top)
 	return top == arena + w->lay->ms_bins - 16;
 }
 
+/* Where a heap's top chunk ends: top + its size, but never past end (the
+ * heap's own end).  A corrupt top size must not stretch the heap over its
+ * neighbours, nor size the chunk table by it. */
+static uint64_t
+top_end(struct walk *w, uint64_t top, uint64_t topsize, uint64_t end)
+{
+	uint64_t size = topsize & ~7ULL;
+
+	if (top < end && size > end - top) {
+		problem(w->m, top, "top chunk 0x%lx: size 0x%lx runs past its heap's end 0x%lx",
+			(unsigned long)top, (unsigned long)size, (unsigned long)end);
+		return end;
+	}
+	return top + size;
+}
+
 static void
 main_heap_range(struct walk *w)
 {
@@ -239,7 +255,8 @@ main_heap_range(struct walk *w)
 		/* mp_ unknown or inconsistent: the [heap] mapping holding top */
 		base = r ? r->start : top;
 	}
-	add_range(w, base, align_chunk(base), top + (topsize & ~7ULL), top, 0, false);
+	add_range(w, base, align_chunk(base), top_end(w, top, topsize, r ? r->end : top), top, 0,
+		  false);
 	w->m->arenas[0].nheaps = 1;
 }
 
@@ -268,7 +285,7 @@ thread_heap_ranges(struct walk *w, unsigned ai)
 		}
 		first = first_heap ? align_chunk(a + lay->ms_size) : align_chunk(h + lay->hi_sizeof);
 		if (top >= h && top < h + size)
-			add_range(w, h, first, top + (topsize & ~7ULL), top, ai, false);
+			add_range(w, h, first, top_end(w, top, topsize, h + size), top, ai, false);
 		else
 			add_range(w, h, first, h + size, 0, ai, true);
 		if (first_heap) {
@@ -411,7 +428,8 @@ walk_arena_range(struct walk *w, const struct heap_range *r)
 				return;
 		}
 		if (p == r->top) {
-			push_chunk(m, p, size, CK_TOP, r->arena);
+			/* a corrupt size is reported below; the model keeps the heap's extent */
+			push_chunk(m, p, size > r->limit - p ? r->limit - p : size, CK_TOP, r->arena);
 			if (p + size != r->limit)
 				problem(m, p, "top chunk size 0x%lx does not end the heap",
 					(unsigned long)size);
