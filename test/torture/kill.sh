@@ -24,8 +24,11 @@ need_heapscan
 RUNS=${TORTURE_RUNS:-1000}
 start_fixture busy
 pid=$FIXTURE_PID
+# TORTURE_COW=0 leaves --cow out: a SIGKILL while the target thread runs
+# the injected fork can crash the target (README, --cow), a known failure
+# `make torture` counts but `make test` must not flip on.
 cow=0
-has_cow && cow=1
+[ "${TORTURE_COW:-1}" = 1 ] && has_cow && cow=1
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 t0=$(now_ms)
