@@ -1,6 +1,6 @@
 # torture/churn.sh - scans of a target whose threads come and go by the
-# hundred (fixtures/torture_churn: about 300 alive, each living 10-200 ms,
-# allocating all the while) and which holds a steady set of chunks.  Every
+# hundred (fixtures/churn given THREADS: about 300 alive, each living
+# 10-200 ms, allocating all the while) and which holds a steady set of chunks.  Every
 # scan must exit 0 with the steady set counted exactly, or exit 6 saying the
 # target changed and to retry; the target must not crash and must run on.
 #
@@ -10,5 +10,5 @@
 . "$TOP/test/torture/scans.sh" || exit 1
 need_heapscan
 RUNS=${TORTURE_RUNS:-500}
-many_scans churn churn torture_churn "${TORTURE_CHURN_THREADS:-300}"
+many_scans churn churn churn "${TORTURE_CHURN_THREADS:-300}"
 figure churn "$RUNS"
