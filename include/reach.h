@@ -114,7 +114,11 @@ typedef void (*reach_referrer_fn)(void *arg, long chunk, uint64_t off,
 void reach_referrers(const struct scan *s, const struct reach *r, size_t idx,
 		     reach_referrer_fn fn, void *arg);
 
-/* The usable bytes of a live chunk, [*start, *end): what is scanned. */
-void reach_user_range(const struct hs_chunk *c, uint64_t *start, uint64_t *end);
+/* The bytes of live chunk c that are scanned, from malloc's pointer (header
+ * + 16): its user bytes and, in an arena, the 8 it borrows from the next
+ * chunk's prev_size (unless the copy ends there).  *len gets their count;
+ * NULL when they were not copied. */
+const unsigned char *reach_chunk_bytes(const struct image *img, const struct hs_chunk *c,
+				       uint64_t *len);
 
 #endif

@@ -80,11 +80,18 @@ now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-void
-reach_user_range(const struct hs_chunk *c, uint64_t *start, uint64_t *end)
+const unsigned char *
+reach_chunk_bytes(const struct image *img, const struct hs_chunk *c, uint64_t *len)
 {
-	*start = c->addr + 16;
-	*end = c->addr + c->size + (c->kind == CK_MMAPPED ? 0 : 8);
+	const unsigned char *p;
+
+	*len = c->size - 16 + (c->kind == CK_MMAPPED ? 0 : 8);
+	p = image_ptr(img, c->addr + 16, *len);
+	if (!p && c->kind != CK_MMAPPED) { /* the 8 borrowed bytes may run past the image */
+		*len -= 8;
+		p = image_ptr(img, c->addr + 16, *len);
+	}
+	return p;
 }
 
 /* Where a pointer must fall to point into c (see the top of the file). */
@@ -240,10 +247,8 @@ reach_chunk_of(const struct reach *r, const struct heap_model *h, uint64_t addr)
 	if (!lo)
 		return -1;
 	const struct hs_chunk *c = &h->chunks[lo - 1];
-	uint64_t s, e;
 
-	reach_user_range(c, &s, &e);
-	if (!is_live(c) || addr >= e || (c->kind != CK_MMAPPED && addr >= c->addr + c->size))
+	if (!is_live(c) || addr >= c->addr + c->size)
 		return -1;
 	return (long)(lo - 1);
 }
@@ -305,20 +310,13 @@ scan_root_range(struct marker *m, const unsigned char *p, uint64_t start, uint64
 static void
 scan_chunk(struct marker *m, const struct image *img, uint32_t j)
 {
-	const struct hs_chunk *c = &m->ix->c[j];
-	uint64_t s, e;
-	const unsigned char *p;
+	uint64_t len;
+	const unsigned char *p = reach_chunk_bytes(img, &m->ix->c[j], &len);
 
-	reach_user_range(c, &s, &e);
-	p = image_ptr(img, s, e - s);
-	if (!p) { /* the last 8 bytes may run past the image (end of a heap) */
-		e -= 8;
-		p = image_ptr(img, s, e - s);
-		if (!p)
-			return;
-	}
-	m->r->scanned_bytes += e - s;
-	for (uint64_t off = 0; off + 8 <= e - s; off += 8) {
+	if (!p)
+		return;
+	m->r->scanned_bytes += len;
+	for (uint64_t off = 0; off + 8 <= len; off += 8) {
 		uint64_t w;
 
 		memcpy(&w, p + off, 8);
@@ -438,19 +436,13 @@ worker_refill(struct mark_worker *w)
 static void
 worker_scan(struct mark_worker *w, uint32_t j)
 {
-	const struct hs_chunk *c = &w->ix->c[j];
-	uint64_t s, e;
-	const unsigned char *p;
+	uint64_t len;
+	const unsigned char *p = reach_chunk_bytes(w->img, &w->ix->c[j], &len);
 
-	reach_user_range(c, &s, &e);
-	p = image_ptr(w->img, s, e - s);
-	if (!p) {
-		e -= 8;
-		if (!(p = image_ptr(w->img, s, e - s)))
-			return;
-	}
-	w->scanned_bytes += e - s;
-	for (uint64_t off = 0; off + 8 <= e - s; off += 8) {
+	if (!p)
+		return;
+	w->scanned_bytes += len;
+	for (uint64_t off = 0; off + 8 <= len; off += 8) {
 		uint64_t v;
 		long t;
 		uint8_t expect = UNREACHED;
@@ -671,18 +663,12 @@ scan_roots(struct marker *m, const struct scan *s)
 static void
 point_from(struct marker *m, const struct image *img, uint32_t j, bool flood)
 {
-	const struct hs_chunk *c = &m->ix->c[j];
-	uint64_t s, e;
-	const unsigned char *p;
+	uint64_t len;
+	const unsigned char *p = reach_chunk_bytes(img, &m->ix->c[j], &len);
 
-	reach_user_range(c, &s, &e);
-	p = image_ptr(img, s, e - s);
-	if (!p) {
-		e -= 8;
-		if (!(p = image_ptr(img, s, e - s)))
-			return;
-	}
-	for (uint64_t off = 0; off + 8 <= e - s; off += 8) {
+	if (!p)
+		return;
+	for (uint64_t off = 0; off + 8 <= len; off += 8) {
 		uint64_t w;
 		long t;
 
@@ -876,19 +862,13 @@ reach_referrers(const struct scan *s, const struct reach *r, size_t idx, reach_r
 	}
 	for (size_t j = 0; j < h->nchunks; j++) {
 		const struct hs_chunk *c = &h->chunks[j];
-		uint64_t s0, e0;
+		uint64_t len;
 		const unsigned char *p;
 
-		if (!is_live(c))
+		if (!is_live(c) || !(p = reach_chunk_bytes(&s->img, c, &len)))
 			continue;
-		reach_user_range(c, &s0, &e0);
-		if (!(p = image_ptr(&s->img, s0, e0 - s0))) {
-			e0 -= 8;
-			if (!(p = image_ptr(&s->img, s0, e0 - s0)))
-				continue;
-		}
 		rf.chunk = (long)j;
 		rf.base = c->addr;
-		referrers_in(&rf, p, s0, e0, NULL);
+		referrers_in(&rf, p, c->addr + 16, c->addr + 16 + len, NULL);
 	}
 }

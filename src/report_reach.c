@@ -182,13 +182,10 @@ chunk_type_name(const struct type_table *t, size_t idx)
 static void
 chunk_preview(const struct scan *s, const struct hs_chunk *c, char *buf)
 {
-	uint64_t us, ue;
-	const unsigned char *p;
-	size_t n;
+	uint64_t len;
+	const unsigned char *p = reach_chunk_bytes(&s->img, c, &len);
+	size_t n = len < PREVIEW_BYTES ? (size_t)len : PREVIEW_BYTES;
 
-	reach_user_range(c, &us, &ue);
-	n = ue - us < PREVIEW_BYTES ? (size_t)(ue - us) : PREVIEW_BYTES;
-	p = image_ptr(&s->img, us, n);
 	buf[0] = '\0';
 	if (!p)
 		return;
