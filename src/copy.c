@@ -56,6 +56,10 @@ copy_prepare(struct image *img, uint64_t bytes)
 	 * dominated the walk, worse under a hypervisor's nested paging.
 	 * Advice only: without THP it is the same buffer. */
 	madvise(p, len, MADV_HUGEPAGE);
+	/* --cow forks a guard process while this buffer is full of pages: it
+	 * must neither pay for their page tables nor make every later write
+	 * here a copy-on-write fault. */
+	madvise(p, len, MADV_DONTFORK);
 	if (madvise(p, len, MADV_POPULATE_WRITE) < 0) {
 		/* kernels before 5.14: touch every page */
 		for (size_t off = 0; off < len; off += PAGE)
