@@ -42,6 +42,8 @@ struct scan_opts {
 	long test_stop_delay_ms; /* test hook: sleep inside the stop window */
 	bool cow;                /* --cow: the target forks, heapscan reads the fork */
 	long test_cow_delay_ms;  /* test hook: sleep after the release, the copy alive */
+	long test_cow_borrow_ms; /* test hook: --cow's guard sleeps while a target thread
+				    runs on borrowed registers */
 };
 
 struct scan {

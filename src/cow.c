@@ -20,9 +20,15 @@
  * A signal T dequeues while it runs for us (signal-delivery-stop) is
  * suppressed and sent again with tgkill once the target is released.
  *
+ * Who traces: a guard process, heapscan's child in a process group of its
+ * own that ignores the signals a user or a terminal sends (cow_stop).  While
+ * T runs on borrowed registers the death of its tracer would let T go on
+ * them, so the tracer must not be the process users kill; a SIGKILL to
+ * heapscan only makes the guard cut its test delays short and end the copy.
+ *
  * Why `syscall; ret` and a bogus stack for the children: between its birth
- * and the moment heapscan sets PTRACE_O_EXITKILL on it, the helper H would be
- * let go if heapscan were SIGKILLed.  It would then resume after the
+ * and the moment the guard sets PTRACE_O_EXITKILL on it, the helper H would
+ * be let go if the guard were SIGKILLed.  It would then resume after the
  * syscall, where `ret` pops from an unmapped stack: it dies of SIGSEGV at its
  * first instruction (no sigaltstack: CLONE_VM resets it) without touching the
  * memory it shares with the target.
@@ -33,6 +39,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -49,10 +57,9 @@
 #define COW_BAD_SP 16UL         /* in page 0, never mapped */
 #define COW_MAX_STOPS 64        /* stops one injected syscall may go through */
 #define COW_SCAN_LIMIT (64u << 20)
+#define COW_MAX_THREADS (1u << 22) /* bound on the guard's thread count */
 
 static volatile pid_t current_child;
-
-static const int held_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 
 /* ---- before the stop ---------------------------------------------------- */
 
@@ -189,6 +196,7 @@ cow_prepare(pid_t pid, const struct maps *m, struct cow *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->pid = pid;
+	c->guard_fd = -1;
 	if (check_status(pid, 0, c) < 0)
 		return -1;
 	c->site = find_site(pid, m);
@@ -200,17 +208,6 @@ cow_prepare(pid_t pid, const struct maps *m, struct cow *c)
 }
 
 /* ---- one system call in a stopped thread -------------------------------- */
-
-static void
-hold_signals(sigset_t *old)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(held_signals) / sizeof(held_signals[0]); i++)
-		sigaddset(&set, held_signals[i]);
-	sigprocmask(SIG_BLOCK, &set, old);
-}
 
 static int
 wait_stop(pid_t tid, int *status)
@@ -433,6 +430,12 @@ fork_in(struct seize *sz, struct cow *c)
 		return errno == ESRCH ? COW_GONE : refuse(c, "cannot set ptrace options", errno);
 
 	rc = run_syscall(c, t->tid, &t->regs, SYS_clone, a, &ret, &h);
+	if (c->test_borrow_ms > 0) {
+		struct timespec ts = { c->test_borrow_ms / 1000, (c->test_borrow_ms % 1000) * 1000000L };
+
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
 	prc = park(c, t->tid, &t->regs);
 	if (rc == -ESRCH || prc == -ESRCH) {
 		kill_and_collect(h);
@@ -466,19 +469,8 @@ fork_in(struct seize *sz, struct cow *c)
 	return COW_OK;
 }
 
-enum cow_status
-cow_fork(struct seize *sz, struct cow *c)
-{
-	sigset_t old;
-	enum cow_status st;
-
-	hold_signals(&old);
-	st = fork_in(sz, c);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	return st;
-}
-
-void
+/* After the release: send again the signals the forking thread dequeued. */
+static void
 cow_resend(struct cow *c)
 {
 	for (int i = 0; i < c->nresend; i++)
@@ -486,9 +478,218 @@ cow_resend(struct cow *c)
 	c->nresend = 0;
 }
 
+/* ---- the guard process -------------------------------------------------- */
+
+/* What the guard sends heapscan, followed by nthreads struct seized_thread. */
+struct guard_report {
+	int status;             /* enum cow_status */
+	struct cow_stop_info info;
+	uint32_t nthreads;
+	struct cow c;
+};
+
+static double
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int
+write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		ssize_t r = read(fd, p, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Wait up to ms for heapscan's end of the pipe to close (ms < 0: forever). */
+static void
+wait_hangup(int fd, long ms)
+{
+	double end = mono_ms() + (double)ms;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long left = ms < 0 ? -1 : (long)(end - mono_ms());
+		char byte;
+
+		if (ms >= 0 && left <= 0)
+			return;
+		if (poll(&p, 1, (int)(left > 1000000 ? 1000000 : left)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		if (p.revents && read(fd, &byte, 1) <= 0)
+			return; /* EOF: heapscan is done, or dead */
+	}
+}
+
+/* The guard: never returns. */
+static void
+guard_main(pid_t pid, long stop_delay_ms, struct cow *c, int in_fd, int out_fd)
+{
+	static const int ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE,
+				       SIGTSTP, SIGTTIN, SIGTTOU };
+	struct guard_report r;
+	struct seize sz;
+	double t0;
+	int ok;
+
+	/* Out of the terminal's and timeout(1)'s reach: group signals go to
+	 * heapscan's process group, which the guard leaves. */
+	setpgid(0, 0);
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		signal(ignored[i], SIG_IGN);
+	prctl(PR_SET_NAME, "heapscan-guard", 0, 0, 0);
+	seize_set_child_cleanup(cow_end_current);
+
+	memset(&r, 0, sizeof(r));
+	memset(&sz, 0, sizeof(sz));
+	t0 = mono_ms();
+	r.info.seize_st = seize_all(&sz, pid, &r.info.err);
+	if (r.info.seize_st != SEIZE_OK) {
+		r.status = COW_NOSEIZE;
+	} else {
+		seize_read_regs(&sz);
+		r.status = fork_in(&sz, c);
+		if (r.status == COW_OK && stop_delay_ms > 0)
+			wait_hangup(in_fd, stop_delay_ms);
+		seize_release(&sz);
+		r.info.pause_ms = mono_ms() - t0;
+		r.info.group_stopped = sz.group_stopped;
+		cow_resend(c);
+		r.nthreads = (uint32_t)sz.n;
+	}
+	r.c = *c;
+	ok = write_all(out_fd, &r, sizeof(r)) == 0 &&
+	     (r.nthreads == 0 || write_all(out_fd, sz.t, r.nthreads * sizeof(*sz.t)) == 0);
+	close(out_fd);
+	if (ok && r.status == COW_OK)
+		wait_hangup(in_fd, -1);
+	cow_end(c);
+	_exit(0);
+}
+
+enum cow_status
+cow_stop(pid_t pid, long stop_delay_ms, struct seize *sz, struct cow *c, struct cow_stop_info *info)
+{
+	struct guard_report r;
+	int to_guard[2], from_guard[2];
+	pid_t g;
+
+	memset(sz, 0, sizeof(*sz));
+	memset(info, 0, sizeof(*info));
+	if (pipe2(to_guard, O_CLOEXEC) < 0)
+		return refuse(c, "cannot start the guard process", errno);
+	if (pipe2(from_guard, O_CLOEXEC) < 0) {
+		int e = errno;
+
+		close(to_guard[0]);
+		close(to_guard[1]);
+		return refuse(c, "cannot start the guard process", e);
+	}
+	fflush(NULL);
+	g = fork();
+	if (g == 0) {
+		close(to_guard[1]);
+		close(from_guard[0]);
+		guard_main(pid, stop_delay_ms, c, to_guard[0], from_guard[1]);
+	}
+	close(to_guard[0]);
+	close(from_guard[1]);
+	if (g < 0) {
+		int e = errno;
+
+		close(to_guard[1]);
+		close(from_guard[0]);
+		return refuse(c, "cannot start the guard process", e);
+	}
+	c->guard = g;
+	c->guard_fd = to_guard[1];
+	if (read_all(from_guard[0], &r, sizeof(r)) < 0 || r.status < COW_OK ||
+	    r.status > COW_NOSEIZE || r.nthreads > COW_MAX_THREADS) {
+		close(from_guard[0]);
+		cow_end(c);
+		return refuse(c, "the guard process failed", ECHILD);
+	}
+	if (r.nthreads) {
+		sz->t = xcalloc(r.nthreads, sizeof(*sz->t));
+		if (read_all(from_guard[0], sz->t, r.nthreads * sizeof(*sz->t)) < 0) {
+			close(from_guard[0]);
+			free(sz->t);
+			sz->t = NULL;
+			cow_end(c);
+			return refuse(c, "the guard process failed", ECHILD);
+		}
+	}
+	close(from_guard[0]);
+	sz->pid = pid;
+	sz->n = sz->cap = r.nthreads;
+	sz->group_stopped = r.info.group_stopped;
+	for (size_t i = 0; i < sz->n; i++)
+		sz->t[i].stopped = 0;
+	*info = r.info;
+	/* The guard's view of the fork, with heapscan's own guard fields. */
+	r.c.guard = c->guard;
+	r.c.guard_fd = c->guard_fd;
+	*c = r.c;
+	if (r.status == COW_OK)
+		current_child = c->child;
+	else
+		cow_end(c);
+	return (enum cow_status)r.status;
+}
+
 void
 cow_end(struct cow *c)
 {
+	if (c->guard > 0) {
+		/* The copy is the guard's tracee: it kills and reaps it once
+		 * the pipe closes.  A kill from here only makes that sooner. */
+		if (c->child > 0)
+			kill(c->child, SIGKILL);
+		current_child = 0;
+		c->child = 0;
+		if (c->guard_fd >= 0)
+			close(c->guard_fd);
+		c->guard_fd = -1;
+		while (waitpid(c->guard, NULL, 0) < 0 && errno == EINTR)
+			;
+		c->guard = 0;
+		return;
+	}
 	if (c->child > 0) {
 		current_child = 0;
 		kill_and_collect(c->child);

@@ -73,8 +73,7 @@ usage(FILE *f)
 		"  --diff      compare snapshots: which types grew (rank by steady growth for 3+)\n"
 		"  --svg FILE  with --diff: a line chart of the top growing types\n"
 		"  --force     with --diff: compare snapshots of different processes\n"
-		"  --cow       stop PID only while it forks; read the fork (copy-on-write;\n"
-		"              experimental: never SIGKILL heapscan during its stop, see README)\n"
+		"  --cow       stop PID only while it forks; read the fork (copy-on-write)\n"
 		"  --version   print the version\n"
 		"  -h, --help  this text\n"
 		"\n"
@@ -145,6 +144,9 @@ parse_options(int argc, char **argv, struct options *o)
 	delay = getenv("HEAPSCAN_TEST_COW_DELAY_MS");
 	if (delay && parse_count(delay, &c) == 0)
 		o->scan.test_cow_delay_ms = c;
+	delay = getenv("HEAPSCAN_TEST_COW_BORROW_MS");
+	if (delay && parse_count(delay, &c) == 0)
+		o->scan.test_cow_borrow_ms = c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':

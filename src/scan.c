@@ -104,61 +104,92 @@ read_fork(struct scan *s, const struct scan_opts *opts, struct cow *cw)
 	return ret;
 }
 
-/* Inside the stop window: true when the target forked a copy; a refusal is
- * kept for the notice, which waits until the target runs again. */
-static bool
-try_fork(struct scan *s, struct seize *sz, struct cow *cw, int *ret)
-{
-	seize_read_regs(sz);
-	switch (cow_fork(sz, cw)) {
-	case COW_OK:
-		return true;
-	case COW_GONE:
-		*ret = -ESRCH;
-		return false;
-	case COW_REFUSED:
-		snprintf(s->cow_refused, sizeof(s->cow_refused), "%s", cw->why);
-		return false;
-	}
-	return false;
-}
-
-/* The stop window.  EXIT_OK with the image filled, or an exit code.  With cw
- * (--cow), the window holds a fork and the image is read from the fork after
- * it; without, or when the fork is refused, the copy is made inside it. */
+/* The plain stop window: seize, copy, registers, release.  0, -ESRCH or an
+ * exit code (> 0) after its message. */
 static int
-stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz, struct cow *cw)
+stop_copy_release(struct scan *s, const struct scan_opts *opts, struct seize *sz)
 {
 	double t0 = now_ms();
 	enum seize_status st;
-	bool forked = false, refused_before = s->cow_refused[0] != '\0';
-	int err, ret = 0;
+	int err, ret;
 
 	st = seize_all(sz, s->pid, &err);
 	if (st != SEIZE_OK)
 		return seize_failed(s->pid, st, err);
-	if (cw)
-		forked = try_fork(s, sz, cw, &ret);
-	if (!forked && ret == 0) {
-		maps_free(&s->maps);
-		ret = maps_read(s->pid, &s->maps);
-		if (ret == 0)
-			ret = copy_regions(s->pid, &s->maps, &s->img);
-		if (ret == 0)
-			seize_read_regs(sz);
-	}
+	maps_free(&s->maps);
+	ret = maps_read(s->pid, &s->maps);
+	if (ret == 0)
+		ret = copy_regions(s->pid, &s->maps, &s->img);
+	if (ret == 0)
+		seize_read_regs(sz);
 	if (opts->test_stop_delay_ms > 0)
 		sleep_ms(opts->test_stop_delay_ms);
 	seize_release(sz);
 	s->pause_ms = now_ms() - t0;
-	s->pause_total_ms += s->pause_ms;
 	s->was_stopped = sz->group_stopped;
-	s->cow = forked;
-	if (cw)
-		cow_resend(cw);
-	if (s->cow_refused[0] && !refused_before)
-		error_msg("--cow: %s; copying while stopped", s->cow_refused);
-	if (forked) {
+	return ret;
+}
+
+/* --cow's stop window, made by the guard process (cow_stop).  0 with
+ * s->cow set when the target forked a copy, or clear when the fork was
+ * refused (the target as it was, the reason kept for the notice); -ESRCH; or
+ * an exit code (> 0) after its message. */
+static int
+stop_fork_release(struct scan *s, const struct scan_opts *opts, struct seize *sz,
+		  struct cow *cw)
+{
+	struct cow_stop_info info;
+
+	switch (cow_stop(s->pid, opts->test_stop_delay_ms, sz, cw, &info)) {
+	case COW_OK:
+		s->pause_ms = info.pause_ms;
+		s->was_stopped = info.group_stopped;
+		s->cow = true;
+		return 0;
+	case COW_GONE:
+		return -ESRCH;
+	case COW_NOSEIZE:
+		/* The guard is another process: under Yama's ptrace_scope 1
+		 * it may be refused where heapscan would not be. */
+		if (info.seize_st == SEIZE_PERM)
+			snprintf(s->cow_refused, sizeof(s->cow_refused),
+				 "the guard process may not trace it");
+		else
+			return seize_failed(s->pid, (enum seize_status)info.seize_st, info.err);
+		return 0;
+	case COW_REFUSED:
+		snprintf(s->cow_refused, sizeof(s->cow_refused), "%s", cw->why);
+		return 0;
+	}
+	return 0;
+}
+
+/* The stop window.  EXIT_OK with the image filled, or an exit code.  With cw
+ * (--cow), the window holds a fork and the image is read from the fork after
+ * it; when the fork is refused, a plain stop follows. */
+static int
+stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz, struct cow *cw)
+{
+	bool refused_before = s->cow_refused[0] != '\0';
+	int ret = 0;
+
+	s->cow = false;
+	if (cw) {
+		ret = stop_fork_release(s, opts, sz, cw);
+		if (ret > 0)
+			return ret;
+		if (s->cow_refused[0] && !refused_before)
+			error_msg("--cow: %s; copying while stopped", s->cow_refused);
+		if (ret == 0 && !s->cow)
+			seize_free(sz);
+	}
+	if (ret == 0 && !s->cow) {
+		ret = stop_copy_release(s, opts, sz);
+		if (ret > 0)
+			return ret;
+	}
+	s->pause_total_ms += s->pause_ms;
+	if (s->cow) {
 		ret = read_fork(s, opts, cw);
 		if (ret) {
 			errno = -ret;
@@ -268,13 +299,14 @@ prepare(pid_t pid, struct scan *s, struct maps *m, bool allow_foreign)
 /* Before the stop: cw when the target can be made to fork, else NULL after
  * the notice. */
 static struct cow *
-prepare_cow(struct scan *s, const struct maps *m, struct cow *cw)
+prepare_cow(struct scan *s, const struct scan_opts *opts, const struct maps *m, struct cow *cw)
 {
 	if (cow_prepare(s->pid, m, cw) < 0) {
 		snprintf(s->cow_refused, sizeof(s->cow_refused), "%s", cw->why);
 		error_msg("--cow: %s; copying while stopped", cw->why);
 		return NULL;
 	}
+	cw->test_borrow_ms = opts->test_cow_borrow_ms;
 	seize_set_child_cleanup(cow_end_current);
 	return cw;
 }
@@ -295,7 +327,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	s->pid = pid;
 	ret = prepare(pid, s, &m, opts->allow_foreign);
 	if (ret == EXIT_OK && opts->cow)
-		cwp = prepare_cow(s, &m, &cw);
+		cwp = prepare_cow(s, opts, &m, &cw);
 	if (ret == EXIT_OK) {
 		ret = copy_prepare(&s->img, copy_plan_bytes(&m));
 		if (ret) {

@@ -2,7 +2,5 @@
 # many as 90 s allow; `make torture` runs the full count).  See that script
 # for what is checked.
 . "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
-# --cow rounds only in `make torture`: they hit a known failure (a kill
-# inside the injected fork can crash the target), which test/torture counts.
-TORTURE_COW=0 TORTURE_RUNS=${TORTURE_RUNS:-15} TORTURE_SECONDS=${TORTURE_SECONDS:-90} \
+TORTURE_RUNS=${TORTURE_RUNS:-15} TORTURE_SECONDS=${TORTURE_SECONDS:-90} \
 	exec bash "$TOP/test/torture/kill.sh"
