@@ -13,6 +13,7 @@
 #ifndef HEAPSCAN_MAPS_H
 #define HEAPSCAN_MAPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -30,6 +31,12 @@ struct map_entry {
 	uint64_t inode;
 	unsigned perms;
 	char *path; /* "" for anonymous mappings; "[heap]", "[stack]", ... */
+	bool shared; /* pages shared copy-on-write with another process: read it
+			through /proc/PID/mem (see maps_read_shared) */
+};
+
+struct map_range {
+	uint64_t start, end;
 };
 
 struct maps {
@@ -39,6 +46,18 @@ struct maps {
 
 /* 0, or -errno (ESRCH when the process is gone). */
 int maps_read(pid_t pid, struct maps *out);
+
+/* The private writable mappings of pid some of whose pages another process
+ * maps too (/proc/PID/smaps: Shared_Clean + Shared_Dirty > 0): after a fork,
+ * until either side writes.  process_vm_readv pins the pages it reads, and
+ * the kernel unshares (copies) a copy-on-write anonymous page before it pins
+ * it, so reading such a mapping that way would grow the process by the
+ * shared pages; /proc/PID/mem reads them in place.  *out is malloc'd.  0 or
+ * -errno. */
+int maps_read_shared(pid_t pid, struct map_range **out, size_t *n);
+
+/* Set e->shared on the entries of m that overlap one of the n ranges. */
+void maps_mark_shared(struct maps *m, const struct map_range *r, size_t n);
 /* 0, or -EINVAL with the 1-based bad line number in *bad_line. */
 int maps_parse(const char *text, size_t len, struct maps *out, size_t *bad_line);
 void maps_free(struct maps *m);

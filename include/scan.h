@@ -52,6 +52,10 @@ struct scan {
 	struct libc_info libc;
 	struct glibc_thread *threads;    /* tid and tcache, for the walker */
 	struct scan_thread *regs;        /* nthreads entries, same order */
+	struct map_range *shared;        /* mappings sharing pages with another
+					    process before the stop: read through
+					    /proc/PID/mem (maps_read_shared) */
+	size_t nshared;
 	size_t nthreads;
 	bool was_stopped;       /* the process was in group-stop and stays so */
 	double pause_ms;        /* the last attempt's stop window */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,14 +170,16 @@ read_mem_file(pid_t pid, struct region *r, uint64_t off)
 }
 
 /* Read regions [first, last) starting at byte off of region first with one
- * process_vm_readv call.  Returns bytes read or -errno. */
+ * process_vm_readv call (at most BATCH_IOV of them; *want gets the bytes
+ * asked for).  Returns bytes read or -errno. */
 static ssize_t
-readv_batch(pid_t pid, struct region *r, size_t first, size_t last, uint64_t off)
+readv_batch(pid_t pid, struct region *r, size_t first, size_t last, uint64_t off, uint64_t *want)
 {
 	struct iovec local[BATCH_IOV], remote[BATCH_IOV];
 	size_t k = 0;
 	ssize_t n;
 
+	*want = 0;
 	for (size_t i = first; i < last && k < BATCH_IOV; i++, k++) {
 		uint64_t o = i == first ? off : 0;
 
@@ -184,21 +187,37 @@ readv_batch(pid_t pid, struct region *r, size_t first, size_t last, uint64_t off
 		local[k].iov_len = r[i].end - r[i].start - o;
 		remote[k].iov_base = (void *)(uintptr_t)(r[i].start + o);
 		remote[k].iov_len = local[k].iov_len;
+		*want += local[k].iov_len;
 	}
 	n = process_vm_readv(pid, local, k, remote, k, 0);
 	return n < 0 ? -errno : n;
 }
 
+/* Read every region of img; those with via_mem[i] set through /proc/PID/mem
+ * (see maps_read_shared), the others with process_vm_readv. */
 static int
-read_regions(pid_t pid, struct image *img)
+read_regions(pid_t pid, struct image *img, const bool *via_mem)
 {
 	size_t i = 0;
 	uint64_t off = 0;
 
 	while (i < img->n) {
-		ssize_t n = readv_batch(pid, img->r, i, img->n, off);
+		size_t last = i;
+		uint64_t want;
+		ssize_t n;
 		int ret;
 
+		if (via_mem[i]) {
+			ret = read_mem_file(pid, &img->r[i], off);
+			if (ret)
+				return ret;
+			i++;
+			off = 0;
+			continue;
+		}
+		while (last < img->n && !via_mem[last])
+			last++;
+		n = readv_batch(pid, img->r, i, last, off, &want);
 		if (n == -ESRCH)
 			return -ESRCH;
 		if (n == -EPERM || n == -ENOSYS) {
@@ -213,17 +232,19 @@ read_regions(pid_t pid, struct image *img)
 			return (int)n;
 		if (n < 0)
 			n = 0;
-		/* advance over what was read */
-		while (i < img->n && (uint64_t)n >= img->r[i].end - img->r[i].start - off) {
+		if ((uint64_t)n == want) {
+			/* the whole batch */
+			i += (size_t)((uint64_t)BATCH_IOV < last - i ? BATCH_IOV : last - i);
+			off = 0;
+			continue;
+		}
+		/* a short read: advance over what was read */
+		while ((uint64_t)n >= img->r[i].end - img->r[i].start - off) {
 			n -= (ssize_t)(img->r[i].end - img->r[i].start - off);
 			i++;
 			off = 0;
 		}
-		if (i == img->n)
-			break;
 		off += (uint64_t)n;
-		if (n > 0)
-			continue; /* a batch of at most BATCH_IOV regions ended */
 		/* Region i has an unreadable page somewhere after off; pread on
 		 * /proc/PID/mem stops exactly at it, so let it find the holes. */
 		ret = read_mem_file(pid, &img->r[i], off);
@@ -240,6 +261,7 @@ copy_regions(pid_t pid, const struct maps *m, struct image *img)
 {
 	uint64_t total = copy_plan_bytes(m), pos = 0;
 	size_t nreg = 0, cap = img->cap;
+	bool *via_mem;
 	int ret;
 
 	ret = ensure_buffer(img, total);
@@ -250,12 +272,14 @@ copy_regions(pid_t pid, const struct maps *m, struct image *img)
 		free(img->r[i].holes);
 	}
 	img->n = 0;
+	via_mem = xcalloc(m->n ? m->n : 1, sizeof(*via_mem));
 	for (size_t i = 0; i < m->n; i++) {
 		const struct map_entry *e = &m->v[i];
 		struct region *r;
 
 		if (!map_is_copied(e))
 			continue;
+		via_mem[nreg] = e->shared;
 		img->r = xgrow(img->r, &cap, nreg + 1, sizeof(*img->r));
 		img->cap = cap;
 		r = &img->r[nreg++];
@@ -269,7 +293,9 @@ copy_regions(pid_t pid, const struct maps *m, struct image *img)
 	}
 	img->n = nreg;
 	img->bytes = total;
-	return read_regions(pid, img);
+	ret = read_regions(pid, img, via_mem);
+	free(via_mem);
+	return ret;
 }
 
 int

@@ -1,5 +1,5 @@
 /*
- * maps.c - read and parse /proc/PID/maps.
+ * maps.c - read and parse /proc/PID/maps, and which mappings share pages (smaps).
  *
  *   55d0c8a1e000-55d0c8a3f000 rw-p 00000000 00:00 0          [heap]
  *   ^start       ^end         ^perms ^offset ^dev ^inode     ^path (may hold spaces,
@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,38 +133,129 @@ maps_parse(const char *text, size_t len, struct maps *out, size_t *bad_line)
 	return 0;
 }
 
-int
-maps_read(pid_t pid, struct maps *out)
+/* The whole of /proc/PID/NAME into *buf (malloc'd).  0 or -errno. */
+static int
+read_proc_file(pid_t pid, const char *name, char **buf, size_t *len)
 {
-	char path[64], *buf = NULL;
-	size_t len = 0, cap = 0;
-	int fd, ret;
+	char path[64];
+	size_t cap = 0;
+	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	*buf = NULL;
+	*len = 0;
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
 	for (;;) {
 		ssize_t n;
 
-		buf = xgrow(buf, &cap, len + 65536, 1);
-		n = read(fd, buf + len, cap - len);
+		*buf = xgrow(*buf, &cap, *len + 65536, 1);
+		n = read(fd, *buf + *len, cap - *len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			ret = -errno;
+			int ret = -errno;
+
 			close(fd);
-			free(buf);
+			free(*buf);
+			*buf = NULL;
 			return ret;
 		}
 		if (n == 0)
 			break;
-		len += (size_t)n;
+		*len += (size_t)n;
 	}
 	close(fd);
+	return 0;
+}
+
+int
+maps_read(pid_t pid, struct maps *out)
+{
+	char *buf;
+	size_t len;
+	int ret;
+
+	ret = read_proc_file(pid, "maps", &buf, &len);
+	if (ret)
+		return ret;
 	ret = maps_parse(buf, len, out, NULL);
 	free(buf);
 	return ret;
+}
+
+/* "Shared_Clean:   123 kB" at p: the number, else 0. */
+static uint64_t
+smaps_shared_kb(const char *p, const char *end)
+{
+	uint64_t v = 0;
+
+	if (end - p < 13 || (memcmp(p, "Shared_Clean:", 13) && memcmp(p, "Shared_Dirty:", 13)))
+		return 0;
+	p += 13;
+	skip_spaces(&p, end);
+	while (p < end && *p >= '0' && *p <= '9' && v < (UINT64_MAX - 9) / 10)
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	return v;
+}
+
+int
+maps_read_shared(pid_t pid, struct map_range **out, size_t *n)
+{
+	const char *p, *end;
+	struct map_entry cur = { 0 };
+	bool have = false;
+	uint64_t shared = 0;
+	size_t cap = 0;
+	char *buf;
+	size_t len;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	ret = read_proc_file(pid, "smaps", &buf, &len);
+	if (ret)
+		return ret;
+	for (p = buf, end = buf + len; p <= end; ) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		bool header = le > p && ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'));
+
+		if (header || le == end) {
+			/* the mapping before this header is complete */
+			if (have && shared && map_is_copied(&cur)) {
+				*out = xgrow(*out, &cap, *n + 1, sizeof(**out));
+				(*out)[*n].start = cur.start;
+				(*out)[*n].end = cur.end;
+				(*n)++;
+			}
+			free(cur.path);
+			cur.path = NULL;
+			have = header && parse_line(p, le, &cur) == 0;
+			shared = 0;
+		} else if (have) {
+			shared += smaps_shared_kb(p, le);
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	free(cur.path);
+	free(buf);
+	return 0;
+}
+
+void
+maps_mark_shared(struct maps *m, const struct map_range *r, size_t n)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		struct map_entry *e = &m->v[i];
+
+		e->shared = false;
+		for (size_t k = 0; k < n && !e->shared; k++)
+			e->shared = r[k].start < e->end && e->start < r[k].end;
+	}
 }
 
 void

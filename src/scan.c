@@ -97,6 +97,10 @@ read_fork(struct scan *s, const struct scan_opts *opts, struct cow *cw)
 		sleep_ms(opts->test_cow_delay_ms);
 	maps_free(&s->maps);
 	ret = maps_read(cw->child, &s->maps);
+	/* Every page of the fork is shared with the target: process_vm_readv
+	 * would make the fork copy each one it reads. */
+	for (size_t i = 0; ret == 0 && i < s->maps.n; i++)
+		s->maps.v[i].shared = true;
 	if (ret == 0)
 		ret = copy_regions(cw->child, &s->maps, &s->img);
 	cow_end(cw);
@@ -118,8 +122,10 @@ stop_copy_release(struct scan *s, const struct scan_opts *opts, struct seize *sz
 		return seize_failed(s->pid, st, err);
 	maps_free(&s->maps);
 	ret = maps_read(s->pid, &s->maps);
-	if (ret == 0)
+	if (ret == 0) {
+		maps_mark_shared(&s->maps, s->shared, s->nshared);
 		ret = copy_regions(s->pid, &s->maps, &s->img);
+	}
 	if (ret == 0)
 		seize_read_regs(sz);
 	if (opts->test_stop_delay_ms > 0)
@@ -326,6 +332,11 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
 	ret = prepare(pid, s, &m, opts->allow_foreign);
+	/* A target sharing pages with a process it forked, or that forked it,
+	 * must not be made to copy them (maps_read_shared).  Unknown when
+	 * smaps cannot be read: then the rest fails too. */
+	if (ret == EXIT_OK && maps_read_shared(pid, &s->shared, &s->nshared) < 0)
+		s->nshared = 0;
 	if (ret == EXIT_OK && opts->cow)
 		cwp = prepare_cow(s, opts, &m, &cw);
 	if (ret == EXIT_OK) {
@@ -389,6 +400,7 @@ scan_free(struct scan *s)
 	free(s->cmdline);
 	free(s->threads);
 	free(s->regs);
+	free(s->shared);
 	maps_free(&s->maps);
 	image_free(&s->img);
 	image_free(&s->ro);
