@@ -3,19 +3,22 @@
  * the target executes, so the target can go on while heapscan reads the copy.
  *
  * Inside the stop window (every thread seized by the guard process, see
- * cow_stop, registers read), one stopped thread T is made to execute two raw system calls at a `syscall; ret` that
- * already exists in its executable memory (nothing is written to the target,
- * no libc code and no atfork handler runs):
+ * cow_stop, registers read), one stopped thread T is made to execute system
+ * calls at a `syscall; ret` that already exists in its executable memory
+ * (nothing is written to the target, no libc code and no atfork handler
+ * runs):
  *
  *   target --clone(CLONE_VM, exit signal 0)--> H      cheap: shares the mm
+ *   T      wait4(H, __WALL), blocking in the kernel
  *   H      --clone(0, exit signal 0)---------> COPY   the page-table copy
- *   H killed; T reaps H with wait4(H, __WALL|WNOHANG)
+ *   H killed; T's wait4 reaps it and stops at its exit
  *
  * H and COPY are traced from birth (PTRACE_O_TRACECLONE) and never run a user
  * instruction.  COPY's parent H dies before the target runs again, so COPY is
  * an orphan, adopted by init (or the nearest child subreaper); the target
- * never sees a child, a SIGCHLD or a zombie.  H is ended by heapscan's own
- * kill and reaped by the target's wait4 inside the stop.  COPY carries
+ * never sees a child, a SIGCHLD or a zombie.  H is ended by the guard's
+ * kill and reaped by the target's wait4 inside the stop (with WNOHANG from
+ * T's stop when a signal cut the blocking one short).  COPY carries
  * PTRACE_O_EXITKILL from birth (it inherits H's options), so if its tracer dies
  * the kernel kills it and its adoptive parent reaps it.
  *
