@@ -2,8 +2,9 @@
 # bench/cow.sh [RUNS] [THREADS] [CHUNKS...] - what --cow does to the stop
 # window: for each heap size (default 1M and 10M chunks of bench/gen.c), the
 # median stop window (pause_ms) of `heapscan --cow --json` and of the plain
-# `heapscan --json` on the same process, beside a plain fork()+_exit() of a
-# process that built the same heap the same way (the floor --cow can reach).
+# `heapscan --json` on the same process, idle (asleep in pause()) and awake
+# (waking every ms), beside a plain fork()+_exit() of a process that built
+# the same heap the same way (the floor --cow can reach).
 # Not part of `make test`: times vary run to run; the ratios from one run count.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -75,24 +76,33 @@ cc -O2 -pthread -o "$out/forktime" "$out/forktime.c"
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 pause_of() { python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print(s["pause_ms"], s["copied_bytes"])' "$1"; }
 
-printf '%-10s %10s %14s %14s %14s %10s %10s\n' chunks copied_MiB plain_stop_ms cow_stop_ms fork_ms cow/fork cow/plain
+printf '%-10s %-7s %10s %14s %14s %14s %10s %10s\n' chunks target copied_MiB plain_stop_ms cow_stop_ms \
+	fork_ms cow/fork cow/plain
 for chunks in "${sizes[@]}"; do
-	rm -f "$out/ready" "$out/plain" "$out/cow"
-	"$out/gen" "$out/ready" "$chunks" "$threads" & gen=$!
-	for _ in $(seq 2000); do [ -e "$out/ready" ] && break; sleep 0.05; done
-	[ -e "$out/ready" ] || { echo "workload did not start" >&2; exit 1; }
-	for i in $(seq "$runs"); do
-		./heapscan --json "$gen" >"$out/p.json"
-		pause_of "$out/p.json" >>"$out/plain"
-		./heapscan --cow --json "$gen" >"$out/c.json" 2>"$out/c.err"
-		[ -s "$out/c.err" ] && { cat "$out/c.err" >&2; exit 1; }
-		pause_of "$out/c.json" >>"$out/cow"
-	done
-	kill "$gen"; wait "$gen" 2>/dev/null || true; gen=
-	plain=$(cut -d' ' -f1 "$out/plain" | median)
-	cow=$(cut -d' ' -f1 "$out/cow" | median)
-	bytes=$(tail -1 "$out/plain" | cut -d' ' -f2)
 	fork=$("$out/forktime" "$chunks" "$threads" "$runs")
-	printf '%-10s %10d %14s %14s %14s %10s %10s\n' "$chunks" $((bytes / 1048576)) "$plain" "$cow" "$fork" \
-		"$(python3 -c "print(round($cow/$fork, 2))")" "$(python3 -c "print(round($cow/$plain, 2))")"
+	# idle: the workload sleeps in pause(); awake: it wakes every ms, as a
+	# server does (and as forktime's process runs).  Under this machine's
+	# hypervisor the first return to user mode of an idle process costs a
+	# page-table walk (about 11 ms per 1.3 GiB), which the forking thread pays.
+	for tick in 0 1000; do
+		rm -f "$out/ready" "$out/plain" "$out/cow"
+		"$out/gen" "$out/ready" "$chunks" "$threads" "$tick" & gen=$!
+		for _ in $(seq 2000); do [ -e "$out/ready" ] && break; sleep 0.05; done
+		[ -e "$out/ready" ] || { echo "workload did not start" >&2; exit 1; }
+		for i in $(seq "$runs"); do
+			./heapscan --json "$gen" >"$out/p.json"
+			pause_of "$out/p.json" >>"$out/plain"
+			./heapscan --cow --json "$gen" >"$out/c.json" 2>"$out/c.err"
+			[ -s "$out/c.err" ] && { cat "$out/c.err" >&2; exit 1; }
+			pause_of "$out/c.json" >>"$out/cow"
+		done
+		kill "$gen"; wait "$gen" 2>/dev/null || true; gen=
+		plain=$(cut -d' ' -f1 "$out/plain" | median)
+		cow=$(cut -d' ' -f1 "$out/cow" | median)
+		bytes=$(tail -1 "$out/plain" | cut -d' ' -f2)
+		printf '%-10s %-7s %10d %14s %14s %14s %10s %10s\n' "$chunks" \
+			"$([ $tick = 0 ] && echo idle || echo awake)" $((bytes / 1048576)) "$plain" "$cow" \
+			"$fork" "$(python3 -c "print(round($cow/$fork, 2))")" \
+			"$(python3 -c "print(round($cow/$plain, 2))")"
+	done
 done
