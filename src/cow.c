@@ -629,7 +629,7 @@ guard_main(pid_t pid, long stop_delay_ms, struct cow *c, int in_fd, int out_fd)
 	setpgid(0, 0);
 	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
 		signal(ignored[i], SIG_IGN);
-	prctl(PR_SET_NAME, "heapscan-guard", 0, 0, 0);
+	prctl(PR_SET_NAME, "hs-cow-guard", 0, 0, 0); /* not matched by `pkill heapscan` */
 	/* heapscan's own cleanup (its snapshot's temporary file) is not ours. */
 	seize_set_signal_cleanup(NULL);
 	seize_set_child_cleanup(cow_end_current);
