@@ -165,6 +165,8 @@ stop_fork_release(struct scan *s, const struct scan_opts *opts, struct seize *sz
 		return 0;
 	case COW_REFUSED:
 		snprintf(s->cow_refused, sizeof(s->cow_refused), "%s", cw->why);
+		/* the refused attempt stopped the target too */
+		s->pause_total_ms += info.pause_ms;
 		return 0;
 	}
 	return 0;
