@@ -12,13 +12,20 @@
  *     touch   read the block's table slots in a loop of independent loads
  *             (they miss: the table is far larger than the caches);
  *     group   probe the table in address order; on a tag match confirm with
- *             memcmp, so a hash collision probes on and becomes a group of
- *             its own; a new group records the chunk's shape signature, in
- *             case it stays alone.
- *     A big heap is cut in two halves, one per thread, then the upper
- *     half's groups are merged into the lower's.
- *   groups: those of >= 2 chunks are content clusters; single chunks are
- *       counted into shapes (a small table: shapes are few).
+ *             memcmp, so a hash collision probes on.  A content seen for the
+ *             first time is a slot naming the chunk, and the chunk is
+ *             counted in its shape (its signature is taken now, while its
+ *             bytes are in cache, in case it stays alone); the second time,
+ *             the slot becomes a group, which keeps a copy of the bytes.
+ *             Most contents on a real heap are seen once: they cost a slot
+ *             and no group.
+ *     A big heap is cut in two halves, one per thread; the upper half's
+ *     contents found in the lower half (a Bloom filter of the lower half's
+ *     tags skips nearly all the others) join the lower half's, the other
+ *     groups and the shapes are added, and the upper half's chunks
+ *     renumbered.
+ *   shapes: each chunk that stayed alone is counted into its shape (a small
+ *       table: shapes are few); the first is the sample.
  *   zero-merge: a shape with a few zero words joins the largest shape it
  *       would be were those words pointers or ints.
  *   finish: clusters of >= 2 chunks sorted by bytes; previews written;
@@ -27,17 +34,23 @@
  * What the profile said, and shaped this: re-reading chunks after a hashing
  * pass (memcmp and shape words on cold memory) cost more than the hashing;
  * faulting in working arrays page by page cost more again (big_alloc); a
- * table lookup waits for memory unless many are in flight (touch); and the
- * word tests mispredict on real data unless done with masks (value_kind).
+ * table lookup waits for memory unless many are in flight (touch); the
+ * word tests mispredict on real data unless done with masks (value_kind);
+ * and fresh memory is slow to fault in (0.5 to 2 s a GB on the VM this was
+ * tuned on), so a group for each of millions of contents seen once (16
+ * bytes, then a copy of them all when the halves merged) cost 130 MiB and
+ * a fifth of the pass.
  *
  * A content table slot (8 bytes, 0 = empty):
  *
- *   63           32 31            0
- *   +--------------+---------------+   key = hash ^ size * golden ratio
- *   | tag          | group + 1     |   tag = key >> 32
- *   +--------------+---------------+   slot index = the tag's top bits
+ *   63           32 31 30         0
+ *   +--------------+--+------------+   key = hash ^ size * golden ratio
+ *   | tag          |G | ref        |   tag = key >> 32
+ *   +--------------+--+------------+   slot index = the tag's top bits
  *
- * The index comes from the tag so the table can grow from its slots alone.
+ * G (REF_GROUP) set: ref is a group; clear: ref - 1 is the one chunk seen
+ * with this content.  The index comes from the tag so the table can grow
+ * from its slots alone.
  *
  * A shape signature: 3 bits of word kind per word (word 0 in the low bits),
  * the number of words looked at in bits 48..52; the size is kept beside it.
@@ -73,38 +86,32 @@ static const char *const word_kind_names[] = {
 #define NONE32 CLUSTER_NONE
 /* Chunk indices and group ids are 32-bit; a heap with more chunks than this
  * (over 100 GiB of the smallest chunks) has its tail left unclustered. */
-#define CHUNK_MAX (UINT32_MAX - 2)
+#define CHUNK_MAX 0x7ffffffeu
+#define REF_GROUP 0x80000000u  /* a slot's low half: group id | REF_GROUP, or chunk + 1 */
+#define PROV_SHAPE 0x80000000u /* prov: shape id | PROV_SHAPE, or group id */
 
 /* Test hook, declared by test/unit/test_cluster.c: a weak hash there forces
  * the collisions XXH3 never produces, to show memcmp keeps contents apart. */
 extern uint64_t (*cluster_hash_for_tests)(const void *p, size_t len);
 uint64_t (*cluster_hash_for_tests)(const void *p, size_t len);
 
-/* Chunks of one content, in order of first appearance. */
+/* Chunks of one content seen at least twice (a content seen once is a
+ * table slot and a count in its shape, nothing more). */
 struct group {
-	union {
-		uint64_t sig; /* count 1: the chunk's shape signature, in case it stays alone */
-		uint32_t hot; /* count >= 2, while grouping: index into ctx.hot */
-		uint32_t id;  /* after grouping: provisional cluster, or ncontent + shape */
-	} u;
-	uint32_t first;       /* chunk index */
-	uint32_t count;
-};
-
-/* A group seen at least twice, likely to be seen again: what later chunks
- * are compared with, without touching the chunk array or the image.  Small
- * samples are copied into the arena so the popular ones share a few pages. */
-struct hot {
-	uint64_t key;               /* equal keys and bytes: equal sizes */
+	const unsigned char *bytes; /* while grouping: the content, in the arena or the image */
+	uint64_t key;               /* while grouping: hash ^ size * golden ratio */
 	size_t len;
-	const unsigned char *bytes; /* in the arena, or the first chunk's in the image */
+	uint32_t first;             /* chunk index of the lowest member */
+	uint32_t count;
+	uint32_t id;                /* provisional cluster; while merging: the lower half's group */
 };
 
 struct shape {
-	uint64_t size, sig, count;
-	uint32_t first;   /* chunk index of the first member */
+	uint64_t size, sig, count; /* count: its chunks whose content is their own */
+	uint32_t first;   /* chunk index of the first of them (NONE32 until shape_tally) */
 	uint32_t into;    /* shape it merges into (itself when none) */
 	uint32_t cluster; /* provisional cluster, or NONE32 */
+	uint32_t final;   /* sorted cluster of its members, or NONE32 */
 };
 
 /* A cluster before sorting; the full struct cluster is written at the end. */
@@ -129,20 +136,18 @@ struct ctx {
 	const bool *typed;
 	const uint32_t *type_of;
 	size_t n;
-	uint32_t *prov;  /* per chunk: its group, then its sorted cluster */
+	uint32_t *prov;  /* per chunk: its group, or PROV_SHAPE | its shape when its
+			  * content is its own; then its sorted cluster */
 	const struct region *rc, *rc2; /* last regions read (two streams) */
 	const struct addr_range *ac[2]; /* last address ranges hit, latest first */
 	uint64_t lo, span;             /* the addrmap's [lo, lo + span) */
 
 	uint64_t *tab;   /* content table */
-	size_t nslots;
+	size_t nslots, nused;
 	size_t begin, end; /* the chunks this pass (or thread) groups */
+	size_t ncand;      /* candidates among them */
 	struct group *g;
-	bool tags;       /* keep gtag: the upper half, to be merged */
-	uint32_t *gtag;  /* per group: its slot's tag */
-	size_t ng, gcap, ncand;
-	struct hot *hot;
-	size_t nhot, hotcap;
+	size_t ng, gcap;
 	unsigned char *arena[ARENA_BLOCKS]; /* blocks of ARENA_BLOCK bytes */
 	size_t narena, arena_used;           /* blocks, bytes used in the last */
 
@@ -317,6 +322,73 @@ shape_sig(struct ctx *x, const unsigned char *p, size_t len)
 	return sig;
 }
 
+/* ---- shapes -------------------------------------------------------------- */
+
+static uint64_t
+shape_hash(uint64_t size, uint64_t sig)
+{
+	uint64_t h = sig ^ (size * 0x9e3779b97f4a7c15ULL);
+
+	/* murmur3's finaliser: every input bit reaches the low (index) bits */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb93fe53cf34dULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* Slot holding (size, sig), or the empty slot where it belongs. */
+static size_t
+shape_slot(const struct ctx *x, uint64_t size, uint64_t sig)
+{
+	size_t pos = shape_hash(size, sig) & x->smask;
+
+	for (;; pos = (pos + 1) & x->smask) {
+		uint32_t id = x->stab[pos];
+
+		if (!id || (x->s[id - 1].size == size && x->s[id - 1].sig == sig))
+			return pos;
+	}
+}
+
+static uint32_t
+shape_find(const struct ctx *x, uint64_t size, uint64_t sig)
+{
+	return x->stab[shape_slot(x, size, sig)] - 1; /* NONE32 when empty */
+}
+
+static void
+shape_table_grow(struct ctx *x)
+{
+	size_t slots = (x->smask + 1) * 2;
+
+	free(x->stab);
+	x->stab = xcalloc(slots, sizeof(*x->stab));
+	x->smask = slots - 1;
+	for (size_t s = 0; s < x->ns; s++)
+		x->stab[shape_slot(x, x->s[s].size, x->s[s].sig)] = (uint32_t)s + 1;
+}
+
+/* The id of the shape of this size and signature, made if new. */
+static uint32_t
+shape_add(struct ctx *x, uint64_t size, uint64_t sig)
+{
+	size_t pos = shape_slot(x, size, sig);
+	uint32_t id = x->stab[pos];
+
+	if (id)
+		return id - 1;
+	x->s = xgrow(x->s, &x->scap, x->ns + 1, sizeof(*x->s));
+	x->s[x->ns] = (struct shape){ .size = size, .sig = sig, .first = NONE32,
+				      .into = (uint32_t)x->ns, .cluster = NONE32,
+				      .final = NONE32 };
+	x->stab[pos] = (uint32_t)++x->ns;
+	if (x->ns * 2 > x->smask + 1)
+		shape_table_grow(x);
+	return (uint32_t)x->ns - 1;
+}
+
 /* ---- the content pass ---------------------------------------------------- */
 
 /* Mark candidates (in use, untyped) and choose where to cut the chunks into
@@ -375,16 +447,18 @@ table_alloc(struct ctx *x, size_t n)
 	x->tab = bigmem_alloc(x->nslots, sizeof(*x->tab));
 }
 
-/* Keep the table at most 3/4 full (linear probing slows down past that). */
+/* Keep the table at most 3/4 full (linear probing slows down past that).
+ * content_range sizes it for every candidate being distinct, so this is
+ * only a safety net. */
 static void
-table_room(struct ctx *x, size_t groups)
+table_room(struct ctx *x)
 {
 	uint64_t *old = x->tab;
 	size_t oldn = x->nslots;
 
-	if (groups * 4 <= x->nslots * 3 || x->nslots == UINT32_MAX)
+	if (x->nused * 4 <= x->nslots * 3 || x->nslots == UINT32_MAX)
 		return;
-	table_alloc(x, groups * 2);
+	table_alloc(x, x->nused * 2);
 	for (size_t k = 0; k < oldn; k++) {
 		size_t pos;
 
@@ -397,30 +471,16 @@ table_room(struct ctx *x, size_t groups)
 	bigmem_free(old);
 }
 
-/* Room for one more group: at most ncand (each candidate makes one), in
- * steps of a sixteenth of that, since big_grow does not copy and an
- * overshoot would be populated for nothing. */
-static void
-group_reserve(struct ctx *x)
-{
-	size_t step = x->ncand / 16 > 65536 ? x->ncand / 16 : 65536;
-
-	if (x->ng < x->gcap)
-		return;
-	x->gcap = x->gcap + step < x->ncand ? x->gcap + step : x->ncand;
-	x->g = bigmem_grow(x->g, x->gcap, sizeof(*x->g));
-	if (x->gtag)
-		x->gtag = bigmem_grow(x->gtag, x->gcap, sizeof(*x->gtag));
-}
-
+/* A new group (of two, or of one while merging halves); its id. */
 static uint32_t
-new_group(struct ctx *x, size_t i, const struct pending *pe)
+new_group(struct ctx *x, uint32_t first, uint32_t count)
 {
-	group_reserve(x);
-	x->g[x->ng] = (struct group){ .u.sig = shape_sig(x, pe->p, pe->len),
-				      .first = (uint32_t)i, .count = 1 };
-	if (x->gtag)
-		x->gtag[x->ng] = (uint32_t)(pe->key >> 32);
+	if (x->ng == x->gcap) {
+		x->gcap = x->gcap ? x->gcap * 2 : 4096;
+		x->g = x->g ? bigmem_grow(x->g, x->gcap, sizeof(*x->g))
+			    : bigmem_alloc(x->gcap, sizeof(*x->g));
+	}
+	x->g[x->ng] = (struct group){ .first = first, .count = count, .id = NONE32 };
 	return (uint32_t)x->ng++;
 }
 
@@ -444,69 +504,73 @@ arena_copy(struct ctx *x, const unsigned char *p, size_t len)
 	return dst;
 }
 
-/* Group gr has a second member, whose bytes pe holds (in cache, unlike the
- * first's): keep them for the members to come. */
-static void
-promote(struct ctx *x, struct group *gr, const struct pending *pe, const unsigned char *first)
-{
-	const unsigned char *copy = arena_copy(x, pe->p, pe->len);
-
-	if (x->nhot == x->hotcap) {
-		x->hotcap = x->hotcap ? x->hotcap * 2 : 1024;
-		x->hot = x->hot ? bigmem_grow(x->hot, x->hotcap, sizeof(*x->hot))
-				: bigmem_alloc(x->hotcap, sizeof(*x->hot));
-	}
-	x->hot[x->nhot] = (struct hot){ .key = pe->key, .len = pe->len,
-					.bytes = copy ? copy : first };
-	gr->u.hot = (uint32_t)x->nhot++;
-}
-
-/* Does chunk i (bytes in pe) belong to group gr?  Same size, same length,
- * same bytes: the hash only said where to look. */
+/* Lone chunk f has the bytes of chunk i (in pe)?  Same size, same length,
+ * same bytes: the hash only said where to look.  *fb: f's bytes. */
 static bool
-same_content(struct ctx *x, struct group *gr, size_t i, const struct pending *pe)
+same_as_lone(struct ctx *x, uint32_t f, size_t i, const struct pending *pe,
+	     const unsigned char **fb)
 {
-	const unsigned char *a;
 	uint64_t addr;
 	size_t len;
-	uint32_t f = gr->first;
 
-	if (gr->count >= 2) {
-		const struct hot *h = &x->hot[gr->u.hot];
-
-		/* key = hash ^ size * odd constant: with equal bytes, equal
-		 * keys mean equal sizes */
-		return h->key == pe->key && h->len == pe->len && memcmp(h->bytes, pe->p, h->len) == 0;
-	}
 	if (x->ch[f].size != x->ch[i].size || !user_span(&x->ch[f], &addr, &len) ||
 	    len != pe->len)
 		return false;
-	a = image_bytes(x->img, &x->rc2, addr, len);
-	if (!a || memcmp(a, pe->p, len) != 0)
-		return false;
-	promote(x, gr, pe, a);
-	return true;
+	*fb = image_bytes(x->img, &x->rc2, addr, len);
+	return *fb && memcmp(*fb, pe->p, len) == 0;
 }
 
+/* Lone chunk f (bytes fb) and chunk i (bytes in pe, in cache, unlike f's)
+ * have one content: a group of two, which keeps a copy of the bytes for the
+ * members to come. */
 static uint32_t
+pair_up(struct ctx *x, uint32_t f, size_t i, const struct pending *pe, const unsigned char *fb)
+{
+	const unsigned char *copy = arena_copy(x, pe->p, pe->len);
+	uint32_t g = new_group(x, f, 2);
+
+	x->g[g].bytes = copy ? copy : fb;
+	x->g[g].key = pe->key;
+	x->g[g].len = pe->len;
+	x->prov[f] = x->prov[i] = g;
+	return g;
+}
+
+/* Chunk i (bytes in pe) into its content's group, or the table as a lone
+ * chunk counted in its shape. */
+static void
 content_group(struct ctx *x, size_t i, const struct pending *pe)
 {
-	uint32_t tag = (uint32_t)(pe->key >> 32), g;
+	uint32_t tag = (uint32_t)(pe->key >> 32);
 	size_t pos;
 
 	for (pos = slot_home(x, tag); x->tab[pos]; pos = slot_next(x, pos)) {
 		uint64_t slot = x->tab[pos];
+		uint32_t ref = (uint32_t)slot;
+		const unsigned char *fb;
 
-		g = (uint32_t)slot - 1;
-		if ((uint32_t)(slot >> 32) == tag && same_content(x, &x->g[g], i, pe)) {
-			x->g[g].count++;
-			return g;
+		if ((uint32_t)(slot >> 32) != tag)
+			continue;
+		if (ref & REF_GROUP) {
+			struct group *gr = &x->g[ref & ~REF_GROUP];
+
+			/* key = hash ^ size * odd constant: with equal bytes,
+			 * equal keys mean equal sizes */
+			if (gr->key == pe->key && gr->len == pe->len &&
+			    memcmp(gr->bytes, pe->p, pe->len) == 0) {
+				gr->count++;
+				x->prov[i] = ref & ~REF_GROUP;
+				return;
+			}
+		} else if (same_as_lone(x, ref - 1, i, pe, &fb)) {
+			x->tab[pos] = (uint64_t)tag << 32 | REF_GROUP | pair_up(x, ref - 1, i, pe, fb);
+			return;
 		}
 	}
-	g = new_group(x, i, pe);
-	x->tab[pos] = (uint64_t)tag << 32 | (g + 1);
-	table_room(x, x->ng);
-	return g;
+	x->tab[pos] = (uint64_t)tag << 32 | (uint32_t)(i + 1);
+	x->nused++;
+	x->prov[i] = PROV_SHAPE | shape_add(x, x->ch[i].size, shape_sig(x, pe->p, pe->len));
+	table_room(x);
 }
 
 /* Hash chunk i into pe; a chunk whose bytes are not in the image stops
@@ -527,25 +591,27 @@ hash_chunk(struct ctx *x, size_t i, struct pending *pe)
 	pe->key = content_hash(pe->p, pe->len) ^ ((uint64_t)x->ch[i].size * 0x9e3779b97f4a7c15ULL);
 }
 
-/* Read the slots (and groups) the block will need, in a loop with nothing
- * else in it: the loads miss (the table is far larger than the caches) but
- * do not depend on each other, so the CPU overlaps them, which it cannot do
- * across the hashing and signature work between two chunks' lookups. */
+/* Read the slots (and groups or lone chunks' entries) the block will need,
+ * in a loop with nothing else in it: the loads miss (the table is far
+ * larger than the caches) but do not depend on each other, so the CPU
+ * overlaps them, which it cannot do across the hashing and signature work
+ * between two chunks' lookups. */
 static uint64_t
 touch_block(const struct ctx *x, const struct pending *pe, size_t m)
 {
 	uint64_t sum = 0;
 
 	for (size_t k = 0; k < m; k++) {
-		uint32_t tag = (uint32_t)(pe[k].key >> 32), g;
+		uint32_t tag = (uint32_t)(pe[k].key >> 32), ref;
 		uint64_t slot;
 
 		if (!pe[k].p)
 			continue;
 		slot = x->tab[slot_home(x, tag)];
-		/* group 0 (cached) when the slot is not a match: no branch */
-		g = (uint32_t)(slot >> 32) == tag && slot ? (uint32_t)slot - 1 : 0;
-		sum += x->g[g].count;
+		ref = (uint32_t)slot;
+		if (!slot || (uint32_t)(slot >> 32) != tag)
+			continue;
+		sum += ref & REF_GROUP ? x->g[ref & ~REF_GROUP].count : x->ch[ref - 1].size;
 	}
 	return sum;
 }
@@ -554,20 +620,25 @@ touch_block(const struct ctx *x, const struct pending *pe, size_t m)
  * touch its slots, then group each chunk in address order. */
 #define BLOCK 256
 
-/* The content pass over chunks [x->begin, x->end); leaves x->g and x->tab.
- * The table starts with a slot per group it may have to hold (expect):
- * growing it on the way costs more (fresh memory, and a rehash). */
+/* The content pass over chunks [x->begin, x->end), x->ncand candidates
+ * among them; leaves x->tab, x->g, x->s.  The table has room for every
+ * candidate being distinct (nearly so on many heaps): growing it on the
+ * way costs more (fresh memory, and a rehash). */
 static void
-content_range(struct ctx *x, size_t expect)
+content_range(struct ctx *x)
 {
 	struct pending pe[BLOCK];
 	volatile uint64_t sink;
 
-	table_alloc(x, expect);
-	x->gcap = 0; /* group_reserve grows them; one entry for touch_block */
-	x->g = bigmem_alloc(1, sizeof(*x->g));
-	if (x->tags)
-		x->gtag = bigmem_alloc(1, sizeof(*x->gtag));
+	table_alloc(x, x->ncand + x->ncand / 3 + 1);
+	x->nused = 0;
+	x->g = NULL;
+	x->ng = x->gcap = 0;
+	x->s = NULL;
+	x->ns = x->scap = 0;
+	x->smask = 1023;
+	x->stab = xcalloc(x->smask + 1, sizeof(*x->stab));
+	x->narena = 0;
 	for (size_t base = x->begin; base < x->end; base += BLOCK) {
 		size_t m = x->end - base < BLOCK ? x->end - base : BLOCK;
 
@@ -576,27 +647,26 @@ content_range(struct ctx *x, size_t expect)
 		sink = touch_block(x, pe, m);
 		for (size_t k = 0; k < m; k++)
 			if (pe[k].p)
-				x->prov[base + k] = content_group(x, base + k, &pe[k]);
+				content_group(x, base + k, &pe[k]);
 	}
 	(void)sink;
-	bigmem_free(x->hot);
-	x->hot = NULL;
+	/* the samples' copies were for grouping only */
 	for (size_t k = 0; k < x->narena; k++)
 		bigmem_free(x->arena[k]);
 	x->narena = 0;
+	for (size_t g = 0; g < x->ng; g++)
+		x->g[g].bytes = NULL;
 }
 
 static void *
 content_thread(void *arg)
 {
-	struct ctx *x = arg;
-
-	content_range(x, x->ncand);
+	content_range(arg);
 	return NULL;
 }
 
 /* Chunks f1 and f2 have the same size and bytes (for merging halves: both
- * are a group's first chunk, so neither is in cache; this is rare). */
+ * are out of cache; this is rare). */
 static bool
 same_chunks(struct ctx *x, uint32_t f1, uint32_t f2)
 {
@@ -612,27 +682,32 @@ same_chunks(struct ctx *x, uint32_t f1, uint32_t f2)
 	return a && b && memcmp(a, b, l1) == 0;
 }
 
-/* The lower half's group with the same content as the upper half's group
- * gb, or NONE32.  Upper groups are not inserted: they are distinct from
- * each other already, and the table is not used after the merge. */
+/* A slot's chunk: the lone chunk, or the group's first. */
 static uint32_t
-lower_twin(struct ctx *lo, const struct ctx *hi, size_t gb)
+slot_chunk(const struct ctx *x, uint64_t slot)
 {
-	uint32_t tag = hi->gtag[gb];
+	uint32_t ref = (uint32_t)slot;
 
+	return ref & REF_GROUP ? x->g[ref & ~REF_GROUP].first : ref - 1;
+}
+
+/* The lower half's slot with the content of the upper half's chunk f (tag
+ * tag), or SIZE_MAX. */
+static size_t
+lower_twin(struct ctx *lo, uint32_t tag, uint32_t f)
+{
 	for (size_t pos = slot_home(lo, tag); lo->tab[pos]; pos = slot_next(lo, pos)) {
 		uint64_t slot = lo->tab[pos];
-		uint32_t g = (uint32_t)slot - 1;
 
-		if ((uint32_t)(slot >> 32) == tag && same_chunks(lo, lo->g[g].first, hi->g[gb].first))
-			return g;
+		if ((uint32_t)(slot >> 32) == tag && same_chunks(lo, slot_chunk(lo, slot), f))
+			return pos;
 	}
-	return NONE32;
+	return SIZE_MAX;
 }
 
 /* Which tags the lower half has: a Bloom filter (two bits a tag, about 8
- * bits a group) small enough to stay in cache, so that the upper half's
- * groups that cannot be in the lower half (nearly all) need no lookup in
+ * bits a slot) small enough to stay in cache, so that the upper half's
+ * contents that cannot be in the lower half (nearly all) need no lookup in
  * its table, which is far out of cache. */
 struct tag_filter {
 	uint64_t *bits;
@@ -650,7 +725,7 @@ filter_build(struct tag_filter *f, const struct ctx *lo)
 {
 	unsigned lg = 16;
 
-	while (lg < 40 && ((uint64_t)1 << lg) < (uint64_t)lo->ng * 8)
+	while (lg < 40 && ((uint64_t)1 << lg) < (uint64_t)lo->nused * 8)
 		lg++;
 	f->shift = 64 - lg;
 	f->bits = bigmem_alloc(((size_t)1 << lg) / 64, sizeof(*f->bits));
@@ -676,49 +751,83 @@ filter_maybe(const struct tag_filter *f, uint32_t tag)
 	return (f->bits[b1 / 64] >> (b1 % 64)) & (f->bits[b2 / 64] >> (b2 % 64)) & 1;
 }
 
-/* The upper half's groups into the lower half's: the same content in both
- * becomes one group, whose first chunk is the lower one; the others are
- * appended, so group order stays address order, as with one thread.  Then
- * the upper half's chunks are renumbered (reusing the tags' array: each
- * tag is read before its place is written). */
+/* Contents in both halves: the lower half's slot becomes (or was) a group,
+ * which takes the upper half's members.  Each upper group's id says where
+ * it went (NONE32: not here); an upper lone chunk is made a group of one
+ * for that. */
+static void
+merge_twins(struct ctx *lo, struct ctx *hi)
+{
+	struct tag_filter f;
+
+	filter_build(&f, lo);
+	for (size_t k = 0; k < hi->nslots; k++) {
+		uint64_t slot = hi->tab[k];
+		uint32_t tag = (uint32_t)(slot >> 32), ref = (uint32_t)slot, hf, hg, lref, g;
+		size_t pos;
+
+		if (!slot || !filter_maybe(&f, tag))
+			continue;
+		hf = slot_chunk(hi, slot);
+		pos = lower_twin(lo, tag, hf);
+		if (pos == SIZE_MAX)
+			continue;
+		lref = (uint32_t)lo->tab[pos];
+		if (lref & REF_GROUP) {
+			g = lref & ~REF_GROUP;
+		} else {
+			g = new_group(lo, lref - 1, 1);
+			lo->prov[lref - 1] = g;
+			lo->tab[pos] = (uint64_t)tag << 32 | REF_GROUP | g;
+		}
+		if (ref & REF_GROUP) {
+			hg = ref & ~REF_GROUP;
+		} else {
+			hg = new_group(hi, hf, 1);
+			hi->prov[hf] = hg;
+		}
+		lo->g[g].count += hi->g[hg].count;
+		hi->g[hg].id = g;
+	}
+	bigmem_free(f.bits);
+}
+
+/* The upper half into the lower: twins joined, the other groups appended
+ * (group order does not matter: clusters are sorted by what they hold and
+ * their first chunk), shapes added to the lower half's, then the upper
+ * half's chunks renumbered. */
 static void
 merge_halves(struct ctx *lo, struct ctx *hi)
 {
-	uint32_t *renum = hi->gtag;
-	struct tag_filter f;
+	uint32_t *smap = xmalloc((hi->ns ? hi->ns : 1) * sizeof(*smap));
 
-	/* the upper half's table is not read again: give it back before lo->g
-	 * grows (the merge is the analysis's peak of memory) */
+	merge_twins(lo, hi);
 	bigmem_free(hi->tab);
 	hi->tab = NULL;
-	filter_build(&f, lo);
-	lo->ncand += hi->ncand;
-	if (lo->gcap < lo->ng + hi->ng) {
-		lo->gcap = lo->ng + hi->ng;
-		lo->g = bigmem_grow(lo->g, lo->gcap, sizeof(*lo->g));
-	}
-	for (size_t gb = 0; gb < hi->ng; gb++) {
-		uint32_t g = filter_maybe(&f, hi->gtag[gb]) ? lower_twin(lo, hi, gb) : NONE32;
+	for (size_t g = 0; g < hi->ng; g++)
+		if (hi->g[g].id == NONE32)
+			hi->g[g].id = new_group(lo, hi->g[g].first, hi->g[g].count);
+	for (size_t s = 0; s < hi->ns; s++) {
+		const struct shape *sh = &hi->s[s];
 
-		if (g != NONE32) {
-			lo->g[g].count += hi->g[gb].count;
-		} else {
-			g = (uint32_t)lo->ng++;
-			lo->g[g] = hi->g[gb]; /* its sig is still there when count is 1 */
-		}
-		renum[gb] = g;
+		smap[s] = shape_add(lo, sh->size, sh->sig);
 	}
-	for (size_t i = hi->begin; i < hi->end; i++)
-		if (lo->prov[i] != NONE32)
-			lo->prov[i] = renum[lo->prov[i]];
-	bigmem_free(f.bits);
+	for (size_t i = hi->begin; i < hi->end; i++) {
+		uint32_t p = lo->prov[i];
+
+		if (p != NONE32)
+			lo->prov[i] = p & PROV_SHAPE ? PROV_SHAPE | smap[p & ~PROV_SHAPE] : hi->g[p].id;
+	}
+	free(smap);
 	bigmem_free(hi->g);
-	bigmem_free(hi->gtag);
+	free(hi->s);
+	free(hi->stab);
 }
 
-/* Identical contents, into x->g; the two halves of a big heap in two
- * threads (the machine this was tuned on has two cores), then merged.
- * Without a second core, or a thread, the upper half just runs second. */
+/* Identical contents: groups in x->g, lone chunks counted in x->s; the two
+ * halves of a big heap in two threads (the machine this was tuned on has
+ * two cores), then merged.  Without a second core, or a thread, the upper
+ * half just runs second. */
 static void
 content_pass(struct ctx *x)
 {
@@ -731,7 +840,7 @@ content_pass(struct ctx *x)
 	x->end = split;
 	x->ncand = below;
 	if (split == x->n) {
-		content_range(x, below);
+		content_range(x);
 	} else {
 		/* a page of its own: the threads write their ctx for every
 		 * chunk, and sharing a cache line would cost more than the
@@ -741,14 +850,13 @@ content_pass(struct ctx *x)
 		hi->begin = split;
 		hi->end = x->n;
 		hi->ncand = above;
-		hi->tags = true;
 		threaded = sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
 			   pthread_create(&th, NULL, content_thread, hi) == 0;
-		content_range(x, below);
+		content_range(x);
 		if (threaded)
 			pthread_join(th, NULL);
 		else
-			content_range(hi, above);
+			content_range(hi);
 		merge_halves(x, hi);
 		bigmem_free(hi);
 	}
@@ -885,94 +993,31 @@ new_proto(struct ctx *x, enum cluster_kind kind, uint32_t first, uint64_t count,
 static void
 content_clusters(struct ctx *x)
 {
-	for (size_t g = 0; g < x->ng; g++) {
-		struct group *gr = &x->g[g];
-
-		if (gr->count >= 2)
-			gr->u.id = new_proto(x, CL_CONTENT, gr->first, gr->count, 0);
-	}
+	for (size_t g = 0; g < x->ng; g++)
+		x->g[g].id = new_proto(x, CL_CONTENT, x->g[g].first, x->g[g].count, 0);
 	x->ncontent = x->npr;
 }
 
-/* ---- shapes -------------------------------------------------------------- */
+/* ---- shapes' clusters ---------------------------------------------------- */
 
-static uint64_t
-shape_hash(uint64_t size, uint64_t sig)
-{
-	uint64_t h = sig ^ (size * 0x9e3779b97f4a7c15ULL);
-
-	/* murmur3's finaliser: every input bit reaches the low (index) bits */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb93fe53cf34dULL;
-	h ^= h >> 33;
-	return h;
-}
-
-/* Slot holding (size, sig), or the empty slot where it belongs. */
-static size_t
-shape_slot(const struct ctx *x, uint64_t size, uint64_t sig)
-{
-	size_t pos = shape_hash(size, sig) & x->smask;
-
-	for (;; pos = (pos + 1) & x->smask) {
-		uint32_t id = x->stab[pos];
-
-		if (!id || (x->s[id - 1].size == size && x->s[id - 1].sig == sig))
-			return pos;
-	}
-}
-
-static uint32_t
-shape_find(const struct ctx *x, uint64_t size, uint64_t sig)
-{
-	return x->stab[shape_slot(x, size, sig)] - 1; /* NONE32 when empty */
-}
-
+/* Each shape's chunks that stayed alone, counted, and the first of them,
+ * its sample: when a chunk was counted in a shape, it was not yet known
+ * whether a twin would come.  A shape whose chunks all found twins has
+ * none. */
 static void
-shape_table_grow(struct ctx *x)
+shape_tally(struct ctx *x)
 {
-	size_t slots = (x->smask + 1) * 2;
+	for (size_t k = 0; k < x->ns; k++)
+		x->s[k].count = 0;
+	for (size_t i = 0; i < x->n; i++) {
+		uint32_t p = x->prov[i];
+		struct shape *sh;
 
-	free(x->stab);
-	x->stab = xcalloc(slots, sizeof(*x->stab));
-	x->smask = slots - 1;
-	for (size_t s = 0; s < x->ns; s++)
-		x->stab[shape_slot(x, x->s[s].size, x->s[s].sig)] = (uint32_t)s + 1;
-}
-
-static uint32_t
-shape_add(struct ctx *x, uint32_t first, uint64_t sig)
-{
-	uint64_t size = x->ch[first].size;
-	size_t pos = shape_slot(x, size, sig);
-	uint32_t id = x->stab[pos];
-
-	if (id) {
-		x->s[id - 1].count++;
-		return id - 1;
-	}
-	x->s = xgrow(x->s, &x->scap, x->ns + 1, sizeof(*x->s));
-	x->s[x->ns] = (struct shape){ .size = size, .sig = sig, .count = 1, .first = first,
-				      .into = (uint32_t)x->ns, .cluster = NONE32 };
-	x->stab[pos] = (uint32_t)++x->ns;
-	if (x->ns * 2 > x->smask + 1)
-		shape_table_grow(x);
-	return (uint32_t)x->ns - 1;
-}
-
-/* Chunks whose content is theirs alone are counted by shape. */
-static void
-shape_count(struct ctx *x)
-{
-	x->smask = 1023;
-	x->stab = xcalloc(x->smask + 1, sizeof(*x->stab));
-	for (size_t g = 0; g < x->ng; g++) {
-		struct group *gr = &x->g[g];
-
-		if (gr->count == 1)
-			gr->u.id = (uint32_t)x->ncontent + shape_add(x, gr->first, gr->u.sig);
+		if (p == NONE32 || !(p & PROV_SHAPE))
+			continue;
+		sh = &x->s[p & ~PROV_SHAPE];
+		if (!sh->count++)
+			sh->first = (uint32_t)i;
 	}
 }
 
@@ -1003,10 +1048,10 @@ zero_merge_target(const struct ctx *x, uint32_t s)
 		for (unsigned z = 0, d = c; z < nz; z++, d /= 5)
 			sig |= (uint64_t)fill[d % 5] << (WK_BITS * zpos[z]);
 		t = shape_find(x, sh->size, sig);
-		if (t == NONE32)
+		if (t == NONE32 || !x->s[t].count) /* all its chunks found their twins */
 			continue;
 		if (best == s || x->s[t].count > x->s[best].count ||
-		    (x->s[t].count == x->s[best].count && t < best))
+		    (x->s[t].count == x->s[best].count && x->s[t].first < x->s[best].first))
 			best = t;
 	}
 	return best;
@@ -1118,15 +1163,19 @@ finish(struct ctx *x, struct cluster_set *out)
 		pos[x->pr[k].id] = (uint32_t)k;
 	}
 	out->n = x->npr;
-	for (size_t g = 0; g < x->ng; g++) {
-		uint32_t id = x->g[g].u.id, c;
+	for (size_t g = 0; g < x->ng; g++)
+		x->g[g].id = pos[x->g[g].id];
+	for (size_t k = 0; k < x->ns; k++) {
+		uint32_t c = x->s[x->s[k].into].cluster;
 
-		c = id < x->ncontent ? id : x->s[x->s[id - x->ncontent].into].cluster;
-		x->g[g].u.id = c == NONE32 ? NONE32 : pos[c];
+		x->s[k].final = c == NONE32 ? NONE32 : pos[c];
 	}
-	for (size_t i = 0; i < x->n; i++)
-		if (x->prov[i] != NONE32)
-			x->prov[i] = x->g[x->prov[i]].u.id;
+	for (size_t i = 0; i < x->n; i++) {
+		uint32_t p = x->prov[i];
+
+		if (p != NONE32)
+			x->prov[i] = p & PROV_SHAPE ? x->s[p & ~PROV_SHAPE].final : x->g[p].id;
+	}
 	out->of_chunk = x->prov;
 	free(pos);
 }
@@ -1145,7 +1194,7 @@ cluster_build(const struct cluster_input *in, struct cluster_set *out)
 	x.prov = bigmem_alloc(x.n, sizeof(*x.prov));
 	content_pass(&x);
 	content_clusters(&x);
-	shape_count(&x);
+	shape_tally(&x);
 	zero_merge(&x);
 	shape_clusters(&x);
 	finish(&x, out);

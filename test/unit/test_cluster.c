@@ -453,6 +453,67 @@ UNIT_TEST(cluster_two_halves_merge)
 	cluster_hash_for_tests = NULL;
 }
 
+/* A content met once in one half and twice in the other, either way round,
+ * or once in each: one cluster of all its chunks, sampled at the lowest;
+ * the lone chunks that found a twin leave the shape cluster's count. */
+static void
+twins_across_halves(int n)
+{
+	static const struct {
+		const char *s;
+		int at[3]; /* chunk indices; >= 10000: n / 2 + (at - 10000) */
+		int count;
+	} want[] = {
+		{ "a", { 1, 10001, 10004 }, 3 }, /* lone below, a group above */
+		{ "b", { 2, 5, 10002 }, 3 },     /* a group below, lone above */
+		{ "c", { 10003, 10006 }, 2 },    /* above only */
+		{ "d", { 3, 10005 }, 2 },        /* lone in each */
+	};
+	struct fix *f = fix_new();
+
+	for (int i = 0; i < n; i++) {
+		const char *s = NULL;
+		char u[16];
+
+		for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++)
+			for (int k = 0; k < want[w].count; k++)
+				if (i == (want[w].at[k] >= 10000 ? n / 2 + want[w].at[k] - 10000
+								 : want[w].at[k]))
+					s = want[w].s;
+		snprintf(u, sizeof(u), "u%05d", i);
+		add_str(f, 0x20, s ? s : u);
+	}
+	run(f);
+	for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
+		char d[8];
+		const struct cluster *c;
+		size_t first = (size_t)(want[w].at[0] >= 10000 ? n / 2 + want[w].at[0] - 10000
+							      : want[w].at[0]);
+
+		snprintf(d, sizeof(d), "\"%s\"", want[w].s);
+		c = by_desc(f, d);
+		CHECK(c && c->count == (uint64_t)want[w].count &&
+		      c->sample == HEAP + 0x20 * (uint64_t)first);
+		for (int k = 1; k < want[w].count; k++) {
+			int at = want[w].at[k];
+
+			CHECK_EQ_U64(cluster_of(f, first),
+				     cluster_of(f, (size_t)(at >= 10000 ? n / 2 + at - 10000 : at)));
+		}
+	}
+	CHECK(by_desc(f, "text, zero, zero") && by_desc(f, "text, zero, zero")->count == (uint64_t)n - 10);
+	CHECK_EQ_U64(f->cs.n, 5);
+	done(f);
+}
+
+UNIT_TEST(cluster_twins_across_halves)
+{
+	twins_across_halves(6000);
+	cluster_hash_for_tests = colliding_hash;
+	twins_across_halves(4500);
+	cluster_hash_for_tests = NULL;
+}
+
 /* A page that could not be copied: the chunks touching it are skipped, the
  * others clustered as usual. */
 UNIT_TEST(cluster_chunks_in_a_hole_are_skipped)
