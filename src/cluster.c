@@ -84,11 +84,14 @@ static const char *const word_kind_names[] = {
 #define ARENA_BLOCKS 32                 /* at most 64 MiB of them */
 #define ARENA_COPY_MAX 4096             /* larger samples stay in the image */
 #define NONE32 CLUSTER_NONE
-/* Chunk indices and group ids are 32-bit; a heap with more chunks than this
- * (over 100 GiB of the smallest chunks) has its tail left unclustered. */
-#define CHUNK_MAX 0x7ffffffeu
+/* Chunk, group and shape ids are 30-bit (in prov, two bits say which); a
+ * heap with more chunks than this (over 32 GiB of the smallest chunks) has
+ * its tail left unclustered. */
+#define CHUNK_MAX 0x3ffffffeu
 #define REF_GROUP 0x80000000u  /* a slot's low half: group id | REF_GROUP, or chunk + 1 */
-#define PROV_SHAPE 0x80000000u /* prov: shape id | PROV_SHAPE, or group id */
+#define PROV_GROUP 0x80000000u /* prov: group id | PROV_GROUP */
+#define PROV_SHAPE 0xc0000000u /* prov: shape id | PROV_SHAPE */
+#define PROV_ID 0x3fffffffu
 
 /* Test hook, declared by test/unit/test_cluster.c: a weak hash there forces
  * the collisions XXH3 never produces, to show memcmp keeps contents apart. */
@@ -136,8 +139,11 @@ struct ctx {
 	const bool *typed;
 	const uint32_t *type_of;
 	size_t n;
-	uint32_t *prov;  /* per chunk: its group, or PROV_SHAPE | its shape when its
-			  * content is its own; then its sorted cluster */
+	uint32_t *prov;  /* per chunk: PROV_GROUP | its group, or PROV_SHAPE | its
+			  * shape when its content is its own; NONE32 or (when
+			  * shared) a type when not clustered; then its sorted
+			  * cluster */
+	bool shared;     /* prov is the caller's of_chunk */
 	const struct region *rc, *rc2; /* last regions read (two streams) */
 	const struct addr_range *ac[2]; /* last address ranges hit, latest first */
 	uint64_t lo, span;             /* the addrmap's [lo, lo + span) */
@@ -224,6 +230,19 @@ is_candidate(const struct ctx *x, size_t i)
 
 	return (k == CK_INUSE || k == CK_MMAPPED) && !(x->typed && x->typed[i]) &&
 	       !(x->type_of && x->type_of[i] != UINT32_MAX);
+}
+
+/* A chunk being clustered: prov holds its group or shape. */
+static inline bool
+prov_working(uint32_t p)
+{
+	return p >= PROV_GROUP && p != NONE32;
+}
+
+static inline bool
+prov_shape(uint32_t p)
+{
+	return (p & PROV_SHAPE) == PROV_SHAPE && p != NONE32;
 }
 
 static uint64_t
@@ -404,7 +423,10 @@ mark_candidates(struct ctx *x, size_t *below, size_t *above)
 	for (size_t i = 0; i < x->n; i++) {
 		bool c = i < CHUNK_MAX && is_candidate(x, i);
 
-		x->prov[i] = c ? 0 : NONE32;
+		if (c)
+			x->prov[i] = PROV_GROUP;
+		else if (!x->shared || x->prov[i] > CLUSTER_TYPED_MAX)
+			x->prov[i] = NONE32;
 		total += c ? x->ch[i].size + 64 : 0;
 		nc += c;
 	}
@@ -414,7 +436,7 @@ mark_candidates(struct ctx *x, size_t *below, size_t *above)
 		return x->n;
 	}
 	for (; split < x->n && acc < total / 2; split++) {
-		if (x->prov[split] == NONE32)
+		if (!prov_working(x->prov[split]))
 			continue;
 		acc += x->ch[split].size + 64;
 		nbelow++;
@@ -532,7 +554,7 @@ pair_up(struct ctx *x, uint32_t f, size_t i, const struct pending *pe, const uns
 	x->g[g].bytes = copy ? copy : fb;
 	x->g[g].key = pe->key;
 	x->g[g].len = pe->len;
-	x->prov[f] = x->prov[i] = g;
+	x->prov[f] = x->prov[i] = PROV_GROUP | g;
 	return g;
 }
 
@@ -559,7 +581,7 @@ content_group(struct ctx *x, size_t i, const struct pending *pe)
 			if (gr->key == pe->key && gr->len == pe->len &&
 			    memcmp(gr->bytes, pe->p, pe->len) == 0) {
 				gr->count++;
-				x->prov[i] = ref & ~REF_GROUP;
+				x->prov[i] = PROV_GROUP | (ref & ~REF_GROUP);
 				return;
 			}
 		} else if (same_as_lone(x, ref - 1, i, pe, &fb)) {
@@ -581,7 +603,7 @@ hash_chunk(struct ctx *x, size_t i, struct pending *pe)
 	uint64_t a;
 
 	pe->p = NULL;
-	if (x->prov[i] == NONE32)
+	if (!prov_working(x->prov[i]))
 		return;
 	if (!user_span(&x->ch[i], &a, &pe->len) ||
 	    !(pe->p = image_bytes(x->img, &x->rc, a, pe->len))) {
@@ -777,14 +799,14 @@ merge_twins(struct ctx *lo, struct ctx *hi)
 			g = lref & ~REF_GROUP;
 		} else {
 			g = new_group(lo, lref - 1, 1);
-			lo->prov[lref - 1] = g;
+			lo->prov[lref - 1] = PROV_GROUP | g;
 			lo->tab[pos] = (uint64_t)tag << 32 | REF_GROUP | g;
 		}
 		if (ref & REF_GROUP) {
 			hg = ref & ~REF_GROUP;
 		} else {
 			hg = new_group(hi, hf, 1);
-			hi->prov[hf] = hg;
+			hi->prov[hf] = PROV_GROUP | hg;
 		}
 		lo->g[g].count += hi->g[hg].count;
 		hi->g[hg].id = g;
@@ -815,8 +837,9 @@ merge_halves(struct ctx *lo, struct ctx *hi)
 	for (size_t i = hi->begin; i < hi->end; i++) {
 		uint32_t p = lo->prov[i];
 
-		if (p != NONE32)
-			lo->prov[i] = p & PROV_SHAPE ? PROV_SHAPE | smap[p & ~PROV_SHAPE] : hi->g[p].id;
+		if (prov_working(p))
+			lo->prov[i] = prov_shape(p) ? PROV_SHAPE | smap[p & PROV_ID]
+						    : PROV_GROUP | hi->g[p & PROV_ID].id;
 	}
 	free(smap);
 	bigmem_free(hi->g);
@@ -1013,9 +1036,9 @@ shape_tally(struct ctx *x)
 		uint32_t p = x->prov[i];
 		struct shape *sh;
 
-		if (p == NONE32 || !(p & PROV_SHAPE))
+		if (!prov_shape(p))
 			continue;
-		sh = &x->s[p & ~PROV_SHAPE];
+		sh = &x->s[p & PROV_ID];
 		if (!sh->count++)
 			sh->first = (uint32_t)i;
 	}
@@ -1173,10 +1196,12 @@ finish(struct ctx *x, struct cluster_set *out)
 	for (size_t i = 0; i < x->n; i++) {
 		uint32_t p = x->prov[i];
 
-		if (p != NONE32)
-			x->prov[i] = p & PROV_SHAPE ? x->s[p & ~PROV_SHAPE].final : x->g[p].id;
+		if (!prov_working(p))
+			continue;
+		p = prov_shape(p) ? x->s[p & PROV_ID].final : x->g[p & PROV_ID].id;
+		x->prov[i] = p == NONE32 || !x->shared ? p : CLUSTER_IN | p;
 	}
-	out->of_chunk = x->prov;
+	out->of_chunk = x->shared ? NULL : x->prov;
 	free(pos);
 }
 
@@ -1184,14 +1209,18 @@ void
 cluster_build(const struct cluster_input *in, struct cluster_set *out)
 {
 	struct ctx x = { .img = in->img, .am = in->am, .ch = in->heap->chunks,
-			 .typed = in->typed, .type_of = in->type_of, .n = in->heap->nchunks };
+			 .typed = in->typed, .type_of = in->type_of, .n = in->heap->nchunks,
+			 .prov = in->of_chunk, .shared = in->of_chunk != NULL };
 
 	if (in->am && in->am->hi > in->am->lo) {
 		x.lo = in->am->lo;
 		x.span = in->am->hi - in->am->lo;
 	}
 	memset(out, 0, sizeof(*out));
-	x.prov = bigmem_alloc(x.n, sizeof(*x.prov));
+	if (x.shared)
+		x.type_of = in->of_chunk; /* read at each chunk before it is written */
+	else
+		x.prov = bigmem_alloc(x.n, sizeof(*x.prov));
 	content_pass(&x);
 	content_clusters(&x);
 	shape_tally(&x);

@@ -600,8 +600,10 @@ type_chunks(struct builder *b)
 		t->of_chunk[i] = *slot;
 	}
 
+	/* the clustering works in of_chunk: a second array of 4 bytes a
+	 * chunk was a tenth of the peak memory beyond the copy */
 	cluster_build(&(struct cluster_input){ .img = b->in->img, .am = b->in->am, .heap = h,
-					       .type_of = t->of_chunk }, &cs);
+					       .of_chunk = t->of_chunk }, &cs);
 	clu_type = xmalloc((cs.n ? cs.n : 1) * sizeof(*clu_type));
 	for (size_t k = 0; k < cs.n; k++)
 		clu_type[k] = add_type(b, cs.v[k].kind == CL_CONTENT ? TK_CONTENT : TK_SHAPE,
@@ -612,9 +614,9 @@ type_chunks(struct builder *b)
 		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
 			continue;
 		if (t->of_chunk[i] == UINT32_MAX)
-			t->of_chunk[i] = cs.of_chunk && cs.of_chunk[i] != CLUSTER_NONE
-						 ? clu_type[cs.of_chunk[i]]
-						 : size_type(b, &st, &nst, &stcap, c->size);
+			t->of_chunk[i] = size_type(b, &st, &nst, &stcap, c->size);
+		else if (t->of_chunk[i] > CLUSTER_TYPED_MAX)
+			t->of_chunk[i] = clu_type[t->of_chunk[i] & ~CLUSTER_IN];
 		tally(&t->types[t->of_chunk[i]], c);
 	}
 	cluster_set_free(&cs);

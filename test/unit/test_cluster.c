@@ -80,6 +80,35 @@ add_str(struct fix *f, uint64_t size, const char *s)
 	return add(f, size, s, strlen(s) + 1);
 }
 
+/* Clustering in the caller's array (what types.c does) gives the same
+ * clusters, leaves typed chunks' entries alone and marks the others. */
+static void
+same_in_place(struct fix *f)
+{
+	uint32_t *of = malloc((f->n ? f->n : 1) * sizeof(*of));
+	struct cluster_input in = { .img = &f->img, .am = &f->am, .heap = &f->m, .of_chunk = of };
+	struct cluster_set cs;
+
+	for (size_t i = 0; i < f->n; i++)
+		of[i] = f->typed[i] ? (uint32_t)(i % 1000) : UINT32_MAX;
+	cluster_build(&in, &cs);
+	CHECK(cs.of_chunk == NULL);
+	CHECK_EQ_U64(cs.n, f->cs.n);
+	for (size_t k = 0; k < cs.n && k < f->cs.n; k++)
+		CHECK(cs.v[k].count == f->cs.v[k].count && cs.v[k].sample == f->cs.v[k].sample &&
+		      !strcmp(cs.v[k].desc, f->cs.v[k].desc));
+	for (size_t i = 0; i < f->n; i++) {
+		uint32_t c = f->cs.of_chunk ? f->cs.of_chunk[i] : CLUSTER_NONE;
+
+		if (f->typed[i])
+			CHECK_EQ_U64(of[i], i % 1000);
+		else
+			CHECK_EQ_U64(of[i], c == CLUSTER_NONE ? UINT32_MAX : (CLUSTER_IN | c));
+	}
+	cluster_set_free(&cs);
+	free(of);
+}
+
 /* The image, the maps and the model; then cluster.  hole_at (page aligned,
  * 0 for none) is a page of [heap] that could not be read. */
 static void
@@ -103,6 +132,7 @@ run_hole(struct fix *f, uint64_t hole_at)
 	in = (struct cluster_input){ .img = &f->img, .am = &f->am, .heap = &f->m,
 				     .typed = f->typed };
 	cluster_build(&in, &f->cs);
+	same_in_place(f);
 }
 
 static void
