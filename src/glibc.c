@@ -592,13 +592,16 @@ walk_fastbins(struct walk *w, unsigned ai)
 		while (p && n++ <= w->m->nchunks) {
 			uint64_t stored;
 			struct hs_chunk *c;
+			/* the next link first: its cache miss then overlaps
+			 * find_chunk's instead of following them */
+			bool more = rd(w, p + 16, &stored);
 
 			if ((p & ALIGN_MASK) || !(c = mark_free(w, p, CK_FASTBIN, (int)ai, list)))
 				break;
 			if (c->size != (uint64_t)(i + 2) * 16)
 				problem(w->m, p, "%s: chunk 0x%lx has size 0x%lx", list,
 					(unsigned long)p, (unsigned long)c->size);
-			if (!rd(w, p + 16, &stored))
+			if (!more)
 				break;
 			p = stored ^ ((p + 16) >> 12);
 		}
@@ -623,8 +626,12 @@ walk_bins(struct walk *w, unsigned ai)
 				problem(w->m, p, "%s: list does not return to its head", list);
 				break;
 			}
-			if (!mark_free(w, p, kind, (int)ai, list) || !rd(w, p + 16, &p))
+			uint64_t next;
+			bool more = rd(w, p + 16, &next); /* first, as in walk_fastbins */
+
+			if (!mark_free(w, p, kind, (int)ai, list) || !more)
 				break;
+			p = next;
 		}
 	}
 }
