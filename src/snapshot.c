@@ -49,11 +49,16 @@
 struct buf {
 	uint8_t *p;
 	size_t n, cap;
+	bool count; /* only count the bytes (n), keep none */
 };
 
 static void
 put(struct buf *b, const void *d, size_t len)
 {
+	if (b->count) {
+		b->n += len;
+		return;
+	}
 	b->p = xgrow(b->p, &b->cap, b->n + len, 1);
 	memcpy(b->p + b->n, d, len);
 	b->n += len;
@@ -198,14 +203,26 @@ chunk_hash(const struct image *img, const struct hs_chunk *c)
 	return (uint32_t)XXH3_64bits(p, len);
 }
 
+/* The big sections are made a range of chunks at a time (see
+ * wr_stream_section). */
+typedef void section_range_fn(struct buf *b, const struct scan *s, const struct type_table *t,
+			      size_t from, size_t to);
+
+static section_range_fn chunk_range, contents_range;
+
+/* CHNK: varint chunk count, then per chunk the gap since the last one's
+ * end, size, kind | arena << 4, type + 1 (0: none), and a hash of its user
+ * bytes (u32, 0 when not in use). */
 static void
-chunk_section(struct buf *b, const struct scan *s, const struct type_table *t)
+chunk_range(struct buf *b, const struct scan *s, const struct type_table *t, size_t from,
+	    size_t to)
 {
 	const struct heap_model *m = &s->heap;
-	uint64_t end = 0;
+	uint64_t end = from ? m->chunks[from - 1].addr + m->chunks[from - 1].size : 0;
 
-	put_var(b, m->nchunks);
-	for (size_t i = 0; i < m->nchunks; i++) {
+	if (!from)
+		put_var(b, m->nchunks);
+	for (size_t i = from; i < to; i++) {
 		const struct hs_chunk *c = &m->chunks[i];
 		uint32_t type = t->of_chunk && t->of_chunk[i] != UINT32_MAX ? t->of_chunk[i] + 1 : 0;
 
@@ -213,17 +230,20 @@ chunk_section(struct buf *b, const struct scan *s, const struct type_table *t)
 		put_var(b, c->size / 16);
 		put_var(b, (uint64_t)c->kind | (uint64_t)c->arena << 4);
 		put_var(b, type);
-		put_u32(b, chunk_hash(&s->img, c));
+		put_u32(b, b->count ? 0 : chunk_hash(&s->img, c)); /* counting: 4 bytes whatever */
 		end = c->addr + c->size;
 	}
 }
 
+/* CONT: the user bytes of each chunk in use, in order. */
 static void
-contents_section(struct buf *b, const struct scan *s)
+contents_range(struct buf *b, const struct scan *s, const struct type_table *t, size_t from,
+	       size_t to)
 {
 	const struct heap_model *m = &s->heap;
 
-	for (size_t i = 0; i < m->nchunks; i++) {
+	(void)t;
+	for (size_t i = from; i < to; i++) {
 		const struct hs_chunk *c = &m->chunks[i];
 		const unsigned char *p;
 		size_t len;
@@ -275,13 +295,29 @@ wr(struct writer *w, const void *d, size_t len)
 	}
 }
 
+/* The header and payload of a section. */
+static void
+wr_payload(struct writer *w, const char tag[4], uint32_t flags, const void *payload,
+	   uint64_t stored, uint64_t rawlen)
+{
+	uint8_t hdr[SEC_HDR];
+	uint64_t check = XXH64(payload, stored, 0);
+
+	memcpy(hdr, tag, 4);
+	memcpy(hdr + 4, &flags, 4);
+	memcpy(hdr + 8, &stored, 8);
+	memcpy(hdr + 16, &rawlen, 8);
+	memcpy(hdr + 24, &check, 8);
+	wr(w, hdr, sizeof(hdr));
+	wr(w, payload, stored);
+}
+
 static void
 wr_section(struct writer *w, const char tag[4], struct buf *raw, bool compress)
 {
 	struct buf out = { 0 };
-	uint8_t hdr[SEC_HDR];
 	uint32_t flags = 0;
-	uint64_t stored, rawlen = raw->n, check;
+	uint64_t stored, rawlen = raw->n;
 	const void *payload = raw->p;
 
 	if (compress && raw->n > 64) {
@@ -296,17 +332,67 @@ wr_section(struct writer *w, const char tag[4], struct buf *raw, bool compress)
 		}
 	}
 	stored = flags ? out.n : raw->n;
-	check = XXH64(payload, stored, 0);
-	memcpy(hdr, tag, 4);
-	memcpy(hdr + 4, &flags, 4);
-	memcpy(hdr + 8, &stored, 8);
-	memcpy(hdr + 16, &rawlen, 8);
-	memcpy(hdr + 24, &check, 8);
-	wr(w, hdr, sizeof(hdr));
-	wr(w, payload, stored);
+	wr_payload(w, tag, flags, payload, stored, rawlen);
 	free(out.p);
 	free(raw->p);
 	memset(raw, 0, sizeof(*raw));
+}
+
+#define STREAM_MIN ((size_t)1 << 20) /* raw bytes: smaller sections are made whole */
+#define STREAM_STEP 4096             /* chunks made at a time */
+
+/* A big section compressed as it is made, STREAM_STEP chunks at a time, so
+ * that its raw form is never all in memory: for 10M chunks the chunk
+ * records were 95 MiB beside their compressed copy, and CONT is the whole
+ * heap.  A counting pass first gives the raw length, which zstd records in
+ * the frame, where the reader checks it. */
+static void
+wr_stream_section(struct writer *w, const char tag[4], section_range_fn *make,
+		  const struct scan *s, const struct type_table *t)
+{
+	size_t n = s->heap.nchunks, bound, zr = 0;
+	struct buf count = { .count = true }, piece = { 0 };
+	ZSTD_CCtx *cc;
+	ZSTD_outBuffer out;
+
+	make(&count, s, t, 0, n);
+	if (count.n < STREAM_MIN) {
+		make(&piece, s, t, 0, n);
+		wr_section(w, tag, &piece, true);
+		return;
+	}
+	bound = ZSTD_compressBound(count.n);
+	cc = ZSTD_createCCtx();
+	out = (ZSTD_outBuffer){ xmalloc(bound), bound, 0 }; /* pages fault in as written */
+	if (!cc || ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 3)) ||
+	    ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cc, count.n)))
+		zr = (size_t)-1;
+	for (size_t from = 0; from < n && !ZSTD_isError(zr); from += STREAM_STEP) {
+		ZSTD_inBuffer in;
+
+		piece.n = 0;
+		make(&piece, s, t, from, n - from < STREAM_STEP ? n : from + STREAM_STEP);
+		in = (ZSTD_inBuffer){ piece.p, piece.n, 0 };
+		while (in.pos < in.size && !ZSTD_isError(zr))
+			zr = ZSTD_compressStream2(cc, &out, &in, ZSTD_e_continue);
+	}
+	while (!ZSTD_isError(zr)) {
+		ZSTD_inBuffer none = { NULL, 0, 0 };
+
+		zr = ZSTD_compressStream2(cc, &out, &none, ZSTD_e_end);
+		if (zr == 0)
+			break;
+	}
+	if (ZSTD_isError(zr)) {
+		error_msg("cannot compress section %.4s: %s", tag,
+			  cc ? ZSTD_getErrorName(zr) : "out of memory");
+		w->failed = true;
+	} else {
+		wr_payload(w, tag, F_ZSTD, out.dst, out.pos, count.n);
+	}
+	ZSTD_freeCCtx(cc);
+	free(out.dst);
+	free(piece.p);
 }
 
 /* RACH: varint chunk count, root bytes, scanned bytes, then one byte of
@@ -342,12 +428,9 @@ write_all(struct writer *w, const struct scan *s, const struct type_table *t,
 	wr_section(w, "TYPE", &b, true);
 	class_section(&b, t);
 	wr_section(w, "CLSS", &b, true);
-	chunk_section(&b, s, t);
-	wr_section(w, "CHNK", &b, true);
-	if (o->contents) {
-		contents_section(&b, s);
-		wr_section(w, "CONT", &b, true);
-	}
+	wr_stream_section(w, "CHNK", chunk_range, s, t);
+	if (o->contents)
+		wr_stream_section(w, "CONT", contents_range, s, t);
 	if (o->reach) {
 		reach_section(&b, o->reach);
 		wr_section(w, "RACH", &b, true);

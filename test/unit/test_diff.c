@@ -19,6 +19,12 @@
 #include "snapshot.h"
 #include "unit.h"
 
+#include <stdio.h>
+#include <xxhash.h>
+#include <zstd.h>
+#include "cluster.h"
+#include "image.h"
+
 #define MAXCH 256
 #define MAXTY 16
 
@@ -533,4 +539,151 @@ UNIT_TEST(diff_svg_escapes_names)
 	CHECK(rmdir(dir) == 0); /* no temporary file left behind */
 	free(a);
 	free(b);
+}
+
+/* ---- big sections: written as they are compressed ----------------------- */
+
+/* The section tag's payload in a snapshot file, decompressed (NULL if not
+ * there or not zstd): for checking CONT, which the reader keeps compressed. */
+static unsigned char *
+section_raw(const unsigned char *f, size_t len, const char *tag, uint64_t *rawlen)
+{
+	size_t off = 16; /* magic, version, section count */
+
+	while (off + 32 <= len) {
+		uint32_t flags;
+		uint64_t stored, raw;
+
+		memcpy(&flags, f + off + 4, 4);
+		memcpy(&stored, f + off + 8, 8);
+		memcpy(&raw, f + off + 16, 8);
+		if (stored > len - off - 32)
+			return NULL;
+		if (!memcmp(f + off, tag, 4) && flags == 1) {
+			unsigned char *out = malloc(raw ? raw : 1);
+
+			if (ZSTD_decompress(out, raw, f + off + 32, stored) != raw) {
+				free(out);
+				return NULL;
+			}
+			*rawlen = raw;
+			return out;
+		}
+		off += 32 + stored;
+	}
+	return NULL;
+}
+
+/* 200K chunks make sections over STREAM_MIN: the chunk records and the
+ * contents go through the streaming writer, and must read back exactly. */
+UNIT_TEST(snap_big_sections_round_trip)
+{
+	enum { N = 200000 };
+	const uint64_t base = 0x555500000000ULL;
+	struct hs_chunk *chs = calloc(N, sizeof(*chs));
+	uint32_t *of = calloc(N, sizeof(*of));
+	struct type_entry tys[5] = { 0 };
+	struct type_table t = { .types = tys, .ntypes = 5, .of_chunk = of };
+	struct arena_info main_arena = { .addr = 0x7f0000001000, .main = true, .nheaps = 1 };
+	struct snap_write_opts wo = { .contents = true };
+	char dir[] = "/tmp/hs-unit-XXXXXX", path[64], err[256];
+	struct scan sc, rd;
+	struct type_table rt;
+	struct snap_meta meta;
+	unsigned char *heap, *file, *cont;
+	uint64_t addr = base, contlen = 0, want = 0;
+	size_t hlen = 0, flen;
+	FILE *fp;
+	bool ok;
+
+	for (size_t i = 0; i < N; i++)
+		hlen += 0x20 + 0x10 * (i * 7919 % 31);
+	heap = malloc(hlen + 16);
+	for (size_t k = 0; k < hlen + 16; k++)
+		heap[k] = (unsigned char)(k * 131 ^ k >> 9);
+	for (size_t i = 0; i < N; i++) {
+		uint64_t size = 0x20 + 0x10 * (i * 7919 % 31), sz = size | 1;
+		bool in_use = i % 7 != 3;
+
+		memcpy(heap + (addr - base) + 8, &sz, 8);
+		chs[i] = (struct hs_chunk){ .addr = addr, .size = size,
+					    .kind = in_use ? CK_INUSE : CK_FASTBIN, .arena = 0 };
+		of[i] = in_use ? (uint32_t)(i % 5) : UINT32_MAX;
+		want += in_use ? size - 8 : 0;
+		addr += size;
+	}
+	for (int k = 0; k < 5; k++)
+		tys[k] = (struct type_entry){ .kind = TK_SIZE, .name = (char *)"t", .size = 0x20 };
+	memset(&sc, 0, sizeof(sc));
+	sc.pid = 4242;
+	sc.cmdline = (char *)"big";
+	snprintf(sc.libc.version, sizeof(sc.libc.version), "2.36");
+	sc.heap.chunks = chs;
+	sc.heap.nchunks = N;
+	sc.heap.arenas = &main_arena;
+	sc.heap.narenas = 1;
+	image_init(&sc.img);
+	CHECK(image_add_copy(&sc.img, base, heap, hlen + 16, 3, "[heap]") == 0);
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/big.snap", dir);
+	CHECK(snap_write(path, &sc, &t, &wo) == 0);
+
+	memset(&rd, 0, sizeof(rd));
+	memset(&rt, 0, sizeof(rt));
+	memset(&meta, 0, sizeof(meta));
+	ok = snap_read(path, &rd, &rt, &meta, err, sizeof(err)) == 0;
+	CHECK(ok);
+	if (!ok) {
+		fprintf(stderr, "  %s\n", err);
+		rd.heap.nchunks = 0;
+	}
+	CHECK_EQ_U64(rd.heap.nchunks, N);
+	for (size_t i = 0; i < N && i < rd.heap.nchunks; i++) {
+		const struct hs_chunk *a = &chs[i], *b = &rd.heap.chunks[i];
+		size_t ulen;
+		const unsigned char *u = chunk_user_bytes(&sc.img, a, &ulen);
+		uint32_t h = a->kind == CK_INUSE && u ? (uint32_t)XXH3_64bits(u, ulen) : 0;
+
+		if (a->addr != b->addr || a->size != b->size || a->kind != b->kind ||
+		    rt.of_chunk[i] != of[i] || meta.chunk_hash[i] != h) {
+			CHECK(!"chunk read back differs");
+			fprintf(stderr, "  at chunk %zu\n", i);
+			break;
+		}
+	}
+	CHECK(!ok || meta.has_contents);
+
+	fp = fopen(path, "r");
+	file = malloc(64 << 20);
+	flen = fp ? fread(file, 1, 64 << 20, fp) : 0;
+	if (fp)
+		fclose(fp);
+	cont = section_raw(file, flen, "CONT", &contlen);
+	CHECK(cont != NULL);
+	CHECK_EQ_U64(contlen, want);
+	if (cont && contlen == want) {
+		uint64_t o = 0;
+		bool same = true;
+
+		for (size_t i = 0; i < N && same; i++) {
+			if (chs[i].kind != CK_INUSE)
+				continue;
+			same = !memcmp(cont + o, heap + (chs[i].addr - base) + 16, chs[i].size - 8);
+			o += chs[i].size - 8;
+		}
+		CHECK(same);
+	}
+	free(cont);
+	free(file);
+	if (ok) {
+		snap_meta_free(&meta);
+		scan_free(&rd);
+		type_table_free(&rt);
+	}
+	image_free(&sc.img);
+	unlink(path);
+	rmdir(dir);
+	free(heap);
+	free(chs);
+	free(of);
 }
