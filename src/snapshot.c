@@ -364,9 +364,10 @@ wr_stream_section(struct writer *w, const char tag[4], section_range_fn *make,
 	bound = ZSTD_compressBound(count.n);
 	cc = ZSTD_createCCtx();
 	out = (ZSTD_outBuffer){ xmalloc(bound), bound, 0 }; /* pages fault in as written */
-	if (!cc || ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 3)) ||
-	    ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cc, count.n)))
-		zr = (size_t)-1;
+	if (!cc)
+		zr = (size_t)-1; /* reported as out of memory below */
+	else if (!ZSTD_isError(zr = ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 3)))
+		zr = ZSTD_CCtx_setPledgedSrcSize(cc, count.n);
 	for (size_t from = 0; from < n && !ZSTD_isError(zr); from += STREAM_STEP) {
 		ZSTD_inBuffer in;
 
