@@ -56,9 +56,7 @@ struct cluster_input {
 	const struct addrmap *am;
 	const struct heap_model *heap;
 	const bool *typed; /* per heap->chunks index: already has a type; may be NULL */
-	/* or, saving the bool array: typed when type_of[i] != UINT32_MAX (may be NULL) */
-	const uint32_t *type_of;
-	/* or, saving a per-chunk array: typed when of_chunk[i] <= CLUSTER_TYPED_MAX,
+	/* or, saving two per-chunk arrays: typed when of_chunk[i] <= CLUSTER_TYPED_MAX,
 	 * untyped when UINT32_MAX.  The clustering works in it, and leaves the
 	 * entries of typed chunks as they were, those of clustered chunks
 	 * CLUSTER_IN | the index into cluster_set.v, the others UINT32_MAX;

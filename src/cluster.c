@@ -13,10 +13,10 @@
  *             (they miss: the table is far larger than the caches);
  *     group   probe the table in address order; on a tag match confirm with
  *             memcmp, so a hash collision probes on.  A content seen for the
- *             first time is a slot naming the chunk, and the chunk is
- *             counted in its shape (its signature is taken now, while its
- *             bytes are in cache, in case it stays alone); the second time,
- *             the slot becomes a group, which keeps a copy of the bytes.
+ *             first time is a slot naming the chunk, whose prov names its
+ *             shape (the signature is taken now, while its bytes are in
+ *             cache, in case it stays alone); the second time, the slot
+ *             becomes a group, which keeps a copy of the bytes.
  *             Most contents on a real heap are seen once: they cost a slot
  *             and no group.
  *     A big heap is cut in two halves, one per thread; the upper half's
@@ -24,8 +24,8 @@
  *     tags skips nearly all the others) join the lower half's, the other
  *     groups and the shapes are added, and the upper half's chunks
  *     renumbered.
- *   shapes: each chunk that stayed alone is counted into its shape (a small
- *       table: shapes are few); the first is the sample.
+ *   shapes: the chunks that stayed alone are counted by shape (a small
+ *       table: shapes are few); the first of each is its sample.
  *   zero-merge: a shape with a few zero words joins the largest shape it
  *       would be were those words pointers or ints.
  *   finish: clusters of >= 2 chunks sorted by bytes; previews written;
@@ -137,7 +137,6 @@ struct ctx {
 	const struct addrmap *am;
 	const struct hs_chunk *ch;
 	const bool *typed;
-	const uint32_t *type_of;
 	size_t n;
 	uint32_t *prov;  /* per chunk: PROV_GROUP | its group, or PROV_SHAPE | its
 			  * shape when its content is its own; NONE32 or (when
@@ -228,8 +227,9 @@ is_candidate(const struct ctx *x, size_t i)
 {
 	enum chunk_kind k = (enum chunk_kind)x->ch[i].kind;
 
+	/* shared: read at each chunk before mark_candidates writes it */
 	return (k == CK_INUSE || k == CK_MMAPPED) && !(x->typed && x->typed[i]) &&
-	       !(x->type_of && x->type_of[i] != UINT32_MAX);
+	       !(x->shared && x->prov[i] != UINT32_MAX);
 }
 
 /* A chunk being clustered: prov holds its group or shape. */
@@ -558,8 +558,8 @@ pair_up(struct ctx *x, uint32_t f, size_t i, const struct pending *pe, const uns
 	return g;
 }
 
-/* Chunk i (bytes in pe) into its content's group, or the table as a lone
- * chunk counted in its shape. */
+/* Chunk i (bytes in pe) into its content's group, or into the table as a
+ * lone chunk, its prov naming its shape. */
 static void
 content_group(struct ctx *x, size_t i, const struct pending *pe)
 {
@@ -847,7 +847,7 @@ merge_halves(struct ctx *lo, struct ctx *hi)
 	free(hi->stab);
 }
 
-/* Identical contents: groups in x->g, lone chunks counted in x->s; the two
+/* Identical contents: groups in x->g, lone chunks' shapes in x->s; the two
  * halves of a big heap in two threads (the machine this was tuned on has
  * two cores), then merged.  Without a second core, or a thread, the upper
  * half just runs second. */
@@ -1209,7 +1209,7 @@ void
 cluster_build(const struct cluster_input *in, struct cluster_set *out)
 {
 	struct ctx x = { .img = in->img, .am = in->am, .ch = in->heap->chunks,
-			 .typed = in->typed, .type_of = in->type_of, .n = in->heap->nchunks,
+			 .typed = in->typed, .n = in->heap->nchunks,
 			 .prov = in->of_chunk, .shared = in->of_chunk != NULL };
 
 	if (in->am && in->am->hi > in->am->lo) {
@@ -1217,9 +1217,7 @@ cluster_build(const struct cluster_input *in, struct cluster_set *out)
 		x.span = in->am->hi - in->am->lo;
 	}
 	memset(out, 0, sizeof(*out));
-	if (x.shared)
-		x.type_of = in->of_chunk; /* read at each chunk before it is written */
-	else
+	if (!x.shared)
 		x.prov = bigmem_alloc(x.n, sizeof(*x.prov));
 	content_pass(&x);
 	content_clusters(&x);

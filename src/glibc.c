@@ -622,13 +622,14 @@ walk_bins(struct walk *w, unsigned ai)
 		if (!rd(w, head + 16, &p))
 			continue;
 		while (p != head) {
+			uint64_t next;
+			bool more;
+
 			if (n++ > w->m->nchunks) {
 				problem(w->m, p, "%s: list does not return to its head", list);
 				break;
 			}
-			uint64_t next;
-			bool more = rd(w, p + 16, &next); /* first, as in walk_fastbins */
-
+			more = rd(w, p + 16, &next); /* first, as in walk_fastbins */
 			if (!mark_free(w, p, kind, (int)ai, list) || !more)
 				break;
 			p = next;
