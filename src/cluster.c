@@ -67,6 +67,7 @@
 
 #include "cluster.h"
 #include "error.h"
+#include "par.h"
 #include "xmalloc.h"
 
 enum word_kind { WK_ZERO, WK_HEAP, WK_CODE, WK_DATA, WK_INT, WK_TEXT, WK_OTHER };
@@ -410,39 +411,72 @@ shape_add(struct ctx *x, uint64_t size, uint64_t sig)
 
 /* ---- the content pass ---------------------------------------------------- */
 
-/* Mark candidates (in use, untyped) and choose where to cut the chunks into
- * two halves of about equal work (bytes to hash, plus a little per chunk)
- * for two threads; x->n when the heap is too small to be worth it.  Counts
- * the candidates below and above the cut: they bound each half's groups. */
-static size_t
-mark_candidates(struct ctx *x, size_t *below, size_t *above)
-{
-	uint64_t total = 0, acc = 0;
-	size_t split = 0, nc = 0, nbelow = 0;
+#define MARK_BLOCK 4096 /* chunks: per-block sums find the cut */
 
-	for (size_t i = 0; i < x->n; i++) {
+/* Each block's work and candidates, for the cut. */
+struct mark_job {
+	struct ctx *x;
+	uint64_t *work;
+	size_t *ncand;
+};
+
+static void
+mark_half(void *arg, size_t begin, size_t end, unsigned half)
+{
+	struct mark_job *j = arg;
+	struct ctx *x = j->x;
+
+	(void)half;
+	for (size_t i = begin; i < end; i++) {
 		bool c = i < CHUNK_MAX && is_candidate(x, i);
 
 		if (c)
 			x->prov[i] = PROV_GROUP;
 		else if (!x->shared || x->prov[i] > CLUSTER_TYPED_MAX)
 			x->prov[i] = NONE32;
-		total += c ? x->ch[i].size + 64 : 0;
-		nc += c;
+		j->work[i / MARK_BLOCK] += c ? x->ch[i].size + 64 : 0;
+		j->ncand[i / MARK_BLOCK] += c;
 	}
-	if (x->n < SPLIT_MIN) {
-		*below = nc;
-		*above = 0;
-		return x->n;
+}
+
+/* Mark candidates (in use, untyped) and choose where to cut the chunks into
+ * two halves of about equal work (bytes to hash, plus a little per chunk)
+ * for two threads; x->n when the heap is too small to be worth it.  Counts
+ * the candidates below and above the cut: they bound each half's groups.
+ * The marking itself is cut in two at a block boundary, so each block's
+ * sums are one thread's. */
+static size_t
+mark_candidates(struct ctx *x, size_t *below, size_t *above)
+{
+	size_t nb = x->n / MARK_BLOCK + 1, k, split, nc = 0, nbelow = 0;
+	struct mark_job j = { x, xcalloc(nb, sizeof(*j.work)), xcalloc(nb, sizeof(*j.ncand)) };
+	uint64_t total = 0, acc = 0;
+
+	par_halves_at(x->n, nb / 2 * MARK_BLOCK, mark_half, &j);
+	for (k = 0; k < nb; k++) {
+		total += j.work[k];
+		nc += j.ncand[k];
 	}
-	for (; split < x->n && acc < total / 2; split++) {
+	/* the first chunk at which the work below reaches half: the block
+	 * that holds it, then the chunks of that block */
+	for (k = 0; k < nb && acc + j.work[k] < total / 2; k++) {
+		acc += j.work[k];
+		nbelow += j.ncand[k];
+	}
+	for (split = k * MARK_BLOCK; split < x->n && acc < total / 2; split++) {
 		if (!prov_working(x->prov[split]))
 			continue;
 		acc += x->ch[split].size + 64;
 		nbelow++;
 	}
+	if (x->n < SPLIT_MIN || split > x->n) {
+		split = x->n;
+		nbelow = nc;
+	}
 	*below = nbelow;
 	*above = nc - nbelow;
+	free(j.work);
+	free(j.ncand);
 	return split;
 }
 
@@ -611,6 +645,9 @@ hash_chunk(struct ctx *x, size_t i, struct pending *pe)
 		return;
 	}
 	pe->key = content_hash(pe->p, pe->len) ^ ((uint64_t)x->ch[i].size * 0x9e3779b97f4a7c15ULL);
+	/* its slot is far in a big table: fetch it while the block's other
+	 * chunks are hashed, so touch_block finds it in cache */
+	__builtin_prefetch(&x->tab[slot_home(x, (uint32_t)(pe->key >> 32))]);
 }
 
 /* Read the slots (and groups or lone chunks' entries) the block will need,
@@ -814,6 +851,28 @@ merge_twins(struct ctx *lo, struct ctx *hi)
 	bigmem_free(f.bits);
 }
 
+/* The upper half's chunks, from its groups and shapes to the lower's. */
+struct renumber {
+	uint32_t *prov;
+	const uint32_t *smap;
+	const struct group *g;
+};
+
+static void
+renumber_half(void *arg, size_t begin, size_t end, unsigned half)
+{
+	const struct renumber *r = arg;
+
+	(void)half;
+	for (size_t i = begin; i < end; i++) {
+		uint32_t p = r->prov[i];
+
+		if (prov_working(p))
+			r->prov[i] = prov_shape(p) ? PROV_SHAPE | r->smap[p & PROV_ID]
+						   : PROV_GROUP | r->g[p & PROV_ID].id;
+	}
+}
+
 /* The upper half into the lower: twins joined, the other groups appended
  * (group order does not matter: clusters are sorted by what they hold and
  * their first chunk), shapes added to the lower half's, then the upper
@@ -834,13 +893,8 @@ merge_halves(struct ctx *lo, struct ctx *hi)
 
 		smap[s] = shape_add(lo, sh->size, sh->sig);
 	}
-	for (size_t i = hi->begin; i < hi->end; i++) {
-		uint32_t p = lo->prov[i];
-
-		if (prov_working(p))
-			lo->prov[i] = prov_shape(p) ? PROV_SHAPE | smap[p & PROV_ID]
-						    : PROV_GROUP | hi->g[p & PROV_ID].id;
-	}
+	par_halves(hi->end - hi->begin, renumber_half,
+		   &(struct renumber){ lo->prov + hi->begin, smap, hi->g });
 	free(smap);
 	bigmem_free(hi->g);
 	free(hi->s);
@@ -1027,21 +1081,52 @@ content_clusters(struct ctx *x)
  * its sample: when a chunk was counted in a shape, it was not yet known
  * whether a twin would come.  A shape whose chunks all found twins has
  * none. */
+struct shape_count {
+	struct ctx *x;
+	uint64_t *count; /* the upper half's counts */
+	uint32_t *first; /* and first chunks */
+};
+
 static void
-shape_tally(struct ctx *x)
+shape_count_half(void *arg, size_t begin, size_t end, unsigned half)
 {
-	for (size_t k = 0; k < x->ns; k++)
-		x->s[k].count = 0;
-	for (size_t i = 0; i < x->n; i++) {
-		uint32_t p = x->prov[i];
-		struct shape *sh;
+	struct shape_count *j = arg;
+	struct shape *s = j->x->s;
+	const uint32_t *prov = j->x->prov;
+
+	for (size_t i = begin; i < end; i++) {
+		uint32_t p = prov[i], k;
 
 		if (!prov_shape(p))
 			continue;
-		sh = &x->s[p & PROV_ID];
-		if (!sh->count++)
-			sh->first = (uint32_t)i;
+		k = p & PROV_ID;
+		if (half == 0) {
+			if (!s[k].count++)
+				s[k].first = (uint32_t)i;
+		} else if (!j->count[k]++) {
+			j->first[k] = (uint32_t)i;
+		}
 	}
+}
+
+static void
+shape_tally(struct ctx *x)
+{
+	size_t n = x->ns ? x->ns : 1;
+	struct shape_count j = { x, xcalloc(n, sizeof(*j.count)), xmalloc(n * sizeof(*j.first)) };
+
+	for (size_t k = 0; k < x->ns; k++)
+		x->s[k].count = 0;
+	par_halves(x->n, shape_count_half, &j);
+	for (size_t k = 0; k < x->ns; k++) {
+		if (!j.count[k])
+			continue;
+		if (!x->s[k].count)
+			x->s[k].first = j.first[k];
+		x->s[k].count += j.count[k];
+	}
+	free(j.count);
+	free(j.first);
 }
 
 /* The largest shape that s could be were some of its zero words pointers or
@@ -1166,6 +1251,23 @@ write_cluster(struct ctx *x, const struct proto *p, struct cluster *c)
 
 /* Sort the clusters into out->v and turn each chunk's group into the sorted
  * index of its cluster. */
+/* Chunks from their groups and shapes to their sorted clusters. */
+static void
+final_half(void *arg, size_t begin, size_t end, unsigned half)
+{
+	struct ctx *x = arg;
+
+	(void)half;
+	for (size_t i = begin; i < end; i++) {
+		uint32_t p = x->prov[i];
+
+		if (!prov_working(p))
+			continue;
+		p = prov_shape(p) ? x->s[p & PROV_ID].final : x->g[p & PROV_ID].id;
+		x->prov[i] = p == NONE32 || !x->shared ? p : CLUSTER_IN | p;
+	}
+}
+
 static void
 finish(struct ctx *x, struct cluster_set *out)
 {
@@ -1193,14 +1295,7 @@ finish(struct ctx *x, struct cluster_set *out)
 
 		x->s[k].final = c == NONE32 ? NONE32 : pos[c];
 	}
-	for (size_t i = 0; i < x->n; i++) {
-		uint32_t p = x->prov[i];
-
-		if (!prov_working(p))
-			continue;
-		p = prov_shape(p) ? x->s[p & PROV_ID].final : x->g[p & PROV_ID].id;
-		x->prov[i] = p == NONE32 || !x->shared ? p : CLUSTER_IN | p;
-	}
+	par_halves(x->n, final_half, x);
 	out->of_chunk = x->shared ? NULL : x->prov;
 	free(pos);
 }

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "glibc.h"
+#include "par.h"
 #include "xmalloc.h"
 
 #define MINSIZE 32
@@ -684,25 +685,52 @@ walk_tcache(struct walk *w, const struct glibc_thread *th, uint64_t nbins)
 
 /* ---- totals -------------------------------------------------------------- */
 
+/* One half's totals: [0] the heap's, [1 + arena] each arena's. */
+struct tally_job {
+	const struct heap_model *m;
+	struct tally_sums {
+		uint64_t count[CK__N], bytes[CK__N];
+	} *sums[2];
+};
+
+static void
+tally_half(void *arg, size_t begin, size_t end, unsigned half)
+{
+	struct tally_job *j = arg;
+	const struct heap_model *m = j->m;
+	struct tally_sums *s = j->sums[half];
+
+	for (size_t i = begin; i < end; i++) {
+		const struct hs_chunk *c = &m->chunks[i];
+
+		s[0].count[c->kind]++;
+		s[0].bytes[c->kind] += c->size;
+		if (c->arena != CHUNK_ARENA_NONE && c->arena < m->narenas) {
+			s[1 + c->arena].count[c->kind]++;
+			s[1 + c->arena].bytes[c->kind] += c->size;
+		}
+	}
+}
+
 void
 heap_model_tally(struct heap_model *m)
 {
-	memset(m->count, 0, sizeof(m->count));
-	memset(m->bytes, 0, sizeof(m->bytes));
-	for (size_t i = 0; i < m->narenas; i++) {
-		memset(m->arenas[i].count, 0, sizeof(m->arenas[i].count));
-		memset(m->arenas[i].bytes, 0, sizeof(m->arenas[i].bytes));
-	}
-	for (size_t i = 0; i < m->nchunks; i++) {
-		const struct hs_chunk *c = &m->chunks[i];
+	struct tally_job j = { .m = m };
 
-		m->count[c->kind]++;
-		m->bytes[c->kind] += c->size;
-		if (c->arena != CHUNK_ARENA_NONE && c->arena < m->narenas) {
-			m->arenas[c->arena].count[c->kind]++;
-			m->arenas[c->arena].bytes[c->kind] += c->size;
+	for (unsigned h = 0; h < 2; h++)
+		j.sums[h] = xcalloc(1 + m->narenas, sizeof(*j.sums[h]));
+	par_halves(m->nchunks, tally_half, &j);
+	for (size_t a = 0; a <= m->narenas; a++) {
+		uint64_t *count = a ? m->arenas[a - 1].count : m->count;
+		uint64_t *bytes = a ? m->arenas[a - 1].bytes : m->bytes;
+
+		for (int k = 0; k < CK__N; k++) {
+			count[k] = j.sums[0][a].count[k] + j.sums[1][a].count[k];
+			bytes[k] = j.sums[0][a].bytes[k] + j.sums[1][a].bytes[k];
 		}
 	}
+	free(j.sums[0]);
+	free(j.sums[1]);
 }
 
 static void

@@ -17,6 +17,7 @@
 
 #include "allocator.h"
 #include "elfmod.h"
+#include "par.h"
 #include "types.h"
 #include "xmalloc.h"
 
@@ -27,6 +28,8 @@
 #define GRAN_SHIFT 21      /* 2 MiB */
 #define GRAN_SLOTS 1024    /* a power of 2; more than the granules of any process's data */
 #define GRAN_EMPTY UINT64_MAX
+#define AT_OBJECT 1 /* a chunk starts with an object of the class */
+#define AT_ARRAY 2  /* a chunk holds a new[] array of them */
 
 struct vslot {
 	uint64_t key;
@@ -51,6 +54,8 @@ struct builder {
 	struct modelf *mods;
 	struct type_table *out;
 	size_t tcap;
+	uint8_t *starts; /* per class: AT_OBJECT, AT_ARRAY when chunks start so */
+	size_t nstarts;
 };
 
 /* One thread's share of the word pass: its own verdict cache and counts,
@@ -62,7 +67,8 @@ struct worker {
 	size_t cap, n;
 	const struct region *rc; /* last region a chunk's bytes came from */
 	uint64_t *inst, *sample; /* per class: instances seen, the first one */
-	size_t ncls;             /* entries in inst and sample */
+	uint8_t *starts;         /* per class: AT_OBJECT, AT_ARRAY when chunks start so */
+	size_t ncls;             /* entries in inst, sample and starts */
 	size_t begin, end;       /* chunks */
 };
 
@@ -253,8 +259,9 @@ gran_build(struct builder *b)
 			if (b->gran[pos] == g)
 				continue;
 			if (++used > GRAN_SLOTS / 2) {
-				memset(b->gran, 0xff, sizeof(b->gran));
-				b->gran[0] = 0; /* marks "no filter": granule 0 is never data */
+				/* "no filter": granule 0 is never data, and no slot
+				 * is empty, so lookup() passes every word on */
+				memset(b->gran, 0, sizeof(b->gran));
 				return;
 			}
 			b->gran[pos] = g;
@@ -303,7 +310,9 @@ worker_counts(struct worker *wk, size_t ncls)
 	wk->ncls = ncls * 2;
 	wk->inst = xreallocarray(wk->inst, wk->ncls, sizeof(*wk->inst));
 	wk->sample = xreallocarray(wk->sample, wk->ncls, sizeof(*wk->sample));
+	wk->starts = xreallocarray(wk->starts, wk->ncls, sizeof(*wk->starts));
 	memset(wk->inst + old, 0, (wk->ncls - old) * sizeof(*wk->inst));
+	memset(wk->starts + old, 0, (wk->ncls - old) * sizeof(*wk->starts));
 }
 
 static int32_t
@@ -349,24 +358,38 @@ lookup_slow(struct worker *wk, uint64_t w)
 /* The first test inline, with one branch: every word of the heap comes
  * through here, and on random bytes separate tests each mispredict. */
 static inline int32_t
+lookup_in(struct worker *wk, const struct builder *b, uint64_t dlo, uint64_t span, uint64_t w)
+{
+	if ((w - dlo >= span) | (w & 7))
+		return VC_NOT;
+	/* heap pointers pass the first test; most find their granule's home
+	 * slot empty, and a call per word was a tenth of the pass */
+	if (b->gran[gran_home(w >> GRAN_SHIFT)] == GRAN_EMPTY)
+		return VC_NOT;
+	return lookup_slow(wk, w);
+}
+
+static inline int32_t
 lookup(struct worker *wk, uint64_t w)
 {
 	const struct builder *b = wk->b;
 
-	if ((w - b->dlo >= b->dhi - b->dlo) | (w & 7))
-		return VC_NOT;
-	return lookup_slow(wk, w);
+	return lookup_in(wk, b, b->dlo, b->dhi - b->dlo, w);
 }
 
 static void
 count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t at)
 {
+	/* the bounds in registers: the counts below could alias them */
+	const struct builder *b = wk->b;
+	const uint64_t dlo = b->dlo, span = b->dhi - b->dlo;
+
 	for (size_t off = 0; off + 8 <= len; off += 8) {
 		uint64_t w;
 		int32_t v;
 
 		memcpy(&w, p + off, 8);
-		v = lookup(wk, w);
+		v = lookup_in(wk, b, dlo, span, w);
 		if (v >= 0) {
 			if (!wk->inst[v])
 				wk->sample[v] = at + off;
@@ -382,7 +405,13 @@ worker_merge(struct worker *wk)
 {
 	struct builder *b = wk->b;
 
+	if (b->nclasses > b->nstarts) {
+		b->starts = xreallocarray(b->starts, b->nclasses, sizeof(*b->starts));
+		memset(b->starts + b->nstarts, 0, b->nclasses - b->nstarts);
+		b->nstarts = b->nclasses;
+	}
 	for (size_t v = 0; v < wk->ncls && v < b->nclasses; v++) {
+		b->starts[v] |= wk->starts[v];
 		if (!wk->inst[v])
 			continue;
 		if (!b->classes[v].instances)
@@ -391,6 +420,7 @@ worker_merge(struct worker *wk)
 	}
 	free(wk->inst);
 	free(wk->sample);
+	free(wk->starts);
 	free(wk->slots);
 }
 
@@ -491,6 +521,7 @@ word_chunks(struct worker *wk, uint32_t *of_chunk)
 		if (v < 0)
 			continue;
 		of_chunk[i] = (uint32_t)v << 1 | array;
+		wk->starts[v] |= array ? AT_ARRAY : AT_OBJECT;
 	}
 }
 
@@ -560,45 +591,130 @@ size_type(struct builder *b, struct size_type **st, size_t *n, size_t *cap, uint
 	return (*st)[(*n)++].type;
 }
 
+/* word_chunks left class << 1 | array in the entries of chunks that start
+ * with an object or an array; now they become type ids. */
+struct class_map {
+	uint32_t *of_chunk;
+	const uint32_t *type; /* by class << 1 | array */
+};
+
+static void
+class_map_half(void *arg, size_t begin, size_t end, unsigned half)
+{
+	const struct class_map *cm = arg;
+
+	(void)half;
+	for (size_t i = begin; i < end; i++)
+		if (cm->of_chunk[i] != UINT32_MAX)
+			cm->of_chunk[i] = cm->type[cm->of_chunk[i]];
+}
+
+/* A type for each class, and each class's arrays, that chunks start with.
+ * Their order here does not show: class names are unique, so sort_types
+ * orders these types the same whatever their ids. */
+static void
+class_types(struct builder *b)
+{
+	uint32_t *type = xmalloc((b->nstarts ? b->nstarts : 1) * 2 * sizeof(*type));
+
+	for (size_t v = 0; v < b->nstarts; v++) {
+		const char *name = b->classes[v].name;
+
+		type[2 * v] = type[2 * v + 1] = UINT32_MAX;
+		if (b->starts[v] & AT_OBJECT)
+			type[2 * v] = add_type(b, TK_CLASS, xstrdup(name), 0);
+		if (b->starts[v] & AT_ARRAY)
+			type[2 * v + 1] = add_type(b, TK_ARRAY, xasprintf("%s[]", name), 0);
+	}
+	par_halves(b->in->heap->nchunks, class_map_half,
+		   &(struct class_map){ .of_chunk = b->out->of_chunk, .type = type });
+	free(type);
+}
+
+/* The last pass: clusters' entries to their types, every chunk counted in
+ * its type.  Chunks of no type yet are left to the end (size_type makes
+ * types): each half lists them, in order, and they are typed here after
+ * both halves, so their types come in the order of one loop's. */
+struct tally_job {
+	struct builder *b;
+	const uint32_t *clu_type;
+	struct type_entry *sums[2]; /* the lower half counts in the types */
+	size_t *later[2], nlater[2], cap[2];
+};
+
+static void
+tally_half(void *arg, size_t begin, size_t end, unsigned half)
+{
+	struct tally_job *j = arg;
+	const struct hs_chunk *ch = j->b->in->heap->chunks;
+	uint32_t *of_chunk = j->b->out->of_chunk;
+	struct type_entry *sums = j->sums[half];
+
+	for (size_t i = begin; i < end; i++) {
+		const struct hs_chunk *c = &ch[i];
+
+		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
+			continue;
+		if (of_chunk[i] == UINT32_MAX) {
+			j->later[half] = xgrow(j->later[half], &j->cap[half], j->nlater[half] + 1,
+					       sizeof(*j->later[half]));
+			j->later[half][j->nlater[half]++] = i;
+			continue;
+		}
+		if (of_chunk[i] > CLUSTER_TYPED_MAX)
+			of_chunk[i] = j->clu_type[of_chunk[i] & ~CLUSTER_IN];
+		tally(&sums[of_chunk[i]], c);
+	}
+}
+
+static void
+tally_types(struct builder *b, const uint32_t *clu_type)
+{
+	struct type_table *t = b->out;
+	const struct hs_chunk *ch = b->in->heap->chunks;
+	struct tally_job j = { .b = b, .clu_type = clu_type };
+	struct size_type *st = NULL;
+	size_t nst = 0, stcap = 0;
+
+	j.sums[0] = t->types;
+	j.sums[1] = xcalloc(t->ntypes ? t->ntypes : 1, sizeof(*j.sums[1]));
+	par_halves(b->in->heap->nchunks, tally_half, &j);
+	for (size_t k = 0; k < t->ntypes; k++) {
+		const struct type_entry *up = &j.sums[1][k];
+
+		if (!up->count)
+			continue;
+		if (!t->types[k].count)
+			t->types[k].sample = up->sample;
+		t->types[k].count += up->count;
+		t->types[k].bytes += up->bytes;
+	}
+	for (unsigned h = 0; h < 2; h++) {
+		for (size_t k = 0; k < j.nlater[h]; k++) {
+			size_t i = j.later[h][k];
+
+			t->of_chunk[i] = size_type(b, &st, &nst, &stcap, ch[i].size);
+			tally(&t->types[t->of_chunk[i]], &ch[i]);
+		}
+		free(j.later[h]);
+	}
+	free(j.sums[1]);
+	free(st);
+}
+
 static void
 type_chunks(struct builder *b)
 {
 	const struct heap_model *h = b->in->heap;
 	struct type_table *t = b->out;
-	uint32_t *cls_type = NULL, *arr_type = NULL, *clu_type;
+	uint32_t *clu_type;
 	struct cluster_set cs;
-	struct size_type *st = NULL;
-	size_t nst = 0, stcap = 0, ncls_cap = 0;
 	/* huge pages, populated at once: 4 KiB faults cost more than filling
 	 * it.  A chunk is typed (class or array) when its entry is set. */
 	t->of_chunk = bigmem_alloc(h->nchunks, sizeof(uint32_t));
 	t->of_chunk_big = true;
 	word_pass(b);
-	for (size_t i = 0; i < h->nchunks; i++) {
-		uint32_t v;
-		bool array;
-
-		if (t->of_chunk[i] == UINT32_MAX)
-			continue;
-		v = t->of_chunk[i] >> 1; /* as word_chunks left it */
-		array = t->of_chunk[i] & 1;
-		if (b->nclasses > ncls_cap) {
-			size_t old = ncls_cap;
-
-			ncls_cap = b->nclasses * 2;
-			cls_type = xreallocarray(cls_type, ncls_cap, sizeof(*cls_type));
-			arr_type = xreallocarray(arr_type, ncls_cap, sizeof(*arr_type));
-			for (size_t k = old; k < ncls_cap; k++)
-				cls_type[k] = arr_type[k] = UINT32_MAX;
-		}
-		uint32_t *slot = array ? &arr_type[v] : &cls_type[v];
-
-		if (*slot == UINT32_MAX)
-			*slot = add_type(b, array ? TK_ARRAY : TK_CLASS,
-					 array ? xasprintf("%s[]", b->classes[v].name)
-					       : xstrdup(b->classes[v].name), 0);
-		t->of_chunk[i] = *slot;
-	}
+	class_types(b);
 
 	/* the clustering works in of_chunk: a second array of 4 bytes a
 	 * chunk was a tenth of the peak memory beyond the copy */
@@ -608,22 +724,9 @@ type_chunks(struct builder *b)
 	for (size_t k = 0; k < cs.n; k++)
 		clu_type[k] = add_type(b, cs.v[k].kind == CL_CONTENT ? TK_CONTENT : TK_SHAPE,
 				       xstrdup(cs.v[k].desc), cs.v[k].size);
-	for (size_t i = 0; i < h->nchunks; i++) {
-		const struct hs_chunk *c = &h->chunks[i];
-
-		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
-			continue;
-		if (t->of_chunk[i] == UINT32_MAX)
-			t->of_chunk[i] = size_type(b, &st, &nst, &stcap, c->size);
-		else if (t->of_chunk[i] > CLUSTER_TYPED_MAX)
-			t->of_chunk[i] = clu_type[t->of_chunk[i] & ~CLUSTER_IN];
-		tally(&t->types[t->of_chunk[i]], c);
-	}
+	tally_types(b, clu_type);
 	cluster_set_free(&cs);
 	free(clu_type);
-	free(cls_type);
-	free(arr_type);
-	free(st);
 }
 
 /* Not glibc: no chunk boundaries, no free lists; every anonymous word counts. */
@@ -728,6 +831,7 @@ types_build(const struct types_input *in, struct type_table *out)
 			elfmod_close(b.mods[i].elf);
 	free(b.mods);
 	free(b.data);
+	free(b.starts);
 	pthread_mutex_destroy(&b.lock);
 }
 

@@ -13,6 +13,7 @@
 #include "addrmap.h"
 #include "cluster.h"
 #include "maps.h"
+#include "par.h"
 #include "unit.h"
 
 #define HEAP 0x555500000000ULL
@@ -81,7 +82,9 @@ add_str(struct fix *f, uint64_t size, const char *s)
 }
 
 /* Clustering in the caller's array (what types.c does) gives the same
- * clusters, leaves typed chunks' entries alone and marks the others. */
+ * clusters, leaves typed chunks' entries alone and marks the others.  Its
+ * loops over the chunks are cut in two threads however few the chunks
+ * (par.h), so this also checks the two halves add up to one loop. */
 static void
 same_in_place(struct fix *f)
 {
@@ -91,7 +94,9 @@ same_in_place(struct fix *f)
 
 	for (size_t i = 0; i < f->n; i++)
 		of[i] = f->typed[i] ? (uint32_t)(i % 1000) : UINT32_MAX;
+	par_min_for_tests = 2;
 	cluster_build(&in, &cs);
+	par_min_for_tests = 0;
 	CHECK(cs.of_chunk == NULL);
 	CHECK_EQ_U64(cs.n, f->cs.n);
 	for (size_t k = 0; k < cs.n && k < f->cs.n; k++)
