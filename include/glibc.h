@@ -120,6 +120,10 @@ struct heap_model {
 	uint64_t mp_mmapped_mem;
 };
 
+/* For the tests (HEAPSCAN_TEST_SPLIT, unit tests): walk any heap in two
+ * parts on two threads, as a big one is, on any number of CPUs. */
+extern bool glibc_walk_split_for_tests;
+
 /* Walk everything.  Returns 0, or -1 with a cause in why when the image does
  * not hold a usable main_arena (nothing was walked). */
 int glibc_walk(const struct glibc_target *t, struct heap_model *out, char *why, size_t len);

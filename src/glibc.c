@@ -25,6 +25,7 @@
  * Safe-linking (glibc >= 2.32): tcache entry->next and fastbin fd are stored
  * as (address_of_the_field >> 12) ^ pointer.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,9 +105,11 @@ struct walk {
 	size_t nranges, cap;
 	uint64_t *fence;   /* every FENCE_STEP-th chunk's address, for find_chunk */
 	size_t nfence;
+	bool dry;          /* only count the chunks: no entries, no problems */
 };
 
 #define FENCE_STEP 64
+#define WALK_DONE UINT64_MAX
 
 static void __attribute__((format(printf, 3, 4)))
 problem(struct heap_model *m, uint64_t addr, const char *fmt, ...)
@@ -126,6 +129,13 @@ problem(struct heap_model *m, uint64_t addr, const char *fmt, ...)
 	vsnprintf(p->what, sizeof(p->what), fmt, ap);
 	va_end(ap);
 }
+
+/* A problem of the walk, unless it only counts (see walk_split). */
+#define wproblem(w, ...)                                                                   \
+	do {                                                                               \
+		if (!(w)->dry)                                                             \
+			problem((w)->m, __VA_ARGS__);                                      \
+	} while (0)
 
 /* image_u64 with a one-region cache: a heap walk reads millions of words
  * from the same region, and the binary search was most of its time. */
@@ -358,11 +368,15 @@ by_start(const void *a, const void *b)
 /* ---- 3/4. walking ranges ---------------------------------------------- */
 
 static void
-push_chunk(struct heap_model *m, uint64_t addr, uint64_t size, enum chunk_kind kind,
-	   unsigned arena)
+push_chunk(struct walk *w, uint64_t addr, uint64_t size, enum chunk_kind kind, unsigned arena)
 {
+	struct heap_model *m = w->m;
 	struct hs_chunk *c;
 
+	if (w->dry) {
+		m->nchunks++;
+		return;
+	}
 	if (m->nchunks == m->cap) { /* past reserve_chunks' bound: cannot happen */
 		m->cap = m->cap * 2 + 1024;
 		m->chunks = bigmem_grow(m->chunks, m->cap, sizeof(*m->chunks));
@@ -374,13 +388,16 @@ push_chunk(struct heap_model *m, uint64_t addr, uint64_t size, enum chunk_kind k
 	c->arena = arena;
 }
 
-static void
-walk_arena_range(struct walk *w, const struct heap_range *r)
+/* Chunks of the range from p (its start, or where an earlier call stopped)
+ * on; stops at the first chunk at or past stop and returns its address, or
+ * returns WALK_DONE when the range ends first. */
+static uint64_t
+walk_arena_range(struct walk *w, const struct heap_range *r, uint64_t p, uint64_t stop)
 {
 	struct heap_model *m = w->m;
 	struct arena_info *ai = &m->arenas[r->arena];
-	uint64_t p = r->start, lo = 0, hi = 0;
-	const struct region *reg = image_region(w->t->img, r->start);
+	uint64_t lo = 0, hi = 0;
+	const struct region *reg = image_region(w->t->img, p);
 	const unsigned char *base = NULL;
 
 	/* Headers straight from the region that holds the range (the common
@@ -394,6 +411,8 @@ walk_arena_range(struct walk *w, const struct heap_range *r)
 	while (p < r->limit) {
 		uint64_t hdr, size, flags;
 
+		if (p >= stop)
+			return p;
 		if (base && p - lo < hi - lo && hi - p >= 16) {
 			/* the next headers are a few lines on: fetch ahead, since
 			 * the hardware does not across pages and each step waits
@@ -402,7 +421,7 @@ walk_arena_range(struct walk *w, const struct heap_range *r)
 			memcpy(&hdr, base + (p - lo) + 8, 8);
 		}
 		else if (!rd(w, p + 8, &hdr)) {
-			problem(m, p, "arena 0x%lx: chunk 0x%lx is outside copied memory",
+			wproblem(w, p, "arena 0x%lx: chunk 0x%lx is outside copied memory",
 				(unsigned long)ai->addr, (unsigned long)p);
 			break;
 		}
@@ -412,12 +431,12 @@ walk_arena_range(struct walk *w, const struct heap_range *r)
 		 * bytes, after a 0x10 chunk when the old top had room for one
 		 * (glibc's sysmalloc, "fencepost"). */
 		if (r->fencepost && size == 0 && p + 16 == r->limit)
-			return;
+			return WALK_DONE;
 		if (r->fencepost && size == 16) {
 			uint64_t next;
 
 			if (rd(w, p + 16 + 8, &next) && (next & ~7ULL) == 0 && p + 32 == r->limit)
-				return;
+				return WALK_DONE;
 		}
 		/* When the old top had no room for that chunk (0x30 bytes left),
 		 * sysmalloc marks a 0x20 remnant in use before the size-0 header
@@ -426,36 +445,38 @@ walk_arena_range(struct walk *w, const struct heap_range *r)
 			uint64_t next;
 
 			if (rd(w, p + 32 + 8, &next) && (next & ~7ULL) == 0)
-				return;
+				return WALK_DONE;
 		}
 		if (p == r->top) {
 			/* a corrupt size is reported below; the model keeps the heap's extent */
-			push_chunk(m, p, size > r->limit - p ? r->limit - p : size, CK_TOP, r->arena);
+			push_chunk(w, p, size > r->limit - p ? r->limit - p : size, CK_TOP, r->arena);
 			if (p + size != r->limit)
-				problem(m, p, "top chunk size 0x%lx does not end the heap",
+				wproblem(w, p, "top chunk size 0x%lx does not end the heap",
 					(unsigned long)size);
-			return;
+			return WALK_DONE;
 		}
 		if (size < MINSIZE || (size & ALIGN_MASK) || size > r->limit - p ||
 		    (flags & IS_MMAPPED)) {
-			problem(m, p, "corrupt chunk header at 0x%lx: size field 0x%lx (arena 0x%lx); "
+			wproblem(w, p, "corrupt chunk header at 0x%lx: size field 0x%lx (arena 0x%lx); "
 				"rest of this heap (%lu bytes) not walked", (unsigned long)p,
 				(unsigned long)hdr, (unsigned long)ai->addr,
 				(unsigned long)(r->limit - p));
-			ai->unaccounted += r->limit - p;
-			return;
+			if (!w->dry)
+				ai->unaccounted += r->limit - p;
+			return WALK_DONE;
 		}
 		/* Thread arenas' free chunks may lack NON_MAIN_ARENA, so only the
 		 * main arena's chunks can be checked for a stray one. */
 		if (r->arena == 0 && (flags & NON_MAIN_ARENA))
-			problem(m, p, "chunk 0x%lx in the main arena has NON_MAIN_ARENA set",
+			wproblem(w, p, "chunk 0x%lx in the main arena has NON_MAIN_ARENA set",
 				(unsigned long)p);
-		push_chunk(m, p, size, CK_INUSE, r->arena);
+		push_chunk(w, p, size, CK_INUSE, r->arena);
 		p += size;
 	}
 	if (r->top)
-		problem(m, r->top, "arena 0x%lx: walk did not reach the top chunk",
+		wproblem(w, r->top, "arena 0x%lx: walk did not reach the top chunk",
 			(unsigned long)ai->addr);
+	return WALK_DONE;
 }
 
 /* Page-aligned mapping start + prev_size = chunk; size has IS_MMAPPED only. */
@@ -474,13 +495,195 @@ scan_mmapped(struct walk *w, const struct heap_range *r)
 			    size <= r->limit - p - prev && rd(w, p + prev + 8, &hdr) &&
 			    (hdr & ~7ULL) == size) {
 				/* prev_size > 0 (memalign): the chunk starts prev bytes in */
-				push_chunk(w->m, p + prev, size, CK_MMAPPED, CHUNK_ARENA_NONE);
+				push_chunk(w, p + prev, size, CK_MMAPPED, CHUNK_ARENA_NONE);
 				p += prev + size;
 				continue;
 			}
 		}
 		p += PAGE;
 	}
+}
+
+/* Range i from p (its start, or where an earlier call stopped) until the
+ * first chunk at or past stop: that chunk's address, or WALK_DONE when the
+ * range ends first.  Only arena heaps stop part way. */
+static uint64_t
+walk_range(struct walk *w, size_t i, uint64_t p, uint64_t stop)
+{
+	const struct heap_range *r = &w->ranges[i];
+
+	if (i && r->start < w->ranges[i - 1].limit && r->arena != CHUNK_ARENA_NONE) {
+		wproblem(w, r->start, "heap 0x%lx overlaps another heap; skipped",
+			 (unsigned long)r->start);
+		return WALK_DONE;
+	}
+	if (r->arena == CHUNK_ARENA_NONE) {
+		scan_mmapped(w, r);
+		return WALK_DONE;
+	}
+	return walk_arena_range(w, r, p, stop);
+}
+
+/* Ranges from (i, p) on, up to the first chunk at or past x in range end
+ * (end == nranges: to the last).  Returns where range end stopped, as
+ * walk_range does. */
+static uint64_t
+walk_ranges(struct walk *w, size_t i, uint64_t p, size_t end, uint64_t x)
+{
+	for (; i < w->nranges && i <= end; i++, p = 0) {
+		uint64_t at = walk_range(w, i, p ? p : w->ranges[i].start,
+					 i == end ? x : WALK_DONE);
+
+		if (i == end)
+			return at;
+	}
+	return WALK_DONE;
+}
+
+/*
+ * A big heap is walked by two threads.  The chunk array must come out in
+ * address order with no gap, so the upper part's first entry is the number
+ * of chunks in the lower part, which only a walk can tell:
+ *
+ *   thread 1:  walk [start, cut) ------------------------>|
+ *   thread 2:  count [start, cut) -->| walk [cut, end) -->|
+ *
+ * Counting (headers only, no entries, no problems) takes about half the
+ * time of walking, so the cut is at two thirds of the bytes.  The cut is a
+ * chunk boundary both threads find the same way (the first chunk at or past
+ * an address), and the upper part keeps its own problems, appended after
+ * the lower part's: the result is the one-thread walk's.
+ */
+#define WALK_SPLIT_MIN ((uint64_t)64 << 20) /* bytes of arena heaps */
+
+bool glibc_walk_split_for_tests;
+
+struct upper_walk {
+	struct walk w;
+	struct heap_model m;
+	size_t cut_range;
+	uint64_t cut;
+	size_t nlower; /* the count of the lower part */
+};
+
+static void *
+upper_walk_main(void *arg)
+{
+	struct upper_walk *u = arg;
+	struct heap_model *m = &u->m;
+	uint64_t at;
+
+	u->w.dry = true;
+	at = walk_ranges(&u->w, 0, 0, u->cut_range, u->cut);
+	u->nlower = m->nchunks;
+	u->w.dry = false;
+	m->chunks += m->nchunks;
+	m->cap -= m->nchunks;
+	m->nchunks = 0;
+	if (at == WALK_DONE)
+		walk_ranges(&u->w, u->cut_range + 1, 0, u->w.nranges, 0);
+	else
+		walk_ranges(&u->w, u->cut_range, at, u->w.nranges, 0);
+	return NULL;
+}
+
+/* Where the lower part ends: two thirds of the arena heaps' bytes. */
+static bool
+choose_cut(const struct walk *w, size_t *range, uint64_t *cut)
+{
+	uint64_t total = 0, acc = 0, want;
+
+	for (size_t i = 0; i < w->nranges; i++)
+		if (w->ranges[i].arena != CHUNK_ARENA_NONE)
+			total += w->ranges[i].limit - w->ranges[i].start;
+	if (!glibc_walk_split_for_tests && (total < WALK_SPLIT_MIN || par_cpus() < 2))
+		return false;
+	want = total / 3 * 2;
+	for (size_t i = 0; i < w->nranges; i++) {
+		const struct heap_range *r = &w->ranges[i];
+		uint64_t len = r->limit - r->start;
+
+		if (r->arena == CHUNK_ARENA_NONE)
+			continue;
+		if (acc + len >= want) {
+			*range = i;
+			*cut = r->start + (want - acc);
+			return true;
+		}
+		acc += len;
+	}
+	return false;
+}
+
+/* The upper part's problems and unwalked bytes after the lower part's, as
+ * one thread would have found them. */
+static void
+join_upper(struct heap_model *m, struct upper_walk *u)
+{
+	for (size_t k = 0; k < u->m.nproblems; k++) {
+		size_t cap = m->nproblems;
+
+		if (m->nproblems >= MAX_PROBLEMS) {
+			m->problems_dropped++;
+			continue;
+		}
+		m->problems = xgrow(m->problems, &cap, m->nproblems + 1, sizeof(*m->problems));
+		m->problems[m->nproblems++] = u->m.problems[k];
+	}
+	m->problems_dropped += u->m.problems_dropped;
+	for (size_t a = 0; a < m->narenas; a++)
+		m->arenas[a].unaccounted += u->m.arenas[a].unaccounted;
+	m->nchunks += u->m.nchunks;
+	free(u->m.problems);
+	free(u->m.arenas);
+}
+
+static void
+walk_all_ranges(struct walk *w)
+{
+	struct heap_model *m = w->m;
+	struct upper_walk *u;
+	size_t cut_range;
+	uint64_t cut, at;
+	pthread_t th;
+
+	if (!choose_cut(w, &cut_range, &cut)) {
+		walk_ranges(w, 0, 0, w->nranges, 0);
+		return;
+	}
+	u = xcalloc(1, sizeof(*u));
+	u->w = *w;
+	u->w.cur = NULL;
+	u->w.m = &u->m;
+	u->m.chunks = m->chunks;
+	u->m.cap = m->cap;
+	u->m.narenas = m->narenas;
+	u->m.arenas = xcalloc(m->narenas ? m->narenas : 1, sizeof(*u->m.arenas));
+	for (size_t a = 0; a < m->narenas; a++)
+		u->m.arenas[a].addr = m->arenas[a].addr; /* for its problems' text */
+	u->cut_range = cut_range;
+	u->cut = cut;
+	if (pthread_create(&th, NULL, upper_walk_main, u)) {
+		free(u->m.arenas);
+		free(u);
+		walk_ranges(w, 0, 0, w->nranges, 0);
+		return;
+	}
+	at = walk_ranges(w, 0, 0, cut_range, cut);
+	pthread_join(th, NULL);
+	if (u->nlower == m->nchunks) {
+		join_upper(m, u);
+	} else {
+		/* cannot happen (both parts run the same code on the same bytes);
+		 * if it did, the upper part is in the wrong place: walk it again */
+		free(u->m.problems);
+		free(u->m.arenas);
+		if (at == WALK_DONE)
+			walk_ranges(w, cut_range + 1, 0, w->nranges, 0);
+		else
+			walk_ranges(w, cut_range, at, w->nranges, 0);
+	}
+	free(u);
 }
 
 /* ---- 5. free lists ----------------------------------------------------- */
@@ -795,18 +998,7 @@ glibc_walk(const struct glibc_target *t, struct heap_model *m, char *why, size_t
 	if (w.nranges) /* no heap at all: ranges is NULL, which qsort may not take */
 		qsort(w.ranges, w.nranges, sizeof(*w.ranges), by_start);
 	reserve_chunks(&w);
-	for (size_t i = 0; i < w.nranges; i++) {
-		if (i && w.ranges[i].start < w.ranges[i - 1].limit &&
-		    w.ranges[i].arena != CHUNK_ARENA_NONE) {
-			problem(m, w.ranges[i].start, "heap 0x%lx overlaps another heap; skipped",
-				(unsigned long)w.ranges[i].start);
-			continue;
-		}
-		if (w.ranges[i].arena == CHUNK_ARENA_NONE)
-			scan_mmapped(&w, &w.ranges[i]);
-		else
-			walk_arena_range(&w, &w.ranges[i]);
-	}
+	walk_all_ranges(&w);
 	free(w.ranges);
 
 	build_fence(&w);

@@ -12,6 +12,8 @@
 #include "addrmap.h"
 #include "diff.h"
 #include "error.h"
+#include "glibc.h"
+#include "par.h"
 #include "probe.h"
 #include "reach.h"
 #include "report.h"
@@ -147,6 +149,10 @@ parse_options(int argc, char **argv, struct options *o)
 	delay = getenv("HEAPSCAN_TEST_COW_BORROW_MS");
 	if (delay && parse_count(delay, &c) == 0)
 		o->scan.test_cow_borrow_ms = c;
+	if (getenv("HEAPSCAN_TEST_SPLIT")) { /* two threads however small the heap */
+		glibc_walk_split_for_tests = true;
+		par_min_for_tests = 2;
+	}
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':

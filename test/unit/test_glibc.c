@@ -492,3 +492,110 @@ UNIT_TEST(glibc_walk_retired_heap_fenceposts)
 	two_heap_arena(1);
 	two_heap_arena(2);
 }
+
+/* ---- two-thread walk, followed free lists: against one-by-one walks ---- */
+
+struct walk_result {
+	struct hs_chunk *ch;
+	size_t n, np, dropped;
+	struct heap_problem *prob;
+	uint64_t unaccounted[4];
+};
+
+static void
+keep_result(struct fake *f, struct walk_result *r)
+{
+	r->n = f->m.nchunks;
+	r->ch = malloc((r->n + 1) * sizeof(*r->ch));
+	memcpy(r->ch, f->m.chunks, r->n * sizeof(*r->ch));
+	r->np = f->m.nproblems;
+	r->dropped = f->m.problems_dropped;
+	r->prob = malloc((r->np + 1) * sizeof(*r->prob));
+	memcpy(r->prob, f->m.problems, r->np * sizeof(*r->prob));
+	for (size_t a = 0; a < 4; a++)
+		r->unaccounted[a] = a < f->m.narenas ? f->m.arenas[a].unaccounted : 0;
+	heap_model_free(&f->m);
+	image_free(&f->img);
+}
+
+/* Walk f in one thread, then cut in two parts (whatever its size); the
+ * chunks, problems and unwalked bytes must be the same, in the same order. */
+static void
+check_split_walk(struct fake *f)
+{
+	struct walk_result r[2];
+
+	for (int split = 0; split < 2; split++) {
+		glibc_walk_split_for_tests = split;
+		CHECK(walk(f) == 0);
+		keep_result(f, &r[split]);
+	}
+	glibc_walk_split_for_tests = false;
+	CHECK_EQ_U64(r[1].n, r[0].n);
+	CHECK(r[0].n == r[1].n && !memcmp(r[0].ch, r[1].ch, r[0].n * sizeof(*r[0].ch)));
+	CHECK_EQ_U64(r[1].np, r[0].np);
+	CHECK_EQ_U64(r[1].dropped, r[0].dropped);
+	for (size_t k = 0; k < r[0].np && k < r[1].np; k++) {
+		CHECK(r[0].prob[k].addr == r[1].prob[k].addr);
+		CHECK(!strcmp(r[0].prob[k].what, r[1].prob[k].what));
+	}
+	for (size_t a = 0; a < 4; a++)
+		CHECK(r[0].unaccounted[a] == r[1].unaccounted[a]);
+	for (int k = 0; k < 2; k++) {
+		free(r[k].ch);
+		free(r[k].prob);
+	}
+}
+
+static uint64_t
+lcg(uint64_t *seed)
+{
+	*seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+	return *seed >> 33;
+}
+
+/* A main heap and a thread heap of many chunks, then random words of
+ * either overwritten: every cut, wherever the corruption falls. */
+UNIT_TEST(glibc_walk_in_two_parts_is_the_one_thread_walk)
+{
+	uint64_t seed = 0xfeedbeef;
+
+	for (int round = 0; round < 200; round++) {
+		struct fake *f = calloc(1, sizeof(*f));
+		uint64_t ta, c;
+
+		fake_init(f);
+		ta = TARENA_HEAP + f->lay->hi_sizeof;
+		while (f->p < HEAP + HEAPLEN - 0x1000)
+			chunk(f, 0x20 + 0x10 * (lcg(&seed) % 12));
+		set_top(f, ARENA, f->p, HEAP + HEAPLEN);
+		init_arena(f, ta, ARENA);
+		put(f, ARENA + f->lay->ms_next, ta);
+		put(f, TARENA_HEAP + f->lay->hi_ar_ptr, ta);
+		put(f, TARENA_HEAP + f->lay->hi_size, sizeof(f->theap));
+		c = (ta + f->lay->ms_size + 15) & ~15ULL;
+		while (c < TARENA_HEAP + sizeof(f->theap) - 0x1000) {
+			uint64_t size = 0x20 + 0x10 * (lcg(&seed) % 12);
+
+			put(f, c + 8, size | 5);
+			c += size;
+		}
+		set_top(f, ta, c, TARENA_HEAP + sizeof(f->theap));
+		for (int k = round % 4; k > 0; k--) { /* 0 to 3 corrupt words */
+			uint64_t heap = lcg(&seed) % 2 ? HEAP : TARENA_HEAP + 0x1000;
+			uint64_t off = lcg(&seed) % 0xe000 & ~7ULL;
+
+			put(f, heap + off, lcg(&seed) % 3 ? lcg(&seed) << 4 : lcg(&seed) % 0x400);
+		}
+		check_split_walk(f);
+		free(f);
+	}
+}
+
+UNIT_TEST(glibc_walk_in_two_parts_fixed_heaps)
+{
+	struct fake *f = build_all_kinds();
+
+	check_split_walk(f);
+	done(f);
+}
