@@ -599,3 +599,157 @@ UNIT_TEST(glibc_walk_in_two_parts_fixed_heaps)
 	check_split_walk(f);
 	done(f);
 }
+
+/* ---- the free lists, against marking them one entry after another ---- */
+
+struct ref_walk {
+	struct fake *f;
+	struct hs_chunk *ch; /* the walked chunks, free kinds undone */
+	size_t n;
+	uint64_t paddr[64];
+	char pword[64][16];
+	size_t np;
+};
+
+static void
+ref_problem(struct ref_walk *r, uint64_t addr, const char *word)
+{
+	if (r->np < 64) {
+		r->paddr[r->np] = addr;
+		snprintf(r->pword[r->np], sizeof(r->pword[0]), "%s", word);
+	}
+	r->np++;
+}
+
+static struct hs_chunk *
+ref_mark(struct ref_walk *r, uint64_t addr, enum chunk_kind kind)
+{
+	struct hs_chunk *c = NULL;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (r->ch[i].addr == addr)
+			c = &r->ch[i];
+	if (!c || c->kind == CK_MMAPPED || c->kind == CK_TOP) {
+		ref_problem(r, addr, "not a chunk");
+		return NULL;
+	}
+	if (chunk_kind_is_free(c->kind)) {
+		ref_problem(r, addr, "already on a");
+		return NULL;
+	}
+	c->kind = kind;
+	return c;
+}
+
+/* The main arena's fastbins, then its bins, each walked to its end. */
+static void
+ref_lists(struct ref_walk *r)
+{
+	const struct image *img = &r->f->img;
+	const struct glibc_layout *lay = r->f->lay;
+
+	for (int i = 0; i < 10; i++) {
+		uint64_t p, next, n = 0;
+
+		if (!image_u64(img, ARENA + lay->ms_fastbins + 8 * (uint64_t)i, &p))
+			continue;
+		while (p && n++ <= r->n) {
+			bool more = image_u64(img, p + 16, &next);
+			struct hs_chunk *c;
+
+			if ((p & 15) || !(c = ref_mark(r, p, CK_FASTBIN)))
+				break;
+			if (c->size != (uint64_t)(i + 2) * 16)
+				ref_problem(r, p, "has size");
+			if (!more)
+				break;
+			p = next ^ ((p + 16) >> 12);
+		}
+	}
+	for (int i = 1; i < 127; i++) {
+		uint64_t head = bin_head(r->f, ARENA, i), p, next;
+		enum chunk_kind kind = i == 1 ? CK_UNSORTED : i < 64 ? CK_SMALLBIN : CK_LARGEBIN;
+
+		if (!image_u64(img, head + 16, &p))
+			continue;
+		while (p != head) {
+			bool more = image_u64(img, p + 16, &next);
+
+			if (!ref_mark(r, p, kind) || !more)
+				break;
+			p = next;
+		}
+	}
+}
+
+/* Dozens of lists over a heap of small chunks, then some links pointed
+ * elsewhere: at chunks of other lists (a chunk on two lists), back into
+ * their own list (cycles), at chunks in use, between chunks, out of the
+ * heap.  The kinds and the problems, in order, must be the reference's. */
+UNIT_TEST(glibc_walk_free_lists_as_one_by_one)
+{
+	uint64_t seed = 0x5eed, shared = 0, rounds_with_problems = 0;
+
+	for (int round = 0; round < 300; round++) {
+		struct fake *f = calloc(1, sizeof(*f));
+		uint64_t c[400];
+		int nc = 0, nfree = 0, free_idx[400];
+		struct ref_walk r = { .f = f };
+
+		fake_init(f);
+		while (f->p < HEAP + HEAPLEN - 0x1000 && nc < 400) {
+			uint64_t size = lcg(&seed) % 4 ? 0x20 + 0x10 * (lcg(&seed) % 7) : 0x110;
+
+			c[nc++] = chunk(f, size);
+		}
+		set_top(f, ARENA, f->p, HEAP + HEAPLEN);
+		for (int i = 0; i < nc; i++) {
+			uint64_t size = get(f, c[i] + 8) & ~7ULL;
+			int bin;
+
+			if (lcg(&seed) % 3 == 0)
+				continue;
+			if (size <= 0x80 && lcg(&seed) % 4) {
+				fastbin_push(f, ARENA, (int)(size / 16) - 2, c[i]);
+			} else {
+				bin = lcg(&seed) % 5 == 0 ? 1 : 2 + (int)(lcg(&seed) % 120);
+				bin_push(f, ARENA, bin, c[i], size);
+			}
+			free_idx[nfree++] = i;
+		}
+		for (int k = lcg(&seed) % 6; k > 0 && nfree; k--) {
+			uint64_t x = c[free_idx[lcg(&seed) % nfree]], y;
+			int how = (int)(lcg(&seed) % 8);
+
+			y = how == 0 ? x + 8 : how == 1 ? 0x1234567890ULL : c[lcg(&seed) % nc];
+			if ((get(f, x + 8) & ~7ULL) <= 0x80 && lcg(&seed) % 2)
+				put(f, x + 16, y ^ ((x + 16) >> 12)); /* as a fastbin link */
+			else
+				put(f, x + 16, y);
+		}
+		CHECK(walk(f) == 0);
+		r.n = f->m.nchunks;
+		r.ch = malloc((r.n + 1) * sizeof(*r.ch));
+		memcpy(r.ch, f->m.chunks, r.n * sizeof(*r.ch));
+		for (size_t i = 0; i < r.n; i++)
+			if (r.ch[i].kind == CK_FASTBIN || r.ch[i].kind == CK_UNSORTED ||
+			    r.ch[i].kind == CK_SMALLBIN || r.ch[i].kind == CK_LARGEBIN)
+				r.ch[i].kind = CK_INUSE;
+		ref_lists(&r);
+		for (size_t i = 0; i < r.n; i++)
+			CHECK(f->m.chunks[i].kind == r.ch[i].kind);
+		CHECK_EQ_U64(f->m.nproblems, r.np);
+		rounds_with_problems += r.np > 0;
+		for (size_t k = 0; k < r.np && k < 64; k++)
+			shared += strstr(r.pword[k], "already") != NULL;
+		for (size_t k = 0; k < f->m.nproblems && k < r.np && k < 64; k++) {
+			CHECK(f->m.problems[k].addr == r.paddr[k]);
+			CHECK(strstr(f->m.problems[k].what, r.pword[k]) != NULL);
+		}
+		free(r.ch);
+		done(f);
+	}
+	/* the corpus has what the test is for */
+	CHECK(rounds_with_problems > 50);
+	CHECK(shared > 20);
+}
