@@ -62,6 +62,10 @@ bool image_u16(const struct image *img, uint64_t addr, uint16_t *out);
  * return zeroed memory, populated up front; bigmem_reserve only reserves
  * (pages fault in, 2 MiB at a time, when first written).  Die when out of
  * memory.  Free only with bigmem_free (NULL is fine). */
+/* madvise(MADV_POPULATE_WRITE), by two threads when big: 0, or -1 with
+ * errno (kernels before 5.14: EINVAL). */
+int mem_populate(void *p, size_t len);
+
 #define BIGMEM_HDR 64 /* bytes before each block: its mapping's length */
 void *bigmem_alloc(size_t nmemb, size_t size);
 void *bigmem_grow(void *p, size_t nmemb, size_t size);

@@ -61,7 +61,7 @@ copy_prepare(struct image *img, uint64_t bytes)
 	 * must neither pay for their page tables nor make every later write
 	 * here a copy-on-write fault. */
 	madvise(p, len, MADV_DONTFORK);
-	if (madvise(p, len, MADV_POPULATE_WRITE) < 0) {
+	if (mem_populate(p, len) < 0) {
 		/* kernels before 5.14: touch every page */
 		for (size_t off = 0; off < len; off += PAGE)
 			((volatile char *)p)[off] = 0;

@@ -5,12 +5,15 @@
  * target addresses, so an address near UINT64_MAX cannot wrap around into
  * a valid-looking range.
  */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "error.h"
 #include "image.h"
+#include "par.h"
 #include "xmalloc.h"
 
 void
@@ -161,6 +164,45 @@ big_len(size_t nmemb, size_t size)
 	return map < HUGE_SZ ? (map + 4095) & ~(size_t)4095 : (map + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
 }
 
+#define POPULATE_SPLIT ((size_t)32 << 20) /* bytes: less, one thread */
+
+struct populate_job {
+	unsigned char *p;
+	size_t len;
+	int rc;
+};
+
+static void *
+populate_main(void *arg)
+{
+	struct populate_job *j = arg;
+
+	j->rc = madvise(j->p, j->len, MADV_POPULATE_WRITE);
+	return NULL;
+}
+
+int
+mem_populate(void *p, size_t len)
+{
+	unsigned char *b = p;
+	/* the upper half from a huge page boundary */
+	size_t mid = (size_t)(((uintptr_t)(b + len / 2) + HUGE_SZ - 1) & ~(uintptr_t)(HUGE_SZ - 1)) -
+		     (uintptr_t)b;
+	struct populate_job upper = { b + mid, len - mid, 0 };
+	pthread_t th;
+	int rc;
+
+	/* the hypervisor backs fresh guest pages slowly, and two threads
+	 * fault them in 1.6 times as fast as one (400 MiB: 490 against
+	 * 770 ms) */
+	if (len < POPULATE_SPLIT || mid >= len || par_cpus() < 2 ||
+	    pthread_create(&th, NULL, populate_main, &upper))
+		return madvise(p, len, MADV_POPULATE_WRITE);
+	rc = madvise(p, mid, MADV_POPULATE_WRITE);
+	pthread_join(th, NULL);
+	return rc < 0 || upper.rc < 0 ? -1 : 0;
+}
+
 /* Advice for the whole mapping (advice on part of it would split it, and
  * mremap cannot grow a mapping made of two); population of the new part. */
 static void
@@ -168,7 +210,7 @@ big_prepare(unsigned char *p, size_t len, size_t fresh)
 {
 	if (len >= HUGE_SZ)
 		(void)madvise(p, len, MADV_HUGEPAGE);
-	(void)madvise(p + len - fresh, fresh, MADV_POPULATE_WRITE);
+	(void)mem_populate(p + len - fresh, fresh);
 }
 
 void *
