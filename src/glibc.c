@@ -14,7 +14,8 @@
  *   3. the anonymous memory outside those ranges, page by page, for mmapped
  *      chunks (size field with only IS_MMAPPED set; prev_size holds the
  *      offset from the start of the mapping);
- *   4. all ranges in address order, so the chunk array comes out sorted;
+ *   4. all ranges in address order, so the chunk array comes out sorted
+ *      (a big heap in two parts on two threads: walk_all_ranges);
  *   5. the free lists, each entry looked up in that array: it must be a
  *      chunk boundary, of a size its list allows, on no other list.
  *
@@ -130,7 +131,7 @@ problem(struct heap_model *m, uint64_t addr, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A problem of the walk, unless it only counts (see walk_split). */
+/* A problem of the walk, unless it only counts (see walk_all_ranges). */
 #define wproblem(w, ...)                                                                   \
 	do {                                                                               \
 		if (!(w)->dry)                                                             \
