@@ -57,15 +57,15 @@ bool image_u64(const struct image *img, uint64_t addr, uint64_t *out);
 bool image_u32(const struct image *img, uint64_t addr, uint32_t *out);
 bool image_u16(const struct image *img, uint64_t addr, uint16_t *out);
 
+/* madvise(MADV_POPULATE_WRITE), by two threads when big: 0, or -1 when
+ * either half failed (kernels before 5.14 do not know the advice). */
+int mem_populate(void *p, size_t len);
+
 /* Working memory as big as the image (per-chunk arrays, hash tables): one
  * mapping each, transparent huge pages.  bigmem_alloc and bigmem_grow
  * return zeroed memory, populated up front; bigmem_reserve only reserves
  * (pages fault in, 2 MiB at a time, when first written).  Die when out of
  * memory.  Free only with bigmem_free (NULL is fine). */
-/* madvise(MADV_POPULATE_WRITE), by two threads when big: 0, or -1 with
- * errno (kernels before 5.14: EINVAL). */
-int mem_populate(void *p, size_t len);
-
 #define BIGMEM_HDR 64 /* bytes before each block: its mapping's length */
 void *bigmem_alloc(size_t nmemb, size_t size);
 void *bigmem_grow(void *p, size_t nmemb, size_t size);

@@ -356,7 +356,9 @@ lookup_slow(struct worker *wk, uint64_t w)
 }
 
 /* The first test inline, with one branch: every word of the heap comes
- * through here, and on random bytes separate tests each mispredict. */
+ * through here, and on random bytes separate tests each mispredict.  dlo
+ * and span are the builder's bounds, passed in so a loop keeps them in
+ * registers. */
 static inline int32_t
 lookup_in(struct worker *wk, const struct builder *b, uint64_t dlo, uint64_t span, uint64_t w)
 {
