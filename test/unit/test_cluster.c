@@ -23,7 +23,7 @@
 #define LIB_DATA (LIBFAKE + 0x2000)
 #define MAXCH 8192
 
-/* defined in src/cluster.c */
+/* defined in src/analysis/cluster.c */
 extern uint64_t (*cluster_hash_for_tests)(const void *p, size_t len);
 
 static const char fake_maps[] =
