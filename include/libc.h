@@ -38,6 +38,14 @@ struct libc_info {
 int libc_locate(pid_t pid, const struct allocator_info *a, struct libc_info *out,
 		char *why, size_t whylen);
 
+/* The same from a libc file opened at path `file` (named `shown` in messages)
+ * and mapped (file offset 0) at map_start, with the one run-time word (the
+ * TLS offset of `tcache`, in a GOT slot) read through read_word: from a live
+ * process, a core or any other image. */
+int libc_locate_file(const char *file, const char *shown, uint64_t map_start,
+		     bool (*read_word)(void *ctx, uint64_t addr, uint64_t *out), void *ctx,
+		     struct libc_info *out, char *why, size_t whylen);
+
 /* Pure helpers, exposed for unit tests: scan x86-64 code at address addr. */
 bool libc_find_first_lea(const uint8_t *code, size_t len, uint64_t addr, uint64_t *target);
 bool libc_find_tcache_refs(const uint8_t *code, size_t len, uint64_t addr, uint64_t *got_slot,

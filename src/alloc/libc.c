@@ -192,8 +192,9 @@ find_main_arena(struct elfmod *m, uint64_t *out)
 }
 
 static bool
-read_target_word(pid_t pid, uint64_t addr, uint64_t *out)
+read_target_word(void *ctx, uint64_t addr, uint64_t *out)
 {
+	pid_t pid = *(const pid_t *)ctx;
 	struct iovec l = { out, 8 }, r = { (void *)(uintptr_t)addr, 8 };
 
 	return process_vm_readv(pid, &l, 1, &r, 1, 0) == 8;
@@ -203,6 +204,15 @@ int
 libc_locate(pid_t pid, const struct allocator_info *a, struct libc_info *out, char *why,
 	    size_t whylen)
 {
+	return libc_locate_file(a->libc_file, a->libc->path, a->libc->start, read_target_word, &pid,
+				out, why, whylen);
+}
+
+int
+libc_locate_file(const char *file, const char *shown, uint64_t map_start,
+		 bool (*read_word)(void *ctx, uint64_t addr, uint64_t *out), void *ctx,
+		 struct libc_info *out, char *why, size_t whylen)
+{
 	char err[256];
 	struct elfmod *m;
 	uint64_t addr, slot, bins;
@@ -210,15 +220,14 @@ libc_locate(pid_t pid, const struct allocator_info *a, struct libc_info *out, ch
 	size_t len;
 
 	memset(out, 0, sizeof(*out));
-	m = elfmod_open(a->libc_file, err, sizeof(err));
+	m = elfmod_open(file, err, sizeof(err));
 	if (!m) {
-		snprintf(why, whylen, "cannot read %s: %s", a->libc->path, err);
+		snprintf(why, whylen, "cannot read %s: %s", shown, err);
 		return EXIT_FAIL;
 	}
-	out->bias = elfmod_bias(m, a->libc->start);
+	out->bias = elfmod_bias(m, map_start);
 	if (!read_version(m, &out->minor)) {
-		snprintf(why, whylen, "%s has no glibc version string; not a glibc libc.so.6",
-			 a->libc->path);
+		snprintf(why, whylen, "%s has no glibc version string; not a glibc libc.so.6", shown);
 		elfmod_close(m);
 		return EXIT_UNSUPPORTED;
 	}
@@ -226,13 +235,13 @@ libc_locate(pid_t pid, const struct allocator_info *a, struct libc_info *out, ch
 	out->lay = glibc_layout_for(out->minor);
 	if (!out->lay) {
 		snprintf(why, whylen, "glibc %s (%s) is not supported: heapscan knows the malloc "
-			 "layout of glibc 2.35 to 2.41", out->version, a->libc->path);
+			 "layout of glibc 2.35 to 2.41", out->version, shown);
 		elfmod_close(m);
 		return EXIT_UNSUPPORTED;
 	}
 	if (!find_main_arena(m, &addr)) {
 		snprintf(why, whylen, "cannot find main_arena in %s (glibc %s): the code of "
-			 "malloc_trim/mallinfo2/malloc_stats does not match", a->libc->path, out->version);
+			 "malloc_trim/mallinfo2/malloc_stats does not match", shown, out->version);
 		elfmod_close(m);
 		return EXIT_UNSUPPORTED;
 	}
@@ -244,7 +253,7 @@ libc_locate(pid_t pid, const struct allocator_info *a, struct libc_info *out, ch
 		uint64_t v;
 
 		out->mp = bins + out->bias - out->lay->mp_tcache_bins;
-		if (read_target_word(pid, slot + out->bias, &v)) {
+		if (read_word(ctx, slot + out->bias, &v)) {
 			out->tcache_tpoff = (int64_t)v;
 			out->have_tpoff = true;
 		}
