@@ -75,6 +75,9 @@ struct glibc_layout {
 };
 
 const struct glibc_layout *glibc_layout_for(int minor);
+/* The i-th layout of the table, NULL past its end: for finding malloc's
+ * state by what it holds when no version string says which layout applies. */
+const struct glibc_layout *glibc_layout_at(size_t i);
 
 struct glibc_thread {
 	pid_t tid;

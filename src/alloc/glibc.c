@@ -74,6 +74,12 @@ glibc_layout_for(int minor)
 	return NULL;
 }
 
+const struct glibc_layout *
+glibc_layout_at(size_t i)
+{
+	return i < sizeof(layouts) / sizeof(layouts[0]) ? &layouts[i] : NULL;
+}
+
 const char *
 chunk_kind_name(enum chunk_kind k)
 {
