@@ -18,19 +18,19 @@
 
 struct allocator_info {
 	const struct map_entry *libc; /* the libc.so.6 mapping with file offset 0 */
-	char *libc_file;              /* a path that opens that file (map_files or root/...) */
+	char *libc_file;              /* libc->file: where to open it; NULL when the
+					 source has no such file (a core's libc absent) */
 };
 
 /* EXIT_OK and *out filled when malloc is glibc's in libc.so.6; otherwise an
  * exit code (EXIT_UNSUPPORTED) and a cause in why, e.g.
  * "malloc in process 12 comes from /usr/lib/x86_64-linux-gnu/libjemalloc.so.2,
  *  not glibc; heapscan walks glibc malloc only". */
-int allocator_check(pid_t pid, const struct maps *m, struct allocator_info *out,
-		    char *why, size_t whylen);
+/* pid names the process in messages only; modules are opened through
+ * m's map_entry.file, the executable (to tell a static binary) through
+ * exe_file (NULL when there is none). */
+int allocator_check(pid_t pid, const struct maps *m, const char *exe_file,
+		    struct allocator_info *out, char *why, size_t whylen);
 void allocator_info_free(struct allocator_info *a);
-
-/* Path under /proc through which heapscan opens a mapped file of the target:
- * /proc/PID/map_files/START-END, falling back to /proc/PID/root/PATH. */
-char *target_file_path(pid_t pid, const struct map_entry *e);
 
 #endif

@@ -33,6 +33,11 @@ struct map_entry {
 	char *path; /* "" for anonymous mappings; "[heap]", "[stack]", ... */
 	bool shared; /* pages shared copy-on-write with another process: read it
 			through /proc/PID/mem (see maps_read_shared) */
+	char *file;  /* where heapscan opens the file mapped here, set by the
+			source: /proc/PID/map_files/... for a live process, the
+			on-disk path whose build-id matches for a core; NULL when
+			there is none (anonymous, missing, not the same file).
+			Analyses open module files through this only. */
 };
 
 struct map_range {

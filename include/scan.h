@@ -32,6 +32,7 @@
  * reachability scan and the start of its backtrace. */
 struct scan_thread {
 	pid_t tid;
+	char comm[16];  /* the thread's name, "" when unknown */
 	bool have_regs;
 	struct user_regs_struct regs;
 };

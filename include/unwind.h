@@ -36,7 +36,7 @@ struct unwind_frame {
 
 struct unwind_thread {
 	pid_t tid;
-	char comm[32];          /* /proc/PID/task/TID/comm after the scan; "" if gone */
+	char comm[32];          /* the source's scan_thread.comm; "" when unknown */
 	uint64_t stack_start;   /* the mapping holding frame 0's sp; 0, 0 if none */
 	uint64_t stack_end;
 	struct unwind_frame *f; /* innermost first */

@@ -261,8 +261,10 @@ maps_mark_shared(struct maps *m, const struct map_range *r, size_t n)
 void
 maps_free(struct maps *m)
 {
-	for (size_t i = 0; i < m->n; i++)
+	for (size_t i = 0; i < m->n; i++) {
 		free(m->v[i].path);
+		free(m->v[i].file);
+	}
 	free(m->v);
 	m->v = NULL;
 	m->n = 0;

@@ -15,9 +15,9 @@
  * A module that defines malloc but was dlopen()ed RTLD_LOCAL does not take
  * over; heapscan cannot tell it from maps and refuses too (the safe side).
  *
- * Files are opened through /proc/PID/map_files/START-END (the very file
- * mapped, even deleted or in another mount namespace; needs CAP_SYS_ADMIN or
- * CAP_CHECKPOINT_RESTORE) and else /proc/PID/root/PATH.  Only regular files
+ * Files are opened where the source says (map_entry.file: for a live
+ * process /proc/PID/map_files/START-END, for a core the on-disk file whose
+ * build-id matches), never by the path the target shows.  Only regular files
  * are opened, so a mapped device is never touched.
  */
 #include <fcntl.h>
@@ -38,20 +38,6 @@
 #include "xmalloc.h"
 
 #define DELETED_SUFFIX " (deleted)"
-
-char *
-target_file_path(pid_t pid, const struct map_entry *e)
-{
-	char *p = xasprintf("/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid, e->start, e->end);
-	int fd = open(p, O_PATH | O_CLOEXEC); /* O_PATH: follows the link, opens nothing */
-
-	if (fd >= 0) {
-		close(fd);
-		return p;
-	}
-	free(p);
-	return xasprintf("/proc/%d/root%s", (int)pid, e->path);
-}
 
 /* The file name of a mapping's path, " (deleted)" left off, in buf. */
 static const char *
@@ -103,25 +89,25 @@ find_libc(const struct maps *m)
 	return NULL;
 }
 
-/* The executable's path for a message (readlink /proc/PID/exe). */
+/* The executable's path for a message (what the link exe_file names). */
 static char *
-exe_path(pid_t pid)
+exe_path(const char *exe_file)
 {
-	char link[64], buf[PATH_MAX];
+	char buf[PATH_MAX];
 	ssize_t n;
 
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	n = readlink(link, buf, sizeof(buf));
+	n = readlink(exe_file, buf, sizeof(buf));
 	if (n <= 0 || n >= (ssize_t)sizeof(buf))
-		return xstrdup(link);
+		return shown(exe_file);
 	return probe_printable(buf, (size_t)n, PATH_MAX);
 }
 
 /* No glibc mapped: say what there is instead. */
 static int
-explain_no_glibc(pid_t pid, const struct maps *m, char *why, size_t whylen)
+explain_no_glibc(pid_t pid, const struct maps *m, const char *exe_file, char *why,
+		 size_t whylen)
 {
-	char link[64], err[256], *p;
+	char err[256], *p;
 	struct elfmod *exe;
 
 	for (size_t i = 0; i < m->n; i++)
@@ -132,10 +118,9 @@ explain_no_glibc(pid_t pid, const struct maps *m, char *why, size_t whylen)
 			free(p);
 			return EXIT_UNSUPPORTED;
 		}
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
-	exe = elfmod_open(link, err, sizeof(err));
+	exe = exe_file ? elfmod_open(exe_file, err, sizeof(err)) : NULL;
 	if (exe && !elfmod_has_interp(exe)) {
-		p = exe_path(pid);
+		p = exe_path(exe_file);
 		snprintf(why, whylen, "process %d is statically linked (%s); heapscan needs "
 			 "glibc's malloc in libc.so.6", (int)pid, p);
 		free(p);
@@ -160,19 +145,18 @@ module_candidate(const struct map_entry *e, const struct map_entry *libc)
 }
 
 static bool
-defines_malloc(pid_t pid, const struct map_entry *e)
+defines_malloc(const struct map_entry *e)
 {
-	char *path = target_file_path(pid, e), err[256];
+	char err[256];
 	struct stat sb;
 	struct elfmod *mod = NULL;
 	bool yes = false;
 
-	if (!stat(path, &sb) && S_ISREG(sb.st_mode))
-		mod = elfmod_open(path, err, sizeof(err));
+	if (e->file && !stat(e->file, &sb) && S_ISREG(sb.st_mode))
+		mod = elfmod_open(e->file, err, sizeof(err));
 	if (mod)
 		yes = elfmod_dynsym_defines(mod, "malloc");
 	elfmod_close(mod);
-	free(path);
 	return yes;
 }
 
@@ -199,20 +183,20 @@ seen_before(const struct maps *m, size_t i)
 
 /* The first module other than libc that defines malloc, or NULL. */
 static const struct map_entry *
-find_other_malloc(pid_t pid, const struct maps *m, const struct map_entry *libc)
+find_other_malloc(const struct maps *m, const struct map_entry *libc)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		const struct map_entry *e = &m->v[i];
 
-		if (module_candidate(e, libc) && !seen_before(m, i) && defines_malloc(pid, e))
+		if (module_candidate(e, libc) && !seen_before(m, i) && defines_malloc(e))
 			return e;
 	}
 	return NULL;
 }
 
 int
-allocator_check(pid_t pid, const struct maps *m, struct allocator_info *out,
-		char *why, size_t whylen)
+allocator_check(pid_t pid, const struct maps *m, const char *exe_file,
+		struct allocator_info *out, char *why, size_t whylen)
 {
 	const struct map_entry *libc = find_libc(m), *other;
 	const char *name;
@@ -220,8 +204,8 @@ allocator_check(pid_t pid, const struct maps *m, struct allocator_info *out,
 
 	memset(out, 0, sizeof(*out));
 	if (!libc)
-		return explain_no_glibc(pid, m, why, whylen);
-	other = find_other_malloc(pid, m, libc);
+		return explain_no_glibc(pid, m, exe_file, why, whylen);
+	other = find_other_malloc(m, libc);
 	if (other) {
 		p = shown(other->path);
 		name = allocator_name(other->path);
@@ -232,7 +216,7 @@ allocator_check(pid_t pid, const struct maps *m, struct allocator_info *out,
 		return EXIT_UNSUPPORTED;
 	}
 	out->libc = libc;
-	out->libc_file = target_file_path(pid, libc);
+	out->libc_file = libc->file ? xstrdup(libc->file) : NULL;
 	return EXIT_OK;
 }
 

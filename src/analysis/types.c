@@ -142,17 +142,15 @@ module_elf(struct builder *b, unsigned idx)
 	if (me->tried)
 		return me->elf ? me : NULL;
 	me->tried = true;
-	if (!in->pid || !in->maps)
+	if (!in->maps)
 		return NULL;
 	for (size_t i = 0; i < in->maps->n; i++) {
 		const struct map_entry *e = &in->maps->v[i];
 
 		if (e->offset || strcmp(e->path, in->am->modules[idx]))
 			continue;
-		char *path = target_file_path(in->pid, e);
-
-		me->elf = elfmod_open(path, err, sizeof(err));
-		free(path);
+		if (e->file)
+			me->elf = elfmod_open(e->file, err, sizeof(err));
 		if (me->elf)
 			me->bias = elfmod_bias(me->elf, e->start);
 		break;

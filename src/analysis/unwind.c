@@ -7,8 +7,8 @@
  *   access_mem      scan.img (stacks, .data: the copy), then scan.ro (the
  *                   modules' read-only mappings: .eh_frame, .eh_frame_hdr),
  *                   then the module's file (code bytes, which libunwind reads
- *                   to spot signal trampolines), then /proc/PID/mem for
- *                   executable memory no file backs (the vdso)
+ *                   to spot signal trampolines); the vdso, which no file
+ *                   backs, is in scan.ro too (the source copies it)
  *   find_proc_info  the module's PT_GNU_EH_FRAME binary-search table, handed
  *                   to libunwind's DWARF search (below)
  *
@@ -17,7 +17,7 @@
  * change of module, opens the paths written there in heapscan's own mount
  * namespace, trusts the ELF file's offsets unchecked and abort()s on an
  * .eh_frame_hdr table encoding it does not know.  The file is the target's,
- * so hostile; here it is opened through /proc/PID/map_files, every read is
+ * so hostile; here it is opened where the source says (map_entry.file), every read is
  * bounds-checked, and the table is validated before libunwind sees it.
  * _Ux86_64_dwarf_search_unwind_table is what _UPT_find_proc_info and
  * _UCD_find_proc_info call; libunwind-ptrace.so imports it from libunwind, so
@@ -101,7 +101,6 @@ struct uctx {
 	const struct scan *s;
 	struct umod *mods;
 	size_t nmods, capmods;
-	int memfd; /* /proc/PID/mem, opened on first need; -2 = failed */
 	const struct user_regs_struct *regs; /* the thread being walked */
 };
 
@@ -320,38 +319,21 @@ map_path(const char *path, size_t *size)
 	return p;
 }
 
-static bool
-mem_pread(struct uctx *c, uint64_t addr, void *buf, size_t len)
-{
-	char path[64];
-
-	if (c->memfd == -1) {
-		snprintf(path, sizeof(path), "/proc/%d/mem", (int)c->s->pid);
-		c->memfd = open(path, O_RDONLY | O_CLOEXEC);
-		if (c->memfd < 0)
-			c->memfd = -2;
-	}
-	return c->memfd >= 0 && addr <= (uint64_t)INT64_MAX - len &&
-	       pread(c->memfd, buf, len, (off_t)addr) == (ssize_t)len;
-}
-
 static void
 umod_open(struct uctx *c, struct umod *m, const struct map_entry *base)
 {
 	if (!strcmp(base->path, "[vdso]")) {
 		uint64_t len = base->end - base->start;
+		const void *v = len > VDSO_MAX ? NULL : image_ptr(&c->s->ro, base->start, len);
 
-		if (len > VDSO_MAX)
+		if (!v)
 			return;
 		m->bytes = xmalloc(len);
 		m->size = len;
-		if (!mem_pread(c, base->start, m->bytes, len))
-			return;
+		memcpy(m->bytes, v, len);
 	} else {
-		char *p = target_file_path(c->s->pid, base);
-
-		m->bytes = map_path(p, &m->size);
-		free(p);
+		if (base->file)
+			m->bytes = map_path(base->file, &m->size);
 		if (!m->bytes)
 			return;
 		m->mapped = true;
@@ -432,9 +414,8 @@ read_word(struct uctx *c, uint64_t addr, uint64_t *v)
 	e = maps_find(&c->s->maps, addr);
 	if (!e || (e->perms & MAP_PERM_W) || addr > e->end - 8)
 		return false;
-	if ((m = module_at(c, addr)) && m->ok && umod_read(m, addr - m->bias, v, 8))
-		return true;
-	return (e->perms & MAP_PERM_X) && !e->path[0] && mem_pread(c, addr, v, 8);
+	/* (anonymous executable memory, JIT code, is not copied: not read) */
+	return (m = module_at(c, addr)) && m->ok && umod_read(m, addr - m->bias, v, 8);
 }
 
 static int
@@ -545,26 +526,6 @@ frame_name(const struct umod *m, uint64_t lookup, uint64_t ip)
 	return out;
 }
 
-static void
-read_comm(pid_t pid, pid_t tid, char *buf, size_t len)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	buf[0] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		n = 0;
-	buf[n] = '\0';
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-}
-
 /* Frame i+1's ip is a return address unless frame i is a signal frame: name
  * the call (ip - 1), which may be the last byte of a noreturn caller. */
 static void
@@ -669,7 +630,7 @@ unwind_all(const struct scan *s, struct unwind_set *out)
 		.resume = acc_resume,
 		.get_proc_name = acc_proc_name,
 	};
-	struct uctx c = { .s = s, .memfd = -1 };
+	struct uctx c = { .s = s };
 	unw_addr_space_t as;
 	double t0 = now_ms();
 
@@ -690,7 +651,7 @@ unwind_all(const struct scan *s, struct unwind_set *out)
 		const struct map_entry *st;
 
 		t->tid = s->regs[i].tid;
-		read_comm(s->pid, t->tid, t->comm, sizeof(t->comm));
+		snprintf(t->comm, sizeof(t->comm), "%s", s->regs[i].comm);
 		if (!s->regs[i].have_regs) {
 			t->stop = "registers not read at the stop";
 			continue;
@@ -706,8 +667,6 @@ unwind_all(const struct scan *s, struct unwind_set *out)
 	for (size_t i = 0; i < c.nmods; i++)
 		umod_free(&c.mods[i]);
 	free(c.mods);
-	if (c.memfd >= 0)
-		close(c.memfd);
 	out->unwind_ms = now_ms() - t0;
 	return 0;
 }

@@ -67,12 +67,8 @@ module_symbol(const struct scan *s, uint64_t addr, char *buf, size_t len)
 		    (!first || s->maps.v[i].start < first->start))
 			first = &s->maps.v[i];
 	base = strrchr(e->path, '/') ? strrchr(e->path, '/') + 1 : e->path;
-	if (s->pid > 0 && first) {
-		char *path = target_file_path(s->pid, first);
-
-		elf = elfmod_open(path, err, sizeof(err));
-		free(path);
-	}
+	if (first && first->file)
+		elf = elfmod_open(first->file, err, sizeof(err));
 	if (elf)
 		bias = elfmod_bias(elf, first->start);
 	if (elf && elfmod_symbol_near(elf, addr - bias, sym, sizeof(sym), &off)) {
@@ -93,18 +89,9 @@ module_symbol(const struct scan *s, uint64_t addr, char *buf, size_t len)
 static const char *
 thread_comm(const struct scan *s, int t, char *buf, size_t len)
 {
-	char path[64];
-	FILE *f;
-
 	buf[0] = '\0';
-	if (s->pid <= 0 || !s->regs)
-		return buf;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)s->pid, (int)s->regs[t].tid);
-	if ((f = fopen(path, "re"))) {
-		if (fgets(buf, (int)len, f))
-			buf[strcspn(buf, "\n")] = '\0';
-		fclose(f);
-	}
+	if (s->regs)
+		snprintf(buf, len, "%s", s->regs[t].comm);
 	return buf;
 }
 

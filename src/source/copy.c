@@ -309,7 +309,13 @@ copy_readonly_modules(pid_t pid, const struct maps *m, struct image *ro)
 		void *buf;
 		ssize_t n;
 
-		if (e->perms != (MAP_PERM_R | MAP_PERM_P) || e->path[0] != '/' || len > (64u << 20))
+		/* the vdso too: no file backs it, and backtraces need its
+		 * unwind tables */
+		bool vdso = !strcmp(e->path, "[vdso]");
+
+		if (!vdso && (e->perms != (MAP_PERM_R | MAP_PERM_P) || e->path[0] != '/'))
+			continue;
+		if (len > (64u << 20))
 			continue;
 		buf = xmalloc(len);
 		l.iov_base = buf;

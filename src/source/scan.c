@@ -2,6 +2,8 @@
  * scan.c - the live scan (see scan.h).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +37,32 @@ sleep_ms(long ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+/* Where heapscan opens a file the target maps: /proc/PID/map_files/START-END
+ * (the very file mapped, even deleted or in another mount namespace; needs
+ * CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE), else /proc/PID/root/PATH. */
+static char *
+target_file_path(pid_t pid, const struct map_entry *e)
+{
+	char *p = xasprintf("/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid, e->start, e->end);
+	int fd = open(p, O_PATH | O_CLOEXEC); /* O_PATH: follows the link, opens nothing */
+
+	if (fd >= 0) {
+		close(fd);
+		return p;
+	}
+	free(p);
+	return xasprintf("/proc/%d/root%s", (int)pid, e->path);
+}
+
+/* Every file mapping's map_entry.file (see maps.h). */
+static void
+set_files(pid_t pid, struct maps *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].path[0] == '/' && !m->v[i].file)
+			m->v[i].file = target_file_path(pid, &m->v[i]);
 }
 
 static int
@@ -222,6 +250,26 @@ stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz, st
 }
 
 static void
+read_comm(pid_t pid, pid_t tid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		n = 0;
+	buf[n] = '\0';
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+}
+
+static void
 collect_threads(struct scan *s, const struct seize *sz)
 {
 	s->nthreads = sz->n;
@@ -235,6 +283,7 @@ collect_threads(struct scan *s, const struct seize *sz)
 		s->regs[i].tid = sz->t[i].tid;
 		s->regs[i].have_regs = sz->t[i].have_regs;
 		s->regs[i].regs = sz->t[i].regs;
+		read_comm(s->pid, t->tid, s->regs[i].comm, sizeof(s->regs[i].comm));
 		if (!s->libc.have_tpoff || !sz->t[i].have_regs)
 			continue;
 		if (image_u64(&s->img, sz->t[i].regs.fs_base + (uint64_t)s->libc.tcache_tpoff, &v))
@@ -258,7 +307,7 @@ prepare(pid_t pid, struct scan *s, struct maps *m, bool allow_foreign)
 {
 	struct target_info ti;
 	struct allocator_info ai;
-	char why[512];
+	char why[512], exe[64];
 	int ret;
 
 	ret = target_probe(pid, &ti, why, sizeof(why));
@@ -287,7 +336,9 @@ prepare(pid_t pid, struct scan *s, struct maps *m, bool allow_foreign)
 		perror_msg("cannot read /proc/%d/maps", (int)pid);
 		return EXIT_FAIL;
 	}
-	ret = allocator_check(pid, m, &ai, why, sizeof(why));
+	set_files(pid, m);
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	ret = allocator_check(pid, m, exe, &ai, why, sizeof(why));
 	if (ret == EXIT_UNSUPPORTED && allow_foreign) {
 		s->foreign = true;
 		snprintf(s->foreign_why, sizeof(s->foreign_why), "%s", why);
@@ -372,6 +423,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	}
 	collect_threads(s, &sz);
 	seize_free(&sz);
+	set_files(pid, &s->maps);
 	s->copied_bytes = s->img.bytes;
 	copy_trim(&s->img);
 	s->holes = count_holes(&s->img);
