@@ -50,6 +50,34 @@ bool elfmod_read_vaddr(const struct elfmod *m, uint64_t vaddr, void *buf, size_t
 /* First occurrence of needle in any PT_LOAD segment's file bytes; its vaddr. */
 bool elfmod_find_bytes(const struct elfmod *m, const void *needle, size_t nlen, uint64_t *vaddr);
 
+/* One ELF note (Elf64_Nhdr: namesz, descsz, type; name and desc padded to
+ * the segment's alignment, 4 or 8).  name is namesz bytes, NUL included. */
+struct elf_note {
+	uint32_t type;
+	const char *name;
+	uint32_t namesz;
+	const uint8_t *desc;
+	uint32_t descsz;
+};
+
+/* The note at *pos in buf[0, len), *pos advanced past it.  false at the end
+ * (*pos == len) or on a note that does not fit (*pos < len then).  Every
+ * length is checked against len; nothing is read outside buf. */
+bool elf_note_next(const uint8_t *buf, size_t len, size_t align, size_t *pos, struct elf_note *n);
+
+/* Whether the note is named name ("CORE", "GNU"). */
+bool elf_note_is(const struct elf_note *n, const char *name);
+
+#define ELFMOD_BUILD_ID_MAX 64
+
+/* The NT_GNU_BUILD_ID of the file (from its PT_NOTE segments), at most
+ * ELFMOD_BUILD_ID_MAX bytes, its length in *len; false when it has none. */
+bool elfmod_build_id(const struct elfmod *m, uint8_t *id, size_t *len);
+
+/* The PF_* flags of the PT_LOAD whose file bytes hold file offset off:
+ * how a mapping of that part of the file is protected.  false when none. */
+bool elfmod_load_flags(const struct elfmod *m, uint64_t off, unsigned *flags);
+
 /* Load bias: target address of link-time address 0, given where the mapping
  * with file offset 0 starts in the target (map_start). */
 uint64_t elfmod_bias(const struct elfmod *m, uint64_t map_start);

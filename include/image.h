@@ -26,13 +26,16 @@ struct region {
 	char *name;                /* path, "[heap]", "" for anonymous */
 	struct image_hole *holes;  /* unread pages, zero-filled in data */
 	size_t nholes;
+	size_t unmap_len;          /* data is a mapping of its own, this long
+				      (image_free unmaps it); 0 otherwise */
 };
 
 struct image {
 	struct region *r; /* sorted by start, non-overlapping */
 	size_t n;
 	size_t cap;
-	unsigned char *buf; /* one block backing every region's data, or NULL */
+	unsigned char *buf; /* one block backing every region's data (a live copy's
+			       buffer, a core file's mapping), or NULL */
 	size_t buflen;
 	uint64_t bytes; /* sum of region sizes */
 };

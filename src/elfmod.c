@@ -468,3 +468,79 @@ elfmod_bias(const struct elfmod *m, uint64_t map_start)
 		low = 0;
 	return map_start - (low & ~(X86_64_PAGE - 1));
 }
+
+bool
+elf_note_next(const uint8_t *buf, size_t len, size_t align, size_t *pos, struct elf_note *n)
+{
+	uint32_t w[3];
+	uint64_t name_off, desc_off, next;
+
+	if (align != 8)
+		align = 4;
+	if (*pos >= len || len - *pos < 12)
+		return false;
+	memcpy(w, buf + *pos, 12);
+	name_off = (uint64_t)*pos + 12;
+	desc_off = name_off + (((uint64_t)w[0] + align - 1) & ~(uint64_t)(align - 1));
+	if (desc_off > len || w[1] > len - desc_off)
+		return false;
+	next = desc_off + (((uint64_t)w[1] + align - 1) & ~(uint64_t)(align - 1));
+	n->namesz = w[0];
+	n->descsz = w[1];
+	n->type = w[2];
+	n->name = (const char *)buf + name_off;
+	n->desc = buf + desc_off;
+	*pos = next < len ? (size_t)next : len; /* the last note's padding may be absent */
+	return true;
+}
+
+bool
+elf_note_is(const struct elf_note *n, const char *name)
+{
+	size_t l = strlen(name) + 1;
+
+	return n->namesz == l && !memcmp(n->name, name, l);
+}
+
+bool
+elfmod_build_id(const struct elfmod *m, uint8_t *id, size_t *len)
+{
+	size_t nph;
+
+	if (elf_getphdrnum(m->elf, &nph) || nph > m->size / sizeof(Elf32_Phdr))
+		return false;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		struct elf_note n;
+		size_t pos = 0;
+
+		if (!gelf_getphdr(m->elf, (int)i, &ph) || ph.p_type != PT_NOTE ||
+		    !range_ok(ph.p_offset, ph.p_filesz, m->size))
+			continue;
+		while (elf_note_next((const uint8_t *)m->map + ph.p_offset, ph.p_filesz,
+				     ph.p_align, &pos, &n))
+			if (n.type == NT_GNU_BUILD_ID && elf_note_is(&n, "GNU") && n.descsz &&
+			    n.descsz <= ELFMOD_BUILD_ID_MAX) {
+				memcpy(id, n.desc, n.descsz);
+				*len = n.descsz;
+				return true;
+			}
+	}
+	return false;
+}
+
+bool
+elfmod_load_flags(const struct elfmod *m, uint64_t off, unsigned *flags)
+{
+	for (size_t i = 0; i < m->nload; i++) {
+		const GElf_Phdr *ph = &m->load[i];
+		/* the loader maps whole pages */
+		uint64_t lo = ph->p_offset & ~(X86_64_PAGE - 1);
+
+		if (off >= lo && off - lo < ph->p_offset - lo + ph->p_filesz) {
+			*flags = ph->p_flags;
+			return true;
+		}
+	}
+	return false;
+}

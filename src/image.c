@@ -26,7 +26,9 @@ void
 image_free(struct image *img)
 {
 	for (size_t i = 0; i < img->n; i++) {
-		if (!img->buf)
+		if (img->r[i].unmap_len)
+			munmap(img->r[i].data, img->r[i].unmap_len);
+		else if (!img->buf)
 			free(img->r[i].data);
 		free(img->r[i].name);
 		free(img->r[i].holes);

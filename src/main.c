@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "addrmap.h"
+#include "core.h"
 #include "diff.h"
 #include "error.h"
 #include "glibc.h"
@@ -33,6 +34,7 @@ struct options {
 	const char *snapshot;   /* --snapshot FILE */
 	bool contents;          /* --contents */
 	const char *file;       /* a snapshot to read in place of a pid */
+	const char *core;       /* an ELF core file to read in place of a pid */
 	bool diff;              /* --diff A B [C ...] */
 	bool leaks;             /* --leaks */
 	bool why, referrers;    /* --why ADDR, --referrers ADDR */
@@ -48,7 +50,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: heapscan [--json] [--top N] PID\n"
+		"usage: heapscan [--json] [--top N] PID|CORE\n"
 		"       heapscan --vtables PID\n"
 		"       heapscan --threads [--json] PID\n"
 		"       heapscan --leaks [--json] PID|FILE\n"
@@ -72,6 +74,8 @@ usage(FILE *f)
 		"  --snapshot FILE  save the scan to FILE (mode 0600; - for stdout)\n"
 		"  --contents  with --snapshot: also the bytes of every in-use chunk\n"
 		"  FILE        a snapshot in place of PID: the report as it was\n"
+		"  CORE        an ELF core file (gcore, the kernel's, coredumpctl dump) in\n"
+		"              place of PID: every mode but --cow works on it\n"
 		"  --diff      compare snapshots: which types grew (rank by steady growth for 3+)\n"
 		"  --svg FILE  with --diff: a line chart of the top growing types\n"
 		"  --force     with --diff: compare snapshots of different processes\n"
@@ -234,6 +238,14 @@ parse_options(int argc, char **argv, struct options *o)
 		error_msg_and_die(EXIT_USAGE, "--contents goes with --snapshot");
 	if (parse_pid(argv[optind], &o->pid) == 0)
 		return;
+	/* a core is recognised by its ELF header, as a snapshot by its magic */
+	if (access(argv[optind], F_OK) == 0 && core_is_core(argv[optind])) {
+		if (o->scan.cow)
+			error_msg_and_die(EXIT_USAGE, "--cow needs a live process: %s is a core file",
+					  argv[optind]);
+		o->core = argv[optind];
+		return;
+	}
 	/* an existing file is read as a snapshot: the reader says what is wrong with it */
 	if (!o->snapshot && access(argv[optind], F_OK) == 0) {
 		if (o->why || o->referrers)
@@ -437,7 +449,7 @@ main(int argc, char **argv)
 	if (o.file)
 		return from_file(&o);
 	error_set_cleanup(seize_release_current);
-	ret = scan_live(o.pid, &o.scan, &s);
+	ret = o.core ? scan_core(o.core, &o.scan, &s) : scan_live(o.pid, &o.scan, &s);
 	if (ret == EXIT_OK && o.threads) {
 		ret = backtraces(&o, &s);
 	} else if (ret == EXIT_OK && (o.leaks || o.why || o.referrers)) {

@@ -588,9 +588,12 @@ region_root_pieces(const struct scan *s, const struct reach_index *ix, size_t ri
 	struct reach_root proto = { .kind = t >= 0 ? ROOT_STACK : region_kind(&s->img, ri),
 				    .thread = t, .reg = -1 };
 
+	cap += r->nholes;
 	cuts = xmalloc(cap * sizeof(*cuts));
 	if (t >= 0 && low > r->start)
 		cuts[ncuts++] = (struct cut){ r->start, low };
+	for (size_t h = 0; h < r->nholes; h++) /* no bytes there: nothing to scan */
+		cuts[ncuts++] = (struct cut){ r->holes[h].start, r->holes[h].end };
 	while (lo < hi) { /* the first segment that ends past the region's start */
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -627,6 +630,23 @@ mark_piece(void *arg, const unsigned char *p, uint64_t start, uint64_t end,
 	scan_root_range(arg, p, start, end, proto);
 }
 
+/* A read-only region's pieces outside its holes. */
+static void
+ro_pieces(const struct region *r, piece_fn fn, void *arg)
+{
+	struct reach_root proto = { .kind = ROOT_MODULE, .thread = -1, .reg = -1 };
+	uint64_t pos = r->start;
+
+	for (size_t h = 0; h <= r->nholes; h++) {
+		uint64_t stop = h < r->nholes ? r->holes[h].start : r->end;
+
+		if (stop > pos)
+			fn(arg, r->data + (pos - r->start), pos, stop, &proto);
+		if (h < r->nholes && r->holes[h].end > pos)
+			pos = r->holes[h].end;
+	}
+}
+
 static void
 scan_register_roots(struct marker *m, const struct scan *s)
 {
@@ -651,11 +671,8 @@ scan_roots(struct marker *m, const struct scan *s)
 	scan_register_roots(m, s);
 	for (size_t i = 0; i < s->img.n; i++)
 		region_root_pieces(s, m->ix, i, mark_piece, m);
-	for (size_t i = 0; i < s->ro.n; i++) {
-		struct reach_root proto = { .kind = ROOT_MODULE, .thread = -1, .reg = -1 };
-
-		scan_root_range(m, s->ro.r[i].data, s->ro.r[i].start, s->ro.r[i].end, &proto);
-	}
+	for (size_t i = 0; i < s->ro.n; i++)
+		ro_pieces(&s->ro.r[i], mark_piece, m);
 }
 
 /* ---- leaks -------------------------------------------------------------- */
@@ -855,11 +872,8 @@ reach_referrers(const struct scan *s, const struct reach *r, size_t idx, reach_r
 	}
 	for (size_t i = 0; i < s->img.n; i++)
 		region_root_pieces(s, r->index, i, referrers_in, &rf);
-	for (size_t i = 0; i < s->ro.n; i++) {
-		struct reach_root proto = { .kind = ROOT_MODULE, .thread = -1, .reg = -1 };
-
-		referrers_in(&rf, s->ro.r[i].data, s->ro.r[i].start, s->ro.r[i].end, &proto);
-	}
+	for (size_t i = 0; i < s->ro.n; i++)
+		ro_pieces(&s->ro.r[i], referrers_in, &rf);
 	for (size_t j = 0; j < h->nchunks; j++) {
 		const struct hs_chunk *c = &h->chunks[j];
 		uint64_t len;
