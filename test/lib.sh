@@ -210,3 +210,15 @@ assert_vtables_sortable() {
 	sort -n "$1" | awk -F'\t' 'NF < 2 || $1 !~ /^[0-9]+$/ || $1 + 0 < prev { bad = 1 } { prev = $1 + 0 } END { exit bad }' ||
 		fail "$1 does not sort by count with sort -n"
 }
+
+# take_gcore PID OUT: gdb's gcore of PID written to OUT (skips without gdb).
+take_gcore() {
+	command -v gcore >/dev/null || skip "gcore (gdb) is not installed"
+	gcore -o "$2.tmp" "$1" >gcore.log 2>&1 || fail "gcore $1 failed: $(tail -3 gcore.log)"
+	mv "$2.tmp.$1" "$2" || fail "gcore wrote no $2.tmp.$1"
+}
+
+# check_core_same LIVE_JSON CORE_JSON: the same account from both.
+check_core_same() {
+	"$PYTHON" "$TOP/test/check_core_same.py" "$1" "$2" || fail "the core's report ($2) differs from the live one ($1)"
+}

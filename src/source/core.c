@@ -837,9 +837,12 @@ build_ro(struct core *c, const struct maps *m, struct image *ro)
 		unsigned char *p;
 		struct region *r;
 
-		/* as the live copy: modules' read-only mappings and the vdso */
-		if ((e->perms & MAP_PERM_W) || !(e->perms & MAP_PERM_R) || e->start >= USER_TOP ||
-		    len > RO_MAX || (e->path[0] != '/' && strcmp(e->path, "[vdso]")))
+		/* as the live copy: modules' read-only data (not text) and the vdso */
+		bool vdso = !strcmp(e->path, "[vdso]");
+
+		if (!vdso && (e->perms != (MAP_PERM_R | MAP_PERM_P) || e->path[0] != '/'))
+			continue;
+		if (e->start >= USER_TOP || len > RO_MAX)
 			continue;
 		if (s) {
 			uint64_t skept = seg_kept(s), at = e->start - s->vaddr;
@@ -848,12 +851,12 @@ build_ro(struct core *c, const struct maps *m, struct image *ro)
 			if (kept > len)
 				kept = len;
 		}
-		if (!kept && (!e->file || (e->perms & MAP_PERM_X)))
+		if (!kept && (!e->file || vdso))
 			continue;
 		p = xcalloc(1, len);
 		if (kept)
 			memcpy(p, c->map + s->off + (e->start - s->vaddr), kept);
-		if (e->file && !(e->perms & MAP_PERM_X) && kept < len)
+		if (e->file && !vdso && kept < len)
 			kept = fill_from_file(e, p, kept, len);
 		if (!kept) {
 			free(p);

@@ -1,0 +1,50 @@
+# core_gcore: gdb's gcore of four stopped fixtures (arenas: every bin kind,
+# five arenas, mmapped chunks; classes: C++ classes; leaks; lists: shapes)
+# read by heapscan gives exactly each fixture's truth and the same report as
+# the live scan (--json, --vtables, --leaks), with nothing said on stderr.
+. "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
+need_heapscan
+
+run() { # run NAME ARGS...: heapscan ARGS > NAME.out, must exit 0
+	local name=$1
+	shift
+	"$HEAPSCAN" "$@" >"$name.out" 2>"$name.err" || fail "heapscan $* exited $?: $(cat "$name.err")"
+	[ -s "$name.err" ] && fail "heapscan $* said on stderr: $(cat "$name.err")"
+	return 0
+}
+
+for fx in arenas classes leaks lists; do
+	start_fixture "$fx"
+	kill -STOP "$FIXTURE_PID"
+	wait_state "$FIXTURE_PID" T 5 || fail "$fx did not stop"
+	run "$fx.live" --json "$FIXTURE_PID"
+	run "$fx.livevt" --vtables "$FIXTURE_PID"
+	take_gcore "$FIXTURE_PID" "$fx.core"
+	run "$fx.core" --json "$fx.core"
+	run "$fx.corevt" --vtables "$fx.core"
+	check_truth "$READY" "$fx.core.out"
+	check_core_same "$fx.live.out" "$fx.core.out"
+	cmp -s "$fx.livevt.out" "$fx.corevt.out" || fail "$fx: --vtables of the core differs from the live one"
+	case $fx in
+	classes | lists) check_types "$fx.corevt.out" "$fx.core.out" "$READY" ;;
+	leaks)
+		run leaks.live --leaks --json "$FIXTURE_PID"
+		run leaks.core --leaks --json "$fx.core"
+		"$PYTHON" "$TOP/test/check_leaks.py" "$READY" "$READY.addrs" leaks.core.out ||
+			fail "the core's leak counts differ from the truth"
+		"$PYTHON" - leaks.live.out leaks.core.out <<'PY' || fail "--leaks: core and live differ"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+if not a["cmdline"].startswith(b["cmdline"]):
+    sys.exit("cmdline: %r does not begin %r" % (b["cmdline"], a["cmdline"]))
+for d in (a, b):
+    d.pop("reach_ms", None)
+    d.pop("cmdline", None)
+[print(k, a[k], b.get(k)) for k in a if a[k] != b.get(k) and k != "leaks"]
+sys.exit(a != b)
+PY
+		;;
+	esac
+	stop_fixture "$FIXTURE_PID"
+done
+echo "ok: four fixtures' cores give their truth and the live report"
