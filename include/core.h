@@ -54,13 +54,17 @@ struct core_file {
 	char *path;
 };
 
+/* More file mappings than this in NT_FILE is refused: 16 times the
+ * kernel's default vm.max_map_count, and more than any process maps files. */
+#define CORE_MAX_FILES (1u << 20)
+
 struct core_notes {
 	bool have_psinfo;
 	pid_t pid;
 	char fname[17];  /* pr_fname: the process's name */
 	char psargs[81]; /* pr_psargs: the command line, cut at 80 bytes */
 	struct core_thread *t;
-	size_t nt;
+	size_t nt, capt;
 	struct core_file *f;
 	size_t nf;
 	uint64_t at_entry, at_sysinfo_ehdr; /* 0 when absent */

@@ -50,6 +50,8 @@ struct scan_opts {
 struct scan {
 	pid_t pid;
 	char *cmdline;
+	char *origin;           /* NULL for a live stop; else what the memory was
+				   read from ("core FILE"), shown in its place */
 	struct libc_info libc;
 	struct glibc_thread *threads;    /* tid and tcache, for the walker */
 	struct scan_thread *regs;        /* nthreads entries, same order */

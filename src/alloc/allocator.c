@@ -188,7 +188,7 @@ find_other_malloc(const struct maps *m, const struct map_entry *libc)
 	for (size_t i = 0; i < m->n; i++) {
 		const struct map_entry *e = &m->v[i];
 
-		if (module_candidate(e, libc) && !seen_before(m, i) && defines_malloc(e))
+		if (module_candidate(e, libc) && e->file && !seen_before(m, i) && defines_malloc(e))
 			return e;
 	}
 	return NULL;

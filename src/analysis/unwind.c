@@ -708,13 +708,19 @@ unwind_free(struct unwind_set *u)
 void
 unwind_print_text(FILE *f, const struct scan *s, const struct unwind_set *u)
 {
-	fprintf(f, "process %d: %zu thread%s, stopped %.2f ms, unwound after in %.2f ms\n",
-		(int)s->pid, u->n, u->n == 1 ? "" : "s", s->pause_ms, u->unwind_ms);
+	fprintf(f, "process %d: %zu thread%s, ", (int)s->pid, u->n, u->n == 1 ? "" : "s");
+	if (s->origin) {
+		fputs("read from ", f);
+		fput_printable(f, s->origin);
+	} else {
+		fprintf(f, "stopped %.2f ms", s->pause_ms);
+	}
+	fprintf(f, ", unwound after in %.2f ms\n", u->unwind_ms);
 	for (size_t i = 0; i < u->n; i++) {
 		const struct unwind_thread *t = &u->t[i];
 
 		fprintf(f, "\nthread %d (", (int)t->tid);
-		fput_printable(f, t->comm);
+		fput_printable(f, t->comm[0] ? t->comm : "?"); /* a core names only the process */
 		fprintf(f, "): %zu frame%s\n", t->n, t->n == 1 ? "" : "s");
 		for (size_t k = 0; k < t->n; k++) {
 			const struct unwind_frame *fr = &t->f[k];

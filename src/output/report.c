@@ -258,11 +258,20 @@ report_text(FILE *f, const struct scan *s, const struct type_table *types,
 	fput_printable(f, s->cmdline);
 	fprintf(f, "\n  glibc ");
 	fput_printable(f, s->libc.version);
-	fprintf(f, ", %zu thread%s, %zu arena%s, stopped %.2f ms%s, copied %s%s\n",
-		s->nthreads, s->nthreads == 1 ? "" : "s", m->narenas,
-		m->narenas == 1 ? "" : "s", s->pause_ms,
-		s->attempts > 1 ? " (last of several stops)" : "", human_bytes(s->copied_bytes, b, sizeof(b)),
+	fprintf(f, ", %zu thread%s, %zu arena%s, ", s->nthreads, s->nthreads == 1 ? "" : "s",
+		m->narenas, m->narenas == 1 ? "" : "s");
+	if (s->origin) {
+		fputs("read from ", f);
+		fput_printable(f, s->origin);
+	} else {
+		fprintf(f, "stopped %.2f ms%s", s->pause_ms,
+			s->attempts > 1 ? " (last of several stops)" : "");
+	}
+	fprintf(f, ", copied %s%s", human_bytes(s->copied_bytes, b, sizeof(b)),
 		s->was_stopped ? " (process was stopped and stays stopped)" : "");
+	if (s->holes) /* what lies there is not counted */
+		fprintf(f, ", %zu range%s unreadable", s->holes, s->holes == 1 ? "" : "s");
+	fputc('\n', f);
 	text_totals(f, m);
 	text_arenas(f, m);
 	text_sizes(f, &h, o->top);

@@ -89,9 +89,7 @@ module_symbol(const struct scan *s, uint64_t addr, char *buf, size_t len)
 static const char *
 thread_comm(const struct scan *s, int t, char *buf, size_t len)
 {
-	buf[0] = '\0';
-	if (s->regs)
-		snprintf(buf, len, "%s", s->regs[t].comm);
+	snprintf(buf, len, "%s", s->regs && s->regs[t].comm[0] ? s->regs[t].comm : "?");
 	return buf;
 }
 

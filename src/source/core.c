@@ -141,7 +141,8 @@ core_parse_nt_file(const uint8_t *desc, size_t len, struct core_file **out, size
 	memcpy(&count, desc, 8);
 	memcpy(&page, desc + 8, 8);
 	/* the table and at least one byte (the NUL) of each path must fit */
-	if (count > (len - 16) / 25 || !page || (page & (page - 1)) || page > (1u << 30))
+	if (count > (len - 16) / 25 || count > CORE_MAX_FILES || !page || (page & (page - 1)) ||
+	    page > (1u << 30))
 		return false;
 	f = xcalloc(count ? count : 1, sizeof(*f));
 	s = (const char *)desc + 16 + count * 24;
@@ -200,8 +201,7 @@ core_parse_notes(const uint8_t *buf, size_t len, struct core_notes *out, char *w
 					 n.descsz);
 				return -1;
 			}
-			if (out->nt % 64 == 0)
-				out->t = xreallocarray(out->t, out->nt + 64, sizeof(*out->t));
+			out->t = xgrow(out->t, &out->capt, out->nt + 1, sizeof(*out->t));
 			out->t[out->nt++] = t;
 			break;
 		}
@@ -440,6 +440,23 @@ seg_at(const struct core *c, uint64_t addr)
 	return NULL;
 }
 
+/* Index of the first segment starting after addr (c->nseg when none). */
+static size_t
+seg_after(const struct core *c, uint64_t addr)
+{
+	size_t lo = 0, hi = c->nseg;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->seg[mid].vaddr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* len bytes at addr from the core file itself (one segment's bytes). */
 static bool
 core_read(const struct core *c, uint64_t addr, void *buf, size_t len)
@@ -550,12 +567,10 @@ build_maps(const struct core *c, struct maps *m)
 				pos = s->vaddr + s->memsz;
 				continue;
 			}
-			for (size_t i = 0; i < c->nseg; i++) /* the next segment inside f */
-				if (c->seg[i].vaddr > pos) {
-					if (c->seg[i].vaddr < next)
-						next = c->seg[i].vaddr;
-					break;
-				}
+			size_t i = seg_after(c, pos); /* the next segment, inside f or not */
+
+			if (i < c->nseg && c->seg[i].vaddr < next)
+				next = c->seg[i].vaddr;
 			add_entry(m, &cap, pos, next, PERMS_UNKNOWN, f->offset + (pos - f->start),
 				  f->path);
 			pos = next;
@@ -654,53 +669,87 @@ module_mismatch(const struct core *c, const struct map_entry *e, struct elfmod *
 	return NULL;
 }
 
-/* Set map_entry.file for every module whose file matches; note the others. */
+struct by_path {
+	const char *path;
+	uint64_t start;
+	size_t i;
+};
+
+static int
+cmp_by_path(const void *a, const void *b)
+{
+	const struct by_path *x = a, *y = b;
+	int d = strcmp(x->path, y->path);
+
+	return d ? d : x->start < y->start ? -1 : x->start > y->start;
+}
+
+static unsigned
+pf_perms(unsigned pf)
+{
+	return MAP_PERM_P | (pf & PF_R ? MAP_PERM_R : 0) | (pf & PF_W ? MAP_PERM_W : 0) |
+	       (pf & PF_X ? MAP_PERM_X : 0);
+}
+
+/* One file's mappings, v[0..n) sorted by address: use the file when it is
+ * the one the core mapped, else note what is lost. */
+static void
+verify_module(struct core *c, struct maps *m, const struct by_path *v, size_t n)
+{
+	const struct map_entry *e = NULL;
+	struct elfmod *mod = NULL;
+	const char *why;
+
+	for (size_t k = 0; k < n && !e; k++)
+		if (m->v[v[k].i].offset == 0)
+			e = &m->v[v[k].i];
+	if (!e)
+		return; /* no header mapping: not a module we could check */
+	why = module_mismatch(c, e, &mod);
+	if (!why) {
+		for (size_t k = 0; k < n; k++) {
+			struct map_entry *o = &m->v[v[k].i];
+			unsigned pf;
+
+			o->file = xstrdup(o->path);
+			if (o->perms == PERMS_UNKNOWN) /* ---p when no segment: a gap */
+				o->perms = elfmod_load_flags(mod, o->offset, &pf) ? pf_perms(pf)
+										   : MAP_PERM_P;
+		}
+		elfmod_close(mod);
+		return;
+	}
+	/* Not an ELF module (data files, locale archives): nothing lost.  libc
+	 * is said by the libc step, which cannot go on without it. */
+	if ((core_build_id(c, e->start, (uint8_t[ELFMOD_BUILD_ID_MAX]){ 0 }, &(size_t){ 0 }) < 0 &&
+	     strcmp(why, "a different build (its build-id differs from the core's)")) ||
+	    is_libc_path(e->path))
+		return;
+	c->lost = xreallocarray(c->lost, c->nlost + 1, sizeof(*c->lost));
+	c->lost[c->nlost++] = xasprintf(
+		"%s %s: %s", base_name(e->path), why,
+		"C++ class names of its types, the names of its functions and globals "
+		"(--threads, --why) and backtraces through its code are lost");
+}
+
+/* Set map_entry.file for every module whose file matches; note the others.
+ * Grouped by path with a sort: a hostile NT_FILE may list a million. */
 static void
 verify_modules(struct core *c, struct maps *m)
 {
-	for (size_t i = 0; i < m->n; i++) {
-		struct map_entry *e = &m->v[i];
-		struct elfmod *mod = NULL;
-		const char *why;
-		bool seen = false;
+	struct by_path *v = xcalloc(m->n ? m->n : 1, sizeof(*v));
+	size_t n = 0;
 
-		if (e->path[0] != '/' || e->offset != 0)
-			continue;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = m->v[j].offset == 0 && !strcmp(m->v[j].path, e->path);
-		if (seen)
-			continue;
-		why = module_mismatch(c, e, &mod);
-		if (!why) {
-			for (size_t j = 0; j < m->n; j++) {
-				struct map_entry *o = &m->v[j];
-				unsigned pf;
-
-				if (strcmp(o->path, e->path))
-					continue;
-				o->file = xstrdup(e->path);
-				if (o->perms == PERMS_UNKNOWN)
-					o->perms = elfmod_load_flags(mod, o->offset, &pf)
-							   ? MAP_PERM_P | (pf & PF_R ? MAP_PERM_R : 0) |
-								     (pf & PF_W ? MAP_PERM_W : 0) |
-								     (pf & PF_X ? MAP_PERM_X : 0)
-							   : MAP_PERM_P; /* ---p: a gap */
-			}
-			elfmod_close(mod);
-			continue;
-		}
-		/* Not an ELF module (data files, locale archives): nothing lost. */
-		if (core_build_id(c, e->start, (uint8_t[ELFMOD_BUILD_ID_MAX]){ 0 }, &(size_t){ 0 }) <
-			    0 && strcmp(why, "a different build (its build-id differs from the core's)"))
-			continue;
-		if (is_libc_path(e->path))
-			continue; /* said by the libc step, which cannot go on without it */
-		c->lost = xreallocarray(c->lost, c->nlost + 1, sizeof(*c->lost));
-		c->lost[c->nlost++] = xasprintf(
-			"%s %s: %s", base_name(e->path), why,
-			"C++ class names of its types, the names of its functions and globals "
-			"(--threads, --why) and backtraces through its code are lost");
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].path[0] == '/')
+			v[n++] = (struct by_path){ m->v[i].path, m->v[i].start, i };
+	qsort(v, n, sizeof(*v), cmp_by_path);
+	for (size_t k = 0, end; k < n; k = end) {
+		for (end = k + 1; end < n && !strcmp(v[end].path, v[k].path); end++)
+			;
+		verify_module(c, m, v + k, end - k);
 	}
+	free(v);
 	/* Without the file, a mapping the core holds nothing of is most likely
 	 * a module's text: code pointers into it are then seen as such. */
 	for (size_t i = 0; i < m->n; i++)
@@ -987,6 +1036,7 @@ scan_core(const char *path, const struct scan_opts *opts, struct scan *s)
 			  "them is not counted", path, c.missing, c.size);
 	s->pid = c.notes.have_psinfo ? c.notes.pid : c.notes.t[0].tid;
 	s->cmdline = xstrdup(c.notes.have_psinfo ? c.notes.psargs : "");
+	s->origin = xasprintf("core %s", path);
 	build_maps(&c, &s->maps);
 	verify_modules(&c, &s->maps);
 	ret = build_img(&c, &s->maps, &s->img);

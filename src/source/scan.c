@@ -452,6 +452,7 @@ void
 scan_free(struct scan *s)
 {
 	free(s->cmdline);
+	free(s->origin);
 	free(s->threads);
 	free(s->regs);
 	free(s->shared);
