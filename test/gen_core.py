@@ -27,12 +27,10 @@ def prpsinfo(pid=1234):
     return bytes(d)
 
 def nt_file(entries, page=4096, count=None, nul=True):
-    d = struct.pack("<QQ", len(entries) if count is None else count, page)
-    for s, e, o, _ in entries:
-        d += struct.pack("<QQQ", s, e, o)
-    for *_, p in entries:
-        d += p.encode() + (b"\0" if nul else b"")
-    return d
+    d = [struct.pack("<QQ", len(entries) if count is None else count, page)]
+    d += [struct.pack("<QQQ", s, e, o) for s, e, o, _ in entries]
+    d += [p.encode() + (b"\0" if nul else b"") for *_, p in entries]
+    return b"".join(d)
 
 def core(notes=None, loads=None, phnum=None, phoff=64, cls=2, truncate=None):
     if notes is None:
@@ -89,6 +87,12 @@ def main():
     # gets the "truncated" line, then heapscan goes on to its next refusal.
     cases["load_offset_past_eof"] = core(loads=[(0x600000, 4096, 4096, 6, big)])
     cases["load_huge_hole"] = core(loads=[(0x600000, 1 << 44, 0, 6, None)])
+    # many mappings, each of its own (missing) file: bounded work, one line
+    many = [(0x10000000 + i * 0x2000, 0x10001000 + i * 0x2000, 0, "/nonexistent/%d" % i)
+            for i in range(200000)]
+    cases["nt_file_many"] = core(notes=note("CORE", NT_PRPSINFO, prpsinfo()) +
+                                 note("CORE", NT_PRSTATUS, prstatus()) +
+                                 note("CORE", NT_FILE, nt_file(many)))
     for name, b in cases.items():
         with open(os.path.join(d, name + ".core"), "wb") as f:
             f.write(b)

@@ -650,12 +650,12 @@ module_mismatch(const struct core *c, const struct map_entry *e, struct elfmod *
 	int have = core_build_id(c, e->start, cid, &clen);
 	bool ok;
 
+	if (have < 0) /* not asked of the file system: a core may list a million */
+		return "not checkable (the core holds no copy of its ELF header)";
 	if (stat(e->path, &sb) < 0)
 		return "not found";
 	if (!S_ISREG(sb.st_mode))
 		return "not a regular file";
-	if (have < 0)
-		return "not checkable (the core holds no copy of its ELF header)";
 	if (have == 0)
 		return "not checkable (no build-id in the core's copy of its header)";
 	if (!(m = elfmod_open(e->path, err, sizeof(err))))
