@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "allocator.h"
@@ -916,6 +917,15 @@ build_ro(struct core *c, const struct maps *m, struct image *ro)
 	}
 }
 
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 /* ---- threads, libc, the walk ----------------------------------------------- */
 
 static bool
@@ -1013,6 +1023,7 @@ scan_core(const char *path, const struct scan_opts *opts, struct scan *s)
 	struct core c = { .path = path };
 	struct glibc_target gt;
 	char why[256];
+	double t0 = now_ms();
 	int ret;
 
 	memset(s, 0, sizeof(*s));
@@ -1054,8 +1065,10 @@ scan_core(const char *path, const struct scan_opts *opts, struct scan *s)
 	ret = core_libc(&c, s, opts->allow_foreign);
 	core_threads(&c, s);
 	core_free(&c);
+	s->prepare_ms = now_ms() - t0; /* headers, notes, modules, libc */
 	if (ret != EXIT_OK || s->foreign)
 		return ret;
+	t0 = now_ms();
 	s->nbusy = glibc_busy_arenas(&s->img, s->libc.lay, s->libc.main_arena, s->busy,
 				     SCAN_MAX_BUSY);
 	if (s->nbusy < 0)
@@ -1068,5 +1081,6 @@ scan_core(const char *path, const struct scan_opts *opts, struct scan *s)
 		error_msg("%s: %s", path, why);
 		return EXIT_UNSUPPORTED;
 	}
+	s->walk_ms = now_ms() - t0;
 	return EXIT_OK;
 }
