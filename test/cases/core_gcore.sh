@@ -24,6 +24,13 @@ for fx in arenas classes leaks lists; do
 	run "$fx.core" --json "$fx.core"
 	run "$fx.corevt" --vtables "$fx.core"
 	check_truth "$READY" "$fx.core.out"
+	# the process is still there under the core's pid: a core's reading
+	# must not look at it (strace: every path heapscan names)
+	if command -v strace >/dev/null; then
+		strace -f -qq -e trace=%file -o "$fx.trace" "$HEAPSCAN" --leaks "$fx.core" >/dev/null 2>&1
+		grep -q "/proc/$FIXTURE_PID/" "$fx.trace" &&
+			fail "$fx: reading the core touched /proc/$FIXTURE_PID: $(grep "/proc/$FIXTURE_PID/" "$fx.trace" | head -3)"
+	fi
 	check_core_same "$fx.live.out" "$fx.core.out"
 	cmp -s "$fx.livevt.out" "$fx.corevt.out" || fail "$fx: --vtables of the core differs from the live one"
 	case $fx in
