@@ -355,7 +355,20 @@ mmap_scan_ranges(struct walk *w)
 			continue; /* file-backed, [heap], [stack] */
 		while (s < r->end) {
 			uint64_t e = r->end, skip;
+			bool in_hole = false;
 
+			/* holes hold no bytes (a core's unwritten pages): walk
+			 * around them */
+			for (size_t h = 0; h < r->nholes && !in_hole; h++) {
+				if (s >= r->holes[h].start && s < r->holes[h].end) {
+					s = r->holes[h].end;
+					in_hole = true;
+				} else if (r->holes[h].start > s && r->holes[h].start < e) {
+					e = r->holes[h].start;
+				}
+			}
+			if (in_hole)
+				continue;
 			/* cut at the next arena heap inside this region */
 			for (size_t j = 0; j < arena_ranges; j++) {
 				uint64_t hs = w->ranges[j].base & ~(PAGE - 1);

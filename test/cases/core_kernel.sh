@@ -54,6 +54,30 @@ grep -q '^global g_held' why.out || fail "--why on the core does not name g_held
 grep -q '^register r12 of thread' why.out || fail "--why on the core does not name register r12"
 "$HEAPSCAN" --referrers "$(addr held 3)" "$CORE" >refs.out || fail "--referrers on the core failed"
 grep -qF "chunk $(addr heldvec) " refs.out || fail "--referrers on the core does not name the vector's body"
+# A 64 MiB writable mapping marked MADV_DONTDUMP (python3, its objects in
+# glibc chunks): the kernel writes no byte of it, a hole; the report is the
+# live one and says one range is unreadable.
+cat >dd.py <<'PY'
+import mmap, os, signal, sys
+m = mmap.mmap(-1, 64 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+m[0:8] = b"abcdefgh"
+m.madvise(mmap.MADV_DONTDUMP)
+keep = [bytes(100) + str(i).encode() for i in range(10000)]
+open(sys.argv[1] + ".tmp", "w").write(str(os.getpid()))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+signal.pause()
+PY
+PYTHONMALLOC=malloc "$PYTHON" dd.py "$PWD/dd.ready" &
+dd=$!
+for ((i = 0; i < 2000; i++)); do [ -e dd.ready ] && break; sleep 0.01; done
+[ -e dd.ready ] || fail "python3 did not start"
+"$HEAPSCAN" --json "$dd" >dd.live.json || fail "live scan of python3 failed"
+dump "$dd"
+"$HEAPSCAN" --json "kcore.$dd" >dd.core.json 2>dd.err || fail "python3's core: exit $?: $(cat dd.err)"
+check_core_same dd.live.json dd.core.json
+[ "$(json_field dd.core.json holes)" -ge 1 ] || fail "the DONTDUMP mapping is not a hole"
+"$HEAPSCAN" "kcore.$dd" | grep -q 'range.* unreadable' || fail "the text report does not say what was unreadable"
+
 "$HEAPSCAN" --cow "$CORE" >/dev/null 2>cow.err; rc=$?
 [ "$rc" = 2 ] && grep -q 'needs a live process' cow.err || fail "--cow on a core: want exit 2 and a reason, got $rc: $(cat cow.err)"
 echo "ok: kernel cores read as the live process"
