@@ -81,6 +81,8 @@ def main():
         "load_wraps": core(loads=[(0xfffffffffffff000, 8192, 0, 6, None)]),
         "load_filesz_gt_memsz": core(loads=[(0x600000, 4096, 8192, 6, None)]),
         "class32": core(cls=1),
+        "load_span_huge": core(loads=[(1 << 44, 1 << 45, 0, 6, None),
+                                      (1 << 46, (1 << 45) + 4096, 0, 6, None)]),
         "truncated_in_notes": core(truncate=64 + 56 * 2 + 20),
     }
     # The offset past EOF is not fatal (the missing bytes are holes): it

@@ -803,6 +803,8 @@ build_img(struct core *c, const struct maps *m, struct image *img)
 	uint64_t span = 0;
 
 	image_init(img);
+	img->buf = (unsigned char *)c->map; /* image_free unmaps the file */
+	img->buflen = c->size;
 	for (size_t i = 0; i < c->nseg; i++) {
 		const struct seg *s = &c->seg[i];
 		const struct map_entry *e = maps_find(m, s->vaddr);
@@ -842,8 +844,6 @@ build_img(struct core *c, const struct maps *m, struct image *img)
 		r->unmap_len = s->memsz;
 		add_hole(r, s->vaddr + kept, s->vaddr + s->memsz);
 	}
-	img->buf = (unsigned char *)c->map; /* image_free unmaps the file */
-	img->buflen = c->size;
 	return EXIT_OK;
 }
 
@@ -1050,10 +1050,8 @@ scan_core(const char *path, const struct scan_opts *opts, struct scan *s)
 	s->origin = xasprintf("core %s", path);
 	build_maps(&c, &s->maps);
 	verify_modules(&c, &s->maps);
-	ret = build_img(&c, &s->maps, &s->img);
+	ret = build_img(&c, &s->maps, &s->img); /* s->img owns the mapping from here */
 	if (ret != EXIT_OK) {
-		s->img.buf = NULL;
-		munmap((void *)c.map, c.size);
 		core_free(&c);
 		return ret;
 	}
