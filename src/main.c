@@ -38,6 +38,7 @@ struct options {
 	bool why, referrers;    /* --why ADDR, --referrers ADDR */
 	uint64_t addr;
 	bool top_set;
+	bool locate_set;        /* --locate given */
 	struct diff_opts dopts;
 	int top;
 	pid_t pid;
@@ -76,6 +77,9 @@ usage(FILE *f)
 		"  --svg FILE  with --diff: a line chart of the top growing types\n"
 		"  --force     with --diff: compare snapshots of different processes\n"
 		"  --cow       stop PID only while it forks; read the fork (copy-on-write)\n"
+		"  --locate code|memory|auto  find malloc's state in libc's code (needs\n"
+		"              libc's file), in the copied memory alone, or (auto, the\n"
+		"              default) in the code when it matches, else in memory\n"
 		"  --version   print the version\n"
 		"  -h, --help  this text\n"
 		"\n"
@@ -131,6 +135,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "svg", required_argument, NULL, 'g' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "cow", no_argument, NULL, 'C' },
+		{ "locate", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -149,6 +154,8 @@ parse_options(int argc, char **argv, struct options *o)
 	delay = getenv("HEAPSCAN_TEST_COW_BORROW_MS");
 	if (delay && parse_count(delay, &c) == 0)
 		o->scan.test_cow_borrow_ms = c;
+	if (getenv("HEAPSCAN_TEST_LOCATE_BLIND")) /* the memory way infers the version */
+		o->scan.test_locate_blind = true;
 	if (getenv("HEAPSCAN_TEST_SPLIT")) { /* two threads however small the heap */
 		glibc_walk_split_for_tests = true;
 		par_min_for_tests = 2;
@@ -160,6 +167,18 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'C':
 			o->scan.cow = true;
+			break;
+		case 'l':
+			if (!strcmp(optarg, "auto"))
+				o->scan.locate = LOCATE_AUTO;
+			else if (!strcmp(optarg, "code"))
+				o->scan.locate = LOCATE_CODE;
+			else if (!strcmp(optarg, "memory"))
+				o->scan.locate = LOCATE_MEMORY;
+			else
+				error_msg_and_die(EXIT_USAGE, "--locate takes code, memory or auto, "
+						  "not '%s'", optarg);
+			o->locate_set = true;
 			break;
 		case 'v':
 			o->vtables = true;
@@ -219,6 +238,8 @@ parse_options(int argc, char **argv, struct options *o)
 	if ((o->dopts.svg || o->dopts.force) && !o->diff)
 		error_msg_and_die(EXIT_USAGE, "--svg and --force go with --diff");
 	if (o->diff) {
+		if (o->locate_set)
+			error_msg_and_die(EXIT_USAGE, "--locate goes with a process id");
 		if (o->snapshot || o->vtables || o->contents || o->leaks || o->why || o->referrers)
 			error_msg_and_die(EXIT_USAGE, "--diff compares snapshot files only");
 		o->dopts.json = o->json;
@@ -239,6 +260,8 @@ parse_options(int argc, char **argv, struct options *o)
 		if (o->why || o->referrers)
 			error_msg_and_die(EXIT_USAGE, "--why and --referrers need a live process: a "
 					  "snapshot holds no memory to follow pointers in");
+		if (o->locate_set)
+			error_msg_and_die(EXIT_USAGE, "--locate goes with a process id, not a snapshot");
 		o->file = argv[optind];
 		return;
 	}
