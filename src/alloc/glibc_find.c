@@ -496,7 +496,7 @@ tls_candidates(const struct tls_job *j, uint64_t window, int64_t *cand)
 		if (!r)
 			continue;
 		sampled++;
-		for (uint64_t d = 8; d <= window && fs - d >= r->start; d += 8) {
+		for (uint64_t d = 8; d <= window && d <= fs - r->start; d += 8) {
 			uint64_t v;
 
 			if (rd(j->f, fs - d, &v) && is_tcache(j, v))
