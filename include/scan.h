@@ -47,6 +47,7 @@ struct scan_opts {
 	int max_attempts;        /* copies tried while an arena is busy (>= 1) */
 	enum locate_mode locate;
 	bool test_locate_blind;  /* test hook: the memory way reads no version string */
+	bool test_locate_ms;     /* bench hook: say on stderr how long the search took */
 	bool allow_foreign;      /* go on without a malloc model when malloc is not glibc's */
 	long test_stop_delay_ms; /* test hook: sleep inside the stop window */
 	bool cow;                /* --cow: the target forks, heapscan reads the fork */

@@ -156,6 +156,8 @@ parse_options(int argc, char **argv, struct options *o)
 		o->scan.test_cow_borrow_ms = c;
 	if (getenv("HEAPSCAN_TEST_LOCATE_BLIND")) /* the memory way infers the version */
 		o->scan.test_locate_blind = true;
+	if (getenv("HEAPSCAN_TEST_LOCATE_MS"))
+		o->scan.test_locate_ms = true;
 	if (getenv("HEAPSCAN_TEST_SPLIT")) { /* two threads however small the heap */
 		glibc_walk_split_for_tests = true;
 		par_min_for_tests = 2;

@@ -371,6 +371,7 @@ locate_in_memory(struct scan *s, const struct scan_opts *opts, const struct seiz
 	struct glibc_find_input in = { .img = &s->img, .data = data };
 	struct glibc_found f;
 	uint64_t lo, hi, *fs;
+	double t0;
 	int ret;
 
 	for (size_t i = 0; i < s->maps.n && !libc; i++)
@@ -388,7 +389,10 @@ locate_in_memory(struct scan *s, const struct scan_opts *opts, const struct seiz
 		fs[i] = sz->t[i].have_regs ? sz->t[i].regs.fs_base : 0;
 	in.fs_base = fs;
 	in.nthreads = sz->n;
+	t0 = now_ms();
 	ret = glibc_find(&in, &f, why, len);
+	if (opts->test_locate_ms) /* bench hook: how long the search took */
+		error_msg("glibc_find: %.3f ms (%s)", now_ms() - t0, ret < 0 ? "refused" : "found");
 	free(fs);
 	if (ret < 0)
 		return -1;
