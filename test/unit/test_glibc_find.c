@@ -399,3 +399,51 @@ UNIT_TEST(glibc_find_hostile_garbage)
 	CHECK(found == 0);
 	ff_free(f);
 }
+
+/* libc's writable data: its rw mappings and the anonymous one right after
+ * (.bss); everything it maps, for the version string. */
+UNIT_TEST(glibc_find_ranges_from_maps)
+{
+	static const char text[] =
+		"7f0000000000-7f0000026000 r--p 00000000 fe:00 42 /usr/lib/libc.so.6\n"
+		"7f0000026000-7f000017c000 r-xp 00026000 fe:00 42 /usr/lib/libc.so.6\n"
+		"7f000017c000-7f00001d0000 r--p 0017c000 fe:00 42 /usr/lib/libc.so.6\n"
+		"7f00001d0000-7f00001d4000 r--p 001d0000 fe:00 42 /usr/lib/libc.so.6\n"
+		"7f00001d4000-7f00001d6000 rw-p 001d4000 fe:00 42 /usr/lib/libc.so.6\n"
+		"7f00001d6000-7f00001e3000 rw-p 00000000 00:00 0 \n"
+		"7f00001e3000-7f00001e5000 rw-p 00000000 00:00 0 \n"
+		"7f0000200000-7f0000201000 rw-p 00000000 fe:00 43 /usr/lib/libother.so\n";
+	struct maps m;
+	struct map_range r[GLIBC_FIND_MAX_RANGES];
+	uint64_t lo, hi;
+	size_t bad, n;
+
+	CHECK(maps_parse(text, sizeof(text) - 1, &m, &bad) == 0);
+	n = glibc_find_ranges(&m, &m.v[0], r, GLIBC_FIND_MAX_RANGES, &lo, &hi);
+	CHECK_EQ_U64(n, 2);
+	CHECK_EQ_U64(r[0].start, 0x7f00001d4000);
+	CHECK_EQ_U64(r[0].end, 0x7f00001d6000);
+	CHECK_EQ_U64(r[1].start, 0x7f00001d6000);
+	CHECK_EQ_U64(r[1].end, 0x7f00001e3000);
+	CHECK_EQ_U64(lo, 0x7f0000000000);
+	CHECK_EQ_U64(hi, 0x7f00001d6000);
+	CHECK_EQ_U64(glibc_find_ranges(&m, &m.v[0], r, 1, &lo, &hi), 1); /* bounded by max */
+	maps_free(&m);
+}
+
+UNIT_TEST(glibc_find_version_string)
+{
+	static const char ro[] = "....GNU C Library (Debian GLIBC 2.36-9) stable release version "
+				 "2.36.\nCopyright";
+	static const char bad[] = "release version 2.1234";
+	struct image img;
+	int minor = 0;
+
+	image_init(&img);
+	image_add_copy(&img, LIBC, ro, sizeof(ro), 1, "/lib/libc.so.6");
+	CHECK(glibc_find_version(&img, LIBC, LIBC + 0x1000, &minor) && minor == 36);
+	CHECK(!glibc_find_version(&img, LIBC + 0x10, LIBC + 0x1000, &minor)); /* outside */
+	image_add_copy(&img, HEAP, bad, sizeof(bad) - 1, 1, "/lib/libc.so.6");
+	CHECK(!glibc_find_version(&img, HEAP, HEAP + 0x1000, &minor));
+	image_free(&img);
+}
