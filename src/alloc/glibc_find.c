@@ -548,10 +548,8 @@ find_tpoff(const struct tls_job *j, int64_t *tpoff, long *score, char *note, siz
 	long top = 0;
 	int ties = 0;
 
-	if (!has_tcache(j->lay)) {
-		snprintf(note, len, "this glibc has no tcache");
-		return false;
-	}
+	if (!has_tcache(j->lay))
+		return false; /* nothing to find, nothing to say */
 	n = tls_candidates(j, TLS_NEAR, cand);
 	if (!n)
 		n = tls_candidates(j, TLS_FAR, cand);
