@@ -596,6 +596,10 @@ evaluate(struct finder *f, const struct glibc_layout *lay, uint64_t a, struct ar
 	s = 0;
 	c.have_tpoff = find_tpoff(&j, &c.tpoff, &s, tcnote, sizeof(tcnote));
 	c.score += s;
+	/* A layout with tcache that finds no trace of one (no thread's, mp_
+	 * without 64 tcache bins) yields to an older layout without it. */
+	if (has_tcache(lay) && !c.have_tpoff && !(c.mp && word(f, c.mp + lay->mp_tcache_bins) == 64))
+		c.score -= 20;
 	snprintf(c.note, sizeof(c.note), "%s%s%s", mpnote, mpnote[0] && tcnote[0] ? "; " : "",
 		 tcnote);
 	if (f->npass < MAX_PASSING)

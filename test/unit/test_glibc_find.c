@@ -107,20 +107,28 @@ init_mp(struct ff *f, uint64_t sbrk, uint32_t n_mmaps, uint64_t mmapped)
 	put(f, MP + f->lay->mp_mmapped_mem, mmapped);
 	put(f, MP + f->lay->mp_mmapped_mem + 8, mmapped);
 	put(f, MP + f->lay->mp_sbrk_base, sbrk);
-	put(f, MP + f->lay->mp_tcache_bins, 64);
-	put(f, MP + f->lay->mp_tcache_bins + 8, 1032);
-	put(f, MP + f->lay->mp_tcache_bins + 16, 7);
+	if (f->lay->tc_size) {
+		put(f, MP + f->lay->mp_tcache_bins, 64);
+		put(f, MP + f->lay->mp_tcache_bins + 8, 1032);
+		put(f, MP + f->lay->mp_tcache_bins + 16, 7);
+	}
+}
+
+static struct ff *
+ff_new_in(const struct glibc_layout *lay)
+{
+	struct ff *f = calloc(1, sizeof(*f));
+
+	f->lay = lay;
+	init_arena(f, ARENA, ARENA);
+	init_mp(f, 0, 0, 0);
+	return f;
 }
 
 static struct ff *
 ff_new(void)
 {
-	struct ff *f = calloc(1, sizeof(*f));
-
-	f->lay = glibc_layout_for(36);
-	init_arena(f, ARENA, ARENA);
-	init_mp(f, 0, 0, 0);
-	return f;
+	return ff_new_in(glibc_layout_for(36));
 }
 
 /* A heap from start to end: a tcache struct first (its user address in
@@ -130,9 +138,10 @@ fill_heap(struct ff *f, uint64_t arena, uint64_t start, uint64_t end, uint64_t *
 {
 	uint64_t p = start, free_c, h = bin_head(f, arena, 16);
 
-	put(f, p + 8, f->lay->tc_size | 1);
-	*tc = p + 16;
-	p += f->lay->tc_size;
+	/* a glibc without tcache (tc_size 0): an ordinary chunk in its place */
+	put(f, p + 8, (f->lay->tc_size ? f->lay->tc_size : 0x290) | 1);
+	*tc = f->lay->tc_size ? p + 16 : 0;
+	p += f->lay->tc_size ? f->lay->tc_size : 0x290;
 	free_c = p;
 	put(f, p + 8, 0x100 | 1);
 	put(f, p + 16, h);
@@ -177,9 +186,9 @@ thread_arena(struct ff *f, uint64_t h, uint64_t next, uint64_t *tc)
 
 /* The full process: main + two thread arenas, an mmapped chunk, 3 threads. */
 static struct ff *
-ff_ring_of_three(void)
+ff_ring_of_three_in(const struct glibc_layout *lay)
 {
-	struct ff *f = ff_new();
+	struct ff *f = ff_new_in(lay);
 	uint64_t tc0, tc1, tc2, a1, a2;
 
 	fill_heap(f, ARENA, HEAP, HEAP + HEAPLEN, &tc0);
@@ -192,6 +201,12 @@ ff_ring_of_three(void)
 	set_tls(f, 1, tc1);
 	set_tls(f, 2, tc2);
 	return f;
+}
+
+static struct ff *
+ff_ring_of_three(void)
+{
+	return ff_ring_of_three_in(glibc_layout_for(36));
 }
 
 static int
@@ -261,6 +276,41 @@ UNIT_TEST(glibc_find_ring_of_three)
 	CHECK(find(f, 99, &g, why, sizeof(why)) < 0);
 	CHECK(strstr(why, "2.99") != NULL);
 	ff_free(f);
+}
+
+/* Every layout of the table, with no version string: the finder infers
+ * that layout (or one that reads memory the same way), not another. */
+UNIT_TEST(glibc_find_infers_every_layout)
+{
+	const struct glibc_layout *lay;
+
+	for (size_t i = 0; (lay = glibc_layout_at(i)); i++) {
+		struct ff *f = ff_ring_of_three_in(lay);
+		struct glibc_found g;
+		char why[256];
+		int ret = find(f, 0, &g, why, sizeof(why));
+
+		if (ret < 0)
+			fprintf(stderr, "  layout 2.%d-2.%d: %s\n", lay->minor_min, lay->minor_max, why);
+		CHECK(ret == 0);
+		if (ret == 0) {
+			struct glibc_layout a = *lay, b = *g.lay;
+
+			a.minor_min = a.minor_max = b.minor_min = b.minor_max = 0;
+			CHECK(!memcmp(&a, &b, sizeof(a)));
+			CHECK(g.inferred && g.minor_min <= lay->minor_min &&
+			      g.minor_max >= lay->minor_max);
+			CHECK_EQ_U64(g.main_arena, ARENA);
+			CHECK_EQ_U64(g.mp, MP);
+			CHECK(g.have_tpoff == (lay->tc_size != 0));
+			if (g.have_tpoff)
+				CHECK_EQ_U64(g.tcache_tpoff, TPOFF);
+		}
+		/* and with its version string: that layout only */
+		CHECK(find(f, lay->minor_max, &g, why, sizeof(why)) == 0 && !g.inferred &&
+		      g.minor_min == lay->minor_max);
+		ff_free(f);
+	}
 }
 
 /* The walker, given what the finder found, walks all three arenas. */
