@@ -78,8 +78,8 @@ struct glibc_found {
 int glibc_find(const struct glibc_find_input *in, struct glibc_found *out, char *why, size_t len);
 
 /* libc's writable data in m: the writable mappings of the file mapped by
- * `libc` (its offset-0 entry), and an anonymous mapping that starts where
- * the last of them ends.  Also [*lo, *hi): everything libc maps, where its
+ * `libc` (its offset-0 entry; up to another copy of the file), and an
+ * anonymous mapping that starts where the last of them ends.  Also [*lo, *hi): everything libc maps, where its
  * version string may be.  Returns the number of ranges written (<= max). */
 size_t glibc_find_ranges(const struct maps *m, const struct map_entry *libc,
 			 struct map_range *out, size_t max, uint64_t *lo, uint64_t *hi);

@@ -743,8 +743,10 @@ glibc_find_ranges(const struct maps *m, const struct map_entry *libc, struct map
 	for (size_t i = 0; i < m->n; i++) {
 		const struct map_entry *e = &m->v[i];
 
-		if (strcmp(e->path, libc->path) || e->inode != libc->inode)
+		if (e->start < libc->start || strcmp(e->path, libc->path) || e->inode != libc->inode)
 			continue;
+		if (e->offset == 0 && e->start != libc->start)
+			break; /* another copy of the file (dlmopen): not this libc */
 		if (!*lo || e->start < *lo)
 			*lo = e->start;
 		if (e->end > *hi)

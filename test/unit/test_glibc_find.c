@@ -462,7 +462,9 @@ UNIT_TEST(glibc_find_ranges_from_maps)
 		"7f00001d4000-7f00001d6000 rw-p 001d4000 fe:00 42 /usr/lib/libc.so.6\n"
 		"7f00001d6000-7f00001e3000 rw-p 00000000 00:00 0 \n"
 		"7f00001e3000-7f00001e5000 rw-p 00000000 00:00 0 \n"
-		"7f0000200000-7f0000201000 rw-p 00000000 fe:00 43 /usr/lib/libother.so\n";
+		"7f0000200000-7f0000201000 rw-p 00000000 fe:00 43 /usr/lib/libother.so\n"
+		"7f0000300000-7f0000326000 r--p 00000000 fe:00 42 /usr/lib/libc.so.6\n"
+		"7f0000326000-7f0000328000 rw-p 001d4000 fe:00 42 /usr/lib/libc.so.6\n";
 	struct maps m;
 	struct map_range r[GLIBC_FIND_MAX_RANGES];
 	uint64_t lo, hi;
