@@ -79,7 +79,8 @@ usage(FILE *f)
 		"  --cow       stop PID only while it forks; read the fork (copy-on-write)\n"
 		"  --locate code|memory|auto  find malloc's state in libc's code (needs\n"
 		"              libc's file), in the copied memory alone, or (auto, the\n"
-		"              default) in the code when it matches, else in memory\n"
+		"              default, or $HEAPSCAN_LOCATE) in the code when it\n"
+		"              matches, else in memory\n"
 		"  --version   print the version\n"
 		"  -h, --help  this text\n"
 		"\n"
@@ -115,6 +116,20 @@ parse_count(const char *s, int *out)
 	if (*end || v < 0 || v > 1000000)
 		return -1;
 	*out = (int)v;
+	return 0;
+}
+
+static int
+parse_locate(const char *s, enum locate_mode *out)
+{
+	if (!strcmp(s, "auto"))
+		*out = LOCATE_AUTO;
+	else if (!strcmp(s, "code"))
+		*out = LOCATE_CODE;
+	else if (!strcmp(s, "memory"))
+		*out = LOCATE_MEMORY;
+	else
+		return -1;
 	return 0;
 }
 
@@ -154,6 +169,11 @@ parse_options(int argc, char **argv, struct options *o)
 	delay = getenv("HEAPSCAN_TEST_COW_BORROW_MS");
 	if (delay && parse_count(delay, &c) == 0)
 		o->scan.test_cow_borrow_ms = c;
+	/* --locate's default, so a whole test suite can run either way */
+	delay = getenv("HEAPSCAN_LOCATE");
+	if (delay && parse_locate(delay, &o->scan.locate))
+		error_msg_and_die(EXIT_USAGE, "HEAPSCAN_LOCATE takes code, memory or auto, not '%s'",
+				  delay);
 	if (getenv("HEAPSCAN_TEST_LOCATE_BLIND")) /* the memory way infers the version */
 		o->scan.test_locate_blind = true;
 	if (getenv("HEAPSCAN_TEST_LOCATE_MS"))
@@ -171,13 +191,7 @@ parse_options(int argc, char **argv, struct options *o)
 			o->scan.cow = true;
 			break;
 		case 'l':
-			if (!strcmp(optarg, "auto"))
-				o->scan.locate = LOCATE_AUTO;
-			else if (!strcmp(optarg, "code"))
-				o->scan.locate = LOCATE_CODE;
-			else if (!strcmp(optarg, "memory"))
-				o->scan.locate = LOCATE_MEMORY;
-			else
+			if (parse_locate(optarg, &o->scan.locate))
 				error_msg_and_die(EXIT_USAGE, "--locate takes code, memory or auto, "
 						  "not '%s'", optarg);
 			o->locate_set = true;

@@ -4,9 +4,16 @@
 # (as a stripped or unusual libc would hide them): --locate=code exits 5
 # naming the cause; the default (auto) says so on stderr, finds malloc's
 # state in memory and gives the fixture's exact truth; --locate=memory the
-# same report.  Bad --locate arguments are usage errors (exit 2).
+# same report.  Bad --locate arguments and HEAPSCAN_LOCATE values are usage
+# errors (exit 2).
 . "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
 need_heapscan
+unset HEAPSCAN_LOCATE # the default is what is tested here
+
+HEAPSCAN_LOCATE=libc "$HEAPSCAN" 1 >out.txt 2>err.txt
+[ "$?" = 2 ] || fail "HEAPSCAN_LOCATE=libc is not a usage error"
+grep -qx "heapscan: HEAPSCAN_LOCATE takes code, memory or auto, not 'libc'" err.txt ||
+	fail "HEAPSCAN_LOCATE=libc: $(cat err.txt)"
 
 "$HEAPSCAN" --locate=disasm 1 >out.txt 2>err.txt
 rc=$?
