@@ -12,6 +12,8 @@
  *            cmp reg3, [rip + mp_.tcache_bins]
  *
  * The glibc version comes from the "release version 2.NN" string in libc.
+ * Without libc's file, or when its code does not match, glibc_find.h finds
+ * the same three in memory alone (--locate).
  */
 #ifndef HEAPSCAN_LIBC_H
 #define HEAPSCAN_LIBC_H
