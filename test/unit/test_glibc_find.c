@@ -356,6 +356,29 @@ UNIT_TEST(glibc_find_tcache_offset_refused)
 	ff_free(f);
 }
 
+/* Two offsets that hold every thread's tcache alike (a stale copy on each
+ * stack, say): not decided, and said so, rather than guessed. */
+UNIT_TEST(glibc_find_tcache_offset_tie)
+{
+	struct ff *f = ff_ring_of_three();
+	struct glibc_found g;
+	char why[256];
+	uint64_t v;
+
+	for (int i = 0; i < 3; i++) {
+		memcpy(&v, at(f, f->fs[i] + TPOFF), 8);
+		put(f, f->fs[i] + TPOFF - 0x100, v);
+	}
+	CHECK(find(f, 36, &g, why, sizeof(why)) == 0);
+	CHECK(!g.have_tpoff);
+	CHECK(strstr(g.note, "tcache offset not decided: 2 offsets fit 3 threads each") != NULL);
+	/* one thread's copy is gone: the real offset has more votes */
+	put(f, f->fs[1] + TPOFF - 0x100, 0);
+	CHECK(find(f, 36, &g, why, sizeof(why)) == 0);
+	CHECK(g.have_tpoff && g.tcache_tpoff == TPOFF);
+	ff_free(f);
+}
+
 /* A decoy: an arena-shaped struct whose top does not end its heap. */
 UNIT_TEST(glibc_find_decoy_top_wrong)
 {
