@@ -323,6 +323,8 @@ count_mmapped(const struct finder *f, const struct glibc_layout *lay, const stru
 
 		if (r->name[0] && strncmp(r->name, "[anon:", 6))
 			continue; /* file-backed, [heap], [stack] */
+		if (!ev->initial && r->start <= ev->heap_start && r->end >= ev->top_end)
+			continue; /* the main heap, unnamed (in a core) */
 		while (p + 16 <= r->end) {
 			uint64_t prev, hdr, size, ar, hsize;
 
