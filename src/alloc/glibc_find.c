@@ -72,6 +72,12 @@ struct finder {
 	struct candidate pass[MAX_PASSING];
 	size_t npass;
 	size_t dropped;     /* passing candidates past MAX_PASSING */
+	struct {            /* the last mmapped count: layouts that read heap_info
+			       alike need not scan the memory again */
+		bool valid;
+		uint64_t arena, n, bytes;
+		uint32_t hi_ar_ptr, hi_size, ms_next;
+	} mm;
 };
 
 static bool
@@ -339,8 +345,14 @@ count_mmapped(const struct finder *f, const struct glibc_layout *lay, const stru
 					continue;
 				}
 			}
-			if (rd(f, p, &prev) && rd(f, p + 8, &hdr) && prev < PAGE && !(prev & 15) &&
-			    (hdr & 7) == IS_MMAPPED) {
+			if (!r->nholes) { /* straight from the region: most pages end here */
+				memcpy(&prev, r->data + (p - r->start), 8);
+				memcpy(&hdr, r->data + (p - r->start) + 8, 8);
+			} else if (!rd(f, p, &prev) || !rd(f, p + 8, &hdr)) {
+				p += PAGE;
+				continue;
+			}
+			if (prev < PAGE && !(prev & 15) && (hdr & 7) == IS_MMAPPED) {
 				size = hdr & ~7ULL;
 				if (size >= PAGE - prev && ((prev + size) & (PAGE - 1)) == 0 &&
 				    size <= r->end - p - prev && word(f, p + prev + 8) == hdr) {
@@ -416,14 +428,27 @@ judge_mp(const struct finder *f, const struct glibc_layout *lay, const struct ar
 
 /* Best mp_ in libc's data, or 0 (with why in note) when none or a tie. */
 static uint64_t
-find_mp(const struct finder *f, const struct glibc_layout *lay, const struct arena_eval *ev,
+find_mp(struct finder *f, const struct glibc_layout *lay, uint64_t a, const struct arena_eval *ev,
 	long *score, char *note, size_t len)
 {
 	uint64_t n, bytes, best = 0;
 	long top = -1;
 	int ties = 0;
 
-	count_mmapped(f, lay, ev, &n, &bytes);
+	if (f->mm.valid && f->mm.arena == a && f->mm.hi_ar_ptr == lay->hi_ar_ptr &&
+	    f->mm.hi_size == lay->hi_size && f->mm.ms_next == lay->ms_next) {
+		n = f->mm.n;
+		bytes = f->mm.bytes;
+	} else {
+		count_mmapped(f, lay, ev, &n, &bytes);
+		f->mm.valid = true;
+		f->mm.arena = a;
+		f->mm.n = n;
+		f->mm.bytes = bytes;
+		f->mm.hi_ar_ptr = lay->hi_ar_ptr;
+		f->mm.hi_size = lay->hi_size;
+		f->mm.ms_next = lay->ms_next; /* the same ring */
+	}
 	for (size_t i = 0; i < f->in->ndata; i++) {
 		const struct map_range *d = &f->in->data[i];
 
@@ -592,7 +617,7 @@ evaluate(struct finder *f, const struct glibc_layout *lay, uint64_t a, struct ar
 	long s = 0;
 	char mpnote[128] = "", tcnote[128] = "";
 
-	c.mp = find_mp(f, lay, ev, &s, mpnote, sizeof(mpnote));
+	c.mp = find_mp(f, lay, a, ev, &s, mpnote, sizeof(mpnote));
 	if (c.mp)
 		c.score += s;
 	s = 0;
