@@ -12,6 +12,8 @@
  *            cmp reg3, [rip + mp_.tcache_bins]
  *
  * The glibc version comes from the "release version 2.NN" string in libc.
+ * Without libc's file, or when its code does not match, glibc_find.h finds
+ * the same three in memory alone (--locate).
  */
 #ifndef HEAPSCAN_LIBC_H
 #define HEAPSCAN_LIBC_H
@@ -23,8 +25,15 @@
 #include "allocator.h"
 #include "glibc.h"
 
+/* How malloc's state was found (reported as "found by"). */
+enum libc_found_by {
+	FOUND_NONE,   /* not at all (another malloc), or a snapshot that does not say */
+	FOUND_CODE,   /* in libc's code, from its file (this module) */
+	FOUND_MEMORY, /* in memory alone (glibc_find.h) */
+};
+
 struct libc_info {
-	char version[16];      /* "2.36" */
+	char version[16];      /* "2.36"; "2.35-2.41" when inferred from a range */
 	int minor;
 	const struct glibc_layout *lay;
 	uint64_t bias;         /* load bias of libc in the target */
@@ -32,7 +41,11 @@ struct libc_info {
 	uint64_t mp;           /* target address of mp_, 0 when not found */
 	bool have_tpoff;
 	int64_t tcache_tpoff;  /* fs_base + tcache_tpoff = &tcache of a thread */
+	enum libc_found_by found_by;
+	bool version_inferred; /* no version string was read: the layout told */
 };
+
+const char *libc_found_by_name(enum libc_found_by f); /* "libc code", "memory", NULL */
 
 /* Before stopping the target.  EXIT_OK, or an exit code with a cause. */
 int libc_locate(pid_t pid, const struct allocator_info *a, struct libc_info *out,

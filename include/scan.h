@@ -37,8 +37,18 @@ struct scan_thread {
 	struct user_regs_struct regs;
 };
 
+/* --locate: where malloc's state is looked for. */
+enum locate_mode {
+	LOCATE_AUTO,   /* libc's code when its file is there and matches, else memory */
+	LOCATE_CODE,   /* libc's code only (libc.h) */
+	LOCATE_MEMORY, /* the copied memory only (glibc_find.h), libc's file unused */
+};
+
 struct scan_opts {
 	int max_attempts;        /* copies tried while an arena is busy (>= 1) */
+	enum locate_mode locate;
+	bool test_locate_blind;  /* test hook: the memory way reads no version string */
+	bool test_locate_ms;     /* bench hook: say on stderr how long the search took */
 	bool allow_foreign;      /* go on without a malloc model when malloc is not glibc's */
 	long test_stop_delay_ms; /* test hook: sleep inside the stop window */
 	bool cow;                /* --cow: the target forks, heapscan reads the fork */
@@ -53,6 +63,9 @@ struct scan {
 	char *origin;           /* NULL for a live stop; else what the memory was
 				   read from ("core FILE"), shown in its place */
 	struct libc_info libc;
+	struct map_entry libc_map;       /* libc's offset-0 mapping (path owned), for
+					    finding malloc's state in memory */
+	char locate_note[512];           /* why libc's code did not serve (auto) */
 	struct glibc_thread *threads;    /* tid and tcache, for the walker */
 	struct scan_thread *regs;        /* nthreads entries, same order */
 	struct map_range *shared;        /* mappings sharing pages with another

@@ -15,7 +15,7 @@
  *         12   number of sections                                  u32
  *         16   sections, each:
  *                tag       4 ASCII bytes ("META", "ARNA", "PROB", "TYPE",
- *                          "CLSS", "CHNK"; optional "CONT", "RACH")
+ *                          "CLSS", "CHNK"; optional "CONT", "RACH", "LOCA")
  *                flags     u32: bit 0 = payload is zstd-compressed
  *                stored    u64: payload bytes in the file
  *                raw       u64: payload bytes once decompressed (= stored when not)
@@ -31,7 +31,8 @@
  * RACH (reachability, when the scan marked): varint chunk count, varint
  * root bytes, varint scanned bytes, then one byte per chunk, its enum
  * reach_state (0 free, 1 reachable, 2 leaked, 3 leaked indirectly);
- * zstd-compressed.  Readers ignore sections they do not know, so adding an
+ * zstd-compressed.  LOCA (how malloc's state was found, for the report):
+ * varints found_by, flags, main_arena, mp_, tcache offset.  Readers ignore sections they do not know, so adding an
  * optional one does not change the format version.
  *
  * Everything read is checked: lengths against what remains, counts against

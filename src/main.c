@@ -40,6 +40,7 @@ struct options {
 	bool why, referrers;    /* --why ADDR, --referrers ADDR */
 	uint64_t addr;
 	bool top_set;
+	bool locate_set;        /* --locate given */
 	struct diff_opts dopts;
 	int top;
 	pid_t pid;
@@ -80,6 +81,10 @@ usage(FILE *f)
 		"  --svg FILE  with --diff: a line chart of the top growing types\n"
 		"  --force     with --diff: compare snapshots of different processes\n"
 		"  --cow       stop PID only while it forks; read the fork (copy-on-write)\n"
+		"  --locate code|memory|auto  find malloc's state in libc's code (needs\n"
+		"              libc's file), in the copied memory alone, or (auto, the\n"
+		"              default, or $HEAPSCAN_LOCATE) in the code when it\n"
+		"              matches, else in memory\n"
 		"  --version   print the version\n"
 		"  -h, --help  this text\n"
 		"\n"
@@ -118,6 +123,20 @@ parse_count(const char *s, int *out)
 	return 0;
 }
 
+static int
+parse_locate(const char *s, enum locate_mode *out)
+{
+	if (!strcmp(s, "auto"))
+		*out = LOCATE_AUTO;
+	else if (!strcmp(s, "code"))
+		*out = LOCATE_CODE;
+	else if (!strcmp(s, "memory"))
+		*out = LOCATE_MEMORY;
+	else
+		return -1;
+	return 0;
+}
+
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -135,6 +154,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "svg", required_argument, NULL, 'g' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "cow", no_argument, NULL, 'C' },
+		{ "locate", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -153,6 +173,15 @@ parse_options(int argc, char **argv, struct options *o)
 	delay = getenv("HEAPSCAN_TEST_COW_BORROW_MS");
 	if (delay && parse_count(delay, &c) == 0)
 		o->scan.test_cow_borrow_ms = c;
+	/* --locate's default, so a whole test suite can run either way */
+	delay = getenv("HEAPSCAN_LOCATE");
+	if (delay && parse_locate(delay, &o->scan.locate))
+		error_msg_and_die(EXIT_USAGE, "HEAPSCAN_LOCATE takes code, memory or auto, not '%s'",
+				  delay);
+	if (getenv("HEAPSCAN_TEST_LOCATE_BLIND")) /* the memory way infers the version */
+		o->scan.test_locate_blind = true;
+	if (getenv("HEAPSCAN_TEST_LOCATE_MS"))
+		o->scan.test_locate_ms = true;
 	if (getenv("HEAPSCAN_TEST_SPLIT")) { /* two threads however small the heap */
 		glibc_walk_split_for_tests = true;
 		par_min_for_tests = 2;
@@ -164,6 +193,12 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'C':
 			o->scan.cow = true;
+			break;
+		case 'l':
+			if (parse_locate(optarg, &o->scan.locate))
+				error_msg_and_die(EXIT_USAGE, "--locate takes code, memory or auto, "
+						  "not '%s'", optarg);
+			o->locate_set = true;
 			break;
 		case 'v':
 			o->vtables = true;
@@ -223,6 +258,8 @@ parse_options(int argc, char **argv, struct options *o)
 	if ((o->dopts.svg || o->dopts.force) && !o->diff)
 		error_msg_and_die(EXIT_USAGE, "--svg and --force go with --diff");
 	if (o->diff) {
+		if (o->locate_set)
+			error_msg_and_die(EXIT_USAGE, "--locate goes with a process id");
 		if (o->snapshot || o->vtables || o->contents || o->leaks || o->why || o->referrers)
 			error_msg_and_die(EXIT_USAGE, "--diff compares snapshot files only");
 		o->dopts.json = o->json;
@@ -251,6 +288,8 @@ parse_options(int argc, char **argv, struct options *o)
 		if (o->why || o->referrers)
 			error_msg_and_die(EXIT_USAGE, "--why and --referrers need a live process: a "
 					  "snapshot holds no memory to follow pointers in");
+		if (o->locate_set)
+			error_msg_and_die(EXIT_USAGE, "--locate goes with a process id, not a snapshot");
 		o->file = argv[optind];
 		return;
 	}

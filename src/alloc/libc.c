@@ -208,6 +208,19 @@ libc_locate(pid_t pid, const struct allocator_info *a, struct libc_info *out, ch
 				out, why, whylen);
 }
 
+const char *
+libc_found_by_name(enum libc_found_by f)
+{
+	switch (f) {
+	case FOUND_CODE:
+		return "libc code";
+	case FOUND_MEMORY:
+		return "memory";
+	default:
+		return NULL;
+	}
+}
+
 int
 libc_locate_file(const char *file, const char *shown, uint64_t map_start,
 		 bool (*read_word)(void *ctx, uint64_t addr, uint64_t *out), void *ctx,
@@ -260,5 +273,6 @@ libc_locate_file(const char *file, const char *shown, uint64_t map_start,
 	}
 	free(code);
 	elfmod_close(m);
+	out->found_by = FOUND_CODE;
 	return EXIT_OK;
 }

@@ -245,6 +245,42 @@ report_vtables(FILE *f, const struct type_table *t)
 	}
 }
 
+/* How malloc's state was found: nothing when the scan does not say. */
+static void
+text_found_by(FILE *f, const struct libc_info *l)
+{
+	const char *by = libc_found_by_name(l->found_by);
+
+	if (by)
+		fprintf(f, "  malloc's state found by: %s%s\n", by,
+			l->version_inferred ? " (no version string: glibc version inferred)" : "");
+}
+
+static void
+json_found_by(FILE *f, const struct libc_info *l)
+{
+	const char *by = libc_found_by_name(l->found_by);
+
+	fprintf(f, ", \"found_by\": ");
+	if (!by) {
+		fprintf(f, "null, \"glibc_inferred\": false, \"main_arena\": null, \"mp\": null"
+			", \"tcache_tpoff\": null");
+		return;
+	}
+	json_str(f, by);
+	fprintf(f, ", \"glibc_inferred\": %s, \"main_arena\": ", l->version_inferred ? "true" : "false");
+	json_addr(f, l->main_arena);
+	fprintf(f, ", \"mp\": ");
+	if (l->mp)
+		json_addr(f, l->mp);
+	else
+		fprintf(f, "null");
+	if (l->have_tpoff)
+		fprintf(f, ", \"tcache_tpoff\": %" PRId64, l->tcache_tpoff);
+	else
+		fprintf(f, ", \"tcache_tpoff\": null");
+}
+
 void
 report_text(FILE *f, const struct scan *s, const struct type_table *types,
 	    const struct report_opts *o)
@@ -272,6 +308,7 @@ report_text(FILE *f, const struct scan *s, const struct type_table *types,
 	if (s->holes) /* what lies there is not counted */
 		fprintf(f, ", %zu range%s unreadable", s->holes, s->holes == 1 ? "" : "s");
 	fputc('\n', f);
+	text_found_by(f, &s->libc);
 	text_totals(f, m);
 	text_arenas(f, m);
 	text_sizes(f, &h, o->top);
@@ -297,6 +334,7 @@ json_summary(FILE *f, const struct scan *s)
 	json_str(f, s->cmdline);
 	fprintf(f, ", \"glibc\": ");
 	json_str(f, s->libc.version);
+	json_found_by(f, &s->libc);
 	fprintf(f, ", \"threads\": %zu, \"arenas\": %zu, \"pause_ms\": %.3f, \"pause_total_ms\": %.3f"
 		", \"prepare_ms\": %.3f, \"walk_ms\": %.3f, \"analyze_ms\": %.3f"
 		", \"attempts\": %d, \"busy_arenas\": %d, \"was_stopped\": %s, \"copied_bytes\": %" PRIu64

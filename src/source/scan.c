@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "allocator.h"
 #include "copy.h"
 #include "cow.h"
 #include "error.h"
+#include "glibc_find.h"
 #include "maps.h"
 #include "probe.h"
 #include "scan.h"
@@ -302,8 +304,33 @@ count_holes(const struct image *img)
 	return n;
 }
 
+/* Where malloc's state is, from libc's code (unless --locate=memory).  In
+ * auto mode a failure only leaves it to the memory, after the copy. */
 static int
-prepare(pid_t pid, struct scan *s, struct maps *m, bool allow_foreign)
+locate_by_code(pid_t pid, struct scan *s, const struct allocator_info *ai,
+	       const struct scan_opts *opts)
+{
+	char why[512];
+	int ret;
+
+	s->libc_map = *ai->libc;
+	s->libc_map.path = xstrdup(ai->libc->path);
+	if (opts->locate == LOCATE_MEMORY)
+		return EXIT_OK;
+	ret = libc_locate(pid, ai, &s->libc, why, sizeof(why));
+	if (ret == EXIT_OK || opts->locate == LOCATE_CODE) {
+		if (ret != EXIT_OK)
+			error_msg("%s", why);
+		return ret;
+	}
+	memset(&s->libc, 0, sizeof(s->libc));
+	snprintf(s->locate_note, sizeof(s->locate_note), "%s", why);
+	error_msg("%s; looking for malloc's state in memory", why);
+	return EXIT_OK;
+}
+
+static int
+prepare(pid_t pid, struct scan *s, struct maps *m, const struct scan_opts *opts)
 {
 	struct target_info ti;
 	struct allocator_info ai;
@@ -339,7 +366,7 @@ prepare(pid_t pid, struct scan *s, struct maps *m, bool allow_foreign)
 	set_files(pid, m);
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
 	ret = allocator_check(pid, m, exe, &ai, why, sizeof(why));
-	if (ret == EXIT_UNSUPPORTED && allow_foreign) {
+	if (ret == EXIT_UNSUPPORTED && opts->allow_foreign) {
 		s->foreign = true;
 		snprintf(s->foreign_why, sizeof(s->foreign_why), "%s", why);
 		return EXIT_OK;
@@ -348,11 +375,95 @@ prepare(pid_t pid, struct scan *s, struct maps *m, bool allow_foreign)
 		error_msg("%s", why);
 		return ret;
 	}
-	ret = libc_locate(pid, &ai, &s->libc, why, sizeof(why));
+	ret = locate_by_code(pid, s, &ai, opts);
 	allocator_info_free(&ai);
-	if (ret != EXIT_OK)
-		error_msg("%s", why);
 	return ret;
+}
+
+/* libc's version string, from its read-only mappings in [lo, hi) (they do
+ * not change: read after the stop window). */
+static bool
+read_version(pid_t pid, const struct maps *m, uint64_t lo, uint64_t hi, int *minor)
+{
+	struct image ro;
+	bool found;
+
+	image_init(&ro);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct map_entry *e = &m->v[i];
+		uint64_t len = e->end - e->start;
+		struct iovec l, r;
+		ssize_t n;
+		void *buf;
+
+		if (e->start < lo || e->end > hi || (e->perms & MAP_PERM_W) || len > (64u << 20))
+			continue;
+		buf = xmalloc(len);
+		l = (struct iovec){ buf, len };
+		r = (struct iovec){ (void *)(uintptr_t)e->start, len };
+		n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+		if (n > 0)
+			image_add_copy(&ro, e->start, buf, (size_t)n, e->perms, e->path);
+		free(buf);
+	}
+	found = glibc_find_version(&ro, lo, hi, minor);
+	image_free(&ro);
+	return found;
+}
+
+/* After a copy, when libc's code did not say: malloc's state from the
+ * copied memory alone (glibc_find.h).  0, or -1 with the cause in why. */
+static int
+locate_in_memory(struct scan *s, const struct scan_opts *opts, const struct seize *sz,
+		 char *why, size_t len)
+{
+	struct map_range data[GLIBC_FIND_MAX_RANGES];
+	const struct map_entry *libc = NULL;
+	struct glibc_find_input in = { .img = &s->img, .data = data };
+	struct glibc_found f;
+	uint64_t lo, hi, *fs;
+	double t0;
+	int ret;
+
+	for (size_t i = 0; i < s->maps.n && !libc; i++)
+		if (s->maps.v[i].offset == 0 && !strcmp(s->maps.v[i].path, s->libc_map.path))
+			libc = &s->maps.v[i];
+	if (!libc) {
+		snprintf(why, len, "libc is no longer mapped");
+		return -1;
+	}
+	in.ndata = glibc_find_ranges(&s->maps, libc, data, GLIBC_FIND_MAX_RANGES, &lo, &hi);
+	if (!opts->test_locate_blind)
+		read_version(s->pid, &s->maps, lo, hi, &in.minor);
+	fs = xcalloc(sz->n ? sz->n : 1, sizeof(*fs));
+	for (size_t i = 0; i < sz->n; i++)
+		fs[i] = sz->t[i].have_regs ? sz->t[i].regs.fs_base : 0;
+	in.fs_base = fs;
+	in.nthreads = sz->n;
+	t0 = now_ms();
+	ret = glibc_find(&in, &f, why, len);
+	if (opts->test_locate_ms) /* bench hook: how long the search took */
+		error_msg("glibc_find: %.3f ms (%s)", now_ms() - t0, ret < 0 ? "refused" : "found");
+	free(fs);
+	if (ret < 0)
+		return -1;
+	memset(&s->libc, 0, sizeof(s->libc));
+	if (f.minor_min == f.minor_max)
+		snprintf(s->libc.version, sizeof(s->libc.version), "2.%d", f.minor_min);
+	else
+		snprintf(s->libc.version, sizeof(s->libc.version), "2.%d-2.%d", f.minor_min,
+			 f.minor_max);
+	s->libc.minor = f.minor_min;
+	s->libc.lay = f.lay;
+	s->libc.main_arena = f.main_arena;
+	s->libc.mp = f.mp;
+	s->libc.have_tpoff = f.have_tpoff;
+	s->libc.tcache_tpoff = f.tcache_tpoff;
+	s->libc.found_by = FOUND_MEMORY;
+	s->libc.version_inferred = f.inferred;
+	if (f.note[0])
+		error_msg("malloc's state found in memory, but %s", f.note);
+	return 0;
 }
 
 /* Before the stop: cw when the target can be made to fork, else NULL after
@@ -377,14 +488,14 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	struct cow cw, *cwp = NULL;
 	struct maps m = { 0 };
 	struct glibc_target gt;
-	char why[256];
+	char why[512];
 	int ret;
 
 	double t0 = now_ms();
 
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
-	ret = prepare(pid, s, &m, opts->allow_foreign);
+	ret = prepare(pid, s, &m, opts);
 	/* A target sharing pages with a process it forked, or that forked it,
 	 * must not be made to copy them (maps_read_shared).  Unknown when
 	 * smaps cannot be read: then the rest fails too. */
@@ -414,6 +525,22 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 		}
 		if (s->foreign)
 			break;
+		/* a list caught mid-update can hide the arena: copy again */
+		if (s->libc.found_by == FOUND_NONE &&
+		    locate_in_memory(s, opts, &sz, why, sizeof(why)) < 0) {
+			if (s->attempts < opts->max_attempts) {
+				seize_free(&sz);
+				sleep_ms(s->attempts);
+				continue;
+			}
+			seize_free(&sz);
+			if (s->locate_note[0])
+				error_msg("process %d: %s; in memory: %s", (int)pid, s->locate_note, why);
+			else
+				error_msg("process %d: cannot find malloc's state in memory: %s",
+					  (int)pid, why);
+			return EXIT_UNSUPPORTED;
+		}
 		s->nbusy = glibc_busy_arenas(&s->img, s->libc.lay, s->libc.main_arena, s->busy,
 					     SCAN_MAX_BUSY);
 		if (s->nbusy <= 0 || s->attempts >= opts->max_attempts)
@@ -453,6 +580,7 @@ scan_free(struct scan *s)
 {
 	free(s->cmdline);
 	free(s->origin);
+	free(s->libc_map.path);
 	free(s->threads);
 	free(s->regs);
 	free(s->shared);

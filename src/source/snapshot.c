@@ -407,12 +407,25 @@ reach_section(struct buf *b, const struct reach *r)
 	put(b, r->state, r->nchunks);
 }
 
+/* LOCA: how malloc's state was found, for the report: varint found_by
+ * (enum libc_found_by), flags (1 version inferred, 2 tcache offset known),
+ * main_arena, mp_, the tcache offset as a u64. */
+static void
+locate_section(struct buf *b, const struct scan *s)
+{
+	put_var(b, (uint64_t)s->libc.found_by);
+	put_var(b, (uint64_t)s->libc.version_inferred | (uint64_t)s->libc.have_tpoff << 1);
+	put_var(b, s->libc.main_arena);
+	put_var(b, s->libc.mp);
+	put_var(b, (uint64_t)s->libc.tcache_tpoff);
+}
+
 static void
 write_all(struct writer *w, const struct scan *s, const struct type_table *t,
 	  const struct snap_write_opts *o)
 {
 	struct buf b = { 0 };
-	uint32_t version = SNAP_FORMAT_VERSION, nsec = 6 + o->contents + !!o->reach;
+	uint32_t version = SNAP_FORMAT_VERSION, nsec = 7 + o->contents + !!o->reach;
 	uint64_t sum;
 	uint8_t trailer[16];
 
@@ -429,6 +442,8 @@ write_all(struct writer *w, const struct scan *s, const struct type_table *t,
 	wr_section(w, "TYPE", &b, true);
 	class_section(&b, t);
 	wr_section(w, "CLSS", &b, true);
+	locate_section(&b, s);
+	wr_section(w, "LOCA", &b, false);
 	wr_stream_section(w, "CHNK", chunk_range, s, t);
 	if (o->contents)
 		wr_stream_section(w, "CONT", contents_range, s, t);
@@ -937,6 +952,23 @@ decode_reach(struct reader *r, struct cur *c, const struct heap_model *h, struct
 	return 0;
 }
 
+/* Optional: older snapshots do not say how malloc's state was found. */
+static int
+decode_locate(struct reader *r, struct cur *c, struct scan *s)
+{
+	uint64_t by = get_var(c), flags = get_var(c);
+
+	s->libc.main_arena = get_var(c);
+	s->libc.mp = get_var(c);
+	s->libc.tcache_tpoff = (int64_t)get_var(c);
+	if (c->bad || c->p != c->end || by > FOUND_MEMORY || flags > 3)
+		return fail(r, "corrupt: section LOCA does not decode");
+	s->libc.found_by = (enum libc_found_by)by;
+	s->libc.version_inferred = flags & 1;
+	s->libc.have_tpoff = flags & 2;
+	return 0;
+}
+
 /* Totals are recomputed, never read: a file cannot make them disagree. */
 static void
 recount(struct heap_model *h, struct type_table *t)
@@ -971,6 +1003,8 @@ decode_all(struct reader *r, struct scan *s, struct type_table *t, struct snap_m
 	    decode_chunks(r, c[5], &s->heap, t, m) < 0)
 		return -1;
 	if (find_section(r, "RACH") && decode_reach(r, find_section(r, "RACH"), &s->heap, m) < 0)
+		return -1;
+	if (find_section(r, "LOCA") && decode_locate(r, find_section(r, "LOCA"), s) < 0)
 		return -1;
 	recount(&s->heap, t);
 	return 0;
