@@ -49,6 +49,9 @@ bool elfmod_read_vaddr(const struct elfmod *m, uint64_t vaddr, void *buf, size_t
 
 /* First occurrence of needle in any PT_LOAD segment's file bytes; its vaddr. */
 bool elfmod_find_bytes(const struct elfmod *m, const void *needle, size_t nlen, uint64_t *vaddr);
+/* The lowest occurrence at or above link-time address from. */
+bool elfmod_find_bytes_from(const struct elfmod *m, const void *needle, size_t nlen, uint64_t from,
+			    uint64_t *vaddr);
 
 /* Load bias: target address of link-time address 0, given where the mapping
  * with file offset 0 starts in the target (map_start). */

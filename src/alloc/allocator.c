@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -146,17 +147,43 @@ explain_no_glibc(pid_t pid, const struct maps *m, char *why, size_t whylen)
 	return EXIT_UNSUPPORTED;
 }
 
+/* Where the dynamic linker is mapped: AT_BASE from /proc/PID/auxv, 0 when
+ * unknown.  Up to glibc 2.31 ld.so itself exports malloc, calloc, realloc
+ * and free (its minimal allocator, serving only the loader), and its file
+ * is ld-2.NN.so or anything a distribution or a test cache calls it: the
+ * loader is known by its role, not by its name. */
+static uint64_t
+loader_base(pid_t pid)
+{
+	char path[64];
+	uint64_t av[2], base = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fread(av, sizeof(av), 1, f) == 1 && av[0] != AT_NULL)
+		if (av[0] == AT_BASE)
+			base = av[1];
+	fclose(f);
+	return base;
+}
+
 /* Modules worth opening: file-backed, the mapping at file offset 0, not libc
  * itself, not the dynamic linker (its minimal malloc serves only ld.so). */
 static bool
-module_candidate(const struct map_entry *e, const struct map_entry *libc)
+module_candidate(const struct map_entry *e, const struct map_entry *libc, uint64_t ldbase)
 {
 	char b[PATH_MAX];
 
 	if (e->offset != 0 || e->path[0] != '/' || !strcmp(e->path, libc->path))
 		return false;
+	if (ldbase && e->start == ldbase)
+		return false;
+	/* auxv unreadable: fall back to the loader's usual names */
 	map_basename(e, b, sizeof(b));
-	return strncmp(b, "ld-linux", 8) != 0;
+	return ldbase || (strncmp(b, "ld-linux", 8) != 0 && fnmatch("ld-2.*.so", b, 0) != 0);
 }
 
 static bool
@@ -201,10 +228,12 @@ seen_before(const struct maps *m, size_t i)
 static const struct map_entry *
 find_other_malloc(pid_t pid, const struct maps *m, const struct map_entry *libc)
 {
+	uint64_t ldbase = loader_base(pid);
+
 	for (size_t i = 0; i < m->n; i++) {
 		const struct map_entry *e = &m->v[i];
 
-		if (module_candidate(e, libc) && !seen_before(m, i) && defines_malloc(pid, e))
+		if (module_candidate(e, libc, ldbase) && !seen_before(m, i) && defines_malloc(pid, e))
 			return e;
 	}
 	return NULL;

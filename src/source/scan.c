@@ -240,7 +240,8 @@ collect_threads(struct scan *s, const struct seize *sz)
 		if (image_u64(&s->img, sz->t[i].regs.fs_base + (uint64_t)s->libc.tcache_tpoff, &v))
 			t->tcache = v;
 	}
-	s->tcache_unknown = !s->libc.have_tpoff;
+	/* before 2.26 there is no tcache to find */
+	s->tcache_unknown = s->libc.lay->tc_bins && !s->libc.have_tpoff;
 }
 
 static size_t
