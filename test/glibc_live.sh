@@ -14,12 +14,6 @@ CACHE=${HEAPSCAN_GLIBC_CACHE:-/var/cache/heapscan-glibc}
 GCCINC=$(gcc -print-file-name=include)
 CXXVER=$(g++ -dumpversion 2>/dev/null)
 
-# Kernel headers (linux/, asm/) are not part of glibc: the system's, and
-# nothing else from /usr/include.
-mkdir -p kh
-ln -sfn /usr/include/linux kh/linux
-ln -sfn /usr/include/asm-generic kh/asm-generic
-ln -sfn "/usr/include/$(gcc -print-multiarch)/asm" kh/asm
 
 # C++ fixtures link libstdc++ statically; it was built against this system's
 # glibc and names a few symbols older ones lack.  None is used by the
@@ -39,7 +33,12 @@ build_for() { # build_for VERSION DIR -> fx-VERSION/{arenas,classes,leaks}
 	local v=$1 D=$2 out=fx-$1 f
 	local link=(-B "$D/lib" -L "$D/lib" "-Wl,--dynamic-linker=$D/lib/ld-linux-x86-64.so.2"
 		"-Wl,-rpath,$D/lib" -I "$TOP/fixtures")
-	mkdir -p "$out"
+	# Kernel headers (linux/, asm/) are not part of glibc: the system's,
+	# and nothing else from /usr/include.
+	mkdir -p "$out" kh
+	ln -sfn /usr/include/linux kh/linux
+	ln -sfn /usr/include/asm-generic kh/asm-generic
+	ln -sfn "/usr/include/$(gcc -print-multiarch)/asm" kh/asm
 	gcc -std=gnu11 -O1 -g -Wall -pthread -nostdinc -isystem "$D/include" -isystem "$GCCINC" \
 		-idirafter kh "${link[@]}" -o "$out/arenas" "$TOP/fixtures/arenas.c" -pthread ||
 		fail "glibc $v: cannot build the arenas fixture against $D"
