@@ -17,10 +17,19 @@ ls "$CORES"/2.*/INFO >/dev/null 2>&1 || fail "no cores in $CORES"
 info() { awk -v k="$1" '$1 == k { sub(/^[^ ]+ /, ""); print; exit }' "$2"; }
 
 # unreadable_libc LIBC CMD...: CMD with an empty file over LIBC (root only).
+# When LIBC is heapscan's own libc too, heapscan runs on a copy of it, by
+# its loader's --library-path.
 unreadable_libc() {
-	local libc=$1
+	local libc=$1 own ld
 	shift
 	: >empty
+	own=$(ldd "$HEAPSCAN" | awk '$1 == "libc.so.6" { print $3 }')
+	ld=$(ldd "$HEAPSCAN" | awk '$1 ~ /ld-linux/ { print $1 }')
+	if [ "$(readlink -f "$own")" = "$(readlink -f "$libc")" ]; then
+		mkdir -p ownlib
+		cp "$own" ownlib/libc.so.6
+		set -- "$ld" --library-path "$PWD/ownlib" "$@"
+	fi
 	unshare -m sh -c 'mount --bind "$1" "$2" || exit 99; shift 2; exec "$@"' sh \
 		"$PWD/empty" "$libc" "$@"
 }
@@ -56,7 +65,9 @@ for dir in "$CORES"/2.*/; do
 		[ -f "$dir/$name.core.zst" ] || fail "$dir/$name.core.zst is missing"
 		zstd -q -d -f "$dir/$name.core.zst" -o core || fail "$dir/$name.core.zst does not decompress"
 		[ "$name" = leaks ] && { zstd -q -d -f "$dir/leaks.addrs.zst" -o leaks.addrs || fail "leaks.addrs"; }
-		"$HEAPSCAN" --json core >out.json 2>err.txt
+		opts=(--json)
+		[ "$name" = leaks ] && opts=(--leaks --json)
+		"$HEAPSCAN" "${opts[@]}" core >out.json 2>err.txt
 		rc=$?
 		if [ "$rc" != 0 ] && grep -qiE 'not a process id|snapshot' err.txt; then
 			skip "heapscan cannot read core files yet: $(head -1 err.txt)"
@@ -80,7 +91,7 @@ for dir in "$CORES"/2.*/; do
 		if [ "$(info libc_absent "$dir/INFO")" != same ]; then
 			fail "$dir/INFO: libc_absent is not 'same'"
 		elif [ -e "$libc" ] && [ "$can_hide" = 1 ]; then
-			unreadable_libc "$libc" "$HEAPSCAN" --json core >out-nolibc.json 2>err-nolibc.txt
+			unreadable_libc "$libc" "$HEAPSCAN" "${opts[@]}" core >out-nolibc.json 2>err-nolibc.txt
 			rc=$?
 			if [ "$rc" = 5 ]; then
 				notes+=("$v/$name: without its libc file heapscan exits 5: $(tail -1 err-nolibc.txt)")
