@@ -107,8 +107,15 @@ UNIT_TEST(libc_version_string)
 	CHECK(!libc_parse_version("release version 2.", 18, &minor));
 	CHECK(!libc_parse_version("release version 2.1234", 22, &minor));
 	CHECK(glibc_layout_for(36) != NULL);
-	CHECK(glibc_layout_for(34) == NULL); /* tcache/heap_info layout differs */
-	CHECK(glibc_layout_for(42) == NULL);
+	/* 2.12 to 2.42, every minor in exactly one row, rows in order */
+	for (int v = 12; v <= 42; v++)
+		CHECK(glibc_layout_for(v) != NULL);
+	CHECK(glibc_layout_for(11) == NULL);
+	CHECK(glibc_layout_for(43) == NULL);
+	for (size_t i = 0; glibc_layout_at(i + 1); i++)
+		CHECK(glibc_layout_at(i)->minor_max + 1 == glibc_layout_at(i + 1)->minor_min);
+	CHECK(glibc_layout_for(34) != glibc_layout_for(35)); /* heap_info, mp_ hp fields */
+	CHECK(glibc_layout_for(41) != glibc_layout_for(42)); /* the tcache rework */
 }
 
 UNIT_TEST(libc_code_patterns_synthetic)
