@@ -67,7 +67,9 @@ libc_find_first_lea(const uint8_t *code, size_t len, uint64_t addr, uint64_t *ta
 }
 
 /* In malloc: "mov r, [rip+slot]" then, within a few instructions, a load
- * through fs:[r]; after it the first "cmp r, [rip+X]" reads mp_.tcache_bins. */
+ * through fs:[r]; after it the first "cmp r, [rip+X]" reads mp_.tcache_bins
+ * (up to 2.41).  True when the slot is found; *tcache_bins is 0 when no such
+ * cmp follows. */
 bool
 libc_find_tcache_refs(const uint8_t *code, size_t len, uint64_t addr, uint64_t *got_slot,
 		      uint64_t *tcache_bins)
@@ -108,7 +110,9 @@ libc_find_tcache_refs(const uint8_t *code, size_t len, uint64_t addr, uint64_t *
 		}
 	}
 	cs_free(in, n);
-	return have_slot && have_bins;
+	if (!have_bins)
+		*tcache_bins = 0;
+	return have_slot;
 }
 
 bool
@@ -308,7 +312,7 @@ libc_locate_file(const char *file, const char *shown, uint64_t map_start,
 
 		/* up to 2.41 that cmp reads mp_.tcache_bins; 2.42 compares with
 		 * tcache_max_bytes first: mp_'s initial bytes decide there */
-		if (out->minor <= 41)
+		if (out->minor <= 41 && bins)
 			out->mp = bins + out->bias - out->lay->mp_tcache_bins;
 		if (read_word(ctx, slot + out->bias, &v)) {
 			out->tcache_tpoff = (int64_t)v;

@@ -137,6 +137,9 @@ UNIT_TEST(libc_code_patterns_synthetic)
 	CHECK_EQ_U64(slot, 0x2000 + 7 + 0x200);
 	CHECK_EQ_U64(bins, 0x2000 + 22 + 0x300);
 	CHECK(!libc_find_tcache_refs(lea, sizeof(lea), 0x2000, &slot, &bins));
+	/* the slot without the cmp after it: found, bins 0 */
+	CHECK(libc_find_tcache_refs(tc, 15, 0x2000, &slot, &bins));
+	CHECK_EQ_U64(bins, 0);
 }
 
 /* This machine's libc: the same answer as its debug info gives (see
