@@ -241,7 +241,7 @@ collect_threads(struct scan *s, const struct seize *sz)
 			t->tcache = v;
 	}
 	/* before 2.26 there is no tcache to find */
-	s->tcache_unknown = s->libc.lay->tc_bins && !s->libc.have_tpoff;
+	s->tcache_unknown = (!s->libc.lay || s->libc.lay->tc_bins) && !s->libc.have_tpoff;
 }
 
 static size_t
