@@ -53,6 +53,10 @@ bool elfmod_find_bytes(const struct elfmod *m, const void *needle, size_t nlen, 
 bool elfmod_find_bytes_from(const struct elfmod *m, const void *needle, size_t nlen, uint64_t from,
 			    uint64_t *vaddr);
 
+/* Link-time address where the first writable PT_LOAD begins (.data and
+ * its neighbours), UINT64_MAX when there is none. */
+uint64_t elfmod_writable_start(const struct elfmod *m);
+
 /* Load bias: target address of link-time address 0, given where the mapping
  * with file offset 0 starts in the target (map_start). */
 uint64_t elfmod_bias(const struct elfmod *m, uint64_t map_start);

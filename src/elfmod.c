@@ -469,6 +469,17 @@ elfmod_find_bytes_from(const struct elfmod *m, const void *needle, size_t nlen, 
 }
 
 uint64_t
+elfmod_writable_start(const struct elfmod *m)
+{
+	uint64_t low = UINT64_MAX;
+
+	for (size_t i = 0; i < m->nload; i++)
+		if ((m->load[i].p_flags & PF_W) && m->load[i].p_vaddr < low)
+			low = m->load[i].p_vaddr;
+	return low;
+}
+
+uint64_t
 elfmod_bias(const struct elfmod *m, uint64_t map_start)
 {
 	uint64_t low = UINT64_MAX;

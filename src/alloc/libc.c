@@ -227,10 +227,10 @@ find_mp_data(struct elfmod *m, const struct glibc_layout *lay, uint64_t *out)
 {
 	static const uint64_t trim = 128 * 1024;
 	uint8_t buf[256];
-	uint64_t at = 0;
+	uint64_t at = elfmod_writable_start(m);
 	int found = 0;
 
-	if (lay->mp_size > sizeof(buf))
+	if (lay->mp_size > sizeof(buf) || at == UINT64_MAX)
 		return false;
 	while (elfmod_find_bytes_from(m, &trim, sizeof(trim), at, &at)) {
 		if (!(at & 7) && elfmod_read_vaddr(m, at, buf, lay->mp_size) && mp_matches(buf, lay)) {

@@ -170,3 +170,38 @@ UNIT_TEST(libc_code_patterns_real_libc)
 			(unsigned long)t);
 	elfmod_close(m);
 }
+
+static bool
+no_word(void *ctx, uint64_t addr, uint64_t *out)
+{
+	(void)ctx;
+	(void)addr;
+	(void)out;
+	return false;
+}
+
+/* This machine's libc: mp_ found by its initial bytes in .data is the one
+ * malloc's "cmp reg, [rip + mp_.tcache_bins]" reads. */
+UNIT_TEST(libc_mp_by_data_matches_code)
+{
+	static const char path[] = "/lib/x86_64-linux-gnu/libc.so.6";
+	char err[128], why[256];
+	struct elfmod *m = elfmod_open(path, err, sizeof(err));
+	struct libc_info li;
+	uint64_t addr, size, slot, bins;
+	uint8_t code[4096];
+
+	CHECK(m != NULL);
+	if (!m)
+		return;
+	CHECK(libc_locate_file(path, path, 0, no_word, NULL, &li, why, sizeof(why)) == 0);
+	CHECK(li.lay != NULL && li.mp != 0);
+	CHECK(elfmod_symbol(m, "malloc", &addr, &size));
+	if (size > sizeof(code))
+		size = sizeof(code);
+	CHECK(elfmod_read_vaddr(m, addr, code, size));
+	CHECK(libc_find_tcache_refs(code, size, addr, &slot, &bins) && bins != 0);
+	if (li.lay && li.minor <= 41)
+		CHECK_EQ_U64(li.mp, bins - li.lay->mp_tcache_bins + li.bias);
+	elfmod_close(m);
+}
