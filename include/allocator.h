@@ -12,6 +12,7 @@
 #define HEAPSCAN_ALLOCATOR_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "maps.h"
@@ -28,8 +29,13 @@ struct allocator_info {
  *  not glibc; heapscan walks glibc malloc only". */
 /* pid names the process in messages only; modules are opened through
  * m's map_entry.file, the executable (to tell a static binary) through
- * exe_file (NULL when there is none). */
-int allocator_check(pid_t pid, const struct maps *m, const char *exe_file,
+ * exe_file (NULL when there is none).  ldbase is where the dynamic linker is
+ * mapped (AT_BASE, from /proc/PID/auxv or a core's NT_AUXV; 0 when unknown):
+ * up to glibc 2.31 ld.so itself exports malloc, calloc, realloc and free (its
+ * minimal allocator, serving only the loader), and its file is ld-2.NN.so or
+ * anything a distribution or a test cache calls it, so the loader is known
+ * by its role; only when ldbase is 0, by its usual names. */
+int allocator_check(pid_t pid, const struct maps *m, const char *exe_file, uint64_t ldbase,
 		    struct allocator_info *out, char *why, size_t whylen);
 void allocator_info_free(struct allocator_info *a);
 

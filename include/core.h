@@ -67,7 +67,7 @@ struct core_notes {
 	size_t nt, capt;
 	struct core_file *f;
 	size_t nf;
-	uint64_t at_entry, at_sysinfo_ehdr; /* 0 when absent */
+	uint64_t at_entry, at_sysinfo_ehdr, at_base; /* 0 when absent */
 };
 
 /* Parse the notes of one PT_NOTE segment's bytes into out (appending

@@ -49,6 +49,13 @@ bool elfmod_read_vaddr(const struct elfmod *m, uint64_t vaddr, void *buf, size_t
 
 /* First occurrence of needle in any PT_LOAD segment's file bytes; its vaddr. */
 bool elfmod_find_bytes(const struct elfmod *m, const void *needle, size_t nlen, uint64_t *vaddr);
+/* The lowest occurrence at or above link-time address from. */
+bool elfmod_find_bytes_from(const struct elfmod *m, const void *needle, size_t nlen, uint64_t from,
+			    uint64_t *vaddr);
+
+/* Link-time address where the first writable PT_LOAD begins (.data and
+ * its neighbours), UINT64_MAX when there is none. */
+uint64_t elfmod_writable_start(const struct elfmod *m);
 
 /* One ELF note (Elf64_Nhdr: namesz, descsz, type; name and desc padded to
  * the segment's alignment, 4 or 8).  name is namesz bytes, NUL included. */

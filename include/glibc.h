@@ -61,23 +61,54 @@ struct hs_chunk {
 	uint64_t arena : 12;     /* index into heap_model.arenas, or CHUNK_ARENA_NONE */
 };
 
-/* Offsets that differ between glibc versions. */
+/* What differs between glibc versions (x86-64): byte offsets into malloc's
+ * structures and the rules of its free lists.  One row per run of releases
+ * whose malloc reads the same; see the table in src/alloc/glibc.c.  An
+ * offset of 0 marks a field that version does not have (no optional field
+ * sits at offset 0). */
 struct glibc_layout {
 	int minor_min, minor_max; /* 2.minor_min .. 2.minor_max */
 	/* struct malloc_state */
-	uint32_t ms_flags, ms_fastbins, ms_top, ms_bins, ms_next, ms_system_mem, ms_size;
+	uint32_t ms_flags;          /* int flags (FASTCHUNKS_BIT 1 = "no fast chunks" before 2.27) */
+	uint32_t ms_have_fastchunks; /* int have_fastchunks (2.27+), 0 before */
+	uint32_t ms_fastbins;       /* mfastbinptr fastbinsY[10] */
+	uint32_t ms_top;            /* mchunkptr top */
+	uint32_t ms_bins;           /* mchunkptr bins[254] */
+	uint32_t ms_next;           /* struct malloc_state *next: the arena ring */
+	uint32_t ms_next_free;      /* free-arena list */
+	uint32_t ms_attached_threads; /* INTERNAL_SIZE_T (2.23+), 0 before */
+	uint32_t ms_system_mem;
+	uint32_t ms_size;           /* sizeof (struct malloc_state) */
 	/* struct _heap_info */
-	uint32_t hi_ar_ptr, hi_prev, hi_size, hi_sizeof;
-	/* struct malloc_par */
-	uint32_t mp_hp_pagesize, mp_n_mmaps, mp_mmapped_mem, mp_sbrk_base, mp_tcache_bins;
-	/* struct tcache_perthread_struct: uint16_t counts[64]; entries[64] */
-	uint32_t tc_entries, tc_size;
+	uint32_t hi_ar_ptr, hi_prev, hi_size;
+	uint32_t hi_pagesize;       /* size_t pagesize (2.35+), 0 before */
+	uint32_t hi_sizeof;
+	/* struct malloc_par (mp_) */
+	uint32_t mp_arena_test;     /* INTERNAL_SIZE_T, initialised to 8 */
+	uint32_t mp_hp_pagesize;    /* INTERNAL_SIZE_T hp_pagesize (2.35+), 0 before */
+	uint32_t mp_n_mmaps;        /* int n_mmaps; int n_mmaps_max follows */
+	uint32_t mp_mmapped_mem;
+	uint32_t mp_sbrk_base;
+	uint32_t mp_tcache_bins;    /* size_t tcache_bins (tcache_small_bins in 2.42), 0: no tcache */
+	uint32_t mp_tcache_max_bytes, mp_tcache_count;
+	uint32_t mp_size;           /* sizeof (struct malloc_par) */
+	/* struct tcache_perthread_struct: counts[tc_bins], then entries[tc_bins] */
+	uint32_t tc_bins;           /* TCACHE_MAX_BINS: 0 (no tcache), 64, 76 (2.42) */
+	uint32_t tc_small_bins;     /* bins of one chunk size each (64); the rest hold ranges */
+	uint32_t tc_count_size;     /* bytes per count: 1 (char, <= 2.29), 2 (uint16_t) */
+	bool tc_counts_free_slots;  /* 2.42: num_slots[] = room left, not chunks held */
+	uint32_t tc_entries;        /* offset of entries[] */
+	uint32_t tc_size;           /* the struct's chunk size (header included) */
+	bool tc_entry_key;          /* tcache_entry.key beside next (2.29+) */
+	bool tc_key_random;         /* key is the random tcache_key (2.34+), else the tcache's address */
+	bool safe_linking;          /* tcache next and fastbin fd stored as (&field >> 12) ^ ptr (2.32+) */
 };
 
 const struct glibc_layout *glibc_layout_for(int minor);
 /* The i-th layout of the table, NULL past its end: for finding malloc's
  * state by what it holds when no version string says which layout applies. */
 const struct glibc_layout *glibc_layout_at(size_t i);
+const struct glibc_layout *glibc_layout_last(void); /* the newest */
 
 struct glibc_thread {
 	pid_t tid;

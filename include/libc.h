@@ -59,7 +59,9 @@ int libc_locate_file(const char *file, const char *shown, uint64_t map_start,
 		     bool (*read_word)(void *ctx, uint64_t addr, uint64_t *out), void *ctx,
 		     struct libc_info *out, char *why, size_t whylen);
 
-/* Pure helpers, exposed for unit tests: scan x86-64 code at address addr. */
+/* Pure helpers, exposed for unit tests: scan x86-64 code at address addr.
+ * libc_find_tcache_refs: true when the TLS slot is found; *tcache_bins is
+ * the cmp's target after it, or 0. */
 bool libc_find_first_lea(const uint8_t *code, size_t len, uint64_t addr, uint64_t *target);
 bool libc_find_tcache_refs(const uint8_t *code, size_t len, uint64_t addr, uint64_t *got_slot,
 			   uint64_t *tcache_bins);

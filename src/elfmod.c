@@ -439,19 +439,44 @@ elfmod_read_vaddr(const struct elfmod *m, uint64_t vaddr, void *buf, size_t len)
 bool
 elfmod_find_bytes(const struct elfmod *m, const void *needle, size_t nlen, uint64_t *vaddr)
 {
+	return elfmod_find_bytes_from(m, needle, nlen, 0, vaddr);
+}
+
+bool
+elfmod_find_bytes_from(const struct elfmod *m, const void *needle, size_t nlen, uint64_t from,
+		       uint64_t *vaddr)
+{
+	uint64_t best = UINT64_MAX;
+
 	if (!nlen)
 		return false;
 	for (size_t i = 0; i < m->nload; i++) {
 		const GElf_Phdr *ph = &m->load[i];
 		const char *seg = (const char *)m->map + ph->p_offset;
-		const char *hit = memmem(seg, ph->p_filesz, needle, nlen);
+		uint64_t skip = from > ph->p_vaddr ? from - ph->p_vaddr : 0;
+		const char *hit;
 
-		if (hit) {
-			*vaddr = ph->p_vaddr + (uint64_t)(hit - seg);
-			return true;
-		}
+		if (skip >= ph->p_filesz)
+			continue;
+		hit = memmem(seg + skip, ph->p_filesz - skip, needle, nlen);
+		if (hit && ph->p_vaddr + (uint64_t)(hit - seg) < best)
+			best = ph->p_vaddr + (uint64_t)(hit - seg);
 	}
-	return false;
+	if (best == UINT64_MAX)
+		return false;
+	*vaddr = best;
+	return true;
+}
+
+uint64_t
+elfmod_writable_start(const struct elfmod *m)
+{
+	uint64_t low = UINT64_MAX;
+
+	for (size_t i = 0; i < m->nload; i++)
+		if ((m->load[i].p_flags & PF_W) && m->load[i].p_vaddr < low)
+			low = m->load[i].p_vaddr;
+	return low;
 }
 
 uint64_t

@@ -134,14 +134,17 @@ explain_no_glibc(pid_t pid, const struct maps *m, const char *exe_file, char *wh
 /* Modules worth opening: file-backed, the mapping at file offset 0, not libc
  * itself, not the dynamic linker (its minimal malloc serves only ld.so). */
 static bool
-module_candidate(const struct map_entry *e, const struct map_entry *libc)
+module_candidate(const struct map_entry *e, const struct map_entry *libc, uint64_t ldbase)
 {
 	char b[PATH_MAX];
 
 	if (e->offset != 0 || e->path[0] != '/' || !strcmp(e->path, libc->path))
 		return false;
+	if (ldbase && e->start == ldbase)
+		return false;
+	/* where the loader is, unknown: fall back to its usual names */
 	map_basename(e, b, sizeof(b));
-	return strncmp(b, "ld-linux", 8) != 0;
+	return ldbase || (strncmp(b, "ld-linux", 8) != 0 && fnmatch("ld-2.*.so", b, 0) != 0);
 }
 
 static bool
@@ -183,19 +186,20 @@ seen_before(const struct maps *m, size_t i)
 
 /* The first module other than libc that defines malloc, or NULL. */
 static const struct map_entry *
-find_other_malloc(const struct maps *m, const struct map_entry *libc)
+find_other_malloc(const struct maps *m, const struct map_entry *libc, uint64_t ldbase)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		const struct map_entry *e = &m->v[i];
 
-		if (module_candidate(e, libc) && e->file && !seen_before(m, i) && defines_malloc(e))
+		if (module_candidate(e, libc, ldbase) && e->file && !seen_before(m, i) &&
+		    defines_malloc(e))
 			return e;
 	}
 	return NULL;
 }
 
 int
-allocator_check(pid_t pid, const struct maps *m, const char *exe_file,
+allocator_check(pid_t pid, const struct maps *m, const char *exe_file, uint64_t ldbase,
 		struct allocator_info *out, char *why, size_t whylen)
 {
 	const struct map_entry *libc = find_libc(m), *other;
@@ -205,7 +209,7 @@ allocator_check(pid_t pid, const struct maps *m, const char *exe_file,
 	memset(out, 0, sizeof(*out));
 	if (!libc)
 		return explain_no_glibc(pid, m, exe_file, why, whylen);
-	other = find_other_malloc(m, libc);
+	other = find_other_malloc(m, libc, ldbase);
 	if (other) {
 		p = shown(other->path);
 		name = allocator_name(other->path);

@@ -43,7 +43,6 @@
 #define MAX_PROBLEMS 1000
 #define NFASTBINS 10
 #define NBINS 128
-#define TCACHE_MAX_BINS 64
 #define DEFAULT_HEAP_MAX (64ULL << 20)
 #define PAGE 4096ULL
 
@@ -51,18 +50,89 @@
 #define IS_MMAPPED 2ULL
 #define NON_MAIN_ARENA 4ULL
 
+/*
+ * The layouts of glibc 2.12 to 2.42 on x86-64, read from malloc/malloc.c and
+ * malloc/arena.c at each release tag and checked with gdb against built
+ * libcs (`p &((struct malloc_state *)0)->next`, see README "glibc versions").
+ * What changes, release by release:
+ *
+ *   2.12-2.14  malloc_state {mutex, flags, fastbinsY[10] @0x8, top @0x58, bins @0x68,
+ *              next @0x868, next_free, system_mem @0x878}; FASTCHUNKS_BIT in flags.
+ *              mp_ in .bss, set up at run time, with `unsigned pagesize` after
+ *              no_dyn_threshold.  next_free and mp_.arena_test/arena_max exist only
+ *              with PER_THREAD (--enable-experimental-malloc, as RHEL 6 builds it):
+ *              that is the layout here.
+ *   2.15       PER_THREAD always; mp_.pagesize gone; mp_ statically initialised.
+ *   2.23       malloc_state.attached_threads (system_mem @0x880).
+ *   2.24       mp_.max_total_mem gone (sbrk_base @72).
+ *   2.26       tcache: tcache_perthread_struct {char counts[64]; entries[64]} (0x250
+ *              chunk), the thread's pointer in TLS `tcache`; mp_.tcache_* after sbrk_base.
+ *   2.27       malloc_state.have_fastchunks (an int after flags: fastbinsY @0x10).
+ *   2.29       tcache_entry.key (= the owning tcache's address) beside next.
+ *   2.30       counts are uint16_t (0x290 chunk).
+ *   2.32       safe-linking: tcache next and fastbin fd hold (&field >> 12) ^ ptr.
+ *   2.34       tcache_entry.key is the random tcache_key.
+ *   2.35       mp_.thp_pagesize/hp_pagesize/hp_flags (arena heaps may be sized by huge
+ *              pages: HEAP_MAX = 4 * hp_pagesize); heap_info.pagesize (sizeof 48).
+ *   2.42       tcache reworked: 76 bins, uint16_t num_slots[] (room left, counting
+ *              down from mp_.tcache_count) then entries[] (0x300 chunk); bins 64-75 hold
+ *              chunks of [1056, 2048), [2048, 4096) ... [2 MiB, 4 MiB) sorted by size,
+ *              used only when the tunable glibc.malloc.tcache_max raises tcache_max_bytes;
+ *              mp_.tcache_bins renamed tcache_small_bins.
+ *
+ * malloc_state is the same from 2.27 to 2.42, heap_info from 2.12 to 2.34.
+ * Not covered: 2.12-2.14 built without PER_THREAD, 2.26+ built without tcache
+ * (--disable-experimental-malloc) or 2.35-2.37 without tunables.
+ */
+#define MS_OLD(attached) /* 2.12-2.26: no have_fastchunks */                         \
+	.ms_flags = 4, .ms_fastbins = 0x8, .ms_top = 0x58, .ms_bins = 0x68, .ms_next = 0x868, \
+	.ms_next_free = 0x870, .ms_attached_threads = (attached) ? 0x878 : 0,                 \
+	.ms_system_mem = (attached) ? 0x880 : 0x878, .ms_size = (attached) ? 0x890 : 0x888
+#define MS_NEW /* 2.27-2.42 */                                                           \
+	.ms_flags = 4, .ms_have_fastchunks = 8, .ms_fastbins = 0x10, .ms_top = 0x60,          \
+	.ms_bins = 0x70, .ms_next = 0x870, .ms_next_free = 0x878, .ms_attached_threads = 0x880, \
+	.ms_system_mem = 0x888, .ms_size = 0x898
+#define HI_OLD .hi_ar_ptr = 0, .hi_prev = 8, .hi_size = 16, .hi_sizeof = 32
+#define HI_NEW .hi_ar_ptr = 0, .hi_prev = 8, .hi_size = 16, .hi_pagesize = 32, .hi_sizeof = 48
+#define MP_TC(bins) /* tcache fields after sbrk_base */                                 \
+	.mp_tcache_bins = (bins), .mp_tcache_max_bytes = (bins) + 8, .mp_tcache_count = (bins) + 16, \
+	.mp_size = (bins) + 32
+#define TC_CHAR .tc_bins = 64, .tc_small_bins = 64, .tc_count_size = 1, .tc_entries = 64, .tc_size = 0x250
+#define TC_U16 .tc_bins = 64, .tc_small_bins = 64, .tc_count_size = 2, .tc_entries = 128, .tc_size = 0x290
+
 static const struct glibc_layout layouts[] = {
-	/* 2.35 added mp_.thp_pagesize/hp_pagesize/hp_flags and heap_info.pagesize;
-	 * 2.42 reworked the tcache.  Between them the layout is this one. */
-	{
-		.minor_min = 35, .minor_max = 41,
-		.ms_flags = 4, .ms_fastbins = 0x10, .ms_top = 0x60, .ms_bins = 0x70,
-		.ms_next = 0x870, .ms_system_mem = 0x888, .ms_size = 0x898,
-		.hi_ar_ptr = 0, .hi_prev = 8, .hi_size = 16, .hi_sizeof = 48,
-		.mp_hp_pagesize = 48, .mp_n_mmaps = 60, .mp_mmapped_mem = 80,
-		.mp_sbrk_base = 96, .mp_tcache_bins = 104,
-		.tc_entries = 128, .tc_size = 0x290,
-	},
+	{ .minor_min = 12, .minor_max = 14, MS_OLD(0), HI_OLD, .mp_arena_test = 24,
+	  .mp_n_mmaps = 40, .mp_mmapped_mem = 64, .mp_sbrk_base = 88, .mp_size = 96 },
+	{ .minor_min = 15, .minor_max = 22, MS_OLD(0), HI_OLD, .mp_arena_test = 24,
+	  .mp_n_mmaps = 40, .mp_mmapped_mem = 56, .mp_sbrk_base = 80, .mp_size = 88 },
+	{ .minor_min = 23, .minor_max = 23, MS_OLD(1), HI_OLD, .mp_arena_test = 24,
+	  .mp_n_mmaps = 40, .mp_mmapped_mem = 56, .mp_sbrk_base = 80, .mp_size = 88 },
+	{ .minor_min = 24, .minor_max = 25, MS_OLD(1), HI_OLD, .mp_arena_test = 24,
+	  .mp_n_mmaps = 40, .mp_mmapped_mem = 56, .mp_sbrk_base = 72, .mp_size = 80 },
+	{ .minor_min = 26, .minor_max = 26, MS_OLD(1), HI_OLD, .mp_arena_test = 24,
+	  .mp_n_mmaps = 40, .mp_mmapped_mem = 56, .mp_sbrk_base = 72, MP_TC(80), TC_CHAR },
+	{ .minor_min = 27, .minor_max = 28, MS_NEW, HI_OLD, .mp_arena_test = 24,
+	  .mp_n_mmaps = 40, .mp_mmapped_mem = 56, .mp_sbrk_base = 72, MP_TC(80), TC_CHAR },
+	{ .minor_min = 29, .minor_max = 29, MS_NEW, HI_OLD, .mp_arena_test = 24,
+	  .mp_n_mmaps = 40, .mp_mmapped_mem = 56, .mp_sbrk_base = 72, MP_TC(80), TC_CHAR,
+	  .tc_entry_key = true },
+	{ .minor_min = 30, .minor_max = 31, MS_NEW, HI_OLD, .mp_arena_test = 24,
+	  .mp_n_mmaps = 40, .mp_mmapped_mem = 56, .mp_sbrk_base = 72, MP_TC(80), TC_U16,
+	  .tc_entry_key = true },
+	{ .minor_min = 32, .minor_max = 33, MS_NEW, HI_OLD, .mp_arena_test = 24,
+	  .mp_n_mmaps = 40, .mp_mmapped_mem = 56, .mp_sbrk_base = 72, MP_TC(80), TC_U16,
+	  .tc_entry_key = true, .safe_linking = true },
+	{ .minor_min = 34, .minor_max = 34, MS_NEW, HI_OLD, .mp_arena_test = 24,
+	  .mp_n_mmaps = 40, .mp_mmapped_mem = 56, .mp_sbrk_base = 72, MP_TC(80), TC_U16,
+	  .tc_entry_key = true, .tc_key_random = true, .safe_linking = true },
+	{ .minor_min = 35, .minor_max = 41, MS_NEW, HI_NEW, .mp_arena_test = 24,
+	  .mp_hp_pagesize = 48, .mp_n_mmaps = 60, .mp_mmapped_mem = 80, .mp_sbrk_base = 96,
+	  MP_TC(104), TC_U16, .tc_entry_key = true, .tc_key_random = true, .safe_linking = true },
+	{ .minor_min = 42, .minor_max = 42, MS_NEW, HI_NEW, .mp_arena_test = 24,
+	  .mp_hp_pagesize = 48, .mp_n_mmaps = 60, .mp_mmapped_mem = 80, .mp_sbrk_base = 96,
+	  MP_TC(104), .tc_bins = 76, .tc_small_bins = 64, .tc_count_size = 2,
+	  .tc_counts_free_slots = true, .tc_entries = 152, .tc_size = 0x300,
+	  .tc_entry_key = true, .tc_key_random = true, .safe_linking = true },
 };
 
 const struct glibc_layout *
@@ -72,6 +142,12 @@ glibc_layout_for(int minor)
 		if (minor >= layouts[i].minor_min && minor <= layouts[i].minor_max)
 			return &layouts[i];
 	return NULL;
+}
+
+const struct glibc_layout *
+glibc_layout_last(void)
+{
+	return &layouts[sizeof(layouts) / sizeof(layouts[0]) - 1];
 }
 
 const struct glibc_layout *
@@ -834,7 +910,7 @@ walk_fastbins(struct walk *w, unsigned ai)
 					(unsigned long)p, (unsigned long)c->size);
 			if (!more)
 				break;
-			p = stored ^ ((p + 16) >> 12);
+			p = w->lay->safe_linking ? stored ^ ((p + 16) >> 12) : stored;
 		}
 	}
 }
@@ -868,48 +944,101 @@ walk_bins(struct walk *w, unsigned ai)
 	}
 }
 
+/* A tcache bin's size rule: bins below tc_small_bins hold one chunk size;
+ * 2.42's larger bins hold [lo, hi) in ascending order of size. */
 static void
-walk_tcache(struct walk *w, const struct glibc_thread *th, uint64_t nbins)
+tcache_bin_sizes(const struct glibc_layout *lay, uint64_t i, uint64_t *lo, uint64_t *hi)
 {
-	uint64_t T = th->tcache;
-	struct hs_chunk *self = find_chunk(w, T - 16);
+	if (i < lay->tc_small_bins) {
+		*lo = (i + 2) * 16;
+		*hi = *lo + 1;
+		return;
+	}
+	/* large_csize2tidx: 64 + clz32(1032) - clz32(nb), clz32(1032) = 21 */
+	*lo = 1ULL << (i - lay->tc_small_bins + 10);
+	*hi = *lo * 2;
+	if (*lo < (lay->tc_small_bins + 2) * 16)
+		*lo = (lay->tc_small_bins + 2) * 16;
+}
+
+/* How many chunks bin i holds by the counts array: counts[i], or in 2.42
+ * mp_.tcache_count - num_slots[i].  -1 when that cannot be known. */
+static int64_t
+tcache_bin_count(struct walk *w, uint64_t T, uint64_t i, int64_t fill)
+{
+	const struct glibc_layout *lay = w->lay;
+	uint16_t c16;
+	const uint8_t *c8;
+
+	if (lay->tc_count_size == 1) {
+		if (!(c8 = image_ptr(w->t->img, T + i, 1)))
+			return -1;
+		return *c8;
+	}
+	if (!image_u16(w->t->img, T + 2 * i, &c16))
+		return -1;
+	if (!lay->tc_counts_free_slots)
+		return c16;
+	return fill >= c16 ? fill - c16 : -1;
+}
+
+static void
+walk_tcache_bin(struct walk *w, const struct glibc_thread *th, uint64_t T, uint64_t i, int64_t count)
+{
+	const struct glibc_layout *lay = w->lay;
+	uint64_t e, k, lo, hi, prev = 0;
+	uint64_t bound = count >= 0 ? (uint64_t)count : 65535; /* MAX_TCACHE_COUNT */
 	char list[64];
 
+	snprintf(list, sizeof(list), "thread %d tcache bin %lu", (int)th->tid, (unsigned long)i);
+	if (!rd(w, T + lay->tc_entries + 8 * i, &e))
+		return;
+	tcache_bin_sizes(lay, i, &lo, &hi);
+	for (k = 0; k < bound && e; k++) {
+		uint64_t stored;
+		struct hs_chunk *c;
+
+		if ((e & ALIGN_MASK) || !(c = mark_free(w, e - 16, CK_TCACHE, -1, list)))
+			break;
+		if (c->size < lo || c->size >= hi || c->size < prev)
+			problem(w->m, e - 16, "%s: chunk 0x%lx has size 0x%lx", list,
+				(unsigned long)(e - 16), (unsigned long)c->size);
+		prev = c->size;
+		if (!rd(w, e, &stored))
+			break;
+		e = lay->safe_linking ? stored ^ (e >> 12) : stored;
+	}
+	if (count < 0)
+		return;
+	if (k < (uint64_t)count)
+		problem(w->m, T, "%s: count %ld but %lu chunks linked", list, (long)count,
+			(unsigned long)k);
+	else if (e)
+		problem(w->m, T, "%s: more chunks linked than its count %ld", list, (long)count);
+}
+
+/* nbins: the small bins in use (mp_.tcache_bins, or all); fill: 2.42's
+ * mp_.tcache_count, -1 when mp_ is unknown. */
+static void
+walk_tcache(struct walk *w, const struct glibc_thread *th, uint64_t nbins, int64_t fill)
+{
+	const struct glibc_layout *lay = w->lay;
+	uint64_t T = th->tcache;
+	struct hs_chunk *self = find_chunk(w, T - 16);
+
 	/* _int_malloc hands out 16 bytes more than asked when the rest of the
-	 * chunk it splits would be below MINSIZE: tcache_init may get 0x2a0 */
-	if (!self || (self->size != w->lay->tc_size && self->size != w->lay->tc_size + 16) ||
+	 * chunk it splits would be below MINSIZE: tcache_init may get 16 more */
+	if (!self || (self->size != lay->tc_size && self->size != lay->tc_size + 16) ||
 	    chunk_kind_is_free(self->kind)) {
 		problem(w->m, T, "thread %d: tcache pointer 0x%lx is not an in-use 0x%x-byte chunk",
-			(int)th->tid, (unsigned long)T, w->lay->tc_size);
+			(int)th->tid, (unsigned long)T, lay->tc_size);
 		return;
 	}
 	w->m->tcaches++;
-	for (uint64_t i = 0; i < nbins; i++) {
-		uint16_t count;
-		uint64_t e, k;
-
-		snprintf(list, sizeof(list), "thread %d tcache bin %lu", (int)th->tid, (unsigned long)i);
-		if (!image_u16(w->t->img, T + 2 * i, &count) ||
-		    !rd(w, T + w->lay->tc_entries + 8 * i, &e))
-			break;
-		for (k = 0; k < count && e; k++) {
-			uint64_t stored;
-			struct hs_chunk *c;
-
-			if ((e & ALIGN_MASK) || !(c = mark_free(w, e - 16, CK_TCACHE, -1, list)))
-				break;
-			if (c->size != (i + 2) * 16)
-				problem(w->m, e - 16, "%s: chunk 0x%lx has size 0x%lx", list,
-					(unsigned long)(e - 16), (unsigned long)c->size);
-			if (!rd(w, e, &stored))
-				break;
-			e = stored ^ (e >> 12);
-		}
-		if (k < count)
-			problem(w->m, T, "%s: count %u but %lu chunks linked", list, count,
-				(unsigned long)k);
-		else if (e)
-			problem(w->m, T, "%s: more chunks linked than its count %u", list, count);
+	for (uint64_t i = 0; i < lay->tc_bins; i++) {
+		if (i >= nbins && i < lay->tc_small_bins)
+			continue;
+		walk_tcache_bin(w, th, T, i, tcache_bin_count(w, T, i, fill));
 	}
 }
 
@@ -972,7 +1101,7 @@ read_mp(struct walk *w)
 	w->heap_max = DEFAULT_HEAP_MAX;
 	if (!w->t->mp)
 		return;
-	if (rd(w, w->t->mp + w->lay->mp_hp_pagesize, &hp) && hp && hp <= (1ULL << 30) &&
+	if (w->lay->mp_hp_pagesize && rd(w, w->t->mp + w->lay->mp_hp_pagesize, &hp) && hp && hp <= (1ULL << 30) &&
 	    !(hp & (hp - 1)))
 		w->heap_max = 4 * hp;
 	if (image_u32(w->t->img, w->t->mp + w->lay->mp_n_mmaps, &n) &&
@@ -1008,7 +1137,8 @@ int
 glibc_walk(const struct glibc_target *t, struct heap_model *m, char *why, size_t len)
 {
 	struct walk w = { .t = t, .lay = t->lay, .m = m };
-	uint64_t nbins = TCACHE_MAX_BINS;
+	uint64_t nbins = t->lay->tc_small_bins;
+	int64_t fill = -1;
 
 	memset(m, 0, sizeof(*m));
 	if (read_arenas(&w) < 0) {
@@ -1033,19 +1163,22 @@ glibc_walk(const struct glibc_target *t, struct heap_model *m, char *why, size_t
 		walk_fastbins(&w, i);
 		walk_bins(&w, i);
 	}
-	if (t->mp) {
+	if (t->mp && t->lay->mp_tcache_bins) {
 		uint64_t b;
 
-		if (rd(&w, t->mp + t->lay->mp_tcache_bins, &b) && b <= TCACHE_MAX_BINS)
+		if (rd(&w, t->mp + t->lay->mp_tcache_bins, &b) && b <= t->lay->tc_small_bins)
 			nbins = b;
+		if (t->lay->tc_counts_free_slots && rd(&w, t->mp + t->lay->mp_tcache_count, &b) &&
+		    b <= 65535)
+			fill = (int64_t)b;
 	}
-	for (size_t i = 0; i < t->nthreads; i++) {
+	for (size_t i = 0; i < t->nthreads && t->lay->tc_bins; i++) {
 		bool dup = false;
 
 		for (size_t j = 0; j < i; j++)
 			dup |= t->threads[j].tcache == t->threads[i].tcache;
 		if (t->threads[i].tcache && !dup)
-			walk_tcache(&w, &t->threads[i], nbins);
+			walk_tcache(&w, &t->threads[i], nbins, fill);
 	}
 	free(w.fence);
 	heap_model_tally(m);

@@ -67,7 +67,9 @@ libc_find_first_lea(const uint8_t *code, size_t len, uint64_t addr, uint64_t *ta
 }
 
 /* In malloc: "mov r, [rip+slot]" then, within a few instructions, a load
- * through fs:[r]; after it the first "cmp r, [rip+X]" reads mp_.tcache_bins. */
+ * through fs:[r]; after it the first "cmp r, [rip+X]" reads mp_.tcache_bins
+ * (up to 2.41).  True when the slot is found; *tcache_bins is 0 when no such
+ * cmp follows. */
 bool
 libc_find_tcache_refs(const uint8_t *code, size_t len, uint64_t addr, uint64_t *got_slot,
 		      uint64_t *tcache_bins)
@@ -108,7 +110,9 @@ libc_find_tcache_refs(const uint8_t *code, size_t len, uint64_t addr, uint64_t *
 		}
 	}
 	cs_free(in, n);
-	return have_slot && have_bins;
+	if (!have_bins)
+		*tcache_bins = 0;
+	return have_slot;
 }
 
 bool
@@ -191,6 +195,53 @@ find_main_arena(struct elfmod *m, uint64_t *out)
 	return best >= 2 || (best == 1 && ncand == 1);
 }
 
+/* mp_ by its initial bytes in libc's .data (statically initialised since
+ * 2.15): trim_threshold and mmap_threshold 128 KiB, arena_test 8,
+ * n_mmaps_max 65536, counters 0, and from 2.26 the tcache defaults (64 bins,
+ * 7 chunks each, 1032 bytes).  Needs no disassembly, so it holds whatever
+ * code the compiler made of malloc; 2.12-2.14 keep mp_ in .bss (not found). */
+static bool
+mp_matches(const uint8_t *b, const struct glibc_layout *lay)
+{
+	uint64_t q;
+	uint32_t d;
+
+#define Q(off, want) (memcpy(&q, b + (off), 8), q == (uint64_t)(want))
+#define D(off, want) (memcpy(&d, b + (off), 4), d == (uint32_t)(want))
+	if (!Q(0, 128 * 1024) || !Q(16, 128 * 1024) || !Q(lay->mp_arena_test, 8) ||
+	    !Q(lay->mp_arena_test + 8, 0) || !D(lay->mp_n_mmaps, 0) ||
+	    !D(lay->mp_n_mmaps + 4, 65536) || !Q(lay->mp_mmapped_mem, 0) ||
+	    !Q(lay->mp_sbrk_base, 0))
+		return false;
+	if (lay->mp_tcache_bins &&
+	    (!Q(lay->mp_tcache_bins, lay->tc_small_bins) || !Q(lay->mp_tcache_count, 7) ||
+	     !Q(lay->mp_tcache_max_bytes, (lay->tc_small_bins - 1) * 16 + 24)))
+		return false;
+#undef Q
+#undef D
+	return true;
+}
+
+static bool
+find_mp_data(struct elfmod *m, const struct glibc_layout *lay, uint64_t *out)
+{
+	static const uint64_t trim = 128 * 1024;
+	uint8_t buf[256];
+	uint64_t at = elfmod_writable_start(m);
+	int found = 0;
+
+	if (lay->mp_size > sizeof(buf) || at == UINT64_MAX)
+		return false;
+	while (elfmod_find_bytes_from(m, &trim, sizeof(trim), at, &at)) {
+		if (!(at & 7) && elfmod_read_vaddr(m, at, buf, lay->mp_size) && mp_matches(buf, lay)) {
+			*out = at;
+			found++;
+		}
+		at++;
+	}
+	return found == 1; /* two matches: neither can be trusted */
+}
+
 static bool
 read_target_word(void *ctx, uint64_t addr, uint64_t *out)
 {
@@ -248,7 +299,8 @@ libc_locate_file(const char *file, const char *shown, uint64_t map_start,
 	out->lay = glibc_layout_for(out->minor);
 	if (!out->lay) {
 		snprintf(why, whylen, "glibc %s (%s) is not supported: heapscan knows the malloc "
-			 "layout of glibc 2.35 to 2.41", out->version, shown);
+			 "layout of glibc 2.%d to 2.%d", out->version, shown,
+			 glibc_layout_at(0)->minor_min, glibc_layout_last()->minor_max);
 		elfmod_close(m);
 		return EXIT_UNSUPPORTED;
 	}
@@ -260,17 +312,28 @@ libc_locate_file(const char *file, const char *shown, uint64_t map_start,
 	}
 	out->main_arena = addr + out->bias;
 
+	if (!out->lay->tc_bins) {
+		/* no tcache before 2.26: nothing thread-local to find */
+		out->mp = find_mp_data(m, out->lay, &addr) ? addr + out->bias : 0;
+		elfmod_close(m);
+		return EXIT_OK;
+	}
 	code = xmalloc(MAX_FUNC_BYTES);
 	len = func_code(m, "malloc", code, &addr);
 	if (len && libc_find_tcache_refs(code, len, addr, &slot, &bins)) {
 		uint64_t v;
 
-		out->mp = bins + out->bias - out->lay->mp_tcache_bins;
+		/* up to 2.41 that cmp reads mp_.tcache_bins; 2.42 compares with
+		 * tcache_max_bytes first: mp_'s initial bytes decide there */
+		if (out->minor <= 41 && bins)
+			out->mp = bins + out->bias - out->lay->mp_tcache_bins;
 		if (read_word(ctx, slot + out->bias, &v)) {
 			out->tcache_tpoff = (int64_t)v;
 			out->have_tpoff = true;
 		}
 	}
+	if (find_mp_data(m, out->lay, &addr))
+		out->mp = addr + out->bias;
 	free(code);
 	elfmod_close(m);
 	out->found_by = FOUND_CODE;

@@ -178,6 +178,8 @@ parse_auxv(const uint8_t *desc, size_t len, struct core_notes *out)
 			out->at_entry = w[1];
 		else if (w[0] == AT_SYSINFO_EHDR)
 			out->at_sysinfo_ehdr = w[1];
+		else if (w[0] == AT_BASE)
+			out->at_base = w[1];
 		else if (w[0] == AT_NULL)
 			break;
 	}
@@ -971,7 +973,8 @@ core_libc(struct core *c, struct scan *s, bool allow_foreign)
 	char why[512];
 	int ret;
 
-	ret = allocator_check(s->pid, &s->maps, exe ? exe->file : NULL, &ai, why, sizeof(why));
+	ret = allocator_check(s->pid, &s->maps, exe ? exe->file : NULL, c->notes.at_base, &ai,
+			      why, sizeof(why));
 	if (ret == EXIT_UNSUPPORTED && allow_foreign) {
 		s->foreign = true;
 		snprintf(s->foreign_why, sizeof(s->foreign_why), "%s", why);

@@ -163,7 +163,8 @@ is_libc(const struct map_entry *e)
 {
 	const char *slash = strrchr(e->path, '/');
 
-	return slash && strncmp(slash + 1, "libc.so", 7) == 0;
+	/* libc.so.6, or libc-2.NN.so up to glibc 2.33 */
+	return slash && (strncmp(slash + 1, "libc.so", 7) == 0 || strncmp(slash + 1, "libc-2.", 7) == 0);
 }
 
 static uint64_t

@@ -1,6 +1,7 @@
 /*
  * scan.c - the live scan (see scan.h).
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -291,7 +292,8 @@ collect_threads(struct scan *s, const struct seize *sz)
 		if (image_u64(&s->img, sz->t[i].regs.fs_base + (uint64_t)s->libc.tcache_tpoff, &v))
 			t->tcache = v;
 	}
-	s->tcache_unknown = !s->libc.have_tpoff;
+	/* before 2.26 there is no tcache to find */
+	s->tcache_unknown = (!s->libc.lay || s->libc.lay->tc_bins) && !s->libc.have_tpoff;
 }
 
 static size_t
@@ -327,6 +329,26 @@ locate_by_code(pid_t pid, struct scan *s, const struct allocator_info *ai,
 	snprintf(s->locate_note, sizeof(s->locate_note), "%s", why);
 	error_msg("%s; looking for malloc's state in memory", why);
 	return EXIT_OK;
+}
+
+/* Where the dynamic linker is mapped: AT_BASE from /proc/PID/auxv, 0 when
+ * unknown (allocator_check tells the loader by it). */
+static uint64_t
+loader_base(pid_t pid)
+{
+	char path[64];
+	uint64_t av[2], base = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fread(av, sizeof(av), 1, f) == 1 && av[0] != AT_NULL)
+		if (av[0] == AT_BASE)
+			base = av[1];
+	fclose(f);
+	return base;
 }
 
 static int
@@ -365,7 +387,7 @@ prepare(pid_t pid, struct scan *s, struct maps *m, const struct scan_opts *opts)
 	}
 	set_files(pid, m);
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
-	ret = allocator_check(pid, m, exe, &ai, why, sizeof(why));
+	ret = allocator_check(pid, m, exe, loader_base(pid), &ai, why, sizeof(why));
 	if (ret == EXIT_UNSUPPORTED && opts->allow_foreign) {
 		s->foreign = true;
 		snprintf(s->foreign_why, sizeof(s->foreign_why), "%s", why);

@@ -107,8 +107,15 @@ UNIT_TEST(libc_version_string)
 	CHECK(!libc_parse_version("release version 2.", 18, &minor));
 	CHECK(!libc_parse_version("release version 2.1234", 22, &minor));
 	CHECK(glibc_layout_for(36) != NULL);
-	CHECK(glibc_layout_for(34) == NULL); /* tcache/heap_info layout differs */
-	CHECK(glibc_layout_for(42) == NULL);
+	/* 2.12 to 2.42, every minor in exactly one row, rows in order */
+	for (int v = 12; v <= 42; v++)
+		CHECK(glibc_layout_for(v) != NULL);
+	CHECK(glibc_layout_for(11) == NULL);
+	CHECK(glibc_layout_for(43) == NULL);
+	for (size_t i = 0; glibc_layout_at(i + 1); i++)
+		CHECK(glibc_layout_at(i)->minor_max + 1 == glibc_layout_at(i + 1)->minor_min);
+	CHECK(glibc_layout_for(34) != glibc_layout_for(35)); /* heap_info, mp_ hp fields */
+	CHECK(glibc_layout_for(41) != glibc_layout_for(42)); /* the tcache rework */
 }
 
 UNIT_TEST(libc_code_patterns_synthetic)
@@ -130,6 +137,9 @@ UNIT_TEST(libc_code_patterns_synthetic)
 	CHECK_EQ_U64(slot, 0x2000 + 7 + 0x200);
 	CHECK_EQ_U64(bins, 0x2000 + 22 + 0x300);
 	CHECK(!libc_find_tcache_refs(lea, sizeof(lea), 0x2000, &slot, &bins));
+	/* the slot without the cmp after it: found, bins 0 */
+	CHECK(libc_find_tcache_refs(tc, 15, 0x2000, &slot, &bins));
+	CHECK_EQ_U64(bins, 0);
 }
 
 /* This machine's libc: the same answer as its debug info gives (see
@@ -158,5 +168,40 @@ UNIT_TEST(libc_code_patterns_real_libc)
 	if (t != 0x1d3c60)
 		fprintf(stderr, "  note: main_arena at libc+0x%lx (not Debian 12's 2.36 build)\n",
 			(unsigned long)t);
+	elfmod_close(m);
+}
+
+static bool
+no_word(void *ctx, uint64_t addr, uint64_t *out)
+{
+	(void)ctx;
+	(void)addr;
+	(void)out;
+	return false;
+}
+
+/* This machine's libc: mp_ found by its initial bytes in .data is the one
+ * malloc's "cmp reg, [rip + mp_.tcache_bins]" reads. */
+UNIT_TEST(libc_mp_by_data_matches_code)
+{
+	static const char path[] = "/lib/x86_64-linux-gnu/libc.so.6";
+	char err[128], why[256];
+	struct elfmod *m = elfmod_open(path, err, sizeof(err));
+	struct libc_info li;
+	uint64_t addr, size, slot, bins;
+	uint8_t code[4096];
+
+	CHECK(m != NULL);
+	if (!m)
+		return;
+	CHECK(libc_locate_file(path, path, 0, no_word, NULL, &li, why, sizeof(why)) == 0);
+	CHECK(li.lay != NULL && li.mp != 0);
+	CHECK(elfmod_symbol(m, "malloc", &addr, &size));
+	if (size > sizeof(code))
+		size = sizeof(code);
+	CHECK(elfmod_read_vaddr(m, addr, code, size));
+	CHECK(libc_find_tcache_refs(code, size, addr, &slot, &bins) && bins != 0);
+	if (li.lay && li.minor <= 41)
+		CHECK_EQ_U64(li.mp, bins - li.lay->mp_tcache_bins + li.bias);
 	elfmod_close(m);
 }

@@ -83,14 +83,20 @@ init_arena(struct fake *f, uint64_t arena, uint64_t next)
 	put(f, arena + f->lay->ms_top, bin_head(f, arena, 1)); /* initial top */
 }
 
+/* The glibc whose layout fake_init uses (glibc_layout_for). */
+static int fake_minor = 36;
+
 static void
 fake_init(struct fake *f)
 {
 	memset(f, 0, sizeof(*f));
-	f->lay = glibc_layout_for(36);
+	f->lay = glibc_layout_for(fake_minor);
 	init_arena(f, ARENA, ARENA);
 	put(f, MP + f->lay->mp_sbrk_base, HEAP);
-	put(f, MP + f->lay->mp_tcache_bins, 64);
+	if (f->lay->mp_tcache_bins) {
+		put(f, MP + f->lay->mp_tcache_bins, f->lay->tc_small_bins);
+		put(f, MP + f->lay->mp_tcache_count, 7);
+	}
 	f->p = HEAP;
 }
 
@@ -115,8 +121,14 @@ set_top(struct fake *f, uint64_t arena, uint64_t top, uint64_t end)
 static uint64_t
 tcache_struct(struct fake *f, pid_t tid)
 {
-	uint64_t c = chunk(f, 0x290);
+	uint64_t c = chunk(f, f->lay->tc_size);
 
+	/* 2.42 counts room left: every bin starts with mp_.tcache_count */
+	for (uint64_t i = 0; f->lay->tc_counts_free_slots && i < f->lay->tc_bins; i++) {
+		uint16_t seven = 7;
+
+		memcpy(at(f, c + 16 + 2 * i), &seven, 2);
+	}
 	f->th[f->nth].tid = tid;
 	f->th[f->nth].tcache = c + 16;
 	f->nth++;
@@ -129,10 +141,14 @@ tcache_push(struct fake *f, uint64_t T, int bin, uint64_t chunk_addr)
 	uint64_t e = chunk_addr + 16, old = get(f, T + f->lay->tc_entries + 8 * (uint64_t)bin);
 	uint16_t cnt;
 
-	put(f, e, old ^ (e >> 12));
+	put(f, e, f->lay->safe_linking ? old ^ (e >> 12) : old);
 	put(f, T + f->lay->tc_entries + 8 * (uint64_t)bin, e);
+	if (f->lay->tc_count_size == 1) {
+		at(f, T + (uint64_t)bin)[0]++;
+		return;
+	}
 	memcpy(&cnt, at(f, T + 2 * (uint64_t)bin), 2);
-	cnt++;
+	cnt = f->lay->tc_counts_free_slots ? cnt - 1 : cnt + 1;
 	memcpy(at(f, T + 2 * (uint64_t)bin), &cnt, 2);
 }
 
@@ -141,7 +157,7 @@ fastbin_push(struct fake *f, uint64_t arena, int idx, uint64_t c)
 {
 	uint64_t slot = arena + f->lay->ms_fastbins + 8 * (uint64_t)idx;
 
-	put(f, c + 16, get(f, slot) ^ ((c + 16) >> 12));
+	put(f, c + 16, f->lay->safe_linking ? get(f, slot) ^ ((c + 16) >> 12) : get(f, slot));
 	put(f, slot, c);
 }
 
@@ -208,12 +224,14 @@ build_all_kinds(void)
 	uint64_t T, c[12];
 
 	fake_init(f);
-	T = tcache_struct(f, 100);
+	T = f->lay->tc_bins ? tcache_struct(f, 100) : 0;
 	for (int i = 0; i < 12; i++)
 		c[i] = chunk(f, i == 6 || i == 8 ? 0x110 : i == 10 ? 0x500 : 0x30);
 	set_top(f, ARENA, f->p, HEAP + HEAPLEN);
-	tcache_push(f, T, 1, c[1]);      /* 0x30 -> tcache bin 1 */
-	tcache_push(f, T, 1, c[3]);
+	if (T) {
+		tcache_push(f, T, 1, c[1]); /* 0x30 -> tcache bin 1 */
+		tcache_push(f, T, 1, c[3]);
+	}
 	fastbin_push(f, ARENA, 1, c[5]); /* 0x30 -> fastbin 1 */
 	bin_push(f, ARENA, 17, c[6], 0x110); /* small bin of 0x110 */
 	bin_push(f, ARENA, 1, c[8], 0x110);  /* unsorted */
@@ -240,6 +258,71 @@ UNIT_TEST(glibc_walk_every_kind)
 	CHECK_EQ_U64(f->m.nproblems, 0);
 	CHECK(kind_at(f, HEAP + 0x290 + 0x30) == CK_TCACHE);
 	done(f);
+}
+
+/* Every layout of the table on the same heap: safe-linking or not, char or
+ * uint16_t counts or 2.42's num_slots, no tcache before 2.26. */
+UNIT_TEST(glibc_walk_every_layout)
+{
+	static const int minors[] = { 12, 14, 15, 17, 22, 23, 24, 26, 27, 28, 29, 30, 31,
+				      32, 33, 34, 35, 36, 41, 42 };
+
+	for (size_t k = 0; k < sizeof(minors) / sizeof(minors[0]); k++) {
+		struct fake *f;
+		bool tc;
+
+		fake_minor = minors[k];
+		f = build_all_kinds();
+		tc = f->lay->tc_bins != 0;
+		CHECK(f->lay->minor_min <= minors[k] && minors[k] <= f->lay->minor_max);
+		CHECK(walk(f) == 0);
+		CHECK_EQ_U64(f->m.nproblems, 0);
+		CHECK_EQ_U64(f->m.count[CK_TCACHE], tc ? 2 : 0);
+		CHECK_EQ_U64(f->m.count[CK_FASTBIN], 1);
+		CHECK_EQ_U64(f->m.count[CK_SMALLBIN], 1);
+		CHECK_EQ_U64(f->m.count[CK_UNSORTED], 1);
+		CHECK_EQ_U64(f->m.count[CK_LARGEBIN], 1);
+		CHECK_EQ_U64(f->m.count[CK_INUSE], tc ? 7 : 8);
+		CHECK_EQ_U64(f->m.tcaches, tc ? 1 : 0);
+		done(f);
+	}
+	fake_minor = 36;
+}
+
+/* 2.42: the large tcache bins (64-75) hold a range of sizes in ascending
+ * order; a chunk of the wrong range, or out of order, is a problem. */
+UNIT_TEST(glibc_walk_242_large_tcache)
+{
+	struct fake *f;
+	uint64_t T, a, b, c;
+
+	fake_minor = 42;
+	f = calloc(1, sizeof(*f));
+	fake_init(f);
+	T = tcache_struct(f, 100);
+	a = chunk(f, 0x420); /* [1056, 2048): bin 64 */
+	b = chunk(f, 0x7f0);
+	c = chunk(f, 0x900); /* [2048, 4096): bin 65 */
+	(void)chunk(f, 0x30);
+	set_top(f, ARENA, f->p, HEAP + HEAPLEN);
+	tcache_push(f, T, 64, b); /* pushed at the front: a then b */
+	tcache_push(f, T, 64, a);
+	tcache_push(f, T, 65, c);
+	CHECK(walk(f) == 0);
+	CHECK_EQ_U64(f->m.nproblems, 0);
+	CHECK_EQ_U64(f->m.count[CK_TCACHE], 3);
+	CHECK(kind_at(f, c) == CK_TCACHE);
+	heap_model_free(&f->m);
+	image_free(&f->img);
+
+	/* out of order: b before a */
+	put(f, T + f->lay->tc_entries + 8 * 64, b + 16);
+	put(f, b + 16, (a + 16) ^ ((b + 16) >> 12));
+	put(f, a + 16, (a + 16) >> 12);
+	CHECK(walk(f) == 0);
+	CHECK(has_problem(f, "tcache bin 64"));
+	done(f);
+	fake_minor = 36;
 }
 
 UNIT_TEST(glibc_walk_corrupt_header_stops_arena_cleanly)

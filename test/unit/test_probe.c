@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -459,7 +460,7 @@ UNIT_TEST(probe_allocator_self)
 		if (mp.v[i].path[0] == '/') /* the source's part: where files open */
 			mp.v[i].file = strdup(mp.v[i].path);
 	}
-	r = allocator_check(getpid(), &mp, "/proc/self/exe", &ai, why, sizeof(why));
+	r = allocator_check(getpid(), &mp, "/proc/self/exe", getauxval(AT_BASE), &ai, why, sizeof(why));
 	if (asan) {
 		CHECK(r == EXIT_UNSUPPORTED);
 		CHECK(strstr(why, "libasan") != NULL);
@@ -487,7 +488,7 @@ UNIT_TEST(probe_allocator_no_glibc)
 	char why[512] = "", want[256];
 
 	CHECK(maps_parse(musl, sizeof(musl) - 1, &mp, &bad) == 0);
-	CHECK(allocator_check(getpid(), &mp, "/proc/self/exe", &ai, why, sizeof(why)) == EXIT_UNSUPPORTED);
+	CHECK(allocator_check(getpid(), &mp, "/proc/self/exe", getauxval(AT_BASE), &ai, why, sizeof(why)) == EXIT_UNSUPPORTED);
 	snprintf(want, sizeof(want), "process %d uses musl libc (/usr/lib/x86_64-linux-musl/"
 		 "libc.so), not glibc; heapscan walks glibc malloc only", (int)getpid());
 	CHECK(!strcmp(why, want));
@@ -495,7 +496,7 @@ UNIT_TEST(probe_allocator_no_glibc)
 
 	/* No libc and no musl: this (dynamically linked) test binary has PT_INTERP. */
 	CHECK(maps_parse("", 0, &mp, &bad) == 0);
-	CHECK(allocator_check(getpid(), &mp, "/proc/self/exe", &ai, why, sizeof(why)) == EXIT_UNSUPPORTED);
+	CHECK(allocator_check(getpid(), &mp, "/proc/self/exe", getauxval(AT_BASE), &ai, why, sizeof(why)) == EXIT_UNSUPPORTED);
 	snprintf(want, sizeof(want), "process %d has no libc.so.6 mapped", (int)getpid());
 	CHECK(!strcmp(why, want));
 	maps_free(&mp);

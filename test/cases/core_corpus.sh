@@ -1,0 +1,109 @@
+# core_corpus: every committed core under fixtures/cores/2.NN/ (gcores of the
+# arenas, classes and leaks fixtures run on that glibc; fixtures/cores/README.md)
+# against the truth its fixture printed: per-size in-use counts and free
+# counts per kind (arenas), leaks (leaks), classes (classes: only where the
+# fixture's executable is still at the path the core records, since class
+# names live in it).  Then the same cores with their libc file made
+# unreadable (an empty file bound over it, in a private mount namespace):
+# INFO's "libc_absent same" says the counts must not change; a heapscan that
+# cannot find malloc's state without the libc file says so and exits 5, which
+# is noted, not failed.  Skips (77) while heapscan cannot read core files.
+. "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
+need_heapscan
+command -v zstd >/dev/null || skip "zstd is not installed"
+CORES=$TOP/fixtures/cores
+ls "$CORES"/2.*/INFO >/dev/null 2>&1 || fail "no cores in $CORES"
+
+info() { awk -v k="$1" '$1 == k { sub(/^[^ ]+ /, ""); print; exit }' "$2"; }
+
+# unreadable_libc LIBC CMD...: CMD with an empty file over LIBC (root only).
+# When LIBC is heapscan's own libc too, heapscan runs on a copy of it, by
+# its loader's --library-path.
+unreadable_libc() {
+	local libc=$1 own ld
+	shift
+	: >empty
+	own=$(ldd "$HEAPSCAN" | awk '$1 == "libc.so.6" { print $3 }')
+	ld=$(ldd "$HEAPSCAN" | awk '$1 ~ /ld-linux/ { print $1 }')
+	if [ "$(readlink -f "$own")" = "$(readlink -f "$libc")" ]; then
+		mkdir -p ownlib
+		cp "$own" ownlib/libc.so.6
+		set -- "$ld" --library-path "$PWD/ownlib" "$@"
+	fi
+	unshare -m sh -c 'mount --bind "$1" "$2" || exit 99; shift 2; exec "$@"' sh \
+		"$PWD/empty" "$libc" "$@"
+}
+can_hide=0
+[ "$(id -u)" = 0 ] && command -v unshare >/dev/null && unshare -m true 2>/dev/null && can_hide=1
+
+# check_core V NAME CORE TRUTH JSONOUT: one core against its truth.
+check_one() {
+	local v=$1 name=$2 core=$3 truth=$4 out=$5
+	case $name in
+	arenas)
+		check_truth "$truth" "$out"
+		[ "$(json_field "$out" glibc)" = "$v" ] || fail "$v/$name: the report says glibc '$(json_field "$out" glibc)'"
+		[ "$(json_field "$out" problems)" = 0 ] || fail "$v/$name: heapscan reports problems"
+		;;
+	leaks)
+		"$PYTHON" "$TOP/test/check_leaks.py" "$truth" leaks.addrs "$out" ||
+			fail "$v/$name: leak counts differ from the truth"
+		;;
+	classes)
+		check_truth "$truth" "$out"
+		;;
+	esac
+}
+
+checked=0 notes=()
+for dir in "$CORES"/2.*/; do
+	dir=${dir%/}
+	v=${dir##*/}
+	libc=$(info libc "$dir/INFO")
+	[ "$(info glibc "$dir/INFO")" = "$v" ] || fail "$dir/INFO does not say glibc $v"
+	for name in arenas classes leaks; do
+		[ -f "$dir/$name.core.zst" ] || fail "$dir/$name.core.zst is missing"
+		zstd -q -d -f "$dir/$name.core.zst" -o core || fail "$dir/$name.core.zst does not decompress"
+		[ "$name" = leaks ] && { zstd -q -d -f "$dir/leaks.addrs.zst" -o leaks.addrs || fail "leaks.addrs"; }
+		opts=(--json)
+		[ "$name" = leaks ] && opts=(--leaks --json)
+		"$HEAPSCAN" "${opts[@]}" core >out.json 2>err.txt
+		rc=$?
+		if [ "$rc" != 0 ] && grep -qiE 'not a process id|snapshot' err.txt; then
+			skip "heapscan cannot read core files yet: $(head -1 err.txt)"
+		fi
+		if [ "$rc" = 5 ] && [ ! -e "$libc" ]; then
+			notes+=("$v/$name: libc file absent here and heapscan cannot do without it (exit 5)")
+			continue
+		fi
+		[ "$rc" = 0 ] || fail "$v/$name: heapscan --json exited $rc: $(cat err.txt)"
+		check_one "$v" "$name" core "$dir/$name.truth" out.json
+		if [ "$name" = classes ]; then
+			if grep -q "$(info fixtures "$dir/INFO")/classes.*not found\|classes.*different build" err.txt ||
+				[ ! -x "$(info fixtures "$dir/INFO")/classes" ]; then
+				notes+=("$v/classes: the fixture's executable is not here: class names not checked")
+			else
+				"$HEAPSCAN" --vtables core >vtables.out 2>/dev/null || fail "$v/classes: --vtables exited $?"
+				check_types vtables.out out.json "$dir/classes.truth"
+			fi
+		fi
+		checked=$((checked + 1))
+		if [ "$(info libc_absent "$dir/INFO")" != same ]; then
+			fail "$dir/INFO: libc_absent is not 'same'"
+		elif [ -e "$libc" ] && [ "$can_hide" = 1 ]; then
+			unreadable_libc "$libc" "$HEAPSCAN" "${opts[@]}" core >out-nolibc.json 2>err-nolibc.txt
+			rc=$?
+			if [ "$rc" = 5 ]; then
+				notes+=("$v/$name: without its libc file heapscan exits 5: $(tail -1 err-nolibc.txt)")
+			else
+				[ "$rc" = 0 ] || fail "$v/$name without libc: exit $rc: $(cat err-nolibc.txt)"
+				check_one "$v" "$name" core "$dir/$name.truth" out-nolibc.json
+			fi
+		fi
+		rm -f core
+	done
+	echo "ok: glibc $v: arenas, classes, leaks cores"
+done
+for n in "${notes[@]}"; do echo "note: $n"; done
+[ "$checked" -gt 0 ] || skip "no core could be checked here"
+echo "ok: $checked cores exact"
