@@ -84,6 +84,18 @@ int glibc_find(const struct glibc_find_input *in, struct glibc_found *out, char 
 size_t glibc_find_ranges(const struct maps *m, const struct map_entry *libc,
 			 struct map_range *out, size_t max, uint64_t *lo, uint64_t *hi);
 
+struct libc_info;
+
+/* The whole memory way for a source: libc's data ranges from m (libc is its
+ * offset-0 entry), the version string from ro (may be NULL) or img when
+ * minor is 0 (> 0: known; < 0: infer the layout, read no string), the search, and *out filled
+ * (found_by FOUND_MEMORY, version "2.NN" or the range that fits).  A note
+ * about what is missing (mp_, the tcache offset) goes to stderr.  0, or -1
+ * with the cause in why. */
+int glibc_find_libc(const struct image *img, const struct image *ro, const struct maps *m,
+		    const struct map_entry *libc, const uint64_t *fs_base, size_t nthreads,
+		    int minor, struct libc_info *out, char *why, size_t len);
+
 /* "…release version 2.NN…" in any region of img inside [lo, hi). */
 bool glibc_find_version(const struct image *img, uint64_t lo, uint64_t hi, int *minor);
 

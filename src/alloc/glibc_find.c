@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "glibc_find.h"
 #include "libc.h"
 #include "xmalloc.h"
@@ -63,6 +64,8 @@ struct candidate {
 	bool have_tpoff;
 	int64_t tpoff;
 	long score;
+	long links;     /* free-list links decoded (tcache next, fastbin fd): the
+			   evidence for the layout's list encoding */
 	char note[256];
 };
 
@@ -609,6 +612,60 @@ find_tpoff(const struct tls_job *j, int64_t *tpoff, long *score, char *note, siz
 
 /* ---- deciding ------------------------------------------------------------------ */
 
+/* A free-list link as the layout stores it: safe-linked from 2.32
+ * ((&field >> 12) ^ ptr), raw before.  True when it decodes to the end of
+ * the list or to an aligned chunk; *seen counts the links looked at.
+ * The two encodings disagree on almost every link (the end of a
+ * safe-linked list is &field >> 12, not 0), so links decide between
+ * layouts that differ only there. */
+static long
+link_points(const struct finder *f, const struct glibc_layout *lay, uint64_t field,
+	    uint64_t to_chunk, long *seen)
+{
+	uint64_t v, p, size;
+
+	if (!rd(f, field, &v))
+		return 0;
+	p = lay->safe_linking ? (field >> 12) ^ v : v;
+	(*seen)++;
+	if (!p)
+		return 1;
+	if ((p & 15) || !chunk_size(f, p - to_chunk, &size))
+		return -4;
+	return 1;
+}
+
+/* Evidence for the list encoding: the first link of every non-empty
+ * fastbin of main_arena and of every tcache bin of each thread. */
+static long
+judge_links(const struct finder *f, const struct glibc_layout *lay, uint64_t a,
+	    const struct candidate *c, long *seen)
+{
+	long score = 0;
+
+	for (unsigned i = 0; i < NFASTBINS; i++) {
+		uint64_t p;
+
+		if (rd(f, a + lay->ms_fastbins + 8 * i, &p) && p)
+			score += link_points(f, lay, p + 16, 0, seen);
+	}
+	if (!c->have_tpoff || lay->tc_counts_free_slots || !lay->tc_bins)
+		return score;
+	for (size_t t = 0; t < f->in->nthreads; t++) {
+		uint64_t tc, e;
+
+		if (!f->in->fs_base[t] || !rd(f, f->in->fs_base[t] + (uint64_t)c->tpoff, &tc) || !tc)
+			continue;
+		for (unsigned b = 0; b < lay->tc_bins; b++) {
+			if (!rd(f, tc + lay->tc_entries + 8 * b, &e) || !e || (e & 15))
+				continue;
+			/* tcache links point at user memory: 16 past the chunk */
+			score += link_points(f, lay, e, 16, seen);
+		}
+	}
+	return score;
+}
+
 static void
 evaluate(struct finder *f, const struct glibc_layout *lay, uint64_t a, struct arena_eval *ev)
 {
@@ -623,6 +680,7 @@ evaluate(struct finder *f, const struct glibc_layout *lay, uint64_t a, struct ar
 	s = 0;
 	c.have_tpoff = find_tpoff(&j, &c.tpoff, &s, tcnote, sizeof(tcnote));
 	c.score += s;
+	c.score += judge_links(f, lay, a, &c, &c.links);
 	/* A layout with tcache that finds no trace of one (no thread's, mp_
 	 * without 64 tcache bins) yields to an older layout without it. */
 	if (has_tcache(lay) && !c.have_tpoff && !(c.mp && word(f, c.mp + lay->mp_tcache_bins) == 64))
@@ -652,13 +710,31 @@ scan_layout(struct finder *f, const struct glibc_layout *lay)
 	}
 }
 
-/* Two layouts that read memory the same way (every offset equal). */
+/* Two layouts that read memory the same way (every offset equal).  With
+ * no free-list link in memory, the list encoding (safe-linking, the tcache
+ * entry's key) cannot be told and makes no difference to the walk; with no
+ * thread's tcache found, neither does the tcache's own layout. */
 static bool
-same_offsets(const struct glibc_layout *x, const struct glibc_layout *y)
+same_offsets(const struct glibc_layout *x, const struct glibc_layout *y, bool links, bool tcache)
 {
 	struct glibc_layout a = *x, b = *y;
 
 	a.minor_min = b.minor_min = a.minor_max = b.minor_max = 0;
+	if (!tcache) {
+		a.mp_tcache_bins = b.mp_tcache_bins = 0;
+		a.mp_tcache_max_bytes = b.mp_tcache_max_bytes = 0;
+		a.mp_tcache_count = b.mp_tcache_count = 0;
+		a.mp_size = b.mp_size = 0;
+		a.tc_bins = b.tc_bins = a.tc_small_bins = b.tc_small_bins = 0;
+		a.tc_count_size = b.tc_count_size = a.tc_entries = b.tc_entries = 0;
+		a.tc_size = b.tc_size = 0;
+		a.tc_counts_free_slots = b.tc_counts_free_slots = false;
+	}
+	if (!links) {
+		a.safe_linking = b.safe_linking = false;
+		a.tc_entry_key = b.tc_entry_key = false;
+		a.tc_key_random = b.tc_key_random = false;
+	}
 	return !memcmp(&a, &b, sizeof(a));
 }
 
@@ -666,7 +742,8 @@ static bool
 same_finding(const struct candidate *x, const struct candidate *y)
 {
 	return x->arena == y->arena && x->mp == y->mp && x->have_tpoff == y->have_tpoff &&
-	       (!x->have_tpoff || x->tpoff == y->tpoff) && same_offsets(x->lay, y->lay);
+	       (!x->have_tpoff || x->tpoff == y->tpoff) &&
+	       same_offsets(x->lay, y->lay, x->links || y->links, x->have_tpoff);
 }
 
 static int
@@ -807,4 +884,41 @@ glibc_find_version(const struct image *img, uint64_t lo, uint64_t hi, int *minor
 			return true;
 	}
 	return false;
+}
+
+int
+glibc_find_libc(const struct image *img, const struct image *ro, const struct maps *m,
+		const struct map_entry *libc, const uint64_t *fs_base, size_t nthreads, int minor,
+		struct libc_info *out, char *why, size_t len)
+{
+	struct map_range data[GLIBC_FIND_MAX_RANGES];
+	struct glibc_find_input in = { .img = img, .data = data, .fs_base = fs_base,
+				       .nthreads = nthreads, .minor = minor };
+	struct glibc_found f;
+	uint64_t lo, hi;
+
+	in.ndata = glibc_find_ranges(m, libc, data, GLIBC_FIND_MAX_RANGES, &lo, &hi);
+	if (in.minor == 0 && !(ro && glibc_find_version(ro, lo, hi, &in.minor)) &&
+	    !glibc_find_version(img, lo, hi, &in.minor))
+		in.minor = 0;
+	if (in.minor < 0) /* the caller asks for the layout to be inferred */
+		in.minor = 0;
+	if (glibc_find(&in, &f, why, len) < 0)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	if (f.minor_min == f.minor_max)
+		snprintf(out->version, sizeof(out->version), "2.%d", f.minor_min);
+	else
+		snprintf(out->version, sizeof(out->version), "2.%d-2.%d", f.minor_min, f.minor_max);
+	out->minor = f.minor_min;
+	out->lay = f.lay;
+	out->main_arena = f.main_arena;
+	out->mp = f.mp;
+	out->have_tpoff = f.have_tpoff;
+	out->tcache_tpoff = f.tcache_tpoff;
+	out->found_by = FOUND_MEMORY;
+	out->version_inferred = f.inferred;
+	if (f.note[0])
+		error_msg("malloc's state found in memory, but %s", f.note);
+	return 0;
 }

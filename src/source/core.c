@@ -45,6 +45,7 @@
 #include "core.h"
 #include "elfmod.h"
 #include "error.h"
+#include "glibc_find.h"
 #include "probe.h"
 #include "xmalloc.h"
 
@@ -962,10 +963,37 @@ core_threads(const struct core *c, struct scan *s)
 	s->tcache_unknown = !s->libc.have_tpoff;
 }
 
+/* libc's file is absent or another build: malloc's state from the core's
+ * memory alone (glibc_find.h), with the threads' fs_base for the tcache. */
+static int
+core_libc_from_memory(const struct core *c, struct scan *s, const struct map_entry *libc,
+		      bool absent)
+{
+	uint64_t *fs = xcalloc(c->notes.nt ? c->notes.nt : 1, sizeof(*fs));
+	char why[512];
+	int ret;
+
+	for (size_t i = 0; i < c->notes.nt; i++)
+		fs[i] = c->notes.t[i].regs.fs_base;
+	ret = glibc_find_libc(&s->img, &s->ro, &s->maps, libc, fs, c->notes.nt, 0, &s->libc, why,
+			      sizeof(why));
+	free(fs);
+	if (ret < 0) {
+		error_msg("%s: malloc's state was not found in memory%s: %s", c->path,
+			  absent ? " (libc's file is not here, or is not the build the core mapped)" : "",
+			  why);
+		return EXIT_UNSUPPORTED;
+	}
+	if (absent)
+		error_msg("libc file %s is not here (or is not the build the core mapped): malloc's "
+			  "state found in memory", libc->path);
+	return EXIT_OK;
+}
+
 /* Which malloc, and where glibc keeps its state.  EXIT_OK, or an exit code
  * after a line; s->foreign set when allowed and malloc is not glibc's. */
 static int
-core_libc(struct core *c, struct scan *s, bool allow_foreign)
+core_libc(struct core *c, struct scan *s, const struct scan_opts *opts)
 {
 	struct allocator_info ai;
 	const struct map_entry *exe = c->notes.at_entry ? maps_find(&s->maps, c->notes.at_entry)
@@ -975,7 +1003,7 @@ core_libc(struct core *c, struct scan *s, bool allow_foreign)
 
 	ret = allocator_check(s->pid, &s->maps, exe ? exe->file : NULL, c->notes.at_base, &ai,
 			      why, sizeof(why));
-	if (ret == EXIT_UNSUPPORTED && allow_foreign) {
+	if (ret == EXIT_UNSUPPORTED && opts->allow_foreign) {
 		s->foreign = true;
 		snprintf(s->foreign_why, sizeof(s->foreign_why), "%s", why);
 		return EXIT_OK;
@@ -984,13 +1012,10 @@ core_libc(struct core *c, struct scan *s, bool allow_foreign)
 		error_msg("%s: %s", c->path, why);
 		return ret;
 	}
-	if (!ai.libc_file) {
-		/* Here goes glibc_find_state() (branch arenafind): main_arena and
-		 * mp_ recognised in libc's writable data, from memory only. */
-		error_msg("libc file %s is not here (or is not the build the core mapped); "
-			  "heapscan needs it to find malloc's state in a core", ai.libc->path);
+	if (!ai.libc_file || opts->locate == LOCATE_MEMORY) {
+		ret = core_libc_from_memory(c, s, ai.libc, !ai.libc_file);
 		allocator_info_free(&ai);
-		return EXIT_UNSUPPORTED;
+		return ret;
 	}
 	ret = libc_locate_file(ai.libc_file, ai.libc->path, ai.libc->start, read_image_word, s,
 			       &s->libc, why, sizeof(why));
@@ -1063,7 +1088,7 @@ scan_core(const char *path, const struct scan_opts *opts, struct scan *s)
 		error_msg("%s", c.lost[i]);
 	s->copied_bytes = s->img.bytes;
 	s->holes = count_holes(&s->img);
-	ret = core_libc(&c, s, opts->allow_foreign);
+	ret = core_libc(&c, s, opts);
 	core_threads(&c, s);
 	core_free(&c);
 	s->prepare_ms = now_ms() - t0; /* headers, notes, modules, libc */

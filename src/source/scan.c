@@ -439,13 +439,11 @@ static int
 locate_in_memory(struct scan *s, const struct scan_opts *opts, const struct seize *sz,
 		 char *why, size_t len)
 {
-	struct map_range data[GLIBC_FIND_MAX_RANGES];
 	const struct map_entry *libc = NULL;
-	struct glibc_find_input in = { .img = &s->img, .data = data };
-	struct glibc_found f;
 	uint64_t lo, hi, *fs;
+	struct map_range data[GLIBC_FIND_MAX_RANGES];
+	int minor = 0, ret;
 	double t0;
-	int ret;
 
 	for (size_t i = 0; i < s->maps.n && !libc; i++)
 		if (s->maps.v[i].offset == 0 && !strcmp(s->maps.v[i].path, s->libc_map.path))
@@ -454,38 +452,20 @@ locate_in_memory(struct scan *s, const struct scan_opts *opts, const struct seiz
 		snprintf(why, len, "libc is no longer mapped");
 		return -1;
 	}
-	in.ndata = glibc_find_ranges(&s->maps, libc, data, GLIBC_FIND_MAX_RANGES, &lo, &hi);
+	/* the version string is in libc's read-only data, not in the copy */
+	glibc_find_ranges(&s->maps, libc, data, GLIBC_FIND_MAX_RANGES, &lo, &hi);
 	if (!opts->test_locate_blind)
-		read_version(s->pid, &s->maps, lo, hi, &in.minor);
+		read_version(s->pid, &s->maps, lo, hi, &minor);
 	fs = xcalloc(sz->n ? sz->n : 1, sizeof(*fs));
 	for (size_t i = 0; i < sz->n; i++)
 		fs[i] = sz->t[i].have_regs ? sz->t[i].regs.fs_base : 0;
-	in.fs_base = fs;
-	in.nthreads = sz->n;
 	t0 = now_ms();
-	ret = glibc_find(&in, &f, why, len);
+	ret = glibc_find_libc(&s->img, NULL, &s->maps, libc, fs, sz->n,
+			      opts->test_locate_blind ? -1 : minor, &s->libc, why, len);
 	if (opts->test_locate_ms) /* bench hook: how long the search took */
 		error_msg("glibc_find: %.3f ms (%s)", now_ms() - t0, ret < 0 ? "refused" : "found");
 	free(fs);
-	if (ret < 0)
-		return -1;
-	memset(&s->libc, 0, sizeof(s->libc));
-	if (f.minor_min == f.minor_max)
-		snprintf(s->libc.version, sizeof(s->libc.version), "2.%d", f.minor_min);
-	else
-		snprintf(s->libc.version, sizeof(s->libc.version), "2.%d-2.%d", f.minor_min,
-			 f.minor_max);
-	s->libc.minor = f.minor_min;
-	s->libc.lay = f.lay;
-	s->libc.main_arena = f.main_arena;
-	s->libc.mp = f.mp;
-	s->libc.have_tpoff = f.have_tpoff;
-	s->libc.tcache_tpoff = f.tcache_tpoff;
-	s->libc.found_by = FOUND_MEMORY;
-	s->libc.version_inferred = f.inferred;
-	if (f.note[0])
-		error_msg("malloc's state found in memory, but %s", f.note);
-	return 0;
+	return ret;
 }
 
 /* Before the stop: cw when the target can be made to fork, else NULL after
