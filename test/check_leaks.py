@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""check_leaks.py TRUTH ADDRS LEAKS_JSON - heapscan --leaks --json against the
+"""check_leaks.py [--no-classes] TRUTH ADDRS LEAKS_JSON - heapscan --leaks --json against the
 leaks fixture's own account (fixtures/leaks.cc).
 
 TRUTH has "expect direct N", "expect indirect N", "expect class_direct NAME N",
@@ -13,7 +13,10 @@ import sys
 
 
 def main():
-    truth_path, addrs_path, json_path = sys.argv[1:4]
+    # --no-classes: the classes' names are not knowable (the executable that
+    # holds them is not on this machine); the totals and samples still count
+    no_classes = "--no-classes" in sys.argv
+    truth_path, addrs_path, json_path = [a for a in sys.argv[1:] if a != "--no-classes"][:3]
     expect = {}
     with open(truth_path) as f:
         for line in f:
@@ -46,6 +49,8 @@ def main():
             elif a not in leaked:
                 bad.append(f"sample 0x{a:x} of {g['name']} is no chunk the fixture leaked")
     for key, n in expect.items():
+        if no_classes:
+            break
         if key[0] == "class_direct":
             got = sum(g["direct"] for g in groups.get(key[1], []))
             same(f"class {key[1]} leaked directly", n, got)
