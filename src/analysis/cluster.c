@@ -197,6 +197,28 @@ chunk_user_bytes(const struct image *img, const struct hs_chunk *c, size_t *len)
 	return image_ptr(img, a, *len);
 }
 
+size_t
+cluster_cstring_len(const unsigned char *p, size_t len)
+{
+	size_t slen = 0;
+
+	while (slen < len && ((p[slen] >= 0x20 && p[slen] <= 0x7e) || p[slen] == '\n' ||
+			      p[slen] == '\t' || p[slen] == '\r'))
+		slen++;
+	return slen >= CSTRING_MIN && slen < len && p[slen] == '\0' ? slen + 1 : 0;
+}
+
+/* The bytes a chunk is keyed by: its user bytes, or only its C string and
+ * the NUL (what follows was never written by the program, or not as part
+ * of this value: a strdup'd copy's tail holds whatever the memory held). */
+static inline size_t
+key_len(const unsigned char *p, size_t len)
+{
+	size_t sl = cluster_cstring_len(p, len);
+
+	return sl ? sl : len;
+}
+
 /* image_ptr with the last region remembered: chunks come in address order,
  * so nearly every lookup hits the region of the one before.  The common
  * case is inline; a new region, or one with holes, takes image_ptr's way. */
@@ -570,10 +592,9 @@ same_as_lone(struct ctx *x, uint32_t f, size_t i, const struct pending *pe,
 	size_t len;
 
 	if (x->ch[f].size != x->ch[i].size || !user_span(&x->ch[f], &addr, &len) ||
-	    len != pe->len)
+	    !(*fb = image_bytes(x->img, &x->rc2, addr, len)))
 		return false;
-	*fb = image_bytes(x->img, &x->rc2, addr, len);
-	return *fb && memcmp(*fb, pe->p, len) == 0;
+	return key_len(*fb, len) == pe->len && memcmp(*fb, pe->p, pe->len) == 0;
 }
 
 /* Lone chunk f (bytes fb) and chunk i (bytes in pe, in cache, unlike f's)
@@ -644,6 +665,7 @@ hash_chunk(struct ctx *x, size_t i, struct pending *pe)
 		x->prov[i] = NONE32;
 		return;
 	}
+	pe->len = key_len(pe->p, pe->len);
 	pe->key = content_hash(pe->p, pe->len) ^ ((uint64_t)x->ch[i].size * 0x9e3779b97f4a7c15ULL);
 	/* its slot is far in a big table: fetch it while the block's other
 	 * chunks are hashed, so touch_block finds it in cache */
@@ -738,7 +760,10 @@ same_chunks(struct ctx *x, uint32_t f1, uint32_t f2)
 		return false;
 	a = image_bytes(x->img, &x->rc, a1, l1);
 	b = image_bytes(x->img, &x->rc2, a2, l2);
-	return a && b && memcmp(a, b, l1) == 0;
+	if (!a || !b)
+		return false;
+	l1 = key_len(a, l1);
+	return key_len(b, l2) == l1 && memcmp(a, b, l1) == 0;
 }
 
 /* A slot's chunk: the lone chunk, or the group's first. */
@@ -1244,6 +1269,7 @@ write_cluster(struct ctx *x, const struct proto *p, struct cluster *c)
 		c->hash = shape_hash(p->size, p->sig);
 		shape_desc(c->desc, sizeof(c->desc), p->sig, len / 8 > SHAPE_WORDS);
 	} else if ((bytes = image_bytes(x->img, &x->rc, addr, len))) {
+		len = key_len(bytes, len);
 		c->hash = content_hash(bytes, len);
 		content_desc(c->desc, sizeof(c->desc), bytes, len);
 	}
