@@ -219,6 +219,22 @@ key_len(const unsigned char *p, size_t len)
 	return sl ? sl : len;
 }
 
+/* Chunk a (size sa, user bytes pa[0..la)) has the content that chunk b's
+ * key bytes (pb[0..kb), from key_len) are: the same C string, or, for
+ * other contents, the same size and bytes. */
+static bool
+same_key(uint64_t sa, const unsigned char *pa, size_t la, uint64_t sb, const unsigned char *pb,
+	 size_t kb)
+{
+	size_t ka = key_len(pa, la);
+
+	if (ka != kb || memcmp(pa, pb, kb) != 0)
+		return false;
+	return ka < la || sa == sb || cluster_cstring_len(pa, la);
+}
+
+#define STRING_KEY 0x5354524b45590000ULL /* a string's key: its hash ^ this, no size */
+
 /* image_ptr with the last region remembered: chunks come in address order,
  * so nearly every lookup hits the region of the one before.  The common
  * case is inline; a new region, or one with holes, takes image_ptr's way. */
@@ -591,10 +607,9 @@ same_as_lone(struct ctx *x, uint32_t f, size_t i, const struct pending *pe,
 	uint64_t addr;
 	size_t len;
 
-	if (x->ch[f].size != x->ch[i].size || !user_span(&x->ch[f], &addr, &len) ||
-	    !(*fb = image_bytes(x->img, &x->rc2, addr, len)))
+	if (!user_span(&x->ch[f], &addr, &len) || !(*fb = image_bytes(x->img, &x->rc2, addr, len)))
 		return false;
-	return key_len(*fb, len) == pe->len && memcmp(*fb, pe->p, pe->len) == 0;
+	return same_key(x->ch[f].size, *fb, len, x->ch[i].size, pe->p, pe->len);
 }
 
 /* Lone chunk f (bytes fb) and chunk i (bytes in pe, in cache, unlike f's)
@@ -656,6 +671,7 @@ static void
 hash_chunk(struct ctx *x, size_t i, struct pending *pe)
 {
 	uint64_t a;
+	size_t sl;
 
 	pe->p = NULL;
 	if (!prov_working(x->prov[i]))
@@ -665,8 +681,15 @@ hash_chunk(struct ctx *x, size_t i, struct pending *pe)
 		x->prov[i] = NONE32;
 		return;
 	}
-	pe->len = key_len(pe->p, pe->len);
-	pe->key = content_hash(pe->p, pe->len) ^ ((uint64_t)x->ch[i].size * 0x9e3779b97f4a7c15ULL);
+	/* a string is one content whatever the size of its chunk (a remainder
+	 * too small to split off makes some copies' chunks larger) */
+	if ((sl = cluster_cstring_len(pe->p, pe->len))) {
+		pe->len = sl;
+		pe->key = content_hash(pe->p, pe->len) ^ STRING_KEY;
+	} else {
+		pe->key = content_hash(pe->p, pe->len) ^
+			  ((uint64_t)x->ch[i].size * 0x9e3779b97f4a7c15ULL);
+	}
 	/* its slot is far in a big table: fetch it while the block's other
 	 * chunks are hashed, so touch_block finds it in cache */
 	__builtin_prefetch(&x->tab[slot_home(x, (uint32_t)(pe->key >> 32))]);
@@ -755,15 +778,11 @@ same_chunks(struct ctx *x, uint32_t f1, uint32_t f2)
 	uint64_t a1, a2;
 	size_t l1, l2;
 
-	if (x->ch[f1].size != x->ch[f2].size || !user_span(&x->ch[f1], &a1, &l1) ||
-	    !user_span(&x->ch[f2], &a2, &l2) || l1 != l2)
+	if (!user_span(&x->ch[f1], &a1, &l1) || !user_span(&x->ch[f2], &a2, &l2))
 		return false;
 	a = image_bytes(x->img, &x->rc, a1, l1);
 	b = image_bytes(x->img, &x->rc2, a2, l2);
-	if (!a || !b)
-		return false;
-	l1 = key_len(a, l1);
-	return key_len(b, l2) == l1 && memcmp(a, b, l1) == 0;
+	return a && b && same_key(x->ch[f1].size, a, l1, x->ch[f2].size, b, key_len(b, l2));
 }
 
 /* A slot's chunk: the lone chunk, or the group's first. */
@@ -1255,7 +1274,7 @@ write_cluster(struct ctx *x, const struct proto *p, struct cluster *c)
 {
 	const unsigned char *bytes;
 	uint64_t addr;
-	size_t len = 0;
+	size_t len = 0, sl;
 
 	memset(c, 0, sizeof(*c));
 	c->kind = p->kind;
@@ -1269,7 +1288,10 @@ write_cluster(struct ctx *x, const struct proto *p, struct cluster *c)
 		c->hash = shape_hash(p->size, p->sig);
 		shape_desc(c->desc, sizeof(c->desc), p->sig, len / 8 > SHAPE_WORDS);
 	} else if ((bytes = image_bytes(x->img, &x->rc, addr, len))) {
-		len = key_len(bytes, len);
+		if ((sl = cluster_cstring_len(bytes, len))) {
+			len = sl;
+			c->size = 0; /* a string: its chunks may differ in size */
+		}
 		c->hash = content_hash(bytes, len);
 		content_desc(c->desc, sizeof(c->desc), bytes, len);
 	}

@@ -31,6 +31,14 @@
 #define AT_OBJECT 1 /* a chunk starts with an object of the class */
 #define AT_ARRAY 2  /* a chunk holds a new[] array of them */
 
+/* A live chunk that a container's header points at: only its first len
+ * user bytes hold objects (a std::vector's [begin, end), a std::string's
+ * characters and NUL). */
+struct extent {
+	size_t chunk;
+	uint64_t len;
+};
+
 struct vslot {
 	uint64_t key;
 	int32_t val;
@@ -56,6 +64,8 @@ struct builder {
 	size_t tcap;
 	uint8_t *starts; /* per class: AT_OBJECT, AT_ARRAY when chunks start so */
 	size_t nstarts;
+	struct extent *ext; /* chunks whose container says how much of them is live */
+	size_t next, extcap;
 };
 
 /* One thread's share of the word pass: its own verdict cache and counts,
@@ -70,6 +80,7 @@ struct worker {
 	uint8_t *starts;         /* per class: AT_OBJECT, AT_ARRAY when chunks start so */
 	size_t ncls;             /* entries in inst, sample and starts */
 	size_t begin, end;       /* chunks */
+	size_t ext;              /* next entry of b->ext to look at */
 };
 
 const char *
@@ -426,6 +437,156 @@ worker_merge(struct worker *wk)
 	free(wk->slots);
 }
 
+/* ---- containers: how much of a chunk is live ------------------------------ */
+
+/* What malloc makes of a request of n bytes (glibc's request2size). */
+static uint64_t
+request_chunk(uint64_t n)
+{
+	return n + 8 + 15 < 32 ? 32 : (n + 8 + 15) & ~(uint64_t)15;
+}
+
+/* Chunk c was malloc'd for exactly n bytes: an arena chunk of request2size(n),
+ * or an mmapped chunk of that rounded up to a page (its usable size is then
+ * the chunk less 16, and less than a page of it unused). */
+static bool
+allocated_for(const struct hs_chunk *c, uint64_t n)
+{
+	if (c->kind == CK_MMAPPED)
+		return n + 16 <= c->size && c->size - (n + 16) < 4096 + 16;
+	return c->kind == CK_INUSE && c->size == request_chunk(n);
+}
+
+#define CONTAINER_MAX ((uint64_t)1 << 40) /* bytes: no vector or string is larger */
+
+/* The live chunk whose user bytes start at a, or NULL. */
+static const struct hs_chunk *
+chunk_at_user(const struct heap_model *h, uint64_t a)
+{
+	const struct hs_chunk *c = heap_model_find(h, a - 16);
+
+	return c && (c->kind == CK_INUSE || c->kind == CK_MMAPPED) ? c : NULL;
+}
+
+static void
+add_extent(struct builder *b, const struct hs_chunk *c, uint64_t len)
+{
+	b->ext = xgrow(b->ext, &b->extcap, b->next + 1, sizeof(*b->ext));
+	b->ext[b->next++] = (struct extent){ (size_t)(c - b->in->heap->chunks), len };
+}
+
+/* The three words at q, if they are a container's header:
+ *   std::vector<T>  {begin, end, end_of_storage}: pointers, begin malloc's
+ *                   pointer of a chunk allocated for end_of_storage - begin
+ *                   bytes: live [begin, end)
+ *   std::string     {data, size, capacity} (libstdc++'s, not in its local
+ *                   buffer): data malloc's pointer of a chunk allocated for
+ *                   capacity + 1 bytes, data[size] == NUL: live size + 1 */
+static void
+container_at(struct builder *b, const uint64_t q[3])
+{
+	const struct heap_model *h = b->in->heap;
+	const struct hs_chunk *c;
+	uint64_t a = q[0];
+
+	if (q[1] >= a && q[2] >= q[1] && q[2] > a && q[2] - a < CONTAINER_MAX) {
+		if ((c = chunk_at_user(h, a)) && allocated_for(c, q[2] - a))
+			add_extent(b, c, q[1] - a);
+	} else if (q[1] <= q[2] && q[2] < CONTAINER_MAX) {
+		const unsigned char *nul;
+
+		if ((c = chunk_at_user(h, a)) && allocated_for(c, q[2] + 1) &&
+		    (nul = image_ptr(b->in->img, a + q[1], 1)) && !*nul)
+			add_extent(b, c, q[1] + 1);
+	}
+}
+
+static void
+containers_in(struct builder *b, const unsigned char *p, size_t len, uint64_t hlo, uint64_t hspan)
+{
+	for (size_t off = 0; off + 24 <= len; off += 8) {
+		uint64_t q[3];
+
+		memcpy(q, p + off, 8);
+		if ((q[0] & 15) || q[0] - hlo >= hspan)
+			continue;
+		memcpy(q, p + off, 24);
+		container_at(b, q);
+	}
+}
+
+static int
+extent_cmp(const void *x, const void *y)
+{
+	const struct extent *a = x, *b = y;
+
+	if (a->chunk != b->chunk)
+		return a->chunk < b->chunk ? -1 : 1;
+	return a->len > b->len ? -1 : a->len < b->len; /* the longest first */
+}
+
+/* Find the containers' headers wherever they are: in live chunks (a
+ * vector member of an object) and in memory malloc does not own (globals,
+ * stacks, thread-local storage); not in free chunks, whose bytes are
+ * stale.  A chunk several headers point at keeps the longest extent: a
+ * stale copy of a header can then only let stale bytes count, never make
+ * a live object disappear. */
+static void
+find_containers(struct builder *b)
+{
+	const struct heap_model *h = b->in->heap;
+	const struct image *img = b->in->img;
+	uint64_t hlo, hspan;
+	size_t i = 0, k = 0;
+
+	if (!h->nchunks)
+		return;
+	hlo = h->chunks[0].addr + 16;
+	hspan = h->chunks[h->nchunks - 1].addr + h->chunks[h->nchunks - 1].size - hlo;
+	for (size_t r = 0; r < img->n; r++) {
+		const struct region *rg = &img->r[r];
+
+		while (i < h->nchunks && h->chunks[i].addr < rg->start)
+			i++;
+		if (i == h->nchunks || h->chunks[i].addr >= rg->end) {
+			containers_in(b, rg->data, rg->end - rg->start, hlo, hspan);
+			continue;
+		}
+		for (; i < h->nchunks && h->chunks[i].addr < rg->end; i++) {
+			const struct hs_chunk *c = &h->chunks[i];
+			const unsigned char *p;
+			size_t len;
+
+			if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
+				continue;
+			if ((p = chunk_user_bytes(img, c, &len)))
+				containers_in(b, p, len, hlo, hspan);
+		}
+	}
+	if (b->next)
+		qsort(b->ext, b->next, sizeof(*b->ext), extent_cmp);
+	for (size_t j = 0; j < b->next; j++)
+		if (!k || b->ext[k - 1].chunk != b->ext[j].chunk)
+			b->ext[k++] = b->ext[j];
+	b->next = k;
+}
+
+/* How many of chunk i's len user bytes (at p) can hold objects: all, but
+ * what a container says is unused, and nothing after a C string's NUL. */
+static size_t
+live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len)
+{
+	const struct builder *b = wk->b;
+
+	while (wk->ext < b->next && b->ext[wk->ext].chunk < i)
+		wk->ext++;
+	if (wk->ext < b->next && b->ext[wk->ext].chunk == i && b->ext[wk->ext].len < len)
+		len = (size_t)b->ext[wk->ext].len;
+	if (cluster_cstring_len(p, len))
+		return 0;
+	return len;
+}
+
 /* ---- chunk types ----------------------------------------------------------- */
 
 /* chunk_user_bytes (cluster.h) with the last region remembered: chunks come
@@ -518,6 +679,7 @@ word_chunks(struct worker *wk, uint32_t *of_chunk)
 		p = chunk_bytes(wk, c, &len);
 		if (!p)
 			continue;
+		len = live_len(wk, i, p, len);
 		count_instances(wk, p, len, c->addr + 16);
 		v = object_at_start(wk, p, len, &array);
 		if (v < 0)
@@ -565,6 +727,8 @@ word_pass(struct builder *b)
 	}
 	wk[0].end = split;
 	wk[1].begin = split;
+	while (wk[1].ext < b->next && b->ext[wk[1].ext].chunk < split)
+		wk[1].ext++;
 	if (split < h->nchunks)
 		threaded = pthread_create(&th, NULL, word_thread, &job) == 0;
 	word_chunks(&wk[0], b->out->of_chunk);
@@ -715,6 +879,7 @@ type_chunks(struct builder *b)
 	 * it.  A chunk is typed (class or array) when its entry is set. */
 	t->of_chunk = bigmem_alloc(h->nchunks, sizeof(uint32_t));
 	t->of_chunk_big = true;
+	find_containers(b);
 	word_pass(b);
 	class_types(b);
 
@@ -834,6 +999,7 @@ types_build(const struct types_input *in, struct type_table *out)
 	free(b.mods);
 	free(b.data);
 	free(b.starts);
+	free(b.ext);
 	pthread_mutex_destroy(&b.lock);
 }
 

@@ -137,8 +137,7 @@ text_arenas(FILE *f, const struct heap_model *m)
 
 		fprintf(f, "  0x%-16" PRIx64 " %5d %10" PRIu64 " %11s %10" PRIu64 " %11s %11s%s%s\n",
 			a->addr, a->nheaps, a->count[CK_INUSE], human_bytes(a->bytes[CK_INUSE], b1, sizeof(b1)),
-			free_count(a->count) - a->count[CK_TOP],
-			human_bytes(free_count(a->bytes) - a->bytes[CK_TOP], b2, sizeof(b2)),
+			free_count(a->count), human_bytes(free_count(a->bytes), b2, sizeof(b2)),
 			human_bytes(a->bytes[CK_TOP], b3, sizeof(b3)), a->main ? "  main" : "",
 			a->busy ? "  BUSY" : "");
 	}
@@ -150,7 +149,7 @@ text_sizes(FILE *f, const struct size_hist *h, int top)
 	char b[32];
 	int shown = 0;
 
-	fprintf(f, "\n  top chunk sizes by bytes (in use, header included):\n");
+	fprintf(f, "\n  largest chunk sizes by bytes (in use, header included):\n");
 	fprintf(f, "  %10s %12s %12s\n", "size", "count", "bytes");
 	for (size_t i = 0; i < h->n && shown < top; i++) {
 		const struct size_row *r = &h->rows[i];
@@ -211,7 +210,7 @@ text_type_rows(FILE *f, const struct type_entry *const *rows, size_t n, int top)
 		fprintf(f, "  %-7s %10" PRIu64 " %11s  0x%-16" PRIx64 " ", type_kind_name(t->kind),
 			t->count, human_bytes(t->bytes, b, sizeof(b)), t->sample);
 		fput_printable(f, t->name);
-		if (t->kind == TK_CONTENT || t->kind == TK_SHAPE)
+		if ((t->kind == TK_CONTENT || t->kind == TK_SHAPE) && t->size)
 			fprintf(f, "  (0x%" PRIx64 "-byte chunks)", t->size);
 		fputc('\n', f);
 	}
@@ -258,11 +257,17 @@ report_text(FILE *f, const struct scan *s, const struct type_table *types,
 	fput_printable(f, s->cmdline);
 	fprintf(f, "\n  glibc ");
 	fput_printable(f, s->libc.version);
-	fprintf(f, ", %zu thread%s, %zu arena%s, stopped %.2f ms%s, copied %s%s\n",
-		s->nthreads, s->nthreads == 1 ? "" : "s", m->narenas,
-		m->narenas == 1 ? "" : "s", s->pause_ms,
-		s->attempts > 1 ? " (last of several stops)" : "", human_bytes(s->copied_bytes, b, sizeof(b)),
-		s->was_stopped ? " (process was stopped and stays stopped)" : "");
+	fprintf(f, ", %zu thread%s, %zu arena%s, ", s->nthreads, s->nthreads == 1 ? "" : "s",
+		m->narenas, m->narenas == 1 ? "" : "s");
+	/* a process that was stopped already was not paused by heapscan: the
+	 * copy's time is no stop window of ours */
+	if (s->was_stopped)
+		fprintf(f, "already stopped (stays stopped), copied %s in %.2f ms\n",
+			human_bytes(s->copied_bytes, b, sizeof(b)), s->pause_ms);
+	else
+		fprintf(f, "stopped %.2f ms%s, copied %s\n", s->pause_ms,
+			s->attempts > 1 ? " (last of several stops)" : "",
+			human_bytes(s->copied_bytes, b, sizeof(b)));
 	text_totals(f, m);
 	text_arenas(f, m);
 	text_sizes(f, &h, o->top);

@@ -1,0 +1,41 @@
+# types_stale: stale bytes are not objects and a string is one row.  The
+# stale fixture fills freed memory with Blob objects and then builds, from
+# it, vectors grown by push_back, vectors after pop_back, a partly written
+# buffer, strdup'd strings and a reserve()d vector never filled - with the
+# vectors in globals, on the main and a thread's stack, and in a heap
+# object in a thread arena.  --vtables counts only the live Items (no
+# Blob), --json names the vectors' chunks and counts "test_memory" as one
+# content whatever the stale bytes after its NUL and the size of its chunk,
+# and --leaks shows the dropped strings as one row.
+. "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
+need_heapscan
+start_fixture stale
+
+stale=$(awk '$1 == "stale" { print $2 }' "$READY")
+[ "${stale:-0}" -gt 0 ] || fail "the fixture found no stale vtable pointers: the cases test nothing"
+run_types --vtables "$FIXTURE_PID"
+cat vtables.out
+run_types --json "$FIXTURE_PID"
+check_types vtables.out json.out "$READY"
+
+"$HEAPSCAN" --leaks --json "$FIXTURE_PID" >leaks.json || fail "heapscan --leaks --json failed"
+"$PYTHON" - "$READY" leaks.json <<'PY' || fail "leaks differ from the truth"
+import json, sys
+truth = dict(l.split(None, 1) for l in open(sys.argv[1]) if l.strip())
+want = int(truth["expect"].split()[1])
+rep = json.load(open(sys.argv[2]))
+rows = [g for g in rep["leaks"] if g["name"] == '"test_memory"']
+bad = []
+if rep["leaked_chunks"] != want:
+    bad.append("leaked directly: want %d, heapscan %d" % (want, rep["leaked_chunks"]))
+if len(rows) != 1 or rows[0]["direct"] != want:
+    bad.append("want one \"test_memory\" row with %d direct, got %s"
+               % (want, [(g["direct"], g["indirect"]) for g in rows]))
+for b in bad:
+    print(b)
+sys.exit(1 if bad else 0)
+PY
+run_types "" "$FIXTURE_PID"
+grep -qF '"test_memory"' text.out || fail "text report does not name \"test_memory\""
+assert_running "$FIXTURE_PID"
+echo "ok: live objects counted, stale ones not; one string, one row ($stale stale vptrs in the fixture)"
