@@ -203,7 +203,7 @@ count_new(struct diff_result *r, uint32_t row, const struct hs_chunk *c)
 	struct diff_row *w = &r->rows[row];
 
 	if (!w->new_chunks)
-		w->sample_new = c->addr;
+		w->sample_new = CHUNK_USER(c->addr);
 	w->new_chunks++;
 	w->new_bytes += c->size;
 	r->new_chunks++;

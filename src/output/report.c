@@ -208,7 +208,7 @@ text_type_rows(FILE *f, const struct type_entry *const *rows, size_t n, int top)
 		const struct type_entry *t = rows[i];
 
 		fprintf(f, "  %-7s %10" PRIu64 " %11s  0x%-16" PRIx64 " ", type_kind_name(t->kind),
-			t->count, human_bytes(t->bytes, b, sizeof(b)), t->sample);
+			t->count, human_bytes(t->bytes, b, sizeof(b)), CHUNK_USER(t->sample));
 		fput_printable(f, t->name);
 		if ((t->kind == TK_CONTENT || t->kind == TK_SHAPE) && t->size)
 			fprintf(f, "  (0x%" PRIx64 "-byte chunks)", t->size);
@@ -399,7 +399,7 @@ json_types(FILE *f, const struct type_table *t)
 		json_str(f, e->name);
 		fprintf(f, ", \"size\": %" PRIu64 ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64
 			", \"sample\": ", e->size, e->count, e->bytes);
-		json_addr(f, e->sample);
+		json_addr(f, CHUNK_USER(e->sample));
 		fputc('}', f);
 	}
 	fprintf(f, "],\n\"classes\": [");
