@@ -129,7 +129,8 @@ struct proto {
 /* A chunk hashed ahead of its grouping (see the content pass). */
 struct pending {
 	const unsigned char *p; /* its user bytes; NULL: not a candidate */
-	size_t len;
+	size_t len;             /* of the key: a string's up to its NUL */
+	size_t slen;            /* of its user bytes */
 	uint64_t key;           /* hash ^ size * golden ratio */
 };
 
@@ -628,6 +629,21 @@ pair_up(struct ctx *x, uint32_t f, size_t i, const struct pending *pe, const uns
 	return g;
 }
 
+/* The shape of a pending chunk; a string's bytes after its NUL read as
+ * zeros (they are not the program's). */
+static uint64_t
+pending_sig(struct ctx *x, const struct pending *pe)
+{
+	unsigned char buf[SHAPE_WORDS * 8];
+	size_t n = pe->slen < sizeof(buf) ? pe->slen : sizeof(buf);
+
+	if (pe->len >= pe->slen || pe->len >= n)
+		return shape_sig(x, pe->p, pe->slen);
+	memcpy(buf, pe->p, pe->len);
+	memset(buf + pe->len, 0, n - pe->len);
+	return shape_sig(x, buf, n);
+}
+
 /* Chunk i (bytes in pe) into its content's group, or into the table as a
  * lone chunk, its prov naming its shape. */
 static void
@@ -661,7 +677,7 @@ content_group(struct ctx *x, size_t i, const struct pending *pe)
 	}
 	x->tab[pos] = (uint64_t)tag << 32 | (uint32_t)(i + 1);
 	x->nused++;
-	x->prov[i] = PROV_SHAPE | shape_add(x, x->ch[i].size, shape_sig(x, pe->p, pe->len));
+	x->prov[i] = PROV_SHAPE | shape_add(x, x->ch[i].size, pending_sig(x, pe));
 	table_room(x);
 }
 
@@ -683,6 +699,7 @@ hash_chunk(struct ctx *x, size_t i, struct pending *pe)
 	}
 	/* a string is one content whatever the size of its chunk (a remainder
 	 * too small to split off makes some copies' chunks larger) */
+	pe->slen = pe->len;
 	if ((sl = cluster_cstring_len(pe->p, pe->len))) {
 		pe->len = sl;
 		pe->key = content_hash(pe->p, pe->len) ^ STRING_KEY;
@@ -1070,8 +1087,11 @@ content_desc(char *out, size_t cap, const unsigned char *p, size_t len)
 		memcpy(out + o, " ...", 5);
 }
 
-/* "int, heap ptr, zero"; ", ..." when the chunk has more words than were
- * looked at, or when the names do not fit. */
+#define SHAPE_RUN_MIN 3 /* "heap ptr, heap ptr" reads better than "heap ptr x2" */
+
+/* "int, heap ptr x3, zero"; runs of one kind collapsed ("zero x13": ASCII,
+ * the report escapes everything else); ", ..." when the chunk has more
+ * words than were looked at, or when the names do not fit. */
 static void
 shape_desc(char *out, size_t cap, uint64_t sig, bool more)
 {
@@ -1079,15 +1099,26 @@ shape_desc(char *out, size_t cap, uint64_t sig, bool more)
 	size_t o = 0;
 
 	out[0] = '\0';
-	for (unsigned j = 0; j < nwords; j++) {
-		const char *name = word_kind_names[sig >> (WK_BITS * j) & 7];
-		size_t need = (j ? 2 : 0) + strlen(name);
+	for (unsigned j = 0, run; j < nwords; j += run) {
+		unsigned k = sig >> (WK_BITS * j) & 7;
+		const char *name = word_kind_names[k];
+		char item[32];
+		size_t need;
 
+		for (run = 1; j + run < nwords && (sig >> (WK_BITS * (j + run)) & 7) == k; run++)
+			;
+		if (run >= SHAPE_RUN_MIN) {
+			snprintf(item, sizeof(item), "%s x%u", name, run);
+		} else {
+			run = 1;
+			snprintf(item, sizeof(item), "%s", name);
+		}
+		need = (o ? 2 : 0) + strlen(item);
 		if (o + need + sizeof(", ...") > cap) {
 			more = true;
 			break;
 		}
-		o += (size_t)snprintf(out + o, cap - o, "%s%s", j ? ", " : "", name);
+		o += (size_t)snprintf(out + o, cap - o, "%s%s", o ? ", " : "", item);
 	}
 	if (more)
 		snprintf(out + o, cap - o, "%s...", o ? ", " : "");

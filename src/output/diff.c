@@ -203,7 +203,7 @@ count_new(struct diff_result *r, uint32_t row, const struct hs_chunk *c)
 	struct diff_row *w = &r->rows[row];
 
 	if (!w->new_chunks)
-		w->sample_new = CHUNK_USER(c->addr);
+		w->sample_new = c->addr;
 	w->new_chunks++;
 	w->new_bytes += c->size;
 	r->new_chunks++;
@@ -716,7 +716,7 @@ text_samples(FILE *f, const struct diff_result *r, int top)
 		if (!listed++)
 			fprintf(f, "\n  a new chunk of each type above, in %s:\n",
 				r->nsnaps == 2 ? "B" : "the last snapshot");
-		fprintf(f, "  0x%-16" PRIx64 " ", w->sample_new);
+		fprintf(f, "  0x%-16" PRIx64 " ", CHUNK_USER(w->sample_new));
 		fput_printable(f, w->name);
 		fputc('\n', f);
 	}
@@ -822,7 +822,7 @@ json_row(FILE *f, const struct diff_row *w, size_t n, bool leaks)
 		", \"freed_bytes\": %" PRIu64 ", \"sample_new\": ", w->new_chunks, w->freed_chunks,
 		w->new_bytes, w->freed_bytes);
 	if (w->new_chunks)
-		json_addr(f, w->sample_new);
+		json_addr(f, CHUNK_USER(w->sample_new));
 	else
 		fprintf(f, "null");
 	if (leaks)
