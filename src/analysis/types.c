@@ -458,6 +458,7 @@ allocated_for(const struct hs_chunk *c, uint64_t n)
 }
 
 #define CONTAINER_MAX ((uint64_t)1 << 40) /* bytes: no vector or string is larger */
+#define SSO_CAPACITY 15 /* libstdc++ strings up to this are in the object, not on the heap */
 
 /* The live chunk whose user bytes start at a, or NULL. */
 static const struct hs_chunk *
@@ -479,9 +480,14 @@ add_extent(struct builder *b, const struct hs_chunk *c, uint64_t len)
  *   std::vector<T>  {begin, end, end_of_storage}: pointers, begin malloc's
  *                   pointer of a chunk allocated for end_of_storage - begin
  *                   bytes: live [begin, end)
- *   std::string     {data, size, capacity} (libstdc++'s, not in its local
- *                   buffer): data malloc's pointer of a chunk allocated for
- *                   capacity + 1 bytes, data[size] == NUL: live size + 1 */
+ *   std::string     {data, size, capacity} (libstdc++'s, capacity > 15 so
+ *                   not in its local buffer): data malloc's pointer of a
+ *                   chunk allocated for capacity + 1 bytes, data[0..size)
+ *                   without a NUL and data[size] == NUL: live size + 1
+ * A header in a dead stack frame or a stale copy may point at a chunk that
+ * was freed and handed out again for something else of the same size; its
+ * words are rarely all of this form (begin at the chunk's start, end of
+ * storage exactly at what the chunk was allocated for). */
 static void
 container_at(struct builder *b, const uint64_t q[3])
 {
@@ -492,11 +498,13 @@ container_at(struct builder *b, const uint64_t q[3])
 	if (q[1] >= a && q[2] >= q[1] && q[2] > a && q[2] - a < CONTAINER_MAX) {
 		if ((c = chunk_at_user(h, a)) && allocated_for(c, q[2] - a))
 			add_extent(b, c, q[1] - a);
-	} else if (q[1] <= q[2] && q[2] < CONTAINER_MAX) {
-		const unsigned char *nul;
+	} else if (q[1] <= q[2] && q[2] >= SSO_CAPACITY && q[2] < CONTAINER_MAX) {
+		const unsigned char *s;
 
+		/* text: no NUL before data[size], one there (an object's vtable
+		 * pointer has NULs in its top bytes) */
 		if ((c = chunk_at_user(h, a)) && allocated_for(c, q[2] + 1) &&
-		    (nul = image_ptr(b->in->img, a + q[1], 1)) && !*nul)
+		    (s = image_ptr(b->in->img, a, q[1] + 1)) && !s[q[1]] && !memchr(s, 0, q[1]))
 			add_extent(b, c, q[1] + 1);
 	}
 }
@@ -525,6 +533,22 @@ extent_cmp(const void *x, const void *y)
 	return a->len > b->len ? -1 : a->len < b->len; /* the longest first */
 }
 
+/* Where region rg's live words start: a thread's stack is live from its
+ * stack pointer (less the red zone) up. */
+static uint64_t
+live_from(const struct builder *b, const struct region *rg)
+{
+	uint64_t from = rg->end;
+
+	for (size_t t = 0; t < b->in->nstack_low; t++) {
+		uint64_t sp = b->in->stack_low[t] & ~(uint64_t)7;
+
+		if (sp >= rg->start && sp < rg->end && sp < from)
+			from = sp;
+	}
+	return from == rg->end ? rg->start : from;
+}
+
 /* Find the containers' headers wherever they are: in live chunks (a
  * vector member of an object) and in memory malloc does not own (globals,
  * stacks, thread-local storage); not in free chunks, whose bytes are
@@ -549,7 +573,9 @@ find_containers(struct builder *b)
 		while (i < h->nchunks && h->chunks[i].addr < rg->start)
 			i++;
 		if (i == h->nchunks || h->chunks[i].addr >= rg->end) {
-			containers_in(b, rg->data, rg->end - rg->start, hlo, hspan);
+			uint64_t from = live_from(b, rg);
+
+			containers_in(b, rg->data + (from - rg->start), rg->end - from, hlo, hspan);
 			continue;
 		}
 		for (; i < h->nchunks && h->chunks[i].addr < rg->end; i++) {
