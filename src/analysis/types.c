@@ -66,6 +66,8 @@ struct builder {
 	size_t nstarts;
 	struct extent *ext; /* chunks whose container says how much of them is live */
 	size_t next, extcap;
+	uint64_t *dead;     /* words of short strings' buffers past their NUL, sorted */
+	size_t ndead, deadcap;
 };
 
 /* One thread's share of the word pass: its own verdict cache and counts,
@@ -390,6 +392,8 @@ lookup(struct worker *wk, uint64_t w)
 	return lookup_in(wk, b, b->dlo, b->dhi - b->dlo, w);
 }
 
+static bool is_dead(const struct builder *b, uint64_t addr);
+
 static void
 count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t at)
 {
@@ -403,7 +407,7 @@ count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t 
 
 		memcpy(&w, p + off, 8);
 		v = lookup_in(wk, b, dlo, span, w);
-		if (v >= 0) {
+		if (v >= 0 && !(b->ndead && is_dead(b, at + off))) {
 			if (!wk->inst[v])
 				wk->sample[v] = at + off;
 			wk->inst[v]++;
@@ -509,18 +513,71 @@ container_at(struct builder *b, const uint64_t q[3])
 	}
 }
 
+/* A libstdc++ std::string of at most 15 characters keeps them in the object:
+ * {data == &local, size, local[16]}.  Only local[0..size] was written for
+ * this string; a word of local that starts at or after the NUL holds what
+ * the memory held before (a freed object's vtable pointer, often). */
 static void
-containers_in(struct builder *b, const unsigned char *p, size_t len, uint64_t hlo, uint64_t hspan)
+short_string_at(struct builder *b, const unsigned char *p, uint64_t at)
+{
+	uint64_t q[2];
+
+	memcpy(q, p, 16);
+	if (q[0] != at + 16 || q[1] > SSO_CAPACITY || p[16 + q[1]] != 0)
+		return;
+	for (uint64_t k = 0; k < 2; k++) {
+		if (8 * k < q[1])
+			continue;
+		b->dead = xgrow(b->dead, &b->deadcap, b->ndead + 1, sizeof(*b->dead));
+		b->dead[b->ndead++] = at + 16 + 8 * k;
+	}
+}
+
+/* p: len bytes of the target at address at. */
+static void
+containers_in(struct builder *b, const unsigned char *p, size_t len, uint64_t at, uint64_t hlo,
+	      uint64_t hspan)
 {
 	for (size_t off = 0; off + 24 <= len; off += 8) {
 		uint64_t q[3];
 
 		memcpy(q, p + off, 8);
-		if ((q[0] & 15) || q[0] - hlo >= hspan)
+		if (q[0] - hlo >= hspan)
+			continue;
+		if (q[0] == at + off + 16 && off + 32 <= len)
+			short_string_at(b, p + off, at + off);
+		if (q[0] & 15)
 			continue;
 		memcpy(q, p + off, 24);
 		container_at(b, q);
 	}
+}
+
+static int
+u64_cmp(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The word at addr is in a short string's buffer, past its NUL. */
+static bool
+is_dead(const struct builder *b, uint64_t addr)
+{
+	size_t lo = 0, hi = b->ndead;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b->dead[mid] < addr)
+			lo = mid + 1;
+		else if (b->dead[mid] > addr)
+			hi = mid;
+		else
+			return true;
+	}
+	return false;
 }
 
 static int
@@ -575,7 +632,8 @@ find_containers(struct builder *b)
 		if (i == h->nchunks || h->chunks[i].addr >= rg->end) {
 			uint64_t from = live_from(b, rg);
 
-			containers_in(b, rg->data + (from - rg->start), rg->end - from, hlo, hspan);
+			containers_in(b, rg->data + (from - rg->start), rg->end - from, from, hlo,
+				      hspan);
 			continue;
 		}
 		for (; i < h->nchunks && h->chunks[i].addr < rg->end; i++) {
@@ -586,9 +644,11 @@ find_containers(struct builder *b)
 			if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
 				continue;
 			if ((p = chunk_user_bytes(img, c, &len)))
-				containers_in(b, p, len, hlo, hspan);
+				containers_in(b, p, len, c->addr + 16, hlo, hspan);
 		}
 	}
+	if (b->ndead)
+		qsort(b->dead, b->ndead, sizeof(*b->dead), u64_cmp);
 	if (b->next)
 		qsort(b->ext, b->next, sizeof(*b->ext), extent_cmp);
 	for (size_t j = 0; j < b->next; j++)
@@ -1026,6 +1086,7 @@ types_build(const struct types_input *in, struct type_table *out)
 	free(b.data);
 	free(b.starts);
 	free(b.ext);
+	free(b.dead);
 	pthread_mutex_destroy(&b.lock);
 }
 
