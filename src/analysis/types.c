@@ -658,7 +658,11 @@ find_containers(struct builder *b)
 }
 
 /* How many of chunk i's len user bytes (at p) can hold objects: all, but
- * what a container says is unused, and nothing after a C string's NUL. */
+ * what a container says is unused, nothing after a C string's NUL, and,
+ * when no container says, not an arena chunk's last 8 bytes: the next
+ * chunk's prev_size word, which malloc lends a request 8 bytes longer than
+ * one that fits without it - a request of sizeof(T) % 16 == 0 leaves it
+ * unwritten, and an object starting there would be a vtable pointer alone. */
 static size_t
 live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len)
 {
@@ -666,8 +670,12 @@ live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len)
 
 	while (wk->ext < b->next && b->ext[wk->ext].chunk < i)
 		wk->ext++;
-	if (wk->ext < b->next && b->ext[wk->ext].chunk == i && b->ext[wk->ext].len < len)
-		len = (size_t)b->ext[wk->ext].len;
+	if (wk->ext < b->next && b->ext[wk->ext].chunk == i) {
+		if (b->ext[wk->ext].len < len)
+			len = (size_t)b->ext[wk->ext].len;
+	} else if (b->in->heap->chunks[i].kind == CK_INUSE && len >= 16) {
+		len -= 8;
+	}
 	if (cluster_cstring_len(p, len))
 		return 0;
 	return len;

@@ -1,7 +1,8 @@
 # types_stale: stale bytes are not objects and a string is one row.  The
 # stale fixture fills freed memory with Blob objects and then builds, from
 # it, vectors grown by push_back, vectors after pop_back, a partly written
-# buffer, strdup'd strings and a reserve()d vector never filled - with the
+# buffer, strdup'd strings, a reserve()d vector never filled and short
+# strings over stale vtable pointers - with the
 # vectors in globals, on the main and a thread's stack, and in a heap
 # object in a thread arena.  --vtables counts only the live Items (no
 # Blob), --json names the vectors' chunks and counts "test_memory" as one
@@ -11,8 +12,11 @@
 need_heapscan
 start_fixture stale
 
-stale=$(awk '$1 == "stale" { print $2 }' "$READY")
-[ "${stale:-0}" -gt 0 ] || fail "the fixture found no stale vtable pointers: the cases test nothing"
+for c in grown popped partly strdup reserved short; do
+	n=$(awk -v c="$c" '$1 == "stale" && $2 == c { print $3 }' "$READY")
+	[ "${n:-0}" -gt 0 ] || fail "case $c: the fixture found no stale vtable pointers: it tests nothing"
+done
+stale=$(awk '$1 == "stale" { n += $3 } END { print n }' "$READY")
 run_types --vtables "$FIXTURE_PID"
 cat vtables.out
 run_types --json "$FIXTURE_PID"
