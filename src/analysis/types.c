@@ -962,6 +962,8 @@ tally_types(struct builder *b, const uint32_t *clu_type)
 	free(st);
 }
 
+static void name_holders(struct builder *b);
+
 static void
 type_chunks(struct builder *b)
 {
@@ -988,6 +990,161 @@ type_chunks(struct builder *b)
 	tally_types(b, clu_type);
 	cluster_set_free(&cs);
 	free(clu_type);
+	name_holders(b);
+}
+
+/* ---- who holds a shape's chunks ------------------------------------------- */
+
+/* A shape says what a chunk's words are, not what the chunk is for; the
+ * one thing that holds it often does: a global (`held by g_cache: ...`) or
+ * an object of a class whose member points at it (`held by Session: ...`).
+ * Asked of each shape type's sample chunk (its lowest): a pointer to the
+ * pointer malloc returned for it, in a module's writable data (named by the
+ * module's symbols; preferred) or in a chunk of class or array type. */
+
+struct holder_set {
+	uint64_t *key;   /* a sample's malloc pointer, 0 empty */
+	uint32_t *type;  /* its type */
+	char **name;     /* the holder found, or NULL */
+	bool *global;    /* the holder is a global */
+	size_t mask;
+	uint64_t lo, hi; /* the keys' range */
+};
+
+static size_t
+holder_slot(const struct holder_set *hs, uint64_t key)
+{
+	size_t i = (size_t)(mix(key) & hs->mask);
+
+	while (hs->key[i] && hs->key[i] != key)
+		i = (i + 1) & hs->mask;
+	return i;
+}
+
+/* The symbol of module mod that holds addr: "g_cache", "table+0x18". */
+static char *
+global_name(struct builder *b, unsigned mod, uint64_t addr)
+{
+	struct modelf *me;
+	char sym[MAX_NAME];
+	uint64_t off;
+	char *dm, *out;
+
+	if (!(me = module_elf(b, mod)) ||
+	    !elfmod_symbol_near(me->elf, addr - me->bias, sym, sizeof(sym), &off))
+		return NULL;
+	dm = sym[0] == '_' && sym[1] == 'Z' ? cplus_demangle_v3(sym, DMGL_PARAMS | DMGL_ANSI) : NULL;
+	out = off ? xasprintf("%s+0x%lx", dm ? dm : sym, (unsigned long)off)
+		  : xstrdup(dm ? dm : sym);
+	free(dm);
+	return out;
+}
+
+/* The words of p (len bytes at at) that point at a sample; who holds them:
+ * class cls, or (cls NULL) a global of module mod. */
+static void
+holders_in(struct builder *b, struct holder_set *hs, const unsigned char *p, size_t len,
+	   uint64_t at, const char *cls, unsigned mod)
+{
+	for (size_t off = 0; off + 8 <= len; off += 8) {
+		uint64_t w;
+		size_t i;
+
+		memcpy(&w, p + off, 8);
+		if ((w & 15) || w - hs->lo > hs->hi - hs->lo)
+			continue;
+		i = holder_slot(hs, w);
+		if (!hs->key[i] || hs->global[i] || (hs->name[i] && cls))
+			continue;
+		if (!cls) {
+			char *g = global_name(b, mod, at + off);
+
+			if (!g)
+				continue;
+			free(hs->name[i]);
+			hs->name[i] = g;
+			hs->global[i] = true;
+		} else {
+			hs->name[i] = xstrdup(cls);
+		}
+	}
+}
+
+static void
+name_holders(struct builder *b)
+{
+	const struct heap_model *h = b->in->heap;
+	const struct image *img = b->in->img;
+	struct type_table *t = b->out;
+	struct holder_set hs = { .lo = UINT64_MAX };
+	size_t nshape = 0, cap = 16;
+
+	for (size_t k = 0; k < t->ntypes; k++)
+		nshape += t->types[k].kind == TK_SHAPE && t->types[k].count;
+	if (!nshape)
+		return;
+	while (cap < nshape * 2)
+		cap *= 2;
+	hs.mask = cap - 1;
+	hs.key = xcalloc(cap, sizeof(*hs.key));
+	hs.type = xcalloc(cap, sizeof(*hs.type));
+	hs.name = xcalloc(cap, sizeof(*hs.name));
+	hs.global = xcalloc(cap, sizeof(*hs.global));
+	hs.hi = 0;
+	for (size_t k = 0; k < t->ntypes; k++) {
+		uint64_t key = CHUNK_USER(t->types[k].sample);
+		size_t i;
+
+		if (t->types[k].kind != TK_SHAPE || !t->types[k].count)
+			continue;
+		i = holder_slot(&hs, key);
+		hs.key[i] = key;
+		hs.type[i] = (uint32_t)k;
+		hs.lo = key < hs.lo ? key : hs.lo;
+		hs.hi = key > hs.hi ? key : hs.hi;
+	}
+	/* globals: modules' writable mappings, and the anonymous mapping right
+	 * after one, where its .bss runs on */
+	for (size_t r = 0; r < img->n; r++) {
+		const struct region *rg = &img->r[r];
+		const struct addr_range *ar = addrmap_find(b->in->am, rg->start);
+
+		if ((!ar || ar->kind != AK_DATA) && r > 0 && img->r[r - 1].end == rg->start &&
+		    !rg->name[0] && img->r[r - 1].name[0] == '/')
+			ar = addrmap_find(b->in->am, img->r[r - 1].start);
+		if (ar && ar->kind == AK_DATA)
+			holders_in(b, &hs, rg->data, rg->end - rg->start, rg->start, NULL,
+				   ar->module);
+	}
+	/* objects: chunks whose type is a class or an array of one */
+	for (size_t i = 0; i < h->nchunks; i++) {
+		const struct type_entry *te;
+		const unsigned char *p;
+		size_t len;
+
+		if (t->of_chunk[i] == UINT32_MAX)
+			continue;
+		te = &t->types[t->of_chunk[i]];
+		if ((te->kind == TK_CLASS || te->kind == TK_ARRAY) &&
+		    (p = chunk_user_bytes(img, &h->chunks[i], &len)))
+			holders_in(b, &hs, p, len, CHUNK_USER(h->chunks[i].addr), te->name, 0);
+	}
+	for (size_t i = 0; i <= hs.mask; i++) {
+		struct type_entry *te;
+		char *name;
+
+		if (!hs.key[i] || !hs.name[i])
+			continue;
+		te = &t->types[hs.type[i]];
+		name = xasprintf("held by %s: %s", hs.name[i], te->name);
+		free(te->name);
+		te->name = name;
+		free(hs.name[i]);
+	}
+	free(hs.key);
+	free(hs.type);
+	free(hs.name);
+	free(hs.global);
 }
 
 /* Not glibc: no chunk boundaries, no free lists; every anonymous word counts. */
