@@ -70,6 +70,16 @@ struct builder {
 	size_t ndead, deadcap;
 };
 
+/* What one thread of the container search found (see find_containers). */
+struct found {
+	const struct builder *b;
+	struct extent *ext;
+	size_t next, extcap;
+	uint64_t *dead;
+	size_t ndead, deadcap;
+	const struct region *rc; /* last region a size field was read from */
+};
+
 /* One thread's share of the word pass: its own verdict cache and counts,
  * so that two threads share nothing but classify(), behind b->lock (it runs
  * once per distinct word value that points into module data). */
@@ -393,13 +403,19 @@ lookup(struct worker *wk, uint64_t w)
 }
 
 static bool is_dead(const struct builder *b, uint64_t addr);
+static size_t live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len);
 
-static void
-count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t at)
+/* The instances in p (len bytes at at): chunk i's user bytes (i SIZE_MAX:
+ * anonymous memory, all of it live).  Most chunks hold no vtable pointer, so
+ * their live part (live_len) is worked out only at the first one.  Returns
+ * it, or len when there was none. */
+static size_t
+count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t at, size_t i)
 {
 	/* the bounds in registers: the counts below could alias them */
 	const struct builder *b = wk->b;
 	const uint64_t dlo = b->dlo, span = b->dhi - b->dlo;
+	size_t live = SIZE_MAX;
 
 	for (size_t off = 0; off + 8 <= len; off += 8) {
 		uint64_t w;
@@ -407,12 +423,19 @@ count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t 
 
 		memcpy(&w, p + off, 8);
 		v = lookup_in(wk, b, dlo, span, w);
-		if (v >= 0 && !(b->ndead && is_dead(b, at + off))) {
-			if (!wk->inst[v])
-				wk->sample[v] = at + off;
-			wk->inst[v]++;
-		}
+		if (v < 0)
+			continue;
+		if (live == SIZE_MAX)
+			live = i == SIZE_MAX ? len : live_len(wk, i, p, len);
+		if (off + 8 > live)
+			break;
+		if (b->ndead && is_dead(b, at + off))
+			continue;
+		if (!wk->inst[v])
+			wk->sample[v] = at + off;
+		wk->inst[v]++;
 	}
+	return live == SIZE_MAX ? len : live;
 }
 
 /* A worker's counts into the classes; workers in address order, so each
@@ -474,10 +497,58 @@ chunk_at_user(const struct heap_model *h, uint64_t a)
 }
 
 static void
-add_extent(struct builder *b, const struct hs_chunk *c, uint64_t len)
+add_extent(struct found *f, const struct hs_chunk *c, uint64_t len)
 {
-	b->ext = xgrow(b->ext, &b->extcap, b->next + 1, sizeof(*b->ext));
-	b->ext[b->next++] = (struct extent){ (size_t)(c - b->in->heap->chunks), len };
+	f->ext = xgrow(f->ext, &f->extcap, f->next + 1, sizeof(*f->ext));
+	f->ext[f->next++] = (struct extent){ (size_t)(c - f->b->in->heap->chunks), len };
+}
+
+/* chunk_user_bytes (cluster.h) with the last region remembered in *rc:
+ * chunks come in address order, and a binary search over the regions per
+ * chunk was a tenth of the type pass.  A region with holes takes
+ * image_ptr's way. */
+static const unsigned char *
+user_bytes_at(const struct image *img, const struct region **rc, const struct hs_chunk *c,
+	      size_t *len)
+{
+	const struct region *r = *rc;
+	uint64_t tail = c->kind == CK_MMAPPED ? 0 : 8, a, off;
+
+	if (c->size < 16 + 8 - tail || c->addr > UINT64_MAX - 16)
+		return NULL;
+	a = c->addr + 16;
+	*len = (size_t)(c->size - 16 + tail);
+	if (!r || r->nholes || a - r->start >= r->end - r->start) {
+		r = image_region(img, a);
+		if (!r)
+			return NULL;
+		*rc = r;
+		if (r->nholes)
+			return image_ptr(img, a, *len);
+	}
+	off = a - r->start;
+	return *len <= r->end - r->start - off ? r->data + off : NULL;
+}
+
+/* image_u64 with the last region remembered: candidates mostly point into
+ * the region of the one before. */
+static bool
+found_u64(struct found *f, uint64_t addr, uint64_t *v)
+{
+	const struct region *r = f->rc;
+
+	if (!r || r->nholes || addr - r->start > r->end - r->start - 8 || r->end - r->start < 8) {
+		r = image_region(f->b->in->img, addr);
+		if (!r)
+			return false;
+		f->rc = r;
+		if (r->nholes)
+			return image_u64(f->b->in->img, addr, v);
+		if (addr - r->start > r->end - r->start - 8 || r->end - r->start < 8)
+			return false;
+	}
+	memcpy(v, r->data + (addr - r->start), 8);
+	return true;
 }
 
 /* The three words at q, if they are a container's header:
@@ -493,24 +564,40 @@ add_extent(struct builder *b, const struct hs_chunk *c, uint64_t len)
  * words are rarely all of this form (begin at the chunk's start, end of
  * storage exactly at what the chunk was allocated for). */
 static void
-container_at(struct builder *b, const uint64_t q[3])
+container_at(struct found *f, const uint64_t q[3])
 {
+	const struct builder *b = f->b;
 	const struct heap_model *h = b->in->heap;
 	const struct hs_chunk *c;
-	uint64_t a = q[0];
+	uint64_t a = q[0], n, len, sz;
+	bool vec;
 
 	if (q[1] >= a && q[2] >= q[1] && q[2] > a && q[2] - a < CONTAINER_MAX) {
-		if ((c = chunk_at_user(h, a)) && allocated_for(c, q[2] - a))
-			add_extent(b, c, q[1] - a);
+		vec = true;
+		n = q[2] - a;
+		len = q[1] - a;
 	} else if (q[1] <= q[2] && q[2] >= SSO_CAPACITY && q[2] < CONTAINER_MAX) {
-		const unsigned char *s;
-
+		vec = false;
+		n = q[2] + 1;
+		len = q[1] + 1;
+	} else {
+		return;
+	}
+	/* the size field in the header first: most candidates fail there, for
+	 * the price of a look at the image rather than a search of the chunks */
+	if (!found_u64(f, a - 8, &sz) ||
+	    (!(sz & 2) && (sz & ~(uint64_t)7) != request_chunk(n)) || !(c = chunk_at_user(h, a)) ||
+	    !allocated_for(c, n))
+		return;
+	if (!vec) {
 		/* text: no NUL before data[size], one there (an object's vtable
 		 * pointer has NULs in its top bytes) */
-		if ((c = chunk_at_user(h, a)) && allocated_for(c, q[2] + 1) &&
-		    (s = image_ptr(b->in->img, a, q[1] + 1)) && !s[q[1]] && !memchr(s, 0, q[1]))
-			add_extent(b, c, q[1] + 1);
+		const unsigned char *s = image_ptr(b->in->img, a, len);
+
+		if (!s || s[len - 1] || memchr(s, 0, len - 1))
+			return;
 	}
+	add_extent(f, c, len);
 }
 
 /* A libstdc++ std::string of at most 15 characters keeps them in the object:
@@ -518,7 +605,7 @@ container_at(struct builder *b, const uint64_t q[3])
  * this string; a word of local that starts at or after the NUL holds what
  * the memory held before (a freed object's vtable pointer, often). */
 static void
-short_string_at(struct builder *b, const unsigned char *p, uint64_t at)
+short_string_at(struct found *f, const unsigned char *p, uint64_t at)
 {
 	uint64_t q[2];
 
@@ -528,14 +615,14 @@ short_string_at(struct builder *b, const unsigned char *p, uint64_t at)
 	for (uint64_t k = 0; k < 2; k++) {
 		if (8 * k < q[1])
 			continue;
-		b->dead = xgrow(b->dead, &b->deadcap, b->ndead + 1, sizeof(*b->dead));
-		b->dead[b->ndead++] = at + 16 + 8 * k;
+		f->dead = xgrow(f->dead, &f->deadcap, f->ndead + 1, sizeof(*f->dead));
+		f->dead[f->ndead++] = at + 16 + 8 * k;
 	}
 }
 
 /* p: len bytes of the target at address at. */
 static void
-containers_in(struct builder *b, const unsigned char *p, size_t len, uint64_t at, uint64_t hlo,
+containers_in(struct found *f, const unsigned char *p, size_t len, uint64_t at, uint64_t hlo,
 	      uint64_t hspan)
 {
 	for (size_t off = 0; off + 24 <= len; off += 8) {
@@ -545,11 +632,11 @@ containers_in(struct builder *b, const unsigned char *p, size_t len, uint64_t at
 		if (q[0] - hlo >= hspan)
 			continue;
 		if (q[0] == at + off + 16 && off + 32 <= len)
-			short_string_at(b, p + off, at + off);
+			short_string_at(f, p + off, at + off);
 		if (q[0] & 15)
 			continue;
 		memcpy(q, p + off, 24);
-		container_at(b, q);
+		container_at(f, q);
 	}
 }
 
@@ -606,54 +693,83 @@ live_from(const struct builder *b, const struct region *rg)
 	return from == rg->end ? rg->start : from;
 }
 
+struct found_job {
+	struct found f[2];
+	uint64_t hlo, hspan;
+};
+
+static void
+containers_half(void *arg, size_t begin, size_t end, unsigned half)
+{
+	struct found_job *j = arg;
+	struct found *f = &j->f[half];
+	const struct heap_model *h = f->b->in->heap;
+	const struct region *rc = NULL;
+
+	for (size_t i = begin; i < end; i++) {
+		const struct hs_chunk *c = &h->chunks[i];
+		const unsigned char *p;
+		size_t len;
+
+		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
+			continue;
+		if ((p = user_bytes_at(f->b->in->img, &rc, c, &len)))
+			containers_in(f, p, len, c->addr + 16, j->hlo, j->hspan);
+	}
+}
+
 /* Find the containers' headers wherever they are: in live chunks (a
- * vector member of an object) and in memory malloc does not own (globals,
- * stacks, thread-local storage); not in free chunks, whose bytes are
- * stale.  A chunk several headers point at keeps the longest extent: a
- * stale copy of a header can then only let stale bytes count, never make
- * a live object disappear. */
+ * vector member of an object; two threads) and in memory malloc does not
+ * own (globals, live stack frames, thread-local storage); not in free
+ * chunks, whose bytes are stale.  A chunk several headers point at keeps
+ * the longest extent: a stale copy of a header can then only let stale
+ * bytes count, never make a live object disappear. */
 static void
 find_containers(struct builder *b)
 {
 	const struct heap_model *h = b->in->heap;
 	const struct image *img = b->in->img;
-	uint64_t hlo, hspan;
+	struct found_job j = { .f = { { .b = b }, { .b = b } } };
 	size_t i = 0, k = 0;
 
 	if (!h->nchunks)
 		return;
-	hlo = h->chunks[0].addr + 16;
-	hspan = h->chunks[h->nchunks - 1].addr + h->chunks[h->nchunks - 1].size - hlo;
-	for (size_t r = 0; r < img->n; r++) {
+	j.hlo = h->chunks[0].addr + 16;
+	j.hspan = h->chunks[h->nchunks - 1].addr + h->chunks[h->nchunks - 1].size - j.hlo;
+	for (size_t r = 0; r < img->n; r++) { /* the regions that hold no chunk */
 		const struct region *rg = &img->r[r];
+		uint64_t from;
 
 		while (i < h->nchunks && h->chunks[i].addr < rg->start)
 			i++;
-		if (i == h->nchunks || h->chunks[i].addr >= rg->end) {
-			uint64_t from = live_from(b, rg);
-
-			containers_in(b, rg->data + (from - rg->start), rg->end - from, from, hlo,
-				      hspan);
+		if (i < h->nchunks && h->chunks[i].addr < rg->end)
 			continue;
-		}
-		for (; i < h->nchunks && h->chunks[i].addr < rg->end; i++) {
-			const struct hs_chunk *c = &h->chunks[i];
-			const unsigned char *p;
-			size_t len;
+		from = live_from(b, rg);
+		containers_in(&j.f[0], rg->data + (from - rg->start), rg->end - from, from, j.hlo,
+			      j.hspan);
+	}
+	par_halves(h->nchunks, containers_half, &j);
+	for (unsigned half = 0; half < 2; half++) {
+		struct found *f = &j.f[half];
 
-			if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
-				continue;
-			if ((p = chunk_user_bytes(img, c, &len)))
-				containers_in(b, p, len, c->addr + 16, hlo, hspan);
-		}
+		b->ext = xgrow(b->ext, &b->extcap, b->next + f->next + 1, sizeof(*b->ext));
+		if (f->next)
+			memcpy(b->ext + b->next, f->ext, f->next * sizeof(*f->ext));
+		b->next += f->next;
+		b->dead = xgrow(b->dead, &b->deadcap, b->ndead + f->ndead + 1, sizeof(*b->dead));
+		if (f->ndead)
+			memcpy(b->dead + b->ndead, f->dead, f->ndead * sizeof(*f->dead));
+		b->ndead += f->ndead;
+		free(f->ext);
+		free(f->dead);
 	}
 	if (b->ndead)
 		qsort(b->dead, b->ndead, sizeof(*b->dead), u64_cmp);
 	if (b->next)
 		qsort(b->ext, b->next, sizeof(*b->ext), extent_cmp);
-	for (size_t j = 0; j < b->next; j++)
-		if (!k || b->ext[k - 1].chunk != b->ext[j].chunk)
-			b->ext[k++] = b->ext[j];
+	for (size_t e = 0; e < b->next; e++)
+		if (!k || b->ext[k - 1].chunk != b->ext[e].chunk)
+			b->ext[k++] = b->ext[e];
 	b->next = k;
 }
 
@@ -683,30 +799,11 @@ live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len)
 
 /* ---- chunk types ----------------------------------------------------------- */
 
-/* chunk_user_bytes (cluster.h) with the last region remembered: chunks come
- * in address order, and a binary search over the regions per chunk was a
- * tenth of the type pass.  A region with holes takes image_ptr's way. */
+/* The chunk's user bytes, the worker's last region remembered. */
 static const unsigned char *
 chunk_bytes(struct worker *wk, const struct hs_chunk *c, size_t *len)
 {
-	const struct image *img = wk->b->in->img;
-	const struct region *r = wk->rc;
-	uint64_t tail = c->kind == CK_MMAPPED ? 0 : 8, a, off;
-
-	if (c->size < 16 + 8 - tail || c->addr > UINT64_MAX - 16)
-		return NULL;
-	a = c->addr + 16;
-	*len = (size_t)(c->size - 16 + tail);
-	if (!r || r->nholes || a - r->start >= r->end - r->start) {
-		r = image_region(img, a);
-		if (!r)
-			return NULL;
-		wk->rc = r;
-		if (r->nholes)
-			return image_ptr(img, a, *len);
-	}
-	off = a - r->start;
-	return *len <= r->end - r->start - off ? r->data + off : NULL;
+	return user_bytes_at(wk->b->in->img, &wk->rc, c, len);
 }
 
 static uint32_t
@@ -773,8 +870,8 @@ word_chunks(struct worker *wk, uint32_t *of_chunk)
 		p = chunk_bytes(wk, c, &len);
 		if (!p)
 			continue;
-		len = live_len(wk, i, p, len);
-		count_instances(wk, p, len, c->addr + 16);
+		/* no vtable pointer, no object at the start: len need not be live */
+		len = count_instances(wk, p, len, c->addr + 16, i);
 		v = object_at_start(wk, p, len, &array);
 		if (v < 0)
 			continue;
@@ -1006,7 +1103,6 @@ struct holder_set {
 	uint64_t *key;   /* a sample's malloc pointer, 0 empty */
 	uint32_t *type;  /* its type */
 	char **name;     /* the holder found, or NULL */
-	bool *global;    /* the holder is a global */
 	size_t mask;
 	uint64_t lo, hi; /* the keys' range */
 };
@@ -1040,11 +1136,11 @@ global_name(struct builder *b, unsigned mod, uint64_t addr)
 	return out;
 }
 
-/* The words of p (len bytes at at) that point at a sample; who holds them:
- * class cls, or (cls NULL) a global of module mod. */
+/* The words of p (len bytes at at, in module mod's data) that point at a
+ * sample: the first global that does names its holder. */
 static void
-holders_in(struct builder *b, struct holder_set *hs, const unsigned char *p, size_t len,
-	   uint64_t at, const char *cls, unsigned mod)
+global_holders_in(struct builder *b, struct holder_set *hs, const unsigned char *p, size_t len,
+		  uint64_t at, unsigned mod)
 {
 	for (size_t off = 0; off + 8 <= len; off += 8) {
 		uint64_t w;
@@ -1054,18 +1150,50 @@ holders_in(struct builder *b, struct holder_set *hs, const unsigned char *p, siz
 		if ((w & 15) || w - hs->lo > hs->hi - hs->lo)
 			continue;
 		i = holder_slot(hs, w);
-		if (!hs->key[i] || hs->global[i] || (hs->name[i] && cls))
-			continue;
-		if (!cls) {
-			char *g = global_name(b, mod, at + off);
+		if (hs->key[i] && !hs->name[i])
+			hs->name[i] = global_name(b, mod, at + off);
+	}
+}
 
-			if (!g)
+/* Class holders, a half of the chunks per thread: cls[half][slot] is the
+ * first class or array type whose chunk points at the slot's sample. */
+struct class_holders {
+	const struct builder *b;
+	const struct holder_set *hs;
+	const char **cls[2];
+};
+
+static void
+class_holders_half(void *arg, size_t begin, size_t end, unsigned half)
+{
+	struct class_holders *j = arg;
+	const struct holder_set *hs = j->hs;
+	const struct heap_model *h = j->b->in->heap;
+	const struct type_table *t = j->b->out;
+	const char **cls = j->cls[half];
+	const struct region *rc = NULL;
+
+	for (size_t c = begin; c < end; c++) {
+		const struct type_entry *te;
+		const unsigned char *p;
+		size_t len;
+
+		if (t->of_chunk[c] == UINT32_MAX)
+			continue;
+		te = &t->types[t->of_chunk[c]];
+		if ((te->kind != TK_CLASS && te->kind != TK_ARRAY) ||
+		    !(p = user_bytes_at(j->b->in->img, &rc, &h->chunks[c], &len)))
+			continue;
+		for (size_t off = 0; off + 8 <= len; off += 8) {
+			uint64_t w;
+			size_t i;
+
+			memcpy(&w, p + off, 8);
+			if ((w & 15) || w - hs->lo > hs->hi - hs->lo)
 				continue;
-			free(hs->name[i]);
-			hs->name[i] = g;
-			hs->global[i] = true;
-		} else {
-			hs->name[i] = xstrdup(cls);
+			i = holder_slot(hs, w);
+			if (hs->key[i] && !cls[i])
+				cls[i] = te->name;
 		}
 	}
 }
@@ -1077,6 +1205,7 @@ name_holders(struct builder *b)
 	const struct image *img = b->in->img;
 	struct type_table *t = b->out;
 	struct holder_set hs = { .lo = UINT64_MAX };
+	struct class_holders cj = { .b = b, .hs = &hs };
 	size_t nshape = 0, cap = 16;
 
 	for (size_t k = 0; k < t->ntypes; k++)
@@ -1089,7 +1218,6 @@ name_holders(struct builder *b)
 	hs.key = xcalloc(cap, sizeof(*hs.key));
 	hs.type = xcalloc(cap, sizeof(*hs.type));
 	hs.name = xcalloc(cap, sizeof(*hs.name));
-	hs.global = xcalloc(cap, sizeof(*hs.global));
 	hs.hi = 0;
 	for (size_t k = 0; k < t->ntypes; k++) {
 		uint64_t key = CHUNK_USER(t->types[k].sample);
@@ -1113,22 +1241,18 @@ name_holders(struct builder *b)
 		    !rg->name[0] && img->r[r - 1].name[0] == '/')
 			ar = addrmap_find(b->in->am, img->r[r - 1].start);
 		if (ar && ar->kind == AK_DATA)
-			holders_in(b, &hs, rg->data, rg->end - rg->start, rg->start, NULL,
-				   ar->module);
+			global_holders_in(b, &hs, rg->data, rg->end - rg->start, rg->start,
+					  ar->module);
 	}
 	/* objects: chunks whose type is a class or an array of one */
-	for (size_t i = 0; i < h->nchunks; i++) {
-		const struct type_entry *te;
-		const unsigned char *p;
-		size_t len;
-
-		if (t->of_chunk[i] == UINT32_MAX)
-			continue;
-		te = &t->types[t->of_chunk[i]];
-		if ((te->kind == TK_CLASS || te->kind == TK_ARRAY) &&
-		    (p = chunk_user_bytes(img, &h->chunks[i], &len)))
-			holders_in(b, &hs, p, len, CHUNK_USER(h->chunks[i].addr), te->name, 0);
-	}
+	cj.cls[0] = xcalloc(cap, sizeof(*cj.cls[0]));
+	cj.cls[1] = xcalloc(cap, sizeof(*cj.cls[1]));
+	par_halves(h->nchunks, class_holders_half, &cj);
+	for (size_t i = 0; i <= hs.mask; i++)
+		if (hs.key[i] && !hs.name[i] && (cj.cls[0][i] || cj.cls[1][i]))
+			hs.name[i] = xstrdup(cj.cls[0][i] ? cj.cls[0][i] : cj.cls[1][i]);
+	free(cj.cls[0]);
+	free(cj.cls[1]);
 	for (size_t i = 0; i <= hs.mask; i++) {
 		struct type_entry *te;
 		char *name;
@@ -1144,7 +1268,6 @@ name_holders(struct builder *b)
 	free(hs.key);
 	free(hs.type);
 	free(hs.name);
-	free(hs.global);
 }
 
 /* Not glibc: no chunk boundaries, no free lists; every anonymous word counts. */
@@ -1162,7 +1285,7 @@ scan_anonymous(struct builder *b)
 		if (addrmap_kind(b->in->am, r->start) != AK_ANON || r->nholes ||
 		    !strncmp(r->name, "[stack", 6))
 			continue;
-		count_instances(&wk, r->data, r->end - r->start, r->start);
+		count_instances(&wk, r->data, r->end - r->start, r->start, SIZE_MAX);
 	}
 	worker_merge(&wk);
 }
@@ -1242,6 +1365,9 @@ types_build(const struct types_input *in, struct type_table *out)
 	}
 	if (b.nclasses)
 		qsort(b.classes, b.nclasses, sizeof(*b.classes), class_by_count);
+	/* classes whose every vtable pointer was in dead bytes: none to show */
+	while (b.nclasses && !b.classes[b.nclasses - 1].instances)
+		free(b.classes[--b.nclasses].name);
 	out->classes = b.classes;
 	out->nclasses = b.nclasses;
 	for (size_t i = 0; i < in->am->nmodules; i++)
