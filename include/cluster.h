@@ -50,7 +50,7 @@ struct cluster {
 	uint64_t size;    /* chunk size (chunksize, header included) */
 	uint64_t count;
 	uint64_t bytes;
-	uint64_t sample;  /* a chunk address */
+	uint64_t sample;  /* a chunk's header address */
 	uint64_t hash;    /* content hash, or shape signature hash */
 	/* content: a printable preview: "\"test_memory\"" for a NUL-terminated
 	 * string, else hex of the first bytes ("4a 00 00 00 ..."); shape: the
