@@ -692,8 +692,12 @@ text_content(FILE *f, const struct diff_result *r, int top)
 		if (!shown++)
 			fprintf(f, "\n  growing content clusters (identical chunks):\n  %9s %9s %8s  %s\n",
 				"+chunks", "chunks", "size", "preview");
-		fprintf(f, "  %9s %9" PRIu64 " %#8" PRIx64 "  ",
-			count_delta(w->count[0], w->count[n - 1], c, sizeof(c)), w->count[n - 1], w->size);
+		fprintf(f, "  %9s %9" PRIu64 " ", count_delta(w->count[0], w->count[n - 1], c, sizeof(c)),
+			w->count[n - 1]);
+		if (w->size) /* 0: a string, in chunks of any size */
+			fprintf(f, "%#8" PRIx64 "  ", w->size);
+		else
+			fprintf(f, "%8s  ", "-");
 		fput_printable(f, w->name);
 		fputc('\n', f);
 	}

@@ -7,7 +7,8 @@
 # object in a thread arena.  --vtables counts only the live Items (no
 # Blob), --json names the vectors' chunks and counts "test_memory" as one
 # content whatever the stale bytes after its NUL and the size of its chunk,
-# and --leaks shows the dropped strings as one row.
+# and --leaks shows the dropped strings as one row; a snapshot says the same,
+# and --diff of two shows "test_memory" as one row.
 . "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
 need_heapscan
 start_fixture stale
@@ -38,6 +39,22 @@ if len(rows) != 1 or rows[0]["direct"] != want:
 for b in bad:
     print(b)
 sys.exit(1 if bad else 0)
+PY
+# the same from a snapshot, and in a diff: one "test_memory" row
+"$HEAPSCAN" --snapshot a.snap "$FIXTURE_PID" 2>snap.err || fail "--snapshot failed: $(cat snap.err)"
+"$HEAPSCAN" --vtables a.snap >snapvt.out || fail "--vtables a.snap failed"
+"$HEAPSCAN" --json a.snap >snapjson.out || fail "--json a.snap failed"
+check_types snapvt.out snapjson.out "$READY"
+"$HEAPSCAN" --snapshot b.snap "$FIXTURE_PID" 2>snap.err || fail "--snapshot failed: $(cat snap.err)"
+"$HEAPSCAN" --diff --json a.snap b.snap >diff.json || fail "--diff --json failed"
+"$PYTHON" - "$READY" diff.json <<'PY' || fail "--diff does not show \"test_memory\" as one row"
+import json, sys
+truth = [l.split() for l in open(sys.argv[1])]
+want = [int(w[-1]) for w in truth if w[:2] == ["content", '"test_memory"']][0]
+rows = [t for t in json.load(open(sys.argv[2]))["types"] if t["name"] == '"test_memory"']
+if len(rows) != 1 or rows[0]["count_a"] != want or rows[0]["count_b"] != want:
+    print("want one row with %d, got %s" % (want, [(t["count_a"], t["count_b"]) for t in rows]))
+    sys.exit(1)
 PY
 run_types "" "$FIXTURE_PID"
 grep -qF '"test_memory"' text.out || fail "text report does not name \"test_memory\""
