@@ -14,6 +14,13 @@
  * bandwidth), then confirmed with memcmp against the cluster's sample so a
  * hash collision cannot merge different contents.
  *
+ * A chunk that holds a C string - at least CSTRING_MIN printable bytes (or
+ * \n \t \r) and then a NUL - is keyed by the string and its NUL alone,
+ * whatever follows: a strdup'd copy's tail holds what the memory held
+ * before, different from chunk to chunk, and one string is one cluster.
+ * Fewer than CSTRING_MIN characters are not taken for a string: an int field
+ * such as 65 reads as "A" and a NUL.
+ *
  * Shape clusters: the remaining chunks, by size and the kind of each of their
  * first SHAPE_WORDS words: zero, heap pointer (AK_ANON), code pointer, data
  * pointer, small integer (|v| < 2^32), text (8 printable bytes, or printable
@@ -43,7 +50,7 @@ struct cluster {
 	uint64_t size;    /* chunk size (chunksize, header included) */
 	uint64_t count;
 	uint64_t bytes;
-	uint64_t sample;  /* a chunk address */
+	uint64_t sample;  /* a chunk's header address */
 	uint64_t hash;    /* content hash, or shape signature hash */
 	/* content: a printable preview: "\"test_memory\"" for a NUL-terminated
 	 * string, else hex of the first bytes ("4a 00 00 00 ..."); shape: the
@@ -72,6 +79,12 @@ struct cluster_set {
 	size_t n;
 	uint32_t *of_chunk; /* per heap->chunks index: index into v, or CLUSTER_NONE */
 };
+
+#define CSTRING_MIN 4
+
+/* The length of the C string p starts with, its NUL included, when it is
+ * one (see above); 0 otherwise. */
+size_t cluster_cstring_len(const unsigned char *p, size_t len);
 
 void cluster_build(const struct cluster_input *in, struct cluster_set *out);
 /* The only way to free a cluster_set: v and of_chunk are mmapped (huge pages,

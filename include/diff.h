@@ -52,7 +52,7 @@ struct diff_row {
 	uint64_t *leaked;        /* leaked chunks (direct + indirect) per snapshot, [nsnaps] */
 	/* first snapshot vs last */
 	uint64_t new_chunks, new_bytes, freed_chunks, freed_bytes;
-	uint64_t sample_new;     /* a new chunk (in the last snapshot), 0 when none */
+	uint64_t sample_new;     /* a new chunk's header (in the last snapshot), 0 when none; shown as CHUNK_USER */
 	int up, down;            /* steps between snapshots in which its bytes grew / shrank */
 	double growth;           /* the ranking score (diff.c); = bytes grown for 2 snapshots */
 };

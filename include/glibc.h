@@ -52,6 +52,11 @@ static inline bool chunk_kind_is_free(enum chunk_kind k)
 	return k >= CK_TCACHE;
 }
 
+/* The pointer malloc returned for the chunk whose header is at a: every
+ * address heapscan shows a user is this one (heap problems, which are about
+ * headers, say "chunk at" instead). */
+#define CHUNK_USER(a) ((a) + 16)
+
 #define CHUNK_ARENA_NONE 0xfffu /* mmapped chunks belong to no arena */
 
 struct hs_chunk {

@@ -17,7 +17,10 @@
  * Each in-use chunk gets one type: the class whose primary vptr is at its
  * start; an array of a class (new[] cookie word, then vptrs); a content or
  * shape cluster; otherwise its size.  Instances are counted wherever they are
- * in live chunks (arrays, vectors, members of other objects).
+ * in the live part of live chunks (arrays, vectors, members of other
+ * objects): all of a chunk but a container's unused capacity (a std::vector
+ * or std::string header anywhere in live memory says how much of the chunk
+ * it points at is in use) and what follows a C string's NUL.
  */
 #ifndef HEAPSCAN_TYPES_H
 #define HEAPSCAN_TYPES_H
@@ -32,6 +35,8 @@
 #include "image.h"
 #include "maps.h"
 
+#define STACK_RED_ZONE 128 /* bytes below a stack pointer a leaf function may use (x86-64 ABI) */
+
 enum type_kind { TK_CLASS, TK_ARRAY, TK_CONTENT, TK_SHAPE, TK_SIZE };
 
 const char *type_kind_name(enum type_kind k);
@@ -42,7 +47,7 @@ struct type_entry {
 	uint64_t size;     /* chunk size for content/shape/size types, else 0 */
 	uint64_t count;    /* chunks of this type */
 	uint64_t bytes;
-	uint64_t sample;   /* a chunk address */
+	uint64_t sample;   /* a chunk's header; shown as CHUNK_USER (malloc's pointer) */
 };
 
 struct class_entry {
@@ -67,6 +72,11 @@ struct types_input {
 	const struct maps *maps;     /* to find a module's load bias for _ZTV symbols */
 	const struct heap_model *heap; /* NULL: no malloc model (not glibc): scan anon regions */
 	pid_t pid;                   /* to open module files for _ZTV symbols; 0 for none */
+	/* Each thread's stack pointer less the red zone: below it a stack holds
+	 * only dead frames, whose container headers are not looked at.  NULL:
+	 * none known. */
+	const uint64_t *stack_low;
+	size_t nstack_low;
 };
 
 void types_build(const struct types_input *in, struct type_table *out);

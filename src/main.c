@@ -311,10 +311,18 @@ analyze(struct scan *s, struct addrmap *am, struct type_table *tt)
 {
 	double t0 = now_ms();
 
+	uint64_t *low = xmalloc((s->nthreads ? s->nthreads : 1) * sizeof(*low));
+	size_t nlow = 0;
+
 	addrmap_build(am, &s->maps);
+	for (size_t i = 0; s->regs && i < s->nthreads; i++)
+		if (s->regs[i].have_regs)
+			low[nlow++] = s->regs[i].regs.rsp - STACK_RED_ZONE;
 	types_build(&(struct types_input){ .img = &s->img, .ro = &s->ro, .am = am, .maps = &s->maps,
-					   .heap = s->foreign ? NULL : &s->heap, .pid = s->pid },
+					   .heap = s->foreign ? NULL : &s->heap, .pid = s->pid,
+					   .stack_low = low, .nstack_low = nlow },
 		    tt);
+	free(low);
 	s->analyze_ms = now_ms() - t0;
 }
 

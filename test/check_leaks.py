@@ -3,7 +3,7 @@
 leaks fixture's own account (fixtures/leaks.cc).
 
 TRUTH has "expect direct N", "expect indirect N", "expect class_direct NAME N",
-"expect class_leaked NAME 0"; ADDRS has "ROLE 0xCHUNK" per chunk the fixture
+"expect class_leaked NAME 0"; ADDRS has "ROLE 0xPTR" (malloc's pointer) per chunk the fixture
 knows.  Checked: the totals of direct and indirect leaks, each named class's
 direct count (or its absence), and that every sample address heapscan gives is
 a chunk the fixture leaked - never one it keeps.  Prints what differs; exit 1

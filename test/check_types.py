@@ -25,7 +25,8 @@ Besides the truth, always:
     __gnu_cxx::, __cxxabiv1::), which are noted, not failed;
   - JSON "classes" lists the same classes with the same counts as --vtables;
   - every JSON type has kind/name/size/count/bytes/sample of the documented
-    form; size is 0 for class and array kinds and a chunk size otherwise; a
+    form; size is 0 for class and array kinds and for a string's content
+    (its chunks may differ in size), and a chunk size otherwise; a
     "size" type is named "0xSIZE bytes"; a class or array type names a class
     that has instances; no class, array or size type is listed twice (content
     and shape names are previews: two types may share one);
@@ -196,6 +197,10 @@ def type_problem(e, classes):
             return "%s is not in \"classes\"" % base
         if kind == "class" and e["count"] > classes[base]:
             return "more chunks (%d) than instances (%d)" % (e["count"], classes[base])
+    elif kind == "content" and size == 0:
+        # a string: its chunks may be of several sizes
+        if not (name.startswith('"') and name.endswith('"')):
+            return "size 0 for a content type that is not a string"
     else:
         if size < 32 or size % 16:
             return "size %#x is not a chunk size" % size

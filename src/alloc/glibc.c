@@ -329,7 +329,7 @@ top_end(struct walk *w, uint64_t top, uint64_t topsize, uint64_t end)
 	uint64_t size = topsize & ~7ULL;
 
 	if (top < end && size > end - top) {
-		problem(w->m, top, "top chunk 0x%lx: size 0x%lx runs past its heap's end 0x%lx",
+		problem(w->m, top, "top chunk at 0x%lx: size 0x%lx runs past its heap's end 0x%lx",
 			(unsigned long)top, (unsigned long)size, (unsigned long)end);
 		return end;
 	}
@@ -346,7 +346,7 @@ main_heap_range(struct walk *w)
 	if (!rd(w, a + lay->ms_top, &top) || top_is_initial(w, a, top))
 		return;
 	if (!rd(w, top + 8, &topsize)) {
-		problem(w->m, top, "main arena: top chunk 0x%lx is not in copied memory",
+		problem(w->m, top, "main arena: top chunk at 0x%lx is not in copied memory",
 			(unsigned long)top);
 		return;
 	}
@@ -526,7 +526,7 @@ walk_arena_range(struct walk *w, const struct heap_range *r, uint64_t p, uint64_
 			memcpy(&hdr, base + (p - lo) + 8, 8);
 		}
 		else if (!rd(w, p + 8, &hdr)) {
-			wproblem(w, p, "arena 0x%lx: chunk 0x%lx is outside copied memory",
+			wproblem(w, p, "arena 0x%lx: chunk at 0x%lx is outside copied memory",
 				(unsigned long)ai->addr, (unsigned long)p);
 			break;
 		}
@@ -573,7 +573,7 @@ walk_arena_range(struct walk *w, const struct heap_range *r, uint64_t p, uint64_
 		/* Thread arenas' free chunks may lack NON_MAIN_ARENA, so only the
 		 * main arena's chunks can be checked for a stray one. */
 		if (r->arena == 0 && (flags & NON_MAIN_ARENA))
-			wproblem(w, p, "chunk 0x%lx in the main arena has NON_MAIN_ARENA set",
+			wproblem(w, p, "chunk at 0x%lx in the main arena has NON_MAIN_ARENA set",
 				(unsigned long)p);
 		push_chunk(w, p, size, CK_INUSE, r->arena);
 		p += size;
@@ -871,12 +871,12 @@ mark_free(struct walk *w, uint64_t addr, enum chunk_kind kind, int arena, const 
 		return NULL;
 	}
 	if (chunk_kind_is_free(c->kind)) {
-		problem(w->m, addr, "%s: chunk 0x%lx is already on a %s list (double free or cycle)",
+		problem(w->m, addr, "%s: chunk at 0x%lx is already on a %s list (double free or cycle)",
 			list, (unsigned long)addr, chunk_kind_name(c->kind));
 		return NULL;
 	}
 	if (arena >= 0 && c->arena != (unsigned)arena) {
-		problem(w->m, addr, "%s: chunk 0x%lx belongs to another arena", list,
+		problem(w->m, addr, "%s: chunk at 0x%lx belongs to another arena", list,
 			(unsigned long)addr);
 		return NULL;
 	}
@@ -906,7 +906,7 @@ walk_fastbins(struct walk *w, unsigned ai)
 			if ((p & ALIGN_MASK) || !(c = mark_free(w, p, CK_FASTBIN, (int)ai, list)))
 				break;
 			if (c->size != (uint64_t)(i + 2) * 16)
-				problem(w->m, p, "%s: chunk 0x%lx has size 0x%lx", list,
+				problem(w->m, p, "%s: chunk at 0x%lx has size 0x%lx", list,
 					(unsigned long)p, (unsigned long)c->size);
 			if (!more)
 				break;
@@ -1001,7 +1001,7 @@ walk_tcache_bin(struct walk *w, const struct glibc_thread *th, uint64_t T, uint6
 		if ((e & ALIGN_MASK) || !(c = mark_free(w, e - 16, CK_TCACHE, -1, list)))
 			break;
 		if (c->size < lo || c->size >= hi || c->size < prev)
-			problem(w->m, e - 16, "%s: chunk 0x%lx has size 0x%lx", list,
+			problem(w->m, e - 16, "%s: chunk at 0x%lx has size 0x%lx", list,
 				(unsigned long)(e - 16), (unsigned long)c->size);
 		prev = c->size;
 		if (!rd(w, e, &stored))

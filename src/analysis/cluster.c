@@ -129,7 +129,8 @@ struct proto {
 /* A chunk hashed ahead of its grouping (see the content pass). */
 struct pending {
 	const unsigned char *p; /* its user bytes; NULL: not a candidate */
-	size_t len;
+	size_t len;             /* of the key: a string's up to its NUL */
+	size_t slen;            /* of its user bytes */
 	uint64_t key;           /* hash ^ size * golden ratio */
 };
 
@@ -196,6 +197,44 @@ chunk_user_bytes(const struct image *img, const struct hs_chunk *c, size_t *len)
 		return NULL;
 	return image_ptr(img, a, *len);
 }
+
+size_t
+cluster_cstring_len(const unsigned char *p, size_t len)
+{
+	size_t slen = 0;
+
+	while (slen < len && ((p[slen] >= 0x20 && p[slen] <= 0x7e) || p[slen] == '\n' ||
+			      p[slen] == '\t' || p[slen] == '\r'))
+		slen++;
+	return slen >= CSTRING_MIN && slen < len && p[slen] == '\0' ? slen + 1 : 0;
+}
+
+/* The bytes a chunk is keyed by: its user bytes, or only its C string and
+ * the NUL (what follows was never written by the program, or not as part
+ * of this value: a strdup'd copy's tail holds whatever the memory held). */
+static inline size_t
+key_len(const unsigned char *p, size_t len)
+{
+	size_t sl = cluster_cstring_len(p, len);
+
+	return sl ? sl : len;
+}
+
+/* Chunk a (size sa, user bytes pa[0..la)) has the content that chunk b's
+ * key bytes (pb[0..kb), from key_len) are: the same C string, or, for
+ * other contents, the same size and bytes. */
+static bool
+same_key(uint64_t sa, const unsigned char *pa, size_t la, uint64_t sb, const unsigned char *pb,
+	 size_t kb)
+{
+	size_t ka = key_len(pa, la);
+
+	if (ka != kb || memcmp(pa, pb, kb) != 0)
+		return false;
+	return ka < la || sa == sb || cluster_cstring_len(pa, la);
+}
+
+#define STRING_KEY 0x5354524b45590000ULL /* a string's key: its hash ^ this, no size */
 
 /* image_ptr with the last region remembered: chunks come in address order,
  * so nearly every lookup hits the region of the one before.  The common
@@ -569,11 +608,9 @@ same_as_lone(struct ctx *x, uint32_t f, size_t i, const struct pending *pe,
 	uint64_t addr;
 	size_t len;
 
-	if (x->ch[f].size != x->ch[i].size || !user_span(&x->ch[f], &addr, &len) ||
-	    len != pe->len)
+	if (!user_span(&x->ch[f], &addr, &len) || !(*fb = image_bytes(x->img, &x->rc2, addr, len)))
 		return false;
-	*fb = image_bytes(x->img, &x->rc2, addr, len);
-	return *fb && memcmp(*fb, pe->p, len) == 0;
+	return same_key(x->ch[f].size, *fb, len, x->ch[i].size, pe->p, pe->len);
 }
 
 /* Lone chunk f (bytes fb) and chunk i (bytes in pe, in cache, unlike f's)
@@ -590,6 +627,21 @@ pair_up(struct ctx *x, uint32_t f, size_t i, const struct pending *pe, const uns
 	x->g[g].len = pe->len;
 	x->prov[f] = x->prov[i] = PROV_GROUP | g;
 	return g;
+}
+
+/* The shape of a pending chunk; a string's bytes after its NUL read as
+ * zeros (they are not the program's). */
+static uint64_t
+pending_sig(struct ctx *x, const struct pending *pe)
+{
+	unsigned char buf[SHAPE_WORDS * 8];
+	size_t n = pe->slen < sizeof(buf) ? pe->slen : sizeof(buf);
+
+	if (pe->len >= pe->slen || pe->len >= n)
+		return shape_sig(x, pe->p, pe->slen);
+	memcpy(buf, pe->p, pe->len);
+	memset(buf + pe->len, 0, n - pe->len);
+	return shape_sig(x, buf, n);
 }
 
 /* Chunk i (bytes in pe) into its content's group, or into the table as a
@@ -625,7 +677,7 @@ content_group(struct ctx *x, size_t i, const struct pending *pe)
 	}
 	x->tab[pos] = (uint64_t)tag << 32 | (uint32_t)(i + 1);
 	x->nused++;
-	x->prov[i] = PROV_SHAPE | shape_add(x, x->ch[i].size, shape_sig(x, pe->p, pe->len));
+	x->prov[i] = PROV_SHAPE | shape_add(x, x->ch[i].size, pending_sig(x, pe));
 	table_room(x);
 }
 
@@ -635,6 +687,7 @@ static void
 hash_chunk(struct ctx *x, size_t i, struct pending *pe)
 {
 	uint64_t a;
+	size_t sl;
 
 	pe->p = NULL;
 	if (!prov_working(x->prov[i]))
@@ -644,7 +697,16 @@ hash_chunk(struct ctx *x, size_t i, struct pending *pe)
 		x->prov[i] = NONE32;
 		return;
 	}
-	pe->key = content_hash(pe->p, pe->len) ^ ((uint64_t)x->ch[i].size * 0x9e3779b97f4a7c15ULL);
+	/* a string is one content whatever the size of its chunk (a remainder
+	 * too small to split off makes some copies' chunks larger) */
+	pe->slen = pe->len;
+	if ((sl = cluster_cstring_len(pe->p, pe->len))) {
+		pe->len = sl;
+		pe->key = content_hash(pe->p, pe->len) ^ STRING_KEY;
+	} else {
+		pe->key = content_hash(pe->p, pe->len) ^
+			  ((uint64_t)x->ch[i].size * 0x9e3779b97f4a7c15ULL);
+	}
 	/* its slot is far in a big table: fetch it while the block's other
 	 * chunks are hashed, so touch_block finds it in cache */
 	__builtin_prefetch(&x->tab[slot_home(x, (uint32_t)(pe->key >> 32))]);
@@ -733,12 +795,11 @@ same_chunks(struct ctx *x, uint32_t f1, uint32_t f2)
 	uint64_t a1, a2;
 	size_t l1, l2;
 
-	if (x->ch[f1].size != x->ch[f2].size || !user_span(&x->ch[f1], &a1, &l1) ||
-	    !user_span(&x->ch[f2], &a2, &l2) || l1 != l2)
+	if (!user_span(&x->ch[f1], &a1, &l1) || !user_span(&x->ch[f2], &a2, &l2))
 		return false;
 	a = image_bytes(x->img, &x->rc, a1, l1);
 	b = image_bytes(x->img, &x->rc2, a2, l2);
-	return a && b && memcmp(a, b, l1) == 0;
+	return a && b && same_key(x->ch[f1].size, a, l1, x->ch[f2].size, b, key_len(b, l2));
 }
 
 /* A slot's chunk: the lone chunk, or the group's first. */
@@ -1026,8 +1087,11 @@ content_desc(char *out, size_t cap, const unsigned char *p, size_t len)
 		memcpy(out + o, " ...", 5);
 }
 
-/* "int, heap ptr, zero"; ", ..." when the chunk has more words than were
- * looked at, or when the names do not fit. */
+#define SHAPE_RUN_MIN 3 /* "heap ptr, heap ptr" reads better than "heap ptr x2" */
+
+/* "int, heap ptr x3, zero"; runs of one kind collapsed ("zero x13": ASCII,
+ * the report escapes everything else); ", ..." when the chunk has more
+ * words than were looked at, or when the names do not fit. */
 static void
 shape_desc(char *out, size_t cap, uint64_t sig, bool more)
 {
@@ -1035,15 +1099,26 @@ shape_desc(char *out, size_t cap, uint64_t sig, bool more)
 	size_t o = 0;
 
 	out[0] = '\0';
-	for (unsigned j = 0; j < nwords; j++) {
-		const char *name = word_kind_names[sig >> (WK_BITS * j) & 7];
-		size_t need = (j ? 2 : 0) + strlen(name);
+	for (unsigned j = 0, run; j < nwords; j += run) {
+		unsigned k = sig >> (WK_BITS * j) & 7;
+		const char *name = word_kind_names[k];
+		char item[32];
+		size_t need;
 
+		for (run = 1; j + run < nwords && (sig >> (WK_BITS * (j + run)) & 7) == k; run++)
+			;
+		if (run >= SHAPE_RUN_MIN) {
+			snprintf(item, sizeof(item), "%s x%u", name, run);
+		} else {
+			run = 1;
+			snprintf(item, sizeof(item), "%s", name);
+		}
+		need = (o ? 2 : 0) + strlen(item);
 		if (o + need + sizeof(", ...") > cap) {
 			more = true;
 			break;
 		}
-		o += (size_t)snprintf(out + o, cap - o, "%s%s", j ? ", " : "", name);
+		o += (size_t)snprintf(out + o, cap - o, "%s%s", o ? ", " : "", item);
 	}
 	if (more)
 		snprintf(out + o, cap - o, "%s...", o ? ", " : "");
@@ -1230,7 +1305,7 @@ write_cluster(struct ctx *x, const struct proto *p, struct cluster *c)
 {
 	const unsigned char *bytes;
 	uint64_t addr;
-	size_t len = 0;
+	size_t len = 0, sl;
 
 	memset(c, 0, sizeof(*c));
 	c->kind = p->kind;
@@ -1244,6 +1319,10 @@ write_cluster(struct ctx *x, const struct proto *p, struct cluster *c)
 		c->hash = shape_hash(p->size, p->sig);
 		shape_desc(c->desc, sizeof(c->desc), p->sig, len / 8 > SHAPE_WORDS);
 	} else if ((bytes = image_bytes(x->img, &x->rc, addr, len))) {
+		if ((sl = cluster_cstring_len(bytes, len))) {
+			len = sl;
+			c->size = 0; /* a string: its chunks may differ in size */
+		}
 		c->hash = content_hash(bytes, len);
 		content_desc(c->desc, sizeof(c->desc), bytes, len);
 	}

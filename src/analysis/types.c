@@ -31,6 +31,14 @@
 #define AT_OBJECT 1 /* a chunk starts with an object of the class */
 #define AT_ARRAY 2  /* a chunk holds a new[] array of them */
 
+/* A live chunk that a container's header points at: only its first len
+ * user bytes hold objects (a std::vector's [begin, end), a std::string's
+ * characters and NUL). */
+struct extent {
+	size_t chunk;
+	uint64_t len;
+};
+
 struct vslot {
 	uint64_t key;
 	int32_t val;
@@ -56,6 +64,20 @@ struct builder {
 	size_t tcap;
 	uint8_t *starts; /* per class: AT_OBJECT, AT_ARRAY when chunks start so */
 	size_t nstarts;
+	struct extent *ext; /* chunks whose container says how much of them is live */
+	size_t next, extcap;
+	uint64_t *dead;     /* words of short strings' buffers past their NUL, sorted */
+	size_t ndead, deadcap;
+};
+
+/* What one thread of the container search found (see find_containers). */
+struct found {
+	const struct builder *b;
+	struct extent *ext;
+	size_t next, extcap;
+	uint64_t *dead;
+	size_t ndead, deadcap;
+	const struct region *rc; /* last region a size field was read from */
 };
 
 /* One thread's share of the word pass: its own verdict cache and counts,
@@ -70,6 +92,7 @@ struct worker {
 	uint8_t *starts;         /* per class: AT_OBJECT, AT_ARRAY when chunks start so */
 	size_t ncls;             /* entries in inst, sample and starts */
 	size_t begin, end;       /* chunks */
+	size_t ext;              /* next entry of b->ext to look at */
 };
 
 const char *
@@ -377,12 +400,20 @@ lookup(struct worker *wk, uint64_t w)
 	return lookup_in(wk, b, b->dlo, b->dhi - b->dlo, w);
 }
 
-static void
-count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t at)
+static bool is_dead(const struct builder *b, uint64_t addr);
+static size_t live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len);
+
+/* The instances in p (len bytes at at): chunk i's user bytes (i SIZE_MAX:
+ * anonymous memory, all of it live).  Most chunks hold no vtable pointer, so
+ * their live part (live_len) is worked out only at the first one.  Returns
+ * it, or len when there was none. */
+static size_t
+count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t at, size_t i)
 {
 	/* the bounds in registers: the counts below could alias them */
 	const struct builder *b = wk->b;
 	const uint64_t dlo = b->dlo, span = b->dhi - b->dlo;
+	size_t live = SIZE_MAX;
 
 	for (size_t off = 0; off + 8 <= len; off += 8) {
 		uint64_t w;
@@ -390,12 +421,19 @@ count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t 
 
 		memcpy(&w, p + off, 8);
 		v = lookup_in(wk, b, dlo, span, w);
-		if (v >= 0) {
-			if (!wk->inst[v])
-				wk->sample[v] = at + off;
-			wk->inst[v]++;
-		}
+		if (v < 0)
+			continue;
+		if (live == SIZE_MAX)
+			live = i == SIZE_MAX ? len : live_len(wk, i, p, len);
+		if (off + 8 > live)
+			break;
+		if (b->ndead && is_dead(b, at + off))
+			continue;
+		if (!wk->inst[v])
+			wk->sample[v] = at + off;
+		wk->inst[v]++;
 	}
+	return live == SIZE_MAX ? len : live;
 }
 
 /* A worker's counts into the classes; workers in address order, so each
@@ -424,16 +462,54 @@ worker_merge(struct worker *wk)
 	free(wk->slots);
 }
 
-/* ---- chunk types ----------------------------------------------------------- */
+/* ---- containers: how much of a chunk is live ------------------------------ */
 
-/* chunk_user_bytes (cluster.h) with the last region remembered: chunks come
- * in address order, and a binary search over the regions per chunk was a
- * tenth of the type pass.  A region with holes takes image_ptr's way. */
-static const unsigned char *
-chunk_bytes(struct worker *wk, const struct hs_chunk *c, size_t *len)
+/* What malloc makes of a request of n bytes (glibc's request2size). */
+static uint64_t
+request_chunk(uint64_t n)
 {
-	const struct image *img = wk->b->in->img;
-	const struct region *r = wk->rc;
+	return n + 8 + 15 < 32 ? 32 : (n + 8 + 15) & ~(uint64_t)15;
+}
+
+/* Chunk c was malloc'd for exactly n bytes: an arena chunk of request2size(n),
+ * or an mmapped chunk of that rounded up to a page (its usable size is then
+ * the chunk less 16, and less than a page of it unused). */
+static bool
+allocated_for(const struct hs_chunk *c, uint64_t n)
+{
+	if (c->kind == CK_MMAPPED)
+		return n + 16 <= c->size && c->size - (n + 16) < 4096 + 16;
+	return c->kind == CK_INUSE && c->size == request_chunk(n);
+}
+
+#define CONTAINER_MAX ((uint64_t)1 << 40) /* bytes: no vector or string is larger */
+#define SSO_CAPACITY 15 /* libstdc++ strings up to this are in the object, not on the heap */
+
+/* The live chunk whose user bytes start at a, or NULL. */
+static const struct hs_chunk *
+chunk_at_user(const struct heap_model *h, uint64_t a)
+{
+	const struct hs_chunk *c = heap_model_find(h, a - 16);
+
+	return c && (c->kind == CK_INUSE || c->kind == CK_MMAPPED) ? c : NULL;
+}
+
+static void
+add_extent(struct found *f, const struct hs_chunk *c, uint64_t len)
+{
+	f->ext = xgrow(f->ext, &f->extcap, f->next + 1, sizeof(*f->ext));
+	f->ext[f->next++] = (struct extent){ (size_t)(c - f->b->in->heap->chunks), len };
+}
+
+/* chunk_user_bytes (cluster.h) with the last region remembered in *rc:
+ * chunks come in address order, and a binary search over the regions per
+ * chunk was a tenth of the type pass.  A region with holes takes
+ * image_ptr's way. */
+static const unsigned char *
+user_bytes_at(const struct image *img, const struct region **rc, const struct hs_chunk *c,
+	      size_t *len)
+{
+	const struct region *r = *rc;
 	uint64_t tail = c->kind == CK_MMAPPED ? 0 : 8, a, off;
 
 	if (c->size < 16 + 8 - tail || c->addr > UINT64_MAX - 16)
@@ -444,12 +520,288 @@ chunk_bytes(struct worker *wk, const struct hs_chunk *c, size_t *len)
 		r = image_region(img, a);
 		if (!r)
 			return NULL;
-		wk->rc = r;
+		*rc = r;
 		if (r->nholes)
 			return image_ptr(img, a, *len);
 	}
 	off = a - r->start;
 	return *len <= r->end - r->start - off ? r->data + off : NULL;
+}
+
+/* image_u64 with the last region remembered: candidates mostly point into
+ * the region of the one before. */
+static bool
+found_u64(struct found *f, uint64_t addr, uint64_t *v)
+{
+	const struct region *r = f->rc;
+
+	if (!r || r->nholes || addr - r->start > r->end - r->start - 8 || r->end - r->start < 8) {
+		r = image_region(f->b->in->img, addr);
+		if (!r)
+			return false;
+		f->rc = r;
+		if (r->nholes)
+			return image_u64(f->b->in->img, addr, v);
+		if (addr - r->start > r->end - r->start - 8 || r->end - r->start < 8)
+			return false;
+	}
+	memcpy(v, r->data + (addr - r->start), 8);
+	return true;
+}
+
+/* The three words at q, if they are a container's header:
+ *   std::vector<T>  {begin, end, end_of_storage}: pointers, begin malloc's
+ *                   pointer of a chunk allocated for end_of_storage - begin
+ *                   bytes: live [begin, end)
+ *   std::string     {data, size, capacity} (libstdc++'s, capacity > 15 so
+ *                   not in its local buffer): data malloc's pointer of a
+ *                   chunk allocated for capacity + 1 bytes, data[0..size)
+ *                   without a NUL and data[size] == NUL: live size + 1
+ * A header in a dead stack frame or a stale copy may point at a chunk that
+ * was freed and handed out again for something else of the same size; its
+ * words are rarely all of this form (begin at the chunk's start, end of
+ * storage exactly at what the chunk was allocated for). */
+static void
+container_at(struct found *f, const uint64_t q[3])
+{
+	const struct builder *b = f->b;
+	const struct heap_model *h = b->in->heap;
+	const struct hs_chunk *c;
+	uint64_t a = q[0], n, len, sz;
+	bool vec;
+
+	if (q[1] >= a && q[2] >= q[1] && q[2] > a && q[2] - a < CONTAINER_MAX) {
+		vec = true;
+		n = q[2] - a;
+		len = q[1] - a;
+	} else if (q[1] <= q[2] && q[2] >= SSO_CAPACITY && q[2] < CONTAINER_MAX) {
+		vec = false;
+		n = q[2] + 1;
+		len = q[1] + 1;
+	} else {
+		return;
+	}
+	/* the size field in the header first: most candidates fail there, for
+	 * the price of a look at the image rather than a search of the chunks */
+	if (!found_u64(f, a - 8, &sz) ||
+	    (!(sz & 2) && (sz & ~(uint64_t)7) != request_chunk(n)) || !(c = chunk_at_user(h, a)) ||
+	    !allocated_for(c, n))
+		return;
+	if (!vec) {
+		/* text: no NUL before data[size], one there (an object's vtable
+		 * pointer has NULs in its top bytes) */
+		const unsigned char *s = image_ptr(b->in->img, a, len);
+
+		if (!s || s[len - 1] || memchr(s, 0, len - 1))
+			return;
+	}
+	add_extent(f, c, len);
+}
+
+/* A libstdc++ std::string of at most 15 characters keeps them in the object:
+ * {data == &local, size, local[16]}.  Only local[0..size] was written for
+ * this string; a word of local that starts at or after the NUL holds what
+ * the memory held before (a freed object's vtable pointer, often). */
+static void
+short_string_at(struct found *f, const unsigned char *p, uint64_t at)
+{
+	uint64_t q[2];
+
+	memcpy(q, p, 16);
+	if (q[0] != at + 16 || q[1] > SSO_CAPACITY || p[16 + q[1]] != 0)
+		return;
+	for (uint64_t k = 0; k < 2; k++) {
+		if (8 * k < q[1])
+			continue;
+		f->dead = xgrow(f->dead, &f->deadcap, f->ndead + 1, sizeof(*f->dead));
+		f->dead[f->ndead++] = at + 16 + 8 * k;
+	}
+}
+
+/* p: len bytes of the target at address at. */
+static void
+containers_in(struct found *f, const unsigned char *p, size_t len, uint64_t at, uint64_t hlo,
+	      uint64_t hspan)
+{
+	for (size_t off = 0; off + 24 <= len; off += 8) {
+		uint64_t q[3];
+
+		memcpy(q, p + off, 8);
+		if (q[0] - hlo >= hspan)
+			continue;
+		if (q[0] == at + off + 16 && off + 32 <= len)
+			short_string_at(f, p + off, at + off);
+		if (q[0] & 15)
+			continue;
+		memcpy(q, p + off, 24);
+		container_at(f, q);
+	}
+}
+
+static int
+u64_cmp(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The word at addr is in a short string's buffer, past its NUL. */
+static bool
+is_dead(const struct builder *b, uint64_t addr)
+{
+	size_t lo = 0, hi = b->ndead;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b->dead[mid] < addr)
+			lo = mid + 1;
+		else if (b->dead[mid] > addr)
+			hi = mid;
+		else
+			return true;
+	}
+	return false;
+}
+
+static int
+extent_cmp(const void *x, const void *y)
+{
+	const struct extent *a = x, *b = y;
+
+	if (a->chunk != b->chunk)
+		return a->chunk < b->chunk ? -1 : 1;
+	return a->len > b->len ? -1 : a->len < b->len; /* the longest first */
+}
+
+/* Where region rg's live words start: a thread's stack is live from its
+ * stack pointer (less the red zone) up. */
+static uint64_t
+live_from(const struct builder *b, const struct region *rg)
+{
+	uint64_t from = rg->end;
+
+	for (size_t t = 0; t < b->in->nstack_low; t++) {
+		uint64_t sp = b->in->stack_low[t] & ~(uint64_t)7;
+
+		if (sp >= rg->start && sp < rg->end && sp < from)
+			from = sp;
+	}
+	return from == rg->end ? rg->start : from;
+}
+
+struct found_job {
+	struct found f[2];
+	uint64_t hlo, hspan;
+};
+
+static void
+containers_half(void *arg, size_t begin, size_t end, unsigned half)
+{
+	struct found_job *j = arg;
+	struct found *f = &j->f[half];
+	const struct heap_model *h = f->b->in->heap;
+	const struct region *rc = NULL;
+
+	for (size_t i = begin; i < end; i++) {
+		const struct hs_chunk *c = &h->chunks[i];
+		const unsigned char *p;
+		size_t len;
+
+		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
+			continue;
+		if ((p = user_bytes_at(f->b->in->img, &rc, c, &len)))
+			containers_in(f, p, len, c->addr + 16, j->hlo, j->hspan);
+	}
+}
+
+/* Find the containers' headers wherever they are: in live chunks (a
+ * vector member of an object; two threads) and in memory malloc does not
+ * own (globals, live stack frames, thread-local storage); not in free
+ * chunks, whose bytes are stale.  A chunk several headers point at keeps
+ * the longest extent: a stale copy of a header can then only let stale
+ * bytes count, never make a live object disappear. */
+static void
+find_containers(struct builder *b)
+{
+	const struct heap_model *h = b->in->heap;
+	const struct image *img = b->in->img;
+	struct found_job j = { .f = { { .b = b }, { .b = b } } };
+	size_t i = 0, k = 0;
+
+	if (!h->nchunks)
+		return;
+	j.hlo = h->chunks[0].addr + 16;
+	j.hspan = h->chunks[h->nchunks - 1].addr + h->chunks[h->nchunks - 1].size - j.hlo;
+	for (size_t r = 0; r < img->n; r++) { /* the regions that hold no chunk */
+		const struct region *rg = &img->r[r];
+		uint64_t from;
+
+		while (i < h->nchunks && h->chunks[i].addr < rg->start)
+			i++;
+		if (i < h->nchunks && h->chunks[i].addr < rg->end)
+			continue;
+		from = live_from(b, rg);
+		containers_in(&j.f[0], rg->data + (from - rg->start), rg->end - from, from, j.hlo,
+			      j.hspan);
+	}
+	par_halves(h->nchunks, containers_half, &j);
+	for (unsigned half = 0; half < 2; half++) {
+		struct found *f = &j.f[half];
+
+		b->ext = xgrow(b->ext, &b->extcap, b->next + f->next + 1, sizeof(*b->ext));
+		if (f->next)
+			memcpy(b->ext + b->next, f->ext, f->next * sizeof(*f->ext));
+		b->next += f->next;
+		b->dead = xgrow(b->dead, &b->deadcap, b->ndead + f->ndead + 1, sizeof(*b->dead));
+		if (f->ndead)
+			memcpy(b->dead + b->ndead, f->dead, f->ndead * sizeof(*f->dead));
+		b->ndead += f->ndead;
+		free(f->ext);
+		free(f->dead);
+	}
+	if (b->ndead)
+		qsort(b->dead, b->ndead, sizeof(*b->dead), u64_cmp);
+	if (b->next)
+		qsort(b->ext, b->next, sizeof(*b->ext), extent_cmp);
+	for (size_t e = 0; e < b->next; e++)
+		if (!k || b->ext[k - 1].chunk != b->ext[e].chunk)
+			b->ext[k++] = b->ext[e];
+	b->next = k;
+}
+
+/* How many of chunk i's len user bytes (at p) can hold objects: all, but
+ * what a container says is unused, nothing after a C string's NUL, and,
+ * when no container says, not an arena chunk's last 8 bytes: the next
+ * chunk's prev_size word, which malloc lends a request 8 bytes longer than
+ * one that fits without it - a request of sizeof(T) % 16 == 0 leaves it
+ * unwritten, and an object starting there would be a vtable pointer alone. */
+static size_t
+live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len)
+{
+	const struct builder *b = wk->b;
+
+	while (wk->ext < b->next && b->ext[wk->ext].chunk < i)
+		wk->ext++;
+	if (wk->ext < b->next && b->ext[wk->ext].chunk == i) {
+		if (b->ext[wk->ext].len < len)
+			len = (size_t)b->ext[wk->ext].len;
+	} else if (b->in->heap->chunks[i].kind == CK_INUSE && len >= 16) {
+		len -= 8;
+	}
+	if (cluster_cstring_len(p, len))
+		return 0;
+	return len;
+}
+
+/* ---- chunk types ----------------------------------------------------------- */
+
+/* The chunk's user bytes, the worker's last region remembered. */
+static const unsigned char *
+chunk_bytes(struct worker *wk, const struct hs_chunk *c, size_t *len)
+{
+	return user_bytes_at(wk->b->in->img, &wk->rc, c, len);
 }
 
 static uint32_t
@@ -516,7 +868,8 @@ word_chunks(struct worker *wk, uint32_t *of_chunk)
 		p = chunk_bytes(wk, c, &len);
 		if (!p)
 			continue;
-		count_instances(wk, p, len, c->addr + 16);
+		/* no vtable pointer, no object at the start: len need not be live */
+		len = count_instances(wk, p, len, c->addr + 16, i);
 		v = object_at_start(wk, p, len, &array);
 		if (v < 0)
 			continue;
@@ -563,6 +916,8 @@ word_pass(struct builder *b)
 	}
 	wk[0].end = split;
 	wk[1].begin = split;
+	while (wk[1].ext < b->next && b->ext[wk[1].ext].chunk < split)
+		wk[1].ext++;
 	if (split < h->nchunks)
 		threaded = pthread_create(&th, NULL, word_thread, &job) == 0;
 	word_chunks(&wk[0], b->out->of_chunk);
@@ -702,6 +1057,8 @@ tally_types(struct builder *b, const uint32_t *clu_type)
 	free(st);
 }
 
+static void name_holders(struct builder *b);
+
 static void
 type_chunks(struct builder *b)
 {
@@ -713,6 +1070,7 @@ type_chunks(struct builder *b)
 	 * it.  A chunk is typed (class or array) when its entry is set. */
 	t->of_chunk = bigmem_alloc(h->nchunks, sizeof(uint32_t));
 	t->of_chunk_big = true;
+	find_containers(b);
 	word_pass(b);
 	class_types(b);
 
@@ -727,6 +1085,187 @@ type_chunks(struct builder *b)
 	tally_types(b, clu_type);
 	cluster_set_free(&cs);
 	free(clu_type);
+	name_holders(b);
+}
+
+/* ---- who holds a shape's chunks ------------------------------------------- */
+
+/* A shape says what a chunk's words are, not what the chunk is for; the
+ * one thing that holds it often does: a global (`held by g_cache: ...`) or
+ * an object of a class whose member points at it (`held by Session: ...`).
+ * Asked of each shape type's sample chunk (its lowest): a pointer to the
+ * pointer malloc returned for it, in a module's writable data (named by the
+ * module's symbols; preferred) or in a chunk of class or array type. */
+
+struct holder_set {
+	uint64_t *key;   /* a sample's malloc pointer, 0 empty */
+	uint32_t *type;  /* its type */
+	char **name;     /* the holder found, or NULL */
+	size_t mask;
+	uint64_t lo, hi; /* the keys' range */
+};
+
+static size_t
+holder_slot(const struct holder_set *hs, uint64_t key)
+{
+	size_t i = (size_t)(mix(key) & hs->mask);
+
+	while (hs->key[i] && hs->key[i] != key)
+		i = (i + 1) & hs->mask;
+	return i;
+}
+
+/* The symbol of module mod that holds addr: "g_cache", "table+0x18". */
+static char *
+global_name(struct builder *b, unsigned mod, uint64_t addr)
+{
+	struct modelf *me;
+	char sym[MAX_NAME];
+	uint64_t off;
+	char *dm, *out;
+
+	if (!(me = module_elf(b, mod)) ||
+	    !elfmod_symbol_near(me->elf, addr - me->bias, sym, sizeof(sym), &off))
+		return NULL;
+	dm = sym[0] == '_' && sym[1] == 'Z' ? cplus_demangle_v3(sym, DMGL_PARAMS | DMGL_ANSI) : NULL;
+	out = off ? xasprintf("%s+0x%lx", dm ? dm : sym, (unsigned long)off)
+		  : xstrdup(dm ? dm : sym);
+	free(dm);
+	return out;
+}
+
+/* The words of p (len bytes at at, in module mod's data) that point at a
+ * sample: the first global that does names its holder. */
+static void
+global_holders_in(struct builder *b, struct holder_set *hs, const unsigned char *p, size_t len,
+		  uint64_t at, unsigned mod)
+{
+	for (size_t off = 0; off + 8 <= len; off += 8) {
+		uint64_t w;
+		size_t i;
+
+		memcpy(&w, p + off, 8);
+		if ((w & 15) || w - hs->lo > hs->hi - hs->lo)
+			continue;
+		i = holder_slot(hs, w);
+		if (hs->key[i] && !hs->name[i])
+			hs->name[i] = global_name(b, mod, at + off);
+	}
+}
+
+/* Class holders, a half of the chunks per thread: cls[half][slot] is the
+ * first class or array type whose chunk points at the slot's sample. */
+struct class_holders {
+	const struct builder *b;
+	const struct holder_set *hs;
+	const char **cls[2];
+};
+
+static void
+class_holders_half(void *arg, size_t begin, size_t end, unsigned half)
+{
+	struct class_holders *j = arg;
+	const struct holder_set *hs = j->hs;
+	const struct heap_model *h = j->b->in->heap;
+	const struct type_table *t = j->b->out;
+	const char **cls = j->cls[half];
+	const struct region *rc = NULL;
+
+	for (size_t c = begin; c < end; c++) {
+		const struct type_entry *te;
+		const unsigned char *p;
+		size_t len;
+
+		if (t->of_chunk[c] == UINT32_MAX)
+			continue;
+		te = &t->types[t->of_chunk[c]];
+		if ((te->kind != TK_CLASS && te->kind != TK_ARRAY) ||
+		    !(p = user_bytes_at(j->b->in->img, &rc, &h->chunks[c], &len)))
+			continue;
+		for (size_t off = 0; off + 8 <= len; off += 8) {
+			uint64_t w;
+			size_t i;
+
+			memcpy(&w, p + off, 8);
+			if ((w & 15) || w - hs->lo > hs->hi - hs->lo)
+				continue;
+			i = holder_slot(hs, w);
+			if (hs->key[i] && !cls[i])
+				cls[i] = te->name;
+		}
+	}
+}
+
+static void
+name_holders(struct builder *b)
+{
+	const struct heap_model *h = b->in->heap;
+	const struct image *img = b->in->img;
+	struct type_table *t = b->out;
+	struct holder_set hs = { .lo = UINT64_MAX };
+	struct class_holders cj = { .b = b, .hs = &hs };
+	size_t nshape = 0, cap = 16;
+
+	for (size_t k = 0; k < t->ntypes; k++)
+		nshape += t->types[k].kind == TK_SHAPE && t->types[k].count;
+	if (!nshape)
+		return;
+	while (cap < nshape * 2)
+		cap *= 2;
+	hs.mask = cap - 1;
+	hs.key = xcalloc(cap, sizeof(*hs.key));
+	hs.type = xcalloc(cap, sizeof(*hs.type));
+	hs.name = xcalloc(cap, sizeof(*hs.name));
+	hs.hi = 0;
+	for (size_t k = 0; k < t->ntypes; k++) {
+		uint64_t key = CHUNK_USER(t->types[k].sample);
+		size_t i;
+
+		if (t->types[k].kind != TK_SHAPE || !t->types[k].count)
+			continue;
+		i = holder_slot(&hs, key);
+		hs.key[i] = key;
+		hs.type[i] = (uint32_t)k;
+		hs.lo = key < hs.lo ? key : hs.lo;
+		hs.hi = key > hs.hi ? key : hs.hi;
+	}
+	/* globals: modules' writable mappings, and the anonymous mapping right
+	 * after one, where its .bss runs on */
+	for (size_t r = 0; r < img->n; r++) {
+		const struct region *rg = &img->r[r];
+		const struct addr_range *ar = addrmap_find(b->in->am, rg->start);
+
+		if ((!ar || ar->kind != AK_DATA) && r > 0 && img->r[r - 1].end == rg->start &&
+		    !rg->name[0] && img->r[r - 1].name[0] == '/')
+			ar = addrmap_find(b->in->am, img->r[r - 1].start);
+		if (ar && ar->kind == AK_DATA)
+			global_holders_in(b, &hs, rg->data, rg->end - rg->start, rg->start,
+					  ar->module);
+	}
+	/* objects: chunks whose type is a class or an array of one */
+	cj.cls[0] = xcalloc(cap, sizeof(*cj.cls[0]));
+	cj.cls[1] = xcalloc(cap, sizeof(*cj.cls[1]));
+	par_halves(h->nchunks, class_holders_half, &cj);
+	for (size_t i = 0; i <= hs.mask; i++)
+		if (hs.key[i] && !hs.name[i] && (cj.cls[0][i] || cj.cls[1][i]))
+			hs.name[i] = xstrdup(cj.cls[0][i] ? cj.cls[0][i] : cj.cls[1][i]);
+	free(cj.cls[0]);
+	free(cj.cls[1]);
+	for (size_t i = 0; i <= hs.mask; i++) {
+		struct type_entry *te;
+		char *name;
+
+		if (!hs.key[i] || !hs.name[i])
+			continue;
+		te = &t->types[hs.type[i]];
+		name = xasprintf("held by %s: %s", hs.name[i], te->name);
+		free(te->name);
+		te->name = name;
+		free(hs.name[i]);
+	}
+	free(hs.key);
+	free(hs.type);
+	free(hs.name);
 }
 
 /* Not glibc: no chunk boundaries, no free lists; every anonymous word counts. */
@@ -744,7 +1283,7 @@ scan_anonymous(struct builder *b)
 		if (addrmap_kind(b->in->am, r->start) != AK_ANON || r->nholes ||
 		    !strncmp(r->name, "[stack", 6))
 			continue;
-		count_instances(&wk, r->data, r->end - r->start, r->start);
+		count_instances(&wk, r->data, r->end - r->start, r->start, SIZE_MAX);
 	}
 	worker_merge(&wk);
 }
@@ -824,6 +1363,9 @@ types_build(const struct types_input *in, struct type_table *out)
 	}
 	if (b.nclasses)
 		qsort(b.classes, b.nclasses, sizeof(*b.classes), class_by_count);
+	/* classes whose every vtable pointer was in dead bytes: none to show */
+	while (b.nclasses && !b.classes[b.nclasses - 1].instances)
+		free(b.classes[--b.nclasses].name);
 	out->classes = b.classes;
 	out->nclasses = b.nclasses;
 	for (size_t i = 0; i < in->am->nmodules; i++)
@@ -832,6 +1374,8 @@ types_build(const struct types_input *in, struct type_table *out)
 	free(b.mods);
 	free(b.data);
 	free(b.starts);
+	free(b.ext);
+	free(b.dead);
 	pthread_mutex_destroy(&b.lock);
 }
 

@@ -692,8 +692,12 @@ text_content(FILE *f, const struct diff_result *r, int top)
 		if (!shown++)
 			fprintf(f, "\n  growing content clusters (identical chunks):\n  %9s %9s %8s  %s\n",
 				"+chunks", "chunks", "size", "preview");
-		fprintf(f, "  %9s %9" PRIu64 " %#8" PRIx64 "  ",
-			count_delta(w->count[0], w->count[n - 1], c, sizeof(c)), w->count[n - 1], w->size);
+		fprintf(f, "  %9s %9" PRIu64 " ", count_delta(w->count[0], w->count[n - 1], c, sizeof(c)),
+			w->count[n - 1]);
+		if (w->size) /* 0: a string, in chunks of any size */
+			fprintf(f, "%#8" PRIx64 "  ", w->size);
+		else
+			fprintf(f, "%8s  ", "-");
 		fput_printable(f, w->name);
 		fputc('\n', f);
 	}
@@ -716,7 +720,7 @@ text_samples(FILE *f, const struct diff_result *r, int top)
 		if (!listed++)
 			fprintf(f, "\n  a new chunk of each type above, in %s:\n",
 				r->nsnaps == 2 ? "B" : "the last snapshot");
-		fprintf(f, "  0x%-16" PRIx64 " ", w->sample_new);
+		fprintf(f, "  0x%-16" PRIx64 " ", CHUNK_USER(w->sample_new));
 		fput_printable(f, w->name);
 		fputc('\n', f);
 	}
@@ -822,7 +826,7 @@ json_row(FILE *f, const struct diff_row *w, size_t n, bool leaks)
 		", \"freed_bytes\": %" PRIu64 ", \"sample_new\": ", w->new_chunks, w->freed_chunks,
 		w->new_bytes, w->freed_bytes);
 	if (w->new_chunks)
-		json_addr(f, w->sample_new);
+		json_addr(f, CHUNK_USER(w->sample_new));
 	else
 		fprintf(f, "null");
 	if (leaks)

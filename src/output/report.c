@@ -137,8 +137,7 @@ text_arenas(FILE *f, const struct heap_model *m)
 
 		fprintf(f, "  0x%-16" PRIx64 " %5d %10" PRIu64 " %11s %10" PRIu64 " %11s %11s%s%s\n",
 			a->addr, a->nheaps, a->count[CK_INUSE], human_bytes(a->bytes[CK_INUSE], b1, sizeof(b1)),
-			free_count(a->count) - a->count[CK_TOP],
-			human_bytes(free_count(a->bytes) - a->bytes[CK_TOP], b2, sizeof(b2)),
+			free_count(a->count), human_bytes(free_count(a->bytes), b2, sizeof(b2)),
 			human_bytes(a->bytes[CK_TOP], b3, sizeof(b3)), a->main ? "  main" : "",
 			a->busy ? "  BUSY" : "");
 	}
@@ -150,7 +149,7 @@ text_sizes(FILE *f, const struct size_hist *h, int top)
 	char b[32];
 	int shown = 0;
 
-	fprintf(f, "\n  top chunk sizes by bytes (in use, header included):\n");
+	fprintf(f, "\n  largest chunk sizes by bytes (in use, header included):\n");
 	fprintf(f, "  %10s %12s %12s\n", "size", "count", "bytes");
 	for (size_t i = 0; i < h->n && shown < top; i++) {
 		const struct size_row *r = &h->rows[i];
@@ -209,9 +208,9 @@ text_type_rows(FILE *f, const struct type_entry *const *rows, size_t n, int top)
 		const struct type_entry *t = rows[i];
 
 		fprintf(f, "  %-7s %10" PRIu64 " %11s  0x%-16" PRIx64 " ", type_kind_name(t->kind),
-			t->count, human_bytes(t->bytes, b, sizeof(b)), t->sample);
+			t->count, human_bytes(t->bytes, b, sizeof(b)), CHUNK_USER(t->sample));
 		fput_printable(f, t->name);
-		if (t->kind == TK_CONTENT || t->kind == TK_SHAPE)
+		if ((t->kind == TK_CONTENT || t->kind == TK_SHAPE) && t->size)
 			fprintf(f, "  (0x%" PRIx64 "-byte chunks)", t->size);
 		fputc('\n', f);
 	}
@@ -299,12 +298,17 @@ report_text(FILE *f, const struct scan *s, const struct type_table *types,
 	if (s->origin) {
 		fputs("read from ", f);
 		fput_printable(f, s->origin);
+		fprintf(f, ", copied %s", human_bytes(s->copied_bytes, b, sizeof(b)));
+	} else if (s->was_stopped) {
+		/* a process that was stopped already was not paused by heapscan:
+		 * the copy's time is no stop window of ours */
+		fprintf(f, "already stopped (stays stopped), copied %s in %.2f ms",
+			human_bytes(s->copied_bytes, b, sizeof(b)), s->pause_ms);
 	} else {
-		fprintf(f, "stopped %.2f ms%s", s->pause_ms,
-			s->attempts > 1 ? " (last of several stops)" : "");
+		fprintf(f, "stopped %.2f ms%s, copied %s", s->pause_ms,
+			s->attempts > 1 ? " (last of several stops)" : "",
+			human_bytes(s->copied_bytes, b, sizeof(b)));
 	}
-	fprintf(f, ", copied %s%s", human_bytes(s->copied_bytes, b, sizeof(b)),
-		s->was_stopped ? " (process was stopped and stays stopped)" : "");
 	if (s->holes) /* what lies there is not counted */
 		fprintf(f, ", %zu range%s unreadable", s->holes, s->holes == 1 ? "" : "s");
 	fputc('\n', f);
@@ -441,7 +445,7 @@ json_types(FILE *f, const struct type_table *t)
 		json_str(f, e->name);
 		fprintf(f, ", \"size\": %" PRIu64 ", \"count\": %" PRIu64 ", \"bytes\": %" PRIu64
 			", \"sample\": ", e->size, e->count, e->bytes);
-		json_addr(f, e->sample);
+		json_addr(f, CHUNK_USER(e->sample));
 		fputc('}', f);
 	}
 	fprintf(f, "],\n\"classes\": [");

@@ -225,7 +225,7 @@ leak_groups(const struct scan *s, const struct type_table *t, const struct reach
 		if (!e->nsample)
 			e->first = j;
 		if (e->nsample < LEAK_SAMPLES)
-			e->sample[e->nsample++] = s->heap.chunks[j].addr;
+			e->sample[e->nsample++] = CHUNK_USER(s->heap.chunks[j].addr);
 	}
 	for (size_t i = 0; i <= ntypes; i++)
 		if (g[i].direct + g[i].indirect)
@@ -340,7 +340,7 @@ chunk_line(FILE *f, const struct scan *s, const struct type_table *t, size_t idx
 {
 	const struct hs_chunk *c = &s->heap.chunks[idx];
 
-	fprintf(f, "chunk 0x%" PRIx64 " (", c->addr);
+	fprintf(f, "chunk 0x%" PRIx64 " (", CHUNK_USER(c->addr));
 	fput_printable(f, chunk_type_name(t, idx));
 	fprintf(f, ", %" PRIu64 " B)", (uint64_t)c->size);
 }
@@ -354,13 +354,16 @@ target_chunk(const struct scan *s, const struct reach *r, uint64_t addr)
 
 	if (j >= 0)
 		return j;
+	/* the header of a live chunk, or a free chunk */
 	for (size_t i = 0; i < s->heap.nchunks; i++) {
 		c = &s->heap.chunks[i];
-		if (addr >= c->addr && addr - c->addr < c->size) {
-			error_msg("0x%" PRIx64 " is in a free chunk (0x%" PRIx64 ", %s): nothing holds it",
-				  addr, c->addr, chunk_kind_name(c->kind));
-			return -1;
-		}
+		if (addr < c->addr || addr - c->addr >= c->size)
+			continue;
+		if (c->kind == CK_INUSE || c->kind == CK_MMAPPED)
+			return (long)i;
+		error_msg("0x%" PRIx64 " is in a free chunk (malloc's pointer 0x%" PRIx64
+			  ", %s): nothing holds it", addr, CHUNK_USER(c->addr), chunk_kind_name(c->kind));
+		return -1;
 	}
 	error_msg("0x%" PRIx64 " is not in any malloc chunk of process %d", addr, (int)s->pid);
 	return -1;
@@ -396,7 +399,7 @@ report_why(FILE *f, const struct scan *s, const struct type_table *t, const stru
 		fprintf(f, "  -> ");
 		chunk_line(f, s, t, chain[i]);
 		if (i + 1 < n)
-			fprintf(f, " +0x%" PRIx32, r->via[chain[i + 1]]);
+			fprintf(f, " +0x%" PRIx32, r->via[chain[i + 1]] - 16);
 		fputc('\n', f);
 	}
 	free(chain);
@@ -426,7 +429,7 @@ print_referrer(void *arg, long chunk, uint64_t off, const struct reach_root *roo
 	}
 	fprintf(p->f, "  ");
 	chunk_line(p->f, p->s, p->t, (size_t)chunk);
-	fprintf(p->f, " +0x%" PRIx64 " [%s]\n", off, reach_state_name(p->r->state[chunk]));
+	fprintf(p->f, " +0x%" PRIx64 " [%s]\n", off - 16, reach_state_name(p->r->state[chunk]));
 }
 
 int
