@@ -222,3 +222,14 @@ take_gcore() {
 check_core_same() {
 	"$PYTHON" "$TOP/test/check_core_same.py" "$1" "$2" || fail "the core's report ($2) differs from the live one ($1)"
 }
+
+# own_guards: hs-cow-guard processes of this $HEAPSCAN (other checkouts on
+# the machine run theirs); exit status 1 when there is none.
+own_guards() {
+	local p exe found=1
+	exe=$(readlink -f "$HEAPSCAN")
+	for p in $(pgrep -x hs-cow-guard); do
+		[ "$(readlink -f "/proc/$p/exe" 2>/dev/null)" = "$exe" ] && { echo "$p"; found=0; }
+	done
+	return $found
+}

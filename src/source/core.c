@@ -990,6 +990,60 @@ core_libc_from_memory(const struct core *c, struct scan *s, const struct map_ent
 	return EXIT_OK;
 }
 
+#define CMDLINE_CAP 4096 /* as the live scan: bytes of argv shown at most */
+#define ARGC_MAX 4096
+
+/* The whole command line, as /proc/PID/cmdline shows it, from memory:
+ * libc's `__environ` points at the envp array the kernel laid out right
+ * after argv (argc, argv[0..argc), NULL, envp...), and the argv strings
+ * run from argv[0] to envp[0].  NULL when that layout is not found (the
+ * program replaced its environment); the core's 80 bytes then stand. */
+static char *
+full_cmdline(const struct scan *s, const char *libc_file, uint64_t libc_start, const char *psargs)
+{
+	char err[128];
+	struct elfmod *m = elfmod_open(libc_file, err, sizeof(err));
+	uint64_t sym, size, env, env0, argv0 = 0, w, len;
+	const char *p;
+	char *raw, *out = NULL;
+	size_t n;
+
+	if (!m)
+		return NULL;
+	if (!elfmod_symbol(m, "__environ", &sym, &size) ||
+	    !image_u64(&s->img, elfmod_bias(m, libc_start) + sym, &env) ||
+	    !image_u64(&s->img, env, &env0) || !image_u64(&s->img, env - 8, &w) || w) {
+		elfmod_close(m);
+		return NULL;
+	}
+	elfmod_close(m);
+	for (n = 1; n <= ARGC_MAX; n++) /* argc sits below argv[0] */
+		if (image_u64(&s->img, env - 16 - 8 * n, &w) && w == n &&
+		    image_u64(&s->img, env - 8 - 8 * n, &argv0))
+			break;
+	if (n > ARGC_MAX || !argv0 || env0 <= argv0)
+		return NULL;
+	len = env0 - argv0 < CMDLINE_CAP ? env0 - argv0 : CMDLINE_CAP;
+	if (!(p = image_ptr(&s->img, argv0, len)))
+		return NULL;
+	raw = xmalloc(len);
+	memcpy(raw, p, len);
+	for (size_t i = 0; i < len; i++)
+		if (!raw[i])
+			raw[i] = ' ';
+	while (len > 0 && raw[len - 1] == ' ')
+		len--;
+	if (len) {
+		out = probe_printable(raw, len, CMDLINE_CAP);
+		if (strncmp(out, psargs, strlen(psargs))) { /* not what the kernel saw */
+			free(out);
+			out = NULL;
+		}
+	}
+	free(raw);
+	return out;
+}
+
 /* Which malloc, and where glibc keeps its state.  EXIT_OK, or an exit code
  * after a line; s->foreign set when allowed and malloc is not glibc's. */
 static int
@@ -1019,6 +1073,14 @@ core_libc(struct core *c, struct scan *s, const struct scan_opts *opts)
 	}
 	ret = libc_locate_file(ai.libc_file, ai.libc->path, ai.libc->start, read_image_word, s,
 			       &s->libc, why, sizeof(why));
+	if (ret == EXIT_OK) {
+		char *full = full_cmdline(s, ai.libc_file, ai.libc->start, s->cmdline);
+
+		if (full) {
+			free(s->cmdline);
+			s->cmdline = full;
+		}
+	}
 	allocator_info_free(&ai);
 	if (ret != EXIT_OK)
 		error_msg("%s", why);

@@ -146,10 +146,10 @@ for round in $(seq 40); do
 	kill -KILL "$hs" 2>/dev/null
 	wait "$hs" 2>/dev/null
 	for ((i = 0; i < 500; i++)); do
-		pgrep -x hs-cow-guard >/dev/null || break
+		own_guards >/dev/null || break
 		sleep 0.01
 	done
-	pgrep -x hs-cow-guard >/dev/null && fail "round $round (kill at $kill_us us): a guard is still there 5 s later"
+	own_guards >/dev/null && fail "round $round (kill at $kill_us us): a guard is still there 5 s later"
 	assert_clean "round $round (kill at $kill_us us)"
 done
 echo "ok: no copy left alive, no guard, no child of the target, target running"
