@@ -121,4 +121,27 @@ void reach_referrers(const struct scan *s, const struct reach *r, size_t idx,
 const unsigned char *reach_chunk_bytes(const struct image *img, const struct hs_chunk *c,
 				       uint64_t *len);
 
+/* ---- the pointer graph (for the dominator tree, retain.h) ---------------- *
+ *
+ * Every pointer the mark follows, kept: the edges out of each reachable
+ * chunk, compact (CSR: chunk j's targets are to[off[j]] .. to[off[j+1]-1],
+ * chunk indices, no self edges, a target repeated at once dropped), and every
+ * root word that points into a live chunk (its root and the chunk).  About
+ * 4 bytes per chunk and 4 per pointer.
+ */
+struct reach_graph {
+	uint32_t *off;           /* nchunks + 1 */
+	uint32_t *to;
+	size_t nchunks, nedges;
+	struct reach_root *root; /* root words: where each is, ... */
+	uint32_t *root_to;       /* ... and the chunk it points into */
+	size_t nroots, roots_cap;
+	double ms;
+};
+
+/* Build g for s after reach_run(s, ..., r) (r's index is needed).  Dies
+ * (out of memory) past 2^32 - 1 edges. */
+void reach_graph_build(const struct scan *s, const struct reach *r, struct reach_graph *g);
+void reach_graph_free(struct reach_graph *g);
+
 #endif

@@ -26,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "error.h"
+#include "par.h"
 #include "reach.h"
 #include "scan.h"
 #include "xmalloc.h"
@@ -871,4 +873,171 @@ reach_referrers(const struct scan *s, const struct reach *r, size_t idx, reach_r
 		rf.base = c->addr;
 		referrers_in(&rf, p, c->addr + 16, c->addr + 16 + len, NULL);
 	}
+}
+
+/* ---- the pointer graph ---------------------------------------------------- *
+ *
+ * The same lookups as the mark, kept as edges.  Two halves of the chunk
+ * table on two threads, each with edges of its own; the upper half's are
+ * appended to the lower's, its offsets shifted, so the result is the one
+ * loop's.
+ */
+
+struct graph_half {
+	const struct scan *s;
+	const struct reach *r;
+	uint32_t *off;  /* shared: each half writes its own range */
+	uint32_t *to;
+	size_t n, cap;
+	size_t begin;
+};
+
+static void
+graph_half_run(void *arg, size_t begin, size_t end, unsigned half)
+{
+	struct graph_half *gh = (struct graph_half *)arg + half;
+	const struct reach_index *ix = gh->r->index;
+	size_t last_seg = 0;
+
+	gh->begin = begin;
+	for (size_t j = begin; j < end; j++) {
+		const unsigned char *p = NULL;
+		uint64_t len = 0;
+		long prev = -1;
+
+		if (gh->n > UINT32_MAX - 1)
+			error_msg_and_die(EXIT_FAIL, "more than 2^32 pointers between chunks: the "
+					  "dominator tree does not fit");
+		gh->off[j] = (uint32_t)gh->n; /* relative to this half until merged */
+		if (gh->r->state[j] == RS_REACHABLE)
+			p = reach_chunk_bytes(&gh->s->img, &ix->c[j], &len);
+		for (uint64_t o = 0; p && o + 8 <= len; o += 8) {
+			uint64_t w;
+			long t;
+
+			memcpy(&w, p + o, 8);
+			if (w < ix->lo || w >= ix->hi)
+				continue;
+			t = index_lookup(ix, w, &last_seg);
+			if (t < 0 || (size_t)t == j || t == prev)
+				continue;
+			prev = t;
+			if (gh->n == gh->cap) {
+				gh->cap = gh->cap ? 2 * gh->cap : 1 << 16;
+				gh->to = xreallocarray(gh->to, gh->cap, sizeof(*gh->to));
+			}
+			gh->to[gh->n++] = (uint32_t)t;
+		}
+	}
+}
+
+struct root_collect {
+	const struct reach *r;
+	struct reach_graph *g;
+	size_t last_seg;
+};
+
+static void
+graph_add_root(struct root_collect *rc, const struct reach_root *root, uint64_t w)
+{
+	long t = index_lookup(rc->r->index, w, &rc->last_seg);
+	struct reach_graph *g = rc->g;
+
+	if (t < 0 || rc->r->state[t] != RS_REACHABLE)
+		return;
+	if (g->nroots == g->roots_cap) {
+		g->roots_cap = g->roots_cap ? 2 * g->roots_cap : 256;
+		g->root = xreallocarray(g->root, g->roots_cap, sizeof(*g->root));
+		g->root_to = xreallocarray(g->root_to, g->roots_cap, sizeof(*g->root_to));
+	}
+	g->root[g->nroots] = *root;
+	g->root_to[g->nroots++] = (uint32_t)t;
+}
+
+static void
+graph_root_piece(void *arg, const unsigned char *p, uint64_t start, uint64_t end,
+		 struct reach_root *proto)
+{
+	struct root_collect *rc = arg;
+
+	for (uint64_t a = (start + 7) & ~(uint64_t)7; a + 8 <= end; a += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + (a - start), 8);
+		if (w < rc->r->index->lo || w >= rc->r->index->hi)
+			continue;
+		proto->addr = a;
+		graph_add_root(rc, proto, w);
+	}
+}
+
+static void
+graph_roots(const struct scan *s, const struct reach *r, struct reach_graph *g)
+{
+	struct root_collect rc = { .r = r, .g = g };
+
+	for (size_t i = 0; s->regs && i < s->nthreads; i++) {
+		uint64_t w[sizeof(struct user_regs_struct) / 8];
+
+		if (!s->regs[i].have_regs)
+			continue;
+		memcpy(w, &s->regs[i].regs, sizeof(w));
+		for (size_t k = 0; k < sizeof(w) / 8; k++) {
+			struct reach_root root = { .kind = ROOT_REGISTER, .addr = w[k],
+						   .thread = (int)i, .reg = (int)k };
+
+			graph_add_root(&rc, &root, w[k]);
+		}
+	}
+	for (size_t i = 0; i < s->img.n; i++)
+		region_root_pieces(s, r->index, i, graph_root_piece, &rc);
+	for (size_t i = 0; i < s->ro.n; i++) {
+		struct reach_root proto = { .kind = ROOT_MODULE, .thread = -1, .reg = -1 };
+
+		graph_root_piece(&rc, s->ro.r[i].data, s->ro.r[i].start, s->ro.r[i].end, &proto);
+	}
+}
+
+void
+reach_graph_build(const struct scan *s, const struct reach *r, struct reach_graph *g)
+{
+	size_t n = s->heap.nchunks;
+	struct graph_half gh[2];
+	double t0 = now_ms();
+
+	memset(g, 0, sizeof(*g));
+	g->nchunks = n;
+	g->off = xmalloc((n + 1) * sizeof(*g->off));
+	if (!r->index || !r->index->nseg) {
+		memset(g->off, 0, (n + 1) * sizeof(*g->off));
+		g->to = xmalloc(sizeof(*g->to));
+		g->ms = now_ms() - t0;
+		return;
+	}
+	memset(gh, 0, sizeof(gh));
+	gh[0] = gh[1] = (struct graph_half){ .s = s, .r = r, .off = g->off };
+	par_halves(n, graph_half_run, gh);
+	if (gh[0].n + gh[1].n > UINT32_MAX - 1)
+		error_msg_and_die(EXIT_FAIL, "more than 2^32 pointers between chunks: the "
+				  "dominator tree does not fit");
+	g->nedges = gh[0].n + gh[1].n;
+	g->to = xreallocarray(gh[0].to, g->nedges ? g->nedges : 1, sizeof(*g->to));
+	if (gh[1].n)
+		memcpy(g->to + gh[0].n, gh[1].to, gh[1].n * sizeof(*g->to));
+	free(gh[1].to);
+	for (size_t j = gh[1].begin; j < n && gh[0].n; j++)
+		g->off[j] += (uint32_t)gh[0].n;
+	g->off[n] = (uint32_t)g->nedges;
+	graph_roots(s, r, g);
+	g->ms = now_ms() - t0;
+}
+
+void
+reach_graph_free(struct reach_graph *g)
+{
+	free(g->off);
+	free(g->to);
+	free(g->root);
+	free(g->root_to);
+	memset(g, 0, sizeof(*g));
 }

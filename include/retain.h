@@ -1,0 +1,76 @@
+/*
+ * retain.h - who holds the memory: the dominator tree of the live heap.
+ *
+ * The graph is reachability's (reach.h): its nodes are a virtual super-root,
+ * the roots - grouped into what a person would name: one global symbol, one
+ * stack frame of one thread, one register of one thread, one anonymous
+ * mapping - and the reachable chunks; its edges are the pointers the mark
+ * follows.  Node d dominates node v when every path from the super-root to v
+ * passes through d.  A chunk's retained size is the bytes of every chunk it
+ * dominates, itself included: what freeing it (and dropping the pointers to
+ * it) would give back.  A root retains what only it leads to; what two
+ * roots share is dominated by the super-root alone, and is "shared".
+ *
+ * Nodes are numbered in depth-first order from the super-root (0): every
+ * array below is indexed by that number, and a node's immediate dominator
+ * has a smaller number than the node, so one backward pass sums retained
+ * sizes and one forward pass propagates anything down the tree.
+ */
+#ifndef HEAPSCAN_RETAIN_H
+#define HEAPSCAN_RETAIN_H
+
+#include <stdint.h>
+
+#include "reach.h"
+#include "scan.h"
+#include "unwind.h"
+
+/* One root node: the root words of one global, frame, register or mapping. */
+struct retain_root {
+	enum root_kind kind;
+	int thread;      /* REGISTER, STACK: index into the scan's threads; else -1 */
+	int reg;         /* REGISTER: index into user_regs_struct, in words */
+	int frame;       /* STACK: frame number (unwind.h), -1 when not known */
+	uint64_t addr;   /* MODULE: the symbol's start (or the mapping's when no
+			  * symbol covers it); ANON: the mapping's start; STACK:
+			  * the lowest root word; REGISTER: its value */
+	bool symbol;     /* MODULE: addr is a symbol's start */
+	uint64_t words;  /* root words in it that point into chunks */
+};
+
+#define RETAIN_NONE UINT32_MAX
+
+struct retain {
+	struct retain_root *roots;  /* node ids 1 .. nroots */
+	size_t nroots;
+	size_t nchunks;             /* chunk j is node id 1 + nroots + j */
+	size_t n;                   /* nodes reached from the super-root, itself included */
+	uint32_t *vertex;           /* dfs number -> node id */
+	uint32_t *num;              /* node id -> dfs number, RETAIN_NONE if not reached */
+	uint32_t *idom;             /* dfs number -> its immediate dominator's (0 for 0) */
+	uint64_t *bytes;            /* dfs number -> retained bytes */
+	uint32_t *chunks;           /* dfs number -> retained chunks */
+	uint64_t edges;             /* edges of the graph, root edges included */
+	double graph_ms, dom_ms;
+};
+
+/* Node id of chunk j, and the chunk of a node (-1 for the super-root and roots). */
+static inline uint32_t
+retain_chunk_node(const struct retain *rt, size_t j)
+{
+	return (uint32_t)(1 + rt->nroots + j);
+}
+
+static inline long
+retain_node_chunk(const struct retain *rt, uint32_t node)
+{
+	return node > rt->nroots ? (long)(node - 1 - rt->nroots) : -1;
+}
+
+/* The dominator tree of s's live heap; r from reach_run(s) (its index is
+ * used); u (may be NULL) numbers stack frames.  Dies when out of memory. */
+void retain_run(const struct scan *s, const struct reach *r, const struct unwind_set *u,
+		struct retain *out);
+void retain_free(struct retain *rt);
+
+#endif
