@@ -395,7 +395,7 @@ retained(const struct options *o, struct scan *s, struct addrmap *am, struct typ
 	analyze(s, am, tt);
 	ret = report_retained(stdout, s, tt, have_u ? &u : NULL, &rt, &ro);
 	if (ret == EXIT_OK && o->pprof && strcmp(o->pprof, "-"))
-		error_msg("profile of process %d written to %s (%zu retainers)", (int)s->pid, o->pprof,
+		error_msg("profile of process %d written to %s (%zu roots)", (int)s->pid, o->pprof,
 			  rt.nroots);
 	retain_free(&rt);
 	if (have_u)
