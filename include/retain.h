@@ -73,4 +73,10 @@ void retain_run(const struct scan *s, const struct reach *r, const struct unwind
 		struct retain *out);
 void retain_free(struct retain *rt);
 
+/* The tree of a graph given (for the unit tests): g's chunk edges (g->nchunks
+ * chunks, sizes from chunks[]), nroots roots whose edges are gedge[], each
+ * root << 32 | chunk, sorted.  rt->roots is left NULL. */
+void retain_from_graph(const struct reach_graph *g, size_t nroots, const uint64_t *gedge,
+		       size_t ngedge, const struct hs_chunk *chunks, struct retain *rt);
+
 #endif

@@ -466,36 +466,27 @@ semi_nca(size_t n, const uint32_t *roff, const uint32_t *rfrom, uint32_t *parent
 /* ---- the whole ---------------------------------------------------------------- */
 
 void
-retain_run(const struct scan *s, const struct reach *r, const struct unwind_set *u,
-	   struct retain *rt)
+retain_from_graph(const struct reach_graph *g, size_t nroots, const uint64_t *gedge, size_t ngedge,
+		  const struct hs_chunk *chunks, struct retain *rt)
 {
-	struct reach_graph g;
 	struct graph G;
-	uint64_t *gedge;
-	size_t ngedge, nnodes;
+	size_t nnodes;
 	uint32_t *roff, *rfrom;
-	double t0 = now_ms(), t1;
+	double t0 = now_ms();
 
-	memset(rt, 0, sizeof(*rt));
-	reach_graph_build(s, r, &g);
-	group_roots(s, u, &g, rt, &gedge, &ngedge);
-	rt->nchunks = s->heap.nchunks;
+	rt->nroots = nroots;
+	rt->nchunks = g->nchunks;
 	if (rt->nchunks + rt->nroots + 1 >= RETAIN_NONE)
 		error_msg_and_die(EXIT_FAIL, "%zu chunks: too many for the dominator tree",
 				  rt->nchunks);
 	nnodes = 1 + rt->nroots + rt->nchunks;
-	graph_make(&g, rt->nroots, gedge, ngedge, &G);
-	free(gedge);
-	t1 = now_ms();
-	rt->graph_ms = t1 - t0;
-
+	graph_make(g, rt->nroots, gedge, ngedge, &G);
 	rt->num = xmalloc(nnodes * sizeof(*rt->num));
 	rt->vertex = xmalloc(nnodes * sizeof(*rt->vertex));
 	rt->idom = xmalloc(nnodes * sizeof(*rt->idom));
 	rt->n = dfs(&G, nnodes, rt->num, rt->vertex, rt->idom);
 	reverse_edges(&G, rt->n, rt->num, rt->vertex, &roff, &rfrom, &rt->edges);
 	graph_free(&G);
-	reach_graph_free(&g);
 	semi_nca(rt->n, roff, rfrom, rt->idom);
 	free(roff);
 	free(rfrom);
@@ -506,7 +497,7 @@ retain_run(const struct scan *s, const struct reach *r, const struct unwind_set 
 		long j = retain_node_chunk(rt, rt->vertex[i]);
 
 		if (j >= 0) {
-			rt->bytes[i] = s->heap.chunks[j].size;
+			rt->bytes[i] = chunks[j].size;
 			rt->chunks[i] = 1;
 		}
 	}
@@ -514,7 +505,25 @@ retain_run(const struct scan *s, const struct reach *r, const struct unwind_set 
 		rt->bytes[rt->idom[i]] += rt->bytes[i];
 		rt->chunks[rt->idom[i]] += rt->chunks[i];
 	}
-	rt->dom_ms = now_ms() - t1;
+	rt->dom_ms = now_ms() - t0;
+}
+
+void
+retain_run(const struct scan *s, const struct reach *r, const struct unwind_set *u,
+	   struct retain *rt)
+{
+	struct reach_graph g;
+	uint64_t *gedge;
+	size_t ngedge;
+	double t0 = now_ms();
+
+	memset(rt, 0, sizeof(*rt));
+	reach_graph_build(s, r, &g);
+	group_roots(s, u, &g, rt, &gedge, &ngedge);
+	rt->graph_ms = now_ms() - t0;
+	retain_from_graph(&g, rt->nroots, gedge, ngedge, s->heap.chunks, rt);
+	free(gedge);
+	reach_graph_free(&g);
 }
 
 void
