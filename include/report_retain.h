@@ -30,4 +30,12 @@ int report_retained(FILE *f, const struct scan *s, const struct type_table *t,
 		    const struct unwind_set *u, const struct retain *rt,
 		    const struct retain_report_opts *o);
 
+/* The retainers (at most max, most bytes first) and retained bytes per type. */
+void retain_summarize(const struct scan *s, const struct type_table *t, const struct unwind_set *u,
+		      const struct retain *rt, size_t max, struct retain_summary *sum);
+/* --retained's text or JSON from a summary (live, or read from a snapshot:
+ * s gives the pid and command line, t the type names). */
+void report_retained_summary(FILE *f, const struct scan *s, const struct type_table *t,
+			     const struct retain_summary *sum, bool json, int top);
+
 #endif

@@ -19,6 +19,7 @@
 #ifndef HEAPSCAN_RETAIN_H
 #define HEAPSCAN_RETAIN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "reach.h"
@@ -53,6 +54,45 @@ struct retain {
 	uint64_t edges;             /* edges of the graph, root edges included */
 	double graph_ms, dom_ms;
 };
+
+/* ---- what a report or a snapshot keeps of the tree ---- */
+
+enum retain_kind { RK_GLOBAL, RK_STACK, RK_REGISTER, RK_ANON, RK_SHARED, RK__N };
+
+const char *retain_kind_name(enum retain_kind k); /* "global", ..., "shared" */
+
+#define RETAIN_TOP_TYPES 5
+
+struct retain_type_sum {
+	uint32_t type;           /* index into the type table; UINT32_MAX: untyped */
+	uint64_t bytes, chunks;
+};
+
+/* A node right under the super-root: a root, or a chunk roots share. */
+struct retain_entry {
+	char *name;              /* the root's name; "shared" for a shared chunk */
+	enum retain_kind kind;
+	bool has_address;        /* registers have none */
+	uint64_t address;        /* global's or mapping's start, stack's lowest root
+				  * word, a shared chunk's malloc pointer */
+	uint32_t type;           /* a shared chunk's type; UINT32_MAX otherwise */
+	uint64_t bytes, chunks;  /* retained */
+	struct retain_type_sum top[RETAIN_TOP_TYPES]; /* own bytes of the chunks it
+						       * retains, by type, most first */
+	size_t ntop;
+};
+
+struct retain_summary {
+	uint64_t reachable_bytes, reachable_chunks, nodes, edges;
+	double graph_ms, dom_ms;
+	uint64_t total;              /* retainers in all */
+	struct retain_entry *e;      /* the first n of them, most bytes first */
+	size_t n;
+	struct retain_type_sum *by_type; /* retained by all chunks of a type, most first */
+	size_t nby;
+};
+
+void retain_summary_free(struct retain_summary *sum);
 
 /* Node id of chunk j, and the chunk of a node (-1 for the super-root and roots). */
 static inline uint32_t

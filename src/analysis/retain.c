@@ -526,6 +526,25 @@ retain_run(const struct scan *s, const struct reach *r, const struct unwind_set 
 	reach_graph_free(&g);
 }
 
+const char *
+retain_kind_name(enum retain_kind k)
+{
+	static const char *const names[RK__N] = { "global", "stack", "register", "anonymous",
+						  "shared" };
+
+	return k < RK__N ? names[k] : "?";
+}
+
+void
+retain_summary_free(struct retain_summary *sum)
+{
+	for (size_t i = 0; i < sum->n; i++)
+		free(sum->e[i].name);
+	free(sum->e);
+	free(sum->by_type);
+	memset(sum, 0, sizeof(*sum));
+}
+
 void
 retain_free(struct retain *rt)
 {

@@ -225,22 +225,6 @@ label_name(struct ctx *c, uint32_t label)
 	return root_name(c, label - c->ntypes - 1);
 }
 
-static const char *
-root_kind_word(enum root_kind k)
-{
-	switch (k) {
-	case ROOT_REGISTER:
-		return "register";
-	case ROOT_STACK:
-		return "stack";
-	case ROOT_MODULE:
-		return "global";
-	case ROOT_ANON:
-		return "anonymous";
-	}
-	return "?";
-}
-
 static int
 by_retained(const void *x, const void *y, void *arg)
 {
@@ -451,144 +435,214 @@ retainer_types(const struct ctx *c, size_t nlisted)
 	return tt;
 }
 
-/* ---- text and JSON -------------------------------------------------------------- */
+/* ---- the summary ---------------------------------------------------------------- */
 
-static uint64_t
-retainer_address(const struct ctx *c, uint32_t i, bool *have)
+static uint32_t
+label_type(const struct ctx *c, uint32_t label)
 {
-	uint32_t node = c->rt->vertex[i];
-	long j = retain_node_chunk(c->rt, node);
-
-	*have = true;
-	if (j >= 0)
-		return c->s->heap.chunks[j].addr + 16; /* malloc's pointer */
-	if (c->rt->roots[node - 1].kind == ROOT_REGISTER)
-		*have = false;
-	return c->rt->roots[node - 1].addr;
+	return label < c->ntypes ? label : UINT32_MAX;
 }
 
-static const char *
-retainer_root(struct ctx *c, uint32_t i)
+static enum retain_kind
+root_kind(enum root_kind k)
 {
-	uint32_t node = c->rt->vertex[i];
-
-	return retain_node_chunk(c->rt, node) >= 0 ? "shared" : root_name(c, node);
+	switch (k) {
+	case ROOT_REGISTER:
+		return RK_REGISTER;
+	case ROOT_STACK:
+		return RK_STACK;
+	case ROOT_MODULE:
+		return RK_GLOBAL;
+	case ROOT_ANON:
+		return RK_ANON;
+	}
+	return RK_ANON;
 }
 
 static void
-retained_text(FILE *f, struct ctx *c, const struct top_types *tt, size_t nl,
-	      const struct tally *by, size_t nby, int top)
+summarize_entry(struct ctx *c, uint32_t i, const struct top_types *tt, struct retain_entry *e)
 {
 	const struct retain *rt = c->rt;
+	uint32_t node = rt->vertex[i];
+	long j = retain_node_chunk(rt, node);
+
+	memset(e, 0, sizeof(*e));
+	e->bytes = rt->bytes[i];
+	e->chunks = rt->chunks[i];
+	e->type = UINT32_MAX;
+	e->has_address = true;
+	if (j >= 0) {
+		e->name = xstrdup("shared");
+		e->kind = RK_SHARED;
+		e->address = c->s->heap.chunks[j].addr + 16; /* malloc's pointer */
+		e->type = label_type(c, chunk_label(c, node));
+	} else {
+		e->name = xstrdup(root_name(c, node));
+		e->kind = root_kind(rt->roots[node - 1].kind);
+		e->address = rt->roots[node - 1].addr;
+		e->has_address = e->kind != RK_REGISTER;
+	}
+	for (size_t m = 0; m < tt->n && m < RETAIN_TOP_TYPES; m++)
+		e->top[e->ntop++] = (struct retain_type_sum){ label_type(c, tt->t[m].label),
+							      tt->t[m].bytes, tt->t[m].chunks };
+}
+
+static void
+summarize(struct ctx *c, size_t max, struct retain_summary *sum)
+{
+	const struct retain *rt = c->rt;
+	size_t nl = c->ntops < max ? c->ntops : max, nby;
+	struct top_types *tt = retainer_types(c, nl);
+	struct tally *by = retained_by_type(c, &nby);
+
+	memset(sum, 0, sizeof(*sum));
+	sum->reachable_bytes = rt->bytes[0];
+	sum->reachable_chunks = rt->chunks[0];
+	sum->nodes = rt->n;
+	sum->edges = rt->edges;
+	sum->graph_ms = rt->graph_ms;
+	sum->dom_ms = rt->dom_ms;
+	sum->total = c->ntops;
+	sum->e = xcalloc(nl ? nl : 1, sizeof(*sum->e));
+	for (size_t k = 0; k < nl; k++)
+		summarize_entry(c, c->tops[k], &tt[k], &sum->e[sum->n++]);
+	sum->by_type = xcalloc(nby ? nby : 1, sizeof(*sum->by_type));
+	for (size_t k = 0; k < nby; k++)
+		sum->by_type[sum->nby++] = (struct retain_type_sum){ label_type(c, by[k].label),
+								     by[k].bytes, by[k].chunks };
+	for (size_t k = 0; k < nl; k++)
+		free(tt[k].t);
+	free(tt);
+	free(by);
+}
+
+/* ---- text and JSON -------------------------------------------------------------- */
+
+static const char *
+sum_type_name(const struct type_table *t, uint32_t type)
+{
+	return t && type < t->ntypes ? t->types[type].name : "?";
+}
+
+static void
+retained_text(FILE *f, const struct scan *s, const struct type_table *t,
+	      const struct retain_summary *sum, int top)
+{
 	char b1[32], b2[32];
 	uint64_t shared = 0, nshared = 0;
+	size_t nl = sum->n < (size_t)top ? sum->n : (size_t)top;
 
-	for (size_t k = 0; k < c->ntops; k++)
-		if (retain_node_chunk(rt, rt->vertex[c->tops[k]]) >= 0) {
-			shared += rt->bytes[c->tops[k]];
-			nshared += rt->chunks[c->tops[k]];
+	for (size_t k = 0; k < sum->n; k++)
+		if (sum->e[k].kind == RK_SHARED) {
+			shared += sum->e[k].bytes;
+			nshared += sum->e[k].chunks;
 		}
-	fprintf(f, "process %d: ", (int)c->s->pid);
-	fput_printable(f, c->s->cmdline);
-	fprintf(f, "\n  reachable: %" PRIu32 " chunks (%s), %" PRIu64 " of them (%s) shared by "
-		"several roots\n", rt->chunks[0], human_bytes(rt->bytes[0], b1, sizeof(b1)), nshared,
-		human_bytes(shared, b2, sizeof(b2)));
-	fprintf(f, "  dominator tree of %zu nodes and %" PRIu64 " edges: graph %.0f ms, "
-		"dominators %.0f ms\n", rt->n, rt->edges, rt->graph_ms, rt->dom_ms);
+	fprintf(f, "process %d: ", (int)s->pid);
+	fput_printable(f, s->cmdline);
+	fprintf(f, "\n  reachable: %" PRIu64 " chunks (%s), %" PRIu64 " of them (%s) shared by "
+		"several roots%s\n", sum->reachable_chunks,
+		human_bytes(sum->reachable_bytes, b1, sizeof(b1)), nshared,
+		human_bytes(shared, b2, sizeof(b2)), sum->n < sum->total ? " (among those listed)" : "");
+	fprintf(f, "  dominator tree of %" PRIu64 " nodes and %" PRIu64 " edges: graph %.0f ms, "
+		"dominators %.0f ms\n", sum->nodes, sum->edges, sum->graph_ms, sum->dom_ms);
 	fprintf(f, "\n  %11s %10s  %s\n", "retained", "chunks", "retainer");
 	for (size_t k = 0; k < nl; k++) {
-		uint32_t i = c->tops[k];
-		uint32_t node = rt->vertex[i];
+		const struct retain_entry *e = &sum->e[k];
 
-		fprintf(f, "  %11s %10" PRIu32 "  ", human_bytes(rt->bytes[i], b1, sizeof(b1)),
-			rt->chunks[i]);
-		if (retain_node_chunk(rt, node) >= 0) {
-			fprintf(f, "shared chunk 0x%" PRIx64 " (",
-				c->s->heap.chunks[retain_node_chunk(rt, node)].addr + 16);
-			fput_printable(f, type_name(c, chunk_label(c, node)));
+		fprintf(f, "  %11s %10" PRIu64 "  ", human_bytes(e->bytes, b1, sizeof(b1)), e->chunks);
+		if (e->kind == RK_SHARED) {
+			fprintf(f, "shared chunk 0x%" PRIx64 " (", e->address);
+			fput_printable(f, sum_type_name(t, e->type));
 			fputc(')', f);
 		} else {
-			fput_printable(f, root_name(c, node));
+			fput_printable(f, e->name);
 		}
 		fputc('\n', f);
-		for (size_t m = 0; m < tt[k].n && m < TOP_TYPES; m++) {
+		for (size_t m = 0; m < e->ntop; m++) {
 			fprintf(f, "  %11s %10" PRIu64 "    ",
-				human_bytes(tt[k].t[m].bytes, b1, sizeof(b1)), tt[k].t[m].chunks);
-			fput_printable(f, type_name(c, tt[k].t[m].label));
+				human_bytes(e->top[m].bytes, b1, sizeof(b1)), e->top[m].chunks);
+			fput_printable(f, sum_type_name(t, e->top[m].type));
 			fputc('\n', f);
 		}
 	}
-	if (c->ntops > nl)
-		fprintf(f, "  ... %zu more retainers (--top N)\n", c->ntops - nl);
+	if (sum->total > nl)
+		fprintf(f, "  ... %" PRIu64 " more retainers (--top N)\n", sum->total - nl);
 	fprintf(f, "\n  retained by type (all chunks of a type together keep alive):\n");
 	fprintf(f, "  %11s %10s  %s\n", "retained", "chunks", "type");
-	for (size_t k = 0; k < nby && (int)k < top; k++) {
-		fprintf(f, "  %11s %10" PRIu64 "  ", human_bytes(by[k].bytes, b1, sizeof(b1)),
-			by[k].chunks);
-		fput_printable(f, type_name(c, by[k].label));
+	for (size_t k = 0; k < sum->nby && (int)k < top; k++) {
+		fprintf(f, "  %11s %10" PRIu64 "  ",
+			human_bytes(sum->by_type[k].bytes, b1, sizeof(b1)), sum->by_type[k].chunks);
+		fput_printable(f, sum_type_name(t, sum->by_type[k].type));
 		fputc('\n', f);
 	}
-	if (nby > (size_t)top)
-		fprintf(f, "  ... %zu more types (--top N)\n", nby - (size_t)top);
+	if (sum->nby > (size_t)top)
+		fprintf(f, "  ... %zu more types (--top N)\n", sum->nby - (size_t)top);
 }
 
 static void
-tally_json(FILE *f, const struct ctx *c, const struct tally *t, bool kind)
+type_sum_json(FILE *f, const struct type_table *t, const struct retain_type_sum *ts, bool kind)
 {
 	fprintf(f, "{\"name\": ");
-	json_str(f, type_name(c, t->label));
+	json_str(f, sum_type_name(t, ts->type));
 	if (kind)
 		fprintf(f, ", \"kind\": \"%s\"",
-			t->label < c->ntypes ? type_kind_name(c->t->types[t->label].kind) : "size");
-	fprintf(f, ", \"bytes\": %" PRIu64 ", \"chunks\": %" PRIu64 "}", t->bytes, t->chunks);
+			t && ts->type < t->ntypes ? type_kind_name(t->types[ts->type].kind) : "size");
+	fprintf(f, ", \"bytes\": %" PRIu64 ", \"chunks\": %" PRIu64 "}", ts->bytes, ts->chunks);
 }
 
 static void
-retained_json(FILE *f, struct ctx *c, const struct top_types *tt, size_t nl,
-	      const struct tally *by, size_t nby)
+retained_json(FILE *f, const struct scan *s, const struct type_table *t,
+	      const struct retain_summary *sum, int top)
 {
-	const struct retain *rt = c->rt;
+	size_t nl = sum->n < (size_t)top ? sum->n : (size_t)top;
 
-	fprintf(f, "{\"pid\": %d, \"cmdline\": ", (int)c->s->pid);
-	json_str(f, c->s->cmdline);
-	fprintf(f, ", \"reachable_bytes\": %" PRIu64 ", \"reachable_chunks\": %" PRIu32
-		", \"nodes\": %zu, \"edges\": %" PRIu64 ", \"graph_ms\": %.3f, \"dominators_ms\": %.3f"
-		", \"retainers_total\": %zu, \"retainers\": [",
-		rt->bytes[0], rt->chunks[0], rt->n, rt->edges, rt->graph_ms, rt->dom_ms, c->ntops);
+	fprintf(f, "{\"pid\": %d, \"cmdline\": ", (int)s->pid);
+	json_str(f, s->cmdline);
+	fprintf(f, ", \"reachable_bytes\": %" PRIu64 ", \"reachable_chunks\": %" PRIu64
+		", \"nodes\": %" PRIu64 ", \"edges\": %" PRIu64 ", \"graph_ms\": %.3f"
+		", \"dominators_ms\": %.3f, \"retainers_total\": %" PRIu64 ", \"retainers\": [",
+		sum->reachable_bytes, sum->reachable_chunks, sum->nodes, sum->edges, sum->graph_ms,
+		sum->dom_ms, sum->total);
 	for (size_t k = 0; k < nl; k++) {
-		uint32_t i = c->tops[k], node = rt->vertex[i];
-		bool have;
-		uint64_t a = retainer_address(c, i, &have);
-		long j = retain_node_chunk(rt, node);
+		const struct retain_entry *e = &sum->e[k];
 
 		fprintf(f, "%s\n  {\"address\": ", k ? "," : "");
-		if (have)
-			json_addr(f, a);
+		if (e->has_address)
+			json_addr(f, e->address);
 		else
 			fputs("null", f);
 		fprintf(f, ", \"root\": ");
-		json_str(f, retainer_root(c, i));
-		fprintf(f, ", \"kind\": \"%s\", \"type\": ",
-			j >= 0 ? "shared" : root_kind_word(rt->roots[node - 1].kind));
-		if (j >= 0)
-			json_str(f, type_name(c, chunk_label(c, node)));
+		json_str(f, e->name);
+		fprintf(f, ", \"kind\": \"%s\", \"type\": ", retain_kind_name(e->kind));
+		if (e->kind == RK_SHARED)
+			json_str(f, sum_type_name(t, e->type));
 		else
 			fputs("null", f);
-		fprintf(f, ", \"retained_bytes\": %" PRIu64 ", \"retained_chunks\": %" PRIu32
-			", \"top_types\": [", rt->bytes[i], rt->chunks[i]);
-		for (size_t m = 0; m < tt[k].n && m < TOP_TYPES; m++) {
+		fprintf(f, ", \"retained_bytes\": %" PRIu64 ", \"retained_chunks\": %" PRIu64
+			", \"top_types\": [", e->bytes, e->chunks);
+		for (size_t m = 0; m < e->ntop; m++) {
 			if (m)
 				fputs(", ", f);
-			tally_json(f, c, &tt[k].t[m], false);
+			type_sum_json(f, t, &e->top[m], false);
 		}
 		fputs("]}", f);
 	}
 	fprintf(f, "%s], \"retained_by_type\": [", nl ? "\n" : "");
-	for (size_t k = 0; k < nby; k++) {
+	for (size_t k = 0; k < sum->nby; k++) {
 		fputs(k ? ",\n  " : "\n  ", f);
-		tally_json(f, c, &by[k], true);
+		type_sum_json(f, t, &sum->by_type[k], true);
 	}
-	fprintf(f, "%s]}\n", nby ? "\n" : "");
+	fprintf(f, "%s]}\n", sum->nby ? "\n" : "");
+}
+
+void
+report_retained_summary(FILE *f, const struct scan *s, const struct type_table *t,
+			const struct retain_summary *sum, bool json, int top)
+{
+	if (json)
+		retained_json(f, s, t, sum, top);
+	else
+		retained_text(f, s, t, sum, top);
 }
 
 /* ---- folded stacks and pprof ----------------------------------------------------- */
@@ -750,16 +804,53 @@ pprof_write(struct ctx *c, const char *path)
 	return ret;
 }
 
+static void
+ctx_init(struct ctx *c, const struct scan *s, const struct type_table *t,
+	 const struct unwind_set *u, const struct retain *rt)
+{
+	memset(c, 0, sizeof(*c));
+	c->s = s;
+	c->t = t;
+	c->u = u;
+	c->rt = rt;
+	c->ntypes = t && t->of_chunk ? (uint32_t)t->ntypes : 0;
+	c->root_name = xcalloc(rt->nroots ? rt->nroots : 1, sizeof(*c->root_name));
+	find_tops(c);
+}
+
+static void
+ctx_free(struct ctx *c)
+{
+	for (size_t k = 0; k < c->rt->nroots; k++)
+		free(c->root_name[k]);
+	free(c->root_name);
+	free(c->tops);
+	free(c->tparent);
+	free(c->tlabel);
+	free(c->tdepth);
+	free(c->tbytes);
+	free(c->tcount);
+}
+
+void
+retain_summarize(const struct scan *s, const struct type_table *t, const struct unwind_set *u,
+		 const struct retain *rt, size_t max, struct retain_summary *sum)
+{
+	struct ctx c;
+
+	ctx_init(&c, s, t, u, rt);
+	summarize(&c, max, sum);
+	ctx_free(&c);
+}
+
 int
 report_retained(FILE *f, const struct scan *s, const struct type_table *t,
 		const struct unwind_set *u, const struct retain *rt, const struct retain_report_opts *o)
 {
-	struct ctx c = { .s = s, .t = t, .u = u, .rt = rt };
+	struct ctx c;
 	int ret = EXIT_OK;
 
-	c.ntypes = t && t->of_chunk ? (uint32_t)t->ntypes : 0;
-	c.root_name = xcalloc(rt->nroots ? rt->nroots : 1, sizeof(*c.root_name));
-	find_tops(&c);
+	ctx_init(&c, s, t, u, rt);
 	if (o->folded || o->pprof) {
 		build_trie(&c);
 		if (o->folded)
@@ -767,27 +858,12 @@ report_retained(FILE *f, const struct scan *s, const struct type_table *t,
 		if (o->pprof)
 			ret = pprof_write(&c, o->pprof);
 	} else {
-		size_t nl = c.ntops < (size_t)o->top ? c.ntops : (size_t)o->top, nby;
-		struct top_types *tt = retainer_types(&c, nl);
-		struct tally *by = retained_by_type(&c, &nby);
+		struct retain_summary sum;
 
-		if (o->json)
-			retained_json(f, &c, tt, nl, by, nby);
-		else
-			retained_text(f, &c, tt, nl, by, nby, o->top);
-		for (size_t k = 0; k < nl; k++)
-			free(tt[k].t);
-		free(tt);
-		free(by);
+		summarize(&c, (size_t)o->top, &sum);
+		report_retained_summary(f, s, t, &sum, o->json, o->top);
+		retain_summary_free(&sum);
 	}
-	for (size_t k = 0; k < rt->nroots; k++)
-		free(c.root_name[k]);
-	free(c.root_name);
-	free(c.tops);
-	free(c.tparent);
-	free(c.tlabel);
-	free(c.tdepth);
-	free(c.tbytes);
-	free(c.tcount);
+	ctx_free(&c);
 	return ret;
 }
