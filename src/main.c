@@ -233,7 +233,9 @@ parse_options(int argc, char **argv, struct options *o)
 			exit(EXIT_USAGE);
 		}
 	}
-	if (o->leaks + o->why + o->referrers + o->vtables + !!o->snapshot + o->retained > 1)
+	/* --snapshot FILE --retained: the snapshot keeps the retainers */
+	if (o->leaks + o->why + o->referrers + o->vtables + !!o->snapshot +
+		    (o->retained && (!o->snapshot || o->folded || o->pprof)) > 1)
 		error_msg_and_die(EXIT_USAGE, "--leaks, --why, --referrers, --vtables, --snapshot and "
 				  "--retained are separate modes: one at a time");
 	if (o->retained && (o->threads || o->diff || o->contents || (o->folded && o->json)))
@@ -262,9 +264,9 @@ parse_options(int argc, char **argv, struct options *o)
 		return;
 	/* an existing file is read as a snapshot: the reader says what is wrong with it */
 	if (!o->snapshot && access(argv[optind], F_OK) == 0) {
-		if (o->why || o->referrers || o->retained)
-			error_msg_and_die(EXIT_USAGE, "--why, --referrers and --retained need a live "
-					  "process: a snapshot holds no memory to follow pointers in");
+		if (o->why || o->referrers || o->folded || o->pprof)
+			error_msg_and_die(EXIT_USAGE, "--why, --referrers, --pprof and --folded need a "
+					  "live process: a snapshot holds no memory to follow pointers in");
 		o->file = argv[optind];
 		return;
 	}
@@ -428,13 +430,29 @@ save(const struct options *o, const struct scan *s, const struct type_table *tt)
 	struct reach r;
 	int ret;
 
+	struct retain_summary sum;
+
 	if (!s->foreign) { /* so --diff can show leaks growing */
 		reach_run(s, &(struct reach_opts){ 0 }, &r);
 		wo.reach = &r;
 	}
+	if (o->retained && !s->foreign) { /* --retained: and which retainers grew */
+		struct unwind_set u;
+		bool have_u = unwind_all(s, &u) == 0;
+		struct retain rt;
+
+		retain_run(s, &r, have_u ? &u : NULL, &rt);
+		retain_summarize(s, tt, have_u ? &u : NULL, &rt, SNAP_RETAIN_MAX, &sum);
+		wo.retain = &sum;
+		retain_free(&rt);
+		if (have_u)
+			unwind_free(&u);
+	}
 	ret = snap_write(o->snapshot, s, tt, &wo);
 	if (wo.reach)
 		reach_free(&r);
+	if (wo.retain)
+		retain_summary_free(&sum);
 	if (ret < 0)
 		return EXIT_FAIL;
 	if (strcmp(o->snapshot, "-"))
@@ -465,6 +483,11 @@ from_file(const struct options *o)
 		r.scanned_bytes = m.scanned_bytes;
 		report_leaks(stdout, &s, &tt, &r, o->json, o->top);
 		reach_free(&r);
+	} else if (o->retained) {
+		if (!m.has_retain)
+			error_msg_and_die(EXIT_FAIL, "%s holds no retainers (taken without --retained, "
+					  "or by an older heapscan)", o->file);
+		report_retained_summary(stdout, &s, &tt, &m.retain, o->json, o->top);
 	} else {
 		report(o, &s, &tt);
 	}
@@ -497,7 +520,7 @@ main(int argc, char **argv)
 	ret = scan_live(o.pid, &o.scan, &s);
 	if (ret == EXIT_OK && o.threads) {
 		ret = backtraces(&o, &s);
-	} else if (ret == EXIT_OK && o.retained) {
+	} else if (ret == EXIT_OK && o.retained && !o.snapshot) {
 		ret = retained(&o, &s, &am, &tt);
 	} else if (ret == EXIT_OK && (o.leaks || o.why || o.referrers)) {
 		ret = reachability(&o, &s, &am, &tt);

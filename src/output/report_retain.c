@@ -543,8 +543,12 @@ retained_text(FILE *f, const struct scan *s, const struct type_table *t,
 		"several roots%s\n", sum->reachable_chunks,
 		human_bytes(sum->reachable_bytes, b1, sizeof(b1)), nshared,
 		human_bytes(shared, b2, sizeof(b2)), sum->n < sum->total ? " (among those listed)" : "");
-	fprintf(f, "  dominator tree of %" PRIu64 " nodes and %" PRIu64 " edges: graph %.0f ms, "
-		"dominators %.0f ms\n", sum->nodes, sum->edges, sum->graph_ms, sum->dom_ms);
+	fprintf(f, "  dominator tree of %" PRIu64 " nodes and %" PRIu64 " edges", sum->nodes,
+		sum->edges);
+	if (sum->graph_ms > 0 || sum->dom_ms > 0)
+		fprintf(f, ": graph %.0f ms, dominators %.0f ms\n", sum->graph_ms, sum->dom_ms);
+	else
+		fprintf(f, ", as the snapshot recorded\n");
 	fprintf(f, "\n  %11s %10s  %s\n", "retained", "chunks", "retainer");
 	for (size_t k = 0; k < nl; k++) {
 		const struct retain_entry *e = &sum->e[k];
