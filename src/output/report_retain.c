@@ -382,11 +382,18 @@ struct top_types {
 	size_t n;
 };
 
+/* Per listed retainer, the own bytes and chunks of what it retains, by type:
+ * a table of nlisted x (ntypes + 1) when that is small (the usual case, a
+ * plain index per chunk), else a hash of (slot, type). */
+#define TYPE_TABLE_MAX (4u << 20)
+
 static struct top_types *
 retainer_types(const struct ctx *c, size_t nlisted)
 {
 	const struct retain *rt = c->rt;
 	struct top_types *tt = xcalloc(nlisted ? nlisted : 1, sizeof(*tt));
+	size_t width = (size_t)c->ntypes + 1;
+	bool table = nlisted * width <= TYPE_TABLE_MAX && !getenv("HEAPSCAN_TEST_TYPE_HASH");
 	struct hmap slot = { 0 }, pair = { 0 };
 	struct tally *tal = NULL;
 	uint32_t *tal_slot = NULL, *slot_of;
@@ -398,6 +405,15 @@ retainer_types(const struct ctx *c, size_t nlisted)
 	slot_of[0] = UINT32_MAX;
 	for (size_t i = 1; i < rt->n; i++) /* the idom is numbered first */
 		slot_of[i] = rt->idom[i] == 0 ? hmap_get(&slot, (uint32_t)i) : slot_of[rt->idom[i]];
+	if (table) {
+		ntal = nlisted * width;
+		tal = xcalloc(ntal ? ntal : 1, sizeof(*tal));
+		tal_slot = xmalloc((ntal ? ntal : 1) * sizeof(*tal_slot));
+		for (size_t v = 0; v < ntal; v++) {
+			tal[v].label = (uint32_t)(v % width);
+			tal_slot[v] = (uint32_t)(v / width);
+		}
+	}
 	for (size_t i = 1; i < rt->n; i++) {
 		long j = retain_node_chunk(rt, rt->vertex[i]);
 		uint32_t l, v;
@@ -406,8 +422,9 @@ retainer_types(const struct ctx *c, size_t nlisted)
 		if (j < 0 || slot_of[i] == UINT32_MAX)
 			continue;
 		l = chunk_label(c, rt->vertex[i]);
-		key = (uint64_t)slot_of[i] << 32 | l;
-		if ((v = hmap_get(&pair, key)) == UINT32_MAX) {
+		if (table) {
+			v = (uint32_t)(slot_of[i] * width + l);
+		} else if ((v = hmap_get(&pair, key = (uint64_t)slot_of[i] << 32 | l)) == UINT32_MAX) {
 			tal = xgrow(tal, &cap, ntal + 1, sizeof(*tal));
 			tal_slot = xgrow(tal_slot, &cap2, ntal + 1, sizeof(*tal_slot));
 			tal[ntal] = (struct tally){ .label = l };
@@ -418,13 +435,14 @@ retainer_types(const struct ctx *c, size_t nlisted)
 		tal[v].chunks++;
 	}
 	for (size_t v = 0; v < ntal; v++)
-		tt[tal_slot[v]].n++;
+		tt[tal_slot[v]].n += tal[v].chunks > 0;
 	for (size_t k = 0; k < nlisted; k++) {
 		tt[k].t = xmalloc((tt[k].n ? tt[k].n : 1) * sizeof(*tt[k].t));
 		tt[k].n = 0;
 	}
 	for (size_t v = 0; v < ntal; v++)
-		tt[tal_slot[v]].t[tt[tal_slot[v]].n++] = tal[v];
+		if (tal[v].chunks)
+			tt[tal_slot[v]].t[tt[tal_slot[v]].n++] = tal[v];
 	for (size_t k = 0; k < nlisted; k++)
 		qsort(tt[k].t, tt[k].n, sizeof(*tt[k].t), by_tally);
 	free(slot_of);
