@@ -86,8 +86,11 @@ struct reach {
 
 #define REACH_PARENT_ROOT UINT32_MAX
 
+struct reach_graph;
+
 struct reach_opts {
 	bool chains; /* keep parent links for reach_chain */
+	struct reach_graph *graph; /* keep the pointers followed here (see below); NULL: no */
 };
 
 /* Mark s's heap model.  s must hold a glibc heap model (not foreign). */
@@ -123,8 +126,8 @@ const unsigned char *reach_chunk_bytes(const struct image *img, const struct hs_
 
 /* ---- the pointer graph (for the dominator tree, retain.h) ---------------- *
  *
- * Every pointer the mark follows, kept: the edges out of each reachable
- * chunk, compact (CSR: chunk j's targets are to[off[j]] .. to[off[j+1]-1],
+ * Every pointer the mark follows, kept as it goes: the edges out of each
+ * reachable chunk, compact (CSR: chunk j's targets are to[off[j]] .. to[off[j+1]-1],
  * chunk indices, no self edges, a target repeated at once dropped), and every
  * root word that points into a live chunk (its root and the chunk).  About
  * 4 bytes per chunk and 4 per pointer.
@@ -139,9 +142,8 @@ struct reach_graph {
 	double ms;
 };
 
-/* Build g for s after reach_run(s, ..., r) (r's index is needed).  Dies
- * (out of memory) past 2^32 - 1 edges. */
-void reach_graph_build(const struct scan *s, const struct reach *r, struct reach_graph *g);
+/* reach_run fills it when reach_opts.graph points to one (dying, as out of
+ * memory, past 2^32 - 1 edges); ms: the time joining the scanners' edges. */
 void reach_graph_free(struct reach_graph *g);
 
 #endif

@@ -107,9 +107,10 @@ retain_node_chunk(const struct retain *rt, uint32_t node)
 	return node > rt->nroots ? (long)(node - 1 - rt->nroots) : -1;
 }
 
-/* The dominator tree of s's live heap; r from reach_run(s) (its index is
- * used); u (may be NULL) numbers stack frames.  Dies when out of memory. */
-void retain_run(const struct scan *s, const struct reach *r, const struct unwind_set *u,
+/* The dominator tree of s's live heap from the pointer graph reach_run(s)
+ * kept in g (freed here); u (may be NULL) numbers stack frames.  Dies when
+ * out of memory. */
+void retain_run(const struct scan *s, struct reach_graph *g, const struct unwind_set *u,
 		struct retain *out);
 void retain_free(struct retain *rt);
 

@@ -382,6 +382,7 @@ retained(const struct options *o, struct scan *s, struct addrmap *am, struct typ
 					 .pprof = o->pprof };
 	struct unwind_set u;
 	struct reach r;
+	struct reach_graph g;
 	struct retain rt;
 	bool have_u;
 	int ret;
@@ -391,9 +392,9 @@ retained(const struct options *o, struct scan *s, struct addrmap *am, struct typ
 		return EXIT_UNSUPPORTED;
 	}
 	have_u = unwind_all(s, &u) == 0; /* stack roots are grouped by frame */
-	reach_run(s, &(struct reach_opts){ 0 }, &r);
-	retain_run(s, &r, have_u ? &u : NULL, &rt);
+	reach_run(s, &(struct reach_opts){ .graph = &g }, &r);
 	reach_free(&r);
+	retain_run(s, &g, have_u ? &u : NULL, &rt);
 	analyze(s, am, tt);
 	ret = report_retained(stdout, s, tt, have_u ? &u : NULL, &rt, &ro);
 	if (ret == EXIT_OK && o->pprof && strcmp(o->pprof, "-"))
@@ -431,9 +432,10 @@ save(const struct options *o, const struct scan *s, const struct type_table *tt)
 	int ret;
 
 	struct retain_summary sum;
+	struct reach_graph g;
 
 	if (!s->foreign) { /* so --diff can show leaks growing */
-		reach_run(s, &(struct reach_opts){ 0 }, &r);
+		reach_run(s, &(struct reach_opts){ .graph = o->retained ? &g : NULL }, &r);
 		wo.reach = &r;
 	}
 	if (o->retained && !s->foreign) { /* --retained: and which retainers grew */
@@ -441,7 +443,7 @@ save(const struct options *o, const struct scan *s, const struct type_table *tt)
 		bool have_u = unwind_all(s, &u) == 0;
 		struct retain rt;
 
-		retain_run(s, &r, have_u ? &u : NULL, &rt);
+		retain_run(s, &g, have_u ? &u : NULL, &rt);
 		retain_summarize(s, tt, have_u ? &u : NULL, &rt, SNAP_RETAIN_MAX, &sum);
 		wo.retain = &sum;
 		retain_free(&rt);

@@ -509,21 +509,19 @@ retain_from_graph(const struct reach_graph *g, size_t nroots, const uint64_t *ge
 }
 
 void
-retain_run(const struct scan *s, const struct reach *r, const struct unwind_set *u,
+retain_run(const struct scan *s, struct reach_graph *g, const struct unwind_set *u,
 	   struct retain *rt)
 {
-	struct reach_graph g;
 	uint64_t *gedge;
 	size_t ngedge;
 	double t0 = now_ms();
 
 	memset(rt, 0, sizeof(*rt));
-	reach_graph_build(s, r, &g);
-	group_roots(s, u, &g, rt, &gedge, &ngedge);
-	rt->graph_ms = now_ms() - t0;
-	retain_from_graph(&g, rt->nroots, gedge, ngedge, s->heap.chunks, rt);
+	group_roots(s, u, g, rt, &gedge, &ngedge);
+	rt->graph_ms = g->ms + now_ms() - t0;
+	retain_from_graph(g, rt->nroots, gedge, ngedge, s->heap.chunks, rt);
 	free(gedge);
-	reach_graph_free(&g);
+	reach_graph_free(g);
 }
 
 const char *

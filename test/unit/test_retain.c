@@ -181,3 +181,92 @@ UNIT_TEST(retain_long_list_is_one_chain)
 	free(chunks);
 	reach_graph_free(&rg);
 }
+
+/* The pointer graph the mark keeps, on the two-thread mark (200000 chunks)
+ * and the one-thread one (chains), against each reachable chunk's words
+ * read here: the same edges, in the same order, and the root words. */
+UNIT_TEST(retain_graph_kept_by_the_mark)
+{
+	enum { N = 200000, SZ = 0x30 };
+	struct scan s;
+	struct reach a, b;
+	struct reach_graph ga, gb;
+	unsigned char *heap = calloc(N, SZ), data[64];
+	struct hs_chunk *ch = calloc(N, sizeof(*ch));
+	uint64_t seed = 777, base = 0x100000, v, bad = 0, nedges = 0;
+
+	memset(&s, 0, sizeof(s));
+	image_init(&s.img);
+	image_init(&s.ro);
+	for (size_t i = 0; i < N; i++) {
+		ch[i] = (struct hs_chunk){ .addr = base + i * SZ, .size = SZ, .kind = CK_INUSE };
+		for (int k = 0; k < 4; k++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			if ((seed >> 60) < 12) { /* interior pointers, repeats, self, free targets */
+				size_t t = (seed >> 61) == 0 && k ? i : (seed >> 20) % N;
+
+				v = base + t * SZ + 16 + (k & 1) * 8;
+				memcpy(heap + i * SZ + 16 + k * 8, &v, 8);
+				if (k == 2 && (seed >> 58) == 3) /* the same target twice in a row */
+					memcpy(heap + i * SZ + 16 + 24, &v, 8);
+			}
+		}
+		if (i % 89 == 0)
+			ch[i].kind = CK_FASTBIN;
+	}
+	for (int k = 0; k < 8; k++) {
+		v = base + (uint64_t)(k * 7919 % N) * SZ + 16;
+		memcpy(data + k * 8, &v, 8);
+	}
+	CHECK(image_add_copy(&s.img, 0x10000, data, sizeof(data), MAP_PERM_R | MAP_PERM_W, "/a") == 0);
+	CHECK(image_add_copy(&s.img, base, heap, (size_t)N * SZ, MAP_PERM_R | MAP_PERM_W, "[heap]") == 0);
+	s.heap.chunks = ch;
+	s.heap.nchunks = N;
+	reach_run(&s, &(struct reach_opts){ .graph = &ga }, &a);
+	reach_run(&s, &(struct reach_opts){ .chains = true, .graph = &gb }, &b);
+	CHECK_EQ_U64(ga.nedges, gb.nedges);
+	for (int k = 0; k < 8; k++) /* root words into live chunks (chunk 0 is free) */
+		nedges += ch[k * 7919 % N].kind == CK_INUSE;
+	CHECK_EQ_U64(ga.nroots, nedges);
+	CHECK_EQ_U64(gb.nroots, nedges);
+	nedges = 0;
+	for (size_t i = 0; i < N && !bad; i++) {
+		const unsigned char *p = heap + i * SZ + 16;
+		long prev = -1;
+		size_t e = ga.off[i];
+
+		bad += ga.off[i] != gb.off[i];
+		if (a.state[i] != RS_REACHABLE) {
+			bad += ga.off[i + 1] != ga.off[i];
+			continue;
+		}
+		for (int k = 0; k < (SZ - 16 + 8) / 8; k++) { /* the next chunk's prev_size too */
+			long t;
+
+			memcpy(&v, i + 1 < N || k < 4 ? p + k * 8 : p, 8);
+			if (i + 1 == N && k == 4)
+				break;
+			if (v < base + 16 || (v - base) / SZ >= N || (v - base) % SZ < 16)
+				continue;
+			t = (long)((v - base) / SZ);
+			if (ch[t].kind != CK_INUSE || t == (long)i || t == prev)
+				continue;
+			prev = t;
+			bad += e >= ga.off[i + 1] || ga.to[e] != (uint32_t)t || gb.to[e] != (uint32_t)t;
+			e++;
+			nedges++;
+		}
+		bad += e != ga.off[i + 1];
+	}
+	CHECK_EQ_U64(bad, 0);
+	CHECK_EQ_U64(nedges, ga.nedges);
+	CHECK(nedges > N / 2);
+	reach_graph_free(&ga);
+	reach_graph_free(&gb);
+	reach_free(&a);
+	reach_free(&b);
+	image_free(&s.img);
+	image_free(&s.ro);
+	free(heap);
+	free(ch);
+}
