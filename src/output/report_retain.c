@@ -706,11 +706,18 @@ struct strtab {
 	struct hmap by_label; /* label -> string index */
 };
 
+/* proto3 strings must be UTF-8 and names come from the target: printable
+ * ASCII as is, any other byte '?'. */
 static int64_t
 str_add(struct strtab *st, const char *s)
 {
+	char *c = xstrdup(s);
+
+	for (char *p = c; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
 	st->s = xgrow(st->s, &st->cap, st->n + 1, sizeof(*st->s));
-	st->s[st->n] = xstrdup(s);
+	st->s[st->n] = c;
 	return (int64_t)st->n++;
 }
 

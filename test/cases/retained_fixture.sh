@@ -12,7 +12,7 @@ start_fixture retain
 	fail "--retained --json: exit $?: $(cat ret.err)"
 "$HEAPSCAN" --folded "$FIXTURE_PID" >ret.folded 2>folded.err || fail "--folded: exit $?: $(cat folded.err)"
 python3 "$TOP/test/check_retained.py" "$READY" ret.json ret.folded || fail "retained sizes differ from the truth"
-# the pointer graph built in two halves (as on a big heap) gives the same tree
+# the walk and the typing cut in two halves (as on a big heap) give the same tree
 HEAPSCAN_TEST_SPLIT=1 "$HEAPSCAN" --retained --json --top 100000 "$FIXTURE_PID" >split.json 2>ret.err ||
 	fail "--retained (split): exit $?: $(cat ret.err)"
 python3 "$TOP/test/check_retained.py" "$READY" split.json ret.folded || fail "retained sizes (split) differ from the truth"
