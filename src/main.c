@@ -238,7 +238,7 @@ parse_options(int argc, char **argv, struct options *o)
 		    (o->retained && (!o->snapshot || o->folded || o->pprof)) > 1)
 		error_msg_and_die(EXIT_USAGE, "--leaks, --why, --referrers, --vtables, --snapshot and "
 				  "--retained are separate modes: one at a time");
-	if (o->retained && (o->threads || o->diff || o->contents || (o->folded && o->json)))
+	if (o->retained && (o->threads || o->diff || (o->folded && o->json)))
 		error_msg_and_die(EXIT_USAGE, "--retained, --pprof and --folded go with --json (not "
 				  "with --folded), --top and a process id only");
 	if (o->threads && (o->vtables || o->snapshot || o->contents || o->diff || o->top_set ||
@@ -429,10 +429,9 @@ save(const struct options *o, const struct scan *s, const struct type_table *tt)
 {
 	struct snap_write_opts wo = { .contents = o->contents };
 	struct reach r;
-	int ret;
-
-	struct retain_summary sum;
 	struct reach_graph g;
+	struct retain_summary sum;
+	int ret;
 
 	if (!s->foreign) { /* so --diff can show leaks growing */
 		reach_run(s, &(struct reach_opts){ .graph = o->retained ? &g : NULL }, &r);

@@ -15,6 +15,9 @@ python3 "$TOP/test/check_retained.py" "$READY" a.json a.folded || fail "the snap
 "$HEAPSCAN" --retained a.snap >a.out 2>err.txt || fail "--retained a.snap (text): exit $?"
 grep -q 'as the snapshot recorded' a.out || fail "--retained FILE does not say the numbers are recorded"
 
+"$HEAPSCAN" --snapshot c.snap --contents --retained "$FIXTURE_PID" 2>/dev/null || fail "--snapshot --contents --retained: exit $?"
+"$HEAPSCAN" --retained --json --top 100000 c.snap >c.json 2>err.txt || fail "--retained c.snap: exit $?"
+python3 "$TOP/test/check_retained.py" "$READY" c.json a.folded || fail "with --contents: retainers differ from the truth"
 "$HEAPSCAN" --snapshot plain.snap "$FIXTURE_PID" 2>/dev/null || fail "--snapshot: exit $?"
 "$HEAPSCAN" --retained plain.snap >/dev/null 2>err.txt && fail "--retained on a snapshot without retainers succeeded"
 grep -q 'holds no retainers' err.txt || fail "no clear cause: $(cat err.txt)"
