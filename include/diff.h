@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "glibc.h"
+#include "retain.h"
 #include "types.h"
 
 struct diff_opts {
@@ -57,6 +58,16 @@ struct diff_row {
 	double growth;           /* the ranking score (diff.c); = bytes grown for 2 snapshots */
 };
 
+/* A retainer (snapshots taken with --retained) in the first snapshot and
+ * the last, matched by kind and name (a shared chunk: by its type's name). */
+struct diff_retainer {
+	enum retain_kind kind;
+	char *name;              /* "shared TYPE" for shared chunks (summed) */
+	uint64_t bytes_a, bytes_b, chunks_a, chunks_b;
+	char *type;              /* among its top types, the one that grew most; NULL: none */
+	uint64_t type_bytes_a, type_bytes_b, type_chunks_a, type_chunks_b;
+};
+
 struct diff_result {
 	size_t nsnaps;
 	struct diff_row *rows;   /* most growth first */
@@ -65,6 +76,9 @@ struct diff_result {
 	bool has_reach;           /* every snapshot stores reachability */
 	uint64_t *leaked, *leaked_bytes; /* leaked chunks and bytes per snapshot, [nsnaps] */
 	uint64_t new_chunks, new_bytes, freed_chunks, freed_bytes; /* over all types */
+	bool has_retain;          /* the first and the last snapshot store retainers */
+	struct diff_retainer *retainers; /* most bytes grown first */
+	size_t nretainers;
 };
 
 void diff_compute(const struct diff_input *in, size_t n, struct diff_result *out);

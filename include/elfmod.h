@@ -36,6 +36,9 @@ bool elfmod_symbol(const struct elfmod *m, const char *name, uint64_t *value, ui
  * link-time address vaddr, and vaddr's offset into it (mangled as stored). */
 bool elfmod_symbol_near(const struct elfmod *m, uint64_t vaddr, char *buf, size_t len, uint64_t *off);
 
+/* The same symbol's start (link-time) and size (at least 1). */
+bool elfmod_symbol_span(const struct elfmod *m, uint64_t vaddr, uint64_t *start, uint64_t *size);
+
 bool elfmod_dynsym_defines(const struct elfmod *m, const char *name);
 
 /* The name of a defined symbol at link-time address vaddr that starts with

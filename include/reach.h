@@ -86,8 +86,11 @@ struct reach {
 
 #define REACH_PARENT_ROOT UINT32_MAX
 
+struct reach_graph;
+
 struct reach_opts {
 	bool chains; /* keep parent links for reach_chain */
+	struct reach_graph *graph; /* keep the pointers followed here (see below); NULL: no */
 };
 
 /* Mark s's heap model.  s must hold a glibc heap model (not foreign). */
@@ -120,5 +123,27 @@ void reach_referrers(const struct scan *s, const struct reach *r, size_t idx,
  * NULL when they were not copied. */
 const unsigned char *reach_chunk_bytes(const struct image *img, const struct hs_chunk *c,
 				       uint64_t *len);
+
+/* ---- the pointer graph (for the dominator tree, retain.h) ---------------- *
+ *
+ * Every pointer the mark follows, kept as it goes: the edges out of each
+ * reachable chunk, compact (CSR: chunk j's targets are to[off[j]] .. to[off[j+1]-1],
+ * chunk indices, no self edges, a target repeated at once dropped), and every
+ * root word that points into a live chunk (its root and the chunk).  About
+ * 4 bytes per chunk and 4 per pointer.
+ */
+struct reach_graph {
+	uint32_t *off;           /* nchunks + 1 */
+	uint32_t *to;
+	size_t nchunks, nedges;
+	struct reach_root *root; /* root words: where each is, ... */
+	uint32_t *root_to;       /* ... and the chunk it points into */
+	size_t nroots, roots_cap;
+	double ms;
+};
+
+/* reach_run fills it when reach_opts.graph points to one (dying, as out of
+ * memory, past 2^32 - 1 edges); ms: the time joining the scanners' edges. */
+void reach_graph_free(struct reach_graph *g);
 
 #endif

@@ -32,7 +32,15 @@
  * root bytes, varint scanned bytes, then one byte per chunk, its enum
  * reach_state (0 free, 1 reachable, 2 leaked, 3 leaked indirectly);
  * zstd-compressed.  LOCA (how malloc's state was found, for the report):
- * varints found_by, flags, main_arena, mp_, tcache offset.  Readers ignore sections they do not know, so adding an
+ * varints found_by, flags, main_arena, mp_, tcache offset.
+ * RETN (who holds the memory, with --snapshot FILE --retained): varints
+ * reachable bytes, reachable chunks, nodes, edges, retainers in all, then
+ * the count kept (at most SNAP_RETAIN_MAX, most bytes first) and each:
+ * name (string), kind (enum retain_kind), has_address, address, type + 1
+ * (0: none), retained bytes, retained chunks, count of top types (at most
+ * RETAIN_TOP_TYPES) and each: type + 1, bytes, chunks; then the count of
+ * types and each: type + 1, retained bytes, chunks.  zstd-compressed.
+ * Readers ignore sections they do not know, so adding an
  * optional one does not change the format version.
  *
  * Everything read is checked: lengths against what remains, counts against
@@ -47,6 +55,7 @@
 #include <stdint.h>
 
 #include "reach.h"
+#include "retain.h"
 #include "scan.h"
 #include "types.h"
 
@@ -63,11 +72,16 @@ struct snap_meta {
 	bool has_reach;            /* a RACH section was read */
 	uint8_t *reach_state;      /* per heap chunk: enum reach_state */
 	uint64_t root_bytes, scanned_bytes;
+	bool has_retain;           /* a RETN section was read */
+	struct retain_summary retain;
 };
+
+#define SNAP_RETAIN_MAX 1000
 
 struct snap_write_opts {
 	bool contents; /* --contents: raw user bytes of in-use chunks, zstd-compressed */
 	const struct reach *reach; /* store this reachability result; NULL for none */
+	const struct retain_summary *retain; /* store these retainers; NULL for none */
 };
 
 /* Write atomically: a temporary file in the target directory (mode 0600),

@@ -415,6 +415,23 @@ elfmod_symbol_near(const struct elfmod *m, uint64_t vaddr, char *buf, size_t len
 }
 
 bool
+elfmod_symbol_span(const struct elfmod *m, uint64_t vaddr, uint64_t *start, uint64_t *size)
+{
+	GElf_Sym s, s2;
+	const char *name = NULL, *name2 = NULL;
+	bool a = table_symbol_near(&m->symtab, vaddr, &s, &name);
+	bool b = table_symbol_near(&m->dynsym, vaddr, &s2, &name2);
+
+	if (!a && !b)
+		return false;
+	if (!a || (b && s2.st_value > s.st_value))
+		s = s2;
+	*start = s.st_value;
+	*size = s.st_size ? s.st_size : 1;
+	return true;
+}
+
+bool
 elfmod_dynsym_defines(const struct elfmod *m, const char *name)
 {
 	GElf_Sym s;

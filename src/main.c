@@ -18,6 +18,8 @@
 #include "probe.h"
 #include "reach.h"
 #include "report.h"
+#include "report_retain.h"
+#include "retain.h"
 #include "scan.h"
 #include "seize.h"
 #include "snapshot.h"
@@ -38,6 +40,8 @@ struct options {
 	bool diff;              /* --diff A B [C ...] */
 	bool leaks;             /* --leaks */
 	bool why, referrers;    /* --why ADDR, --referrers ADDR */
+	bool retained, folded;  /* --retained, --folded */
+	const char *pprof;      /* --pprof FILE */
 	uint64_t addr;
 	bool top_set;
 	bool locate_set;        /* --locate given */
@@ -56,6 +60,8 @@ usage(FILE *f)
 		"       heapscan --threads [--json] PID\n"
 		"       heapscan --leaks [--json] PID|FILE\n"
 		"       heapscan --why ADDR PID | --referrers ADDR PID\n"
+		"       heapscan --retained [--json] [--top N] PID\n"
+		"       heapscan --pprof FILE PID | --folded PID\n"
 		"       heapscan --snapshot FILE [--contents] PID\n"
 		"       heapscan [--json | --vtables] FILE\n"
 		"       heapscan --diff [--json] [--svg FILE] [--force] A B [C ...]\n"
@@ -72,6 +78,10 @@ usage(FILE *f)
 		"  --why ADDR  the shortest chain of pointers from a root (register, stack,\n"
 		"              global) to the chunk holding ADDR\n"
 		"  --referrers ADDR  every root and chunk that points into that chunk\n"
+		"  --retained  who holds the memory: the roots (and chunks several roots\n"
+		"              share) that retain the most, and retained bytes per type\n"
+		"  --pprof FILE  the retention paths as a gzipped pprof profile\n"
+		"  --folded    the retention paths as folded stacks (flame graphs)\n"
 		"  --snapshot FILE  save the scan to FILE (mode 0600; - for stdout)\n"
 		"  --contents  with --snapshot: also the bytes of every in-use chunk\n"
 		"  FILE        a snapshot in place of PID: the report as it was\n"
@@ -148,6 +158,9 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "leaks", no_argument, NULL, 'L' },
 		{ "why", required_argument, NULL, 'W' },
 		{ "referrers", required_argument, NULL, 'R' },
+		{ "retained", no_argument, NULL, 'K' },
+		{ "folded", no_argument, NULL, 'F' },
+		{ "pprof", required_argument, NULL, 'P' },
 		{ "snapshot", required_argument, NULL, 's' },
 		{ "contents", no_argument, NULL, 'c' },
 		{ "diff", no_argument, NULL, 'd' },
@@ -218,6 +231,16 @@ parse_options(int argc, char **argv, struct options *o)
 						  c == 'W' ? "why" : "referrers", optarg);
 			*(c == 'W' ? &o->why : &o->referrers) = true;
 			break;
+		case 'K':
+			o->retained = true;
+			break;
+		case 'F':
+			o->folded = o->retained = true;
+			break;
+		case 'P':
+			o->pprof = optarg;
+			o->retained = true;
+			break;
 		case 's':
 			o->snapshot = optarg;
 			break;
@@ -249,9 +272,14 @@ parse_options(int argc, char **argv, struct options *o)
 			exit(EXIT_USAGE);
 		}
 	}
-	if (o->leaks + o->why + o->referrers + o->vtables + !!o->snapshot > 1)
-		error_msg_and_die(EXIT_USAGE, "--leaks, --why, --referrers, --vtables and --snapshot "
-				  "are separate modes: one at a time");
+	/* --snapshot FILE --retained: the snapshot keeps the retainers */
+	if (o->leaks + o->why + o->referrers + o->vtables + !!o->snapshot +
+		    (o->retained && (!o->snapshot || o->folded || o->pprof)) > 1)
+		error_msg_and_die(EXIT_USAGE, "--leaks, --why, --referrers, --vtables, --snapshot and "
+				  "--retained are separate modes: one at a time");
+	if (o->retained && (o->threads || o->diff || (o->folded && o->json)))
+		error_msg_and_die(EXIT_USAGE, "--retained, --pprof and --folded go with --json (not "
+				  "with --folded), --top and a process id only");
 	if (o->threads && (o->vtables || o->snapshot || o->contents || o->diff || o->top_set ||
 			   o->leaks || o->why || o->referrers))
 		error_msg_and_die(EXIT_USAGE, "--threads goes with --json and a process id only");
@@ -285,9 +313,10 @@ parse_options(int argc, char **argv, struct options *o)
 	}
 	/* an existing file is read as a snapshot: the reader says what is wrong with it */
 	if (!o->snapshot && access(argv[optind], F_OK) == 0) {
-		if (o->why || o->referrers)
-			error_msg_and_die(EXIT_USAGE, "--why and --referrers need a live process: a "
-					  "snapshot holds no memory to follow pointers in");
+		if (o->why || o->referrers || o->folded || o->pprof)
+			error_msg_and_die(EXIT_USAGE, "--why, --referrers, --pprof and --folded need a "
+					  "live process or a core: a snapshot holds no memory to follow "
+					  "pointers in");
 		if (o->locate_set)
 			error_msg_and_die(EXIT_USAGE, "--locate goes with a process id, not a snapshot");
 		o->file = argv[optind];
@@ -405,6 +434,38 @@ reachability(const struct options *o, struct scan *s, struct addrmap *am, struct
 	return ret;
 }
 
+/* --retained, --pprof, --folded: the dominator tree over the whole heap, typed. */
+static int
+retained(const struct options *o, struct scan *s, struct addrmap *am, struct type_table *tt)
+{
+	struct retain_report_opts ro = { .json = o->json, .top = o->top, .folded = o->folded,
+					 .pprof = o->pprof };
+	struct unwind_set u;
+	struct reach r;
+	struct reach_graph g;
+	struct retain rt;
+	bool have_u;
+	int ret;
+
+	if (s->foreign) {
+		error_msg("%s; retained sizes need glibc's heap model", s->foreign_why);
+		return EXIT_UNSUPPORTED;
+	}
+	have_u = unwind_all(s, &u) == 0; /* stack roots are grouped by frame */
+	reach_run(s, &(struct reach_opts){ .graph = &g }, &r);
+	reach_free(&r);
+	retain_run(s, &g, have_u ? &u : NULL, &rt);
+	analyze(s, am, tt);
+	ret = report_retained(stdout, s, tt, have_u ? &u : NULL, &rt, &ro);
+	if (ret == EXIT_OK && o->pprof && strcmp(o->pprof, "-"))
+		error_msg("profile of process %d written to %s (%zu roots)", (int)s->pid, o->pprof,
+			  rt.nroots);
+	retain_free(&rt);
+	if (have_u)
+		unwind_free(&u);
+	return ret;
+}
+
 /* --threads: unwound after the target was let go, so the stop is as short as ever. */
 static int
 backtraces(const struct options *o, const struct scan *s)
@@ -428,15 +489,31 @@ save(const struct options *o, const struct scan *s, const struct type_table *tt)
 {
 	struct snap_write_opts wo = { .contents = o->contents };
 	struct reach r;
+	struct reach_graph g;
+	struct retain_summary sum;
 	int ret;
 
 	if (!s->foreign) { /* so --diff can show leaks growing */
-		reach_run(s, &(struct reach_opts){ 0 }, &r);
+		reach_run(s, &(struct reach_opts){ .graph = o->retained ? &g : NULL }, &r);
 		wo.reach = &r;
+	}
+	if (o->retained && !s->foreign) { /* --retained: and which retainers grew */
+		struct unwind_set u;
+		bool have_u = unwind_all(s, &u) == 0;
+		struct retain rt;
+
+		retain_run(s, &g, have_u ? &u : NULL, &rt);
+		retain_summarize(s, tt, have_u ? &u : NULL, &rt, SNAP_RETAIN_MAX, &sum);
+		wo.retain = &sum;
+		retain_free(&rt);
+		if (have_u)
+			unwind_free(&u);
 	}
 	ret = snap_write(o->snapshot, s, tt, &wo);
 	if (wo.reach)
 		reach_free(&r);
+	if (wo.retain)
+		retain_summary_free(&sum);
 	if (ret < 0)
 		return EXIT_FAIL;
 	if (strcmp(o->snapshot, "-"))
@@ -467,6 +544,11 @@ from_file(const struct options *o)
 		r.scanned_bytes = m.scanned_bytes;
 		report_leaks(stdout, &s, &tt, &r, o->json, o->top);
 		reach_free(&r);
+	} else if (o->retained) {
+		if (!m.has_retain)
+			error_msg_and_die(EXIT_FAIL, "%s holds no retainers (taken without --retained, "
+					  "or by an older heapscan)", o->file);
+		report_retained_summary(stdout, &s, &tt, &m.retain, o->json, o->top);
 	} else {
 		report(o, &s, &tt);
 	}
@@ -499,6 +581,8 @@ main(int argc, char **argv)
 	ret = o.core ? scan_core(o.core, &o.scan, &s) : scan_live(o.pid, &o.scan, &s);
 	if (ret == EXIT_OK && o.threads) {
 		ret = backtraces(&o, &s);
+	} else if (ret == EXIT_OK && o.retained && !o.snapshot) {
+		ret = retained(&o, &s, &am, &tt);
 	} else if (ret == EXIT_OK && (o.leaks || o.why || o.referrers)) {
 		ret = reachability(&o, &s, &am, &tt);
 	} else if (ret == EXIT_OK) {

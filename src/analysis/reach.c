@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "error.h"
 #include "reach.h"
 #include "scan.h"
 #include "xmalloc.h"
@@ -53,6 +54,13 @@ struct reach_index {
 	uint64_t lo, hi;
 };
 
+/* Edges a scanner found (reach_opts.graph), as records: chunk, count, then
+ * count target chunks.  Each scanner has its own; reach_run joins them. */
+struct ebuf {
+	uint32_t *p;
+	size_t n, cap;
+};
+
 struct marker {
 	const struct reach_index *ix;
 	uint8_t *state;
@@ -61,6 +69,9 @@ struct marker {
 	size_t last_seg;
 	struct reach *r;   /* for chains */
 	bool chains;
+	struct reach_graph *graph; /* NULL: no edges kept */
+	struct ebuf *eb;           /* the edge buffers of every scanner */
+	size_t neb, eb_cap;
 };
 
 const char *
@@ -106,6 +117,36 @@ static bool
 is_live(const struct hs_chunk *c)
 {
 	return c->kind == CK_INUSE || c->kind == CK_MMAPPED;
+}
+
+/* ---- edges, for the graph ------------------------------------------------ */
+
+static inline void
+ebuf_push(struct ebuf *b, uint32_t v)
+{
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 1 << 16;
+		b->p = xreallocarray(b->p, b->cap, sizeof(*b->p));
+	}
+	b->p[b->n++] = v;
+}
+
+/* Start chunk j's record; ebuf_end fills its count, or drops it when empty. */
+static inline size_t
+ebuf_begin(struct ebuf *b, uint32_t j)
+{
+	ebuf_push(b, j);
+	ebuf_push(b, 0);
+	return b->n;
+}
+
+static inline void
+ebuf_end(struct ebuf *b, size_t start)
+{
+	if (b->n == start)
+		b->n -= 2;
+	else
+		b->p[start - 1] = (uint32_t)(b->n - start);
 }
 
 /* ---- the index ---------------------------------------------------------- */
@@ -265,11 +306,13 @@ add_root(struct reach *r, const struct reach_root *root)
 	r->roots[r->nroots++] = *root;
 }
 
-static inline void
-mark(struct marker *m, uint64_t w, uint32_t from, uint64_t off, const struct reach_root *root)
-{
-	long j = index_lookup(m->ix, w, &m->last_seg);
+static void graph_add_root(struct reach_graph *g, const struct reach_root *root, uint32_t chunk);
+static void graph_join(struct reach_graph *g, struct ebuf *eb, size_t neb, size_t nchunks);
 
+/* Mark live chunk j (-1: none) reached from chunk from or from root. */
+static inline void
+mark_at(struct marker *m, long j, uint32_t from, uint64_t off, const struct reach_root *root)
+{
 	if (j < 0 || m->state[j] != UNREACHED)
 		return;
 	m->state[j] = RS_REACHABLE;
@@ -284,6 +327,16 @@ mark(struct marker *m, uint64_t w, uint32_t from, uint64_t off, const struct rea
 		m->r->parent[j] = from;
 		m->r->via[j] = off > UINT32_MAX ? UINT32_MAX : (uint32_t)off;
 	}
+}
+
+static inline void
+mark(struct marker *m, uint64_t w, uint32_t from, uint64_t off, const struct reach_root *root)
+{
+	long j = index_lookup(m->ix, w, &m->last_seg);
+
+	if (j >= 0 && root && m->graph)
+		graph_add_root(m->graph, root, (uint32_t)j);
+	mark_at(m, j, from, off, root);
 }
 
 /* Scan [start, end) of target memory, whose bytes are at p, as roots. */
@@ -312,18 +365,31 @@ scan_chunk(struct marker *m, const struct image *img, uint32_t j)
 {
 	uint64_t len;
 	const unsigned char *p = reach_chunk_bytes(img, &m->ix->c[j], &len);
+	struct ebuf *eb = m->graph ? &m->eb[0] : NULL;
+	size_t start = 0;
+	long prev = -1;
 
 	if (!p)
 		return;
 	m->r->scanned_bytes += len;
+	if (eb)
+		start = ebuf_begin(eb, j);
 	for (uint64_t off = 0; off + 8 <= len; off += 8) {
 		uint64_t w;
+		long t;
 
 		memcpy(&w, p + off, 8);
 		if (w < m->ix->lo || w >= m->ix->hi)
 			continue;
-		mark(m, w, j, off + 16, NULL);
+		t = index_lookup(m->ix, w, &m->last_seg);
+		if (eb && t >= 0 && t != (long)j && t != prev) {
+			ebuf_push(eb, (uint32_t)t);
+			prev = t;
+		}
+		mark_at(m, t, j, off + 16, NULL);
 	}
+	if (eb)
+		ebuf_end(eb, start);
 }
 
 static void
@@ -366,6 +432,7 @@ struct mark_worker {
 	size_t n, cap;
 	size_t last_seg;
 	uint64_t scanned_bytes;
+	struct ebuf *eb;    /* NULL: no edges kept */
 	pthread_t th;
 	bool started;
 };
@@ -438,10 +505,14 @@ worker_scan(struct mark_worker *w, uint32_t j)
 {
 	uint64_t len;
 	const unsigned char *p = reach_chunk_bytes(w->img, &w->ix->c[j], &len);
+	size_t start = 0;
+	long prev = -1;
 
 	if (!p)
 		return;
 	w->scanned_bytes += len;
+	if (w->eb)
+		start = ebuf_begin(w->eb, j);
 	for (uint64_t off = 0; off + 8 <= len; off += 8) {
 		uint64_t v;
 		long t;
@@ -451,7 +522,13 @@ worker_scan(struct mark_worker *w, uint32_t j)
 		if (v < w->ix->lo || v >= w->ix->hi)
 			continue;
 		t = index_lookup(w->ix, v, &w->last_seg);
-		if (t < 0 || __atomic_load_n(&w->state[t], __ATOMIC_RELAXED) != UNREACHED)
+		if (t < 0)
+			continue;
+		if (w->eb && t != (long)j && t != prev) {
+			ebuf_push(w->eb, (uint32_t)t);
+			prev = t;
+		}
+		if (__atomic_load_n(&w->state[t], __ATOMIC_RELAXED) != UNREACHED)
 			continue;
 		if (__atomic_compare_exchange_n(&w->state[t], &expect, RS_REACHABLE, false,
 						__ATOMIC_RELAXED, __ATOMIC_RELAXED))
@@ -461,6 +538,8 @@ worker_scan(struct mark_worker *w, uint32_t j)
 		if ((off & 0xffff) == 0)
 			worker_share(w);
 	}
+	if (w->eb)
+		ebuf_end(w->eb, start);
 }
 
 static void *
@@ -488,8 +567,13 @@ drain_parallel(struct marker *m, const struct image *img)
 	size_t per = (m->qtail - m->qhead) / MARK_THREADS + 1;
 
 	memset(w, 0, sizeof(w));
+	if (m->graph) {
+		m->eb = xgrow(m->eb, &m->eb_cap, m->neb + MARK_THREADS, sizeof(*m->eb));
+		memset(m->eb + m->neb, 0, MARK_THREADS * sizeof(*m->eb));
+	}
 	for (int i = 0; i < MARK_THREADS; i++) {
-		w[i] = (struct mark_worker){ .ix = m->ix, .img = img, .state = m->state, .pool = &pool };
+		w[i] = (struct mark_worker){ .ix = m->ix, .img = img, .state = m->state, .pool = &pool,
+					     .eb = m->graph ? &m->eb[m->neb + i] : NULL };
 		for (size_t k = 0; k < per && m->qhead < m->qtail; k++)
 			worker_push(&w[i], m->queue[m->qhead++]);
 	}
@@ -508,6 +592,8 @@ drain_parallel(struct marker *m, const struct image *img)
 		pthread_mutex_unlock(&pool.mu);
 	}
 	worker_main(&w[0]);
+	if (m->graph)
+		m->neb += MARK_THREADS;
 	for (int i = 0; i < MARK_THREADS; i++) {
 		if (w[i].started)
 			pthread_join(w[i].th, NULL);
@@ -742,6 +828,13 @@ reach_run(const struct scan *s, const struct reach_opts *opts, struct reach *r)
 	m.state = r->state;
 	m.r = r;
 	m.chains = opts && opts->chains;
+	m.graph = opts ? opts->graph : NULL;
+	if (m.graph) {
+		memset(m.graph, 0, sizeof(*m.graph));
+		m.eb = xgrow(NULL, &m.eb_cap, 1 + MARK_THREADS, sizeof(*m.eb));
+		memset(m.eb, 0, m.eb_cap * sizeof(*m.eb));
+		m.neb = 1; /* eb[0]: the one-thread drain's */
+	}
 	m.queue = xmalloc((h->nchunks ? h->nchunks : 1) * sizeof(*m.queue));
 	if (m.chains) {
 		r->parent = xmalloc((h->nchunks ? h->nchunks : 1) * sizeof(*r->parent));
@@ -757,6 +850,13 @@ reach_run(const struct scan *s, const struct reach_opts *opts, struct reach *r)
 			drain_parallel(&m, &s->img);
 		r->scanned_bytes += r->root_bytes;
 		classify_leaks(&m, &s->img, h->nchunks);
+	}
+	if (m.graph) {
+		double tg = now_ms();
+
+		graph_join(m.graph, m.eb, m.neb, h->nchunks);
+		free(m.eb);
+		m.graph->ms = now_ms() - tg;
 	}
 	for (size_t j = 0; j < h->nchunks; j++) {
 		r->count[r->state[j]]++;
@@ -885,4 +985,61 @@ reach_referrers(const struct scan *s, const struct reach *r, size_t idx, reach_r
 		rf.base = c->addr;
 		referrers_in(&rf, p, c->addr + 16, c->addr + 16 + len, NULL);
 	}
+}
+
+/* ---- the pointer graph ---------------------------------------------------- *
+ *
+ * Kept as the mark goes (reach_opts.graph): each root word that points into
+ * a live chunk, and each scanner's records of the edges out of the chunks it
+ * scanned.  Every reachable chunk is scanned once, by one scanner, so
+ * joining the records gives each its edges: counts first, then the copy.
+ */
+
+static void
+graph_add_root(struct reach_graph *g, const struct reach_root *root, uint32_t chunk)
+{
+	if (g->nroots == g->roots_cap) {
+		g->roots_cap = g->roots_cap ? 2 * g->roots_cap : 256;
+		g->root = xreallocarray(g->root, g->roots_cap, sizeof(*g->root));
+		g->root_to = xreallocarray(g->root_to, g->roots_cap, sizeof(*g->root_to));
+	}
+	g->root[g->nroots] = *root;
+	g->root_to[g->nroots++] = chunk;
+}
+
+static void
+graph_join(struct reach_graph *g, struct ebuf *eb, size_t neb, size_t nchunks)
+{
+	uint64_t m = 0;
+
+	g->nchunks = nchunks;
+	g->off = xcalloc(nchunks + 1, sizeof(*g->off));
+	for (size_t b = 0; b < neb; b++)
+		for (size_t i = 0; i + 1 < eb[b].n; i += 2 + eb[b].p[i + 1]) {
+			g->off[eb[b].p[i] + 1] = eb[b].p[i + 1];
+			m += eb[b].p[i + 1];
+		}
+	if (m > UINT32_MAX - 1)
+		error_msg_and_die(EXIT_FAIL, "more than 2^32 pointers between chunks: the "
+				  "dominator tree does not fit");
+	for (size_t j = 0; j < nchunks; j++)
+		g->off[j + 1] += g->off[j];
+	g->nedges = m;
+	g->to = xmalloc((m ? m : 1) * sizeof(*g->to));
+	for (size_t b = 0; b < neb; b++) {
+		for (size_t i = 0; i + 1 < eb[b].n; i += 2 + eb[b].p[i + 1])
+			memcpy(g->to + g->off[eb[b].p[i]], eb[b].p + i + 2,
+			       eb[b].p[i + 1] * sizeof(*g->to));
+		free(eb[b].p);
+	}
+}
+
+void
+reach_graph_free(struct reach_graph *g)
+{
+	free(g->off);
+	free(g->to);
+	free(g->root);
+	free(g->root_to);
+	memset(g, 0, sizeof(*g));
 }

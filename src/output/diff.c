@@ -372,6 +372,11 @@ diff_result_free(struct diff_result *r)
 	free(r->bytes);
 	free(r->leaked);
 	free(r->leaked_bytes);
+	for (size_t i = 0; i < r->nretainers; i++) {
+		free(r->retainers[i].name);
+		free(r->retainers[i].type);
+	}
+	free(r->retainers);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -448,6 +453,114 @@ compatible(const struct snap_info *a, const struct snap_info *b, bool force)
 	return 0;
 }
 
+/* ---- retainers ---------------------------------------------------------------- */
+
+static const char *
+kept_type_name(const struct type_table *t, uint32_t type)
+{
+	return type < t->ntypes ? t->types[type].name : "?";
+}
+
+/* The row of (kind, name) in r->retainers, made when new. */
+static struct diff_retainer *
+retainer_row(struct diff_result *r, size_t *cap, enum retain_kind kind, const char *name)
+{
+	for (size_t i = 0; i < r->nretainers; i++)
+		if (r->retainers[i].kind == kind && !strcmp(r->retainers[i].name, name))
+			return &r->retainers[i];
+	r->retainers = xgrow(r->retainers, cap, r->nretainers + 1, sizeof(*r->retainers));
+	memset(&r->retainers[r->nretainers], 0, sizeof(*r->retainers));
+	r->retainers[r->nretainers].kind = kind;
+	r->retainers[r->nretainers].name = xstrdup(name);
+	return &r->retainers[r->nretainers++];
+}
+
+/* Add snapshot l's retainers as side b (or a): bytes and chunks, and the top
+ * types, by name, into a scratch list per row (tname/tbytes...). */
+struct type_delta {
+	size_t row;
+	char *name;
+	uint64_t bytes[2], chunks[2];
+};
+
+static void
+retainers_add(struct diff_result *r, size_t *cap, const struct snap_meta *m,
+	      const struct type_table *t, int side, struct type_delta **td, size_t *ntd,
+	      size_t *tdcap)
+{
+	for (size_t i = 0; i < m->retain.n; i++) {
+		const struct retain_entry *e = &m->retain.e[i];
+		char *key = e->kind == RK_SHARED ? xasprintf("shared %s", kept_type_name(t, e->type))
+						 : xstrdup(e->name);
+		struct diff_retainer *w = retainer_row(r, cap, e->kind, key);
+		size_t row = (size_t)(w - r->retainers);
+
+		free(key);
+		*(side ? &w->bytes_b : &w->bytes_a) += e->bytes;
+		*(side ? &w->chunks_b : &w->chunks_a) += e->chunks;
+		for (size_t k = 0; k < e->ntop; k++) {
+			const char *tn = kept_type_name(t, e->top[k].type);
+			struct type_delta *d = NULL;
+
+			for (size_t j = 0; j < *ntd && !d; j++)
+				if ((*td)[j].row == row && !strcmp((*td)[j].name, tn))
+					d = &(*td)[j];
+			if (!d) {
+				*td = xgrow(*td, tdcap, *ntd + 1, sizeof(**td));
+				d = &(*td)[(*ntd)++];
+				memset(d, 0, sizeof(*d));
+				d->row = row;
+				d->name = xstrdup(tn);
+			}
+			d->bytes[side] += e->top[k].bytes;
+			d->chunks[side] += e->top[k].chunks;
+		}
+	}
+}
+
+static int
+by_retainer_growth(const void *pa, const void *pb)
+{
+	const struct diff_retainer *a = pa, *b = pb;
+	int64_t ga = (int64_t)(a->bytes_b - a->bytes_a), gb = (int64_t)(b->bytes_b - b->bytes_a);
+
+	if (ga != gb)
+		return ga > gb ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+/* Which retainers grew from snapshot a to b: both must store them. */
+static void
+diff_retainers(struct diff_result *r, const struct snap_meta *ma, const struct type_table *ta,
+	       const struct snap_meta *mb, const struct type_table *tb)
+{
+	struct type_delta *td = NULL;
+	size_t ntd = 0, tdcap = 0, cap = 0;
+
+	if (!ma->has_retain || !mb->has_retain)
+		return;
+	r->has_retain = true;
+	retainers_add(r, &cap, ma, ta, 0, &td, &ntd, &tdcap);
+	retainers_add(r, &cap, mb, tb, 1, &td, &ntd, &tdcap);
+	for (size_t j = 0; j < ntd; j++) {
+		struct diff_retainer *w = &r->retainers[td[j].row];
+		int64_t g = (int64_t)(td[j].bytes[1] - td[j].bytes[0]);
+
+		if (g > 0 && (!w->type || g > (int64_t)(w->type_bytes_b - w->type_bytes_a))) {
+			free(w->type);
+			w->type = xstrdup(td[j].name);
+			w->type_bytes_a = td[j].bytes[0];
+			w->type_bytes_b = td[j].bytes[1];
+			w->type_chunks_a = td[j].chunks[0];
+			w->type_chunks_b = td[j].chunks[1];
+		}
+	}
+	for (size_t j = 0; j < ntd; j++)
+		free(td[j].name);
+	free(td);
+	qsort(r->retainers, r->nretainers, sizeof(*r->retainers), by_retainer_growth);
+}
+
 /* Read every snapshot and compute the diff, holding two in memory at a time
  * (the first, for new and freed, and the latest): a series of large
  * snapshots need not fit at once. */
@@ -474,6 +587,7 @@ read_and_compute(char *const *paths, size_t n, bool force, struct snap_info *inf
 	}
 	diff_pair(r, &(struct diff_input){ &first.s.heap, &first.t, first.m.reach_state }, fmap,
 		  &(struct diff_input){ &last.s.heap, &last.t, last.m.reach_state }, lmap);
+	diff_retainers(r, &first.m, &first.t, &last.m, &last.t);
 	ret = 0;
 out:
 	diff_finish(&b);
@@ -759,6 +873,43 @@ text_leaks(FILE *f, const struct diff_result *r, int top)
 	free(rows);
 }
 
+/* Retainers that grew: "global g_registry (...) retains +310 MiB, +1.2M chunks; most of
+ * it Order +300 MiB, +1200000 chunks". */
+static void
+text_retainers(FILE *f, const struct diff_result *r, int top)
+{
+	char b1[32], b2[32], b3[32], b4[32];
+	int shown = 0;
+
+	if (!r->has_retain) {
+		fprintf(f, "\n  retainers: not compared (take the snapshots with --snapshot FILE "
+			"--retained)\n");
+		return;
+	}
+	fprintf(f, "\n  retainers that grew (first snapshot to last):\n");
+	for (size_t i = 0; i < r->nretainers && shown < top; i++) {
+		const struct diff_retainer *w = &r->retainers[i];
+
+		if (w->bytes_b <= w->bytes_a)
+			break;
+		shown++;
+		fprintf(f, "  %11s %10s chunks  ", human_delta(w->bytes_a, w->bytes_b, b1, sizeof(b1)),
+			count_delta(w->chunks_a, w->chunks_b, b2, sizeof(b2)));
+		fput_printable(f, w->name);
+		fprintf(f, " (%s)", retain_kind_name(w->kind));
+		if (w->type) {
+			fprintf(f, "; most of it ");
+			fput_printable(f, w->type);
+			fprintf(f, " %s, %s chunks",
+				human_delta(w->type_bytes_a, w->type_bytes_b, b3, sizeof(b3)),
+				count_delta(w->type_chunks_a, w->type_chunks_b, b4, sizeof(b4)));
+		}
+		fputc('\n', f);
+	}
+	if (!shown)
+		fprintf(f, "  none\n");
+}
+
 static void
 diff_text(FILE *f, const struct snap_info *info, const struct diff_result *r, int top)
 {
@@ -771,6 +922,7 @@ diff_text(FILE *f, const struct snap_info *info, const struct diff_result *r, in
 	text_content(f, r, top);
 	text_totals(f, r);
 	text_leaks(f, r, top);
+	text_retainers(f, r, top);
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -868,7 +1020,34 @@ diff_json(FILE *f, const struct snap_info *info, const struct diff_result *r)
 		json_u64s(f, "leaked_chunks", r->leaked, n);
 		json_u64s(f, "leaked_bytes", r->leaked_bytes, n);
 	}
-	fprintf(f, "}\n}\n");
+	fprintf(f, "}");
+	if (r->has_retain) {
+		fprintf(f, ",\n\"retainers\": [");
+		for (size_t i = 0; i < r->nretainers; i++) {
+			const struct diff_retainer *w = &r->retainers[i];
+
+			fprintf(f, "%s\n  {\"root\": ", i ? "," : "");
+			json_str(f, w->name);
+			fprintf(f, ", \"kind\": \"%s\", \"bytes_a\": %" PRIu64 ", \"bytes_b\": %" PRIu64
+				", \"chunks_a\": %" PRIu64 ", \"chunks_b\": %" PRIu64,
+				retain_kind_name(w->kind), w->bytes_a, w->bytes_b, w->chunks_a, w->chunks_b);
+			json_delta(f, "delta_bytes", w->bytes_a, w->bytes_b);
+			json_delta(f, "delta_chunks", w->chunks_a, w->chunks_b);
+			fprintf(f, ", \"grew_most\": ");
+			if (w->type) {
+				fprintf(f, "{\"name\": ");
+				json_str(f, w->type);
+				json_delta(f, "delta_bytes", w->type_bytes_a, w->type_bytes_b);
+				json_delta(f, "delta_chunks", w->type_chunks_a, w->type_chunks_b);
+				fputc('}', f);
+			} else {
+				fputs("null", f);
+			}
+			fputc('}', f);
+		}
+		fprintf(f, "%s]", r->nretainers ? "\n" : "");
+	}
+	fprintf(f, "\n}\n");
 }
 
 /* ---- SVG ------------------------------------------------------------------- */

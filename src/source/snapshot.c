@@ -420,12 +420,52 @@ locate_section(struct buf *b, const struct scan *s)
 	put_var(b, (uint64_t)s->libc.tcache_tpoff);
 }
 
+/* RETN: see snapshot.h. */
+static void
+put_type_sum(struct buf *b, const struct retain_type_sum *ts)
+{
+	put_var(b, ts->type == UINT32_MAX ? 0 : (uint64_t)ts->type + 1);
+	put_var(b, ts->bytes);
+	put_var(b, ts->chunks);
+}
+
+static void
+retain_section(struct buf *b, const struct retain_summary *sum)
+{
+	size_t n = sum->n < SNAP_RETAIN_MAX ? sum->n : SNAP_RETAIN_MAX;
+
+	put_var(b, sum->reachable_bytes);
+	put_var(b, sum->reachable_chunks);
+	put_var(b, sum->nodes);
+	put_var(b, sum->edges);
+	put_var(b, sum->total);
+	put_var(b, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct retain_entry *e = &sum->e[i];
+
+		put_str(b, e->name);
+		put_var(b, e->kind);
+		put_var(b, e->has_address);
+		put_var(b, e->address);
+		put_var(b, e->type == UINT32_MAX ? 0 : (uint64_t)e->type + 1);
+		put_var(b, e->bytes);
+		put_var(b, e->chunks);
+		put_var(b, e->ntop);
+		for (size_t k = 0; k < e->ntop; k++)
+			put_type_sum(b, &e->top[k]);
+	}
+	put_var(b, sum->nby);
+	for (size_t k = 0; k < sum->nby; k++)
+		put_type_sum(b, &sum->by_type[k]);
+}
+
 static void
 write_all(struct writer *w, const struct scan *s, const struct type_table *t,
 	  const struct snap_write_opts *o)
 {
 	struct buf b = { 0 };
-	uint32_t version = SNAP_FORMAT_VERSION, nsec = 7 + o->contents + !!o->reach;
+	uint32_t version = SNAP_FORMAT_VERSION, nsec = 7 + o->contents + !!o->reach +
+		 !!o->retain;
 	uint64_t sum;
 	uint8_t trailer[16];
 
@@ -450,6 +490,10 @@ write_all(struct writer *w, const struct scan *s, const struct type_table *t,
 	if (o->reach) {
 		reach_section(&b, o->reach);
 		wr_section(w, "RACH", &b, true);
+	}
+	if (o->retain) {
+		retain_section(&b, o->retain);
+		wr_section(w, "RETN", &b, true);
 	}
 	sum = XXH64_digest(w->h);
 	memcpy(trailer, TRAILER_MAGIC, 8);
@@ -969,6 +1013,73 @@ decode_locate(struct reader *r, struct cur *c, struct scan *s)
 	return 0;
 }
 
+/* A type + 1 as stored: 0 is none; anything past the table is corrupt. */
+static uint32_t
+get_type(struct cur *c, const struct type_table *t)
+{
+	uint64_t v = get_var(c);
+
+	if (v > t->ntypes) {
+		c->bad = true;
+		return UINT32_MAX;
+	}
+	return v ? (uint32_t)(v - 1) : UINT32_MAX;
+}
+
+static void
+get_type_sum(struct cur *c, const struct type_table *t, struct retain_type_sum *ts)
+{
+	ts->type = get_type(c, t);
+	ts->bytes = get_var(c);
+	ts->chunks = get_var(c);
+}
+
+/* Optional: a file without RETN was taken without --retained. */
+static int
+decode_retain(struct reader *r, struct cur *c, const struct type_table *t, struct snap_meta *m)
+{
+	struct retain_summary *sum = &m->retain;
+	uint64_t n;
+
+	memset(sum, 0, sizeof(*sum));
+	sum->reachable_bytes = get_var(c);
+	sum->reachable_chunks = get_var(c);
+	sum->nodes = get_var(c);
+	sum->edges = get_var(c);
+	sum->total = get_var(c);
+	n = get_count(c, 9, SNAP_RETAIN_MAX);
+	sum->e = xcalloc(n ? n : 1, sizeof(*sum->e));
+	m->has_retain = true; /* from here on, snap_meta_free frees what was read */
+	for (uint64_t i = 0; i < n && !c->bad; i++) {
+		struct retain_entry *e = &sum->e[sum->n++];
+		uint64_t kind, has;
+
+		e->name = get_str(c);
+		kind = get_var(c);
+		has = get_var(c);
+		e->address = get_var(c);
+		e->type = get_type(c, t);
+		e->bytes = get_var(c);
+		e->chunks = get_var(c);
+		e->ntop = (size_t)get_count(c, 3, RETAIN_TOP_TYPES);
+		if (kind >= RK__N || has > 1)
+			c->bad = true;
+		e->kind = (enum retain_kind)(kind < RK__N ? kind : 0);
+		e->has_address = has == 1;
+		for (size_t k = 0; k < e->ntop && !c->bad; k++)
+			get_type_sum(c, t, &e->top[k]);
+	}
+	if (!c->bad) {
+		n = get_count(c, 3, (uint64_t)t->ntypes + 1);
+		sum->by_type = xcalloc(n ? n : 1, sizeof(*sum->by_type));
+		for (uint64_t k = 0; k < n && !c->bad; k++)
+			get_type_sum(c, t, &sum->by_type[sum->nby++]);
+	}
+	if (c->bad || c->p != c->end || sum->n > sum->total)
+		return fail(r, "corrupt: section RETN does not decode");
+	return 0;
+}
+
 /* Totals are recomputed, never read: a file cannot make them disagree. */
 static void
 recount(struct heap_model *h, struct type_table *t)
@@ -1005,6 +1116,8 @@ decode_all(struct reader *r, struct scan *s, struct type_table *t, struct snap_m
 	if (find_section(r, "RACH") && decode_reach(r, find_section(r, "RACH"), &s->heap, m) < 0)
 		return -1;
 	if (find_section(r, "LOCA") && decode_locate(r, find_section(r, "LOCA"), s) < 0)
+		return -1;
+	if (find_section(r, "RETN") && decode_retain(r, find_section(r, "RETN"), t, m) < 0)
 		return -1;
 	recount(&s->heap, t);
 	return 0;
@@ -1085,6 +1198,9 @@ snap_meta_free(struct snap_meta *m)
 	m->chunk_hash = NULL;
 	free(m->reach_state);
 	m->reach_state = NULL;
+	if (m->has_retain)
+		retain_summary_free(&m->retain);
+	m->has_retain = false;
 }
 
 bool

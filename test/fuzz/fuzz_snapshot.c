@@ -30,6 +30,7 @@
 #include <xxhash.h>
 
 #include "report.h"
+#include "report_retain.h"
 #include "scan.h"
 #include "snapshot.h"
 #include "types.h"
@@ -97,6 +98,10 @@ read_and_report(const uint8_t *data, size_t size)
 	report_text(devnull, &scan, &types, &ro);
 	report_json(devnull, &scan, &types);
 	report_vtables(devnull, &types);
+	if (meta.has_retain) { /* --retained FILE */
+		report_retained_summary(devnull, &scan, &types, &meta.retain, false, 10);
+		report_retained_summary(devnull, &scan, &types, &meta.retain, true, 1000);
+	}
 	fflush(devnull);
 	scan_free(&scan);
 	type_table_free(&types);

@@ -43,9 +43,21 @@ snap strings
 snap classes
 snap arenas
 snap leaks # a RACH section with every reach state
+# a RETN section (retainers): the retain fixture with --retained, uncompressed too
+"$TOP/build/fixtures/retain" "$WORK/retain.ready" &
+PID=$!
+for ((i = 0; i < 2000; i++)); do
+	[ -e "$WORK/retain.ready" ] && break
+	sleep 0.01
+done
+"$TOP/heapscan" --snapshot "$OUT/retain.snap" --retained "$PID"
+kill "$PID"
+wait "$PID" || true
+PID=
 rm "$OUT/arenas-contents.snap" "$OUT/leaks-contents.snap" # nothing the others lack
 $TOOL raw "$OUT/classes.snap" "$OUT/classes-raw.snap"
 $TOOL raw "$OUT/arenas.snap" "$OUT/arenas-raw.snap"
+$TOOL raw "$OUT/retain.snap" "$OUT/retain-raw.snap"
 
 : >"$OUT/empty"
 printf 'HEAPSCN\n' >"$OUT/magic-only"
