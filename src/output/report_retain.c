@@ -21,7 +21,7 @@
  *
  * --folded prints one line per path: "retainer;Type;Type BYTES" (";" in a
  * name becomes ":").  --pprof writes the same paths as a profile.proto
- * (proto/profile.proto), gzipped: sample types inuse_objects/count and
+ * (src/output/profile.proto), gzipped: sample types inuse_objects/count and
  * inuse_space/bytes, inuse_space the default; each frame a function named
  * for the retainer or the type; leaf first, as pprof wants.
  */
