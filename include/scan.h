@@ -49,6 +49,7 @@ struct scan_opts {
 	enum locate_mode locate;
 	bool test_locate_blind;  /* test hook: the memory way reads no version string */
 	bool test_locate_ms;     /* bench hook: say on stderr how long the search took */
+	bool test_code_wrong;    /* test hook: libc's code gives a main_arena with no ring */
 	bool allow_foreign;      /* go on without a malloc model when malloc is not glibc's */
 	long test_stop_delay_ms; /* test hook: sleep inside the stop window */
 	bool cow;                /* --cow: the target forks, heapscan reads the fork */

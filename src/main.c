@@ -193,6 +193,8 @@ parse_options(int argc, char **argv, struct options *o)
 				  delay);
 	if (getenv("HEAPSCAN_TEST_LOCATE_BLIND")) /* the memory way infers the version */
 		o->scan.test_locate_blind = true;
+	if (getenv("HEAPSCAN_TEST_CODE_WRONG"))
+		o->scan.test_code_wrong = true;
 	if (getenv("HEAPSCAN_TEST_LOCATE_MS"))
 		o->scan.test_locate_ms = true;
 	if (getenv("HEAPSCAN_TEST_SPLIT")) { /* two threads however small the heap */

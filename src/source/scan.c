@@ -320,6 +320,8 @@ locate_by_code(pid_t pid, struct scan *s, const struct allocator_info *ai,
 	if (opts->locate == LOCATE_MEMORY)
 		return EXIT_OK;
 	ret = libc_locate(pid, ai, &s->libc, why, sizeof(why));
+	if (ret == EXIT_OK && opts->test_code_wrong) /* test hook: code that misleads */
+		s->libc.main_arena = 8;
 	if (ret == EXIT_OK || opts->locate == LOCATE_CODE) {
 		if (ret != EXIT_OK)
 			error_msg("%s", why);
@@ -400,6 +402,17 @@ prepare(pid_t pid, struct scan *s, struct maps *m, const struct scan_opts *opts)
 	ret = locate_by_code(pid, s, &ai, opts);
 	allocator_info_free(&ai);
 	return ret;
+}
+
+/* auto: libc's code matched its patterns but gave an address that holds
+ * no arena ring in the copy (an unusual build): leave it to the memory. */
+static void
+code_missed(struct scan *s)
+{
+	snprintf(s->locate_note, sizeof(s->locate_note), "libc's code gave main_arena 0x%lx, "
+		 "which holds no arena ring", (unsigned long)s->libc.main_arena);
+	error_msg("%s; looking for malloc's state in memory", s->locate_note);
+	memset(&s->libc, 0, sizeof(s->libc));
 }
 
 /* libc's version string, from its read-only mappings in [lo, hi) (they do
@@ -527,6 +540,10 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 		}
 		if (s->foreign)
 			break;
+		if (s->libc.found_by == FOUND_CODE && opts->locate == LOCATE_AUTO &&
+		    glibc_busy_arenas(&s->img, s->libc.lay, s->libc.main_arena, s->busy,
+				      SCAN_MAX_BUSY) < 0)
+			code_missed(s);
 		/* a list caught mid-update can hide the arena: copy again */
 		if (s->libc.found_by == FOUND_NONE &&
 		    locate_in_memory(s, opts, &sz, why, sizeof(why)) < 0) {

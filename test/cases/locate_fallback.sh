@@ -4,7 +4,8 @@
 # (as a stripped or unusual libc would hide them): --locate=code exits 5
 # naming the cause; the default (auto) says so on stderr, finds malloc's
 # state in memory and gives the fixture's exact truth; --locate=memory the
-# same report.  Bad --locate arguments and HEAPSCAN_LOCATE values are usage
+# same report.  When libc's code gives an address that holds no arena ring,
+# auto says so and falls back too.  Bad --locate arguments and HEAPSCAN_LOCATE values are usage
 # errors (exit 2).
 . "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
 need_heapscan
@@ -57,4 +58,22 @@ check_truth "$READY" auto.json
 [ -s memory.err ] && fail "--locate=memory said: $(cat memory.err)"
 grep -qx "  malloc's state found by: memory" memory.txt || fail "the text report does not say 'found by: memory'"
 assert_running "$FIXTURE_PID"
-echo "ok: code refused (exit 5), auto fell back to memory with the exact truth"
+stop_fixture "$FIXTURE_PID"
+
+# Code that matches its patterns but points elsewhere (HEAPSCAN_TEST_CODE_WRONG
+# makes libc's code give main_arena 0x8): auto checks the ring and falls back.
+start_fixture arenas
+HEAPSCAN_TEST_CODE_WRONG=1 "$HEAPSCAN" --json "$FIXTURE_PID" >wrong.json 2>wrong.err
+rc=$?
+cat wrong.err
+[ "$rc" = 0 ] || fail "auto with misleading code exited $rc"
+grep -qx "heapscan: libc's code gave main_arena 0x8, which holds no arena ring; looking for malloc's state in memory" wrong.err ||
+	fail "no notice that libc's code missed"
+[ "$(json_field wrong.json found_by)" = memory ] || fail "misleading code: found_by '$(json_field wrong.json found_by)'"
+check_truth "$READY" wrong.json
+HEAPSCAN_TEST_CODE_WRONG=1 "$HEAPSCAN" --locate=code "$FIXTURE_PID" >wrong.txt 2>wrong.err
+rc=$?
+[ "$rc" = 5 ] || fail "--locate=code with misleading code exited $rc, not 5"
+grep -q "main_arena (0x8) is not in the copied memory" wrong.err || fail "--locate=code: $(cat wrong.err)"
+assert_running "$FIXTURE_PID"
+echo "ok: code refused (exit 5), auto fell back to memory with the exact truth, also when the code misled"
