@@ -58,7 +58,8 @@ struct tslot {
 	uint64_t key;      /* 0: empty */
 	int32_t cls;       /* index into classes, -1: not a type */
 	uint32_t pre;      /* preheader bytes of its instances */
-	uint64_t basicsize;
+	uint64_t basicsize, itemsize;
+	bool is_long;      /* int and its subclasses: ob_size is not a count in 3.12+ */
 };
 
 struct scanner {
@@ -252,6 +253,9 @@ verdict(struct scanner *s, uint64_t t, struct tslot *v)
 		return;
 	v->pre = (flags & TPF_HAVE_GC ? 16 : 0) + (flags & s->lay->preheader_flags ? 16 : 0);
 	v->basicsize = basic;
+	if (!rd(s, t + 40, &v->itemsize) || v->itemsize > 64)
+		v->itemsize = 0;
+	v->is_long = flags & (1ULL << 24); /* Py_TPFLAGS_LONG_SUBCLASS */
 	v->cls = intern_class(s, name);
 }
 
@@ -294,9 +298,43 @@ lookup(struct scanner *s, uint64_t t)
 	return &s->slots[i];
 }
 
-/* The class of the object at the start of p (len bytes), -1 for none. */
+/* Whether an object of this type fits in len bytes.  str's basicsize is
+ * PyUnicodeObject's (80) and a compact ASCII string smaller: a 48-byte head
+ * is all a fixed-size object must fit.  A variable-size one (not int, whose
+ * ob_size is a tag in 3.12+) must hold its ob_size items. */
+static bool
+fits(const struct scanner *s, const struct tslot *v, const unsigned char *obj, uint64_t len)
+{
+	uint64_t n;
+
+	(void)s;
+	if ((v->basicsize < 48 ? v->basicsize : 48) > len)
+		return false;
+	if (!v->itemsize || v->is_long || len < 24)
+		return true;
+	memcpy(&n, obj + 16, 8);
+	return n <= len / v->itemsize && v->basicsize + n * v->itemsize <= len + 8;
+}
+
+/* A GC head before an object: untracked (next 0), or in a generation's
+ * doubly linked list, whose next element points back at it (prev keeps
+ * flags in its low two bits).  Item arrays and dict entries that happen to
+ * hold a word and a type pointer at the right place fail this. */
+static bool
+gc_head_ok(const struct scanner *s, const unsigned char *head, uint64_t at)
+{
+	uint64_t next, back;
+
+	memcpy(&next, head, 8);
+	if (!next)
+		return true;
+	return !(next & 7) && rd(s, next + 8, &back) && (back & ~3ULL) == at;
+}
+
+/* The class of the object at the start of p (len bytes, at address at),
+ * -1 for none. */
 static int32_t
-object_class(struct scanner *s, const unsigned char *p, uint64_t len)
+object_class(struct scanner *s, const unsigned char *p, uint64_t len, uint64_t at)
 {
 	for (uint32_t o = 0; o <= 32 && o + 16 <= len; o += 16) {
 		uint64_t refcnt, t;
@@ -308,7 +346,7 @@ object_class(struct scanner *s, const unsigned char *p, uint64_t len)
 			continue;
 		if (!refcnt) /* parked on a free list */
 			return -1;
-		if (v->basicsize > len - o)
+		if (!fits(s, v, p + o, len - o) || (o && !gc_head_ok(s, p + o - 16, at + o - 16)))
 			continue;
 		return v->cls;
 	}
@@ -343,7 +381,7 @@ scan_pools(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 
 			if (!pym_block_live(pool, b))
 				continue;
-			c = object_class(s, p + off, pool->block);
+			c = object_class(s, p + off, pool->block, pool->addr + off);
 			if (c < 0) {
 				out->untyped_blocks++;
 				continue;
@@ -367,13 +405,13 @@ scan_chunks(struct scanner *s, const struct heap_model *g, struct py_summary *ou
 		usable = c->size - (c->kind == CK_MMAPPED ? 16 : 8);
 		if (c->size < 32 || usable > c->size)
 			continue;
-		look = usable < 48 ? usable : 48;
+		look = usable < 56 ? usable : 56;
 		if (!(p = image_ptr(s->in->img, c->addr + 16, look)))
 			continue;
-		k = object_class(s, p, usable);
+		k = object_class(s, p, usable, c->addr + 16);
 		if (k < 0)
 			continue;
-		/* object_class read at most 48 bytes: look covers them */
+		/* object_class reads at most 56 bytes: look covers them */
 		count(s, out, k, c->addr + 16, c->size);
 		out->in_chunks++;
 	}
