@@ -31,7 +31,8 @@
  * RACH (reachability, when the scan marked): varint chunk count, varint
  * root bytes, varint scanned bytes, then one byte per chunk, its enum
  * reach_state (0 free, 1 reachable, 2 leaked, 3 leaked indirectly);
- * zstd-compressed.  Readers ignore sections they do not know, so adding an
+ * zstd-compressed.  PYTH (a CPython target): its pymalloc totals and live
+ * objects per type (py_summary_encode, pyobj.h); zstd-compressed.  Readers ignore sections they do not know, so adding an
  * optional one does not change the format version.
  *
  * Everything read is checked: lengths against what remains, counts against

@@ -28,6 +28,7 @@
 #include "cluster.h"
 #include "error.h"
 #include "seize.h"
+#include "pyobj.h"
 #include "snapshot.h"
 #include "version.h"
 #include "xmalloc.h"
@@ -412,7 +413,7 @@ write_all(struct writer *w, const struct scan *s, const struct type_table *t,
 	  const struct snap_write_opts *o)
 {
 	struct buf b = { 0 };
-	uint32_t version = SNAP_FORMAT_VERSION, nsec = 6 + o->contents + !!o->reach;
+	uint32_t version = SNAP_FORMAT_VERSION, nsec = 6 + o->contents + !!o->reach + !!t->py;
 	uint64_t sum;
 	uint8_t trailer[16];
 
@@ -435,6 +436,14 @@ write_all(struct writer *w, const struct scan *s, const struct type_table *t,
 	if (o->reach) {
 		reach_section(&b, o->reach);
 		wr_section(w, "RACH", &b, true);
+	}
+	if (t->py) { /* PYTH: a CPython target's objects by type (pyobj.h) */
+		size_t n;
+		unsigned char *p = py_summary_encode(t->py, &n);
+
+		put(&b, p, n);
+		free(p);
+		wr_section(w, "PYTH", &b, true);
 	}
 	sum = XXH64_digest(w->h);
 	memcpy(trailer, TRAILER_MAGIC, 8);
@@ -972,6 +981,11 @@ decode_all(struct reader *r, struct scan *s, struct type_table *t, struct snap_m
 		return -1;
 	if (find_section(r, "RACH") && decode_reach(r, find_section(r, "RACH"), &s->heap, m) < 0)
 		return -1;
+	if ((c[0] = find_section(r, "PYTH"))) {
+		t->py = xcalloc(1, sizeof(*t->py));
+		if (py_summary_decode(c[0]->p, (size_t)(c[0]->end - c[0]->p), t->py) < 0)
+			return fail(r, "corrupt: section PYTH does not decode");
+	}
 	recount(&s->heap, t);
 	return 0;
 }
