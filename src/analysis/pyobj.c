@@ -31,6 +31,7 @@
 #define OFF_BASICSIZE 32
 #define OFF_FLAGS 168
 #define OFF_TP_DICT 264
+#define OFF_DICTOFFSET 288
 #define OFF_DICT_KEYS 32
 #define OFF_DICT_VALUES 40
 #define MAX_NAME 256
@@ -60,6 +61,13 @@ struct tslot {
 	uint32_t pre;      /* preheader bytes of its instances */
 	uint64_t basicsize, itemsize;
 	bool is_long;      /* int and its subclasses: ob_size is not a count in 3.12+ */
+	int64_t dict_at;   /* where an instance keeps its __dict__ pointer, from the
+			      object; 0: none (see owned_dicts) */
+};
+
+struct owned {
+	uint64_t dict;     /* a dict object's address */
+	int32_t owner;     /* the class of the instance whose __dict__ it is */
 };
 
 struct scanner {
@@ -71,6 +79,9 @@ struct scanner {
 	struct py_class *cls;
 	size_t ncls, ccap;
 	const struct region *rc; /* last region read */
+	uint64_t dict_type;      /* the static type named "dict" */
+	struct owned *own;       /* instances' __dict__s, to count with them */
+	size_t nown, owncap;
 };
 
 /* ---- reading the target ---------------------------------------------------- */
@@ -256,6 +267,17 @@ verdict(struct scanner *s, uint64_t t, struct tslot *v)
 	if (!rd(s, t + 40, &v->itemsize) || v->itemsize > 64)
 		v->itemsize = 0;
 	v->is_long = flags & (1ULL << 24); /* Py_TPFLAGS_LONG_SUBCLASS */
+	v->dict_at = 0;
+	if (flags & TPF_HEAPTYPE) {
+		uint64_t off;
+
+		if (s->lay->minor >= 11 && (flags & TPF_MANAGED_DICT))
+			v->dict_at = -24; /* _PyObject_ManagedDictPointer */
+		else if (rd(s, t + OFF_DICTOFFSET, &off) && off >= 16 && off < basic && !(off & 7))
+			v->dict_at = (int64_t)off;
+	}
+	if (!(flags & TPF_HEAPTYPE) && !strcmp(name, "dict"))
+		s->dict_type = t;
 	v->cls = intern_class(s, name);
 }
 
@@ -334,7 +356,8 @@ gc_head_ok(const struct scanner *s, const unsigned char *head, uint64_t at)
 /* The class of the object at the start of p (len bytes, at address at),
  * -1 for none. */
 static int32_t
-object_class(struct scanner *s, const unsigned char *p, uint64_t len, uint64_t at)
+object_class(struct scanner *s, const unsigned char *p, uint64_t len, uint64_t at,
+	     const struct tslot **tv, uint32_t *off)
 {
 	for (uint32_t o = 0; o <= 32 && o + 16 <= len; o += 16) {
 		uint64_t refcnt, t;
@@ -348,9 +371,24 @@ object_class(struct scanner *s, const unsigned char *p, uint64_t len, uint64_t a
 			return -1;
 		if (!fits(s, v, p + o, len - o) || (o && !gc_head_ok(s, p + o - 16, at + o - 16)))
 			continue;
+		*tv = v;
+		*off = o;
 		return v->cls;
 	}
 	return -1;
+}
+
+/* An instance's own __dict__ (a dict object of its own, before 3.11
+ * always, since only once asked for) is noted, to count with it. */
+static void
+note_dict(struct scanner *s, const struct tslot *v, uint64_t obj)
+{
+	uint64_t d;
+
+	if (!v->dict_at || !rd(s, obj + (uint64_t)v->dict_at, &d) || !d || (d & 7))
+		return; /* 3.12 tags inline values with bit 0 */
+	s->own = xgrow(s->own, &s->owncap, s->nown + 1, sizeof(*s->own));
+	s->own[s->nown++] = (struct owned){ d, v->cls };
 }
 
 static void
@@ -377,16 +415,19 @@ scan_pools(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 			continue;
 		for (unsigned b = 0; b < pool->nblocks; b++) {
 			uint64_t off = PYM_POOL_OVERHEAD + (uint64_t)b * pool->block;
+			const struct tslot *v;
+			uint32_t o;
 			int32_t c;
 
 			if (!pym_block_live(pool, b))
 				continue;
-			c = object_class(s, p + off, pool->block, pool->addr + off);
+			c = object_class(s, p + off, pool->block, pool->addr + off, &v, &o);
 			if (c < 0) {
 				out->untyped_blocks++;
 				continue;
 			}
 			count(s, out, c, pool->addr + off, pool->block);
+			note_dict(s, v, pool->addr + off + o);
 		}
 	}
 }
@@ -398,6 +439,8 @@ scan_chunks(struct scanner *s, const struct heap_model *g, struct py_summary *ou
 		const struct hs_chunk *c = &g->chunks[i];
 		uint64_t usable, look;
 		const unsigned char *p;
+		const struct tslot *v;
+		uint32_t o;
 		int32_t k;
 
 		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
@@ -408,12 +451,84 @@ scan_chunks(struct scanner *s, const struct heap_model *g, struct py_summary *ou
 		look = usable < 56 ? usable : 56;
 		if (!(p = image_ptr(s->in->img, c->addr + 16, look)))
 			continue;
-		k = object_class(s, p, usable, c->addr + 16);
+		k = object_class(s, p, usable, c->addr + 16, &v, &o);
 		if (k < 0)
 			continue;
 		/* object_class reads at most 56 bytes: look covers them */
 		count(s, out, k, c->addr + 16, c->size);
+		note_dict(s, v, c->addr + 16 + o);
 		out->in_chunks++;
+	}
+}
+
+/* The bytes of the live block or chunk that holds a dict object at obj
+ * (its GC head 16 bytes before), 0 when there is none. */
+static uint64_t
+dict_bytes(const struct scanner *s, const struct pym_heap *h, uint64_t obj)
+{
+	uint64_t t, mem = obj - 16;
+	size_t lo = 0, hi = h->npools;
+
+	if (!rd(s, obj + OFF_TYPE, &t) || t != s->dict_type || obj < 32)
+		return 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (h->pools[mid].addr <= mem)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && mem - h->pools[lo - 1].addr < h->pool_size) {
+		const struct pym_pool *pool = &h->pools[lo - 1];
+		uint64_t off = mem - pool->addr;
+
+		if (off < PYM_POOL_OVERHEAD || (off - PYM_POOL_OVERHEAD) % pool->block ||
+		    !pym_block_live(pool, (unsigned)((off - PYM_POOL_OVERHEAD) / pool->block)))
+			return 0;
+		return pool->block;
+	}
+	if (s->in->heap) {
+		const struct hs_chunk *c = heap_model_find(s->in->heap, mem - 16);
+
+		if (c && (c->kind == CK_INUSE || c->kind == CK_MMAPPED))
+			return c->size;
+	}
+	return 0;
+}
+
+static int
+by_dict(const void *a, const void *b)
+{
+	const struct owned *x = a, *y = b;
+
+	return x->dict < y->dict ? -1 : x->dict > y->dict;
+}
+
+/* Instances' own __dict__s move from "dict" to their owners' bytes (each
+ * dict once, and only when it was counted as a live dict). */
+static void
+owned_dicts(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
+{
+	int32_t dc = -1;
+
+	for (size_t i = 0; i < s->ncls; i++)
+		if (!strcmp(s->cls[i].name, "dict"))
+			dc = (int32_t)i;
+	if (dc < 0 || !s->dict_type)
+		return;
+	if (s->nown > 1)
+		qsort(s->own, s->nown, sizeof(*s->own), by_dict);
+	for (size_t i = 0; i < s->nown; i++) {
+		uint64_t b;
+
+		if ((i && s->own[i].dict == s->own[i - 1].dict) || !s->cls[dc].count ||
+		    !(b = dict_bytes(s, h, s->own[i].dict)) || b > s->cls[dc].bytes)
+			continue;
+		s->cls[dc].count--;
+		s->cls[dc].bytes -= b;
+		s->cls[s->own[i].owner].bytes += b;
+		out->objects--;
 	}
 }
 
@@ -516,6 +631,8 @@ pyobj_scan(const struct py_input *in, struct py_summary *out, char *why, size_t 
 	out->count_mismatch = h.count_mismatch;
 	scan_pools(&s, &h, out);
 	scan_chunks(&s, in->heap, out);
+	owned_dicts(&s, &h, out);
+	free(s.own);
 	pym_heap_free(&h);
 	/* classes no object was counted in (types seen only as words) drop out */
 	size_t k = 0;

@@ -167,8 +167,9 @@ diff_add_python(struct builder *b, size_t i, const struct type_table *t)
 {
 	for (size_t k = 0; t->py && k < t->py->nclasses; k++) {
 		const struct py_class *c = &t->py->classes[k];
-		struct diff_row *w = &b->r->rows[row_of(b, &(struct type_entry){
-			.kind = TK_CLASS, .name = c->name })];
+		/* row_of may move the rows: index them after it returns */
+		uint32_t row = row_of(b, &(struct type_entry){ .kind = TK_CLASS, .name = c->name });
+		struct diff_row *w = &b->r->rows[row];
 
 		w->count[i] += c->count;
 		w->bytes[i] += c->bytes;
