@@ -455,8 +455,11 @@ main(int argc, char **argv)
 	} else if (ret == EXIT_OK && (o.leaks || o.why || o.referrers)) {
 		ret = reachability(&o, &s, &am, &tt);
 	} else if (ret == EXIT_OK) {
+		double t0 = now_ms();
+
 		analyze(&s, &am, &tt);
-		pyobj_types(&s, &tt);
+		pyobj_types(&s, &tt); /* a CPython target's objects by type, in analyze_ms */
+		s.analyze_ms = now_ms() - t0;
 		if (o.snapshot)
 			ret = save(&o, &s, &tt);
 		else
