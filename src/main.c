@@ -458,7 +458,8 @@ main(int argc, char **argv)
 		double t0 = now_ms();
 
 		analyze(&s, &am, &tt);
-		pyobj_types(&s, &tt); /* a CPython target's objects by type, in analyze_ms */
+		if (!o.vtables) /* a CPython target's objects by type, in analyze_ms */
+			pyobj_types(&s, &tt);
 		s.analyze_ms = now_ms() - t0;
 		if (o.snapshot)
 			ret = save(&o, &s, &tt);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "par.h"
 #include "pyobj.h"
 #include "scan.h"
 #include "types.h"
@@ -405,9 +406,10 @@ count(struct scanner *s, struct py_summary *out, int32_t c, uint64_t addr, uint6
 }
 
 static void
-scan_pools(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
+scan_pools(struct scanner *s, const struct pym_heap *h, size_t begin, size_t end,
+	   struct py_summary *out)
 {
-	for (size_t i = 0; i < h->npools; i++) {
+	for (size_t i = begin; i < end; i++) {
 		const struct pym_pool *pool = &h->pools[i];
 		const unsigned char *p = image_ptr(s->in->img, pool->addr, h->pool_size);
 
@@ -429,6 +431,66 @@ scan_pools(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 			count(s, out, c, pool->addr + off, pool->block);
 			note_dict(s, v, pool->addr + off + o);
 		}
+	}
+}
+
+/* The pools in two halves on two threads (par.h), each with a scanner of
+ * its own (type cache, classes, owned dicts); the upper half's classes are
+ * then merged into the lower's by name, so the result is one loop's. */
+struct pool_job {
+	struct scanner *s[2];
+	const struct pym_heap *h;
+	struct py_summary part[2];
+};
+
+static void
+pools_half(void *arg, size_t begin, size_t end, unsigned half)
+{
+	struct pool_job *j = arg;
+
+	scan_pools(j->s[half], j->h, begin, end, &j->part[half]);
+}
+
+static void
+merge_scanner(struct scanner *s, struct scanner *u)
+{
+	int32_t *id = xmalloc((u->ncls ? u->ncls : 1) * sizeof(*id));
+
+	for (size_t i = 0; i < u->ncls; i++) {
+		struct py_class *c;
+
+		id[i] = intern_class(s, u->cls[i].name);
+		c = &s->cls[id[i]];
+		if (!c->count)
+			c->sample = u->cls[i].sample;
+		c->count += u->cls[i].count;
+		c->bytes += u->cls[i].bytes;
+		free(u->cls[i].name);
+	}
+	for (size_t i = 0; i < u->nown; i++) {
+		s->own = xgrow(s->own, &s->owncap, s->nown + 1, sizeof(*s->own));
+		s->own[s->nown++] = (struct owned){ u->own[i].dict, id[u->own[i].owner] };
+	}
+	if (!s->dict_type)
+		s->dict_type = u->dict_type;
+	free(id);
+	free(u->cls);
+	free(u->own);
+	free(u->slots);
+}
+
+static void
+scan_all_pools(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
+{
+	struct scanner upper = { .in = s->in, .lay = s->lay, .type_type = s->type_type };
+	struct pool_job j = { .s = { s, &upper }, .h = h };
+
+	par_halves(h->npools, pools_half, &j);
+	merge_scanner(s, &upper);
+	for (int k = 0; k < 2; k++) {
+		out->objects += j.part[k].objects;
+		out->object_bytes += j.part[k].object_bytes;
+		out->untyped_blocks += j.part[k].untyped_blocks;
 	}
 }
 
@@ -629,7 +691,7 @@ pyobj_scan(const struct py_input *in, struct py_summary *out, char *why, size_t 
 	out->free_bytes = h.free_bytes;
 	out->bad_lists = h.bad_lists;
 	out->count_mismatch = h.count_mismatch;
-	scan_pools(&s, &h, out);
+	scan_all_pools(&s, &h, out);
 	scan_chunks(&s, in->heap, out);
 	owned_dicts(&s, &h, out);
 	free(s.own);

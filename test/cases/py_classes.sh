@@ -2,7 +2,8 @@
 # Its own classes' instances are counted exactly by --types and --json, list,
 # function and type exactly as gc.get_objects() counts them, bytearray and
 # str within the interpreter's own margin (test/check_py.py); --vtables stays
-# C++ only; the text report has the Python section; the process runs on.
+# C++ only; the pools split over two threads give the same types; the text
+# report has the Python section; the process runs on.
 # Then SIGUSR2 adds 12,000 Sessions: --diff of snapshots before and after
 # names __main__.Session first, +12,000.  Every CPython 3.8-3.13 found
 # (Debian's python3.11, pyenv's) is tested; the Debian one must be there.
@@ -28,6 +29,10 @@ check_one() {
 	"$HEAPSCAN" --json "$FIXTURE_PID" >"$tag.json" 2>>"$tag.err" || fail "$py: heapscan --json failed"
 	"$PYTHON" "$TOP/test/check_py.py" "$READY" "$tag.types" "$tag.json" ||
 		fail "$py: heapscan's Python types differ from the truth in $READY"
+	# the pools cut in two halves for two threads, however few: the same result
+	HEAPSCAN_TEST_SPLIT=1 "$HEAPSCAN" --types "$FIXTURE_PID" >"$tag.split" 2>>"$tag.err" ||
+		fail "$py: heapscan --types with the split exited $?"
+	cmp -s "$tag.types" "$tag.split" || fail "$py: --types differs when the pools are split in two"
 	"$HEAPSCAN" --vtables "$FIXTURE_PID" >"$tag.vtables" 2>>"$tag.err" || fail "$py: --vtables failed"
 	grep -q '__main__\|	str$' "$tag.vtables" && fail "$py: --vtables lists Python types"
 	"$HEAPSCAN" --snapshot "$tag.a.snap" "$FIXTURE_PID" 2>>"$tag.err" || fail "$py: --snapshot failed"
