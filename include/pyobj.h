@@ -52,7 +52,9 @@ struct py_summary {
 	uint64_t bad_lists, count_mismatch;
 	uint64_t objects, object_bytes;   /* typed, in blocks and chunks */
 	uint64_t in_chunks;               /* of those, in glibc chunks */
-	uint64_t untyped_blocks;          /* live blocks holding no object (keys, buffers) */
+	uint64_t untyped_blocks;          /* live blocks holding no object and owned by none */
+	uint64_t owned_blocks, owned_bytes; /* blocks and chunks counted with their owners:
+					       list items, dict keys and values */
 	struct py_class *classes;         /* most objects first */
 	size_t nclasses;
 };

@@ -62,13 +62,22 @@ struct tslot {
 	uint32_t pre;      /* preheader bytes of its instances */
 	uint64_t basicsize, itemsize;
 	bool is_long;      /* int and its subclasses: ob_size is not a count in 3.12+ */
+	bool is_list, is_dict;
+	bool values;       /* 3.11, 3.12: instances may keep attribute values apart */
 	int64_t dict_at;   /* where an instance keeps its __dict__ pointer, from the
 			      object; 0: none (see owned_dicts) */
 };
 
+/* Blocks that belong to an object: an instance's own __dict__ (OWN_DICT,
+ * moved from "dict" to the instance's class), its attribute values array
+ * (OWN_BYTES: bytes to the class), a list's item array or a dict's keys or
+ * values (OWN_ROW: a row of their own, "[list items]" ...). */
+enum own_kind { OWN_DICT, OWN_BYTES, OWN_ROW };
+
 struct owned {
-	uint64_t dict;     /* a dict object's address */
-	int32_t owner;     /* the class of the instance whose __dict__ it is */
+	uint64_t dict;     /* the dict object's or the block's address */
+	int32_t owner;     /* the class (or row) it counts in */
+	int32_t kind;      /* enum own_kind */
 };
 
 struct scanner {
@@ -83,6 +92,7 @@ struct scanner {
 	uint64_t dict_type;      /* the static type named "dict" */
 	struct owned *own;       /* instances' __dict__s, to count with them */
 	size_t nown, owncap;
+	int32_t row_items, row_keys, row_values; /* "[list items]" ... once interned */
 };
 
 /* ---- reading the target ---------------------------------------------------- */
@@ -268,6 +278,10 @@ verdict(struct scanner *s, uint64_t t, struct tslot *v)
 	if (!rd(s, t + 40, &v->itemsize) || v->itemsize > 64)
 		v->itemsize = 0;
 	v->is_long = flags & (1ULL << 24); /* Py_TPFLAGS_LONG_SUBCLASS */
+	v->is_list = flags & (1ULL << 25);  /* Py_TPFLAGS_LIST_SUBCLASS */
+	v->is_dict = flags & (1ULL << 29);  /* Py_TPFLAGS_DICT_SUBCLASS */
+	v->values = (s->lay->minor == 11 || s->lay->minor == 12) && (flags & TPF_HEAPTYPE) &&
+		    (flags & TPF_MANAGED_DICT);
 	v->dict_at = 0;
 	if (flags & TPF_HEAPTYPE) {
 		uint64_t off;
@@ -379,17 +393,59 @@ object_class(struct scanner *s, const unsigned char *p, uint64_t len, uint64_t a
 	return -1;
 }
 
-/* An instance's own __dict__ (a dict object of its own, before 3.11
- * always, since only once asked for) is noted, to count with it. */
 static void
-note_dict(struct scanner *s, const struct tslot *v, uint64_t obj)
+note(struct scanner *s, uint64_t addr, int32_t owner, int32_t kind)
 {
-	uint64_t d;
-
-	if (!v->dict_at || !rd(s, obj + (uint64_t)v->dict_at, &d) || !d || (d & 7))
-		return; /* 3.12 tags inline values with bit 0 */
+	if (!addr || (addr & 7))
+		return;
 	s->own = xgrow(s->own, &s->owncap, s->nown + 1, sizeof(*s->own));
-	s->own[s->nown++] = (struct owned){ d, v->cls };
+	s->own[s->nown++] = (struct owned){ addr, owner, kind };
+}
+
+static int32_t
+row(struct scanner *s, int32_t *id, const char *name)
+{
+	if (*id < 0)
+		*id = intern_class(s, name);
+	return *id;
+}
+
+/* Where the block of a dict values array starts: 3.11 and 3.12 put a
+ * prefix of insertion-order bytes before it, its size in the byte just
+ * before the array; earlier versions none.  0: not known (3.13). */
+static uint64_t
+values_block(const struct scanner *s, uint64_t values)
+{
+	uint8_t prefix;
+
+	if (s->lay->minor <= 10)
+		return values;
+	if (s->lay->minor > 12 || !rd8(s, values - 1, &prefix) || !prefix || (prefix & 7))
+		return 0;
+	return values - prefix;
+}
+
+/* What an object owns, to count with it (see enum own_kind): an instance's
+ * own __dict__ (a dict object of its own before 3.11 always, since only once
+ * asked for) or, 3.11 and 3.12, its values array; a list's items, a dict's
+ * keys and values. */
+static void
+note_parts(struct scanner *s, const struct tslot *v, uint64_t obj)
+{
+	uint64_t w;
+
+	if (v->dict_at && rd(s, obj + (uint64_t)v->dict_at, &w) && !(w & 1))
+		note(s, w, v->cls, OWN_DICT); /* 3.12 tags a values pointer with bit 0 */
+	if (v->values && s->lay->minor == 11 && rd(s, obj - 32, &w) && w)
+		note(s, values_block(s, w), v->cls, OWN_BYTES);
+	if (v->values && s->lay->minor == 12 && rd(s, obj - 24, &w) && (w & 1))
+		note(s, values_block(s, w - 1), v->cls, OWN_BYTES);
+	if (v->is_list && rd(s, obj + 24, &w) && w)
+		note(s, w, row(s, &s->row_items, "[list items]"), OWN_ROW);
+	if (v->is_dict && rd(s, obj + OFF_DICT_KEYS, &w))
+		note(s, w, row(s, &s->row_keys, "[dict keys]"), OWN_ROW);
+	if (v->is_dict && rd(s, obj + OFF_DICT_VALUES, &w) && w)
+		note(s, values_block(s, w), row(s, &s->row_values, "[dict values]"), OWN_ROW);
 }
 
 static void
@@ -429,7 +485,7 @@ scan_pools(struct scanner *s, const struct pym_heap *h, size_t begin, size_t end
 				continue;
 			}
 			count(s, out, c, pool->addr + off, pool->block);
-			note_dict(s, v, pool->addr + off + o);
+			note_parts(s, v, pool->addr + off + o);
 		}
 	}
 }
@@ -469,7 +525,7 @@ merge_scanner(struct scanner *s, struct scanner *u)
 	}
 	for (size_t i = 0; i < u->nown; i++) {
 		s->own = xgrow(s->own, &s->owncap, s->nown + 1, sizeof(*s->own));
-		s->own[s->nown++] = (struct owned){ u->own[i].dict, id[u->own[i].owner] };
+		s->own[s->nown++] = (struct owned){ u->own[i].dict, id[u->own[i].owner], u->own[i].kind };
 	}
 	if (!s->dict_type)
 		s->dict_type = u->dict_type;
@@ -482,7 +538,8 @@ merge_scanner(struct scanner *s, struct scanner *u)
 static void
 scan_all_pools(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 {
-	struct scanner upper = { .in = s->in, .lay = s->lay, .type_type = s->type_type };
+	struct scanner upper = { .in = s->in, .lay = s->lay, .type_type = s->type_type,
+				 .row_items = -1, .row_keys = -1, .row_values = -1 };
 	struct pool_job j = { .s = { s, &upper }, .h = h };
 
 	par_halves(h->npools, pools_half, &j);
@@ -518,7 +575,7 @@ scan_chunks(struct scanner *s, const struct heap_model *g, struct py_summary *ou
 			continue;
 		/* object_class reads at most 56 bytes: look covers them */
 		count(s, out, k, c->addr + 16, c->size);
-		note_dict(s, v, c->addr + 16 + o);
+		note_parts(s, v, c->addr + 16 + o);
 		out->in_chunks++;
 	}
 }
@@ -567,30 +624,91 @@ by_dict(const void *a, const void *b)
 	return x->dict < y->dict ? -1 : x->dict > y->dict;
 }
 
-/* Instances' own __dict__s move from "dict" to their owners' bytes (each
- * dict once, and only when it was counted as a live dict). */
+/* The bytes of the live block or glibc chunk that starts at addr and holds
+ * no object, 0 when there is none; *pooled: it is a pymalloc block. */
+static uint64_t
+buffer_bytes(struct scanner *s, const struct pym_heap *h, uint64_t addr, bool *pooled)
+{
+	size_t lo = 0, hi = h->npools;
+	const struct tslot *v;
+	const unsigned char *p;
+	uint64_t len, bytes;
+	uint32_t o;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (h->pools[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pooled = lo && addr - h->pools[lo - 1].addr < h->pool_size;
+	if (*pooled) {
+		const struct pym_pool *pool = &h->pools[lo - 1];
+		uint64_t off = addr - pool->addr;
+
+		if (off < PYM_POOL_OVERHEAD || (off - PYM_POOL_OVERHEAD) % pool->block ||
+		    !pym_block_live(pool, (unsigned)((off - PYM_POOL_OVERHEAD) / pool->block)))
+			return 0;
+		len = bytes = pool->block;
+	} else {
+		const struct hs_chunk *c = s->in->heap ? heap_model_find(s->in->heap, addr - 16) : NULL;
+
+		if (!c || (c->kind != CK_INUSE && c->kind != CK_MMAPPED) || c->size < 32)
+			return 0;
+		bytes = c->size;
+		len = c->size - (c->kind == CK_MMAPPED ? 16 : 8);
+	}
+	/* object_class reads at most 56 bytes, and needs the whole length */
+	p = image_ptr(s->in->img, addr, len < 56 ? len : 56);
+	if (!p || object_class(s, p, len, addr, &v, &o) >= 0)
+		return 0;
+	return bytes;
+}
+
+/* What objects own (note_parts) counts with them: each block once, the
+ * first noting wins; a dict only when it was counted as a live dict. */
 static void
-owned_dicts(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
+owned_parts(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 {
 	int32_t dc = -1;
 
 	for (size_t i = 0; i < s->ncls; i++)
 		if (!strcmp(s->cls[i].name, "dict"))
 			dc = (int32_t)i;
-	if (dc < 0 || !s->dict_type)
-		return;
 	if (s->nown > 1)
 		qsort(s->own, s->nown, sizeof(*s->own), by_dict);
 	for (size_t i = 0; i < s->nown; i++) {
+		const struct owned *w = &s->own[i];
+		struct py_class *c = &s->cls[w->owner];
+		bool pooled = false;
 		uint64_t b;
 
-		if ((i && s->own[i].dict == s->own[i - 1].dict) || !s->cls[dc].count ||
-		    !(b = dict_bytes(s, h, s->own[i].dict)) || b > s->cls[dc].bytes)
+		if (i && w->dict == s->own[i - 1].dict)
 			continue;
-		s->cls[dc].count--;
-		s->cls[dc].bytes -= b;
-		s->cls[s->own[i].owner].bytes += b;
-		out->objects--;
+		if (w->kind == OWN_DICT) {
+			if (dc < 0 || !s->dict_type || !s->cls[dc].count ||
+			    !(b = dict_bytes(s, h, w->dict)) || b > s->cls[dc].bytes)
+				continue;
+			s->cls[dc].count--;
+			s->cls[dc].bytes -= b;
+			c->bytes += b;
+			out->objects--;
+			continue;
+		}
+		if (!(b = buffer_bytes(s, h, w->dict, &pooled)))
+			continue;
+		if (w->kind == OWN_ROW) {
+			if (!c->count)
+				c->sample = w->dict;
+			c->count++;
+		}
+		c->bytes += b;
+		out->owned_blocks++;
+		out->owned_bytes += b;
+		if (pooled && out->untyped_blocks)
+			out->untyped_blocks--;
 	}
 }
 
@@ -661,7 +779,7 @@ by_count(const void *a, const void *b)
 int
 pyobj_scan(const struct py_input *in, struct py_summary *out, char *why, size_t whylen)
 {
-	struct scanner s = { .in = in };
+	struct scanner s = { .in = in, .row_items = -1, .row_keys = -1, .row_values = -1 };
 	struct pym_heap h;
 	const char *module = "";
 	uint64_t hsize;
@@ -693,7 +811,7 @@ pyobj_scan(const struct py_input *in, struct py_summary *out, char *why, size_t 
 	out->count_mismatch = h.count_mismatch;
 	scan_all_pools(&s, &h, out);
 	scan_chunks(&s, in->heap, out);
-	owned_dicts(&s, &h, out);
+	owned_parts(&s, &h, out);
 	free(s.own);
 	pym_heap_free(&h);
 	/* classes no object was counted in (types seen only as words) drop out */
@@ -771,7 +889,7 @@ put_str(struct enc *e, const char *s)
 #define SUMMARY_FIELDS(X) \
 	X(type_type) X(pool_size) X(pools) X(live_blocks) X(live_bytes) X(free_blocks) \
 	X(free_bytes) X(bad_lists) X(count_mismatch) X(objects) X(object_bytes) X(in_chunks) \
-	X(untyped_blocks)
+	X(untyped_blocks) X(owned_blocks) X(owned_bytes)
 
 unsigned char *
 py_summary_encode(const struct py_summary *s, size_t *len)

@@ -23,8 +23,10 @@ report_py_text(FILE *f, const struct type_table *t, int top)
 		py->live_blocks, human_bytes(py->live_bytes, b1, sizeof(b1)),
 		human_bytes(py->free_bytes, b2, sizeof(b2)));
 	fprintf(f, "  %" PRIu64 " objects typed (%s; %" PRIu64 " of them in glibc chunks), %" PRIu64
-		" blocks in use hold no object (dict keys, list items, buffers)\n", py->objects,
-		human_bytes(py->object_bytes, b3, sizeof(b3)), py->in_chunks, py->untyped_blocks);
+		" blocks or chunks owned by them (%s: list items, dict keys and values), %" PRIu64
+		" blocks in use hold neither\n", py->objects,
+		human_bytes(py->object_bytes, b3, sizeof(b3)), py->in_chunks, py->owned_blocks,
+		human_bytes(py->owned_bytes, b2, sizeof(b2)), py->untyped_blocks);
 	if (py->bad_lists || py->count_mismatch)
 		fprintf(f, "  note: %" PRIu64 " pool(s) with a broken free list, %" PRIu64
 			" whose count disagrees with it\n", py->bad_lists, py->count_mismatch);
@@ -67,10 +69,12 @@ report_py_json_summary(FILE *f, const struct type_table *t)
 	fprintf(f, ",\n\"python\": {\"version\": \"3.%d\", \"pool_size\": %u, \"pools\": %" PRIu64
 		", \"live_blocks\": %" PRIu64 ", \"live_bytes\": %" PRIu64 ", \"free_blocks\": %" PRIu64
 		", \"free_bytes\": %" PRIu64 ", \"objects\": %" PRIu64 ", \"object_bytes\": %" PRIu64
-		", \"objects_in_glibc_chunks\": %" PRIu64 ", \"untyped_blocks\": %" PRIu64
+		", \"objects_in_glibc_chunks\": %" PRIu64 ", \"owned_blocks\": %" PRIu64
+		", \"owned_bytes\": %" PRIu64 ", \"untyped_blocks\": %" PRIu64
 		", \"bad_free_lists\": %" PRIu64 ", \"count_mismatches\": %" PRIu64 "}",
 		py->minor, py->pool_size, py->pools, py->live_blocks, py->live_bytes, py->free_blocks,
-		py->free_bytes, py->objects, py->object_bytes, py->in_chunks, py->untyped_blocks,
+		py->free_bytes, py->objects, py->object_bytes, py->in_chunks, py->owned_blocks,
+		py->owned_bytes, py->untyped_blocks,
 		py->bad_lists, py->count_mismatch);
 }
 
