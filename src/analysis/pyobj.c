@@ -580,61 +580,15 @@ scan_chunks(struct scanner *s, const struct heap_model *g, struct py_summary *ou
 	}
 }
 
-/* The bytes of the live block or chunk that holds a dict object at obj
- * (its GC head 16 bytes before), 0 when there is none. */
-static uint64_t
-dict_bytes(const struct scanner *s, const struct pym_heap *h, uint64_t obj)
-{
-	uint64_t t, mem = obj - 16;
-	size_t lo = 0, hi = h->npools;
-
-	if (!rd(s, obj + OFF_TYPE, &t) || t != s->dict_type || obj < 32)
-		return 0;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (h->pools[mid].addr <= mem)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo && mem - h->pools[lo - 1].addr < h->pool_size) {
-		const struct pym_pool *pool = &h->pools[lo - 1];
-		uint64_t off = mem - pool->addr;
-
-		if (off < PYM_POOL_OVERHEAD || (off - PYM_POOL_OVERHEAD) % pool->block ||
-		    !pym_block_live(pool, (unsigned)((off - PYM_POOL_OVERHEAD) / pool->block)))
-			return 0;
-		return pool->block;
-	}
-	if (s->in->heap) {
-		const struct hs_chunk *c = heap_model_find(s->in->heap, mem - 16);
-
-		if (c && (c->kind == CK_INUSE || c->kind == CK_MMAPPED))
-			return c->size;
-	}
-	return 0;
-}
-
-static int
-by_dict(const void *a, const void *b)
-{
-	const struct owned *x = a, *y = b;
-
-	return x->dict < y->dict ? -1 : x->dict > y->dict;
-}
-
-/* The bytes of the live block or glibc chunk that starts at addr and holds
- * no object, 0 when there is none; *pooled: it is a pymalloc block. */
-static uint64_t
-buffer_bytes(struct scanner *s, const struct pym_heap *h, uint64_t addr, bool *pooled)
+/* Where the block starting at addr is: a live pymalloc block (pool *pi,
+ * block *bi) or an in-use glibc chunk (*ci).  false: neither. */
+static bool
+find_block(const struct scanner *s, const struct pym_heap *h, uint64_t addr, size_t *pi,
+	   unsigned *bi, const struct hs_chunk **ci)
 {
 	size_t lo = 0, hi = h->npools;
-	const struct tslot *v;
-	const unsigned char *p;
-	uint64_t len, bytes;
-	uint32_t o;
 
+	*ci = NULL;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -643,22 +597,63 @@ buffer_bytes(struct scanner *s, const struct pym_heap *h, uint64_t addr, bool *p
 		else
 			hi = mid;
 	}
-	*pooled = lo && addr - h->pools[lo - 1].addr < h->pool_size;
-	if (*pooled) {
+	if (lo && addr - h->pools[lo - 1].addr < h->pool_size) {
 		const struct pym_pool *pool = &h->pools[lo - 1];
 		uint64_t off = addr - pool->addr;
 
-		if (off < PYM_POOL_OVERHEAD || (off - PYM_POOL_OVERHEAD) % pool->block ||
-		    !pym_block_live(pool, (unsigned)((off - PYM_POOL_OVERHEAD) / pool->block)))
-			return 0;
-		len = bytes = pool->block;
-	} else {
-		const struct hs_chunk *c = s->in->heap ? heap_model_find(s->in->heap, addr - 16) : NULL;
+		if (off < PYM_POOL_OVERHEAD || (off - PYM_POOL_OVERHEAD) % pool->block)
+			return false;
+		*pi = lo - 1;
+		*bi = (unsigned)((off - PYM_POOL_OVERHEAD) / pool->block);
+		return pym_block_live(pool, *bi);
+	}
+	if (!s->in->heap || addr < 16)
+		return false;
+	*ci = heap_model_find(s->in->heap, addr - 16);
+	return *ci && ((*ci)->kind == CK_INUSE || (*ci)->kind == CK_MMAPPED) && (*ci)->size >= 32;
+}
 
-		if (!c || (c->kind != CK_INUSE && c->kind != CK_MMAPPED) || c->size < 32)
-			return 0;
+/* Each block is counted with one owner: claimed blocks, one bit per pool
+ * block and one byte per glibc chunk (made when first needed). */
+struct claims {
+	uint64_t (*pool)[PYM_MAX_BLOCKS / 64];
+	uint8_t *chunk;
+};
+
+static bool
+claim(const struct scanner *s, struct claims *cl, size_t pi, unsigned bi, const struct hs_chunk *c)
+{
+	if (c) {
+		size_t k = (size_t)(c - s->in->heap->chunks);
+
+		if (!cl->chunk)
+			cl->chunk = xcalloc(s->in->heap->nchunks, 1);
+		if (cl->chunk[k])
+			return false;
+		cl->chunk[k] = 1;
+		return true;
+	}
+	if (cl->pool[pi][bi / 64] >> (bi % 64) & 1)
+		return false;
+	cl->pool[pi][bi / 64] |= 1ULL << (bi % 64);
+	return true;
+}
+
+/* The bytes of the block at addr when it holds no object (0 otherwise). */
+static uint64_t
+buffer_bytes(struct scanner *s, const struct pym_heap *h, uint64_t addr, size_t pi,
+	     const struct hs_chunk *c)
+{
+	const struct tslot *v;
+	const unsigned char *p;
+	uint64_t len, bytes;
+	uint32_t o;
+
+	if (c) {
 		bytes = c->size;
 		len = c->size - (c->kind == CK_MMAPPED ? 16 : 8);
+	} else {
+		len = bytes = h->pools[pi].block;
 	}
 	/* object_class reads at most 56 bytes, and needs the whole length */
 	p = image_ptr(s->in->img, addr, len < 56 ? len : 56);
@@ -667,29 +662,34 @@ buffer_bytes(struct scanner *s, const struct pym_heap *h, uint64_t addr, bool *p
 	return bytes;
 }
 
-/* What objects own (note_parts) counts with them: each block once, the
- * first noting wins; a dict only when it was counted as a live dict. */
+/* What objects own (note_parts) counts with them, each block once (the
+ * first noting, in the owners' scan order, wins); an instance's dict only
+ * when it is a live dict object. */
 static void
 owned_parts(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 {
+	struct claims cl = { .pool = xcalloc(h->npools ? h->npools : 1, sizeof(*cl.pool)) };
 	int32_t dc = -1;
 
 	for (size_t i = 0; i < s->ncls; i++)
 		if (!strcmp(s->cls[i].name, "dict"))
 			dc = (int32_t)i;
-	if (s->nown > 1)
-		qsort(s->own, s->nown, sizeof(*s->own), by_dict);
 	for (size_t i = 0; i < s->nown; i++) {
 		const struct owned *w = &s->own[i];
 		struct py_class *c = &s->cls[w->owner];
-		bool pooled = false;
-		uint64_t b;
+		const struct hs_chunk *ch;
+		size_t pi = 0;
+		unsigned bi = 0;
+		uint64_t b, t;
 
-		if (i && w->dict == s->own[i - 1].dict)
-			continue;
 		if (w->kind == OWN_DICT) {
-			if (dc < 0 || !s->dict_type || !s->cls[dc].count ||
-			    !(b = dict_bytes(s, h, w->dict)) || b > s->cls[dc].bytes)
+			/* the dict object: its GC head is the block's start */
+			if (dc < 0 || !s->dict_type || !s->cls[dc].count || w->dict < 16 ||
+			    !rd(s, w->dict + OFF_TYPE, &t) || t != s->dict_type ||
+			    !find_block(s, h, w->dict - 16, &pi, &bi, &ch))
+				continue;
+			b = ch ? ch->size : h->pools[pi].block;
+			if (b > s->cls[dc].bytes || !claim(s, &cl, pi, bi, ch))
 				continue;
 			s->cls[dc].count--;
 			s->cls[dc].bytes -= b;
@@ -697,7 +697,8 @@ owned_parts(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 			out->objects--;
 			continue;
 		}
-		if (!(b = buffer_bytes(s, h, w->dict, &pooled)))
+		if (!find_block(s, h, w->dict, &pi, &bi, &ch) ||
+		    !(b = buffer_bytes(s, h, w->dict, pi, ch)) || !claim(s, &cl, pi, bi, ch))
 			continue;
 		if (w->kind == OWN_ROW) {
 			if (!c->count)
@@ -707,9 +708,11 @@ owned_parts(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 		c->bytes += b;
 		out->owned_blocks++;
 		out->owned_bytes += b;
-		if (pooled && out->untyped_blocks)
+		if (!ch && out->untyped_blocks)
 			out->untyped_blocks--;
 	}
+	free(cl.pool);
+	free(cl.chunk);
 }
 
 /* ---- finding `type` ---------------------------------------------------------- */
