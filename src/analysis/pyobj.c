@@ -695,6 +695,8 @@ owned_parts(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 			s->cls[dc].bytes -= b;
 			c->bytes += b;
 			out->objects--;
+			if (ch && out->in_chunks)
+				out->in_chunks--;
 			continue;
 		}
 		if (!find_block(s, h, w->dict, &pi, &bi, &ch) ||

@@ -18,10 +18,14 @@ report_py_text(FILE *f, const struct type_table *t, int top)
 
 	if (!py)
 		return;
-	fprintf(f, "\n  python 3.%d: %" PRIu64 " pymalloc pools of %u bytes, %" PRIu64
-		" blocks in use (%s), %s free in pools\n", py->minor, py->pools, py->pool_size,
-		py->live_blocks, human_bytes(py->live_bytes, b1, sizeof(b1)),
-		human_bytes(py->free_bytes, b2, sizeof(b2)));
+	if (py->pools)
+		fprintf(f, "\n  python 3.%d: %" PRIu64 " pymalloc pools of %u bytes, %" PRIu64
+			" blocks in use (%s), %s free in pools\n", py->minor, py->pools,
+			py->pool_size, py->live_blocks, human_bytes(py->live_bytes, b1, sizeof(b1)),
+			human_bytes(py->free_bytes, b2, sizeof(b2)));
+	else /* PYTHONMALLOC=malloc, or a build without pymalloc */
+		fprintf(f, "\n  python 3.%d: no pymalloc pools (objects are glibc chunks)\n",
+			py->minor);
 	fprintf(f, "  %" PRIu64 " objects typed (%s; %" PRIu64 " of them in glibc chunks), %" PRIu64
 		" blocks or chunks owned by them (%s: list items, dict keys and values), %" PRIu64
 		" blocks in use hold neither\n", py->objects,

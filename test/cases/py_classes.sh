@@ -7,6 +7,7 @@
 # Then SIGUSR2 adds 12,000 Sessions: --diff of snapshots before and after
 # names __main__.Session first, +12,000.  Every CPython 3.8-3.13 found
 # (Debian's python3.11, pyenv's) is tested; the Debian one must be there.
+# Last, Debian's python3.11 with PYTHONMALLOC=malloc: all objects in chunks.
 . "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
 need_heapscan
 
@@ -65,3 +66,8 @@ for py in "${pythons[@]}"; do
 	check_one "$py" "py$n"
 	n=$((n + 1))
 done
+
+# PYTHONMALLOC=malloc: no pymalloc, every object a glibc chunk; the same counts
+export PYTHONMALLOC=malloc
+check_one /usr/bin/python3.11 malloc
+grep -q "^  python 3\.11: no pymalloc pools" malloc.txt || fail "PYTHONMALLOC=malloc: pools reported"
