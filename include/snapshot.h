@@ -40,6 +40,8 @@
  * (0: none), retained bytes, retained chunks, count of top types (at most
  * RETAIN_TOP_TYPES) and each: type + 1, bytes, chunks; then the count of
  * types and each: type + 1, retained bytes, chunks.  zstd-compressed.
+ * PYTH (a CPython target): its pymalloc totals and live objects per type
+ * (py_summary_encode, pyobj.h); zstd-compressed.
  * Readers ignore sections they do not know, so adding an
  * optional one does not change the format version.
  *

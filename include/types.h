@@ -37,6 +37,8 @@
 
 #define STACK_RED_ZONE 128 /* bytes below a stack pointer a leaf function may use (x86-64 ABI) */
 
+struct py_summary;
+
 enum type_kind { TK_CLASS, TK_ARRAY, TK_CONTENT, TK_SHAPE, TK_SIZE };
 
 const char *type_kind_name(enum type_kind k);
@@ -63,6 +65,7 @@ struct type_table {
 	size_t nclasses;
 	uint32_t *of_chunk; /* per heap chunk: index into types, UINT32_MAX for free chunks */
 	bool of_chunk_big;  /* of_chunk is from bigmem (types_build), not malloc */
+	struct py_summary *py; /* a CPython target's objects by type (pyobj.h), or NULL */
 };
 
 struct types_input {

@@ -16,10 +16,12 @@
 #include "glibc.h"
 #include "par.h"
 #include "probe.h"
+#include "pyobj.h"
 #include "reach.h"
 #include "report.h"
 #include "report_retain.h"
 #include "retain.h"
+#include "report_py.h"
 #include "scan.h"
 #include "seize.h"
 #include "snapshot.h"
@@ -32,6 +34,7 @@
 struct options {
 	bool json;
 	bool vtables;
+	bool types;             /* --types: every runtime's classes, with bytes */
 	bool threads;           /* --threads */
 	const char *snapshot;   /* --snapshot FILE */
 	bool contents;          /* --contents */
@@ -57,6 +60,7 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: heapscan [--json] [--top N] PID|CORE\n"
 		"       heapscan --vtables PID\n"
+		"       heapscan --types PID|FILE\n"
 		"       heapscan --threads [--json] PID\n"
 		"       heapscan --leaks [--json] PID|FILE\n"
 		"       heapscan --why ADDR PID | --referrers ADDR PID\n"
@@ -72,6 +76,7 @@ usage(FILE *f)
 		"  --json      one JSON object instead of the text report\n"
 		"  --top N     rows in the text report's tables (default 10)\n"
 		"  --vtables   C++ instances per class: \"COUNT<TAB>CLASS\" lines only\n"
+		"  --types     C++ classes and Python types: \"COUNT<TAB>BYTES<TAB>TYPE\"\n"
 		"  --threads   each thread's backtrace (unwound from the copy)\n"
 		"  --leaks     chunks nothing reachable points to, by type: leaked directly\n"
 		"              (no pointer at all) and indirectly (only from leaked chunks)\n"
@@ -154,6 +159,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "json", no_argument, NULL, 'j' },
 		{ "top", required_argument, NULL, 't' },
 		{ "vtables", no_argument, NULL, 'v' },
+		{ "types", no_argument, NULL, 'y' },
 		{ "threads", no_argument, NULL, 'T' },
 		{ "leaks", no_argument, NULL, 'L' },
 		{ "why", required_argument, NULL, 'W' },
@@ -219,6 +225,10 @@ parse_options(int argc, char **argv, struct options *o)
 			o->vtables = true;
 			o->scan.allow_foreign = true;
 			break;
+		case 'y':
+			o->types = true;
+			o->scan.allow_foreign = true;
+			break;
 		case 'T':
 			o->threads = true;
 			o->scan.allow_foreign = true; /* backtraces need no malloc model */
@@ -275,14 +285,15 @@ parse_options(int argc, char **argv, struct options *o)
 		}
 	}
 	/* --snapshot FILE --retained: the snapshot keeps the retainers */
-	if (o->leaks + o->why + o->referrers + o->vtables + !!o->snapshot +
+	if (o->leaks + o->why + o->referrers + o->vtables + o->types + !!o->snapshot +
 		    (o->retained && (!o->snapshot || o->folded || o->pprof)) > 1)
-		error_msg_and_die(EXIT_USAGE, "--leaks, --why, --referrers, --vtables, --snapshot and "
-				  "--retained are separate modes: one at a time");
+		error_msg_and_die(EXIT_USAGE, "--leaks, --why, --referrers, --vtables, --types, "
+				  "--snapshot and --retained are separate modes: one at a time");
 	if (o->retained && (o->threads || o->diff || (o->folded && o->json)))
 		error_msg_and_die(EXIT_USAGE, "--retained, --pprof and --folded go with --json (not "
 				  "with --folded), --top and a process id only");
-	if (o->threads && (o->vtables || o->snapshot || o->contents || o->diff || o->top_set ||
+	if (o->threads && (o->vtables || o->types || o->snapshot || o->contents || o->diff ||
+			   o->top_set ||
 			   o->leaks || o->why || o->referrers))
 		error_msg_and_die(EXIT_USAGE, "--threads goes with --json and a process id only");
 	if ((o->dopts.svg || o->dopts.force) && !o->diff)
@@ -290,7 +301,8 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->diff) {
 		if (o->locate_set)
 			error_msg_and_die(EXIT_USAGE, "--locate goes with a process id");
-		if (o->snapshot || o->vtables || o->contents || o->leaks || o->why || o->referrers)
+		if (o->snapshot || o->vtables || o->types || o->contents || o->leaks || o->why ||
+		    o->referrers)
 			error_msg_and_die(EXIT_USAGE, "--diff compares snapshot files only");
 		o->dopts.json = o->json;
 		o->dopts.top = o->top_set ? o->top : 20;
@@ -367,6 +379,8 @@ report(const struct options *o, const struct scan *s, const struct type_table *t
 			error_msg("%s; counting C++ objects in all anonymous memory instead: free "
 				  "memory could not be excluded", s->foreign_why);
 		report_vtables(stdout, tt);
+	} else if (o->types) {
+		report_types_all(stdout, tt);
 	} else if (o->json) {
 		report_json(stdout, s, tt);
 	} else {
@@ -588,7 +602,12 @@ main(int argc, char **argv)
 	} else if (ret == EXIT_OK && (o.leaks || o.why || o.referrers)) {
 		ret = reachability(&o, &s, &am, &tt);
 	} else if (ret == EXIT_OK) {
+		double t0 = now_ms();
+
 		analyze(&s, &am, &tt);
+		if (!o.vtables) /* a CPython target's objects by type, in analyze_ms */
+			pyobj_types(&s, &tt);
+		s.analyze_ms = now_ms() - t0;
 		if (o.snapshot)
 			ret = save(&o, &s, &tt);
 		else

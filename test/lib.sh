@@ -5,6 +5,7 @@
 #                               wait for it (20 s max, polled every 10 ms); sets
 #                               FIXTURE_PID and READY.  Every fixture started is
 #                               SIGCONTed, SIGTERMed then SIGKILLed on exit.
+#   start_py_fixture PY SCRIPT [ARGS]  the same for fixtures/SCRIPT run by PY
 #   proc_state PID              field 3 of /proc/PID/stat ("" if gone)
 #   wait_state PID STATES SECS  until PID's state is one of the letters STATES
 #   assert_running PID          no thread stopped (T/t), the main one alive, and
@@ -138,6 +139,31 @@ start_fixture() {
 		sleep 0.01
 	done
 	fail "fixture $name not ready after 20 s"
+}
+
+# start_py_fixture PYBIN SCRIPT [ARGS]: as start_fixture, for a Python
+# fixture: PYBIN fixtures/SCRIPT READYFILE [ARGS].
+start_py_fixture() {
+	local py=$1 script=$2 n=${#_FIXTURE_PIDS[@]} i
+	shift 2
+	[ -r "$TOP/fixtures/$script" ] || fail "fixture $TOP/fixtures/$script does not exist"
+	_lib_trap
+	READY="$PWD/${script%.py}.$n.ready"
+	rm -f "$READY" "$READY.tmp" "$READY.pong"
+	"$py" "$TOP/fixtures/$script" "$READY" "$@" &
+	FIXTURE_PID=$!
+	_FIXTURE_PIDS+=("$FIXTURE_PID")
+	_FIXTURE_READY[$FIXTURE_PID]=$READY
+	echo "$FIXTURE_PID" >>"$PWD/.fixture_pids"
+	for ((i = 0; i < 6000; i++)); do
+		[ -e "$READY" ] && return 0
+		if ! kill -0 "$FIXTURE_PID" 2>/dev/null || [ "$(proc_state "$FIXTURE_PID")" = Z ]; then
+			wait "$FIXTURE_PID"
+			fail "fixture $script ($py) exited with status $? before it was ready"
+		fi
+		sleep 0.01
+	done
+	fail "fixture $script ($py) not ready after 60 s"
 }
 
 assert_running() {

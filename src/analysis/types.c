@@ -18,6 +18,7 @@
 #include "allocator.h"
 #include "elfmod.h"
 #include "par.h"
+#include "pyobj.h"
 #include "types.h"
 #include "xmalloc.h"
 
@@ -1388,6 +1389,9 @@ type_table_free(struct type_table *t)
 		free(t->classes[i].name);
 	free(t->types);
 	free(t->classes);
+	if (t->py)
+		py_summary_free(t->py);
+	free(t->py);
 	if (t->of_chunk_big)
 		bigmem_free(t->of_chunk);
 	else

@@ -59,6 +59,7 @@
 #include "diff.h"
 #include "reach.h"
 #include "probe.h"
+#include "pyobj.h"
 #include "error.h"
 #include "json.h"
 #include "seize.h"
@@ -158,6 +159,23 @@ chunk_row(const struct diff_input *in, const uint32_t *map, size_t i)
 	return t < in->types->ntypes ? map[t] : NO_ROW;
 }
 
+/* A CPython target's types (pyobj.h) are rows of kind class: objects and
+ * their bytes per snapshot.  They are not chunks, so they take no part in
+ * the new / freed pairing (both stay 0). */
+static void
+diff_add_python(struct builder *b, size_t i, const struct type_table *t)
+{
+	for (size_t k = 0; t->py && k < t->py->nclasses; k++) {
+		const struct py_class *c = &t->py->classes[k];
+		/* row_of may move the rows: index them after it returns */
+		uint32_t row = row_of(b, &(struct type_entry){ .kind = TK_CLASS, .name = c->name });
+		struct diff_row *w = &b->r->rows[row];
+
+		w->count[i] += c->count;
+		w->bytes[i] += c->bytes;
+	}
+}
+
 /* Count snapshot i into the rows.  Returns its type -> row map (the caller
  * frees it): rows are made for the types that have chunks. */
 static uint32_t *
@@ -194,6 +212,7 @@ diff_add(struct builder *b, size_t i, const struct diff_input *in)
 		w->bytes[i] += c->size;
 		w->leaked[i] += leaked;
 	}
+	diff_add_python(b, i, t);
 	return map;
 }
 

@@ -11,6 +11,7 @@
 
 #include "json.h"
 #include "report.h"
+#include "report_py.h"
 #include "xmalloc.h"
 
 struct size_row {
@@ -317,6 +318,7 @@ report_text(FILE *f, const struct scan *s, const struct type_table *types,
 	text_arenas(f, m);
 	text_sizes(f, &h, o->top);
 	text_types(f, types, o->top);
+	report_py_text(f, types, o->top);
 	text_problems(f, s);
 	free(h.rows);
 }
@@ -452,11 +454,14 @@ json_types(FILE *f, const struct type_table *t)
 	for (size_t i = 0; t && i < t->nclasses; i++) {
 		fprintf(f, "%s\n  {\"name\": ", i ? "," : "");
 		json_str(f, t->classes[i].name);
-		fprintf(f, ", \"instances\": %" PRIu64 ", \"sample\": ", t->classes[i].instances);
+		fprintf(f, ", \"runtime\": \"c++\", \"instances\": %" PRIu64 ", \"sample\": ",
+			t->classes[i].instances);
 		json_addr(f, t->classes[i].sample);
 		fputc('}', f);
 	}
+	report_py_json_classes(f, t, !t || !t->nclasses);
 	fprintf(f, "]");
+	report_py_json_summary(f, t);
 }
 
 void

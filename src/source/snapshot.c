@@ -28,6 +28,7 @@
 #include "cluster.h"
 #include "error.h"
 #include "seize.h"
+#include "pyobj.h"
 #include "snapshot.h"
 #include "version.h"
 #include "xmalloc.h"
@@ -465,7 +466,7 @@ write_all(struct writer *w, const struct scan *s, const struct type_table *t,
 {
 	struct buf b = { 0 };
 	uint32_t version = SNAP_FORMAT_VERSION, nsec = 7 + o->contents + !!o->reach +
-		 !!o->retain;
+		 !!o->retain + !!t->py;
 	uint64_t sum;
 	uint8_t trailer[16];
 
@@ -494,6 +495,14 @@ write_all(struct writer *w, const struct scan *s, const struct type_table *t,
 	if (o->retain) {
 		retain_section(&b, o->retain);
 		wr_section(w, "RETN", &b, true);
+	}
+	if (t->py) { /* PYTH: a CPython target's objects by type (pyobj.h) */
+		size_t n;
+		unsigned char *p = py_summary_encode(t->py, &n);
+
+		put(&b, p, n);
+		free(p);
+		wr_section(w, "PYTH", &b, true);
 	}
 	sum = XXH64_digest(w->h);
 	memcpy(trailer, TRAILER_MAGIC, 8);
@@ -1119,6 +1128,11 @@ decode_all(struct reader *r, struct scan *s, struct type_table *t, struct snap_m
 		return -1;
 	if (find_section(r, "RETN") && decode_retain(r, find_section(r, "RETN"), t, m) < 0)
 		return -1;
+	if ((c[0] = find_section(r, "PYTH"))) {
+		t->py = xcalloc(1, sizeof(*t->py));
+		if (py_summary_decode(c[0]->p, (size_t)(c[0]->end - c[0]->p), t->py) < 0)
+			return fail(r, "corrupt: section PYTH does not decode");
+	}
 	recount(&s->heap, t);
 	return 0;
 }
