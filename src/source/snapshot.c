@@ -976,7 +976,8 @@ decode_types(struct reader *r, struct cur *tc, struct cur *cc, const struct heap
 	uint64_t n = get_count(tc, 3, UINT32_MAX - 1), live = 0;
 
 	if (!tc->bad && n > types_used(t->of_chunk, h->nchunks, n))
-		return fail(r, "corrupt: %llu types for the chunks' fewer", (unsigned long long)n);
+		return fail(r, "corrupt: section TYPE lists %llu types, more than the chunks use",
+			    (unsigned long long)n);
 	for (size_t i = 0; i < h->nchunks; i++)
 		if (h->chunks[i].kind == CK_INUSE || h->chunks[i].kind == CK_MMAPPED)
 			live += h->chunks[i].size;
