@@ -260,6 +260,29 @@ top_end(struct walk *w, uint64_t top, uint64_t topsize, uint64_t end)
 	return top + size;
 }
 
+/* glibc's own checks on top (sysmalloc's assert, "malloc(): corrupted top
+ * size"): top ends where its heap ends, on a page boundary, is at least
+ * MINSIZE and no larger than the arena's memory.  A top that ends early
+ * leaves the bytes after it counted nowhere: they are the arena's
+ * unaccounted bytes.  end is the heap's end, 0 when it is not known. */
+static void
+check_top(struct walk *w, unsigned ai, uint64_t top, uint64_t topsize, uint64_t end)
+{
+	struct arena_info *a = &w->m->arenas[ai];
+	uint64_t size = topsize & ~7ULL;
+
+	if (end && (top >= end || size > end - top))
+		return; /* top_end's problem */
+	if (size < MINSIZE || ((top + size) & (PAGE - 1)) ||
+	    (a->system_mem && size > a->system_mem) || (end && top + size != end)) {
+		problem(w->m, top, "top chunk 0x%lx: size field 0x%lx ends it at 0x%lx, not at its "
+			"heap's end 0x%lx (malloc(): corrupted top size)", (unsigned long)top,
+			(unsigned long)topsize, (unsigned long)(top + size), (unsigned long)end);
+		if (end > top + size)
+			a->unaccounted += end - (top + size);
+	}
+}
+
 static void
 main_heap_range(struct walk *w)
 {
@@ -284,6 +307,8 @@ main_heap_range(struct walk *w)
 	}
 	add_range(w, base, align_chunk(base), top_end(w, top, topsize, r ? r->end : top), top, 0,
 		  false);
+	/* the [heap] mapping ends where brk, and top, end */
+	check_top(w, 0, top, topsize, r && !strcmp(r->name, "[heap]") ? r->end : 0);
 	w->m->arenas[0].nheaps = 1;
 }
 
@@ -311,9 +336,10 @@ thread_heap_ranges(struct walk *w, unsigned ai)
 			break;
 		}
 		first = first_heap ? align_chunk(a + lay->ms_size) : align_chunk(h + lay->hi_sizeof);
-		if (top >= h && top < h + size)
+		if (top >= h && top < h + size) {
 			add_range(w, h, first, top_end(w, top, topsize, h + size), top, ai, false);
-		else
+			check_top(w, ai, top, topsize, h + size);
+		} else
 			add_range(w, h, first, h + size, 0, ai, true);
 		if (first_heap) {
 			if (prev)
@@ -795,6 +821,37 @@ mark_free(struct walk *w, uint64_t addr, enum chunk_kind kind, int arena, const 
 	return c;
 }
 
+/* A link that leads to an address malloc could never have stored: glibc
+ * aborts with "malloc(): unaligned <what> chunk detected".  holder is the
+ * chunk whose link it is (or the arena or tcache slot); when the stored
+ * word itself is an aligned address, the link was written raw, without
+ * safe-linking's mangling. */
+static void
+unaligned_link(struct walk *w, const char *list, uint64_t holder, uint64_t to, uint64_t stored,
+	       bool mangled, const char *what)
+{
+	if (mangled && stored && !(stored & ALIGN_MASK))
+		problem(w->m, holder, "%s: link in 0x%lx is raw 0x%lx, not safe-linked "
+			"(malloc(): unaligned %s chunk detected)", list, (unsigned long)holder,
+			(unsigned long)stored, what);
+	else
+		problem(w->m, holder, "%s: link in 0x%lx leads to 0x%lx (malloc(): unaligned %s "
+			"chunk detected)", list, (unsigned long)holder, (unsigned long)to, what);
+}
+
+/* A safe-linked link whose decoded value is no chunk but whose stored value
+ * is one: written raw (a use-after-free write of a plain pointer). */
+static bool
+raw_link(struct walk *w, const char *list, uint64_t holder, uint64_t to, uint64_t stored)
+{
+	if (find_chunk(w, to) || (stored & ALIGN_MASK) || !find_chunk(w, stored))
+		return false;
+	problem(w->m, holder, "%s: link in 0x%lx is raw 0x%lx, not safe-linked (it decodes to "
+		"0x%lx, no chunk)", list, (unsigned long)holder, (unsigned long)stored,
+		(unsigned long)to);
+	return true;
+}
+
 static void
 walk_fastbins(struct walk *w, unsigned ai)
 {
@@ -807,6 +864,8 @@ walk_fastbins(struct walk *w, unsigned ai)
 		snprintf(list, sizeof(list), "arena 0x%lx fastbin %d", (unsigned long)a, i);
 		if (!rd(w, a + w->lay->ms_fastbins + 8 * (uint64_t)i, &p))
 			continue;
+		uint64_t holder = a + w->lay->ms_fastbins + 8 * (uint64_t)i, held = p;
+
 		while (p && n++ <= w->m->nchunks) {
 			uint64_t stored;
 			struct hs_chunk *c;
@@ -814,16 +873,59 @@ walk_fastbins(struct walk *w, unsigned ai)
 			 * find_chunk's instead of following them */
 			bool more = rd(w, p + 16, &stored);
 
-			if ((p & ALIGN_MASK) || !(c = mark_free(w, p, CK_FASTBIN, (int)ai, list)))
+			if (p & ALIGN_MASK) {
+				unaligned_link(w, list, holder, p, held, n > 1, "fastbin");
+				break;
+			}
+			if (n > 1 && raw_link(w, list, holder, p, held))
+				break;
+			if (!(c = mark_free(w, p, CK_FASTBIN, (int)ai, list)))
 				break;
 			if (c->size != (uint64_t)(i + 2) * 16)
-				problem(w->m, p, "%s: chunk 0x%lx has size 0x%lx", list,
-					(unsigned long)p, (unsigned long)c->size);
+				problem(w->m, p, "%s: chunk 0x%lx has size 0x%lx (malloc(): memory "
+					"corruption (fast))", list, (unsigned long)p,
+					(unsigned long)c->size);
 			if (!more)
 				break;
+			holder = p;
+			held = stored;
 			p = stored ^ ((p + 16) >> 12);
 		}
 	}
+}
+
+/* glibc's checks on a chunk of a doubly linked bin (unlink_chunk, the
+ * unsorted and small/large bin takes in _int_malloc): its bk leads back to
+ * where the walk came from, the next chunk's prev_size is its size and the
+ * next chunk's PREV_INUSE is clear, its size fits in the arena; for a large
+ * chunk heading a run of one size, the nextsize links lead back to it. */
+static void
+check_bin_chunk(struct walk *w, const char *list, const struct hs_chunk *c, uint64_t from,
+		uint64_t system_mem)
+{
+	uint64_t p = c->addr, bk, prev_size, next_hdr, fdn, bkn, back;
+
+	if (rd(w, p + 24, &bk) && bk != from)
+		problem(w->m, p, "%s: chunk 0x%lx: bk 0x%lx, not 0x%lx that links to it "
+			"(corrupted double-linked list)", list, (unsigned long)p,
+			(unsigned long)bk, (unsigned long)from);
+	if (system_mem && c->size > system_mem)
+		problem(w->m, p, "%s: chunk 0x%lx: size 0x%lx is more than its arena's memory "
+			"(malloc(): invalid size (unsorted))", list, (unsigned long)p,
+			(unsigned long)c->size);
+	if (rd(w, p + c->size, &prev_size) && prev_size != c->size)
+		problem(w->m, p, "%s: chunk 0x%lx: size 0x%lx but the next chunk's prev_size 0x%lx "
+			"(corrupted size vs. prev_size)", list, (unsigned long)p,
+			(unsigned long)c->size, (unsigned long)prev_size);
+	if (rd(w, p + c->size + 8, &next_hdr) && (next_hdr & PREV_INUSE))
+		problem(w->m, p, "%s: chunk 0x%lx is free but the next chunk says it is in use "
+			"(malloc(): invalid next->prev_inuse (unsorted))", list, (unsigned long)p);
+	if (c->kind != CK_LARGEBIN || !rd(w, p + 32, &fdn) || !rd(w, p + 40, &bkn) || !fdn)
+		return;
+	if (!rd(w, fdn + 40, &back) || back != p || !rd(w, bkn + 32, &back) || back != p)
+		problem(w->m, p, "%s: chunk 0x%lx: nextsize links 0x%lx, 0x%lx do not lead back "
+			"(corrupted double-linked list (not small))", list, (unsigned long)p,
+			(unsigned long)fdn, (unsigned long)bkn);
 }
 
 static void
@@ -839,8 +941,11 @@ walk_bins(struct walk *w, unsigned ai)
 		snprintf(list, sizeof(list), "arena 0x%lx bin %d", (unsigned long)a, i);
 		if (!rd(w, head + 16, &p))
 			continue;
+		uint64_t from = head;
+
 		while (p != head) {
 			uint64_t next;
+			const struct hs_chunk *c;
 			bool more;
 
 			if (n++ > w->m->nchunks) {
@@ -848,8 +953,12 @@ walk_bins(struct walk *w, unsigned ai)
 				break;
 			}
 			more = rd(w, p + 16, &next); /* first, as in walk_fastbins */
-			if (!mark_free(w, p, kind, (int)ai, list) || !more)
+			if (!(c = mark_free(w, p, kind, (int)ai, list)))
 				break;
+			check_bin_chunk(w, list, c, from, w->m->arenas[ai].system_mem);
+			if (!more)
+				break;
+			from = p;
 			p = next;
 		}
 	}
@@ -879,17 +988,27 @@ walk_tcache(struct walk *w, const struct glibc_thread *th, uint64_t nbins)
 		if (!image_u16(w->t->img, T + 2 * i, &count) ||
 		    !rd(w, T + w->lay->tc_entries + 8 * i, &e))
 			break;
+		uint64_t holder = T, held = e;
+
 		for (k = 0; k < count && e; k++) {
 			uint64_t stored;
 			struct hs_chunk *c;
 
-			if ((e & ALIGN_MASK) || !(c = mark_free(w, e - 16, CK_TCACHE, -1, list)))
+			if (e & ALIGN_MASK) {
+				unaligned_link(w, list, holder, e, held, k > 0, "tcache");
+				break;
+			}
+			if (k > 0 && raw_link(w, list, holder, e - 16, held - 16))
+				break;
+			if (!(c = mark_free(w, e - 16, CK_TCACHE, -1, list)))
 				break;
 			if (c->size != (i + 2) * 16)
 				problem(w->m, e - 16, "%s: chunk 0x%lx has size 0x%lx", list,
 					(unsigned long)(e - 16), (unsigned long)c->size);
 			if (!rd(w, e, &stored))
 				break;
+			holder = e - 16;
+			held = stored;
 			e = stored ^ (e >> 12);
 		}
 		if (k < count)
