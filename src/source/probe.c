@@ -201,6 +201,55 @@ stat_read(pid_t pid, struct stat_fields *sf)
 	return r;
 }
 
+int
+target_identity_parse(const char *text, size_t len, struct target_id *id)
+{
+	const char *rp = memrchr(text, ')', len), *p, *end = text + len;
+	int field = 3; /* rp[2] is field 3, the state */
+
+	memset(id, 0, sizeof(*id));
+	if (!rp || end - rp < 4 || rp[1] != ' ')
+		return -1;
+	id->state = rp[2];
+	for (p = rp + 3; p < end && field < 50;) {
+		unsigned long long v;
+		char *e;
+
+		if (*p++ != ' ')
+			return -1;
+		field++;
+		errno = 0;
+		v = strtoull(p, &e, 10);
+		if (e == p || errno)
+			return -1;
+		p = e;
+		if (field == 26)
+			id->code = v;
+		else if (field == 28)
+			id->stack = v;
+		else if (field == 48)
+			id->args = v;
+		else if (field == 50)
+			id->env = v;
+	}
+	return field == 50 ? 0 : -1;
+}
+
+int
+target_identity(pid_t pid, struct target_id *id)
+{
+	char *text;
+	size_t len;
+	int r = read_proc(pid, "stat", 4096, &text, &len);
+
+	memset(id, 0, sizeof(*id));
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : r;
+	r = target_identity_parse(text, len, id) ? -EINVAL : 0;
+	free(text);
+	return r;
+}
+
 /* The value after "Key:" in /proc/PID/status text, or NULL. */
 static const char *
 status_field(const char *text, const char *key)

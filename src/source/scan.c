@@ -2,6 +2,7 @@
  * scan.c - the live scan (see scan.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,58 @@ process_exited(pid_t pid)
 
 	target_info_free(&ti);
 	return gone;
+}
+
+/*
+ * An exec or an exit can land in any phase of a scan: while the target is
+ * probed and its libc located, between that and the stop, or after the stop
+ * while the read-only modules are copied.  Whatever then fails (libc not
+ * where it was, main_arena not in the copy, a read refused), the cause is
+ * the race, and the exit code says so: 3 when the process is gone or a
+ * zombie, 6 (retry) when it runs another program than the one probed.  The
+ * identity is taken at the probe (target_identity); an exec changes it for
+ * good, so one look after the last read of the target tells whether one
+ * happened since.
+ */
+static int
+changed_or_gone(pid_t pid, const struct target_id *id0)
+{
+	struct target_id id;
+	int r = target_identity(pid, &id);
+
+	if (r == -ESRCH || (r == 0 && (id.state == 'Z' || id.state == 'X'))) {
+		error_msg("process %d exited during the scan", (int)pid);
+		return EXIT_NOPROC;
+	}
+	if (r == 0 && (id.code != id0->code || id.stack != id0->stack || id.args != id0->args ||
+		       id.env != id0->env)) {
+		error_msg("process %d executed a new program during the scan; target changed, retry",
+			  (int)pid);
+		return EXIT_CHANGED;
+	}
+	return EXIT_OK;
+}
+
+/* HEAPSCAN_TEST_PAUSE_AT=PHASE with HEAPSCAN_TEST_PAUSE_FILE=PATH: at PHASE
+ * ("probed", "located" or "released") create PATH.reached and wait (20 s at
+ * most) for PATH.go, so a test can make the target exec or exit exactly
+ * there.  For tests only; nothing happens without both variables. */
+static void
+test_pause(const char *phase)
+{
+	const char *at = getenv("HEAPSCAN_TEST_PAUSE_AT"), *file = getenv("HEAPSCAN_TEST_PAUSE_FILE");
+	char path[4096];
+	int fd;
+
+	if (!at || !file || strcmp(at, phase))
+		return;
+	snprintf(path, sizeof(path), "%s.reached", file);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s.go", file);
+	for (int i = 0; i < 2000 && access(path, F_OK) < 0; i++)
+		sleep_ms(10);
 }
 
 /* Read the fork's memory after the stop window, then end it.  Its maps are
@@ -176,7 +229,8 @@ stop_fork_release(struct scan *s, const struct scan_opts *opts, struct seize *sz
  * (--cow), the window holds a fork and the image is read from the fork after
  * it; when the fork is refused, a plain stop follows. */
 static int
-stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz, struct cow *cw)
+stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz, struct cow *cw,
+	      const struct target_id *id)
 {
 	bool refused_before = s->cow_refused[0] != '\0';
 	int ret = 0;
@@ -200,6 +254,12 @@ stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz, st
 	if (s->cow) {
 		ret = read_fork(s, opts, cw);
 		if (ret) {
+			int race = changed_or_gone(s->pid, id);
+
+			if (race != EXIT_OK)
+				return race;
+		}
+		if (ret) {
 			errno = -ret;
 			perror_msg("cannot read the copy of process %d", (int)s->pid);
 			return EXIT_FAIL;
@@ -210,6 +270,10 @@ stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz, st
 		return EXIT_NOPROC;
 	}
 	if (ret) {
+		int race = changed_or_gone(s->pid, id);
+
+		if (race != EXIT_OK)
+			return race;
 		errno = -ret;
 		perror_msg("cannot copy the memory of process %d", (int)s->pid);
 		return EXIT_FAIL;
@@ -254,13 +318,19 @@ count_holes(const struct image *img)
 }
 
 static int
-prepare(pid_t pid, struct scan *s, struct maps *m, bool allow_foreign)
+prepare(pid_t pid, struct scan *s, struct maps *m, bool allow_foreign, struct target_id *id)
 {
 	struct target_info ti;
 	struct allocator_info ai;
 	char why[512];
 	int ret;
 
+	/* the identity first: an exec after it shows, one before it is the
+	 * program probed */
+	if (target_identity(pid, id) == -ESRCH) {
+		error_msg("no process with pid %d", (int)pid);
+		return EXIT_NOPROC;
+	}
 	ret = target_probe(pid, &ti, why, sizeof(why));
 	s->cmdline = xstrdup(ti.cmdline ? ti.cmdline : "");
 	target_info_free(&ti);
@@ -268,8 +338,13 @@ prepare(pid_t pid, struct scan *s, struct maps *m, bool allow_foreign)
 		error_msg("%s", why);
 		return ret;
 	}
+	test_pause("probed");
 	ret = maps_read(pid, m);
 	if (ret) {
+		int race = changed_or_gone(pid, id);
+
+		if (race != EXIT_OK)
+			return race;
 		errno = -ret;
 		if (ret == -ESRCH) {
 			error_msg("no process with pid %d", (int)pid);
@@ -288,6 +363,12 @@ prepare(pid_t pid, struct scan *s, struct maps *m, bool allow_foreign)
 		return EXIT_FAIL;
 	}
 	ret = allocator_check(pid, m, &ai, why, sizeof(why));
+	if (ret != EXIT_OK) { /* a zombie's maps are empty: "no glibc" */
+		int race = changed_or_gone(pid, id);
+
+		if (race != EXIT_OK)
+			return race;
+	}
 	if (ret == EXIT_UNSUPPORTED && allow_foreign) {
 		s->foreign = true;
 		snprintf(s->foreign_why, sizeof(s->foreign_why), "%s", why);
@@ -299,8 +380,13 @@ prepare(pid_t pid, struct scan *s, struct maps *m, bool allow_foreign)
 	}
 	ret = libc_locate(pid, &ai, &s->libc, why, sizeof(why));
 	allocator_info_free(&ai);
-	if (ret != EXIT_OK)
+	if (ret != EXIT_OK) {
+		int race = changed_or_gone(pid, id);
+
+		if (race != EXIT_OK)
+			return race;
 		error_msg("%s", why);
+	}
 	return ret;
 }
 
@@ -326,6 +412,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	struct cow cw, *cwp = NULL;
 	struct maps m = { 0 };
 	struct glibc_target gt;
+	struct target_id id;
 	char why[256];
 	int ret;
 
@@ -333,7 +420,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
-	ret = prepare(pid, s, &m, opts->allow_foreign);
+	ret = prepare(pid, s, &m, opts->allow_foreign, &id);
 	/* A target sharing pages with a process it forked, or that forked it,
 	 * must not be made to copy them (maps_read_shared).  Unknown when
 	 * smaps cannot be read: then the rest fails too. */
@@ -354,9 +441,10 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	if (ret != EXIT_OK)
 		return ret;
 	s->prepare_ms = now_ms() - t0;
+	test_pause("located");
 
 	for (s->attempts = 1;; s->attempts++) {
-		ret = stop_and_copy(s, opts, &sz, cwp);
+		ret = stop_and_copy(s, opts, &sz, cwp, &id);
 		if (ret != EXIT_OK) {
 			seize_free(&sz);
 			return ret;
@@ -376,11 +464,11 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	copy_trim(&s->img);
 	s->holes = count_holes(&s->img);
 
+	test_pause("released");
 	ret = copy_readonly_modules(pid, &s->maps, &s->ro);
-	if (ret == -ESRCH) {
-		error_msg("process %d exited during the scan", (int)pid);
-		return EXIT_NOPROC;
-	}
+	/* the last read of the target: an exec or exit before it shows now */
+	if ((ret = changed_or_gone(pid, &id)) != EXIT_OK)
+		return ret;
 	if (s->foreign)
 		return EXIT_OK;
 	gt = (struct glibc_target){
