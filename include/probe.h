@@ -67,6 +67,9 @@ struct eperm_facts {
 	int yama_scope;         /* /proc/sys/kernel/yama/ptrace_scope, -1 when absent */
 	bool target_dumpable;   /* false for set-uid and prctl(PR_SET_DUMPABLE, 0) */
 	bool is_descendant;     /* target is a descendant of heapscan */
+	bool caps_known;        /* the two CapPrm below were read */
+	uint64_t target_cap_prm; /* the target's permitted capabilities */
+	uint64_t my_cap_prm;    /* ours */
 };
 
 int eperm_facts_read(pid_t pid, struct eperm_facts *f);
