@@ -11,6 +11,7 @@
  * recomputes every total (per kind, per arena, per type) from the chunks
  * rather than reading sums that could disagree with them.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -452,14 +453,120 @@ unlink_tmp_on_signal(void)
 		unlink(sig_tmp);
 }
 
+/*
+ * Temporary files are named .NAME.hs-NS-PID-START.XXXXXX: the writer's pid
+ * namespace (the inode of /proc/self/ns/pid), pid and start time (clock
+ * ticks after boot, /proc/PID/stat field 22).  A SIGKILL between creating
+ * one and renaming it leaves it behind; the next --snapshot of the same
+ * NAME removes it when it is provably a stale one of ours: a regular file of
+ * ours, mode 0600, one link, starting with (a part of) the snapshot magic,
+ * named for our pid namespace and for a process that no longer runs (no
+ * such pid, or one started at another time).  Anything else stays.
+ */
+static bool
+self_ids(unsigned long long *ns, unsigned long long *start)
+{
+	struct stat st;
+	char buf[1024];
+	const char *rp, *p;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0 || stat("/proc/self/ns/pid", &st) < 0)
+		return false;
+	buf[n] = '\0';
+	*ns = (unsigned long long)st.st_ino;
+	/* field 22, 20 fields after the ')' that ends field 2 */
+	if (!(rp = strrchr(buf, ')')))
+		return false;
+	p = rp + 1;
+	for (int field = 2; field < 21 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p && sscanf(p, " %llu", start) == 1;
+}
+
+/* Whether pid runs and was started at start. */
+static bool
+process_runs(long pid, unsigned long long start)
+{
+	char path[64], buf[1024];
+	const char *rp, *p;
+	unsigned long long st;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT; /* when unsure, it runs */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	if (!(rp = strrchr(buf, ')')))
+		return true;
+	p = rp + 1;
+	for (int field = 2; field < 21 && p; field++)
+		p = strchr(p + 1, ' ');
+	return !p || sscanf(p, " %llu", &st) != 1 || st == start;
+}
+
+static bool
+stale_temp(int dirfd, const char *name, const char *base, unsigned long long ns)
+{
+	size_t blen = strlen(base);
+	unsigned long long fns, start;
+	long pid;
+	int used = 0, fd;
+	char head[8];
+	struct stat st;
+	ssize_t n;
+
+	if (name[0] != '.' || strncmp(name + 1, base, blen) || name[1 + blen] != '.' ||
+	    sscanf(name + 2 + blen, "hs-%llu-%ld-%llu.%n", &fns, &pid, &start, &used) != 3 ||
+	    !used || strlen(name + 2 + blen + used) != 6 || fns != ns || pid <= 0 ||
+	    process_runs(pid, start))
+		return false;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		    (st.st_mode & 07777) == 0600 && st.st_nlink == 1 ?
+		    read(fd, head, sizeof(head)) :
+		    -1;
+	close(fd);
+	return n >= 0 && !memcmp(head, SNAP_MAGIC, (size_t)n);
+}
+
+static void
+remove_stale_temps(const char *dir, const char *base)
+{
+	unsigned long long ns, start;
+	DIR *d;
+	struct dirent *e;
+
+	if (!self_ids(&ns, &start) || !(d = opendir(dir)))
+		return;
+	while ((e = readdir(d)))
+		if (stale_temp(dirfd(d), e->d_name, base, ns) && unlinkat(dirfd(d), e->d_name, 0) == 0)
+			error_msg("removed %s/%s, left by a --snapshot that was killed", dir, e->d_name);
+	closedir(d);
+}
+
 static int
 open_temp(const char *path, char **tmp)
 {
 	char *dup = xstrdup(path), *dir = dirname(dup);
 	char *dup2 = xstrdup(path), *base = basename(dup2);
+	unsigned long long ns = 0, start = 0;
 	int fd;
 
-	*tmp = xasprintf("%s/.%s.XXXXXX", dir, base);
+	remove_stale_temps(dir, base);
+	self_ids(&ns, &start);
+	*tmp = xasprintf("%s/.%s.hs-%llu-%ld-%llu.XXXXXX", dir, base, ns, (long)getpid(), start);
 	free(dup);
 	free(dup2);
 	fd = mkostemp(*tmp, O_CLOEXEC);
