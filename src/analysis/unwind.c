@@ -749,8 +749,11 @@ unwind_free(struct unwind_set *u)
 void
 unwind_print_text(FILE *f, const struct scan *s, const struct unwind_set *u)
 {
-	fprintf(f, "process %d: %zu thread%s, stopped %.2f ms, unwound after in %.2f ms\n",
-		(int)s->pid, u->n, u->n == 1 ? "" : "s", s->pause_ms, u->unwind_ms);
+	fprintf(f, "process %d: %zu thread%s, stopped ", (int)s->pid, u->n, u->n == 1 ? "" : "s");
+	fput_num(f, s->pause_ms, 2);
+	fprintf(f, " ms, unwound after in ");
+	fput_num(f, u->unwind_ms, 2);
+	fprintf(f, " ms\n");
 	for (size_t i = 0; i < u->n; i++) {
 		const struct unwind_thread *t = &u->t[i];
 
@@ -788,8 +791,11 @@ json_str_or_null(FILE *f, const char *s)
 void
 unwind_print_json(FILE *f, const struct scan *s, const struct unwind_set *u)
 {
-	fprintf(f, "{\"pid\":%d,\"pause_ms\":%.3f,\"unwind_ms\":%.3f,\"threads\":[", (int)s->pid,
-		s->pause_ms, u->unwind_ms);
+	fprintf(f, "{\"pid\":%d,\"pause_ms\":", (int)s->pid);
+	json_num(f, s->pause_ms, 3);
+	fprintf(f, ",\"unwind_ms\":");
+	json_num(f, u->unwind_ms, 3);
+	fprintf(f, ",\"threads\":[");
 	for (size_t i = 0; i < u->n; i++) {
 		const struct unwind_thread *t = &u->t[i];
 
