@@ -113,6 +113,8 @@ struct walk {
 	uint64_t *fence;   /* every FENCE_STEP-th chunk's address, for find_chunk */
 	size_t nfence;
 	bool dry;          /* only count the chunks: no entries, no problems */
+	uint64_t *pclear;  /* chunks whose PREV_INUSE is clear (see check_prev_free) */
+	size_t npclear, cappclear;
 };
 
 #define FENCE_STEP 64
@@ -430,6 +432,13 @@ push_chunk(struct walk *w, uint64_t addr, uint64_t size, enum chunk_kind kind, u
 	c->arena = arena;
 }
 
+static void
+note_prev_free(struct walk *w, uint64_t p)
+{
+	w->pclear = xgrow(w->pclear, &w->cappclear, w->npclear + 1, sizeof(*w->pclear));
+	w->pclear[w->npclear++] = p;
+}
+
 /* Chunks of the range from p (its start, or where an earlier call stopped)
  * on; stops at the first chunk at or past stop and returns its address, or
  * returns WALK_DONE when the range ends first. */
@@ -489,6 +498,8 @@ walk_arena_range(struct walk *w, const struct heap_range *r, uint64_t p, uint64_
 			if (rd(w, p + 32 + 8, &next) && (next & ~7ULL) == 0)
 				return WALK_DONE;
 		}
+		if (!(flags & PREV_INUSE) && !w->dry)
+			note_prev_free(w, p);
 		if (p == r->top) {
 			/* a corrupt size is reported below; the model keeps the heap's extent */
 			push_chunk(w, p, size > r->limit - p ? r->limit - p : size, CK_TOP, r->arena);
@@ -662,8 +673,10 @@ choose_cut(const struct walk *w, size_t *range, uint64_t *cut)
 /* The upper part's problems and unwalked bytes after the lower part's, as
  * one thread would have found them. */
 static void
-join_upper(struct heap_model *m, struct upper_walk *u)
+join_upper(struct walk *w, struct upper_walk *u)
 {
+	struct heap_model *m = w->m;
+
 	for (size_t k = 0; k < u->m.nproblems; k++) {
 		struct heap_problem *p = new_problem(m);
 
@@ -674,6 +687,9 @@ join_upper(struct heap_model *m, struct upper_walk *u)
 	for (size_t a = 0; a < m->narenas; a++)
 		m->arenas[a].unaccounted += u->m.arenas[a].unaccounted;
 	m->nchunks += u->m.nchunks;
+	for (size_t k = 0; k < u->w.npclear; k++)
+		note_prev_free(w, u->w.pclear[k]);
+	free(u->w.pclear);
 	free(u->m.problems);
 	free(u->m.arenas);
 }
@@ -694,6 +710,8 @@ walk_all_ranges(struct walk *w)
 	u = xcalloc(1, sizeof(*u));
 	u->w = *w;
 	u->w.cur = NULL;
+	u->w.pclear = NULL; /* its own, appended to the lower part's (join_upper) */
+	u->w.npclear = u->w.cappclear = 0;
 	u->w.m = &u->m;
 	u->m.chunks = m->chunks;
 	u->m.cap = m->cap;
@@ -712,10 +730,11 @@ walk_all_ranges(struct walk *w)
 	at = walk_ranges(w, 0, 0, cut_range, cut);
 	pthread_join(th, NULL);
 	if (u->nlower == m->nchunks) {
-		join_upper(m, u);
+		join_upper(w, u);
 	} else {
 		/* cannot happen (both parts run the same code on the same bytes);
 		 * if it did, the upper part is in the wrong place: walk it again */
+		free(u->w.pclear);
 		free(u->m.problems);
 		free(u->m.arenas);
 		if (at == WALK_DONE)
@@ -1019,6 +1038,32 @@ walk_tcache(struct walk *w, const struct glibc_thread *th, uint64_t nbins)
 	}
 }
 
+/* glibc's free() of a chunk whose next chunk says it is free ("double free or
+ * corruption (!prev)"): a chunk with PREV_INUSE clear has a free chunk
+ * before it, on a doubly linked bin (tcache and fastbin chunks keep the bit
+ * set).  The bin chunks' own side (prev_size, the bit) is check_bin_chunk's;
+ * here, a clear bit after a chunk that no bin holds. */
+static void
+check_prev_free(struct walk *w)
+{
+	const struct heap_model *m = w->m;
+
+	for (size_t k = 0; k < w->npclear; k++) {
+		const struct hs_chunk *c = find_chunk(w, w->pclear[k]), *prev;
+
+		if (!c || c == m->chunks)
+			continue;
+		prev = c - 1;
+		if (prev->addr + prev->size != c->addr || prev->arena != c->arena ||
+		    prev->kind == CK_UNSORTED || prev->kind == CK_SMALLBIN ||
+		    prev->kind == CK_LARGEBIN)
+			continue;
+		problem(w->m, prev->addr, "chunk 0x%lx (%s) is on no bin, but the next chunk 0x%lx "
+			"says it is free (double free or corruption (!prev))",
+			(unsigned long)prev->addr, chunk_kind_name(prev->kind), (unsigned long)c->addr);
+	}
+}
+
 /* ---- totals -------------------------------------------------------------- */
 
 /* One half's totals: [0] the heap's, [1 + arena] each arena's. */
@@ -1153,6 +1198,8 @@ glibc_walk(const struct glibc_target *t, struct heap_model *m, char *why, size_t
 		if (t->threads[i].tcache && !dup)
 			walk_tcache(&w, &t->threads[i], nbins);
 	}
+	check_prev_free(&w);
+	free(w.pclear);
 	free(w.fence);
 	heap_model_tally(m);
 	if (m->mp_valid && ((uint64_t)m->mp_n_mmaps != m->count[CK_MMAPPED]))

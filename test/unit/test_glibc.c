@@ -670,6 +670,22 @@ ref_check_bin(struct ref_walk *r, const struct hs_chunk *c, uint64_t from)
 		ref_problem(r, c->addr, "nextsize");
 }
 
+/* Then each chunk whose PREV_INUSE is clear after a chunk that no bin holds. */
+static void
+ref_prev_free(struct ref_walk *r)
+{
+	for (size_t i = 1; i < r->n; i++) {
+		const struct hs_chunk *c = &r->ch[i], *prev = &r->ch[i - 1];
+		uint64_t hdr;
+
+		if (c->kind == CK_MMAPPED || !image_u64(&r->f->img, c->addr + 8, &hdr) || (hdr & 1))
+			continue;
+		if (prev->addr + prev->size == c->addr && prev->kind != CK_UNSORTED &&
+		    prev->kind != CK_SMALLBIN && prev->kind != CK_LARGEBIN)
+			ref_problem(r, prev->addr, "(!prev)");
+	}
+}
+
 /* The main arena's fastbins, then its bins, each walked to its end. */
 static void
 ref_lists(struct ref_walk *r)
@@ -784,6 +800,7 @@ UNIT_TEST(glibc_walk_free_lists_as_one_by_one)
 			    r.ch[i].kind == CK_SMALLBIN || r.ch[i].kind == CK_LARGEBIN)
 				r.ch[i].kind = CK_INUSE;
 		ref_lists(&r);
+		ref_prev_free(&r);
 		for (size_t i = 0; i < r.n; i++)
 			CHECK(f->m.chunks[i].kind == r.ch[i].kind);
 		CHECK_EQ_U64(f->m.nproblems, r.np);
@@ -980,5 +997,30 @@ UNIT_TEST(glibc_check_largebin_nextsize_links)
 	put(f, c10 + 40, HEAP + 0x290); /* bk_nextsize elsewhere */
 	CHECK(walk(f) == 0);
 	CHECK(problem_at(f, c10, "(corrupted double-linked list (not small))") != NULL);
+	done(f);
+}
+
+/* An in-use chunk whose next chunk's PREV_INUSE is clear: free() of it
+ * aborts with "double free or corruption (!prev)". */
+UNIT_TEST(glibc_check_prev_inuse_clear_after_a_chunk_on_no_bin)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t c2 = HEAP + 0x290 + 2 * 0x30, c3 = c2 + 0x30;
+
+	put(f, c3 + 8, get(f, c3 + 8) & ~1ULL);
+	CHECK(walk(f) == 0);
+	CHECK(problem_at(f, c2, "(double free or corruption (!prev))") != NULL);
+	CHECK_EQ_U64(f->m.nproblems, 1);
+	done(f);
+}
+
+/* In a healthy heap every clear PREV_INUSE follows a bin chunk: no problem
+ * (build_all_kinds has three bin chunks, each with its next's bit clear). */
+UNIT_TEST(glibc_check_prev_inuse_clear_after_bin_chunks_is_no_problem)
+{
+	struct fake *f = build_all_kinds();
+
+	CHECK(walk(f) == 0);
+	CHECK_EQ_U64(f->m.nproblems, 0);
 	done(f);
 }
