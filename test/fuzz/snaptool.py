@@ -311,12 +311,17 @@ def zframe(claim, length):
     return frame + b"\0" * (length - len(frame))
 
 
-def zbomb(prefix, fill, count, wlog=17):
+def zbomb(prefix, fill, count, wlog=17, ratio=12000):
     """A zstd frame of PREFIX (a raw block) and then COUNT bytes FILL (RLE
     blocks of 128 KiB): a few bytes per 128 KiB, with its content size.  Not
     single-segment (that would make the window the whole content, which a
-    streaming reader refuses): a window of 128 KiB."""
-    frame = struct.pack("<IBBQ", 0xFD2FB528, 0xC0, (wlog - 10) << 3, len(prefix) + count)
+    streaming reader refuses): a window of 128 KiB.  RLE inflates 32768x, more
+    than zstd reaches on anything but one repeated byte; a skippable frame
+    after it pads the whole to RATIO (12000: what zstd -19 makes of repeated
+    8-byte records), so a reader that bounds the ratio by what real content
+    reaches still takes it."""
+    total = len(prefix) + count
+    frame = struct.pack("<IBBQ", 0xFD2FB528, 0xC0, (wlog - 10) << 3, total)
     blocks = []
     if prefix or not count:
         blocks.append((0, len(prefix), prefix))
@@ -327,6 +332,9 @@ def zbomb(prefix, fill, count, wlog=17):
     for i, (kind, size, body) in enumerate(blocks):
         last = 1 if i == len(blocks) - 1 else 0
         frame += struct.pack("<I", last | kind << 1 | size << 3)[:3] + body
+    pad = (total + ratio - 1) // ratio - len(frame) - 8 if ratio else 0
+    if pad > 0:
+        frame += struct.pack("<II", 0x184D2A50, pad) + b"\0" * pad
     return frame
 
 
@@ -385,14 +393,14 @@ def hostile(buf, outdir):
     else:
         add_section(b, "RACH", zbomb(p, 1, 1 << 30), 1, len(p) + (1 << 30))
     emit("rach-1g", "RACH does not match", b)
-    # an unknown section of 4 GiB (zeros): skipped, never decompressed
+    # an unknown section of 2 GiB (zeros): skipped, never decompressed
     b = bytearray(buf)
-    add_section(b, "ZZZZ", zbomb(b"", 0, 4 << 30), 1, 4 << 30)
-    emit("unknown-4g", "ok", b)
-    # a CONT section of 4 GiB: kept compressed, never decompressed
+    add_section(b, "ZZZZ", zbomb(b"", 0, 2 << 30), 1, 2 << 30)
+    emit("unknown-2g", "ok", b)
+    # a CONT section of 2 GiB: kept compressed, never decompressed
     b = bytearray(buf)
-    add_section(b, "CONT", zbomb(b"", 0, 4 << 30), 1, 4 << 30)
-    emit("cont-4g", "ok", b)
+    add_section(b, "CONT", zbomb(b"", 0, 2 << 30), 1, 2 << 30)
+    emit("cont-2g", "ok", b)
     # CHNK: the base's records, then 1 GiB of zeros, in a frame asking for a
     # 1 GiB window (a streaming decoder would allocate it)
     p = payload_of(buf, "CHNK")
