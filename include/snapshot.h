@@ -56,7 +56,9 @@
  *     compress to 1361 records per stored byte at zstd level 3 (the writer's)
  *     and 1482 at level 22 (measured on 64 MB of 8-byte records); so a 45 KB file may
  *     honestly describe 67M chunks and cost ~1.6 GiB, as the heap it
- *     describes did.  Past its first bad record a file costs nothing more.
+ *     describes did (measured: 10M identical chunks, a 23.5 KB file, read
+ *     with --json in 257 MiB and 1.3 s).  Past its first bad record a file
+ *     costs nothing more.
  *   - The type table may not be longer than the distinct types the chunks
  *     use (every type heapscan writes has a chunk), nor the class table
  *     longer than one class per 16 bytes of chunks in use.
