@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct target_info {
@@ -33,6 +34,20 @@ int parse_pid(const char *s, pid_t *out);
  * why ("process 123 is a zombie (it exited; its parent has not reaped it)"). */
 int target_probe(pid_t pid, struct target_info *ti, char *why, size_t whylen);
 void target_info_free(struct target_info *ti);
+/* Which program a process runs, as far as an exec would change it: where
+ * its code, stack, arguments and environment start (/proc/PID/stat fields 26,
+ * 28, 48, 50; an exec maps them anew, at new random addresses).  state is
+ * field 3. */
+struct target_id {
+	char state;
+	uint64_t code, stack, args, env;
+};
+
+/* 0; -ESRCH when the process is gone; -EINVAL when stat does not parse. */
+int target_identity(pid_t pid, struct target_id *id);
+/* From /proc/PID/stat text (pure; for tests).  0 or -1. */
+int target_identity_parse(const char *text, size_t len, struct target_id *id);
+
 /* The verdict of target_probe from facts already read (pure; for tests). */
 int probe_judge(const struct target_info *ti, char *why, size_t whylen);
 
@@ -52,6 +67,9 @@ struct eperm_facts {
 	int yama_scope;         /* /proc/sys/kernel/yama/ptrace_scope, -1 when absent */
 	bool target_dumpable;   /* false for set-uid and prctl(PR_SET_DUMPABLE, 0) */
 	bool is_descendant;     /* target is a descendant of heapscan */
+	bool caps_known;        /* the two CapPrm below were read */
+	uint64_t target_cap_prm; /* the target's permitted capabilities */
+	uint64_t my_cap_prm;    /* ours */
 };
 
 int eperm_facts_read(pid_t pid, struct eperm_facts *f);

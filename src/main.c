@@ -152,6 +152,36 @@ parse_locate(const char *s, enum locate_mode *out)
 	return 0;
 }
 
+/* getopt said '?': one line that names what was wrong. */
+static void __attribute__((noreturn))
+unknown_option(int argc, char **argv)
+{
+	const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+	const char *eq = strchr(arg, '=');
+
+	if (strncmp(arg, "--", 2) || !optopt) {
+		if (!strncmp(arg, "--", 2))
+			error_msg_and_die(EXIT_USAGE, "unknown option '%s'; see heapscan --help", arg);
+		error_msg_and_die(EXIT_USAGE, "unknown option '-%c'; see heapscan --help", optopt);
+	}
+	if (eq)
+		error_msg_and_die(EXIT_USAGE, "option '%.*s' takes no value; see heapscan --help",
+				  (int)(eq - arg), arg);
+	error_msg_and_die(EXIT_USAGE, "option '%s' needs a value; see heapscan --help", arg);
+}
+
+/* "-1" would reach getopt as option '1': it is a process id, negative. */
+static void
+refuse_negative_pid(int argc, char **argv)
+{
+	pid_t pid;
+
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (argv[i][0] == '-' && parse_pid(argv[i] + 1, &pid) == 0)
+			error_msg_and_die(EXIT_USAGE, "'%s' is not a process id: process ids are "
+					  "positive", argv[i]);
+}
+
 static void
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -207,6 +237,8 @@ parse_options(int argc, char **argv, struct options *o)
 		glibc_walk_split_for_tests = true;
 		par_min_for_tests = 2;
 	}
+	refuse_negative_pid(argc, argv);
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -279,9 +311,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'h':
 			usage(stdout);
 			exit(EXIT_OK);
-		default:
-			usage(stderr);
-			exit(EXIT_USAGE);
+		default: /* one line: not getopt's message and the whole usage */
+			unknown_option(argc, argv);
 		}
 	}
 	/* --snapshot FILE --retained: the snapshot keeps the retainers */

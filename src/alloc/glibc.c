@@ -189,6 +189,8 @@ struct walk {
 	uint64_t *fence;   /* every FENCE_STEP-th chunk's address, for find_chunk */
 	size_t nfence;
 	bool dry;          /* only count the chunks: no entries, no problems */
+	uint64_t *pclear;  /* chunks whose PREV_INUSE is clear (see check_prev_free) */
+	size_t npclear, cappclear;
 };
 
 #define FENCE_STEP 64
@@ -336,6 +338,29 @@ top_end(struct walk *w, uint64_t top, uint64_t topsize, uint64_t end)
 	return top + size;
 }
 
+/* glibc's own checks on top (sysmalloc's assert, "malloc(): corrupted top
+ * size"): top ends where its heap ends, on a page boundary, is at least
+ * MINSIZE and no larger than the arena's memory.  A top that ends early
+ * leaves the bytes after it counted nowhere: they are the arena's
+ * unaccounted bytes.  end is the heap's end, 0 when it is not known. */
+static void
+check_top(struct walk *w, unsigned ai, uint64_t top, uint64_t topsize, uint64_t end)
+{
+	struct arena_info *a = &w->m->arenas[ai];
+	uint64_t size = topsize & ~7ULL;
+
+	if (end && (top >= end || size > end - top))
+		return; /* top_end's problem */
+	if (size < MINSIZE || ((top + size) & (PAGE - 1)) ||
+	    (a->system_mem && size > a->system_mem) || (end && top + size != end)) {
+		problem(w->m, top, "top chunk at 0x%lx: size field 0x%lx ends it at 0x%lx, not at its "
+			"heap's end 0x%lx (malloc(): corrupted top size)", (unsigned long)top,
+			(unsigned long)topsize, (unsigned long)(top + size), (unsigned long)end);
+		if (end > top + size)
+			a->unaccounted += end - (top + size);
+	}
+}
+
 static void
 main_heap_range(struct walk *w)
 {
@@ -360,6 +385,8 @@ main_heap_range(struct walk *w)
 	}
 	add_range(w, base, align_chunk(base), top_end(w, top, topsize, r ? r->end : top), top, 0,
 		  false);
+	/* the [heap] mapping ends where brk, and top, end */
+	check_top(w, 0, top, topsize, r && !strcmp(r->name, "[heap]") ? r->end : 0);
 	w->m->arenas[0].nheaps = 1;
 }
 
@@ -387,9 +414,10 @@ thread_heap_ranges(struct walk *w, unsigned ai)
 			break;
 		}
 		first = first_heap ? align_chunk(a + lay->ms_size) : align_chunk(h + lay->hi_sizeof);
-		if (top >= h && top < h + size)
+		if (top >= h && top < h + size) {
 			add_range(w, h, first, top_end(w, top, topsize, h + size), top, ai, false);
-		else
+			check_top(w, ai, top, topsize, h + size);
+		} else
 			add_range(w, h, first, h + size, 0, ai, true);
 		if (first_heap) {
 			if (prev)
@@ -493,6 +521,13 @@ push_chunk(struct walk *w, uint64_t addr, uint64_t size, enum chunk_kind kind, u
 	c->arena = arena;
 }
 
+static void
+note_prev_free(struct walk *w, uint64_t p)
+{
+	w->pclear = xgrow(w->pclear, &w->cappclear, w->npclear + 1, sizeof(*w->pclear));
+	w->pclear[w->npclear++] = p;
+}
+
 /* Chunks of the range from p (its start, or where an earlier call stopped)
  * on; stops at the first chunk at or past stop and returns its address, or
  * returns WALK_DONE when the range ends first. */
@@ -552,6 +587,8 @@ walk_arena_range(struct walk *w, const struct heap_range *r, uint64_t p, uint64_
 			if (rd(w, p + 32 + 8, &next) && (next & ~7ULL) == 0)
 				return WALK_DONE;
 		}
+		if (!(flags & PREV_INUSE) && !w->dry)
+			note_prev_free(w, p);
 		if (p == r->top) {
 			/* a corrupt size is reported below; the model keeps the heap's extent */
 			push_chunk(w, p, size > r->limit - p ? r->limit - p : size, CK_TOP, r->arena);
@@ -725,8 +762,10 @@ choose_cut(const struct walk *w, size_t *range, uint64_t *cut)
 /* The upper part's problems and unwalked bytes after the lower part's, as
  * one thread would have found them. */
 static void
-join_upper(struct heap_model *m, struct upper_walk *u)
+join_upper(struct walk *w, struct upper_walk *u)
 {
+	struct heap_model *m = w->m;
+
 	for (size_t k = 0; k < u->m.nproblems; k++) {
 		struct heap_problem *p = new_problem(m);
 
@@ -737,6 +776,9 @@ join_upper(struct heap_model *m, struct upper_walk *u)
 	for (size_t a = 0; a < m->narenas; a++)
 		m->arenas[a].unaccounted += u->m.arenas[a].unaccounted;
 	m->nchunks += u->m.nchunks;
+	for (size_t k = 0; k < u->w.npclear; k++)
+		note_prev_free(w, u->w.pclear[k]);
+	free(u->w.pclear);
 	free(u->m.problems);
 	free(u->m.arenas);
 }
@@ -757,6 +799,8 @@ walk_all_ranges(struct walk *w)
 	u = xcalloc(1, sizeof(*u));
 	u->w = *w;
 	u->w.cur = NULL;
+	u->w.pclear = NULL; /* its own, appended to the lower part's (join_upper) */
+	u->w.npclear = u->w.cappclear = 0;
 	u->w.m = &u->m;
 	u->m.chunks = m->chunks;
 	u->m.cap = m->cap;
@@ -775,10 +819,11 @@ walk_all_ranges(struct walk *w)
 	at = walk_ranges(w, 0, 0, cut_range, cut);
 	pthread_join(th, NULL);
 	if (u->nlower == m->nchunks) {
-		join_upper(m, u);
+		join_upper(w, u);
 	} else {
 		/* cannot happen (both parts run the same code on the same bytes);
 		 * if it did, the upper part is in the wrong place: walk it again */
+		free(u->w.pclear);
 		free(u->m.problems);
 		free(u->m.arenas);
 		if (at == WALK_DONE)
@@ -884,6 +929,37 @@ mark_free(struct walk *w, uint64_t addr, enum chunk_kind kind, int arena, const 
 	return c;
 }
 
+/* A link that leads to an address malloc could never have stored: glibc
+ * aborts with "malloc(): unaligned <what> chunk detected".  holder is the
+ * chunk whose link it is (or the arena or tcache slot); when the stored
+ * word itself is an aligned address, the link was written raw, without
+ * safe-linking's mangling. */
+static void
+unaligned_link(struct walk *w, const char *list, uint64_t holder, uint64_t to, uint64_t stored,
+	       bool mangled, const char *what)
+{
+	if (mangled && stored && !(stored & ALIGN_MASK))
+		problem(w->m, holder, "%s: link in 0x%lx is raw 0x%lx, not safe-linked "
+			"(malloc(): unaligned %s chunk detected)", list, (unsigned long)holder,
+			(unsigned long)stored, what);
+	else
+		problem(w->m, holder, "%s: link in 0x%lx leads to 0x%lx (malloc(): unaligned %s "
+			"chunk detected)", list, (unsigned long)holder, (unsigned long)to, what);
+}
+
+/* A safe-linked link whose decoded value is no chunk but whose stored value
+ * is one: written raw (a use-after-free write of a plain pointer). */
+static bool
+raw_link(struct walk *w, const char *list, uint64_t holder, uint64_t to, uint64_t stored)
+{
+	if (find_chunk(w, to) || (stored & ALIGN_MASK) || !find_chunk(w, stored))
+		return false;
+	problem(w->m, holder, "%s: link in 0x%lx is raw 0x%lx, not safe-linked (it decodes to "
+		"0x%lx, no chunk)", list, (unsigned long)holder, (unsigned long)stored,
+		(unsigned long)to);
+	return true;
+}
+
 static void
 walk_fastbins(struct walk *w, unsigned ai)
 {
@@ -896,6 +972,8 @@ walk_fastbins(struct walk *w, unsigned ai)
 		snprintf(list, sizeof(list), "arena 0x%lx fastbin %d", (unsigned long)a, i);
 		if (!rd(w, a + w->lay->ms_fastbins + 8 * (uint64_t)i, &p))
 			continue;
+		uint64_t holder = a + w->lay->ms_fastbins + 8 * (uint64_t)i, held = p;
+
 		while (p && n++ <= w->m->nchunks) {
 			uint64_t stored;
 			struct hs_chunk *c;
@@ -903,16 +981,60 @@ walk_fastbins(struct walk *w, unsigned ai)
 			 * find_chunk's instead of following them */
 			bool more = rd(w, p + 16, &stored);
 
-			if ((p & ALIGN_MASK) || !(c = mark_free(w, p, CK_FASTBIN, (int)ai, list)))
+			if (p & ALIGN_MASK) {
+				unaligned_link(w, list, holder, p, held, n > 1 && w->lay->safe_linking,
+					       "fastbin");
+				break;
+			}
+			if (n > 1 && w->lay->safe_linking && raw_link(w, list, holder, p, held))
+				break;
+			if (!(c = mark_free(w, p, CK_FASTBIN, (int)ai, list)))
 				break;
 			if (c->size != (uint64_t)(i + 2) * 16)
-				problem(w->m, p, "%s: chunk at 0x%lx has size 0x%lx", list,
-					(unsigned long)p, (unsigned long)c->size);
+				problem(w->m, p, "%s: chunk at 0x%lx has size 0x%lx (malloc(): memory "
+					"corruption (fast))", list, (unsigned long)p,
+					(unsigned long)c->size);
 			if (!more)
 				break;
+			holder = p;
+			held = stored;
 			p = w->lay->safe_linking ? stored ^ ((p + 16) >> 12) : stored;
 		}
 	}
+}
+
+/* glibc's checks on a chunk of a doubly linked bin (unlink_chunk, the
+ * unsorted and small/large bin takes in _int_malloc): its bk leads back to
+ * where the walk came from, the next chunk's prev_size is its size and the
+ * next chunk's PREV_INUSE is clear, its size fits in the arena; for a large
+ * chunk heading a run of one size, the nextsize links lead back to it. */
+static void
+check_bin_chunk(struct walk *w, const char *list, const struct hs_chunk *c, uint64_t from,
+		uint64_t system_mem)
+{
+	uint64_t p = c->addr, bk, prev_size, next_hdr, fdn, bkn, back;
+
+	if (rd(w, p + 24, &bk) && bk != from)
+		problem(w->m, p, "%s: chunk at 0x%lx: bk 0x%lx, not 0x%lx that links to it "
+			"(corrupted double-linked list)", list, (unsigned long)p,
+			(unsigned long)bk, (unsigned long)from);
+	if (system_mem && c->size > system_mem)
+		problem(w->m, p, "%s: chunk at 0x%lx: size 0x%lx is more than its arena's memory "
+			"(malloc(): invalid size (unsorted))", list, (unsigned long)p,
+			(unsigned long)c->size);
+	if (rd(w, p + c->size, &prev_size) && prev_size != c->size)
+		problem(w->m, p, "%s: chunk at 0x%lx: size 0x%lx but the next chunk's prev_size 0x%lx "
+			"(corrupted size vs. prev_size)", list, (unsigned long)p,
+			(unsigned long)c->size, (unsigned long)prev_size);
+	if (rd(w, p + c->size + 8, &next_hdr) && (next_hdr & PREV_INUSE))
+		problem(w->m, p, "%s: chunk at 0x%lx is free but the next chunk says it is in use "
+			"(malloc(): invalid next->prev_inuse (unsorted))", list, (unsigned long)p);
+	if (c->kind != CK_LARGEBIN || !rd(w, p + 32, &fdn) || !rd(w, p + 40, &bkn) || !fdn)
+		return;
+	if (!rd(w, fdn + 40, &back) || back != p || !rd(w, bkn + 32, &back) || back != p)
+		problem(w->m, p, "%s: chunk at 0x%lx: nextsize links 0x%lx, 0x%lx do not lead back "
+			"(corrupted double-linked list (not small))", list, (unsigned long)p,
+			(unsigned long)fdn, (unsigned long)bkn);
 }
 
 static void
@@ -928,8 +1050,11 @@ walk_bins(struct walk *w, unsigned ai)
 		snprintf(list, sizeof(list), "arena 0x%lx bin %d", (unsigned long)a, i);
 		if (!rd(w, head + 16, &p))
 			continue;
+		uint64_t from = head;
+
 		while (p != head) {
 			uint64_t next;
+			const struct hs_chunk *c;
 			bool more;
 
 			if (n++ > w->m->nchunks) {
@@ -937,8 +1062,12 @@ walk_bins(struct walk *w, unsigned ai)
 				break;
 			}
 			more = rd(w, p + 16, &next); /* first, as in walk_fastbins */
-			if (!mark_free(w, p, kind, (int)ai, list) || !more)
+			if (!(c = mark_free(w, p, kind, (int)ai, list)))
 				break;
+			check_bin_chunk(w, list, c, from, w->m->arenas[ai].system_mem);
+			if (!more)
+				break;
+			from = p;
 			p = next;
 		}
 	}
@@ -986,7 +1115,7 @@ static void
 walk_tcache_bin(struct walk *w, const struct glibc_thread *th, uint64_t T, uint64_t i, int64_t count)
 {
 	const struct glibc_layout *lay = w->lay;
-	uint64_t e, k, lo, hi, prev = 0;
+	uint64_t e, k, lo, hi, prev = 0, holder, held;
 	uint64_t bound = count >= 0 ? (uint64_t)count : 65535; /* MAX_TCACHE_COUNT */
 	char list[64];
 
@@ -994,11 +1123,19 @@ walk_tcache_bin(struct walk *w, const struct glibc_thread *th, uint64_t T, uint6
 	if (!rd(w, T + lay->tc_entries + 8 * i, &e))
 		return;
 	tcache_bin_sizes(lay, i, &lo, &hi);
+	holder = T;
+	held = e;
 	for (k = 0; k < bound && e; k++) {
 		uint64_t stored;
 		struct hs_chunk *c;
 
-		if ((e & ALIGN_MASK) || !(c = mark_free(w, e - 16, CK_TCACHE, -1, list)))
+		if (e & ALIGN_MASK) {
+			unaligned_link(w, list, holder, e, held, k > 0 && lay->safe_linking, "tcache");
+			break;
+		}
+		if (k > 0 && lay->safe_linking && raw_link(w, list, holder, e - 16, held - 16))
+			break;
+		if (!(c = mark_free(w, e - 16, CK_TCACHE, -1, list)))
 			break;
 		if (c->size < lo || c->size >= hi || c->size < prev)
 			problem(w->m, e - 16, "%s: chunk at 0x%lx has size 0x%lx", list,
@@ -1006,6 +1143,8 @@ walk_tcache_bin(struct walk *w, const struct glibc_thread *th, uint64_t T, uint6
 		prev = c->size;
 		if (!rd(w, e, &stored))
 			break;
+		holder = e - 16;
+		held = stored;
 		e = lay->safe_linking ? stored ^ (e >> 12) : stored;
 	}
 	if (count < 0)
@@ -1039,6 +1178,32 @@ walk_tcache(struct walk *w, const struct glibc_thread *th, uint64_t nbins, int64
 		if (i >= nbins && i < lay->tc_small_bins)
 			continue;
 		walk_tcache_bin(w, th, T, i, tcache_bin_count(w, T, i, fill));
+	}
+}
+
+/* glibc's free() of a chunk whose next chunk says it is free ("double free or
+ * corruption (!prev)"): a chunk with PREV_INUSE clear has a free chunk
+ * before it, on a doubly linked bin (tcache and fastbin chunks keep the bit
+ * set).  The bin chunks' own side (prev_size, the bit) is check_bin_chunk's;
+ * here, a clear bit after a chunk that no bin holds. */
+static void
+check_prev_free(struct walk *w)
+{
+	const struct heap_model *m = w->m;
+
+	for (size_t k = 0; k < w->npclear; k++) {
+		const struct hs_chunk *c = find_chunk(w, w->pclear[k]), *prev;
+
+		if (!c || c == m->chunks)
+			continue;
+		prev = c - 1;
+		if (prev->addr + prev->size != c->addr || prev->arena != c->arena ||
+		    prev->kind == CK_UNSORTED || prev->kind == CK_SMALLBIN ||
+		    prev->kind == CK_LARGEBIN)
+			continue;
+		problem(w->m, prev->addr, "chunk at 0x%lx (%s) is on no bin, but the next chunk 0x%lx "
+			"says it is free (double free or corruption (!prev))",
+			(unsigned long)prev->addr, chunk_kind_name(prev->kind), (unsigned long)c->addr);
 	}
 }
 
@@ -1180,6 +1345,8 @@ glibc_walk(const struct glibc_target *t, struct heap_model *m, char *why, size_t
 		if (t->threads[i].tcache && !dup)
 			walk_tcache(&w, &t->threads[i], nbins, fill);
 	}
+	check_prev_free(&w);
+	free(w.pclear);
 	free(w.fence);
 	heap_model_tally(m);
 	if (m->mp_valid && ((uint64_t)m->mp_n_mmaps != m->count[CK_MMAPPED]))

@@ -713,9 +713,13 @@ unwind_print_text(FILE *f, const struct scan *s, const struct unwind_set *u)
 		fputs("read from ", f);
 		fput_printable(f, s->origin);
 	} else {
-		fprintf(f, "stopped %.2f ms", s->pause_ms);
+		fputs("stopped ", f);
+		fput_num(f, s->pause_ms, 2);
+		fputs(" ms", f);
 	}
-	fprintf(f, ", unwound after in %.2f ms\n", u->unwind_ms);
+	fputs(", unwound after in ", f);
+	fput_num(f, u->unwind_ms, 2);
+	fputs(" ms\n", f);
 	for (size_t i = 0; i < u->n; i++) {
 		const struct unwind_thread *t = &u->t[i];
 
@@ -753,8 +757,11 @@ json_str_or_null(FILE *f, const char *s)
 void
 unwind_print_json(FILE *f, const struct scan *s, const struct unwind_set *u)
 {
-	fprintf(f, "{\"pid\":%d,\"pause_ms\":%.3f,\"unwind_ms\":%.3f,\"threads\":[", (int)s->pid,
-		s->pause_ms, u->unwind_ms);
+	fprintf(f, "{\"pid\":%d,\"pause_ms\":", (int)s->pid);
+	json_num(f, s->pause_ms, 3);
+	fprintf(f, ",\"unwind_ms\":");
+	json_num(f, u->unwind_ms, 3);
+	fprintf(f, ",\"threads\":[");
 	for (size_t i = 0; i < u->n; i++) {
 		const struct unwind_thread *t = &u->t[i];
 

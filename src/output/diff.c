@@ -1005,8 +1005,9 @@ json_row(FILE *f, const struct diff_row *w, size_t n, bool leaks)
 	if (n > 2) {
 		json_u64s(f, "counts", w->count, n);
 		json_u64s(f, "bytes", w->bytes, n);
-		fprintf(f, ", \"growth\": %.1f, \"grew_steps\": %d, \"shrank_steps\": %d", w->growth,
-			w->up, w->down);
+		fprintf(f, ", \"growth\": ");
+		json_num(f, w->growth, 1);
+		fprintf(f, ", \"grew_steps\": %d, \"shrank_steps\": %d", w->up, w->down);
 	}
 	fputc('}', f);
 }

@@ -2,6 +2,7 @@
  * json.c - JSON value escaping (see json.h).
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -37,7 +38,9 @@ void
 fput_printable(FILE *f, const char *str)
 {
 	for (const unsigned char *s = (const unsigned char *)(str ? str : ""); *s; s++) {
-		if (*s >= 0x20 && *s < 0x7f)
+		if (*s == '\\') /* else the text "\x1b" would read as an escaped ESC */
+			fputs("\\\\", f);
+		else if (*s >= 0x20 && *s < 0x7f)
 			fputc(*s, f);
 		else
 			fprintf(f, "\\x%02x", *s);
@@ -64,6 +67,26 @@ json_str(FILE *f, const char *str)
 		}
 	}
 	fputc('"', f);
+}
+
+int
+json_num(FILE *f, double v, int prec)
+{
+	if (!isfinite(v)) {
+		fputs("null", f);
+		return -1;
+	}
+	fprintf(f, "%.*f", prec, v);
+	return 0;
+}
+
+void
+fput_num(FILE *f, double v, int prec)
+{
+	if (isfinite(v))
+		fprintf(f, "%.*f", prec, v);
+	else
+		fputc('?', f);
 }
 
 void

@@ -303,11 +303,14 @@ report_text(FILE *f, const struct scan *s, const struct type_table *types,
 	} else if (s->was_stopped) {
 		/* a process that was stopped already was not paused by heapscan:
 		 * the copy's time is no stop window of ours */
-		fprintf(f, "already stopped (stays stopped), copied %s in %.2f ms",
-			human_bytes(s->copied_bytes, b, sizeof(b)), s->pause_ms);
+		fprintf(f, "already stopped (stays stopped), copied %s in ",
+			human_bytes(s->copied_bytes, b, sizeof(b)));
+		fput_num(f, s->pause_ms, 2);
+		fputs(" ms", f);
 	} else {
-		fprintf(f, "stopped %.2f ms%s, copied %s", s->pause_ms,
-			s->attempts > 1 ? " (last of several stops)" : "",
+		fputs("stopped ", f);
+		fput_num(f, s->pause_ms, 2);
+		fprintf(f, " ms%s, copied %s", s->attempts > 1 ? " (last of several stops)" : "",
 			human_bytes(s->copied_bytes, b, sizeof(b)));
 	}
 	if (s->holes) /* what lies there is not counted */
@@ -332,6 +335,13 @@ json_kind_totals(FILE *f, const uint64_t *count, const uint64_t *bytes)
 }
 
 static void
+json_ms(FILE *f, const char *key, double ms)
+{
+	fprintf(f, ", \"%s\": ", key);
+	json_num(f, ms, 3);
+}
+
+static void
 json_summary(FILE *f, const struct scan *s)
 {
 	const struct heap_model *m = &s->heap;
@@ -341,11 +351,14 @@ json_summary(FILE *f, const struct scan *s)
 	fprintf(f, ", \"glibc\": ");
 	json_str(f, s->libc.version);
 	json_found_by(f, &s->libc);
-	fprintf(f, ", \"threads\": %zu, \"arenas\": %zu, \"pause_ms\": %.3f, \"pause_total_ms\": %.3f"
-		", \"prepare_ms\": %.3f, \"walk_ms\": %.3f, \"analyze_ms\": %.3f"
-		", \"attempts\": %d, \"busy_arenas\": %d, \"was_stopped\": %s, \"copied_bytes\": %" PRIu64
+	fprintf(f, ", \"threads\": %zu, \"arenas\": %zu", s->nthreads, m->narenas);
+	json_ms(f, "pause_ms", s->pause_ms);
+	json_ms(f, "pause_total_ms", s->pause_total_ms);
+	json_ms(f, "prepare_ms", s->prepare_ms);
+	json_ms(f, "walk_ms", s->walk_ms);
+	json_ms(f, "analyze_ms", s->analyze_ms);
+	fprintf(f, ", \"attempts\": %d, \"busy_arenas\": %d, \"was_stopped\": %s, \"copied_bytes\": %" PRIu64
 		", \"holes\": %zu, \"tcaches\": %d, \"tcache_unknown\": %s",
-		s->nthreads, m->narenas, s->pause_ms, s->pause_total_ms, s->prepare_ms, s->walk_ms, s->analyze_ms,
 		s->attempts,
 		s->nbusy > 0 ? s->nbusy : 0, s->was_stopped ? "true" : "false", s->copied_bytes,
 		s->holes, m->tcaches, s->tcache_unknown ? "true" : "false");

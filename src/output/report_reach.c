@@ -262,10 +262,13 @@ leaks_text(FILE *f, const struct scan *s, const struct type_table *t, const stru
 		r->count[RS_REACHABLE], human_bytes(r->bytes[RS_REACHABLE], b3, sizeof(b3)));
 	fprintf(f, "  roots: registers, stacks and %s of memory malloc does not own; ",
 		human_bytes(r->root_bytes, b1, sizeof(b1)));
-	if (r->index)
-		fprintf(f, "marked in %.0f ms\n", r->ms);
-	else
+	if (r->index) {
+		fprintf(f, "marked in ");
+		fput_num(f, r->ms, 0);
+		fprintf(f, " ms\n");
+	} else {
 		fprintf(f, "as the snapshot recorded\n");
+	}
 	if (!ng) {
 		fprintf(f, "\n  no leaks: every live chunk is reachable\n");
 		return;
@@ -294,8 +297,10 @@ leaks_json(FILE *f, const struct scan *s, const struct type_table *t, const stru
 
 	fprintf(f, "{\"pid\": %d, \"cmdline\": ", (int)s->pid);
 	json_str(f, s->cmdline);
-	fprintf(f, ", \"reach_ms\": %.3f, \"root_bytes\": %" PRIu64 ", \"scanned_bytes\": %" PRIu64,
-		r->ms, r->root_bytes, r->scanned_bytes);
+	fprintf(f, ", \"reach_ms\": ");
+	json_num(f, r->ms, 3);
+	fprintf(f, ", \"root_bytes\": %" PRIu64 ", \"scanned_bytes\": %" PRIu64, r->root_bytes,
+		r->scanned_bytes);
 	for (int k = RS_REACHABLE; k < RS__N; k++)
 		fprintf(f, ", \"%s_chunks\": %" PRIu64 ", \"%s_bytes\": %" PRIu64, reach_state_name(k),
 			r->count[k], reach_state_name(k), r->bytes[k]);

@@ -201,6 +201,55 @@ stat_read(pid_t pid, struct stat_fields *sf)
 	return r;
 }
 
+int
+target_identity_parse(const char *text, size_t len, struct target_id *id)
+{
+	const char *rp = memrchr(text, ')', len), *p, *end = text + len;
+	int field = 3; /* rp[2] is field 3, the state */
+
+	memset(id, 0, sizeof(*id));
+	if (!rp || end - rp < 4 || rp[1] != ' ')
+		return -1;
+	id->state = rp[2];
+	for (p = rp + 3; p < end && field < 50;) {
+		unsigned long long v;
+		char *e;
+
+		if (*p++ != ' ')
+			return -1;
+		field++;
+		errno = 0;
+		v = strtoull(p, &e, 10);
+		if (e == p || errno)
+			return -1;
+		p = e;
+		if (field == 26)
+			id->code = v;
+		else if (field == 28)
+			id->stack = v;
+		else if (field == 48)
+			id->args = v;
+		else if (field == 50)
+			id->env = v;
+	}
+	return field == 50 ? 0 : -1;
+}
+
+int
+target_identity(pid_t pid, struct target_id *id)
+{
+	char *text;
+	size_t len;
+	int r = read_proc(pid, "stat", 4096, &text, &len);
+
+	memset(id, 0, sizeof(*id));
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : r;
+	r = target_identity_parse(text, len, id) ? -EINVAL : 0;
+	free(text);
+	return r;
+}
+
 /* The value after "Key:" in /proc/PID/status text, or NULL. */
 static const char *
 status_field(const char *text, const char *key)
@@ -397,6 +446,27 @@ have_cap_ptrace(void)
 	return ok && (caps >> CAP_SYS_PTRACE_BIT & 1);
 }
 
+/* A capability set ("CapPrm", "CapEff") from a status file. */
+static bool
+status_caps(const char *path, const char *key, uint64_t *out)
+{
+	char *text, *end;
+	size_t len;
+	const char *v;
+	bool ok = false;
+
+	if (read_file_capped(path, PROC_FILE_CAP, &text, &len) < 0)
+		return false;
+	v = status_field(text, key);
+	if (v) {
+		errno = 0;
+		*out = strtoull(v, &end, 16);
+		ok = !errno && end != v && (*end == '\n' || !*end);
+	}
+	free(text);
+	return ok;
+}
+
 /* Yama's ptrace_scope 0..3, or -1 when Yama is absent or the file is odd. */
 static int
 yama_scope(void)
@@ -492,6 +562,13 @@ eperm_facts_read(pid_t pid, struct eperm_facts *f)
 	 * other-uid one the environ test fails anyway and says nothing. */
 	f->target_dumpable = environ_readable(pid);
 	f->is_descendant = is_descendant(pid);
+	{
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+		f->caps_known = status_caps(path, "CapPrm", &f->target_cap_prm) &&
+				status_caps("/proc/self/status", "CapPrm", &f->my_cap_prm);
+	}
 	return 0;
 }
 
@@ -532,6 +609,18 @@ eperm_explain(pid_t pid, const struct eperm_facts *f, char *buf, size_t len)
 	else if (f->yama_scope == 2 && !f->have_cap_ptrace)
 		snprintf(buf, len, "kernel.yama.ptrace_scope is 2: only processes with "
 			 "CAP_SYS_PTRACE may trace; run as root");
+	else if (f->caps_known && (f->target_cap_prm & ~f->my_cap_prm))
+		/* commoncap's ptrace check: a tracee whose permitted set is not
+		 * a subset of ours needs CAP_SYS_PTRACE in its user namespace;
+		 * a container's init often keeps capabilities its exec'd
+		 * children (heapscan) were not given */
+		snprintf(buf, len, "process %d%s holds capabilities heapscan lacks (0x%llx), and "
+			 "heapscan's CAP_SYS_PTRACE does not reach its user namespace; run heapscan "
+			 "with them (from the host, or in a container given them)", p,
+			 p == 1 ? " (this namespace's init)" : "",
+			 (unsigned long long)(f->target_cap_prm & ~f->my_cap_prm));
 	else
-		snprintf(buf, len, "permission denied tracing process %d", p);
+		snprintf(buf, len, "permission denied tracing process %d: not traced, and no uid, "
+			 "dumpable, capability or Yama cause heapscan can see; a security module "
+			 "(AppArmor, SELinux) or a user namespace may refuse it", p);
 }

@@ -116,6 +116,58 @@ process_exited(pid_t pid)
 	return gone;
 }
 
+/*
+ * An exec or an exit can land in any phase of a scan: while the target is
+ * probed and its libc located, between that and the stop, or after the stop
+ * while the read-only modules are copied.  Whatever then fails (libc not
+ * where it was, main_arena not in the copy, a read refused), the cause is
+ * the race, and the exit code says so: 3 when the process is gone or a
+ * zombie, 6 (retry) when it runs another program than the one probed.  The
+ * identity is taken at the probe (target_identity); an exec changes it for
+ * good, so one look after the last read of the target tells whether one
+ * happened since.
+ */
+static int
+changed_or_gone(pid_t pid, const struct target_id *id0)
+{
+	struct target_id id;
+	int r = target_identity(pid, &id);
+
+	if (r == -ESRCH || (r == 0 && (id.state == 'Z' || id.state == 'X'))) {
+		error_msg("process %d exited during the scan", (int)pid);
+		return EXIT_NOPROC;
+	}
+	if (r == 0 && (id.code != id0->code || id.stack != id0->stack || id.args != id0->args ||
+		       id.env != id0->env)) {
+		error_msg("process %d executed a new program during the scan; target changed, retry",
+			  (int)pid);
+		return EXIT_CHANGED;
+	}
+	return EXIT_OK;
+}
+
+/* HEAPSCAN_TEST_PAUSE_AT=PHASE with HEAPSCAN_TEST_PAUSE_FILE=PATH: at PHASE
+ * ("probed", "located" or "released") create PATH.reached and wait (20 s at
+ * most) for PATH.go, so a test can make the target exec or exit exactly
+ * there.  For tests only; nothing happens without both variables. */
+static void
+test_pause(const char *phase)
+{
+	const char *at = getenv("HEAPSCAN_TEST_PAUSE_AT"), *file = getenv("HEAPSCAN_TEST_PAUSE_FILE");
+	char path[4096];
+	int fd;
+
+	if (!at || !file || strcmp(at, phase))
+		return;
+	snprintf(path, sizeof(path), "%s.reached", file);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s.go", file);
+	for (int i = 0; i < 2000 && access(path, F_OK) < 0; i++)
+		sleep_ms(10);
+}
+
 /* Read the fork's memory after the stop window, then end it.  Its maps are
  * the target's at the fork.  0 or -errno. */
 static int
@@ -207,7 +259,8 @@ stop_fork_release(struct scan *s, const struct scan_opts *opts, struct seize *sz
  * (--cow), the window holds a fork and the image is read from the fork after
  * it; when the fork is refused, a plain stop follows. */
 static int
-stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz, struct cow *cw)
+stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz, struct cow *cw,
+	      const struct target_id *id)
 {
 	bool refused_before = s->cow_refused[0] != '\0';
 	int ret = 0;
@@ -231,6 +284,12 @@ stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz, st
 	if (s->cow) {
 		ret = read_fork(s, opts, cw);
 		if (ret) {
+			int race = changed_or_gone(s->pid, id);
+
+			if (race != EXIT_OK)
+				return race;
+		}
+		if (ret) {
 			errno = -ret;
 			perror_msg("cannot read the copy of process %d", (int)s->pid);
 			return EXIT_FAIL;
@@ -241,6 +300,10 @@ stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz, st
 		return EXIT_NOPROC;
 	}
 	if (ret) {
+		int race = changed_or_gone(s->pid, id);
+
+		if (race != EXIT_OK)
+			return race;
 		errno = -ret;
 		perror_msg("cannot copy the memory of process %d", (int)s->pid);
 		return EXIT_FAIL;
@@ -310,7 +373,7 @@ count_holes(const struct image *img)
  * auto mode a failure only leaves it to the memory, after the copy. */
 static int
 locate_by_code(pid_t pid, struct scan *s, const struct allocator_info *ai,
-	       const struct scan_opts *opts)
+	       const struct scan_opts *opts, const struct target_id *id)
 {
 	char why[512];
 	int ret;
@@ -323,8 +386,13 @@ locate_by_code(pid_t pid, struct scan *s, const struct allocator_info *ai,
 	if (ret == EXIT_OK && opts->test_code_wrong) /* test hook: code that misleads */
 		s->libc.main_arena = 8;
 	if (ret == EXIT_OK || opts->locate == LOCATE_CODE) {
-		if (ret != EXIT_OK)
+		if (ret != EXIT_OK) {
+			int race = changed_or_gone(pid, id);
+
+			if (race != EXIT_OK)
+				return race;
 			error_msg("%s", why);
+		}
 		return ret;
 	}
 	memset(&s->libc, 0, sizeof(s->libc));
@@ -354,13 +422,20 @@ loader_base(pid_t pid)
 }
 
 static int
-prepare(pid_t pid, struct scan *s, struct maps *m, const struct scan_opts *opts)
+prepare(pid_t pid, struct scan *s, struct maps *m, const struct scan_opts *opts,
+	struct target_id *id)
 {
 	struct target_info ti;
 	struct allocator_info ai;
 	char why[512], exe[64];
 	int ret;
 
+	/* the identity first: an exec after it shows, one before it is the
+	 * program probed */
+	if (target_identity(pid, id) == -ESRCH) {
+		error_msg("no process with pid %d", (int)pid);
+		return EXIT_NOPROC;
+	}
 	ret = target_probe(pid, &ti, why, sizeof(why));
 	s->cmdline = xstrdup(ti.cmdline ? ti.cmdline : "");
 	target_info_free(&ti);
@@ -368,8 +443,13 @@ prepare(pid_t pid, struct scan *s, struct maps *m, const struct scan_opts *opts)
 		error_msg("%s", why);
 		return ret;
 	}
+	test_pause("probed");
 	ret = maps_read(pid, m);
 	if (ret) {
+		int race = changed_or_gone(pid, id);
+
+		if (race != EXIT_OK)
+			return race;
 		errno = -ret;
 		if (ret == -ESRCH) {
 			error_msg("no process with pid %d", (int)pid);
@@ -390,6 +470,12 @@ prepare(pid_t pid, struct scan *s, struct maps *m, const struct scan_opts *opts)
 	set_files(pid, m);
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
 	ret = allocator_check(pid, m, exe, loader_base(pid), &ai, why, sizeof(why));
+	if (ret != EXIT_OK) { /* a zombie's maps are empty: "no glibc" */
+		int race = changed_or_gone(pid, id);
+
+		if (race != EXIT_OK)
+			return race;
+	}
 	if (ret == EXIT_UNSUPPORTED && opts->allow_foreign) {
 		s->foreign = true;
 		snprintf(s->foreign_why, sizeof(s->foreign_why), "%s", why);
@@ -399,7 +485,7 @@ prepare(pid_t pid, struct scan *s, struct maps *m, const struct scan_opts *opts)
 		error_msg("%s", why);
 		return ret;
 	}
-	ret = locate_by_code(pid, s, &ai, opts);
+	ret = locate_by_code(pid, s, &ai, opts, id);
 	allocator_info_free(&ai);
 	return ret;
 }
@@ -503,6 +589,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	struct cow cw, *cwp = NULL;
 	struct maps m = { 0 };
 	struct glibc_target gt;
+	struct target_id id;
 	char why[512];
 	int ret;
 
@@ -510,7 +597,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
-	ret = prepare(pid, s, &m, opts);
+	ret = prepare(pid, s, &m, opts, &id);
 	/* A target sharing pages with a process it forked, or that forked it,
 	 * must not be made to copy them (maps_read_shared).  Unknown when
 	 * smaps cannot be read: then the rest fails too. */
@@ -531,9 +618,10 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	if (ret != EXIT_OK)
 		return ret;
 	s->prepare_ms = now_ms() - t0;
+	test_pause("located");
 
 	for (s->attempts = 1;; s->attempts++) {
-		ret = stop_and_copy(s, opts, &sz, cwp);
+		ret = stop_and_copy(s, opts, &sz, cwp, &id);
 		if (ret != EXIT_OK) {
 			seize_free(&sz);
 			return ret;
@@ -553,6 +641,8 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 				continue;
 			}
 			seize_free(&sz);
+			if ((ret = changed_or_gone(pid, &id)) != EXIT_OK)
+				return ret;
 			if (s->locate_note[0])
 				error_msg("process %d: %s; in memory: %s", (int)pid, s->locate_note, why);
 			else
@@ -574,11 +664,11 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	copy_trim(&s->img);
 	s->holes = count_holes(&s->img);
 
+	test_pause("released");
 	ret = copy_readonly_modules(pid, &s->maps, &s->ro);
-	if (ret == -ESRCH) {
-		error_msg("process %d exited during the scan", (int)pid);
-		return EXIT_NOPROC;
-	}
+	/* the last read of the target: an exec or exit before it shows now */
+	if ((ret = changed_or_gone(pid, &id)) != EXIT_OK)
+		return ret;
 	if (s->foreign)
 		return EXIT_OK;
 	gt = (struct glibc_target){

@@ -11,6 +11,7 @@
  * recomputes every total (per kind, per arena, per type) from the chunks
  * rather than reading sums that could disagree with them.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -37,13 +38,13 @@
 #define SEC_HDR 32
 #define MAX_SECTIONS 16
 #define MAX_STRING (1u << 16)
+#define TYPES_FREE 65536 /* a type table this long needs no proof */
 #define MAX_RAW (8ULL << 30)
 #define F_ZSTD 1u
-/* A section may inflate to 64 MiB whatever its size, and beyond that to at
- * most 16384 times what it stores: a heap of identical chunks compresses its
- * chunk table ~2000x, while a 70 kB section claiming 4 GiB is a bomb. */
-#define MAX_RATIO 16384
-#define FREE_INFLATE (64ULL << 20)
+/* zstd inflates at most 32768 times (an RLE block: 4 bytes for 128 KiB); a
+ * section claiming more is a lie.  Nothing is allocated by the claim: the
+ * reader decompresses through a window (see struct zin). */
+#define MAX_RATIO 32768
 
 /* ---- growable byte buffer -------------------------------------------------- */
 
@@ -520,14 +521,120 @@ unlink_tmp_on_signal(void)
 		unlink(sig_tmp);
 }
 
+/*
+ * Temporary files are named .NAME.hs-NS-PID-START.XXXXXX: the writer's pid
+ * namespace (the inode of /proc/self/ns/pid), pid and start time (clock
+ * ticks after boot, /proc/PID/stat field 22).  A SIGKILL between creating
+ * one and renaming it leaves it behind; the next --snapshot of the same
+ * NAME removes it when it is provably a stale one of ours: a regular file of
+ * ours, mode 0600, one link, starting with (a part of) the snapshot magic,
+ * named for our pid namespace and for a process that no longer runs (no
+ * such pid, or one started at another time).  Anything else stays.
+ */
+static bool
+self_ids(unsigned long long *ns, unsigned long long *start)
+{
+	struct stat st;
+	char buf[1024];
+	const char *rp, *p;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0 || stat("/proc/self/ns/pid", &st) < 0)
+		return false;
+	buf[n] = '\0';
+	*ns = (unsigned long long)st.st_ino;
+	/* field 22, 20 fields after the ')' that ends field 2 */
+	if (!(rp = strrchr(buf, ')')))
+		return false;
+	p = rp + 1;
+	for (int field = 2; field < 21 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p && sscanf(p, " %llu", start) == 1;
+}
+
+/* Whether pid runs and was started at start. */
+static bool
+process_runs(long pid, unsigned long long start)
+{
+	char path[64], buf[1024];
+	const char *rp, *p;
+	unsigned long long st;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT; /* when unsure, it runs */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	if (!(rp = strrchr(buf, ')')))
+		return true;
+	p = rp + 1;
+	for (int field = 2; field < 21 && p; field++)
+		p = strchr(p + 1, ' ');
+	return !p || sscanf(p, " %llu", &st) != 1 || st == start;
+}
+
+static bool
+stale_temp(int dirfd, const char *name, const char *base, unsigned long long ns)
+{
+	size_t blen = strlen(base);
+	unsigned long long fns, start;
+	long pid;
+	int used = 0, fd;
+	char head[8];
+	struct stat st;
+	ssize_t n;
+
+	if (name[0] != '.' || strncmp(name + 1, base, blen) || name[1 + blen] != '.' ||
+	    sscanf(name + 2 + blen, "hs-%llu-%ld-%llu.%n", &fns, &pid, &start, &used) != 3 ||
+	    !used || strlen(name + 2 + blen + used) != 6 || fns != ns || pid <= 0 ||
+	    process_runs(pid, start))
+		return false;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		    (st.st_mode & 07777) == 0600 && st.st_nlink == 1 ?
+		    read(fd, head, sizeof(head)) :
+		    -1;
+	close(fd);
+	return n >= 0 && !memcmp(head, SNAP_MAGIC, (size_t)n);
+}
+
+static void
+remove_stale_temps(const char *dir, const char *base)
+{
+	unsigned long long ns, start;
+	DIR *d;
+	struct dirent *e;
+
+	if (!self_ids(&ns, &start) || !(d = opendir(dir)))
+		return;
+	while ((e = readdir(d)))
+		if (stale_temp(dirfd(d), e->d_name, base, ns) && unlinkat(dirfd(d), e->d_name, 0) == 0)
+			error_msg("removed %s/%s, left by a --snapshot that was killed", dir, e->d_name);
+	closedir(d);
+}
+
 static int
 open_temp(const char *path, char **tmp)
 {
 	char *dup = xstrdup(path), *dir = dirname(dup);
 	char *dup2 = xstrdup(path), *base = basename(dup2);
+	unsigned long long ns = 0, start = 0;
 	int fd;
 
-	*tmp = xasprintf("%s/.%s.XXXXXX", dir, base);
+	remove_stale_temps(dir, base);
+	self_ids(&ns, &start);
+	*tmp = xasprintf("%s/.%s.hs-%llu-%ld-%llu.XXXXXX", dir, base, ns, (long)getpid(), start);
 	free(dup);
 	free(dup2);
 	fd = mkostemp(*tmp, O_CLOEXEC);
@@ -593,16 +700,95 @@ snap_write(const char *path, const struct scan *s, const struct type_table *t,
 
 /* ---- reading ---------------------------------------------------------------- */
 
+/* A cursor over a section's payload.  A compressed payload is never
+ * inflated whole: it is decompressed through a window of WINDOW bytes as the
+ * decoder asks for bytes (ensure), so a section costs the window whatever it
+ * claims, and a bomb is refused at its first record that does not decode,
+ * having cost only the bytes read so far. */
+#define WINDOW ((size_t)1 << 20) /* > MAX_STRING: one string always fits */
+#define ZSTD_WINDOW_LOG_MAX 23   /* heapscan writes windows of 2^21 at most (level 3) */
+
+struct zin {
+	ZSTD_DStream *ds;
+	const uint8_t *src;
+	size_t srclen, srcpos;
+	uint64_t raw, given; /* claimed size; bytes decompressed so far */
+	uint8_t *buf;
+	bool done;
+};
+
 struct cur {
 	const uint8_t *p, *end;
 	bool bad;
+	struct zin *z; /* NULL: p..end is the whole payload */
 };
+
+/* Decompress until `need` bytes are in the window or the frame ends. */
+static void
+refill(struct cur *c, size_t need)
+{
+	struct zin *z = c->z;
+	size_t have = (size_t)(c->end - c->p);
+
+	memmove(z->buf, c->p, have);
+	while (have < need && !z->done && !c->bad) {
+		ZSTD_outBuffer out = { z->buf, WINDOW, have };
+		ZSTD_inBuffer in = { z->src, z->srclen, z->srcpos };
+		size_t ret = ZSTD_decompressStream(z->ds, &out, &in);
+
+		if (ZSTD_isError(ret) || out.pos - have > z->raw - z->given) {
+			c->bad = true;
+			break;
+		}
+		z->given += out.pos - have;
+		if (ret == 0) /* the frame is complete: nothing may follow it */
+			z->done = true;
+		if (ret == 0 && (in.pos != z->srclen || z->given != z->raw))
+			c->bad = true;
+		else if (ret != 0 && in.pos == z->srclen && out.pos < WINDOW && out.pos == have)
+			c->bad = true; /* input used up, frame unfinished: truncated */
+		have = out.pos;
+		z->srcpos = in.pos;
+	}
+	c->p = z->buf;
+	c->end = z->buf + have;
+}
+
+/* Whether n more bytes can be read; marks the cursor bad when not. */
+static bool
+ensure(struct cur *c, size_t n)
+{
+	if ((size_t)(c->end - c->p) < n && c->z && !c->bad)
+		refill(c, n);
+	if ((size_t)(c->end - c->p) >= n)
+		return true;
+	c->bad = true;
+	return false;
+}
+
+/* Bytes not yet read, decompressed or not. */
+static uint64_t
+remaining(const struct cur *c)
+{
+	return (uint64_t)(c->end - c->p) + (c->z ? c->z->raw - c->z->given : 0);
+}
+
+/* Whether every byte was read (and, compressed, the frame ended cleanly). */
+static bool
+at_end(struct cur *c)
+{
+	if (c->p == c->end && c->z && !c->bad)
+		refill(c, 1);
+	return !c->bad && c->p == c->end;
+}
 
 static uint64_t
 get_var(struct cur *c)
 {
 	uint64_t v = 0;
 
+	if (c->z && (size_t)(c->end - c->p) < 10 && !c->bad)
+		refill(c, 10); /* a varint at the very end is shorter: checked below */
 	for (int shift = 0; shift < 64; shift += 7) {
 		uint8_t byte;
 
@@ -628,10 +814,8 @@ get_u64(struct cur *c)
 {
 	uint64_t v = 0;
 
-	if ((size_t)(c->end - c->p) < 8) {
-		c->bad = true;
+	if (!ensure(c, 8))
 		return 0;
-	}
 	memcpy(&v, c->p, 8);
 	c->p += 8;
 	return v;
@@ -642,22 +826,28 @@ get_u32(struct cur *c)
 {
 	uint32_t v = 0;
 
-	if ((size_t)(c->end - c->p) < 4) {
-		c->bad = true;
+	if (!ensure(c, 4))
 		return 0;
-	}
 	memcpy(&v, c->p, 4);
 	c->p += 4;
 	return v;
 }
 
+/* A duration in ms: finite, not negative, under a year; a file that says
+ * otherwise is corrupt (the reports would print nan or 309 digits). */
+#define MAX_MS (365.0 * 86400 * 1000)
+
 static double
-get_double(struct cur *c)
+get_ms(struct cur *c)
 {
 	uint64_t v = get_u64(c);
 	double d;
 
 	memcpy(&d, &v, 8);
+	if (!(d >= 0 && d <= MAX_MS)) { /* NaN fails both */
+		c->bad = true;
+		return 0;
+	}
 	return d;
 }
 
@@ -667,7 +857,7 @@ get_str(struct cur *c)
 	uint64_t len = get_var(c);
 	char *s;
 
-	if (c->bad || len > MAX_STRING || len > (uint64_t)(c->end - c->p)) {
+	if (c->bad || len > MAX_STRING || !ensure(c, (size_t)len)) {
 		c->bad = true;
 		return xstrdup("");
 	}
@@ -678,13 +868,14 @@ get_str(struct cur *c)
 	return s;
 }
 
-/* A count of records of at least min_bytes each: bounded by what remains. */
+/* A count of records of at least min_bytes each: bounded by what remains
+ * and by limit, before anything is allocated for them. */
 static uint64_t
 get_count(struct cur *c, size_t min_bytes, uint64_t limit)
 {
 	uint64_t n = get_var(c);
 
-	if (c->bad || n > limit || n > (uint64_t)(c->end - c->p) / min_bytes) {
+	if (c->bad || n > limit || n > remaining(c) / min_bytes) {
 		c->bad = true;
 		return 0;
 	}
@@ -693,8 +884,11 @@ get_count(struct cur *c, size_t min_bytes, uint64_t limit)
 
 struct section {
 	char tag[5];
+	uint32_t flags;
+	const uint8_t *payload;
+	uint64_t stored, raw;
 	struct cur c;
-	uint8_t *owned; /* decompressed payload */
+	struct zin z; /* when compressed and opened */
 };
 
 struct reader {
@@ -715,13 +909,13 @@ fail(struct reader *r, const char *fmt, ...)
 	return -1;
 }
 
+/* A section's header and checksum.  Its payload is decoded later, and only
+ * when it is a section this reader knows (find_section). */
 static int
 load_section(struct reader *r, struct cur *file)
 {
 	struct section *s = &r->sec[r->nsec];
-	uint32_t flags;
-	uint64_t stored, raw, check;
-	const uint8_t *payload;
+	uint64_t check;
 
 	if ((size_t)(file->end - file->p) < SEC_HDR)
 		return fail(r, "truncated: section %d header is incomplete", r->nsec + 1);
@@ -731,58 +925,63 @@ load_section(struct reader *r, struct cur *file)
 		if (s->tag[i] < 0x20 || s->tag[i] > 0x7e)
 			s->tag[i] = '?';
 	file->p += 4;
-	flags = get_u32(file);
-	stored = get_u64(file);
-	raw = get_u64(file);
+	s->flags = get_u32(file);
+	s->stored = get_u64(file);
+	s->raw = get_u64(file);
 	check = get_u64(file);
-	if (stored > (uint64_t)(file->end - file->p))
+	if (s->stored > (uint64_t)(file->end - file->p))
 		return fail(r, "truncated: section %s says %llu bytes, %zu remain", s->tag,
-			    (unsigned long long)stored, (size_t)(file->end - file->p));
-	payload = file->p;
-	file->p += stored;
-	if (XXH64(payload, stored, 0) != check)
+			    (unsigned long long)s->stored, (size_t)(file->end - file->p));
+	s->payload = file->p;
+	file->p += s->stored;
+	if (XXH64(s->payload, s->stored, 0) != check)
 		return fail(r, "corrupt: section %s fails its checksum", s->tag);
-	if (flags & ~F_ZSTD)
-		return fail(r, "corrupt: section %s has unknown flags 0x%x", s->tag, flags);
-	if (!strcmp(s->tag, "CONT")) {
-		/* chunk bytes: checked, kept compressed; nothing reads them yet */
-		s->c = (struct cur){ payload, payload + stored, false };
-	} else if (!(flags & F_ZSTD)) {
-		if (raw != stored)
-			return fail(r, "corrupt: section %s sizes disagree", s->tag);
-		s->c = (struct cur){ payload, payload + stored, false };
-	} else {
-		unsigned long long fsz = ZSTD_getFrameContentSize(payload, stored);
-		size_t n;
-
-		/* zstd cannot expand beyond ~1:(128 KiB block / 3 bytes); refuse a
-		 * claimed size no honest file of this length could have */
-		if (raw > MAX_RAW || (raw > FREE_INFLATE && raw > stored * MAX_RATIO) || fsz != raw)
-			return fail(r, "corrupt: section %s claims %llu bytes uncompressed", s->tag,
-				    (unsigned long long)raw);
-		s->owned = malloc(raw ? raw : 1);
-		if (!s->owned)
-			return fail(r, "section %s: cannot allocate %llu bytes", s->tag,
-				    (unsigned long long)raw);
-		n = ZSTD_decompress(s->owned, raw, payload, stored);
-		if (ZSTD_isError(n) || n != raw) {
-			free(s->owned); /* not counted in nsec yet: nobody else frees it */
-			s->owned = NULL;
-			return fail(r, "corrupt: section %s does not decompress", s->tag);
-		}
-		s->c = (struct cur){ s->owned, s->owned + raw, false };
-	}
+	if (s->flags & ~F_ZSTD)
+		return fail(r, "corrupt: section %s has unknown flags 0x%x", s->tag, s->flags);
+	if (!(s->flags & F_ZSTD) && s->raw != s->stored)
+		return fail(r, "corrupt: section %s sizes disagree", s->tag);
+	/* zstd cannot inflate more than 32768 times (an RLE block: 4 bytes for
+	 * 128 KiB) plus its frame header: a larger claim is a lie */
+	if ((s->flags & F_ZSTD) &&
+	    (s->raw > MAX_RAW || s->raw > s->stored * MAX_RATIO ||
+	     ZSTD_getFrameContentSize(s->payload, s->stored) != s->raw))
+		return fail(r, "corrupt: section %s claims %llu bytes uncompressed", s->tag,
+			    (unsigned long long)s->raw);
 	r->nsec++;
 	return 0;
 }
 
+/* A cursor over section tag's payload, or NULL when the file has none. */
 static struct cur *
 find_section(struct reader *r, const char *tag)
 {
-	for (int i = 0; i < r->nsec; i++)
+	struct section *s = NULL;
+
+	for (int i = 0; i < r->nsec && !s; i++)
 		if (!strcmp(r->sec[i].tag, tag))
-			return &r->sec[i].c;
-	return NULL;
+			s = &r->sec[i];
+	if (!s || s->c.p || s->c.z)
+		return s ? &s->c : NULL;
+	s->c = (struct cur){ s->payload, s->payload + s->stored, false, NULL };
+	if (s->flags & F_ZSTD) {
+		s->z = (struct zin){ .ds = ZSTD_createDStream(), .src = s->payload,
+				     .srclen = s->stored, .raw = s->raw, .buf = xmalloc(WINDOW) };
+		if (!s->z.ds ||
+		    ZSTD_isError(ZSTD_DCtx_setParameter(s->z.ds, ZSTD_d_windowLogMax,
+							 ZSTD_WINDOW_LOG_MAX)))
+			error_msg_and_die(EXIT_FAIL, "out of memory"); /* like xmalloc */
+		s->c = (struct cur){ s->z.buf, s->z.buf, false, &s->z };
+	}
+	return &s->c;
+}
+
+static void
+sections_free(struct reader *r)
+{
+	for (int i = 0; i < r->nsec; i++) {
+		ZSTD_freeDStream(r->sec[i].z.ds);
+		free(r->sec[i].z.buf);
+	}
 }
 
 static int
@@ -811,7 +1010,7 @@ read_header(struct reader *r, const uint8_t *buf, size_t len, struct cur *file, 
 		return fail(r, "corrupt: the file's checksum does not match its contents");
 	if (nsec > MAX_SECTIONS)
 		return fail(r, "corrupt: %u sections", nsec);
-	*file = (struct cur){ buf + 16, buf + len - 16, false };
+	*file = (struct cur){ buf + 16, buf + len - 16, false, NULL };
 	for (uint32_t i = 0; i < nsec; i++)
 		if (load_section(r, file) < 0)
 			return -1;
@@ -840,11 +1039,11 @@ decode_meta(struct reader *r, struct cur *c, struct scan *s, struct snap_meta *m
 	snprintf(s->libc.version, sizeof(s->libc.version), "%s", v);
 	free(v);
 	s->nthreads = get_var(c);
-	s->pause_ms = get_double(c);
-	s->pause_total_ms = get_double(c);
-	s->prepare_ms = get_double(c);
-	s->walk_ms = get_double(c);
-	s->analyze_ms = get_double(c);
+	s->pause_ms = get_ms(c);
+	s->pause_total_ms = get_ms(c);
+	s->prepare_ms = get_ms(c);
+	s->walk_ms = get_ms(c);
+	s->analyze_ms = get_ms(c);
 	s->attempts = (int)get_var(c);
 	s->copied_bytes = get_var(c);
 	s->holes = get_var(c);
@@ -913,9 +1112,50 @@ decode_problems(struct reader *r, struct cur *c, struct heap_model *h)
 }
 
 static int
-decode_types(struct reader *r, struct cur *tc, struct cur *cc, struct type_table *t)
+cmp_u32(const void *a, const void *b)
 {
-	uint64_t n = get_count(tc, 3, UINT32_MAX - 1);
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* How many distinct types the chunks use: every type of a table heapscan
+ * writes has a chunk, so a table may not be longer.  Counted by sorting a
+ * copy only when the table is long enough to matter. */
+static uint64_t
+types_used(const uint32_t *of_chunk, size_t n, uint64_t claimed)
+{
+	uint32_t *v;
+	size_t k = 0, distinct = 0;
+
+	if (claimed <= TYPES_FREE)
+		return claimed;
+	v = xmalloc((n ? n : 1) * sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		if (of_chunk[i] != UINT32_MAX)
+			v[k++] = of_chunk[i];
+	qsort(v, k, sizeof(*v), cmp_u32);
+	for (size_t i = 0; i < k; i++)
+		distinct += !i || v[i] != v[i - 1];
+	free(v);
+	return distinct;
+}
+
+/* TYPE and CLSS, after CHNK: the type table is no longer than the types the
+ * chunks use, the class table no longer than one class per 16 bytes of
+ * chunks in use (each class has an instance, a vptr in a live chunk). */
+static int
+decode_types(struct reader *r, struct cur *tc, struct cur *cc, const struct heap_model *h,
+	     struct type_table *t)
+{
+	uint64_t n = get_count(tc, 3, UINT32_MAX - 1), live = 0;
+
+	if (!tc->bad && n > types_used(t->of_chunk, h->nchunks, n))
+		return fail(r, "corrupt: section TYPE lists %llu types, more than the chunks use",
+			    (unsigned long long)n);
+	for (size_t i = 0; i < h->nchunks; i++)
+		if (h->chunks[i].kind == CK_INUSE || h->chunks[i].kind == CK_MMAPPED)
+			live += h->chunks[i].size;
 
 	t->types = xcalloc(n ? n : 1, sizeof(*t->types));
 	for (uint64_t i = 0; i < n && !tc->bad; i++) {
@@ -931,7 +1171,7 @@ decode_types(struct reader *r, struct cur *tc, struct cur *cc, struct type_table
 	}
 	if (tc->bad)
 		return fail(r, "corrupt: section TYPE does not decode");
-	n = get_count(cc, 3, UINT32_MAX);
+	n = get_count(cc, 3, live / 16);
 	t->classes = xcalloc(n ? n : 1, sizeof(*t->classes));
 	for (uint64_t i = 0; i < n && !cc->bad; i++) {
 		t->classes[i].name = get_str(cc);
@@ -939,7 +1179,13 @@ decode_types(struct reader *r, struct cur *tc, struct cur *cc, struct type_table
 		t->classes[i].sample = get_var(cc);
 		t->nclasses = i + 1;
 	}
-	return cc->bad ? fail(r, "corrupt: section CLSS does not decode") : 0;
+	if (cc->bad || !at_end(tc) || !at_end(cc))
+		return fail(r, "corrupt: section %s does not decode", cc->bad ? "CLSS" : "TYPE");
+	for (size_t i = 0; i < h->nchunks; i++)
+		if (t->of_chunk[i] != UINT32_MAX && t->of_chunk[i] >= t->ntypes)
+			return fail(r, "corrupt: chunk %zu has type %u of %zu", i, t->of_chunk[i],
+				    t->ntypes);
+	return 0;
 }
 
 static int
@@ -947,27 +1193,33 @@ decode_chunks(struct reader *r, struct cur *c, struct heap_model *h, struct type
 	      struct snap_meta *m)
 {
 	uint64_t n = get_count(c, 8, 1ULL << 36), end = 0;
+	size_t cap_t = 0, cap_h = 0;
 
-	h->chunks = xmalloc((n ? n : 1) * sizeof(*h->chunks));
-	h->cap = n;
-	t->of_chunk = xmalloc((n ? n : 1) * sizeof(*t->of_chunk));
-	m->chunk_hash = xmalloc((n ? n : 1) * sizeof(*m->chunk_hash));
+	/* the arrays grow with the records that decode, not with the count the
+	 * file claims: a bomb costs what it holds before its first bad record */
 	for (uint64_t i = 0; i < n && !c->bad; i++) {
-		struct hs_chunk *k = &h->chunks[i];
+		struct hs_chunk *k;
 		uint64_t gap = get_var(c), size = get_var(c), ka = get_var(c), type = get_var(c);
 		uint32_t hash = get_u32(c);
 
 		if (c->bad || gap > (UINT64_MAX - end) / 16 || size == 0 || size >= (1ULL << 44) ||
 		    (ka & 15) >= CK__N || (ka >> 4) > CHUNK_ARENA_NONE ||
-		    ((ka >> 4) != CHUNK_ARENA_NONE && (ka >> 4) >= h->narenas) || type > t->ntypes ||
-		    end + gap * 16 > UINT64_MAX - size * 16)
+		    ((ka >> 4) != CHUNK_ARENA_NONE && (ka >> 4) >= h->narenas) ||
+		    type > UINT32_MAX - 1 || end + gap * 16 > UINT64_MAX - size * 16)
 			return fail(r, "corrupt: chunk %llu of section CHNK", (unsigned long long)i);
+		if (i == h->cap) {
+			h->chunks = xgrow(h->chunks, &h->cap, i + 1, sizeof(*h->chunks));
+			t->of_chunk = xgrow(t->of_chunk, &cap_t, i + 1, sizeof(*t->of_chunk));
+			m->chunk_hash = xgrow(m->chunk_hash, &cap_h, i + 1, sizeof(*m->chunk_hash));
+		}
+		k = &h->chunks[i];
 		k->addr = end + gap * 16;
 		k->size = size * 16;
 		k->kind = ka & 15;
 		k->arena = ka >> 4;
 		end = k->addr + k->size;
-		/* in-use chunks have a type, free ones none */
+		/* in-use chunks have a type, free ones none; the type's index is
+		 * checked against the table once TYPE is read */
 		if ((k->kind == CK_INUSE || k->kind == CK_MMAPPED) != (type != 0))
 			return fail(r, "corrupt: chunk %llu's type does not fit its kind",
 				    (unsigned long long)i);
@@ -975,7 +1227,12 @@ decode_chunks(struct reader *r, struct cur *c, struct heap_model *h, struct type
 		m->chunk_hash[i] = hash;
 		h->nchunks = i + 1;
 	}
-	if (c->bad || c->p != c->end)
+	if (!h->chunks) { /* no chunks: the callers still expect arrays */
+		h->chunks = xgrow(NULL, &h->cap, 1, sizeof(*h->chunks));
+		t->of_chunk = xgrow(NULL, &cap_t, 1, sizeof(*t->of_chunk));
+		m->chunk_hash = xgrow(NULL, &cap_h, 1, sizeof(*m->chunk_hash));
+	}
+	if (c->bad || !at_end(c))
 		return fail(r, "corrupt: section CHNK does not decode");
 	return 0;
 }
@@ -989,10 +1246,21 @@ decode_reach(struct reader *r, struct cur *c, const struct heap_model *h, struct
 
 	m->root_bytes = get_var(c);
 	m->scanned_bytes = get_var(c);
-	if (c->bad || n != h->nchunks || (size_t)(c->end - c->p) != n)
+	if (c->bad || n != h->nchunks || remaining(c) != n)
 		return fail(r, "corrupt: section RACH does not match the chunks");
 	m->reach_state = xmalloc(n ? n : 1);
-	memcpy(m->reach_state, c->p, n);
+	for (uint64_t i = 0; i < n;) { /* a window at a time */
+		size_t piece;
+
+		if (!ensure(c, 1))
+			return fail(r, "corrupt: section RACH does not decode");
+		piece = (size_t)(c->end - c->p) < n - i ? (size_t)(c->end - c->p) : (size_t)(n - i);
+		memcpy(m->reach_state + i, c->p, piece);
+		c->p += piece;
+		i += piece;
+	}
+	if (!at_end(c))
+		return fail(r, "corrupt: section RACH does not decode");
 	for (uint64_t i = 0; i < n; i++) {
 		const struct hs_chunk *k = &h->chunks[i];
 		bool live = k->kind == CK_INUSE || k->kind == CK_MMAPPED;
@@ -1119,8 +1387,8 @@ decode_all(struct reader *r, struct scan *s, struct type_table *t, struct snap_m
 		if (!(c[i] = find_section(r, need[i])))
 			return fail(r, "corrupt: no %s section", need[i]);
 	if (decode_meta(r, c[0], s, m) < 0 || decode_arenas(r, c[1], &s->heap) < 0 ||
-	    decode_problems(r, c[2], &s->heap) < 0 || decode_types(r, c[3], c[4], t) < 0 ||
-	    decode_chunks(r, c[5], &s->heap, t, m) < 0)
+	    decode_problems(r, c[2], &s->heap) < 0 || decode_chunks(r, c[5], &s->heap, t, m) < 0 ||
+	    decode_types(r, c[3], c[4], &s->heap, t) < 0)
 		return -1;
 	if (find_section(r, "RACH") && decode_reach(r, find_section(r, "RACH"), &s->heap, m) < 0)
 		return -1;
@@ -1152,8 +1420,7 @@ snap_read_mem(const void *buf, size_t len, struct scan *s, struct type_table *t,
 	ret = read_header(&r, buf, len, &file, &m->format_version);
 	if (ret == 0)
 		ret = decode_all(&r, s, t, m);
-	for (int i = 0; i < r.nsec; i++)
-		free(r.sec[i].owned);
+	sections_free(&r);
 	if (ret < 0) {
 		scan_free(s);
 		type_table_free(t);

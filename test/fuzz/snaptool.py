@@ -38,6 +38,11 @@ that a test reaches the checks behind the checksum instead of the checksum.
     snaptool.py zframe OUT CLAIM LEN      a zstd frame header claiming CLAIM content
                                           bytes, one RLE block, padded to LEN bytes
     snaptool.py check FILE                exit 0 iff the file parses and every checksum holds
+    snaptool.py hostile RAWFILE DIR       crafted files that cost little to write and, read
+                                          naively, gigabytes (zstd frames made by hand:
+                                          RLE blocks inflate 32768x); RAWFILE is a snapshot
+                                          stored uncompressed (`raw`).  Prints per file
+                                          "NAME EXPECT" (EXPECT: ok or a regex of the refusal)
 """
 import os
 import random
@@ -306,6 +311,113 @@ def zframe(claim, length):
     return frame + b"\0" * (length - len(frame))
 
 
+def zbomb(prefix, fill, count, wlog=17, ratio=12000):
+    """A zstd frame of PREFIX (a raw block) and then COUNT bytes FILL (RLE
+    blocks of 128 KiB): a few bytes per 128 KiB, with its content size.  Not
+    single-segment (that would make the window the whole content, which a
+    streaming reader refuses): a window of 128 KiB.  RLE inflates 32768x, more
+    than zstd reaches on anything but one repeated byte; a skippable frame
+    after it pads the whole to RATIO (12000: what zstd -19 makes of repeated
+    8-byte records), so a reader that bounds the ratio by what real content
+    reaches still takes it."""
+    total = len(prefix) + count
+    frame = struct.pack("<IBBQ", 0xFD2FB528, 0xC0, (wlog - 10) << 3, total)
+    blocks = []
+    if prefix or not count:
+        blocks.append((0, len(prefix), prefix))
+    while count:
+        n = min(count, 128 << 10)
+        blocks.append((1, n, bytes([fill])))
+        count -= n
+    for i, (kind, size, body) in enumerate(blocks):
+        last = 1 if i == len(blocks) - 1 else 0
+        frame += struct.pack("<I", last | kind << 1 | size << 3)[:3] + body
+    pad = (total + ratio - 1) // ratio - len(frame) - 8 if ratio else 0
+    if pad > 0:
+        frame += struct.pack("<II", 0x184D2A50, pad) + b"\0" * pad
+    return frame
+
+
+def add_section(buf, tag, payload, flags, raw):
+    """Section TAG appended after the others; nsec and the sums follow."""
+    end = len(buf) - 16
+    hdr = tag.encode("latin-1") + struct.pack("<IQQQ", flags, len(payload), raw, xxh64(payload))
+    buf[end:end] = hdr + payload
+    struct.pack_into("<I", buf, 12, struct.unpack_from("<I", buf, 12)[0] + 1)
+    resum(buf)
+
+
+def payload_of(buf, tag):
+    _, flags, stored, raw, check, off = section(buf, tag)
+    if flags & 1:
+        raise SnapError("section %s is compressed: run `raw` first" % tag)
+    return bytes(buf[off + SEC_HDR:off + SEC_HDR + stored])
+
+
+def hostile(buf, outdir):
+    """The crafted files of issue 17 and their kin.  Each costs a few KB on
+    disk; what it claims is in its name."""
+    out = []
+    chunks, _ = read_var(payload_of(buf, "CHNK"), 0)
+    big = 1 << 26  # 67M records
+
+    def emit(name, expect, b):
+        open(os.path.join(outdir, name), "wb").write(b)
+        out.append("%s %s" % (name, expect))
+
+    # CHNK: a count of 67M, then 512 MiB of zeros (chunk 0 has size 0)
+    p = varint(big)
+    b = bytearray(buf)
+    replace(b, "CHNK", zbomb(p, 0, big * 8), 1, len(p) + big * 8)
+    emit("chnk-zeros", "chunk 0 of section CHNK", b)
+    # CHNK: 67M claimed, one good record, then zeros
+    p = varint(big) + bytes([0x10, 2, 0, 1, 0, 0, 0, 0])
+    b = bytearray(buf)
+    replace(b, "CHNK", zbomb(p, 0, big * 8), 1, len(p) + big * 8)
+    emit("chnk-one-then-zeros", "chunk 1 of section CHNK", b)
+    # TYPE: 22M empty types, all zeros (kind 0, name "", size 0)
+    n = 22 << 20
+    p = varint(n)
+    b = bytearray(buf)
+    replace(b, "TYPE", zbomb(p, 0, n * 3), 1, len(p) + n * 3)
+    emit("type-22m-empty", "more than the chunks use", b)
+    # CLSS: 22M empty classes
+    b = bytearray(buf)
+    replace(b, "CLSS", zbomb(p, 0, n * 3), 1, len(p) + n * 3)
+    emit("clss-22m-empty", "section CLSS does not decode", b)
+    # RACH: the right count, then 1 GiB of states
+    p = varint(chunks) + b"\0\0"
+    b = bytearray(buf)
+    if any(sec[0] == "RACH" for sec in parse(b)):
+        replace(b, "RACH", zbomb(p, 1, 1 << 30), 1, len(p) + (1 << 30))
+    else:
+        add_section(b, "RACH", zbomb(p, 1, 1 << 30), 1, len(p) + (1 << 30))
+    emit("rach-1g", "RACH does not match", b)
+    # an unknown section of 2 GiB (zeros): skipped, never decompressed
+    b = bytearray(buf)
+    add_section(b, "ZZZZ", zbomb(b"", 0, 2 << 30), 1, 2 << 30)
+    emit("unknown-2g", "ok", b)
+    # a CONT section of 2 GiB: kept compressed, never decompressed
+    b = bytearray(buf)
+    add_section(b, "CONT", zbomb(b"", 0, 2 << 30), 1, 2 << 30)
+    emit("cont-2g", "ok", b)
+    # CHNK: the base's records, then 1 GiB of zeros, in a frame asking for a
+    # 1 GiB window (a streaming decoder would allocate it)
+    p = payload_of(buf, "CHNK")
+    b = bytearray(buf)
+    replace(b, "CHNK", zbomb(p, 0, 1 << 30, 30), 1, len(p) + (1 << 30))
+    emit("chnk-window-1g", "section CHNK does not decode", b)
+    # durations that are not finite or absurd: pause_ms is META's first u64
+    meta = payload_of(buf, "META")
+    at = field_at(meta, "svvssv")
+    for name, v in (("nan", float("nan")), ("inf", float("inf")), ("neginf", float("-inf")),
+                    ("1e308", 1e308), ("negative", -1.0)):
+        b = bytearray(buf)
+        replace(b, "META", meta[:at] + struct.pack("<d", v) + meta[at + 8:], 0, len(meta))
+        emit("meta-pause-" + name, "section META does not decode", b)
+    return out
+
+
 def offset(buf, what):
     if what == "version":
         return 8
@@ -372,6 +484,9 @@ def main(argv):
         return 0
     elif cmd == "repeat":
         repeat_chunk(buf, int(argv[3], 0))
+    elif cmd == "hostile":
+        print("\n".join(hostile(buf, argv[3])))
+        return 0
     elif cmd == "raw":
         uncompress_all(buf)
         path = argv[3]

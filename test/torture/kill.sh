@@ -29,6 +29,14 @@ cow=0
 [ "${TORTURE_COW:-1}" = 1 ] && has_cow && cow=1
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# this round's --cow guard processes (its heapscan's environment carries the
+# round's tag): a global `pgrep hs-cow-guard` saw other engineers' scans
+our_guards() {
+	local g
+	for g in $(pgrep -x hs-cow-guard); do
+		tr '\0' '\n' <"/proc/$g/environ" 2>/dev/null | grep -qx "HS_TORTURE_TAG=$tag" && echo "$g"
+	done
+}
 t0=$(now_ms)
 for i in 1 2 3; do
 	"$HEAPSCAN" --json "$pid" >/dev/null 2>&1 || fail "a plain scan of busy exited $?"
@@ -62,7 +70,9 @@ for ((r = 1; r <= RUNS; r++)); do
 	cowtag=
 	[ "$what" = cow ] && cowtag=-cow
 	kill_ms=$(rand_ms 0 $((scan_ms * 13 / 10 + stop_ms)))
-	"${delay_env[@]}" "$HEAPSCAN" "${args[@]}" "$pid" >out.txt 2>err.txt &
+	# the tag tells this round's guard from other heapscans' on a shared machine
+	tag="kill-$$-$r"
+	env HS_TORTURE_TAG="$tag" "${delay_env[@]}" "$HEAPSCAN" "${args[@]}" "$pid" >out.txt 2>err.txt &
 	hs=$!
 	[ "$kill_ms" -gt 0 ] && sleep_ms "$kill_ms"
 	state=$(proc_state "$pid")
@@ -83,10 +93,10 @@ for ((r = 1; r <= RUNS; r++)); do
 	esac
 	# a killed --cow scan's guard process finishes the stop on its own
 	for ((g = 0; g < 500; g++)); do
-		own_guards >/dev/null || break
+		[ -n "$(our_guards)" ] || break
 		sleep 0.01
 	done
-	own_guards >/dev/null && bad "round $r ($what): a guard process is still there 5 s after the kill"
+	[ -n "$(our_guards)" ] && bad "round $r ($what): a guard process is still there 5 s after the kill"
 	sleep 0.05 # a target that crashes on resuming has done so by now
 	if [ -d "/proc/$pid" ] && [ "$(proc_state "$pid")" != Z ]; then
 		target_clean "$pid" || bad "round $r ($what, kill at $kill_ms ms, state at kill $state): $BAD_WHY"

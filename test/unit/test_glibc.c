@@ -690,7 +690,7 @@ struct ref_walk {
 	struct hs_chunk *ch; /* the walked chunks, free kinds undone */
 	size_t n;
 	uint64_t paddr[64];
-	char pword[64][16];
+	char pword[64][24];
 	size_t np;
 };
 
@@ -702,6 +702,15 @@ ref_problem(struct ref_walk *r, uint64_t addr, const char *word)
 		snprintf(r->pword[r->np], sizeof(r->pword[0]), "%s", word);
 	}
 	r->np++;
+}
+
+static bool
+ref_find(struct ref_walk *r, uint64_t addr)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->ch[i].addr == addr)
+			return true;
+	return false;
 }
 
 static struct hs_chunk *
@@ -724,6 +733,42 @@ ref_mark(struct ref_walk *r, uint64_t addr, enum chunk_kind kind)
 	return c;
 }
 
+/* glibc's checks on a chunk of a doubly linked bin, one by one. */
+static void
+ref_check_bin(struct ref_walk *r, const struct hs_chunk *c, uint64_t from)
+{
+	const struct image *img = &r->f->img;
+	uint64_t v, fdn, bkn;
+
+	if (image_u64(img, c->addr + 24, &v) && v != from)
+		ref_problem(r, c->addr, "double-linked");
+	if (image_u64(img, c->addr + c->size, &v) && v != c->size)
+		ref_problem(r, c->addr, "prev_size");
+	if (image_u64(img, c->addr + c->size + 8, &v) && (v & 1))
+		ref_problem(r, c->addr, "prev_inuse");
+	if (c->kind == CK_LARGEBIN && image_u64(img, c->addr + 32, &fdn) &&
+	    image_u64(img, c->addr + 40, &bkn) && fdn &&
+	    !(image_u64(img, fdn + 40, &v) && v == c->addr && image_u64(img, bkn + 32, &v) &&
+	      v == c->addr))
+		ref_problem(r, c->addr, "nextsize");
+}
+
+/* Then each chunk whose PREV_INUSE is clear after a chunk that no bin holds. */
+static void
+ref_prev_free(struct ref_walk *r)
+{
+	for (size_t i = 1; i < r->n; i++) {
+		const struct hs_chunk *c = &r->ch[i], *prev = &r->ch[i - 1];
+		uint64_t hdr;
+
+		if (c->kind == CK_MMAPPED || !image_u64(&r->f->img, c->addr + 8, &hdr) || (hdr & 1))
+			continue;
+		if (prev->addr + prev->size == c->addr && prev->kind != CK_UNSORTED &&
+		    prev->kind != CK_SMALLBIN && prev->kind != CK_LARGEBIN)
+			ref_problem(r, prev->addr, "(!prev)");
+	}
+}
+
 /* The main arena's fastbins, then its bins, each walked to its end. */
 static void
 ref_lists(struct ref_walk *r)
@@ -736,16 +781,28 @@ ref_lists(struct ref_walk *r)
 
 		if (!image_u64(img, ARENA + lay->ms_fastbins + 8 * (uint64_t)i, &p))
 			continue;
+		uint64_t holder = ARENA + lay->ms_fastbins + 8 * (uint64_t)i, held = 0;
+
 		while (p && n++ <= r->n) {
 			bool more = image_u64(img, p + 16, &next);
 			struct hs_chunk *c;
 
-			if ((p & 15) || !(c = ref_mark(r, p, CK_FASTBIN)))
+			if (p & 15) {
+				ref_problem(r, holder, "unaligned fastbin");
+				break;
+			}
+			if (n > 1 && !ref_find(r, p) && !(held & 15) && ref_find(r, held)) {
+				ref_problem(r, holder, "is raw");
+				break;
+			}
+			if (!(c = ref_mark(r, p, CK_FASTBIN)))
 				break;
 			if (c->size != (uint64_t)(i + 2) * 16)
 				ref_problem(r, p, "has size");
 			if (!more)
 				break;
+			holder = p;
+			held = next;
 			p = next ^ ((p + 16) >> 12);
 		}
 	}
@@ -755,11 +812,18 @@ ref_lists(struct ref_walk *r)
 
 		if (!image_u64(img, head + 16, &p))
 			continue;
+		uint64_t from = head;
+
 		while (p != head) {
 			bool more = image_u64(img, p + 16, &next);
+			struct hs_chunk *c = ref_mark(r, p, kind);
 
-			if (!ref_mark(r, p, kind) || !more)
+			if (!c)
 				break;
+			ref_check_bin(r, c, from);
+			if (!more)
+				break;
+			from = p;
 			p = next;
 		}
 	}
@@ -819,6 +883,7 @@ UNIT_TEST(glibc_walk_free_lists_as_one_by_one)
 			    r.ch[i].kind == CK_SMALLBIN || r.ch[i].kind == CK_LARGEBIN)
 				r.ch[i].kind = CK_INUSE;
 		ref_lists(&r);
+		ref_prev_free(&r);
 		for (size_t i = 0; i < r.n; i++)
 			CHECK(f->m.chunks[i].kind == r.ch[i].kind);
 		CHECK_EQ_U64(f->m.nproblems, r.np);
@@ -835,4 +900,210 @@ UNIT_TEST(glibc_walk_free_lists_as_one_by_one)
 	/* the corpus has what the test is for */
 	CHECK(rounds_with_problems > 50);
 	CHECK(shared > 20);
+}
+
+/* ---- glibc's own integrity checks (malloc_printerr in malloc.c) ---- */
+
+/* The problem at addr whose text has word, or NULL. */
+static const struct heap_problem *
+problem_at(struct fake *f, uint64_t addr, const char *word)
+{
+	for (size_t i = 0; i < f->m.nproblems; i++)
+		if (f->m.problems[i].addr == addr && strstr(f->m.problems[i].what, word))
+			return &f->m.problems[i];
+	return NULL;
+}
+
+/* A raw (not safe-linked) pointer in a fastbin chunk's fd decodes to a
+ * misaligned address: a problem at that chunk, not a silent end of the list. */
+UNIT_TEST(glibc_check_fastbin_raw_pointer_is_unaligned_fastbin_chunk)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t c5 = HEAP + 0x290 + 5 * 0x30, c7 = HEAP + 0x290 + 6 * 0x30 + 0x110;
+
+	fastbin_push(f, ARENA, 1, c7); /* fastbin 1: c7 -> c5 */
+	put(f, c7 + 16, c5);           /* raw, as if safe-linking were not there */
+	CHECK(walk(f) == 0);
+	CHECK(problem_at(f, c7, "is raw 0x") != NULL);
+	CHECK(kind_at(f, c7) == CK_FASTBIN);
+	CHECK_EQ_U64(f->m.nproblems, 1);
+	heap_model_free(&f->m);
+	image_free(&f->img);
+	put(f, c7 + 16, c5 + 8); /* raw and misaligned */
+	CHECK(walk(f) == 0);
+	CHECK(problem_at(f, c7, "malloc(): unaligned fastbin chunk detected") != NULL);
+	CHECK_EQ_U64(f->m.nproblems, 1);
+	done(f);
+}
+
+UNIT_TEST(glibc_check_tcache_raw_pointer)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t c1 = HEAP + 0x290 + 1 * 0x30, c3 = HEAP + 0x290 + 3 * 0x30;
+
+	put(f, c3 + 16, c1 + 16); /* tcache bin 1: c3 -> c1, written raw */
+	CHECK(walk(f) == 0);
+	CHECK(problem_at(f, c3, "is raw 0x") != NULL);
+	CHECK(kind_at(f, c1) == CK_INUSE);
+	done(f);
+}
+
+UNIT_TEST(glibc_check_fastbin_slot_unaligned)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t slot = ARENA + f->lay->ms_fastbins + 8;
+
+	put(f, slot, HEAP + 0x298);
+	CHECK(walk(f) == 0);
+	CHECK(problem_at(f, slot, "unaligned fastbin chunk detected") != NULL);
+	done(f);
+}
+
+UNIT_TEST(glibc_check_tcache_next_unaligned)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t c3 = HEAP + 0x290 + 3 * 0x30; /* first in tcache bin 1 */
+
+	put(f, c3 + 16, (HEAP + 0x2c8) ^ ((c3 + 16) >> 12));
+	CHECK(walk(f) == 0);
+	CHECK(problem_at(f, c3, "malloc(): unaligned tcache chunk detected") != NULL);
+	CHECK_EQ_U64(f->m.count[CK_TCACHE], 1);
+	done(f);
+}
+
+UNIT_TEST(glibc_check_fastbin_chunk_of_the_wrong_size)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t c5 = HEAP + 0x290 + 5 * 0x30, slot = ARENA + f->lay->ms_fastbins;
+
+	put(f, slot + 8, 0);
+	put(f, slot + 16, c5); /* a 0x30 chunk in the 0x40 bin */
+	CHECK(walk(f) == 0);
+	CHECK(problem_at(f, c5, "malloc(): memory corruption (fast)") != NULL);
+	done(f);
+}
+
+/* Top's size overwritten with 0x21: the bytes after it belong to no chunk. */
+UNIT_TEST(glibc_check_top_size_overwritten_small)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t top = get(f, ARENA + f->lay->ms_top);
+
+	put(f, top + 8, 0x21);
+	CHECK(walk(f) == 0);
+	CHECK(problem_at(f, top, "malloc(): corrupted top size") != NULL);
+	CHECK_EQ_U64(f->m.arenas[0].unaccounted, HEAP + HEAPLEN - (top + 0x20));
+	CHECK_EQ_U64(f->m.count[CK_TOP], 1);
+	CHECK_EQ_U64(f->m.bytes[CK_TOP], 0x20);
+	done(f);
+}
+
+UNIT_TEST(glibc_check_top_larger_than_the_arena)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t top = get(f, ARENA + f->lay->ms_top);
+
+	put(f, ARENA + f->lay->ms_system_mem, 0x1000); /* top alone is bigger */
+	CHECK(walk(f) == 0);
+	CHECK(problem_at(f, top, "malloc(): corrupted top size") != NULL);
+	CHECK_EQ_U64(f->m.arenas[0].unaccounted, 0);
+	done(f);
+}
+
+UNIT_TEST(glibc_check_healthy_top_is_no_problem)
+{
+	struct fake *f = build_all_kinds();
+
+	put(f, ARENA + f->lay->ms_system_mem, HEAPLEN);
+	CHECK(walk(f) == 0);
+	CHECK_EQ_U64(f->m.nproblems, 0);
+	done(f);
+}
+
+UNIT_TEST(glibc_check_bin_bk_does_not_lead_back)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t c6 = HEAP + 0x290 + 6 * 0x30; /* alone in small bin 17 */
+
+	put(f, c6 + 24, c6 + 0x1000);
+	CHECK(walk(f) == 0);
+	CHECK(problem_at(f, c6, "(corrupted double-linked list)") != NULL);
+	CHECK(kind_at(f, c6) == CK_SMALLBIN);
+	done(f);
+}
+
+UNIT_TEST(glibc_check_bin_chunk_next_prev_size)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t c8 = HEAP + 0x290 + 6 * 0x30 + 0x110 + 0x30; /* unsorted, 0x110 */
+
+	put(f, c8 + 0x110, 0x120);
+	CHECK(walk(f) == 0);
+	CHECK(problem_at(f, c8, "(corrupted size vs. prev_size)") != NULL);
+	done(f);
+}
+
+UNIT_TEST(glibc_check_bin_chunk_next_prev_inuse)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t c8 = HEAP + 0x290 + 6 * 0x30 + 0x110 + 0x30;
+
+	put(f, c8 + 0x110 + 8, get(f, c8 + 0x110 + 8) | 1);
+	CHECK(walk(f) == 0);
+	CHECK(problem_at(f, c8, "malloc(): invalid next->prev_inuse (unsorted)") != NULL);
+	done(f);
+}
+
+UNIT_TEST(glibc_check_bin_chunk_larger_than_the_arena)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t c8 = HEAP + 0x290 + 6 * 0x30 + 0x110 + 0x30;
+
+	put(f, ARENA + f->lay->ms_system_mem, 0x100);
+	CHECK(walk(f) == 0);
+	CHECK(problem_at(f, c8, "malloc(): invalid size (unsorted)") != NULL);
+	done(f);
+}
+
+UNIT_TEST(glibc_check_largebin_nextsize_links)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t c10 = HEAP + 0x290 + 8 * 0x30 + 2 * 0x110; /* large bin, 0x500 */
+
+	CHECK_EQ_U64(get(f, c10 + 8) & ~7ULL, 0x500);
+	put(f, c10 + 32, c10); /* alone: its nextsize links are itself */
+	put(f, c10 + 40, c10);
+	CHECK(walk(f) == 0);
+	CHECK(problem_at(f, c10, "not small") == NULL);
+	heap_model_free(&f->m);
+	image_free(&f->img);
+	put(f, c10 + 40, HEAP + 0x290); /* bk_nextsize elsewhere */
+	CHECK(walk(f) == 0);
+	CHECK(problem_at(f, c10, "(corrupted double-linked list (not small))") != NULL);
+	done(f);
+}
+
+/* An in-use chunk whose next chunk's PREV_INUSE is clear: free() of it
+ * aborts with "double free or corruption (!prev)". */
+UNIT_TEST(glibc_check_prev_inuse_clear_after_a_chunk_on_no_bin)
+{
+	struct fake *f = build_all_kinds();
+	uint64_t c2 = HEAP + 0x290 + 2 * 0x30, c3 = c2 + 0x30;
+
+	put(f, c3 + 8, get(f, c3 + 8) & ~1ULL);
+	CHECK(walk(f) == 0);
+	CHECK(problem_at(f, c2, "(double free or corruption (!prev))") != NULL);
+	CHECK_EQ_U64(f->m.nproblems, 1);
+	done(f);
+}
+
+/* In a healthy heap every clear PREV_INUSE follows a bin chunk: no problem
+ * (build_all_kinds has three bin chunks, each with its next's bit clear). */
+UNIT_TEST(glibc_check_prev_inuse_clear_after_bin_chunks_is_no_problem)
+{
+	struct fake *f = build_all_kinds();
+
+	CHECK(walk(f) == 0);
+	CHECK_EQ_U64(f->m.nproblems, 0);
+	done(f);
 }

@@ -231,6 +231,11 @@ facts_plain(void)
 	return f;
 }
 
+#define GENERIC                                                                            \
+	"permission denied tracing process 42: not traced, and no uid, dumpable, capability " \
+	"or Yama cause heapscan can see; a security module (AppArmor, SELinux) or a user "    \
+	"namespace may refuse it"
+
 static void
 check_explain(const struct eperm_facts *f, const char *want)
 {
@@ -274,7 +279,7 @@ UNIT_TEST(probe_eperm_other_uid)
 	check_explain(&f, "process 42 belongs to uid 0 and heapscan runs as uid 65534 "
 		      "without CAP_SYS_PTRACE; run as root or as uid 0");
 	f.have_cap_ptrace = true; /* the capability lifts the uid check */
-	check_explain(&f, "permission denied tracing process 42");
+	check_explain(&f, GENERIC);
 }
 
 UNIT_TEST(probe_eperm_yama)
@@ -285,7 +290,7 @@ UNIT_TEST(probe_eperm_yama)
 	check_explain(&f, "kernel.yama.ptrace_scope is 1: only descendants may be traced; "
 		      "run as root (or with CAP_SYS_PTRACE), or set it to 0");
 	f.is_descendant = true;
-	check_explain(&f, "permission denied tracing process 42");
+	check_explain(&f, GENERIC);
 	f.yama_scope = 2;
 	check_explain(&f, "kernel.yama.ptrace_scope is 2: only processes with CAP_SYS_PTRACE "
 		      "may trace; run as root");
@@ -293,7 +298,7 @@ UNIT_TEST(probe_eperm_yama)
 	f.have_cap_ptrace = true;
 	check_explain(&f, "kernel.yama.ptrace_scope is 3: ptrace is disabled until reboot");
 	f.yama_scope = 0;
-	check_explain(&f, "permission denied tracing process 42");
+	check_explain(&f, GENERIC);
 }
 
 UNIT_TEST(probe_eperm_container_root)
@@ -311,7 +316,29 @@ UNIT_TEST(probe_eperm_generic)
 {
 	struct eperm_facts f = facts_plain();
 
-	check_explain(&f, "permission denied tracing process 42");
+	check_explain(&f, GENERIC);
+}
+
+/* Root with CAP_SYS_PTRACE refused by a container's init that keeps a
+ * capability heapscan was not given (CAP_SYS_RESOURCE, bit 24, as on
+ * this project's machines). */
+UNIT_TEST(probe_eperm_more_capabilities)
+{
+	struct eperm_facts f = facts_plain();
+	char buf[512];
+
+	f.my_uid = f.target_uid = f.target_euid = 0;
+	f.have_cap_ptrace = true;
+	f.caps_known = true;
+	f.target_cap_prm = 0x1ffffffffffULL;
+	f.my_cap_prm = 0x1fffeffffffULL;
+	check_explain(&f, "process 42 holds capabilities heapscan lacks (0x1000000), and "
+		      "heapscan's CAP_SYS_PTRACE does not reach its user namespace; run heapscan "
+		      "with them (from the host, or in a container given them)");
+	eperm_explain(1, &f, buf, sizeof(buf));
+	CHECK(strstr(buf, "process 1 (this namespace's init) holds") == buf);
+	f.my_cap_prm = f.target_cap_prm; /* a subset: not the cause */
+	check_explain(&f, GENERIC);
 }
 
 UNIT_TEST(probe_eperm_facts_child)
