@@ -444,7 +444,10 @@ prepare(pid_t pid, struct scan *s, struct maps *m, const struct scan_opts *opts,
 		return ret;
 	}
 	test_pause("probed");
-	ret = maps_read(pid, m);
+	/* read while the target runs: a mapping made or dropped mid-read can
+	 * leave the lines out of order (-EINVAL); a fresh read is whole */
+	for (int tries = 0; (ret = maps_read(pid, m)) == -EINVAL && tries < 8; tries++)
+		sleep_ms(1);
 	if (ret) {
 		int race = changed_or_gone(pid, id);
 
@@ -630,8 +633,14 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 			break;
 		if (s->libc.found_by == FOUND_CODE && opts->locate == LOCATE_AUTO &&
 		    glibc_busy_arenas(&s->img, s->libc.lay, s->libc.main_arena, s->busy,
-				      SCAN_MAX_BUSY) < 0)
+				      SCAN_MAX_BUSY) < 0) {
+			/* an exec since the probe explains it better than the code */
+			if ((ret = changed_or_gone(pid, &id)) != EXIT_OK) {
+				seize_free(&sz);
+				return ret;
+			}
 			code_missed(s);
+		}
 		/* a list caught mid-update can hide the arena: copy again */
 		if (s->libc.found_by == FOUND_NONE &&
 		    locate_in_memory(s, opts, &sz, why, sizeof(why)) < 0) {

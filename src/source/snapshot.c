@@ -1377,6 +1377,41 @@ recount(struct heap_model *h, struct type_table *t)
 	}
 }
 
+/* PYTH is decoded by pyobj.c from one buffer: the whole payload, which its
+ * claimed size bounds (at most PYTH_MAX; a summary is a few KiB per hundred
+ * classes). */
+#define PYTH_MAX ((uint64_t)16 << 20)
+
+static int
+decode_python(struct reader *r, struct cur *c, struct type_table *t)
+{
+	uint64_t raw = remaining(c), got = 0;
+	unsigned char *buf;
+	int ret;
+
+	if (raw > PYTH_MAX)
+		return fail(r, "corrupt: section PYTH claims %llu bytes", (unsigned long long)raw);
+	buf = xmalloc(raw ? raw : 1);
+	while (got < raw && ensure(c, 1)) {
+		size_t n = (size_t)(c->end - c->p);
+
+		if (n > raw - got)
+			n = (size_t)(raw - got);
+		memcpy(buf + got, c->p, n);
+		c->p += n;
+		got += n;
+	}
+	t->py = xcalloc(1, sizeof(*t->py));
+	ret = got == raw && at_end(c) ? py_summary_decode(buf, raw, t->py) : -1;
+	free(buf);
+	if (ret < 0) {
+		free(t->py);
+		t->py = NULL;
+		return fail(r, "corrupt: section PYTH does not decode");
+	}
+	return 0;
+}
+
 static int
 decode_all(struct reader *r, struct scan *s, struct type_table *t, struct snap_meta *m)
 {
@@ -1396,11 +1431,8 @@ decode_all(struct reader *r, struct scan *s, struct type_table *t, struct snap_m
 		return -1;
 	if (find_section(r, "RETN") && decode_retain(r, find_section(r, "RETN"), t, m) < 0)
 		return -1;
-	if ((c[0] = find_section(r, "PYTH"))) {
-		t->py = xcalloc(1, sizeof(*t->py));
-		if (py_summary_decode(c[0]->p, (size_t)(c[0]->end - c[0]->p), t->py) < 0)
-			return fail(r, "corrupt: section PYTH does not decode");
-	}
+	if ((c[0] = find_section(r, "PYTH")) && decode_python(r, c[0], t) < 0)
+		return -1;
 	recount(&s->heap, t);
 	return 0;
 }
