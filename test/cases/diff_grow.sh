@@ -28,7 +28,7 @@ snap() {
 next_gen() {
 	local i
 	kill -USR2 "$FIXTURE_PID" || fail "cannot signal the fixture"
-	for ((i = 0; i < 1000; i++)); do
+	for ((i = 0; i < HANG * 100; i++)); do
 		[ "$(head -n 1 "$READY")" = "gen $1" ] && return 0
 		sleep 0.01
 	done
