@@ -44,6 +44,7 @@ struct scan_opts {
 	long test_cow_delay_ms;  /* test hook: sleep after the release, the copy alive */
 	long test_cow_borrow_ms; /* test hook: --cow's guard sleeps while a target thread
 				    runs on borrowed registers */
+	bool no_memory_check;    /* --no-memory-check: copy even when it looks too big */
 };
 
 struct scan {

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,16 +27,28 @@
 #include "unwind.h"
 
 
+/* What the positional argument (or -p) names.  One place decides, so a new
+ * kind of input (a core file) is one more case here and one in main. */
+enum target_kind {
+	TARGET_NONE,
+	TARGET_PID,      /* a live process: PID, -p PID, --pid PID */
+	TARGET_SNAPSHOT, /* a snapshot file written by --snapshot */
+	TARGET_STDIN,    /* "-": a snapshot read from standard input */
+};
+
 struct options {
 	bool json;
 	bool vtables;
 	bool threads;           /* --threads */
 	const char *snapshot;   /* --snapshot FILE */
 	bool contents;          /* --contents */
-	const char *file;       /* a snapshot to read in place of a pid */
+	enum target_kind kind;
+	const char *file;       /* TARGET_SNAPSHOT: its path; TARGET_STDIN: "-" */
+	const char *pid_opt;    /* -p/--pid's argument */
 	bool diff;              /* --diff A B [C ...] */
 	bool leaks;             /* --leaks */
 	bool why, referrers;    /* --why ADDR, --referrers ADDR */
+	bool quiet;             /* --quiet: no progress line */
 	uint64_t addr;
 	bool top_set;
 	struct diff_opts dopts;
@@ -44,22 +57,35 @@ struct options {
 	struct scan_opts scan;
 };
 
+/* The exit codes, in the words the README and doc/heapscan.1 use too
+ * (test/cases/cli_docs.sh holds the three to one another). */
+#define EXIT_CODES_HELP \
+	"Exit status:\n" \
+	"  0  the report was written (heap problems, if any, are in it)\n" \
+	"  1  an operation failed (reading memory or a file, a damaged snapshot)\n" \
+	"  2  usage: an unknown option, a missing or malformed argument, options\n" \
+	"     that do not go together\n" \
+	"  3  no such process, or it exited during the scan\n" \
+	"  4  not allowed to trace the process (the message says why)\n" \
+	"  5  not a target heapscan reads (zombie, kernel thread, 32-bit, no glibc\n" \
+	"     malloc, an unsupported glibc)\n" \
+	"  6  the target changed during the scan (exec, thread churn): retry\n" \
+	"  7  --why/--referrers: the address is in no malloc chunk\n" \
+	"  8  not enough memory for the copy and the analysis (see --no-memory-check)\n"
+
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: heapscan [--json] [--top N] PID\n"
-		"       heapscan --vtables PID\n"
-		"       heapscan --threads [--json] PID\n"
-		"       heapscan --leaks [--json] PID|FILE\n"
-		"       heapscan --why ADDR PID | --referrers ADDR PID\n"
-		"       heapscan --snapshot FILE [--contents] PID\n"
-		"       heapscan [--json | --vtables] FILE\n"
+		"usage: heapscan [OPTIONS] PID | -p PID | FILE | -\n"
 		"       heapscan --diff [--json] [--svg FILE] [--force] A B [C ...]\n"
 		"\n"
 		"Stops every thread of process PID for as long as it takes to copy its\n"
 		"writable memory, lets it go, and reports what its glibc malloc heap holds.\n"
+		"FILE is a snapshot (--snapshot) read in place of a process; - reads one\n"
+		"from standard input.\n"
 		"\n"
+		"  -p, --pid PID  the process to scan (the same as PID alone)\n"
 		"  --json      one JSON object instead of the text report\n"
 		"  --top N     rows in the text report's tables (default 10)\n"
 		"  --vtables   C++ instances per class: \"COUNT<TAB>CLASS\" lines only\n"
@@ -71,16 +97,32 @@ usage(FILE *f)
 		"  --referrers ADDR  every root and chunk that points into that chunk\n"
 		"  --snapshot FILE  save the scan to FILE (mode 0600; - for stdout)\n"
 		"  --contents  with --snapshot: also the bytes of every in-use chunk\n"
-		"  FILE        a snapshot in place of PID: the report as it was\n"
 		"  --diff      compare snapshots: which types grew (rank by steady growth for 3+)\n"
-		"  --svg FILE  with --diff: a line chart of the top growing types\n"
+		"  --svg FILE  with --diff: a chart of the top growing types over time\n"
 		"  --force     with --diff: compare snapshots of different processes\n"
 		"  --cow       stop PID only while it forks; read the fork (copy-on-write)\n"
-		"  --version   print the version\n"
+		"  --no-memory-check  scan even when the copy and the analysis look larger\n"
+		"              than the memory available (MemAvailable, the cgroup's limit)\n"
+		"  -q, --quiet no progress line on stderr (shown only on a terminal, after 1 s)\n"
+		"  -V, --version  print the version\n"
 		"  -h, --help  this text\n"
 		"\n"
-		"Exit status: 0 ok, 1 failure, 2 usage, 3 no such process, 4 permission\n"
-		"denied, 5 unsupported target, 6 target changed during the scan (retry).\n");
+		EXIT_CODES_HELP
+		"\n"
+		"See heapscan(1).\n");
+}
+
+/* A usage error: one line, the cause and where to look, exit 2. */
+static void ATTR_PRINTF(1, 2) ATTR_NORETURN
+usage_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	error_msg_and_die(EXIT_USAGE, "%s; try 'heapscan --help'", msg);
 }
 
 static int
@@ -115,6 +157,109 @@ parse_count(const char *s, int *out)
 }
 
 static void
+read_test_hooks(struct options *o)
+{
+	const char *delay = getenv("HEAPSCAN_TEST_STOP_DELAY_MS");
+	int c;
+
+	if (delay && parse_count(delay, &c) == 0)
+		o->scan.test_stop_delay_ms = c;
+	delay = getenv("HEAPSCAN_TEST_COW_DELAY_MS");
+	if (delay && parse_count(delay, &c) == 0)
+		o->scan.test_cow_delay_ms = c;
+	delay = getenv("HEAPSCAN_TEST_COW_BORROW_MS");
+	if (delay && parse_count(delay, &c) == 0)
+		o->scan.test_cow_borrow_ms = c;
+	if (getenv("HEAPSCAN_TEST_SPLIT")) { /* two threads however small the heap */
+		glibc_walk_split_for_tests = true;
+		par_min_for_tests = 2;
+	}
+}
+
+/* The option getopt did not take, as the user typed it. */
+static const char *
+bad_option(int argc, char **argv)
+{
+	static char one[3] = "-?", name[64];
+	const char *a = optind - 1 < argc ? argv[optind - 1] : "";
+
+	if (!strncmp(a, "--", 2)) { /* a long option: as typed, less any "=VALUE" */
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(a, "="), a);
+		return name;
+	}
+	one[1] = optopt > ' ' && optopt < 127 ? (char)optopt : '?';
+	return one;
+}
+
+/* Which kind of input ARG names.  A pid is digits; "-" is standard input;
+ * an existing path is a snapshot (the reader says what is wrong with it). */
+static enum target_kind
+classify_target(const char *arg, pid_t *pid)
+{
+	if (parse_pid(arg, pid) == 0)
+		return TARGET_PID;
+	if (!strcmp(arg, "-"))
+		return TARGET_STDIN;
+	if (access(arg, F_OK) == 0)
+		return TARGET_SNAPSHOT;
+	return TARGET_NONE;
+}
+
+/* Options that mean nothing for the input given are refused, with why. */
+static void
+check_applies(const struct options *o)
+{
+	bool file = o->kind == TARGET_SNAPSHOT || o->kind == TARGET_STDIN;
+
+	if (o->threads && (o->vtables || o->snapshot || o->contents || o->top_set ||
+			   o->leaks || o->why || o->referrers))
+		usage_error("--threads goes with --json and a process id only");
+	if (o->contents && !o->snapshot)
+		usage_error("--contents goes with --snapshot");
+	if (!file)
+		return;
+	if (o->threads)
+		usage_error("--threads needs a live process, not a snapshot file");
+	if (o->why || o->referrers)
+		usage_error("--why and --referrers need a live process: a snapshot holds no "
+			    "memory to follow pointers in");
+	if (o->scan.cow)
+		usage_error("--cow changes how a live process is stopped; a snapshot file is read "
+			    "as it was saved");
+	if (o->snapshot)
+		usage_error("--snapshot saves a live process; to copy a snapshot, copy the file");
+}
+
+static void
+parse_target(int argc, char **argv, struct options *o)
+{
+	const char *arg;
+
+	if (o->pid_opt) {
+		if (optind < argc)
+			usage_error("-p %s and '%s': one target, please", o->pid_opt, argv[optind]);
+		if (parse_pid(o->pid_opt, &o->pid))
+			usage_error("-p takes a process id, not '%s'", o->pid_opt);
+		o->kind = TARGET_PID;
+		return;
+	}
+	if (optind >= argc)
+		usage_error("no process id given");
+	if (optind != argc - 1)
+		usage_error("one process id or snapshot file, please (got %d arguments)",
+			    argc - optind);
+	arg = argv[optind];
+	o->kind = classify_target(arg, &o->pid);
+	if (o->kind == TARGET_NONE)
+		usage_error("'%s' is not a process id%s", arg,
+			    o->snapshot ? "" : " or a snapshot file");
+	if (o->snapshot && o->kind != TARGET_PID)
+		usage_error("--snapshot saves a live process: '%s' is not a process id", arg);
+	if (o->kind != TARGET_PID)
+		o->file = arg;
+}
+
+static void
 parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -131,29 +276,21 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "svg", required_argument, NULL, 'g' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "cow", no_argument, NULL, 'C' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "no-memory-check", no_argument, NULL, 'M' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *delay = getenv("HEAPSCAN_TEST_STOP_DELAY_MS");
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->top = 10;
 	o->scan.max_attempts = 5;
-	if (delay && parse_count(delay, &c) == 0)
-		o->scan.test_stop_delay_ms = c;
-	delay = getenv("HEAPSCAN_TEST_COW_DELAY_MS");
-	if (delay && parse_count(delay, &c) == 0)
-		o->scan.test_cow_delay_ms = c;
-	delay = getenv("HEAPSCAN_TEST_COW_BORROW_MS");
-	if (delay && parse_count(delay, &c) == 0)
-		o->scan.test_cow_borrow_ms = c;
-	if (getenv("HEAPSCAN_TEST_SPLIT")) { /* two threads however small the heap */
-		glibc_walk_split_for_tests = true;
-		par_min_for_tests = 2;
-	}
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	read_test_hooks(o);
+	opterr = 0; /* our own one-line messages */
+	while ((c = getopt_long(argc, argv, ":hVqp:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			o->json = true;
@@ -175,8 +312,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'W':
 		case 'R':
 			if (parse_addr(optarg, &o->addr))
-				error_msg_and_die(EXIT_USAGE, "--%s takes an address (0x...), not '%s'",
-						  c == 'W' ? "why" : "referrers", optarg);
+				usage_error("--%s takes an address (0x...), not '%s'",
+					    c == 'W' ? "why" : "referrers", optarg);
 			*(c == 'W' ? &o->why : &o->referrers) = true;
 			break;
 		case 's':
@@ -194,9 +331,20 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'f':
 			o->dopts.force = true;
 			break;
+		case 'p':
+			if (o->pid_opt)
+				usage_error("-p given twice");
+			o->pid_opt = optarg;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'M':
+			o->scan.no_memory_check = true;
+			break;
 		case 't':
 			if (parse_count(optarg, &o->top))
-				error_msg_and_die(EXIT_USAGE, "--top takes a whole number, not '%s'", optarg);
+				usage_error("--top takes a whole number, not '%s'", optarg);
 			o->top_set = true;
 			break;
 		case 'V':
@@ -205,45 +353,33 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'h':
 			usage(stdout);
 			exit(EXIT_OK);
+		case ':':
+			usage_error("%s needs an argument", bad_option(argc, argv));
 		default:
-			usage(stderr);
-			exit(EXIT_USAGE);
+			usage_error("unknown option '%s'", bad_option(argc, argv));
 		}
 	}
 	if (o->leaks + o->why + o->referrers + o->vtables + !!o->snapshot > 1)
-		error_msg_and_die(EXIT_USAGE, "--leaks, --why, --referrers, --vtables and --snapshot "
-				  "are separate modes: one at a time");
-	if (o->threads && (o->vtables || o->snapshot || o->contents || o->diff || o->top_set ||
-			   o->leaks || o->why || o->referrers))
-		error_msg_and_die(EXIT_USAGE, "--threads goes with --json and a process id only");
+		usage_error("--leaks, --why, --referrers, --vtables and --snapshot are separate "
+			    "modes: one at a time");
 	if ((o->dopts.svg || o->dopts.force) && !o->diff)
-		error_msg_and_die(EXIT_USAGE, "--svg and --force go with --diff");
+		usage_error("--svg and --force go with --diff");
 	if (o->diff) {
-		if (o->snapshot || o->vtables || o->contents || o->leaks || o->why || o->referrers)
-			error_msg_and_die(EXIT_USAGE, "--diff compares snapshot files only");
+		if (o->snapshot || o->vtables || o->contents || o->leaks || o->why ||
+		    o->referrers || o->threads || o->pid_opt)
+			usage_error("--diff compares snapshot files only");
+		if (o->scan.cow)
+			usage_error("--cow changes how a live process is stopped; --diff reads "
+				    "snapshot files");
 		o->dopts.json = o->json;
 		o->dopts.top = o->top_set ? o->top : 20;
 		return;
 	}
-	if (optind != argc - 1) {
-		error_msg(optind >= argc ? "no process id given" : "one process id, please");
-		usage(stderr);
-		exit(EXIT_USAGE);
-	}
-	if (o->contents && !o->snapshot)
-		error_msg_and_die(EXIT_USAGE, "--contents goes with --snapshot");
-	if (parse_pid(argv[optind], &o->pid) == 0)
-		return;
-	/* an existing file is read as a snapshot: the reader says what is wrong with it */
-	if (!o->snapshot && access(argv[optind], F_OK) == 0) {
-		if (o->why || o->referrers)
-			error_msg_and_die(EXIT_USAGE, "--why and --referrers need a live process: a "
-					  "snapshot holds no memory to follow pointers in");
-		o->file = argv[optind];
-		return;
-	}
-	error_msg_and_die(EXIT_USAGE, "'%s' is not a process id%s", argv[optind],
-			  o->snapshot ? "" : " or a snapshot file");
+	if (o->threads && o->scan.cow)
+		usage_error("--cow does nothing for --threads: backtraces need only registers and "
+			    "stacks, which the plain stop copies");
+	parse_target(argc, argv, o);
+	check_applies(o);
 }
 
 static double
@@ -432,10 +568,15 @@ main(int argc, char **argv)
 	seize_install_signal_handlers(); /* also removes half-written output files */
 	if (o.diff)
 		return diff_run(argv + optind, argc - optind, &o.dopts);
-	if (o.file && o.threads)
-		error_msg_and_die(EXIT_USAGE, "--threads needs a live process, not a snapshot file");
-	if (o.file)
+	switch (o.kind) {
+	case TARGET_SNAPSHOT:
+	case TARGET_STDIN:
 		return from_file(&o);
+	case TARGET_PID:
+		break;
+	case TARGET_NONE: /* parse_options refused it */
+		return EXIT_USAGE;
+	}
 	error_set_cleanup(seize_release_current);
 	ret = scan_live(o.pid, &o.scan, &s);
 	if (ret == EXIT_OK && o.threads) {

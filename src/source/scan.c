@@ -12,6 +12,7 @@
 #include "allocator.h"
 #include "copy.h"
 #include "cow.h"
+#include "memguard.h"
 #include "error.h"
 #include "maps.h"
 #include "probe.h"
@@ -339,6 +340,9 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	 * smaps cannot be read: then the rest fails too. */
 	if (ret == EXIT_OK && maps_read_shared(pid, &s->shared, &s->nshared) < 0)
 		s->nshared = 0;
+	/* before anything is reserved or the target stopped */
+	if (ret == EXIT_OK && !opts->no_memory_check)
+		ret = memguard_check((int)pid, copy_plan_bytes(&m));
 	if (ret == EXIT_OK && opts->cow)
 		cwp = prepare_cow(s, opts, &m, &cw);
 	if (ret == EXIT_OK) {
