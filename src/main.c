@@ -16,6 +16,7 @@
 #include "glibc.h"
 #include "par.h"
 #include "probe.h"
+#include "progress.h"
 #include "reach.h"
 #include "report.h"
 #include "scan.h"
@@ -408,6 +409,7 @@ report(const struct options *o, const struct scan *s, const struct type_table *t
 {
 	struct report_opts ro = { .top = o->top };
 
+	progress_phase(NULL, 0);
 	if (o->vtables) {
 		if (s->foreign)
 			error_msg("%s; counting C++ objects in all anonymous memory instead: free "
@@ -446,6 +448,7 @@ report_leaked_only(const struct options *o, const struct scan *s, const struct r
 	view.heap.nchunks = view.heap.cap = k;
 	rv.nchunks = k;
 	analyze(&view, am, &tt);
+	progress_phase(NULL, 0);
 	report_leaks(stdout, &view, &tt, &rv, o->json, o->top);
 	type_table_free(&tt);
 	free(view.heap.chunks);
@@ -471,6 +474,7 @@ reachability(const struct options *o, struct scan *s, struct addrmap *am, struct
 		bool have_u = unwind_all(s, &u) == 0;
 
 		analyze(s, am, tt);
+		progress_phase(NULL, 0);
 		if (o->why)
 			ret = report_why(stdout, s, tt, &r, have_u ? &u : NULL, o->addr);
 		else
@@ -488,6 +492,7 @@ backtraces(const struct options *o, const struct scan *s)
 {
 	struct unwind_set u;
 
+	progress_phase(NULL, 0);
 	if (unwind_all(s, &u) < 0)
 		return EXIT_FAIL;
 	if (o->json)
@@ -511,6 +516,7 @@ save(const struct options *o, const struct scan *s, const struct type_table *tt)
 		reach_run(s, &(struct reach_opts){ 0 }, &r);
 		wo.reach = &r;
 	}
+	progress_phase(NULL, 0);
 	ret = snap_write(o->snapshot, s, tt, &wo);
 	if (wo.reach)
 		reach_free(&r);
@@ -565,6 +571,7 @@ main(int argc, char **argv)
 	int ret;
 
 	parse_options(argc, argv, &o);
+	progress_init(!o.quiet);
 	seize_install_signal_handlers(); /* also removes half-written output files */
 	if (o.diff)
 		return diff_run(argv + optind, argc - optind, &o.dopts);
