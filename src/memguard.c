@@ -1,15 +1,16 @@
 /*
  * memguard.c - refuse a scan that would not fit in memory (see memguard.h).
  *
- * What a scan needs, measured (bench/results.md, README "Memory"): peak RSS is
- * about 1.09 x (the copy + 16 bytes per chunk) for the report, --vtables and
- * --snapshot, 1.03 x for --leaks; a 1.75 GB, 20M-chunk process took 2.37 GB,
- * i.e. the copy + 31 bytes per chunk.  The chunk count is not known before
- * the copy, so the guard assumes one chunk per 48 bytes copied (smaller than
- * any heap measured here: bench/gen.c's 1.3 GiB holds 9.4M chunks, one per
- * 145 bytes; the 1.75 GB process one per 87) at 32 bytes each, plus 10% of
- * the copy: need = 1.1 x copy + copy / 48 x 32 ~ 1.77 x the copy.  That errs
- * towards refusing, which --no-memory-check overrides.
+ * What a scan needs, measured: peak RSS is the copy plus about 32 bytes per
+ * chunk.  bench/gen.c with 6M chunks (830 MB copied, one chunk per 138
+ * bytes): the report 1026 MB peak (copy + 33 B/chunk), --leaks 965 MB; a
+ * 1.75 GB, 20M-chunk process (one chunk per 87 bytes): 2.37 GB (copy + 31
+ * B/chunk); bench/results.md: 1.09 x (copy + 16 B/chunk) on 10M chunks.  The
+ * chunk count is not known before the copy, so the guard assumes one chunk
+ * per 64 bytes copied (denser than any heap measured here) at 32 bytes each,
+ * plus 10% of the copy: need = 1.1 x copy + copy / 64 x 32 = 1.6 x the copy
+ * (1.3 and 1.2 x the measured peaks above).  That errs towards refusing,
+ * which --no-memory-check overrides.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,7 +22,7 @@
 #include "error.h"
 #include "memguard.h"
 
-#define BYTES_PER_CHUNK_GUESS 48
+#define BYTES_PER_CHUNK_GUESS 64
 #define COST_PER_CHUNK        32
 
 uint64_t

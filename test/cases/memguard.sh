@@ -1,5 +1,5 @@
 # memguard: before it copies, heapscan compares what the scan needs (about
-# 1.77 x the copy, memguard.c) with what is available and refuses when it does
+# 1.6 x the copy, memguard.c) with what is available and refuses when it does
 # not fit: exit 8, one stderr line with both figures and what to do, nothing
 # on stdout, the target never stopped (it answers a ping) and left running.
 #  - MemAvailable, faked by the test hook HEAPSCAN_TEST_MEMAVAILABLE: too
@@ -51,7 +51,7 @@ else
 fi
 mkdir "$cg" 2>/dev/null || skip "cannot make $cg (the faked MemAvailable passed)"
 trap 'rmdir "$cg" 2>/dev/null; _lib_cleanup' EXIT
-# 16 MiB: enough for bash and heapscan to start, less than 1.77 x the copy
+# 16 MiB: enough for bash and heapscan to start, less than 1.6 x the copy
 echo $((16 << 20)) >"$cg/$max" || skip "cannot set $cg/$max"
 (
 	echo "$BASHPID" >"$cg/cgroup.procs" || exit 99
