@@ -21,6 +21,7 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+#include "unseen.h"
 #include "glibc.h"
 #include "image.h"
 #include "libc.h"
@@ -79,6 +80,8 @@ struct scan {
 	bool cow;               /* the (last) copy was read from a fork of the target */
 	double cow_read_ms;     /* reading that fork, after the stop window */
 	char cow_refused[192];  /* --cow asked for but not done: why ("" otherwise) */
+	bool have_unseen;       /* a live scan of a glibc target measured it */
+	struct unseen unseen;   /* anonymous memory no chunk covers (unseen.h) */
 };
 
 /* EXIT_OK, or an exit code after printing a one-line cause. */

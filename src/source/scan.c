@@ -2,6 +2,8 @@
  * scan.c - the live scan (see scan.h).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +14,9 @@
 #include "allocator.h"
 #include "copy.h"
 #include "cow.h"
-#include "memguard.h"
 #include "error.h"
 #include "maps.h"
+#include "memguard.h"
 #include "probe.h"
 #include "scan.h"
 #include "seize.h"
@@ -320,6 +322,28 @@ prepare_cow(struct scan *s, const struct scan_opts *opts, const struct maps *m, 
 	return cw;
 }
 
+/* Anonymous memory no chunk covers, and whose it may be: the executable's
+ * name and first 64 KiB (a Go build id) from /proc, read after the stop. */
+static void
+measure_unseen(struct scan *s)
+{
+	char link[64], exe[PATH_MAX];
+	static char head[64 << 10];
+	ssize_t n, got = 0;
+	int fd;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)s->pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	fd = open(link, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		got = read(fd, head, sizeof(head));
+		close(fd);
+	}
+	unseen_measure(s, exe, head, got > 0 ? (size_t)got : 0, &s->unseen);
+	s->have_unseen = true;
+}
+
 int
 scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 {
@@ -397,6 +421,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 		return EXIT_UNSUPPORTED;
 	}
 	s->walk_ms = now_ms() - t0;
+	measure_unseen(s);
 	return EXIT_OK;
 }
 
