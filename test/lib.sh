@@ -20,6 +20,9 @@
 #   wait_pid_for PID SECS       wait for our child PID, at most SECS; sets
 #                               WAIT_RC (its exit status), returns 1 on timeout
 #   wait_for SECS CMD...        until CMD succeeds (polled every 10 ms); 1 on timeout
+#   our_guards                  pids of --cow guard processes (hs-cow-guard) of this
+#                               $HEAPSCAN, not another checkout's running beside us
+#   no_guard_left               true when our_guards lists none
 
 set -u
 
@@ -28,6 +31,20 @@ set -u
 : "${FIXTURES:=$TOP/build/fixtures}"
 PYTHON=${PYTHON:-python3}
 HANG=${HEAPSCAN_TEST_HANG_SECS:-120}
+
+our_guards() {
+	local p exe me
+	me=$(readlink -f "$HEAPSCAN")
+	for p in $(pgrep -x hs-cow-guard); do
+		exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
+		[ "${exe% (deleted)}" = "$me" ] && echo "$p"
+	done
+	return 0
+}
+
+no_guard_left() {
+	[ -z "$(our_guards)" ]
+}
 
 wait_for() {
 	local secs=$1 i n

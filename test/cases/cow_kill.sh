@@ -146,11 +146,7 @@ for round in $(seq 40); do
 	sleep "$(printf '%d.%06d' $((kill_us / 1000000)) $((kill_us % 1000000)))"
 	kill -KILL "$hs" 2>/dev/null
 	wait "$hs" 2>/dev/null
-	for ((i = 0; i < HANG * 100; i++)); do
-		pgrep -x hs-cow-guard >/dev/null || break
-		sleep 0.01
-	done
-	pgrep -x hs-cow-guard >/dev/null && fail "round $round (kill at $kill_us us): a guard is still there $HANG s later"
+	wait_for "$HANG" no_guard_left || fail "round $round (kill at $kill_us us): a guard is still there $HANG s later"
 	assert_clean "round $round (kill at $kill_us us)"
 done
 echo "ok: no copy left alive, no guard, no child of the target, target running"
