@@ -252,5 +252,10 @@ machine() {
 	echo
 	table
 } >"$W/results.md"
+# the history below the marker (figures from earlier rounds) is kept
+if [ -f "$OUT" ] && grep -q '^<!-- history' "$OUT"; then
+	echo >>"$W/results.md"
+	sed -n '/^<!-- history/,$p' "$OUT" >>"$W/results.md"
+fi
 cp "$W/results.md" "$OUT"
 cat "$OUT"

@@ -5,7 +5,8 @@
  * variants run the registered cleanup hook first (it detaches from the
  * target), so no exit path can leave the target stopped.
  *
- * Exit codes are part of the user interface and documented in the README.
+ * Exit codes are part of the user interface: documented once, in the same words,
+ * in the README, `heapscan --help` and doc/heapscan.1 (a test compares them).
  */
 #ifndef HEAPSCAN_ERROR_H
 #define HEAPSCAN_ERROR_H
@@ -23,6 +24,8 @@ enum exit_code {
 	EXIT_PERM = 4,        /* not allowed to trace or read the target */
 	EXIT_UNSUPPORTED = 5, /* zombie, kernel thread, self, 32-bit, not glibc, glibc layout */
 	EXIT_CHANGED = 6,     /* the target changed under us (exec, threads kept appearing) */
+	EXIT_NOCHUNK = 7,     /* --why/--referrers: the address is in no malloc chunk */
+	EXIT_MEMORY = 8,      /* not enough memory for the copy and the analysis (the guard) */
 };
 
 void error_msg(const char *fmt, ...) ATTR_PRINTF(1, 2);

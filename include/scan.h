@@ -21,6 +21,7 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+#include "unseen.h"
 #include "glibc.h"
 #include "image.h"
 #include "libc.h"
@@ -56,6 +57,7 @@ struct scan_opts {
 	long test_cow_delay_ms;  /* test hook: sleep after the release, the copy alive */
 	long test_cow_borrow_ms; /* test hook: --cow's guard sleeps while a target thread
 				    runs on borrowed registers */
+	bool no_memory_check;    /* --no-memory-check: copy even when it looks too big */
 };
 
 struct scan {
@@ -95,6 +97,8 @@ struct scan {
 	bool cow;               /* the (last) copy was read from a fork of the target */
 	double cow_read_ms;     /* reading that fork, after the stop window */
 	char cow_refused[192];  /* --cow asked for but not done: why ("" otherwise) */
+	bool have_unseen;       /* a live scan of a glibc target measured it */
+	struct unseen unseen;   /* anonymous memory no chunk covers (unseen.h) */
 };
 
 /* EXIT_OK, or an exit code after printing a one-line cause. */

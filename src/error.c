@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "progress.h"
 
 static void (*cleanup_fn)(void);
 
@@ -21,6 +22,7 @@ verror(int err, const char *fmt, va_list ap)
 {
 	char buf[1024];
 
+	progress_clear();
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (err)
 		fprintf(stderr, "heapscan: %s: %s\n", buf, strerror(err));

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,13 @@
 #include "glibc.h"
 #include "par.h"
 #include "probe.h"
+#include "progress.h"
 #include "pyobj.h"
 #include "reach.h"
 #include "report.h"
+#include "report_py.h"
 #include "report_retain.h"
 #include "retain.h"
-#include "report_py.h"
 #include "scan.h"
 #include "seize.h"
 #include "snapshot.h"
@@ -31,6 +33,16 @@
 #include "unwind.h"
 
 
+/* What the positional argument (or -p) names.  One place decides, so a new
+ * kind of input (a core file) is one more case here and one in main. */
+enum target_kind {
+	TARGET_NONE,
+	TARGET_PID,      /* a live process: PID, -p PID, --pid PID */
+	TARGET_SNAPSHOT, /* a snapshot file written by --snapshot */
+	TARGET_STDIN,    /* "-": a snapshot read from standard input */
+	TARGET_CORE,     /* an ELF core file (gcore, the kernel's, coredumpctl dump) */
+};
+
 struct options {
 	bool json;
 	bool vtables;
@@ -38,41 +50,54 @@ struct options {
 	bool threads;           /* --threads */
 	const char *snapshot;   /* --snapshot FILE */
 	bool contents;          /* --contents */
-	const char *file;       /* a snapshot to read in place of a pid */
-	const char *core;       /* an ELF core file to read in place of a pid */
+	enum target_kind kind;
+	const char *file;       /* TARGET_SNAPSHOT, TARGET_CORE: its path; TARGET_STDIN: "-" */
+	const char *pid_opt;    /* -p/--pid's argument */
 	bool diff;              /* --diff A B [C ...] */
 	bool leaks;             /* --leaks */
 	bool why, referrers;    /* --why ADDR, --referrers ADDR */
 	bool retained, folded;  /* --retained, --folded */
 	const char *pprof;      /* --pprof FILE */
+	bool locate_set;        /* --locate given */
+	bool quiet;             /* --quiet: no progress line */
 	uint64_t addr;
 	bool top_set;
-	bool locate_set;        /* --locate given */
 	struct diff_opts dopts;
 	int top;
 	pid_t pid;
 	struct scan_opts scan;
 };
 
+/* The exit codes, in the words the README and doc/heapscan.1 use too
+ * (test/cases/cli_docs.sh holds the three to one another). */
+#define EXIT_CODES_HELP \
+	"Exit status:\n" \
+	"  0  the report was written (heap problems, if any, are in it)\n" \
+	"  1  an operation failed (reading memory or a file, a damaged snapshot)\n" \
+	"  2  usage: an unknown option, a missing or malformed argument, options\n" \
+	"     that do not go together\n" \
+	"  3  no such process, or it exited during the scan\n" \
+	"  4  not allowed to trace the process (the message says why)\n" \
+	"  5  not a target heapscan reads (zombie, kernel thread, 32-bit, no glibc\n" \
+	"     malloc, an unsupported glibc)\n" \
+	"  6  the target changed during the scan (exec, thread churn): retry\n" \
+	"  7  --why/--referrers: the address is in no malloc chunk\n" \
+	"  8  not enough memory for the copy and the analysis (see --no-memory-check)\n"
+
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: heapscan [--json] [--top N] PID|CORE\n"
-		"       heapscan --vtables PID\n"
-		"       heapscan --types PID|FILE\n"
-		"       heapscan --threads [--json] PID\n"
-		"       heapscan --leaks [--json] PID|FILE\n"
-		"       heapscan --why ADDR PID | --referrers ADDR PID\n"
-		"       heapscan --retained [--json] [--top N] PID\n"
-		"       heapscan --pprof FILE PID | --folded PID\n"
-		"       heapscan --snapshot FILE [--contents] PID\n"
-		"       heapscan [--json | --vtables] FILE\n"
+		"usage: heapscan [OPTIONS] PID | -p PID | CORE | FILE | -\n"
 		"       heapscan --diff [--json] [--svg FILE] [--force] A B [C ...]\n"
 		"\n"
 		"Stops every thread of process PID for as long as it takes to copy its\n"
 		"writable memory, lets it go, and reports what its glibc malloc heap holds.\n"
+		"CORE is an ELF core file (gcore, the kernel's, coredumpctl dump) read in\n"
+		"place of a process: every mode but --cow works on it.  FILE is a snapshot\n"
+		"(--snapshot) read in place of a process; - reads one from standard input.\n"
 		"\n"
+		"  -p, --pid PID  the process to scan (the same as PID alone)\n"
 		"  --json      one JSON object instead of the text report\n"
 		"  --top N     rows in the text report's tables (default 10)\n"
 		"  --vtables   C++ instances per class: \"COUNT<TAB>CLASS\" lines only\n"
@@ -89,22 +114,36 @@ usage(FILE *f)
 		"  --folded    the retention paths as folded stacks (flame graphs)\n"
 		"  --snapshot FILE  save the scan to FILE (mode 0600; - for stdout)\n"
 		"  --contents  with --snapshot: also the bytes of every in-use chunk\n"
-		"  FILE        a snapshot in place of PID: the report as it was\n"
-		"  CORE        an ELF core file (gcore, the kernel's, coredumpctl dump) in\n"
-		"              place of PID: every mode but --cow works on it\n"
 		"  --diff      compare snapshots: which types grew (rank by steady growth for 3+)\n"
-		"  --svg FILE  with --diff: a line chart of the top growing types\n"
+		"  --svg FILE  with --diff: a chart of the top growing types over time\n"
 		"  --force     with --diff: compare snapshots of different processes\n"
 		"  --cow       stop PID only while it forks; read the fork (copy-on-write)\n"
 		"  --locate code|memory|auto  find malloc's state in libc's code (needs\n"
 		"              libc's file), in the copied memory alone, or (auto, the\n"
 		"              default, or $HEAPSCAN_LOCATE) in the code when it\n"
 		"              matches, else in memory\n"
-		"  --version   print the version\n"
+		"  --no-memory-check  scan even when the copy and the analysis look larger\n"
+		"              than the memory available (MemAvailable, the cgroup's limit)\n"
+		"  -q, --quiet no progress line on stderr (shown only on a terminal, after 1 s)\n"
+		"  -V, --version  print the version\n"
 		"  -h, --help  this text\n"
 		"\n"
-		"Exit status: 0 ok, 1 failure, 2 usage, 3 no such process, 4 permission\n"
-		"denied, 5 unsupported target, 6 target changed during the scan (retry).\n");
+		EXIT_CODES_HELP
+		"\n"
+		"See heapscan(1).\n");
+}
+
+/* A usage error: one line, the cause and where to look, exit 2. */
+static void ATTR_PRINTF(1, 2) ATTR_NORETURN
+usage_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	error_msg_and_die(EXIT_USAGE, "%s; try 'heapscan --help'", msg);
 }
 
 static int
@@ -153,23 +192,6 @@ parse_locate(const char *s, enum locate_mode *out)
 }
 
 /* getopt said '?': one line that names what was wrong. */
-static void __attribute__((noreturn))
-unknown_option(int argc, char **argv)
-{
-	const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
-	const char *eq = strchr(arg, '=');
-
-	if (strncmp(arg, "--", 2) || !optopt) {
-		if (!strncmp(arg, "--", 2))
-			error_msg_and_die(EXIT_USAGE, "unknown option '%s'; see heapscan --help", arg);
-		error_msg_and_die(EXIT_USAGE, "unknown option '-%c'; see heapscan --help", optopt);
-	}
-	if (eq)
-		error_msg_and_die(EXIT_USAGE, "option '%.*s' takes no value; see heapscan --help",
-				  (int)(eq - arg), arg);
-	error_msg_and_die(EXIT_USAGE, "option '%s' needs a value; see heapscan --help", arg);
-}
-
 /* "-1" would reach getopt as option '1': it is a process id, negative. */
 static void
 refuse_negative_pid(int argc, char **argv)
@@ -178,8 +200,129 @@ refuse_negative_pid(int argc, char **argv)
 
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
 		if (argv[i][0] == '-' && parse_pid(argv[i] + 1, &pid) == 0)
-			error_msg_and_die(EXIT_USAGE, "'%s' is not a process id: process ids are "
-					  "positive", argv[i]);
+			usage_error("'%s' is not a process id: process ids are positive", argv[i]);
+}
+
+static void
+read_test_hooks(struct options *o)
+{
+	const char *delay = getenv("HEAPSCAN_TEST_STOP_DELAY_MS");
+	int c;
+
+	if (delay && parse_count(delay, &c) == 0)
+		o->scan.test_stop_delay_ms = c;
+	delay = getenv("HEAPSCAN_TEST_COW_DELAY_MS");
+	if (delay && parse_count(delay, &c) == 0)
+		o->scan.test_cow_delay_ms = c;
+	delay = getenv("HEAPSCAN_TEST_COW_BORROW_MS");
+	if (delay && parse_count(delay, &c) == 0)
+		o->scan.test_cow_borrow_ms = c;
+	/* --locate's default, so a whole test suite can run either way */
+	delay = getenv("HEAPSCAN_LOCATE");
+	if (delay && parse_locate(delay, &o->scan.locate))
+		usage_error("HEAPSCAN_LOCATE takes code, memory or auto, not '%s'", delay);
+	if (getenv("HEAPSCAN_TEST_LOCATE_BLIND")) /* the memory way infers the version */
+		o->scan.test_locate_blind = true;
+	if (getenv("HEAPSCAN_TEST_CODE_WRONG"))
+		o->scan.test_code_wrong = true;
+	if (getenv("HEAPSCAN_TEST_LOCATE_MS"))
+		o->scan.test_locate_ms = true;
+	if (getenv("HEAPSCAN_TEST_SPLIT")) { /* two threads however small the heap */
+		glibc_walk_split_for_tests = true;
+		par_min_for_tests = 2;
+	}
+}
+
+/* The option getopt did not take, as the user typed it. */
+static const char *
+bad_option(int argc, char **argv)
+{
+	static char one[3] = "-?", name[64];
+	const char *a = optind - 1 < argc ? argv[optind - 1] : "";
+
+	if (!strncmp(a, "--", 2)) { /* a long option: as typed, less any "=VALUE" */
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(a, "="), a);
+		return name;
+	}
+	one[1] = optopt > ' ' && optopt < 127 ? (char)optopt : '?';
+	return one;
+}
+
+/* Which kind of input ARG names.  A pid is digits; "-" is standard input;
+ * a file with an ELF core header is a core, as a snapshot is known by its
+ * magic; any other existing path is a snapshot (the reader says what is
+ * wrong with it). */
+static enum target_kind
+classify_target(const char *arg, pid_t *pid)
+{
+	if (parse_pid(arg, pid) == 0)
+		return TARGET_PID;
+	if (!strcmp(arg, "-"))
+		return TARGET_STDIN;
+	if (access(arg, F_OK) == 0)
+		return core_is_core(arg) ? TARGET_CORE : TARGET_SNAPSHOT;
+	return TARGET_NONE;
+}
+
+/* Options that mean nothing for the input given are refused, with why. */
+static void
+check_applies(const struct options *o)
+{
+	bool file = o->kind == TARGET_SNAPSHOT || o->kind == TARGET_STDIN;
+
+	if (o->threads && (o->vtables || o->types || o->snapshot || o->contents || o->top_set ||
+			   o->leaks || o->why || o->referrers))
+		usage_error("--threads goes with --json and a process id or core only");
+	if (o->contents && !o->snapshot)
+		usage_error("--contents goes with --snapshot");
+	if (o->kind == TARGET_CORE && o->scan.cow)
+		usage_error("--cow needs a live process: %s is a core file", o->file);
+	if (!file)
+		return;
+	if (o->folded || o->pprof)
+		usage_error("--pprof and --folded need a live process or a core: a snapshot holds "
+			    "no memory to follow pointers in");
+	if (o->locate_set)
+		usage_error("--locate goes with a process id or a core, not a snapshot");
+	if (o->threads)
+		usage_error("--threads needs a live process, not a snapshot file");
+	if (o->why || o->referrers)
+		usage_error("--why and --referrers need a live process: a snapshot holds no "
+			    "memory to follow pointers in");
+	if (o->scan.cow)
+		usage_error("--cow changes how a live process is stopped; a snapshot file is read "
+			    "as it was saved");
+	if (o->snapshot)
+		usage_error("--snapshot saves a live process; to copy a snapshot, copy the file");
+}
+
+static void
+parse_target(int argc, char **argv, struct options *o)
+{
+	const char *arg;
+
+	if (o->pid_opt) {
+		if (optind < argc)
+			usage_error("-p %s and '%s': one target, please", o->pid_opt, argv[optind]);
+		if (parse_pid(o->pid_opt, &o->pid))
+			usage_error("-p takes a process id, not '%s'", o->pid_opt);
+		o->kind = TARGET_PID;
+		return;
+	}
+	if (optind >= argc)
+		usage_error("no process id given");
+	if (optind != argc - 1)
+		usage_error("one process id or snapshot file, please (got %d arguments)",
+			    argc - optind);
+	arg = argv[optind];
+	o->kind = classify_target(arg, &o->pid);
+	if (o->kind == TARGET_NONE)
+		usage_error("'%s' is not a process id%s", arg,
+			    o->snapshot ? "" : " or a snapshot file");
+	if (o->snapshot && o->kind != TARGET_PID && o->kind != TARGET_CORE)
+		usage_error("--snapshot saves a live process or a core: '%s' is neither", arg);
+	if (o->kind != TARGET_PID)
+		o->file = arg;
 }
 
 static void
@@ -204,42 +347,22 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "force", no_argument, NULL, 'f' },
 		{ "cow", no_argument, NULL, 'C' },
 		{ "locate", required_argument, NULL, 'l' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "no-memory-check", no_argument, NULL, 'M' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *delay = getenv("HEAPSCAN_TEST_STOP_DELAY_MS");
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->top = 10;
 	o->scan.max_attempts = 5;
-	if (delay && parse_count(delay, &c) == 0)
-		o->scan.test_stop_delay_ms = c;
-	delay = getenv("HEAPSCAN_TEST_COW_DELAY_MS");
-	if (delay && parse_count(delay, &c) == 0)
-		o->scan.test_cow_delay_ms = c;
-	delay = getenv("HEAPSCAN_TEST_COW_BORROW_MS");
-	if (delay && parse_count(delay, &c) == 0)
-		o->scan.test_cow_borrow_ms = c;
-	/* --locate's default, so a whole test suite can run either way */
-	delay = getenv("HEAPSCAN_LOCATE");
-	if (delay && parse_locate(delay, &o->scan.locate))
-		error_msg_and_die(EXIT_USAGE, "HEAPSCAN_LOCATE takes code, memory or auto, not '%s'",
-				  delay);
-	if (getenv("HEAPSCAN_TEST_LOCATE_BLIND")) /* the memory way infers the version */
-		o->scan.test_locate_blind = true;
-	if (getenv("HEAPSCAN_TEST_CODE_WRONG"))
-		o->scan.test_code_wrong = true;
-	if (getenv("HEAPSCAN_TEST_LOCATE_MS"))
-		o->scan.test_locate_ms = true;
-	if (getenv("HEAPSCAN_TEST_SPLIT")) { /* two threads however small the heap */
-		glibc_walk_split_for_tests = true;
-		par_min_for_tests = 2;
-	}
+	read_test_hooks(o);
 	refuse_negative_pid(argc, argv);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	opterr = 0; /* our own one-line messages */
+	while ((c = getopt_long(argc, argv, ":hVqp:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			o->json = true;
@@ -249,8 +372,7 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'l':
 			if (parse_locate(optarg, &o->scan.locate))
-				error_msg_and_die(EXIT_USAGE, "--locate takes code, memory or auto, "
-						  "not '%s'", optarg);
+				usage_error("--locate takes code, memory or auto, not '%s'", optarg);
 			o->locate_set = true;
 			break;
 		case 'v':
@@ -271,8 +393,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'W':
 		case 'R':
 			if (parse_addr(optarg, &o->addr))
-				error_msg_and_die(EXIT_USAGE, "--%s takes an address (0x...), not '%s'",
-						  c == 'W' ? "why" : "referrers", optarg);
+				usage_error("--%s takes an address (0x...), not '%s'",
+					    c == 'W' ? "why" : "referrers", optarg);
 			*(c == 'W' ? &o->why : &o->referrers) = true;
 			break;
 		case 'K':
@@ -300,9 +422,20 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'f':
 			o->dopts.force = true;
 			break;
+		case 'p':
+			if (o->pid_opt)
+				usage_error("-p given twice");
+			o->pid_opt = optarg;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'M':
+			o->scan.no_memory_check = true;
+			break;
 		case 't':
 			if (parse_count(optarg, &o->top))
-				error_msg_and_die(EXIT_USAGE, "--top takes a whole number, not '%s'", optarg);
+				usage_error("--top takes a whole number, not '%s'", optarg);
 			o->top_set = true;
 			break;
 		case 'V':
@@ -311,64 +444,40 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'h':
 			usage(stdout);
 			exit(EXIT_OK);
-		default: /* one line: not getopt's message and the whole usage */
-			unknown_option(argc, argv);
+		case ':':
+			usage_error("%s needs an argument", bad_option(argc, argv));
+		default:
+			usage_error("unknown option '%s'", bad_option(argc, argv));
 		}
 	}
 	/* --snapshot FILE --retained: the snapshot keeps the retainers */
 	if (o->leaks + o->why + o->referrers + o->vtables + o->types + !!o->snapshot +
 		    (o->retained && (!o->snapshot || o->folded || o->pprof)) > 1)
-		error_msg_and_die(EXIT_USAGE, "--leaks, --why, --referrers, --vtables, --types, "
-				  "--snapshot and --retained are separate modes: one at a time");
+		usage_error("--leaks, --why, --referrers, --vtables, --types, --snapshot and "
+			    "--retained are separate modes: one at a time");
 	if (o->retained && (o->threads || o->diff || (o->folded && o->json)))
-		error_msg_and_die(EXIT_USAGE, "--retained, --pprof and --folded go with --json (not "
-				  "with --folded), --top and a process id only");
-	if (o->threads && (o->vtables || o->types || o->snapshot || o->contents || o->diff ||
-			   o->top_set ||
-			   o->leaks || o->why || o->referrers))
-		error_msg_and_die(EXIT_USAGE, "--threads goes with --json and a process id only");
+		usage_error("--retained, --pprof and --folded go with --json (not with --folded), "
+			    "--top and a process id, core or snapshot only");
 	if ((o->dopts.svg || o->dopts.force) && !o->diff)
-		error_msg_and_die(EXIT_USAGE, "--svg and --force go with --diff");
+		usage_error("--svg and --force go with --diff");
 	if (o->diff) {
-		if (o->locate_set)
-			error_msg_and_die(EXIT_USAGE, "--locate goes with a process id");
 		if (o->snapshot || o->vtables || o->types || o->contents || o->leaks || o->why ||
-		    o->referrers)
-			error_msg_and_die(EXIT_USAGE, "--diff compares snapshot files only");
+		    o->referrers || o->threads || o->pid_opt)
+			usage_error("--diff compares snapshot files only");
+		if (o->locate_set)
+			usage_error("--locate goes with a process id or a core");
+		if (o->scan.cow)
+			usage_error("--cow changes how a live process is stopped; --diff reads "
+				    "snapshot files");
 		o->dopts.json = o->json;
 		o->dopts.top = o->top_set ? o->top : 20;
 		return;
 	}
-	if (optind != argc - 1) {
-		error_msg(optind >= argc ? "no process id given" : "one process id, please");
-		usage(stderr);
-		exit(EXIT_USAGE);
-	}
-	if (o->contents && !o->snapshot)
-		error_msg_and_die(EXIT_USAGE, "--contents goes with --snapshot");
-	if (parse_pid(argv[optind], &o->pid) == 0)
-		return;
-	/* a core is recognised by its ELF header, as a snapshot by its magic */
-	if (access(argv[optind], F_OK) == 0 && core_is_core(argv[optind])) {
-		if (o->scan.cow)
-			error_msg_and_die(EXIT_USAGE, "--cow needs a live process: %s is a core file",
-					  argv[optind]);
-		o->core = argv[optind];
-		return;
-	}
-	/* an existing file is read as a snapshot: the reader says what is wrong with it */
-	if (!o->snapshot && access(argv[optind], F_OK) == 0) {
-		if (o->why || o->referrers || o->folded || o->pprof)
-			error_msg_and_die(EXIT_USAGE, "--why, --referrers, --pprof and --folded need a "
-					  "live process or a core: a snapshot holds no memory to follow "
-					  "pointers in");
-		if (o->locate_set)
-			error_msg_and_die(EXIT_USAGE, "--locate goes with a process id, not a snapshot");
-		o->file = argv[optind];
-		return;
-	}
-	error_msg_and_die(EXIT_USAGE, "'%s' is not a process id%s", argv[optind],
-			  o->snapshot ? "" : " or a snapshot file");
+	if (o->threads && o->scan.cow)
+		usage_error("--cow does nothing for --threads: backtraces need only registers and "
+			    "stacks, which the plain stop copies");
+	parse_target(argc, argv, o);
+	check_applies(o);
 }
 
 static double
@@ -405,6 +514,7 @@ report(const struct options *o, const struct scan *s, const struct type_table *t
 {
 	struct report_opts ro = { .top = o->top };
 
+	progress_phase(NULL, 0);
 	if (o->vtables) {
 		if (s->foreign)
 			error_msg("%s; counting C++ objects in all anonymous memory instead: free "
@@ -445,6 +555,7 @@ report_leaked_only(const struct options *o, const struct scan *s, const struct r
 	view.heap.nchunks = view.heap.cap = k;
 	rv.nchunks = k;
 	analyze(&view, am, &tt);
+	progress_phase(NULL, 0);
 	report_leaks(stdout, &view, &tt, &rv, o->json, o->top);
 	type_table_free(&tt);
 	free(view.heap.chunks);
@@ -470,6 +581,7 @@ reachability(const struct options *o, struct scan *s, struct addrmap *am, struct
 		bool have_u = unwind_all(s, &u) == 0;
 
 		analyze(s, am, tt);
+		progress_phase(NULL, 0);
 		if (o->why)
 			ret = report_why(stdout, s, tt, &r, have_u ? &u : NULL, o->addr);
 		else
@@ -503,6 +615,7 @@ retained(const struct options *o, struct scan *s, struct addrmap *am, struct typ
 	reach_free(&r);
 	retain_run(s, &g, have_u ? &u : NULL, &rt);
 	analyze(s, am, tt);
+	progress_phase(NULL, 0);
 	ret = report_retained(stdout, s, tt, have_u ? &u : NULL, &rt, &ro);
 	if (ret == EXIT_OK && o->pprof && strcmp(o->pprof, "-"))
 		error_msg("profile of process %d written to %s (%zu roots)", (int)s->pid, o->pprof,
@@ -519,6 +632,7 @@ backtraces(const struct options *o, const struct scan *s)
 {
 	struct unwind_set u;
 
+	progress_phase(NULL, 0);
 	if (unwind_all(s, &u) < 0)
 		return EXIT_FAIL;
 	if (o->json)
@@ -556,6 +670,7 @@ save(const struct options *o, const struct scan *s, const struct type_table *tt)
 		if (have_u)
 			unwind_free(&u);
 	}
+	progress_phase(NULL, 0);
 	ret = snap_write(o->snapshot, s, tt, &wo);
 	if (wo.reach)
 		reach_free(&r);
@@ -617,15 +732,22 @@ main(int argc, char **argv)
 	int ret;
 
 	parse_options(argc, argv, &o);
+	progress_init(!o.quiet);
 	seize_install_signal_handlers(); /* also removes half-written output files */
 	if (o.diff)
 		return diff_run(argv + optind, argc - optind, &o.dopts);
-	if (o.file && o.threads)
-		error_msg_and_die(EXIT_USAGE, "--threads needs a live process, not a snapshot file");
-	if (o.file)
+	switch (o.kind) {
+	case TARGET_SNAPSHOT:
+	case TARGET_STDIN:
 		return from_file(&o);
+	case TARGET_PID:
+	case TARGET_CORE:
+		break;
+	case TARGET_NONE: /* parse_options refused it */
+		return EXIT_USAGE;
+	}
 	error_set_cleanup(seize_release_current);
-	ret = o.core ? scan_core(o.core, &o.scan, &s) : scan_live(o.pid, &o.scan, &s);
+	ret = o.kind == TARGET_CORE ? scan_core(o.file, &o.scan, &s) : scan_live(o.pid, &o.scan, &s);
 	if (ret == EXIT_OK && o.threads) {
 		ret = backtraces(&o, &s);
 	} else if (ret == EXIT_OK && o.retained && !o.snapshot) {

@@ -1,21 +1,29 @@
 # lib.sh - sourced by test/cases/*.sh.  test/run.sh runs each case with cwd a
 # fresh directory and HEAPSCAN, FIXTURES and TOP in the environment.
 #
+# No case asserts how long anything takes: the machine may be loaded (load 100
+# on 2 CPUs).  Every wait is for a condition, bounded by HANG seconds (default
+# 120, env HEAPSCAN_TEST_HANG_SECS), a bound that only catches hangs.
+#
 #   start_fixture NAME [ARGS]   start $FIXTURES/NAME with a ready file in cwd and
-#                               wait for it (20 s max, polled every 10 ms); sets
+#                               wait for it (HANG s max, polled every 10 ms); sets
 #                               FIXTURE_PID and READY.  Every fixture started is
 #                               SIGCONTed, SIGTERMed then SIGKILLed on exit.
 #   start_py_fixture PY SCRIPT [ARGS]  the same for fixtures/SCRIPT run by PY
 #   proc_state PID              field 3 of /proc/PID/stat ("" if gone)
 #   wait_state PID STATES SECS  until PID's state is one of the letters STATES
 #   assert_running PID          no thread stopped (T/t), the main one alive, and
-#                               the main thread answers a SIGUSR1 ping within 5 s
+#                               the main thread answers a SIGUSR1 ping (HANG s)
 #   assert_stopped PID          every thread in group-stop (T)
 #   stop_fixture PID            SIGTERM it now and reap it (it must exit 0)
 #   fail MSG / skip MSG         exit 1 / exit 77 ("SKIP: MSG")
 #   need_heapscan               fail unless $HEAPSCAN is an executable
 #   wait_pid_for PID SECS       wait for our child PID, at most SECS; sets
 #                               WAIT_RC (its exit status), returns 1 on timeout
+#   wait_for SECS CMD...        until CMD succeeds (polled every 10 ms); 1 on timeout
+#   our_guards                  pids of --cow guard processes (hs-cow-guard) of this
+#                               $HEAPSCAN, not another checkout's running beside us
+#   no_guard_left               true when our_guards lists none
 
 set -u
 
@@ -23,6 +31,32 @@ set -u
 : "${HEAPSCAN:=$TOP/heapscan}"
 : "${FIXTURES:=$TOP/build/fixtures}"
 PYTHON=${PYTHON:-python3}
+HANG=${HEAPSCAN_TEST_HANG_SECS:-120}
+
+our_guards() {
+	local p exe me
+	me=$(readlink -f "$HEAPSCAN")
+	for p in $(pgrep -x hs-cow-guard); do
+		exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
+		[ "${exe% (deleted)}" = "$me" ] && echo "$p"
+	done
+	return 0
+}
+
+no_guard_left() {
+	[ -z "$(our_guards)" ]
+}
+
+wait_for() {
+	local secs=$1 i n
+	shift
+	n=$((secs * 100))
+	for ((i = 0; i <= n; i++)); do
+		"$@" && return 0
+		sleep 0.01
+	done
+	return 1
+}
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -130,7 +164,7 @@ start_fixture() {
 	_FIXTURE_READY[$FIXTURE_PID]=$READY
 	# run.sh reaps anything a crashed case leaves behind.
 	echo "$FIXTURE_PID" >>"$PWD/.fixture_pids"
-	for ((i = 0; i < 2000; i++)); do
+	for ((i = 0; i < HANG * 100; i++)); do
 		[ -e "$READY" ] && return 0
 		if ! kill -0 "$FIXTURE_PID" 2>/dev/null || [ "$(proc_state "$FIXTURE_PID")" = Z ]; then
 			wait "$FIXTURE_PID"
@@ -138,7 +172,7 @@ start_fixture() {
 		fi
 		sleep 0.01
 	done
-	fail "fixture $name not ready after 20 s"
+	fail "fixture $name not ready after $HANG s"
 }
 
 # start_py_fixture PYBIN SCRIPT [ARGS]: as start_fixture, for a Python
@@ -176,19 +210,19 @@ assert_running() {
 	[ -n "$ready" ] || fail "assert_running: no ready file known for pid $pid"
 	before=$(cat "$ready.pong" 2>/dev/null || echo 0)
 	kill -USR1 "$pid" 2>/dev/null || fail "cannot signal pid $pid"
-	for ((i = 0; i < 500; i++)); do
+	for ((i = 0; i < HANG * 100; i++)); do
 		now=$(cat "$ready.pong" 2>/dev/null || echo 0)
 		[ "$now" -gt "$before" ] && return 0
 		sleep 0.01
 	done
-	fail "pid $pid did not answer a ping within 5 s (state $(proc_state "$pid"), threads '$(thread_states "$pid")')"
+	fail "pid $pid did not answer a ping within $HANG s (state $(proc_state "$pid"), threads '$(thread_states "$pid")')"
 }
 
 stop_fixture() {
 	local pid=$1
 	kill -CONT "$pid" 2>/dev/null
 	kill -TERM "$pid" 2>/dev/null || fail "cannot signal pid $pid"
-	wait_pid_for "$pid" 5 || fail "pid $pid did not exit within 5 s of SIGTERM"
+	wait_pid_for "$pid" "$HANG" || fail "pid $pid did not exit within $HANG s of SIGTERM"
 	[ "$WAIT_RC" = 0 ] || fail "pid $pid exited with status $WAIT_RC after SIGTERM"
 }
 
@@ -247,15 +281,4 @@ take_gcore() {
 # check_core_same LIVE_JSON CORE_JSON: the same account from both.
 check_core_same() {
 	"$PYTHON" "$TOP/test/check_core_same.py" "$1" "$2" || fail "the core's report ($2) differs from the live one ($1)"
-}
-
-# own_guards: hs-cow-guard processes of this $HEAPSCAN (other checkouts on
-# the machine run theirs); exit status 1 when there is none.
-own_guards() {
-	local p exe found=1
-	exe=$(readlink -f "$HEAPSCAN")
-	for p in $(pgrep -x hs-cow-guard); do
-		[ "$(readlink -f "/proc/$p/exe" 2>/dev/null)" = "$exe" ] && { echo "$p"; found=0; }
-	done
-	return $found
 }

@@ -5,19 +5,19 @@
 #
 # Runs build/test_unit (each "PASS unit/x" / "FAIL unit/x" line is a test) and
 # every test/cases/*.sh whose name contains FILTER.  Each case runs under
-# `timeout 180` in its own fresh directory, with HEAPSCAN, FIXTURES and TOP in
+# `timeout 1800` (only a hang gets there) in its own fresh directory, with HEAPSCAN, FIXTURES and TOP in
 # its environment and its output in a log.  Exit status 0 is a pass, 77 a skip
 # (the case prints "SKIP: reason"), anything else - a timeout too - a failure,
 # shown with the last 30 lines of its log.
 #
 # The last line is "N passed, N failed, N skipped".  Exit 1 if any test failed
-# or none ran.  TEST_TIMEOUT=SECS overrides the 180 s limit.
+# or none ran.  TEST_TIMEOUT=SECS overrides the 1800 s limit.
 
 set -u
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 FILTER=${1:-}
-TIMEOUT=${TEST_TIMEOUT:-180}
+TIMEOUT=${TEST_TIMEOUT:-1800}
 export TOP HEAPSCAN="$TOP/heapscan" FIXTURES="$TOP/build/fixtures"
 
 passed=0 failed=0 skipped=0

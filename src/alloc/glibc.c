@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "progress.h"
 #include "glibc.h"
 #include "par.h"
 #include "xmalloc.h"
@@ -191,7 +192,10 @@ struct walk {
 	bool dry;          /* only count the chunks: no entries, no problems */
 	uint64_t *pclear;  /* chunks whose PREV_INUSE is clear (see check_prev_free) */
 	size_t npclear, cappclear;
+	uint32_t tick;     /* chunks since the progress line was last told */
 };
+
+#define PROGRESS_TICK 65536
 
 #define FENCE_STEP 64
 #define WALK_DONE UINT64_MAX
@@ -548,11 +552,18 @@ walk_arena_range(struct walk *w, const struct heap_range *r, uint64_t p, uint64_
 		hi = reg->end;
 		base = reg->data;
 	}
+	uint64_t told = p;
+
 	while (p < r->limit) {
 		uint64_t hdr, size, flags;
 
 		if (p >= stop)
 			return p;
+		if (++w->tick == PROGRESS_TICK) {
+			w->tick = 0;
+			progress_add(p - told);
+			told = p;
+		}
 		if (base && p - lo < hi - lo && hi - p >= 16) {
 			/* the next headers are a few lines on: fetch ahead, since
 			 * the hardware does not across pages and each step waits
@@ -661,6 +672,7 @@ walk_range(struct walk *w, size_t i, uint64_t p, uint64_t stop)
 	}
 	if (r->arena == CHUNK_ARENA_NONE) {
 		scan_mmapped(w, r);
+		progress_add(r->limit - r->start);
 		return WALK_DONE;
 	}
 	return walk_arena_range(w, r, p, stop);
@@ -789,13 +801,20 @@ walk_all_ranges(struct walk *w)
 	struct heap_model *m = w->m;
 	struct upper_walk *u;
 	size_t cut_range;
-	uint64_t cut, at;
+	uint64_t cut, at, total = 0, lower = 0;
 	pthread_t th;
 
+	for (size_t i = 0; i < w->nranges; i++)
+		total += w->ranges[i].limit - w->ranges[i].start;
 	if (!choose_cut(w, &cut_range, &cut)) {
+		progress_phase("walking", total);
 		walk_ranges(w, 0, 0, w->nranges, 0);
 		return;
 	}
+	/* the lower part is read twice: walked, and counted by the upper thread */
+	for (size_t i = 0; i < cut_range; i++)
+		lower += w->ranges[i].limit - w->ranges[i].start;
+	progress_phase("walking", total + lower + (cut - w->ranges[cut_range].start));
 	u = xcalloc(1, sizeof(*u));
 	u->w = *w;
 	u->w.cur = NULL;

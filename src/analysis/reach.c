@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "progress.h"
 #include "reach.h"
 #include "scan.h"
 #include "xmalloc.h"
@@ -363,12 +364,17 @@ scan_root_range(struct marker *m, const unsigned char *p, uint64_t start, uint64
 static void
 scan_chunk(struct marker *m, const struct image *img, uint32_t j)
 {
+	static _Thread_local uint32_t tick; /* chunks since the progress line was told */
 	uint64_t len;
 	const unsigned char *p = reach_chunk_bytes(img, &m->ix->c[j], &len);
 	struct ebuf *eb = m->graph ? &m->eb[0] : NULL;
 	size_t start = 0;
 	long prev = -1;
 
+	if (++tick == 65536) {
+		tick = 0;
+		progress_add(65536);
+	}
 	if (!p)
 		return;
 	m->r->scanned_bytes += len;
@@ -840,8 +846,13 @@ reach_run(const struct scan *s, const struct reach_opts *opts, struct reach *r)
 		r->parent = xmalloc((h->nchunks ? h->nchunks : 1) * sizeof(*r->parent));
 		r->via = xmalloc((h->nchunks ? h->nchunks : 1) * sizeof(*r->via));
 	}
-	for (size_t j = 0; j < h->nchunks; j++)
+	size_t live = 0;
+
+	for (size_t j = 0; j < h->nchunks; j++) {
 		r->state[j] = is_live(&h->chunks[j]) ? UNREACHED : RS_FREE;
+		live += r->state[j] == UNREACHED;
+	}
+	progress_phase("marking", live);
 	if (r->index->nseg) {
 		scan_roots(&m, s);
 		if (m.chains || h->nchunks < MARK_PARALLEL_MIN)

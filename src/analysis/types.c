@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "progress.h"
 #include "allocator.h"
 #include "elfmod.h"
 #include "par.h"
@@ -1071,14 +1072,18 @@ type_chunks(struct builder *b)
 	 * it.  A chunk is typed (class or array) when its entry is set. */
 	t->of_chunk = bigmem_alloc(h->nchunks, sizeof(uint32_t));
 	t->of_chunk_big = true;
+	progress_phase("typing", 4); /* four passes; the clustering is the longest */
 	find_containers(b);
 	word_pass(b);
+	progress_set(1);
 	class_types(b);
+	progress_set(2);
 
 	/* the clustering works in of_chunk: a second array of 4 bytes a
 	 * chunk was a tenth of the peak memory beyond the copy */
 	cluster_build(&(struct cluster_input){ .img = b->in->img, .am = b->in->am, .heap = h,
 					       .of_chunk = t->of_chunk }, &cs);
+	progress_set(3);
 	clu_type = xmalloc((cs.n ? cs.n : 1) * sizeof(*clu_type));
 	for (size_t k = 0; k < cs.n; k++)
 		clu_type[k] = add_type(b, cs.v[k].kind == CL_CONTENT ? TK_CONTENT : TK_SHAPE,

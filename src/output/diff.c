@@ -41,8 +41,8 @@
  * grown, then kind, name and size, so the order is reproducible.
  *
  * Output: the text report fits 100 columns before the type names; --json is
- * one object (README); --svg a plain SVG 1.1 line chart of each top growing
- * type's count over the series, written to a temporary file and renamed.
+ * one object (README); --svg a plain SVG 1.1 chart, one panel per top growing
+ * type (see svg_write), written to a temporary file and renamed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -69,7 +69,7 @@
 #define NO_ROW UINT32_MAX
 #define SERIES_COLS 6   /* snapshots shown as columns in the text report */
 #define SVG_LINES 8     /* types in the chart */
-#define SVG_NAME_MAX 72 /* characters of a type name in the chart's legend */
+#define SVG_NAME_MAX 44 /* characters of a type name in a panel's title */
 
 /* ---- rows: one per (kind, name, size) ------------------------------------- */
 
@@ -1131,17 +1131,45 @@ xml_text(FILE *f, const char *str, size_t max)
 	}
 }
 
+/*
+ * The chart: small multiples, one panel per top growing type, so no line
+ * can hide another and each has its own y scale (from its own low to its
+ * own high, not from 0: a rise from 9.7k to 10.9k fills the panel beside a
+ * type of 100k).  Each panel's title gives the first and last counts and the
+ * change in percent, so panels compare without reading their axes.  The x
+ * axis is time since the first snapshot, from the snapshots' timestamps
+ * (evenly spaced, and said so, when they do not increase: taken within a
+ * second, or given out of order).  Colours (Okabe-Ito, safe for colour
+ * blindness) and marker shapes both differ per type.
+ *
+ *   +----------------------------------------------------------+
+ *   | title, process                                           |
+ *   | [#1 colour+marker  name (kind)] [#2 ...               ]  |
+ *   | [ 9712 -> 10904 chunks, +12%  ] [                     ]  |
+ *   | [ y |    ___/ panel           ] [   panel             ]  |
+ *   | [   +-----------  0 s  21 s   ] [                     ]  |
+ *   +----------------------------------------------------------+
+ */
+#define PANEL_LEFT 64   /* room for the y labels */
+#define PANEL_W 330     /* plot area */
+#define PANEL_H 110
+#define PANEL_TOP 44    /* two title lines */
+#define PANEL_BOTTOM 34 /* x labels and their title */
+#define PANEL_GAP 26
+#define CHART_TOP 54
+
 struct chart {
 	double x0, y0, w, h;  /* plot area: left, top, width, height */
 	uint64_t lo, hi;      /* y range */
 	uint64_t step;        /* between y ticks */
 	size_t n;             /* snapshots */
+	const double *tx;     /* each snapshot's x as a fraction of w */
 };
 
 static double
 chart_x(const struct chart *c, size_t i)
 {
-	return c->x0 + (c->n > 1 ? c->w * (double)i / (double)(c->n - 1) : c->w / 2);
+	return c->x0 + c->w * c->tx[i];
 }
 
 static double
@@ -1150,123 +1178,217 @@ chart_y(const struct chart *c, uint64_t v)
 	return c->y0 + c->h - c->h * (double)(v - c->lo) / (double)(c->hi - c->lo);
 }
 
-/* y range and ticks: a 1, 2 or 5 times a power of ten step, about 5 ticks. */
+/* y range and ticks: a 1, 2 or 5 times a power of ten step, about 4 ticks. */
 static void
 chart_scale(struct chart *c, uint64_t min, uint64_t max)
 {
 	uint64_t range = max > min ? max - min : 1, p = 1;
 
-	while (p <= UINT64_MAX / 10 && p * 10 <= range / 5)
+	while (p <= UINT64_MAX / 10 && p * 10 <= range / 4)
 		p *= 10;
-	c->step = range / p <= 5 ? p : range / p <= 10 ? 2 * p : 5 * p;
+	c->step = range / p <= 4 ? p : range / p <= 8 ? 2 * p : 5 * p;
 	c->lo = min / c->step * c->step;
 	c->hi = (max / c->step + 1) * c->step;
 	if (max % c->step == 0 && max > min)
 		c->hi = max;
 }
 
+/* x positions from the timestamps; false (evenly spaced) when they do not increase */
+static bool
+time_axis(const struct snap_info *info, size_t n, double *tx)
+{
+	bool timed = n > 1 && info[n - 1].time > info[0].time;
+
+	for (size_t i = 1; timed && i < n; i++)
+		timed = info[i].time >= info[i - 1].time;
+	for (size_t i = 0; i < n; i++)
+		tx[i] = timed ? (double)(info[i].time - info[0].time) /
+				(double)(info[n - 1].time - info[0].time)
+			      : n > 1 ? (double)i / (double)(n - 1) : 0.5;
+	return timed;
+}
+
+/* "21 s", "4.5 min", "3.2 h", "2.0 d" */
+static void
+elapsed(char *buf, size_t len, int64_t s)
+{
+	if (s < 120)
+		snprintf(buf, len, "%" PRId64 " s", s);
+	else if (s < 2 * 3600)
+		snprintf(buf, len, "%.1f min", (double)s / 60);
+	else if (s < 2 * 86400)
+		snprintf(buf, len, "%.1f h", (double)s / 3600);
+	else
+		snprintf(buf, len, "%.1f d", (double)s / 86400);
+}
+
 static const char *const svg_colours[SVG_LINES] = {
-	"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+	"#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7", "#56B4E9", "#000000", "#8C564B",
 };
 
+/* A marker of shape k (circle, square, triangles, diamond, cross, x, star) at x, y. */
 static void
-svg_axes(FILE *f, const struct chart *c, const struct snap_info *info)
+svg_marker(FILE *f, unsigned k, double x, double y, const char *colour)
 {
-	size_t every = c->n > 20 ? (c->n + 19) / 20 : 1;
+	switch (k % SVG_LINES) {
+	case 0:
+		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>\n", x, y, colour);
+		break;
+	case 1:
+		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"8\" height=\"8\" fill=\"%s\"/>\n",
+			x - 4, y - 4, colour);
+		break;
+	case 2:
+		fprintf(f, "<path d=\"M%.1f %.1fl5 9h-10z\" fill=\"%s\"/>\n", x, y - 5, colour);
+		break;
+	case 3:
+		fprintf(f, "<path d=\"M%.1f %.1fl5 5l-5 5l-5 -5z\" fill=\"%s\"/>\n", x, y - 5, colour);
+		break;
+	case 4:
+		fprintf(f, "<path d=\"M%.1f %.1fl5 -9h-10z\" fill=\"%s\"/>\n", x, y + 5, colour);
+		break;
+	case 5:
+		fprintf(f, "<path d=\"M%.1f %.1fh10M%.1f %.1fv10\" stroke=\"%s\" stroke-width=\"3\"/>\n",
+			x - 5, y, x, y - 5, colour);
+		break;
+	case 6:
+		fprintf(f, "<path d=\"M%.1f %.1fl8 8M%.1f %.1fl-8 8\" stroke=\"%s\" stroke-width=\"3\"/>\n",
+			x - 4, y - 4, x + 4, y - 4, colour);
+		break;
+	default:
+		fprintf(f, "<path d=\"M%.1f %.1fl1.5 3.5h3.5l-3 2.3l1.2 3.7l-3.2 -2.3l-3.2 2.3l1.2 -3.7"
+			"l-3 -2.3h3.5z\" fill=\"%s\"/>\n", x, y - 5, colour);
+	}
+}
+
+static void
+svg_panel_axes(FILE *f, const struct chart *c, const struct snap_info *info, bool timed)
+{
+	size_t every = c->n > 8 ? (c->n + 7) / 8 : 1;
+	char t[32];
 
 	fprintf(f, "<g stroke=\"#000\" stroke-width=\"1\">\n"
 		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n"
 		"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n</g>\n",
 		c->x0, c->y0, c->x0, c->y0 + c->h, c->x0, c->y0 + c->h, c->x0 + c->w, c->y0 + c->h);
-	fprintf(f, "<g font-size=\"11\" text-anchor=\"end\">\n");
+	fprintf(f, "<g font-size=\"10\" text-anchor=\"end\">\n");
 	for (uint64_t v = c->lo; v <= c->hi; v += c->step) {
 		double y = chart_y(c, v);
 
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>"
 			"<text x=\"%.1f\" y=\"%.1f\">%" PRIu64 "</text>\n",
-			c->x0 + 1, y, c->x0 + c->w, y, c->x0 - 6, y + 4, v);
+			c->x0 + 1, y, c->x0 + c->w, y, c->x0 - 5, y + 3.5, v);
 		if (c->hi - v < c->step)
 			break;
 	}
-	fprintf(f, "</g>\n<g font-size=\"11\" text-anchor=\"middle\">\n");
-	for (size_t i = 0; i < c->n; i += every) {
+	fprintf(f, "</g>\n<g font-size=\"10\" text-anchor=\"middle\">\n");
+	for (size_t i = 0; i < c->n; i++) {
 		double x = chart_x(c, i);
+		bool label = i % every == 0 || i == c->n - 1;
 
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#000\"/>"
-			"<text x=\"%.1f\" y=\"%.1f\">#%zu<title>", x, c->y0 + c->h, x, c->y0 + c->h + 4,
-			x, c->y0 + c->h + 17, i + 1);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#000\"/>",
+			x, c->y0 + c->h, x, c->y0 + c->h + 4);
+		if (!label) {
+			fputc('\n', f);
+			continue;
+		}
+		if (timed)
+			elapsed(t, sizeof(t), info[i].time - info[0].time);
+		else
+			snprintf(t, sizeof(t), "#%zu", i + 1);
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">%s<title>", x, c->y0 + c->h + 15, t);
 		xml_text(f, info[i].path, 200);
 		fprintf(f, "</title></text>\n");
 	}
-	fprintf(f, "</g>\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\">"
-		"snapshot</text>\n", c->x0 + c->w / 2, c->y0 + c->h + 34);
-	fprintf(f, "<text x=\"14\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" "
-		"transform=\"rotate(-90 14 %.1f)\">chunks</text>\n", c->y0 + c->h / 2, c->y0 + c->h / 2);
+	fprintf(f, "</g>\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"#555\" "
+		"text-anchor=\"middle\">%s</text>\n", c->x0 + c->w / 2, c->y0 + c->h + 29,
+		timed ? "time since the first snapshot" : "snapshot (evenly spaced: no increasing timestamps)");
 }
 
 static void
-svg_line(FILE *f, const struct chart *c, const struct diff_row *w, const char *colour)
+svg_panel(FILE *f, const struct chart *c0, const struct diff_row *w, unsigned k,
+	  const struct snap_info *info, bool timed)
 {
+	struct chart c = *c0;
+	uint64_t min = UINT64_MAX, max = 0, first = w->count[0], last = w->count[c.n - 1];
+	const char *colour = svg_colours[k % SVG_LINES];
+
+	for (size_t i = 0; i < c.n; i++) {
+		min = w->count[i] < min ? w->count[i] : min;
+		max = w->count[i] > max ? w->count[i] : max;
+	}
+	chart_scale(&c, min, max);
+	/* title: marker, name, kind; then the change */
+	svg_marker(f, k, c.x0 - PANEL_LEFT + 8, c.y0 - PANEL_TOP + 10, colour);
+	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" font-weight=\"bold\" fill=\"%s\">",
+		c.x0 - PANEL_LEFT + 18, c.y0 - PANEL_TOP + 14, colour);
+	xml_text(f, w->name, SVG_NAME_MAX);
+	fprintf(f, "<title>");
+	xml_text(f, w->name, 400);
+	fprintf(f, "</title></text>\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#333\">"
+		"%s: %" PRIu64 " \xe2\x86\x92 %" PRIu64 " chunks", c.x0 - PANEL_LEFT + 18,
+		c.y0 - PANEL_TOP + 30, type_kind_name(w->kind), first, last);
+	if (first)
+		fprintf(f, " (%+.1f%%)", 100.0 * ((double)last - (double)first) / (double)first);
+	else
+		fprintf(f, " (new)");
+	fprintf(f, "</text>\n");
+	svg_panel_axes(f, &c, info, timed);
 	fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colour);
-	for (size_t i = 0; i < c->n; i++)
-		fprintf(f, "%s%.1f,%.1f", i ? " " : "", chart_x(c, i), chart_y(c, w->count[i]));
+	for (size_t i = 0; i < c.n; i++)
+		fprintf(f, "%s%.1f,%.1f", i ? " " : "", chart_x(&c, i), chart_y(&c, w->count[i]));
 	fprintf(f, "\"><title>");
 	xml_text(f, w->name, 400);
 	fprintf(f, "</title></polyline>\n");
-	for (size_t i = 0; i < c->n; i++)
-		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", chart_x(c, i),
-			chart_y(c, w->count[i]), colour);
+	for (size_t i = 0; i < c.n; i++)
+		svg_marker(f, k, chart_x(&c, i), chart_y(&c, w->count[i]), colour);
 }
 
 static void
 svg_write(FILE *f, const struct snap_info *info, const struct diff_result *r)
 {
 	const struct diff_row *top[SVG_LINES];
-	size_t nl = 0, n = r->nsnaps;
-	struct chart c = { .x0 = 90, .y0 = 56, .w = 640, .h = 300, .n = n };
-	uint64_t min = UINT64_MAX, max = 0;
-	double height;
+	size_t nl = 0, n = r->nsnaps, cols, rows;
+	double *tx = xmalloc((n ? n : 1) * sizeof(*tx));
+	double cell_w = PANEL_LEFT + PANEL_W + PANEL_GAP, cell_h = PANEL_TOP + PANEL_H + PANEL_BOTTOM + 8;
+	double width, height;
+	bool timed = time_axis(info, n, tx);
+	char when[64];
+	struct tm tm;
+	time_t t0 = (time_t)info[0].time;
 
 	for (size_t i = 0; i < r->nrows && nl < SVG_LINES; i++)
 		if (r->rows[i].growth > 0)
 			top[nl++] = &r->rows[i];
-	for (size_t i = 0; i < nl; i++) {
-		for (size_t k = 0; k < n; k++) {
-			min = top[i]->count[k] < min ? top[i]->count[k] : min;
-			max = top[i]->count[k] > max ? top[i]->count[k] : max;
-		}
-	}
-	if (!nl)
-		min = max = 0;
-	chart_scale(&c, min, max);
-	height = c.y0 + c.h + 50 + 18.0 * (double)(nl ? nl : 1) + 10;
+	cols = nl > 1 ? 2 : 1;
+	rows = nl ? (nl + cols - 1) / cols : 1;
+	width = 20 + cell_w * (double)cols;
+	height = CHART_TOP + cell_h * (double)rows + 10;
+	if (!gmtime_r(&t0, &tm) || !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(when, sizeof(when), "?");
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" "
 		"height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n"
-		"<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n",
-		c.x0 + c.w + 30, height, c.x0 + c.w + 30, height);
-	fprintf(f, "<text x=\"%.1f\" y=\"20\" font-size=\"14\">heapscan --diff: chunks of the top "
-		"growing types over %zu snapshots</text>\n<text x=\"%.1f\" y=\"38\" font-size=\"11\">"
-		"process %d: ", c.x0, n, c.x0, info[0].pid);
-	xml_text(f, info[0].cmdline, 90);
-	fprintf(f, "</text>\n");
-	svg_axes(f, &c, info);
-	for (size_t i = 0; i < nl; i++)
-		svg_line(f, &c, top[i], svg_colours[i]);
-	fprintf(f, "<g font-size=\"12\">\n");
+		"<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n", width, height, width, height);
+	fprintf(f, "<text x=\"20\" y=\"22\" font-size=\"14\">heapscan --diff: chunks of the top "
+		"growing types over %zu snapshots (each on its own scale)</text>\n"
+		"<text x=\"20\" y=\"40\" font-size=\"11\" fill=\"#333\">process %d: ", n, info[0].pid);
+	xml_text(f, info[0].cmdline, 70);
+	fprintf(f, "; first snapshot %s</text>\n", when);
 	for (size_t i = 0; i < nl; i++) {
-		double y = c.y0 + c.h + 50 + 18.0 * (double)i;
+		struct chart c = { .n = n, .tx = tx, .w = PANEL_W, .h = PANEL_H };
 
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-			"stroke-width=\"3\"/><text x=\"%.1f\" y=\"%.1f\">", c.x0, y, c.x0 + 24, y,
-			svg_colours[i], c.x0 + 32, y + 4);
-		xml_text(f, top[i]->name, SVG_NAME_MAX);
-		fprintf(f, " (%s)</text>\n", type_kind_name(top[i]->kind));
+		c.x0 = 20 + cell_w * (double)(i % cols) + PANEL_LEFT;
+		c.y0 = CHART_TOP + cell_h * (double)(i / cols) + PANEL_TOP;
+		fprintf(f, "<g>\n");
+		svg_panel(f, &c, top[i], (unsigned)i, info, timed);
+		fprintf(f, "</g>\n");
 	}
 	if (!nl)
-		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">no type grew</text>\n", c.x0,
-			c.y0 + c.h + 54);
-	fprintf(f, "</g>\n</svg>\n");
+		fprintf(f, "<text x=\"20\" y=\"%d\" font-size=\"12\">no type grew</text>\n",
+			CHART_TOP + 20);
+	fprintf(f, "</svg>\n");
+	free(tx);
 }
 
 /* The temporary file being written, for the fatal-signal handler to remove. */

@@ -281,6 +281,24 @@ json_found_by(FILE *f, const struct libc_info *l)
 		fprintf(f, ", \"tcache_tpoff\": null");
 }
 
+/* What heapscan cannot see: said plainly, since a Python process would
+ * otherwise look nearly empty (unseen.h). */
+static void
+text_unseen(FILE *f, const struct scan *s)
+{
+	char b[32];
+
+	if (!s->have_unseen || !s->unseen.bytes)
+		return;
+	fprintf(f, "\n  not malloc's: %s of anonymous memory in %" PRIu64 " mapping%s holds no malloc "
+		"chunk%s%s%s\n", human_bytes(s->unseen.bytes, b, sizeof(b)), s->unseen.regions,
+		s->unseen.regions == 1 ? "" : "s", s->unseen.hint ? " (" : "",
+		s->unseen.hint ? s->unseen.hint : "", s->unseen.hint ? "?)" : "");
+	fprintf(f, "  (heapscan sees glibc malloc's chunks only: %s)\n",
+		s->unseen.hint ? "that memory is managed by another allocator"
+			       : "memory a program maps and manages itself is not in this report");
+}
+
 void
 report_text(FILE *f, const struct scan *s, const struct type_table *types,
 	    const struct report_opts *o)
@@ -318,6 +336,7 @@ report_text(FILE *f, const struct scan *s, const struct type_table *types,
 	fputc('\n', f);
 	text_found_by(f, &s->libc);
 	text_totals(f, m);
+	text_unseen(f, s);
 	text_arenas(f, m);
 	text_sizes(f, &h, o->top);
 	text_types(f, types, o->top);
@@ -477,6 +496,24 @@ json_types(FILE *f, const struct type_table *t)
 	report_py_json_summary(f, t);
 }
 
+/* null when not measured: a snapshot does not keep it */
+static void
+json_unseen(FILE *f, const struct scan *s)
+{
+	fprintf(f, ",\n\"not_malloc\": ");
+	if (!s->have_unseen) {
+		fprintf(f, "null");
+		return;
+	}
+	fprintf(f, "{\"bytes\": %" PRIu64 ", \"mappings\": %" PRIu64 ", \"hint\": ",
+		s->unseen.bytes, s->unseen.regions);
+	if (s->unseen.hint)
+		json_str(f, s->unseen.hint);
+	else
+		fprintf(f, "null");
+	fputc('}', f);
+}
+
 void
 report_json(FILE *f, const struct scan *s, const struct type_table *types)
 {
@@ -485,6 +522,7 @@ report_json(FILE *f, const struct scan *s, const struct type_table *types)
 	hist_build(&s->heap, &h);
 	fprintf(f, "{");
 	json_summary(f, s);
+	json_unseen(f, s);
 	json_arenas(f, &s->heap);
 	json_sizes(f, &h);
 	json_problems(f, s);

@@ -385,7 +385,7 @@ report_why(FILE *f, const struct scan *s, const struct type_table *t, const stru
 	char name[512];
 
 	if (j < 0)
-		return EXIT_FAIL;
+		return EXIT_NOCHUNK;
 	if (r->state[j] != RS_REACHABLE) {
 		fprintf(f, "0x%" PRIx64 ": ", addr);
 		chunk_line(f, s, t, (size_t)j);
@@ -445,7 +445,7 @@ report_referrers(FILE *f, const struct scan *s, const struct type_table *t,
 	struct ref_printer p = { .f = f, .u = u, .s = s, .t = t, .r = r };
 
 	if (j < 0)
-		return EXIT_FAIL;
+		return EXIT_NOCHUNK;
 	fprintf(f, "referrers of ");
 	chunk_line(f, s, t, (size_t)j);
 	fprintf(f, " [%s]:\n", reach_state_name(r->state[j]));

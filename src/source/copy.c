@@ -17,6 +17,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "progress.h"
 #include "copy.h"
 #include "xmalloc.h"
 
@@ -42,6 +43,8 @@ with_slack(uint64_t bytes)
 	return (size_t)((b + PAGE - 1) & ~(PAGE - 1));
 }
 
+#define POPULATE_SLICE ((size_t)256 << 20)
+
 int
 copy_prepare(struct image *img, uint64_t bytes)
 {
@@ -61,10 +64,17 @@ copy_prepare(struct image *img, uint64_t bytes)
 	 * must neither pay for their page tables nor make every later write
 	 * here a copy-on-write fault. */
 	madvise(p, len, MADV_DONTFORK);
-	if (mem_populate(p, len) < 0) {
-		/* kernels before 5.14: touch every page */
-		for (size_t off = 0; off < len; off += PAGE)
-			((volatile char *)p)[off] = 0;
+	/* in slices, so the progress line moves (each slice on two threads) */
+	progress_phase("preparing", len);
+	for (size_t at = 0; at < len; at += POPULATE_SLICE) {
+		size_t n = len - at < POPULATE_SLICE ? len - at : POPULATE_SLICE;
+
+		if (mem_populate((char *)p + at, n) < 0) {
+			/* kernels before 5.14: touch every page */
+			for (size_t off = 0; off < n; off += PAGE)
+				((volatile char *)p)[at + off] = 0;
+		}
+		progress_set(at + n);
 	}
 	img->buf = p;
 	img->buflen = len;
@@ -198,8 +208,8 @@ readv_batch(pid_t pid, struct region *r, size_t first, size_t last, uint64_t off
 static int
 read_regions(pid_t pid, struct image *img, const bool *via_mem)
 {
-	size_t i = 0;
-	uint64_t off = 0;
+	size_t i = 0, counted = 0;
+	uint64_t off = 0, done = 0;
 
 	while (i < img->n) {
 		size_t last = i;
@@ -207,6 +217,9 @@ read_regions(pid_t pid, struct image *img, const bool *via_mem)
 		ssize_t n;
 		int ret;
 
+		for (; counted < i; counted++)
+			done += img->r[counted].end - img->r[counted].start;
+		progress_set(done);
 		if (via_mem[i]) {
 			ret = read_mem_file(pid, &img->r[i], off);
 			if (ret)
@@ -293,6 +306,7 @@ copy_regions(pid_t pid, const struct maps *m, struct image *img)
 	}
 	img->n = nreg;
 	img->bytes = total;
+	progress_phase("copying", total);
 	ret = read_regions(pid, img, via_mem);
 	free(via_mem);
 	return ret;

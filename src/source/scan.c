@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "error.h"
 #include "glibc_find.h"
 #include "maps.h"
+#include "memguard.h"
 #include "probe.h"
 #include "scan.h"
 #include "seize.h"
@@ -585,6 +587,28 @@ prepare_cow(struct scan *s, const struct scan_opts *opts, const struct maps *m, 
 	return cw;
 }
 
+/* Anonymous memory no chunk covers, and whose it may be: the executable's
+ * name and first 64 KiB (a Go build id) from /proc, read after the stop. */
+static void
+measure_unseen(struct scan *s)
+{
+	char link[64], exe[PATH_MAX];
+	static char head[64 << 10];
+	ssize_t n, got = 0;
+	int fd;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)s->pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	fd = open(link, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		got = read(fd, head, sizeof(head));
+		close(fd);
+	}
+	unseen_measure(s, exe, head, got > 0 ? (size_t)got : 0, &s->unseen);
+	s->have_unseen = true;
+}
+
 int
 scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 {
@@ -606,6 +630,9 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	 * smaps cannot be read: then the rest fails too. */
 	if (ret == EXIT_OK && maps_read_shared(pid, &s->shared, &s->nshared) < 0)
 		s->nshared = 0;
+	/* before anything is reserved or the target stopped */
+	if (ret == EXIT_OK && !opts->no_memory_check)
+		ret = memguard_check((int)pid, copy_plan_bytes(&m));
 	if (ret == EXIT_OK && opts->cow)
 		cwp = prepare_cow(s, opts, &m, &cw);
 	if (ret == EXIT_OK) {
@@ -690,6 +717,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 		return EXIT_UNSUPPORTED;
 	}
 	s->walk_ms = now_ms() - t0;
+	measure_unseen(s);
 	return EXIT_OK;
 }
 

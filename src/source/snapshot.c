@@ -28,6 +28,7 @@
 
 #include "cluster.h"
 #include "error.h"
+#include "memguard.h"
 #include "seize.h"
 #include "pyobj.h"
 #include "snapshot.h"
@@ -1462,6 +1463,57 @@ snap_read_mem(const void *buf, size_t len, struct scan *s, struct type_table *t,
 	return ret;
 }
 
+/* "-": a snapshot on standard input.  A redirected file is mapped like any
+ * other; a pipe is read into memory, at most half of what the memory guard
+ * says is available (the reader's own bounds apply to what is read). */
+static int
+snap_read_stdin(struct scan *s, struct type_table *t, struct snap_meta *m, char *err,
+		size_t errlen)
+{
+	struct mem_budget b;
+	uint64_t cap = memguard_budget(&b) == 0 ? b.avail / 2 : (uint64_t)1 << 34;
+	size_t len = 0, size = 1 << 20;
+	char *buf, c[32];
+	int ret;
+
+	buf = xmalloc(size);
+	for (;;) {
+		ssize_t n;
+
+		if (len == size) {
+			if (size >= cap) {
+				memguard_fmt(c, sizeof(c), cap);
+				snprintf(err, errlen, "standard input: a snapshot of more than %s (half "
+					 "the memory available); save it to a file and read that", c);
+				free(buf);
+				return -1;
+			}
+			size = size * 2 < cap ? size * 2 : (size_t)cap;
+			buf = xreallocarray(buf, size, 1);
+		}
+		n = read(0, buf + len, size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "standard input: %s", strerror(errno));
+			free(buf);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	ret = snap_read_mem(buf, len, s, t, m, err, errlen);
+	if (ret < 0) {
+		char tmp[512];
+
+		snprintf(tmp, sizeof(tmp), "standard input: %s", err);
+		snprintf(err, errlen, "%s", tmp);
+	}
+	free(buf);
+	return ret;
+}
+
 int
 snap_read(const char *path, struct scan *s, struct type_table *t, struct snap_meta *m, char *err,
 	  size_t errlen)
@@ -1470,8 +1522,15 @@ snap_read(const char *path, struct scan *s, struct type_table *t, struct snap_me
 	void *p = NULL;
 	int fd, ret;
 
-	/* O_NONBLOCK: a FIFO must not hang us; only regular files are read */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (!strcmp(path, "-")) {
+		if (fstat(0, &st) < 0 || !S_ISREG(st.st_mode))
+			return snap_read_stdin(s, t, m, err, errlen);
+		fd = dup(0); /* a redirected file: mapped below, as a named one */
+		path = "standard input";
+	} else {
+		/* O_NONBLOCK: a FIFO must not hang us; only regular files are read */
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	}
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		if (fd >= 0)

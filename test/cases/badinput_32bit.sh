@@ -26,7 +26,7 @@ as --32 -o pause32.o pause32.S && ld -m elf_i386 -o pause32 pause32.o ||
 start "$PWD/pause32"
 target=$PID
 settled32() { [ "$(readlink "/proc/$1/exe" 2>/dev/null)" = "$PWD/pause32" ] && [ "$(state "$1")" = S ]; }
-if ! wait_for 10 settled32 "$target"; then
+if ! wait_for 120 settled32 "$target"; then
 	case "$(state "$target")" in
 	"" | Z) skip "the kernel cannot run 32-bit programs (no IA32 emulation)" ;;
 	*) fail "pause32 ($target) did not settle: state $(state "$target")" ;;

@@ -37,7 +37,7 @@ musl-gcc -O1 -o musl_target target.c 2>build.log || fail "musl-gcc failed: $(hea
 
 start "$PWD/musl_target" "$PWD/musl.ready"
 target=$PID
-wait_for 10 test -e musl.ready || fail "musl_target not ready (state $(state "$target"))"
+wait_for 120 test -e musl.ready || fail "musl_target not ready (state $(state "$target"))"
 musl=$(awk '$6 ~ /musl/ && $6 ~ /\/(ld-musl-[^\/]*|libc\.so[^\/]*)$/ { print $6; exit }' \
 	"/proc/$target/maps")
 [ -n "$musl" ] || fail "no musl library in the maps of $target (linked statically?)"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # badinput_notanumber: arguments that are not a pid are usage errors (exit 2)
 # and say which argument was wrong; no argument at all is one too.  Nothing
-# is read from /proc for them, and nothing goes to stdout.
+# is read from /proc for them, and nothing goes to stdout; each is one line
+# ending "try 'heapscan --help'".
 set -u
 : "${HEAPSCAN:?run through test/run.sh}" "${FIXTURES:?}" "${TOP:?}"
 export HEAPSCAN
@@ -11,14 +12,10 @@ export HEAPSCAN
 
 for arg in "12x" "abc" "" " 1" "1 " "0" "99999999999" "4194305" "0x10" "+5"; do
 	run_heapscan "$arg"
-	expect_exact 2 "'$arg' is not a process id or a snapshot file"
+	expect_exact 2 "'$arg' is not a process id or a snapshot file; try 'heapscan --help'"
 done
 
-# No argument: the cause on the first line, then the usage text (also stderr).
+# No argument: one line with the cause and where to look, not the whole help.
 run_heapscan
-[ "$rc" = 2 ] || fail "no argument: expected exit status 2, got $rc; stderr: $(cat stderr.txt)"
-[ -s stdout.txt ] && fail "no argument: expected nothing on stdout, got: $(cat stdout.txt)"
-[ "$(head -n 1 stderr.txt)" = "heapscan: no process id given" ] ||
-	fail "no argument: expected 'heapscan: no process id given' first, got: $(cat stderr.txt)"
-grep -q '^usage: heapscan ' stderr.txt || fail "no argument: expected the usage on stderr, got: $(cat stderr.txt)"
+expect_exact 2 "no process id given; try 'heapscan --help'"
 echo "ok: no argument: exit 2, $(head -n 1 stderr.txt)"

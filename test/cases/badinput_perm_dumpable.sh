@@ -48,7 +48,7 @@ chmod 777 "$bindir" && chmod 755 "$bindir/heapscan" || fail "chmod failed"
 nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
 start "${nobody[@]}" "$bindir/undumpable" "$bindir/ready"
 target=$PID   # setpriv execs the target: the same pid
-wait_for 10 test -e "$bindir/ready" || fail "undumpable target not ready (state $(state "$target"))"
+wait_for 120 test -e "$bindir/ready" || fail "undumpable target not ready (state $(state "$target"))"
 [ "$(readlink "/proc/$target/exe")" = "$bindir/undumpable" ] || fail "$target is not the target"
 
 "${nobody[@]}" "$bindir/heapscan" "$target" >stdout.txt 2>stderr.txt </dev/null

@@ -18,7 +18,7 @@ sleep_bin=$(readlink -f "$(command -v sleep)")
 
 start sleep 300
 target=$PID
-wait_for 10 settled "$target" "$sleep_bin" || fail "sleep $target did not start"
+wait_for 120 settled "$target" "$sleep_bin" || fail "sleep $target did not start"
 
 bindir=$(mktemp -d /tmp/heapscan-perm.XXXXXX) || fail "mktemp failed"
 extra_cleanup() { rm -rf "$bindir"; }

@@ -35,7 +35,7 @@ gcc -static -O1 -o static_target target.c 2>build.log ||
 
 start "$PWD/static_target" "$PWD/static.ready"
 target=$PID
-wait_for 10 test -e static.ready || fail "static_target not ready (state $(state "$target"))"
+wait_for 120 test -e static.ready || fail "static_target not ready (state $(state "$target"))"
 exe=$(readlink "/proc/$target/exe")
 
 run_heapscan "$target"

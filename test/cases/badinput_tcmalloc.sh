@@ -16,7 +16,7 @@ sleep_bin=$(readlink -f "$(command -v sleep)")
 
 start env LD_PRELOAD="$lib" sleep 300
 target=$PID
-wait_for 10 settled "$target" "$sleep_bin" "libtcmalloc_minimal" || fail "sleep $target with tcmalloc did not start"
+wait_for 120 settled "$target" "$sleep_bin" "libtcmalloc_minimal" || fail "sleep $target with tcmalloc did not start"
 path=$(awk '$6 ~ /libtcmalloc_minimal/ && $3 == "00000000" { print $6; exit }' "/proc/$target/maps")
 [ -n "$path" ] || fail "libtcmalloc_minimal.so.4 not mapped in $target"
 

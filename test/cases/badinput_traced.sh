@@ -14,10 +14,10 @@ sleep_bin=$(readlink -f "$(command -v sleep)")
 
 start sleep 300
 target=$PID
-wait_for 10 settled "$target" "$sleep_bin" || fail "sleep $target did not start"
+wait_for 120 settled "$target" "$sleep_bin" || fail "sleep $target did not start"
 start "$FIXTURES/tracer" "$PWD/tracer.ready" "$target"
 tracer=$PID
-wait_for 10 test -e tracer.ready || fail "tracer fixture not ready (state $(state "$tracer"))"
+wait_for 120 test -e tracer.ready || fail "tracer fixture not ready (state $(state "$tracer"))"
 [ "$(cat tracer.ready)" = ok ] || fail "tracer.ready says '$(cat tracer.ready)', not ok"
 grep -q "^TracerPid:[[:space:]]*$tracer\$" "/proc/$target/status" || fail "$target is not traced by $tracer"
 

@@ -12,7 +12,7 @@ export HEAPSCAN
 [ -x "$FIXTURES/zombie" ] || fail "fixture $FIXTURES/zombie not built"
 start "$FIXTURES/zombie" "$PWD/zombie.ready"
 parent=$PID
-wait_for 10 test -e zombie.ready || fail "zombie fixture not ready (state $(state "$parent"))"
+wait_for 120 test -e zombie.ready || fail "zombie fixture not ready (state $(state "$parent"))"
 zombie=$(cat zombie.ready)
 [[ "$zombie" =~ ^[0-9]+$ ]] || fail "zombie.ready holds '$zombie', not a pid"
 [ "$(state "$zombie")" = Z ] || fail "$zombie should be a zombie, its state is '$(state "$zombie")'"

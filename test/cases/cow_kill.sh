@@ -4,6 +4,7 @@
 #    inside the stop window after the fork (HEAPSCAN_TEST_STOP_DELAY_MS): the
 #    kernel kills the copy (PTRACE_O_EXITKILL) and releases the target;
 #  - SIGINT, SIGTERM, SIGHUP while the copy is read: heapscan kills it;
+#    (held 600 s, so only the signal can end heapscan first);
 #  - SIGKILL at 30 random moments after the fork.
 . "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
 need_heapscan
@@ -54,11 +55,11 @@ find_copy() {
 assert_clean() { # assert_clean WHAT [GUARD]
 	local i kids
 	if [ -n "${2:-}" ]; then
-		wait_gone "$2" 5 || fail "$1: the guard process $2 is still there 5 s later"
+		wait_gone "$2" "$HANG" || fail "$1: the guard process $2 is still there $HANG s later"
 	fi
 	sleep 0.05 # a target that crashes on resuming has done so by now
 	[ -d /proc/"$target" ] && [ "$(proc_state "$target")" != Z ] || fail "$1: the target died"
-	for ((i = 0; i < 500; i++)); do
+	for ((i = 0; i < HANG * 100; i++)); do
 		[ "$(count_live)" = 1 ] && break
 		sleep 0.01
 	done
@@ -70,11 +71,11 @@ assert_clean() { # assert_clean WHAT [GUARD]
 
 # 1. held while the copy is read
 for sig in KILL INT TERM HUP; do
-	HEAPSCAN_TEST_COW_DELAY_MS=10000 env --default-signal=INT,TERM,HUP \
+	HEAPSCAN_TEST_COW_DELAY_MS=600000 env --default-signal=INT,TERM,HUP \
 		"$HEAPSCAN" --cow --json "$target" >out.json 2>err.txt &
 	hs=$!
 	copy=
-	for ((i = 0; i < 1000; i++)); do
+	for ((i = 0; i < HANG * 100; i++)); do
 		copy=$(find_copy "$hs") && [[ "$(thread_states "$target")" != *[tT]* ]] && break
 		copy=
 		sleep 0.01
@@ -84,7 +85,7 @@ for sig in KILL INT TERM HUP; do
 	[ "$(awk '/^PPid:/ { print $2 }' /proc/"$copy"/status)" != "$target" ] ||
 		fail "SIG$sig: the copy $copy is the target's child"
 	kill -"$sig" "$hs"
-	wait_pid_for "$hs" 5 || { kill -KILL "$hs"; fail "SIG$sig: heapscan still running 5 s after SIG$sig"; }
+	wait_pid_for "$hs" "$HANG" || { kill -KILL "$hs"; fail "SIG$sig: heapscan still running $HANG s after SIG$sig"; }
 	cat err.txt
 	[ "$WAIT_RC" != 0 ] || fail "SIG$sig: heapscan exited 0"
 	assert_clean "SIG$sig while the copy is read" "$guard"
@@ -92,17 +93,17 @@ for sig in KILL INT TERM HUP; do
 done
 
 # 2. SIGKILL inside the stop window, after the fork
-HEAPSCAN_TEST_STOP_DELAY_MS=10000 "$HEAPSCAN" --cow --json "$target" >out.json 2>err.txt &
+HEAPSCAN_TEST_STOP_DELAY_MS=600000 "$HEAPSCAN" --cow --json "$target" >out.json 2>err.txt &
 hs=$!
-wait_state "$target" t 10 || fail "target never reached tracing stop"
-for ((i = 0; i < 500; i++)); do
+wait_state "$target" t "$HANG" || fail "target never reached tracing stop"
+for ((i = 0; i < HANG * 100; i++)); do
 	find_copy "$hs" >/dev/null && break
 	sleep 0.01
 done
 find_copy "$hs" >/dev/null || fail "no copy seen inside the stop window"
 guard=$(find_guard "$hs")
 kill -KILL "$hs"
-wait_pid_for "$hs" 5 || fail "heapscan survived SIGKILL"
+wait_pid_for "$hs" "$HANG" || fail "heapscan survived SIGKILL"
 assert_clean "SIGKILL inside the stop window" "$guard"
 echo "SIGKILL inside the stop window after the fork: the guard ended it at once; copy gone, target running"
 
@@ -112,9 +113,9 @@ echo "SIGKILL inside the stop window after the fork: the guard ended it at once;
 #    Had heapscan itself been the tracer, the kernel would now let the thread
 #    go on heapscan's registers and the target would crash.  The guard must
 #    finish: registers back, helper reaped, copy killed, target running.
-HEAPSCAN_TEST_COW_BORROW_MS=1500 "$HEAPSCAN" --cow --json "$target" >out.json 2>err.txt &
+HEAPSCAN_TEST_COW_BORROW_MS=8000 "$HEAPSCAN" --cow --json "$target" >out.json 2>err.txt &
 hs=$!
-for ((i = 0; i < 1000; i++)); do
+for ((i = 0; i < HANG * 100; i++)); do
 	[ -n "$(cat /proc/"$target"/task/*/children 2>/dev/null)" ] && break
 	sleep 0.005
 done
@@ -124,7 +125,7 @@ guard=$(find_guard "$hs")
 [ -n "$guard" ] || fail "no guard process seen"
 [[ "$(thread_states "$target")" == *t* ]] || fail "the target is not stopped while its thread runs for heapscan"
 kill -KILL "$hs"
-wait_pid_for "$hs" 5 || fail "heapscan survived SIGKILL"
+wait_pid_for "$hs" "$HANG" || fail "heapscan survived SIGKILL"
 [ "$(proc_state "$guard")" != "" ] || fail "the guard ended with heapscan"
 assert_clean "SIGKILL on borrowed registers" "$guard"
 echo "SIGKILL while a target thread ran on borrowed registers: the guard put them back; target running"
@@ -145,11 +146,7 @@ for round in $(seq 40); do
 	sleep "$(printf '%d.%06d' $((kill_us / 1000000)) $((kill_us % 1000000)))"
 	kill -KILL "$hs" 2>/dev/null
 	wait "$hs" 2>/dev/null
-	for ((i = 0; i < 500; i++)); do
-		own_guards >/dev/null || break
-		sleep 0.01
-	done
-	own_guards >/dev/null && fail "round $round (kill at $kill_us us): a guard is still there 5 s later"
+	wait_for "$HANG" no_guard_left || fail "round $round (kill at $kill_us us): a guard is still there $HANG s later"
 	assert_clean "round $round (kill at $kill_us us)"
 done
 echo "ok: no copy left alive, no guard, no child of the target, target running"

@@ -23,7 +23,7 @@ target=$!
 _FIXTURE_PIDS+=("$target")
 _FIXTURE_READY[$target]=$READY
 echo "$target" >>"$PWD/.fixture_pids"
-for ((i = 0; i < 2000; i++)); do
+for ((i = 0; i < HANG * 100; i++)); do
 	[ -e "$READY" ] && break
 	kill -0 "$target" 2>/dev/null || fail "the arenas fixture exited before it was ready"
 	sleep 0.01
@@ -45,7 +45,7 @@ assert_running "$target"
 echo "fork refused: notice, exact account, target running"
 
 kill -STOP "$target"
-wait_state "$target" T 5 || fail "target did not stop"
+wait_state "$target" T "$HANG" || fail "target did not stop"
 "$HEAPSCAN" --cow --json "$target" >stopped.json 2>err.txt
 rc=$?
 cat err.txt

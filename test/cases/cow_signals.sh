@@ -22,7 +22,7 @@ for role in sleep read wait; do
 		grep -q -- '--cow' err.txt && fail "$role: --cow fell back: $(cat err.txt)"
 		check_truth "$READY" "cow.$role.$i.json"
 	done
-	sleep 0.2 # the sleeper finishes a sleep that spanned a stop
+	# the ping waits for the sleeper to finish a sleep (one spanning a stop too)
 	assert_running "$pid"
 	cat "$READY.status"
 	[ "$(status "$READY" sigchld)" = 0 ] || fail "$role: the target got SIGCHLD"

@@ -28,11 +28,11 @@ snap() {
 next_gen() {
 	local i
 	kill -USR2 "$FIXTURE_PID" || fail "cannot signal the fixture"
-	for ((i = 0; i < 1000; i++)); do
+	for ((i = 0; i < HANG * 100; i++)); do
 		[ "$(head -n 1 "$READY")" = "gen $1" ] && return 0
 		sleep 0.01
 	done
-	fail "the fixture did not reach generation $1 within 10 s (truth: $(head -n 1 "$READY"))"
+	fail "the fixture did not reach generation $1 within $HANG s (truth: $(head -n 1 "$READY"))"
 }
 
 # diff OUT ARGS...: heapscan --diff ARGS > OUT, which must exit 0.
@@ -102,6 +102,54 @@ for e in root.iter():
         sys.exit("a script element")
 if len(list(root.iter("{http://www.w3.org/2000/svg}polyline"))) != 3:
     sys.exit("want 3 lines (Steady, Bump, the strings)")
+EOF
+
+# The chart's time axis and scales: the same snapshots stamped 0, 10 and 100 s
+# apart (META's time, after its version string), so the x positions must be
+# spaced 1:9 and labelled "0 s", "10 s", "100 s"; each type in a panel of its
+# own (no line can hide another) with its own scale, so every line spans its
+# panel's height however small its change; colours differ, markers too.
+t0=1700000000
+for x in a:0 b:10 c:100; do
+	cp "${x%%:*}.snap" "t${x%%:*}.snap"
+	"$PYTHON" "$TOP/test/fuzz/snaptool.py" setvar "t${x%%:*}.snap" META s $((t0 + ${x#*:})) >/dev/null ||
+		fail "cannot stamp t${x%%:*}.snap"
+done
+diff_ok timed.txt --svg timed.svg ta.snap tb.snap tc.snap
+"$PYTHON" - timed.svg chart.svg <<'EOF' || fail "timed.svg: the time axis or the scales are wrong"
+import re, sys
+import xml.etree.ElementTree as ET
+NS = "{http://www.w3.org/2000/svg}"
+root = ET.parse(sys.argv[1]).getroot()
+texts = ["".join(e.itertext()) for e in root.iter(NS + "text")]
+for label in ("0 s", "10 s", "100 s", "time since the first snapshot"):
+    assert any(t.startswith(label) for t in texts), "no x label %r" % label
+lines = list(root.iter(NS + "polyline"))
+colours = {l.get("stroke") for l in lines}
+assert len(colours) == len(lines) == 3, "colours %s" % colours
+markers = set()
+for g in root.iter(NS + "g"):
+    ls = list(g.iter(NS + "polyline"))
+    if not ls:
+        continue
+    assert len(ls) == 1, "a panel with %d lines" % len(ls)
+    pts = [tuple(map(float, p.split(","))) for p in ls[0].get("points").split()]
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    ratio = (xs[1] - xs[0]) / (xs[2] - xs[0])
+    assert abs(ratio - 0.1) < 0.01, "x spacing %.3f, want 0.1 (10 s of 100)" % ratio
+    # its own scale: the line spans at least half the plot height (110)
+    assert max(ys) - min(ys) >= 55, "a line spans only %.1f px" % (max(ys) - min(ys))
+    shape = [(e.tag, e.get("d", "")[:1]) for e in g if e.tag in (NS + "circle", NS + "rect", NS + "path")]
+    assert shape, "a panel without markers"
+    markers.add(str(sorted(set((t, len(d)) for t, d in shape))))
+assert len(markers) == 3, "markers do not differ per panel: %s" % markers
+titles = [t for t in texts if re.search(r"\d+ \u2192 \d+ chunks \(", t)]
+assert len(titles) == 3, "each panel says first -> last and the change: %s" % titles
+# the untouched snapshots, taken within seconds: a time axis or, within one
+# second, evenly spaced and said so
+even = ["".join(e.itertext()) for e in ET.parse(sys.argv[2]).getroot().iter(NS + "text")]
+assert any("evenly spaced" in t or "time since" in t for t in even)
+print("ok: chart panels", titles)
 EOF
 
 diff_ok abc.txt a.snap b.snap c.snap

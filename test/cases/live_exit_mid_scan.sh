@@ -6,9 +6,9 @@ start_fixture arenas
 
 HEAPSCAN_TEST_STOP_DELAY_MS=3000 "$HEAPSCAN" --json "$FIXTURE_PID" >out.json 2>err.txt &
 hs=$!
-wait_state "$FIXTURE_PID" t 10 || { cat err.txt; fail "target never reached tracing stop"; }
+wait_state "$FIXTURE_PID" t "$HANG" || { cat err.txt; fail "target never reached tracing stop"; }
 kill -KILL "$FIXTURE_PID"
-wait_pid_for "$hs" 20 || { kill -KILL "$hs"; fail "heapscan still running 20 s after its target died"; }
+wait_pid_for "$hs" "$HANG" || { kill -KILL "$hs"; fail "heapscan still running $HANG s after its target died"; }
 echo "heapscan exit status $WAIT_RC; stderr:"
 cat err.txt
 [ "$WAIT_RC" -lt 128 ] || fail "heapscan died of signal $((WAIT_RC - 128))"

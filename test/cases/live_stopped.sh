@@ -5,7 +5,7 @@ need_heapscan
 start_fixture arenas
 
 kill -STOP "$FIXTURE_PID"
-wait_state "$FIXTURE_PID" T 5 || fail "fixture did not stop (state $(proc_state "$FIXTURE_PID"))"
+wait_state "$FIXTURE_PID" T "$HANG" || fail "fixture did not stop (state $(proc_state "$FIXTURE_PID"))"
 "$HEAPSCAN" --json "$FIXTURE_PID" >out.json 2>err.txt
 rc=$?
 cat err.txt
@@ -14,6 +14,6 @@ assert_stopped "$FIXTURE_PID"
 check_truth "$READY" out.json
 
 kill -CONT "$FIXTURE_PID"
-wait_state "$FIXTURE_PID" RS 5 || fail "fixture did not continue (state $(proc_state "$FIXTURE_PID"))"
+wait_state "$FIXTURE_PID" RS "$HANG" || fail "fixture did not continue (state $(proc_state "$FIXTURE_PID"))"
 assert_running "$FIXTURE_PID"
 echo "ok: stopped target scanned, left stopped, runs after SIGCONT"

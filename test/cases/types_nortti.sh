@@ -34,7 +34,7 @@ g++ -O1 -fno-rtti -o nortti nortti.cc || fail "cannot compile the -fno-rtti prog
 run_one() { # BINARY: start it, scan --vtables into vtables.out
 	rm -f ready
 	"./$1" ready </dev/null & pid=$!
-	for _ in $(seq 500); do [ -e ready ] && break; sleep 0.01; done
+	for _ in $(seq $((HANG * 100))); do [ -e ready ] && break; sleep 0.01; done
 	[ -e ready ] || fail "$1 did not start"
 	"$HEAPSCAN" --vtables "$pid" >vtables.out 2>vtables.err || fail "heapscan exit $?: $(cat vtables.err)"
 	kill "$pid"; wait "$pid" 2>/dev/null

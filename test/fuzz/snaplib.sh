@@ -9,21 +9,20 @@
 #   limit_memory                 whether heapscan runs under `ulimit -v $SNAP_VMEM`
 #                                (not an ASan build); sets SNAP_LIMIT for run_limited
 #   run_limited ARGS...          heapscan ARGS under the memory limit (when it
-#                                works) and `timeout 20`; stdout, stderr to
-#                                out.txt, err.txt; sets rc and ms (wall time)
+#                                works) and `timeout $HANG`; stdout, stderr to
+#                                out.txt, err.txt; sets rc
 #   expect_refused WHAT REGEX FILE [MODES]
 #                                `heapscan MODE FILE` for each mode (default: the
 #                                text report, --json, --vtables): exit 1, nothing
 #                                on stdout, exactly one stderr line "heapscan: "
 #                                whose text after the prefix matches the
-#                                extended REGEX, within SNAP_MAX_MS
+#                                extended REGEX (no bound on time but HANG)
 #   expect_diff_refused WHAT REGEX A B
 #                                the same for `heapscan --diff A B`
 #   assert_one_line_refusal WHAT REGEX
 #                                the checks above on the last run_limited
 
 SNAP_VMEM=${SNAP_VMEM:-1000000}   # KiB: a huge allocation fails instead of succeeding lazily
-SNAP_MAX_MS=${SNAP_MAX_MS:-3000}
 SNAP_LIMIT=
 
 SNAPTOOL() {
@@ -52,20 +51,16 @@ limit_memory() {
 }
 
 run_limited() {
-	local t0 t1
-	t0=$(date +%s%N)
 	(
 		${SNAP_LIMIT:-:}
-		exec timeout -k 2 20 "$HEAPSCAN" "$@"
+		exec timeout -k 2 "$HANG" "$HEAPSCAN" "$@"
 	) >out.txt 2>err.txt </dev/null
 	rc=$?
-	t1=$(date +%s%N)
-	ms=$(((t1 - t0) / 1000000))
 }
 
 assert_one_line_refusal() {
 	local what=$1 regex=$2 lines msg
-	[ "$rc" = 124 ] || [ "$rc" = 137 ] && fail "$what: heapscan did not finish within 20 s"
+	[ "$rc" = 124 ] || [ "$rc" = 137 ] && fail "$what: heapscan did not finish within $HANG s (a hang)"
 	[ "$rc" -ge 128 ] && fail "$what: heapscan died of signal $((rc - 128)); stderr: $(head -c 2000 err.txt)"
 	[ "$rc" = 1 ] || fail "$what: expected exit status 1, got $rc; stderr: $(head -c 2000 err.txt)"
 	[ -s out.txt ] && fail "$what: expected nothing on stdout, got: $(head -c 300 out.txt | cat -v)"
@@ -75,7 +70,6 @@ assert_one_line_refusal() {
 	[[ "$msg" == "heapscan: "?* ]] || fail "$what: stderr does not start with 'heapscan: ': $(cat -v err.txt)"
 	msg=${msg#heapscan: }
 	[[ "$msg" =~ $regex ]] || fail "$what: the message does not match /$regex/: $msg"
-	[ "$ms" -le "$SNAP_MAX_MS" ] || fail "$what: took $ms ms (more than $SNAP_MAX_MS)"
 	return 0
 }
 
@@ -88,12 +82,12 @@ expect_refused() {
 		run_limited ${mode:+"$mode"} "$file"
 		assert_one_line_refusal "$what (heapscan ${mode:+$mode }FILE)" "$regex"
 	done
-	echo "ok: $what: exit 1, $(cat err.txt) (${ms} ms)"
+	echo "ok: $what: exit 1, $(cat err.txt)"
 }
 
 expect_diff_refused() {
 	local what=$1 regex=$2
 	run_limited --diff "$3" "$4"
 	assert_one_line_refusal "$what (heapscan --diff $3 $4)" "$regex"
-	echo "ok: $what: --diff exit 1, $(cat err.txt) (${ms} ms)"
+	echo "ok: $what: --diff exit 1, $(cat err.txt)"
 }

@@ -92,11 +92,8 @@ for ((r = 1; r <= RUNS; r++)); do
 		;;
 	esac
 	# a killed --cow scan's guard process finishes the stop on its own
-	for ((g = 0; g < 500; g++)); do
-		[ -n "$(our_guards)" ] || break
-		sleep 0.01
-	done
-	[ -n "$(our_guards)" ] && bad "round $r ($what): a guard process is still there 5 s after the kill"
+	wait_for "$HANG" no_guard_left ||
+		bad "round $r ($what): a guard process ($(our_guards)) is still there $HANG s after the kill"
 	sleep 0.05 # a target that crashes on resuming has done so by now
 	if [ -d "/proc/$pid" ] && [ "$(proc_state "$pid")" != Z ]; then
 		target_clean "$pid" || bad "round $r ($what, kill at $kill_ms ms, state at kill $state): $BAD_WHY"

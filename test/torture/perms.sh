@@ -42,7 +42,7 @@ start_as() {
 	PID=$!
 	_FIXTURE_PIDS+=("$PID")
 	_FIXTURE_READY[$PID]=$dir/ready
-	for ((i = 0; i < 2000; i++)); do
+	for ((i = 0; i < ${HANG:-120} * 100; i++)); do
 		[ -e "$dir/ready" ] && return 0
 		sleep 0.01
 	done
