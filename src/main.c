@@ -446,7 +446,9 @@ parse_options(int argc, char **argv, struct options *o)
 			exit(EXIT_OK);
 		case ':':
 			usage_error("%s needs an argument", bad_option(argc, argv));
-		default:
+		default: /* getopt knows a long option's name when only its "=VALUE" is wrong */
+			if (optopt && !strncmp(argv[optind - 1], "--", 2) && strchr(argv[optind - 1], '='))
+				usage_error("%s takes no value", bad_option(argc, argv));
 			usage_error("unknown option '%s'", bad_option(argc, argv));
 		}
 	}

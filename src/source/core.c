@@ -1107,10 +1107,30 @@ core_free(struct core *c)
 	free(c->lost);
 }
 
+/* Anonymous memory no chunk covers, and whose it may be (unseen.h): the
+ * executable is the mapping AT_ENTRY falls in, its first 64 KiB read from
+ * its file when the core's build-id check let it be used. */
+static void
+core_unseen(struct scan *s, uint64_t at_entry)
+{
+	const struct map_entry *exe = at_entry ? maps_find(&s->maps, at_entry) : NULL;
+	static char head[64 << 10];
+	ssize_t got = 0;
+	int fd;
+
+	if (exe && exe->file && (fd = open(exe->file, O_RDONLY | O_CLOEXEC)) >= 0) {
+		got = read(fd, head, sizeof(head));
+		close(fd);
+	}
+	unseen_measure(s, exe ? exe->path : "", head, got > 0 ? (size_t)got : 0, &s->unseen);
+	s->have_unseen = true;
+}
+
 int
 scan_core(const char *path, const struct scan_opts *opts, struct scan *s)
 {
 	struct core c = { .path = path };
+	uint64_t at_entry;
 	struct glibc_target gt;
 	char why[256];
 	double t0 = now_ms();
@@ -1152,6 +1172,7 @@ scan_core(const char *path, const struct scan_opts *opts, struct scan *s)
 	s->holes = count_holes(&s->img);
 	ret = core_libc(&c, s, opts);
 	core_threads(&c, s);
+	at_entry = c.notes.at_entry;
 	core_free(&c);
 	s->prepare_ms = now_ms() - t0; /* headers, notes, modules, libc */
 	if (ret != EXIT_OK || s->foreign)
@@ -1170,5 +1191,6 @@ scan_core(const char *path, const struct scan_opts *opts, struct scan *s)
 		return EXIT_UNSUPPORTED;
 	}
 	s->walk_ms = now_ms() - t0;
+	core_unseen(s, at_entry);
 	return EXIT_OK;
 }

@@ -16,9 +16,10 @@ check() {   # check REGEX ARGS...
 	grep -Eq "^heapscan: $regex\$" err.txt || fail "heapscan $*: unexpected message: $(cat err.txt)"
 	echo "ok: heapscan $*: $(cat err.txt)"
 }
-check "'-1' is not a process id: process ids are positive" -1
-check "'-4194304' is not a process id: process ids are positive" --json -4194304
-check "unknown option '-x'; see heapscan --help" -x 1
-check "unknown option '--bogus'; see heapscan --help" --bogus 1
-check "option '--top' needs a value; see heapscan --help" 1 --top
-check "option '--json' takes no value; see heapscan --help" --json=3 1
+try="; try 'heapscan --help'"
+check "'-1' is not a process id: process ids are positive$try" -1
+check "'-4194304' is not a process id: process ids are positive$try" --json -4194304
+check "unknown option '-x'$try" -x 1
+check "unknown option '--bogus'$try" --bogus 1
+check "--top needs an argument$try" 1 --top
+check "--json takes no value$try" --json=3 1

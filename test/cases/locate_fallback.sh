@@ -13,13 +13,13 @@ unset HEAPSCAN_LOCATE # the default is what is tested here
 
 HEAPSCAN_LOCATE=libc "$HEAPSCAN" 1 >out.txt 2>err.txt
 [ "$?" = 2 ] || fail "HEAPSCAN_LOCATE=libc is not a usage error"
-grep -qx "heapscan: HEAPSCAN_LOCATE takes code, memory or auto, not 'libc'" err.txt ||
+grep -qx "heapscan: HEAPSCAN_LOCATE takes code, memory or auto, not 'libc'; try 'heapscan --help'" err.txt ||
 	fail "HEAPSCAN_LOCATE=libc: $(cat err.txt)"
 
 "$HEAPSCAN" --locate=disasm 1 >out.txt 2>err.txt
 rc=$?
 [ "$rc" = 2 ] || fail "--locate=disasm exited $rc, not 2"
-grep -qx "heapscan: --locate takes code, memory or auto, not 'disasm'" err.txt ||
+grep -qx "heapscan: --locate takes code, memory or auto, not 'disasm'; try 'heapscan --help'" err.txt ||
 	fail "--locate=disasm: $(cat err.txt)"
 "$HEAPSCAN" --locate=memory --diff a b >out.txt 2>err.txt
 [ "$?" = 2 ] || fail "--locate with --diff is not a usage error"
