@@ -66,6 +66,9 @@ corpus_for() { # corpus_for VERSION [DIR]: DIR empty = this system's glibc
 		echo "libc $libc"
 		echo "libc_build_id $(readelf -n "$libc" | awk '/Build ID/ { print $3 }')"
 		echo "fixtures $FIXTURES"
+		for name in arenas classes leaks; do
+			echo "exe_build_id $name $(readelf -n "$FIXTURES/$name" | awk '/Build ID/ { print $3 }')"
+		done
 		echo "made_by $(gdb --version | head -1) gcore, coredump_filter 0x13, fixture stopped (SIGSTOP)"
 		echo "libc_absent same"
 	} >"$out/INFO"
