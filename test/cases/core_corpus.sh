@@ -75,7 +75,12 @@ for dir in "$CORES"/2.*/; do
 	libc=$(info libc "$dir/INFO")
 	[ "$(info glibc "$dir/INFO")" = "$v" ] || fail "$dir/INFO does not say glibc $v"
 	for name in arenas classes leaks; do
-		[ -f "$dir/$name.core.zst" ] || fail "$dir/$name.core.zst is missing"
+		if [ ! -f "$dir/$name.core.zst" ]; then
+			# the C++ fixtures cannot be built for every glibc (README)
+			[ "$name" = arenas ] && fail "$dir/arenas.core.zst is missing"
+			notes+=("$v/$name: no core (fixture not built for that glibc)")
+			continue
+		fi
 		zstd -q -d -f "$dir/$name.core.zst" -o core || fail "$dir/$name.core.zst does not decompress"
 		if [ "$name" = leaks ]; then
 			zstd -q -d -f "$dir/leaks.addrs.zst" -o leaks.addrs || fail "leaks.addrs"
@@ -117,7 +122,7 @@ for dir in "$CORES"/2.*/; do
 		fi
 		rm -f core
 	done
-	echo "ok: glibc $v: arenas, classes, leaks cores"
+	echo "ok: glibc $v: $(cd "$dir" && ls *.core.zst | sed 's/.core.zst//' | tr '\n' ' ')cores"
 done
 for n in "${notes[@]}"; do echo "note: $n"; done
 [ "$checked" -gt 0 ] || skip "no core could be checked here"
