@@ -26,6 +26,7 @@ shim_for() { # shim_for DIR -> shim.c for that glibc
 		grep -qw __libc_single_threaded <<<"$syms" || echo 'char __libc_single_threaded = 0;'
 		grep -qw _dl_find_object <<<"$syms" || echo 'int _dl_find_object(void *pc, void *out) { (void)pc; (void)out; return -1; }'
 		grep -qw arc4random <<<"$syms" || echo 'unsigned int arc4random(void) { abort(); }'
+		grep -qw getentropy <<<"$syms" || echo 'int getentropy(void *b, unsigned long n) { (void)b; (void)n; abort(); }'
 	} >shim.c
 }
 
@@ -42,6 +43,11 @@ build_for() { # build_for VERSION DIR -> fx-VERSION/{arenas,classes,leaks}
 	gcc -std=gnu11 -O1 -g -Wall -pthread -nostdinc -isystem "$D/include" -isystem "$GCCINC" \
 		-idirafter kh "${link[@]}" -o "$out/arenas" "$TOP/fixtures/arenas.c" -pthread ||
 		fail "glibc $v: cannot build the arenas fixture against $D"
+	# before 2.18 (no __cxa_thread_atexit_impl) the static libstdc++
+	# aborts at start-up: C fixture only
+	NOCXX=
+	nm -D --defined-only "$D/lib/libc.so.6" | grep -qw __cxa_thread_atexit_impl ||
+		{ NOCXX="glibc $v lacks __cxa_thread_atexit_impl, which this libstdc++ needs"; return 0; }
 	shim_for "$D"
 	gcc -O1 -c -nostdinc -isystem "$D/include" -isystem "$GCCINC" -o shim.o shim.c ||
 		fail "glibc $v: cannot build shim.c"
@@ -81,6 +87,10 @@ check_version() { # check_version VERSION DIR
 	assert_running "$FIXTURE_PID"
 	stop_fixture "$FIXTURE_PID"
 
+	if [ -n "$NOCXX" ]; then
+		echo "ok: glibc $v: arenas exact; classes and leaks not run: $NOCXX"
+		return 0
+	fi
 	start_fixture classes
 	run_types --vtables "$FIXTURE_PID"
 	run_types --json "$FIXTURE_PID"

@@ -6,6 +6,8 @@
 #
 #   bash test/make_core_corpus.sh [2.NN ...]     default: every cached glibc,
 #                                                and this system's own
+#   PREBUILT=DIR bash test/make_core_corpus.sh 2.NN   the fixtures in DIR,
+#                                                already linked against 2.NN
 #
 # For each glibc: the arenas, classes and leaks fixtures, built against it
 # (test/glibc_live.sh) into $CACHE/2.NN/fixtures, run until ready, stopped
@@ -47,7 +49,9 @@ corpus_for() { # corpus_for VERSION [DIR]: DIR empty = this system's glibc
 	local v=$1 D=${2:-} out=$TOP/fixtures/cores/$1 libc
 	rm -rf "$out"
 	mkdir -p "$out"
-	if [ -n "$D" ]; then
+	if [ -n "${PREBUILT:-}" ]; then
+		FIXTURES=$PREBUILT # fixtures already built and linked against that glibc
+	elif [ -n "$D" ]; then
 		build_for "$v" "$D"
 		mkdir -p "$D/fixtures"
 		cp fx-"$v"/* "$D/fixtures/"
@@ -56,7 +60,8 @@ corpus_for() { # corpus_for VERSION [DIR]: DIR empty = this system's glibc
 		FIXTURES=$TOP/build/fixtures
 	fi
 	for name in arenas classes leaks; do
-		core_of "$name" "$out"
+		[ -x "$FIXTURES/$name" ] || [ "$name" != arenas ] || fail "no arenas fixture in $FIXTURES"
+		[ -x "$FIXTURES/$name" ] && core_of "$name" "$out"
 	done
 	start_fixture arenas
 	libc=$(libc_of "$FIXTURE_PID")
@@ -66,6 +71,10 @@ corpus_for() { # corpus_for VERSION [DIR]: DIR empty = this system's glibc
 		echo "libc $libc"
 		echo "libc_build_id $(readelf -n "$libc" | awk '/Build ID/ { print $3 }')"
 		echo "fixtures $FIXTURES"
+		for name in arenas classes leaks; do
+			[ -x "$FIXTURES/$name" ] || continue
+			echo "exe_build_id $name $(readelf -n "$FIXTURES/$name" | awk '/Build ID/ { print $3 }')"
+		done
 		echo "made_by $(gdb --version | head -1) gcore, coredump_filter 0x13, fixture stopped (SIGSTOP)"
 		echo "libc_absent same"
 	} >"$out/INFO"

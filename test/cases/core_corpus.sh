@@ -7,8 +7,7 @@
 # unreadable (an empty file bound over it, in a private mount namespace):
 # INFO's "libc_absent same" says the counts must not change (malloc's state
 # is then found in memory, and the version may be reported as the range of
-# glibcs whose layout fits).  Class names live in the fixture's executable:
-# where it is not at the path the core records, only the counts are checked.
+# glibcs whose layout fits).
 . "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
 need_heapscan
 command -v zstd >/dev/null || skip "zstd is not installed"
@@ -16,6 +15,15 @@ CORES=$TOP/fixtures/cores
 ls "$CORES"/2.*/INFO >/dev/null 2>&1 || fail "no cores in $CORES"
 
 info() { awk -v k="$1" '$1 == k { sub(/^[^ ]+ /, ""); print; exit }' "$2"; }
+
+# exe_here DIR NAME: the fixture's executable is where the core says, the
+# same build (class names live in it: without it they are lost, not wrong).
+exe_here() {
+	local exe want
+	exe=$(info fixtures "$1/INFO")/$2
+	want=$(awk -v n="$2" '$1 == "exe_build_id" && $2 == n { print $3 }' "$1/INFO")
+	[ -n "$want" ] && [ -f "$exe" ] && [ "$(readelf -n "$exe" 2>/dev/null | awk '/Build ID/ { print $3 }')" = "$want" ]
+}
 
 # unreadable_libc LIBC CMD...: CMD with an empty file over LIBC (root only).
 # When LIBC is heapscan's own libc too, heapscan runs on a copy of it, by
@@ -55,7 +63,11 @@ check_one() {
 		[ "$(json_field "$out" problems)" = 0 ] || fail "$v/$name: heapscan reports problems"
 		;;
 	leaks)
-		"$PYTHON" "$TOP/test/check_leaks.py" $exe_gone "$truth" leaks.addrs "$out" ||
+		if ! exe_here "$dir" leaks; then
+			grep -v '^expect class_' "$truth" >leaks.truth
+			truth=leaks.truth
+		fi
+		"$PYTHON" "$TOP/test/check_leaks.py" "$truth" leaks.addrs "$out" ||
 			fail "$v/$name: leak counts differ from the truth"
 		;;
 	classes)
@@ -71,9 +83,17 @@ for dir in "$CORES"/2.*/; do
 	libc=$(info libc "$dir/INFO")
 	[ "$(info glibc "$dir/INFO")" = "$v" ] || fail "$dir/INFO does not say glibc $v"
 	for name in arenas classes leaks; do
-		[ -f "$dir/$name.core.zst" ] || fail "$dir/$name.core.zst is missing"
+		if [ ! -f "$dir/$name.core.zst" ]; then
+			# the C++ fixtures cannot be built for every glibc (README)
+			[ "$name" = arenas ] && fail "$dir/arenas.core.zst is missing"
+			notes+=("$v/$name: no core (fixture not built for that glibc)")
+			continue
+		fi
 		zstd -q -d -f "$dir/$name.core.zst" -o core || fail "$dir/$name.core.zst does not decompress"
-		[ "$name" = leaks ] && { zstd -q -d -f "$dir/leaks.addrs.zst" -o leaks.addrs || fail "leaks.addrs"; }
+		if [ "$name" = leaks ]; then
+			zstd -q -d -f "$dir/leaks.addrs.zst" -o leaks.addrs || fail "leaks.addrs"
+			exe_here "$dir" leaks || notes+=("$v/leaks: the fixture's executable is not here: leaks by class not checked")
+		fi
 		opts=(--json)
 		[ "$name" = leaks ] && opts=(--leaks --json)
 		"$HEAPSCAN" "${opts[@]}" core >out.json 2>err.txt
@@ -81,16 +101,10 @@ for dir in "$CORES"/2.*/; do
 		if [ "$rc" != 0 ] && grep -qiE 'not a process id|snapshot' err.txt; then
 			skip "heapscan cannot read core files yet: $(head -1 err.txt)"
 		fi
-		exe_gone=
-		if grep -qE "^heapscan: $name (not found|a different build)" err.txt; then
-			exe_gone=--no-classes
-			[ "$name" = leaks ] && notes+=("$v/leaks: the fixture's executable is not here: leaked classes not named")
-		fi
 		[ "$rc" = 0 ] || fail "$v/$name: heapscan --json exited $rc: $(cat err.txt)"
 		check_one "$v" "$name" core "$dir/$name.truth" out.json
 		if [ "$name" = classes ]; then
-			if grep -q "$(info fixtures "$dir/INFO")/classes.*not found\|classes.*different build" err.txt ||
-				[ ! -x "$(info fixtures "$dir/INFO")/classes" ]; then
+			if ! exe_here "$dir" classes; then
 				notes+=("$v/classes: the fixture's executable is not here: class names not checked")
 			else
 				"$HEAPSCAN" --vtables core >vtables.out 2>/dev/null || fail "$v/classes: --vtables exited $?"
@@ -110,7 +124,7 @@ for dir in "$CORES"/2.*/; do
 		fi
 		rm -f core
 	done
-	echo "ok: glibc $v: arenas, classes, leaks cores"
+	echo "ok: glibc $v: $(cd "$dir" && ls *.core.zst | sed 's/.core.zst//' | tr '\n' ' ')cores"
 done
 for n in "${notes[@]}"; do echo "note: $n"; done
 [ "$checked" -gt 0 ] || skip "no core could be checked here"
