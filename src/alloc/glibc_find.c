@@ -38,6 +38,7 @@
 #define NBINS 128
 #define NFASTBINS 10
 #define MIN_LARGE 0x400ULL
+#define MAX_ATTACHED 65536       /* threads attached to one arena, at the most */
 #define MAX_BAD_BINS 2          /* a bin caught mid-update is tolerated, not more */
 #define HEAP_ALIGN (64ULL << 20) /* HEAP_MAX_SIZE on 64-bit */
 #define PAGE 4096ULL
@@ -274,12 +275,17 @@ judge_arena(const struct finder *f, const struct glibc_layout *lay, uint64_t a,
 	    struct arena_eval *ev)
 {
 	long s, score = 10;
-	uint64_t next, fd0;
+	uint64_t next, fd0, att;
 
 	memset(ev, 0, sizeof(*ev));
 	/* cheap refusals first: most addresses fail here */
 	if (!rd(f, a + lay->ms_next, &next) || (next & 7) || !next ||
 	    !rd(f, a + lay->ms_bins, &fd0) || !fd0 || (fd0 & 7))
+		return -1;
+	/* attached_threads (2.23+) counts threads: a layout that reads an
+	 * older arena's system_mem there is the wrong one */
+	if (lay->ms_attached_threads &&
+	    (!rd(f, a + lay->ms_attached_threads, &att) || att > MAX_ATTACHED))
 		return -1;
 	if ((s = judge_bins(f, lay, a)) < 0)
 		return -1;
@@ -635,6 +641,21 @@ link_points(const struct finder *f, const struct glibc_layout *lay, uint64_t fie
 	return 1;
 }
 
+/* A tcache entry's key (2.29+): the owning tcache's address up to 2.33,
+ * the process's random tcache_key from 2.34.  Before 2.29 the word is
+ * whatever the chunk held, so it says nothing. */
+static long
+key_points(const struct finder *f, const struct glibc_layout *lay, uint64_t e, uint64_t tc)
+{
+	uint64_t key;
+
+	if (!lay->tc_entry_key || !rd(f, e + 8, &key))
+		return 0;
+	if (lay->tc_key_random)
+		return key && key != tc ? 1 : -4;
+	return key == tc ? 1 : -4;
+}
+
 /* Evidence for the list encoding: the first link of every non-empty
  * fastbin of main_arena and of every tcache bin of each thread. */
 static long
@@ -661,6 +682,7 @@ judge_links(const struct finder *f, const struct glibc_layout *lay, uint64_t a,
 				continue;
 			/* tcache links point at user memory: 16 past the chunk */
 			score += link_points(f, lay, e, 16, seen);
+			score += key_points(f, lay, e, tc);
 		}
 	}
 	return score;
