@@ -69,6 +69,9 @@ void maps_free(struct maps *m);
 
 /* The mapping containing addr, or NULL. Entries are sorted by address. */
 const struct map_entry *maps_find(const struct maps *m, uint64_t addr);
+/* The file mapping that holds addr, or the one an anonymous mapping holding
+ * addr directly follows (a module's .bss); NULL otherwise. */
+const struct map_entry *maps_module(const struct maps *m, uint64_t addr);
 
 /* Private writable mappings heapscan copies: [heap], anonymous memory, stacks,
  * modules' .data/.bss.  Not [vvar]/[vsyscall], not shared mappings. */

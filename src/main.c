@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "addrmap.h"
 #include "core.h"
 #include "diff.h"
@@ -480,15 +481,6 @@ parse_options(int argc, char **argv, struct options *o)
 			    "stacks, which the plain stop copies");
 	parse_target(argc, argv, o);
 	check_applies(o);
-}
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 static void

@@ -309,3 +309,17 @@ map_is_copied(const struct map_entry *e)
 		return 0;
 	return 1;
 }
+
+const struct map_entry *
+maps_module(const struct maps *m, uint64_t addr)
+{
+	const struct map_entry *e = maps_find(m, addr);
+
+	if (!e)
+		return NULL;
+	if (e->path[0] == '/')
+		return e;
+	if (!e->path[0] && e > m->v && e[-1].end == e->start && e[-1].path[0] == '/')
+		return e - 1;
+	return NULL;
+}

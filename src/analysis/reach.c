@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "error.h"
 #include "progress.h"
 #include "reach.h"
@@ -81,15 +82,6 @@ reach_state_name(enum reach_state s)
 	static const char *const names[RS__N] = { "free", "reachable", "leaked", "indirect" };
 
 	return s < RS__N ? names[s] : "?";
-}
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 const unsigned char *

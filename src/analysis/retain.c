@@ -34,20 +34,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "allocator.h"
 #include "elfmod.h"
 #include "error.h"
 #include "retain.h"
 #include "xmalloc.h"
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* ---- grouping the roots ----------------------------------------------------- */
 
@@ -65,21 +57,6 @@ struct grouper {
 	struct modcache *mods;
 	size_t nmods, cap;
 };
-
-/* The mapping that names addr's module (a .bss tail: the file mapping before). */
-static const struct map_entry *
-module_map(const struct maps *m, uint64_t addr)
-{
-	const struct map_entry *e = maps_find(m, addr);
-
-	if (!e)
-		return NULL;
-	if (e->path[0] == '/')
-		return e;
-	if (!e->path[0] && e > m->v && e[-1].end == e->start && e[-1].path[0] == '/')
-		return e - 1;
-	return NULL;
-}
 
 static struct modcache *
 module_cache(struct grouper *gr, const struct map_entry *e)
@@ -119,7 +96,7 @@ struct rkey {
 static void
 module_key(struct grouper *gr, uint64_t addr, struct rkey *k)
 {
-	const struct map_entry *e = module_map(&gr->s->maps, addr);
+	const struct map_entry *e = maps_module(&gr->s->maps, addr);
 	struct modcache *mc;
 	uint64_t start, size;
 

@@ -52,6 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "allocator.h"
 #include "error.h"
 #include "json.h"
@@ -606,15 +607,6 @@ walk(struct uctx *c, unw_addr_space_t as, struct unwind_thread *t)
 		if (ret <= 0)
 			return;
 	}
-}
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 int

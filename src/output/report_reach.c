@@ -33,26 +33,10 @@ static const char *const reg_names[] = {
 
 /* ---- naming roots --------------------------------------------------------- */
 
-/* The mapping that names addr's module: its own, or for a .bss tail the
- * file mapping right before it. */
-static const struct map_entry *
-module_map(const struct maps *m, uint64_t addr)
-{
-	const struct map_entry *e = maps_find(m, addr);
-
-	if (!e)
-		return NULL;
-	if (e->path[0] == '/')
-		return e;
-	if (!e->path[0] && e > m->v && e[-1].end == e->start && e[-1].path[0] == '/')
-		return e - 1;
-	return NULL;
-}
-
 static void
 module_symbol(const struct scan *s, uint64_t addr, char *buf, size_t len)
 {
-	const struct map_entry *e = module_map(&s->maps, addr), *first = NULL;
+	const struct map_entry *e = maps_module(&s->maps, addr), *first = NULL;
 	struct elfmod *elf = NULL;
 	char err[128], sym[256];
 	uint64_t off, bias = 0;

@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "allocator.h"
 #include "core.h"
 #include "elfmod.h"
@@ -918,15 +919,6 @@ build_ro(struct core *c, const struct maps *m, struct image *ro)
 		r = add_region(ro, &cap, e->start, e->end, p, e->perms, e->path);
 		add_hole(r, e->start + kept, e->end);
 	}
-}
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* ---- threads, libc, the walk ----------------------------------------------- */

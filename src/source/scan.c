@@ -14,6 +14,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "allocator.h"
 #include "copy.h"
 #include "cow.h"
@@ -25,15 +26,6 @@
 #include "scan.h"
 #include "seize.h"
 #include "xmalloc.h"
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static void
 sleep_ms(long ms)
