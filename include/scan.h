@@ -87,6 +87,8 @@ struct scan {
 	uint64_t busy[SCAN_MAX_BUSY];
 	bool tcache_unknown;    /* thread caches could not be located */
 	bool foreign;           /* malloc is not glibc's: no heap model (allow_foreign) */
+	char *jemalloc;         /* malloc is jemalloc's, in the module mapped from this
+				   path (libc.version says "jemalloc 5.3.0"); NULL: glibc */
 	char foreign_why[512];
 	struct maps maps;       /* as read inside the (last) stop window */
 	struct image img;       /* writable memory, copied inside the stop window */

@@ -1057,6 +1057,12 @@ core_libc(struct core *c, struct scan *s, const struct scan_opts *opts)
 
 	ret = allocator_check(s->pid, &s->maps, exe ? exe->file : NULL, c->notes.at_base, &ai,
 			      why, sizeof(why));
+	if (ret == EXIT_OK && ai.jemalloc) { /* walked live only, for now */
+		snprintf(why, sizeof(why), "malloc in the process comes from jemalloc; heapscan "
+			 "walks jemalloc in live processes only");
+		allocator_info_free(&ai);
+		ret = EXIT_UNSUPPORTED;
+	}
 	if (ret == EXIT_UNSUPPORTED && opts->allow_foreign) {
 		s->foreign = true;
 		snprintf(s->foreign_why, sizeof(s->foreign_why), "%s", why);

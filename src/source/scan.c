@@ -20,6 +20,7 @@
 #include "glibc_find.h"
 #include "maps.h"
 #include "probe.h"
+#include "jemalloc.h"
 #include "scan.h"
 #include "seize.h"
 #include "xmalloc.h"
@@ -399,6 +400,16 @@ prepare(pid_t pid, struct scan *s, struct maps *m, const struct scan_opts *opts)
 		error_msg("%s", why);
 		return ret;
 	}
+	if (ai.jemalloc) {
+		char v[7];
+
+		s->jemalloc = xstrdup(ai.jemalloc->path);
+		if (!ai.jemalloc->file || !jemalloc_version(ai.jemalloc->file, v, sizeof(v)))
+			snprintf(v, sizeof(v), "5.x");
+		snprintf(s->libc.version, sizeof(s->libc.version), "jemalloc %s", v);
+		allocator_info_free(&ai);
+		return EXIT_OK;
+	}
 	ret = locate_by_code(pid, s, &ai, opts);
 	allocator_info_free(&ai);
 	return ret;
@@ -496,6 +507,43 @@ prepare_cow(struct scan *s, const struct scan_opts *opts, const struct maps *m, 
 	return cw;
 }
 
+/* The writable mappings of the module at path, and the anonymous mapping
+ * right after them (its .bss), where jemalloc's globals are. */
+static size_t
+module_data(const struct maps *m, const char *path, struct map_range *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n && n < max; i++) {
+		const struct map_entry *e = &m->v[i];
+
+		if (!strcmp(e->path, path) && (e->perms & MAP_PERM_W))
+			out[n++] = (struct map_range){ e->start, e->end };
+		else if (n && !e->path[0] && e->start == out[n - 1].end && (e->perms & MAP_PERM_W) &&
+			 i && !strcmp(m->v[i - 1].path, path))
+			out[n++] = (struct map_range){ e->start, e->end };
+	}
+	return n;
+}
+
+static int
+walk_jemalloc(struct scan *s)
+{
+	struct map_range data[8];
+	struct jemalloc_target jt = { .img = &s->img, .data = data };
+	char why[256];
+	double t0 = now_ms();
+
+	jt.ndata = module_data(&s->maps, s->jemalloc, data, 8);
+	if (jemalloc_walk(&jt, &s->heap, why, sizeof(why)) < 0) {
+		error_msg("process %d: %s", (int)s->pid, why);
+		return EXIT_UNSUPPORTED;
+	}
+	s->tcache_unknown = false;
+	s->walk_ms = now_ms() - t0;
+	return EXIT_OK;
+}
+
 int
 scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 {
@@ -538,7 +586,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 			seize_free(&sz);
 			return ret;
 		}
-		if (s->foreign)
+		if (s->foreign || s->jemalloc)
 			break;
 		if (s->libc.found_by == FOUND_CODE && opts->locate == LOCATE_AUTO &&
 		    glibc_busy_arenas(&s->img, s->libc.lay, s->libc.main_arena, s->busy,
@@ -581,6 +629,8 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	}
 	if (s->foreign)
 		return EXIT_OK;
+	if (s->jemalloc)
+		return walk_jemalloc(s);
 	gt = (struct glibc_target){
 		.img = &s->img, .lay = s->libc.lay, .main_arena = s->libc.main_arena,
 		.mp = s->libc.mp, .threads = s->threads, .nthreads = s->nthreads,
@@ -599,6 +649,7 @@ scan_free(struct scan *s)
 {
 	free(s->cmdline);
 	free(s->origin);
+	free(s->jemalloc);
 	free(s->libc_map.path);
 	free(s->threads);
 	free(s->regs);
