@@ -21,7 +21,10 @@
  * pointer is p and size class is n is a chunk at p - 16 of size n + 16, kind
  * CK_MMAPPED (in use, no bytes borrowed from the next chunk) or CK_TCACHE,
  * so that CHUNK_USER(addr) is malloc's pointer and every analysis reads the
- * region's n bytes exactly.  Free regions (bitmap clear) are not chunks.
+ * region's n bytes exactly.  The region that holds the thread caches'
+ * stacks is jemalloc's own: CK_TOP.  Free regions (bitmap set), extent
+ * descriptors and extents not in use are no chunks; they go to
+ * heap_model.owned, so that their stale bytes are never roots.
  */
 #ifndef HEAPSCAN_JEMALLOC_H
 #define HEAPSCAN_JEMALLOC_H

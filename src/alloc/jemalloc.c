@@ -39,6 +39,7 @@
 #define SLAB_MAXREGS 512
 #define TCACHE_NBINS 73              /* TCACHE_NBINS_MAX */
 #define TC_SLOW_BINS 32
+#define TC_SLOW_DYN 160              /* dyn_alloc: the bins' stacks */
 #define TC_SLOW_TCACHE 168
 #define TC_BIN_SIZE 24
 #define TC_BIN_MAX 8192              /* no bin caches more (cache_bin_sz_t bound) */
@@ -182,7 +183,7 @@ cmp_chunk(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Every distinct active edata the map names, sorted. */
+/* Every distinct edata the map names (not those mid-transition), sorted. */
 static uint64_t *
 active_extents(const struct image *img, uint64_t root, size_t *n)
 {
@@ -201,7 +202,7 @@ active_extents(const struct image *img, uint64_t root, size_t *n)
 		for (uint64_t j = 0; j < RT_N; j++) {
 			uint64_t e;
 
-			if (!w[j] || ((w[j] >> 2) & 7) != 0)
+			if (!w[j] || ((w[j] >> 2) & 7) > 3) /* active, dirty, muzzy, retained */
 				continue;
 			e = edata_of(w[j]);
 			if (e == last || k >= MAX_EXTENTS)
@@ -222,7 +223,7 @@ active_extents(const struct image *img, uint64_t root, size_t *n)
 
 struct out {
 	struct heap_model *m;
-	size_t cap, acap;
+	size_t cap, acap, ocap;
 	int arena_of[4096]; /* jemalloc arena index -> model index + 1 */
 };
 
@@ -245,6 +246,47 @@ add_chunk(struct out *o, uint64_t user, uint64_t size, unsigned arena)
 }
 
 static void
+own(struct out *o, uint64_t start, uint64_t end)
+{
+	struct heap_model *m = o->m;
+
+	if (m->nowned && m->owned[m->nowned - 1].end == start) {
+		m->owned[m->nowned - 1].end = end;
+		return;
+	}
+	m->owned = xgrow(m->owned, &o->ocap, m->nowned + 1, sizeof(*m->owned));
+	m->owned[m->nowned++] = (struct owned_range){ start, end };
+}
+
+static int
+cmp_owned(const void *a, const void *b)
+{
+	uint64_t x = ((const struct owned_range *)a)->start, y = ((const struct owned_range *)b)->start;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sort the owned ranges and merge the ones that touch or overlap. */
+static void
+owned_finish(struct heap_model *m)
+{
+	size_t k = 0;
+
+	if (!m->nowned)
+		return;
+	qsort(m->owned, m->nowned, sizeof(*m->owned), cmp_owned);
+	for (size_t i = 1; i < m->nowned; i++) {
+		if (m->owned[i].start <= m->owned[k].end) {
+			if (m->owned[i].end > m->owned[k].end)
+				m->owned[k].end = m->owned[i].end;
+		} else {
+			m->owned[++k] = m->owned[i];
+		}
+	}
+	m->nowned = k + 1;
+}
+
+static void
 walk_extent(struct out *o, const struct image *img, uint64_t ea)
 {
 	const uint64_t *e = image_ptr(img, ea, 128);
@@ -255,13 +297,17 @@ walk_extent(struct out *o, const struct image *img, uint64_t ea)
 		problem(o->m, ea, "extent descriptor 0x%lx is not in the copy", (unsigned long)ea);
 		return;
 	}
+	own(o, ea, ea + 128); /* its e_addr is a region's pointer: no root */
 	bits = e[0];
 	addr = e[1];
 	size = e[2] & ~(PAGE - 1);
 	arena = bits & 0xfff;
 	szind = (bits >> 20) & 0xff;
-	if (((bits >> 17) & 7) != 0)
-		return; /* changed state since the map said active: not in use */
+	if (((bits >> 17) & 7) != 0) { /* not in use: stale bytes */
+		if (size && !(addr >> 47) && addr + size > addr)
+			own(o, addr & ~(PAGE - 1), (addr & ~(PAGE - 1)) + size);
+		return;
+	}
 	reg = jemalloc_class_size(szind);
 	if (!reg || !size || addr >> 47 || addr + size < addr) {
 		problem(o->m, ea, "extent 0x%lx: size class %u, size %lu", (unsigned long)ea, szind,
@@ -284,9 +330,10 @@ walk_extent(struct out *o, const struct image *img, uint64_t ea)
 		return;
 	}
 	for (uint64_t r = 0; r < nregs; r++) {
-		if ((e[8 + r / 64] >> (r % 64)) & 1) /* set: free */
+		if ((e[8 + r / 64] >> (r % 64)) & 1) { /* set: free */
 			nfree++;
-		else
+			own(o, addr + r * reg, addr + (r + 1) * reg);
+		} else
 			add_chunk(o, addr + r * reg, reg, arena);
 	}
 	if (nfree != ((bits >> 28) & 0x3ff))
@@ -335,6 +382,24 @@ walk_tcache(struct heap_model *m, const struct image *img, uint64_t tc)
 	}
 }
 
+/* The region holding a thread cache's stacks is jemalloc's own (it keeps
+ * stale pointers below each stack's head): a chunk of kind CK_TOP. */
+static void
+own_stacks(struct heap_model *m, const struct image *img, uint64_t slow)
+{
+	uint64_t dyn;
+	struct hs_chunk *c;
+
+	if (!image_u64(img, slow + TC_SLOW_DYN, &dyn) || !dyn)
+		return;
+	c = heap_model_find(m, dyn - 16);
+	if (c && c->kind == CK_MMAPPED)
+		c->kind = CK_TOP;
+	else
+		problem(m, dyn, "thread cache stacks at 0x%lx are not a region in use",
+			(unsigned long)dyn);
+}
+
 /* Thread caches: a tcache_t whose tcache_slow_t points back at it twice. */
 static int
 find_tcaches(struct heap_model *m, const struct image *img)
@@ -354,6 +419,7 @@ find_tcaches(struct heap_model *m, const struct image *img)
 			    !image_u64(img, s + TC_SLOW_BINS, &bins) || bins != a + 8)
 				continue;
 			walk_tcache(m, img, a);
+			own_stacks(m, img, s);
 			found++;
 		}
 	}
@@ -378,6 +444,7 @@ jemalloc_walk(const struct jemalloc_target *t, struct heap_model *m, char *why, 
 	ext = active_extents(t->img, root, &n);
 	for (size_t i = 0; i < n; i++)
 		walk_extent(o, t->img, ext[i]);
+	owned_finish(m);
 	free(ext);
 	if (m->nchunks)
 		qsort(m->chunks, m->nchunks, sizeof(*m->chunks), cmp_chunk);
