@@ -101,7 +101,7 @@ leaf_index(const struct image *img, uint64_t leaf)
 	for (uint64_t j = 0; j < RT_N; j++) {
 		const uint64_t *ed;
 
-		if (!w[j])
+		if (!w[j] || !edata_of(w[j]))
 			continue;
 		ed = image_ptr(img, edata_of(w[j]), sizeof(e));
 		if (!ed || ((w[j] >> 2) & 7) > 5)
@@ -205,7 +205,8 @@ active_extents(const struct image *img, uint64_t root, size_t *n)
 			if (!w[j] || ((w[j] >> 2) & 7) > 3) /* active, dirty, muzzy, retained */
 				continue;
 			e = edata_of(w[j]);
-			if (e == last || k >= MAX_EXTENTS)
+			/* a cleared slot: no edata, szind SC_NSIZES */
+			if (!e || e == last || k >= MAX_EXTENTS)
 				continue;
 			last = e;
 			v = xgrow(v, &cap, k + 1, sizeof(*v));

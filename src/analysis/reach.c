@@ -292,6 +292,10 @@ reach_chunk_of(const struct reach *r, const struct heap_model *h, uint64_t addr)
 		return -1;
 	const struct hs_chunk *c = &h->chunks[lo - 1];
 
+	/* jemalloc regions (include/jemalloc.h): the next one's pseudo-header
+	 * covers this one's last 16 bytes; glibc chunks never overlap */
+	if (lo >= 2 && addr < c->addr + 16 && addr < h->chunks[lo - 2].addr + h->chunks[lo - 2].size)
+		c = &h->chunks[--lo - 1];
 	if (!is_live(c) || addr >= c->addr + c->size)
 		return -1;
 	return (long)(lo - 1);
