@@ -405,7 +405,21 @@ prepare(pid_t pid, struct scan *s, struct maps *m, const struct scan_opts *opts)
 
 		s->jemalloc = xstrdup(ai.jemalloc->path);
 		if (!ai.jemalloc->file || !jemalloc_version(ai.jemalloc->file, v, sizeof(v)))
-			snprintf(v, sizeof(v), "5.x");
+			snprintf(v, sizeof(v), "?");
+		if (strncmp(v, "5.3.", 4)) { /* the layouts of jemalloc.c are 5.3's */
+			snprintf(why, sizeof(why), "malloc in process %d comes from jemalloc %s; "
+				 "heapscan reads jemalloc 5.3 only", (int)pid, v);
+			allocator_info_free(&ai);
+			free(s->jemalloc);
+			s->jemalloc = NULL;
+			if (!opts->allow_foreign) {
+				error_msg("%s", why);
+				return EXIT_UNSUPPORTED;
+			}
+			s->foreign = true;
+			snprintf(s->foreign_why, sizeof(s->foreign_why), "%s", why);
+			return EXIT_OK;
+		}
 		snprintf(s->libc.version, sizeof(s->libc.version), "jemalloc %s", v);
 		allocator_info_free(&ai);
 		return EXIT_OK;
@@ -527,7 +541,7 @@ module_data(const struct maps *m, const char *path, struct map_range *out, size_
 }
 
 static int
-walk_jemalloc(struct scan *s)
+walk_jemalloc(struct scan *s, const struct scan_opts *opts)
 {
 	struct map_range data[8];
 	struct jemalloc_target jt = { .img = &s->img, .data = data };
@@ -536,6 +550,12 @@ walk_jemalloc(struct scan *s)
 
 	jt.ndata = module_data(&s->maps, s->jemalloc, data, 8);
 	if (jemalloc_walk(&jt, &s->heap, why, sizeof(why)) < 0) {
+		if (opts->allow_foreign) { /* --vtables, --threads: without a model */
+			s->foreign = true;
+			snprintf(s->foreign_why, sizeof(s->foreign_why), "process %d: jemalloc: %s",
+				 (int)s->pid, why);
+			return EXIT_OK;
+		}
 		error_msg("process %d: %s", (int)s->pid, why);
 		return EXIT_UNSUPPORTED;
 	}
@@ -630,7 +650,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	if (s->foreign)
 		return EXIT_OK;
 	if (s->jemalloc)
-		return walk_jemalloc(s);
+		return walk_jemalloc(s, opts);
 	gt = (struct glibc_target){
 		.img = &s->img, .lay = s->libc.lay, .main_arena = s->libc.main_arena,
 		.mp = s->libc.mp, .threads = s->threads, .nthreads = s->nthreads,
