@@ -35,6 +35,7 @@
 #include "allocator.h"
 #include "elfmod.h"
 #include "error.h"
+#include "jemalloc.h"
 #include "probe.h"
 #include "xmalloc.h"
 
@@ -149,7 +150,8 @@ module_candidate(const struct map_entry *e, const struct map_entry *libc, uint64
 }
 
 /* Whether the module defines malloc; *je too when it is jemalloc's (its
- * API: mallctl and malloc_stats_print beside malloc). */
+ * API: mallctl and malloc_stats_print beside malloc, or jemalloc's version
+ * string in the file). */
 static bool
 defines_malloc(const struct map_entry *e, bool *je)
 {
@@ -164,6 +166,13 @@ defines_malloc(const struct map_entry *e, bool *je)
 		yes = elfmod_dynsym_defines(mod, "malloc");
 	*je = yes && elfmod_dynsym_defines(mod, "mallctl") &&
 	      elfmod_dynsym_defines(mod, "malloc_stats_print");
+	/* jemalloc linked into an executable exports malloc (libc's callers
+	 * bind to it) but not mallctl: its version string tells */
+	if (yes && !*je) {
+		char v[16];
+
+		*je = jemalloc_version(e->file, v, sizeof(v));
+	}
 	elfmod_close(mod);
 	return yes;
 }

@@ -1,5 +1,6 @@
 # jemalloc_fixture: heapscan walks jemalloc 5.x exactly.  The jemalloc
-# fixture, run twice (libjemalloc.so.2 preloaded; built with -ljemalloc),
+# fixture, run three times (libjemalloc.so.2 preloaded; built with
+# -ljemalloc; jemalloc's static library linked into the executable),
 # prints its own truth: live regions per size class, regions freed into the
 # thread cache (the slab bitmap still says allocated), leaks.  The JSON
 # report's sizes and free_sizes match it exactly, the text report names
@@ -15,7 +16,11 @@ ver=$(strings -n 8 "$lib" 2>/dev/null | grep -m1 -oE '^5\.[0-9]+\.[0-9]+-[0-9]+-
 [ -n "$ver" ] || fail "no version string in $lib"
 
 check_one() { # check_one NAME: the fixture just started
-	grep -q libjemalloc "/proc/$FIXTURE_PID/maps" || fail "$1: libjemalloc is not mapped in the fixture"
+	if [ "$1" = static ]; then
+		! grep -q libjemalloc "/proc/$FIXTURE_PID/maps" || fail "static: libjemalloc is mapped"
+	else
+		grep -q libjemalloc "/proc/$FIXTURE_PID/maps" || fail "$1: libjemalloc is not mapped in the fixture"
+	fi
 	cat "$READY"
 	"$HEAPSCAN" --json "$FIXTURE_PID" >"$1.json" 2>"$1.err" || fail "$1: --json exited $?: $(cat "$1.err")"
 	check_truth "$READY" "$1.json"
@@ -42,10 +47,13 @@ check_one preloaded
 [ -x "$FIXTURES/jemalloc_linked" ] || fail "jemalloc_linked not built (apt-get install libjemalloc-dev)"
 start_fixture jemalloc_linked
 check_one linked
+[ -x "$FIXTURES/jemalloc_static" ] || fail "jemalloc_static not built (apt-get install libjemalloc-dev)"
+start_fixture jemalloc_static
+check_one static
 
 LD_PRELOAD=$lib start_fixture classes
 run_types --vtables "$FIXTURE_PID"
 run_types --json "$FIXTURE_PID"
 check_types vtables.out json.out "$READY"
 assert_running "$FIXTURE_PID"
-echo "ok: jemalloc $ver walked exactly, preloaded and linked"
+echo "ok: jemalloc $ver walked exactly: preloaded, linked, static"
