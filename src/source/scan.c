@@ -354,6 +354,29 @@ loader_base(pid_t pid)
 	return base;
 }
 
+int
+scan_use_jemalloc(struct scan *s, const struct map_entry *je, const struct scan_opts *opts)
+{
+	char v[7], why[256];
+
+	if (!je->file || !jemalloc_version(je->file, v, sizeof(v)))
+		snprintf(v, sizeof(v), "?");
+	if (strncmp(v, "5.3.", 4)) { /* the layouts of jemalloc.c are 5.3's */
+		snprintf(why, sizeof(why), "malloc in process %d comes from jemalloc %s; "
+			 "heapscan reads jemalloc 5.3 only", (int)s->pid, v);
+		if (!opts->allow_foreign) {
+			error_msg("%s", why);
+			return EXIT_UNSUPPORTED;
+		}
+		s->foreign = true;
+		snprintf(s->foreign_why, sizeof(s->foreign_why), "%s", why);
+		return EXIT_OK;
+	}
+	s->jemalloc = xstrdup(je->path);
+	snprintf(s->libc.version, sizeof(s->libc.version), "jemalloc %s", v);
+	return EXIT_OK;
+}
+
 static int
 prepare(pid_t pid, struct scan *s, struct maps *m, const struct scan_opts *opts)
 {
@@ -401,28 +424,9 @@ prepare(pid_t pid, struct scan *s, struct maps *m, const struct scan_opts *opts)
 		return ret;
 	}
 	if (ai.jemalloc) {
-		char v[7];
-
-		s->jemalloc = xstrdup(ai.jemalloc->path);
-		if (!ai.jemalloc->file || !jemalloc_version(ai.jemalloc->file, v, sizeof(v)))
-			snprintf(v, sizeof(v), "?");
-		if (strncmp(v, "5.3.", 4)) { /* the layouts of jemalloc.c are 5.3's */
-			snprintf(why, sizeof(why), "malloc in process %d comes from jemalloc %s; "
-				 "heapscan reads jemalloc 5.3 only", (int)pid, v);
-			allocator_info_free(&ai);
-			free(s->jemalloc);
-			s->jemalloc = NULL;
-			if (!opts->allow_foreign) {
-				error_msg("%s", why);
-				return EXIT_UNSUPPORTED;
-			}
-			s->foreign = true;
-			snprintf(s->foreign_why, sizeof(s->foreign_why), "%s", why);
-			return EXIT_OK;
-		}
-		snprintf(s->libc.version, sizeof(s->libc.version), "jemalloc %s", v);
+		ret = scan_use_jemalloc(s, ai.jemalloc, opts);
 		allocator_info_free(&ai);
-		return EXIT_OK;
+		return ret;
 	}
 	ret = locate_by_code(pid, s, &ai, opts);
 	allocator_info_free(&ai);
@@ -540,8 +544,8 @@ module_data(const struct maps *m, const char *path, struct map_range *out, size_
 	return n;
 }
 
-static int
-walk_jemalloc(struct scan *s, const struct scan_opts *opts)
+int
+scan_walk_jemalloc(struct scan *s, const struct scan_opts *opts)
 {
 	struct map_range data[8];
 	struct jemalloc_target jt = { .img = &s->img, .data = data };
@@ -650,7 +654,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	if (s->foreign)
 		return EXIT_OK;
 	if (s->jemalloc)
-		return walk_jemalloc(s, opts);
+		return scan_walk_jemalloc(s, opts);
 	gt = (struct glibc_target){
 		.img = &s->img, .lay = s->libc.lay, .main_arena = s->libc.main_arena,
 		.mp = s->libc.mp, .threads = s->threads, .nthreads = s->nthreads,

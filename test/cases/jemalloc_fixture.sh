@@ -5,7 +5,8 @@
 # thread cache (the slab bitmap still says allocated), leaks.  The JSON
 # report's sizes and free_sizes match it exactly, the text report names
 # "jemalloc 5.3.0", --leaks finds exactly the leaked regions and --why says
-# one of them is leaked, a snapshot reads back as the same sizes, and
+# one of them is leaked, a snapshot reads back as the same sizes, a gcore of
+# it gives the same sizes and leaks (when gdb is installed), and
 # --vtables on the classes fixture under jemalloc matches its truth exactly
 # (freed objects excluded).  The targets run on.  Skips without libjemalloc2.
 . "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
@@ -39,6 +40,15 @@ print(d[0]["samples"][0])' "$1.leaks")
 	"$HEAPSCAN" --snapshot "$1.snap" "$FIXTURE_PID" 2>"$1.err" || fail "$1: --snapshot exited $?"
 	"$HEAPSCAN" --json "$1.snap" >"$1.snap.json" 2>"$1.err" || fail "$1: --json of the snapshot exited $?"
 	check_truth "$READY" "$1.snap.json"
+	if command -v gcore >/dev/null; then # a core of it reads the same
+		take_gcore "$FIXTURE_PID" "$1.core"
+		"$HEAPSCAN" --json "$1.core" >"$1.core.json" 2>"$1.err" || fail "$1: --json of a core exited $?: $(cat "$1.err")"
+		check_truth "$READY" "$1.core.json"
+		"$HEAPSCAN" --leaks --json "$1.core" >"$1.core.leaks" 2>"$1.err" || fail "$1: --leaks of a core exited $?"
+		got=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["leaked_chunks"])' "$1.core.leaks")
+		[ "$got" = "$want" ] || fail "$1: --leaks of a core says $got leaked regions, truth $want"
+		rm -f "$1.core"
+	fi
 	assert_running "$FIXTURE_PID"
 }
 
@@ -54,6 +64,11 @@ check_one static
 LD_PRELOAD=$lib start_fixture classes
 run_types --vtables "$FIXTURE_PID"
 run_types --json "$FIXTURE_PID"
-check_types vtables.out json.out "$READY"
+"$HEAPSCAN" "$FIXTURE_PID" >classes.txt 2>&1
+"$PYTHON" "$TOP/test/check_types.py" vtables.out json.out "$READY" || {
+	head -30 classes.txt
+	mkdir -p /tmp/je-fail && cp vtables.out json.out classes.txt "$READY" /tmp/je-fail/ 2>/dev/null
+	fail "heapscan's types differ from the truth in $READY"
+}
 assert_running "$FIXTURE_PID"
 echo "ok: jemalloc $ver walked exactly: preloaded, linked, static"
