@@ -21,6 +21,9 @@ struct allocator_info {
 	const struct map_entry *libc; /* the libc.so.6 mapping with file offset 0 */
 	char *libc_file;              /* libc->file: where to open it; NULL when the
 					 source has no such file (a core's libc absent) */
+	const struct map_entry *jemalloc; /* the module whose malloc serves the process
+					     when it is jemalloc's (it also exports
+					     mallctl), else NULL */
 };
 
 /* EXIT_OK and *out filled when malloc is glibc's in libc.so.6; otherwise an

@@ -157,6 +157,11 @@ struct heap_model {
 	bool mp_valid;
 	int64_t mp_n_mmaps;   /* glibc's own count of mmapped chunks */
 	uint64_t mp_mmapped_mem;
+	/* Memory malloc owns that is no chunk (jemalloc: extent descriptors, free
+	 * slab regions, dirty extents): never a root.  Sorted, not overlapping;
+	 * not kept in snapshots. */
+	struct owned_range { uint64_t start, end; } *owned;
+	size_t nowned;
 };
 
 /* For the tests (HEAPSCAN_TEST_SPLIT, unit tests): walk any heap in two

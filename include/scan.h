@@ -89,6 +89,8 @@ struct scan {
 	uint64_t busy[SCAN_MAX_BUSY];
 	bool tcache_unknown;    /* thread caches could not be located */
 	bool foreign;           /* malloc is not glibc's: no heap model (allow_foreign) */
+	char *jemalloc;         /* malloc is jemalloc's, in the module mapped from this
+				   path (libc.version says "jemalloc 5.3.0"); NULL: glibc */
 	char foreign_why[512];
 	struct maps maps;       /* as read inside the (last) stop window */
 	struct image img;       /* writable memory, copied inside the stop window */
@@ -103,6 +105,14 @@ struct scan {
 
 /* EXIT_OK, or an exit code after printing a one-line cause. */
 int scan_live(pid_t pid, const struct scan_opts *opts, struct scan *out);
+
+/* jemalloc (allocator_info.jemalloc is je): s->jemalloc and the version in
+ * s->libc.version set, EXIT_OK; a version other than 5.3 is refused (a line,
+ * EXIT_UNSUPPORTED), or with allow_foreign makes the scan foreign. */
+int scan_use_jemalloc(struct scan *s, const struct map_entry *je, const struct scan_opts *opts);
+/* Walk jemalloc in s->img into s->heap: EXIT_OK (or foreign, when allowed
+ * and no extent map is found), else a line and EXIT_UNSUPPORTED. */
+int scan_walk_jemalloc(struct scan *s, const struct scan_opts *opts);
 void scan_free(struct scan *s);
 
 #endif

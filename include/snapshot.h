@@ -98,6 +98,8 @@ struct snap_meta {
 	int64_t time;              /* seconds since the epoch when taken */
 	uint32_t *chunk_hash;      /* per heap chunk: low 32 bits of XXH3 of its user bytes */
 	bool has_contents;
+	bool regions;              /* jemalloc regions (META flag 32): chunks may overlap
+				      by their 16-byte pseudo-header, sizes are in 8s */
 	bool has_reach;            /* a RACH section was read */
 	uint8_t *reach_state;      /* per heap chunk: enum reach_state */
 	uint64_t root_bytes, scanned_bytes;

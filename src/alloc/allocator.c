@@ -10,7 +10,8 @@
  *   an LD_PRELOADed jemalloc/tcmalloc/mimalloc, libasan, ...):
  *       the dynamic linker binds every malloc call to the first definition
  *       in load order, which is never libc's when another one is loaded
- *       before it; refuse and name the module.
+ *       before it; jemalloc (it exports mallctl too) is walked by
+ *       jemalloc.c; for any other, refuse and name the module.
  *
  * A module that defines malloc but was dlopen()ed RTLD_LOCAL does not take
  * over; heapscan cannot tell it from maps and refuses too (the safe side).
@@ -34,6 +35,7 @@
 #include "allocator.h"
 #include "elfmod.h"
 #include "error.h"
+#include "jemalloc.h"
 #include "probe.h"
 #include "xmalloc.h"
 
@@ -147,8 +149,11 @@ module_candidate(const struct map_entry *e, const struct map_entry *libc, uint64
 	return ldbase || (strncmp(b, "ld-linux", 8) != 0 && fnmatch("ld-2.*.so", b, 0) != 0);
 }
 
+/* Whether the module defines malloc; *je too when it is jemalloc's (its
+ * API: mallctl and malloc_stats_print beside malloc, or jemalloc's version
+ * string in the file). */
 static bool
-defines_malloc(const struct map_entry *e)
+defines_malloc(const struct map_entry *e, bool *je)
 {
 	char err[256];
 	struct stat sb;
@@ -159,6 +164,15 @@ defines_malloc(const struct map_entry *e)
 		mod = elfmod_open(e->file, err, sizeof(err));
 	if (mod)
 		yes = elfmod_dynsym_defines(mod, "malloc");
+	*je = yes && elfmod_dynsym_defines(mod, "mallctl") &&
+	      elfmod_dynsym_defines(mod, "malloc_stats_print");
+	/* jemalloc linked into an executable exports malloc (libc's callers
+	 * bind to it) but not mallctl: its version string tells */
+	if (yes && !*je) {
+		char v[16];
+
+		*je = jemalloc_version(e->file, v, sizeof(v));
+	}
 	elfmod_close(mod);
 	return yes;
 }
@@ -186,15 +200,16 @@ seen_before(const struct maps *m, size_t i)
 
 /* The first module other than libc that defines malloc, or NULL. */
 static const struct map_entry *
-find_other_malloc(const struct maps *m, const struct map_entry *libc, uint64_t ldbase)
+find_other_malloc(const struct maps *m, const struct map_entry *libc, uint64_t ldbase, bool *je)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		const struct map_entry *e = &m->v[i];
 
 		if (module_candidate(e, libc, ldbase) && e->file && !seen_before(m, i) &&
-		    defines_malloc(e))
+		    defines_malloc(e, je))
 			return e;
 	}
+	*je = false;
 	return NULL;
 }
 
@@ -205,16 +220,19 @@ allocator_check(pid_t pid, const struct maps *m, const char *exe_file, uint64_t 
 	const struct map_entry *libc = find_libc(m), *other;
 	const char *name;
 	char *p;
+	bool je;
 
 	memset(out, 0, sizeof(*out));
 	if (!libc)
 		return explain_no_glibc(pid, m, exe_file, why, whylen);
-	other = find_other_malloc(m, libc, ldbase);
-	if (other) {
+	other = find_other_malloc(m, libc, ldbase, &je);
+	if (other && je) { /* jemalloc: walked by src/alloc/jemalloc.c */
+		out->jemalloc = other;
+	} else if (other) {
 		p = shown(other->path);
 		name = allocator_name(other->path);
 		snprintf(why, whylen, "malloc in process %d comes from %s%s%s%s, not glibc; "
-			 "heapscan walks glibc malloc only", (int)pid, p, name ? " (" : "",
+			 "heapscan walks glibc malloc and jemalloc only", (int)pid, p, name ? " (" : "",
 			 name ? name : "", name ? ")" : "");
 		free(p);
 		return EXIT_UNSUPPORTED;

@@ -1383,6 +1383,7 @@ heap_model_free(struct heap_model *m)
 		free(m->chunks);
 	free(m->arenas);
 	free(m->problems);
+	free(m->owned);
 	memset(m, 0, sizeof(*m));
 }
 

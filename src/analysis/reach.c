@@ -180,8 +180,11 @@ index_build(const struct heap_model *h)
 		const struct hs_chunk *c = &h->chunks[i];
 		struct segment *sg = ix->nseg ? &ix->seg[ix->nseg - 1] : NULL;
 
-		if (sg && c->addr == sg->end && c->kind != CK_MMAPPED &&
-		    h->chunks[sg->last].kind != CK_MMAPPED && c->addr + c->size > c->addr) {
+		/* jemalloc regions (chunks at pointer - 16, include/jemalloc.h) that
+		 * follow each other overlap by those 16 bytes: one segment too */
+		if (sg && ((c->addr == sg->end && c->kind != CK_MMAPPED &&
+			    h->chunks[sg->last].kind != CK_MMAPPED) ||
+			   c->addr + 16 == sg->end) && c->addr + c->size > c->addr) {
 			sg->end = c->addr + c->size;
 			sg->last = (uint32_t)i;
 			continue;
@@ -282,6 +285,10 @@ reach_chunk_of(const struct reach *r, const struct heap_model *h, uint64_t addr)
 		return -1;
 	const struct hs_chunk *c = &h->chunks[lo - 1];
 
+	/* jemalloc regions (include/jemalloc.h): the next one's pseudo-header
+	 * covers this one's last 16 bytes; glibc chunks never overlap */
+	if (lo >= 2 && addr < c->addr + 16 && addr < h->chunks[lo - 2].addr + h->chunks[lo - 2].size)
+		c = &h->chunks[--lo - 1];
 	if (!is_live(c) || addr >= c->addr + c->size)
 		return -1;
 	return (long)(lo - 1);
@@ -692,6 +699,25 @@ region_root_pieces(const struct scan *s, const struct reach_index *ix, size_t ri
 			cuts = xreallocarray(cuts, cap, sizeof(*cuts));
 		}
 		cuts[ncuts++] = (struct cut){ ix->seg[i].base, ix->seg[i].end };
+	}
+	lo = 0;
+	hi = s->heap.nowned;
+	while (lo < hi) { /* malloc's, though no chunk: the first ending past start */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->heap.owned[mid].end <= r->start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < s->heap.nowned && s->heap.owned[i].start < r->end; i++) {
+		const struct owned_range *o = &s->heap.owned[i];
+
+		if (ncuts == cap) {
+			cap *= 2;
+			cuts = xreallocarray(cuts, cap, sizeof(*cuts));
+		}
+		cuts[ncuts++] = (struct cut){ o->start, o->end };
 	}
 	qsort(cuts, ncuts, sizeof(*cuts), cmp_cut);
 	for (size_t i = 0; i <= ncuts; i++) {

@@ -1049,6 +1049,11 @@ core_libc(struct core *c, struct scan *s, const struct scan_opts *opts)
 
 	ret = allocator_check(s->pid, &s->maps, exe ? exe->file : NULL, c->notes.at_base, &ai,
 			      why, sizeof(why));
+	if (ret == EXIT_OK && ai.jemalloc) { /* walked by scan_walk_jemalloc */
+		ret = scan_use_jemalloc(s, ai.jemalloc, opts);
+		allocator_info_free(&ai);
+		return ret;
+	}
 	if (ret == EXIT_UNSUPPORTED && opts->allow_foreign) {
 		s->foreign = true;
 		snprintf(s->foreign_why, sizeof(s->foreign_why), "%s", why);
@@ -1169,6 +1174,8 @@ scan_core(const char *path, const struct scan_opts *opts, struct scan *s)
 	s->prepare_ms = now_ms() - t0; /* headers, notes, modules, libc */
 	if (ret != EXIT_OK || s->foreign)
 		return ret;
+	if (s->jemalloc)
+		return scan_walk_jemalloc(s, opts);
 	t0 = now_ms();
 	s->nbusy = glibc_busy_arenas(&s->img, s->libc.lay, s->libc.main_arena, s->busy,
 				     SCAN_MAX_BUSY);

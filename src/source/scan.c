@@ -23,6 +23,7 @@
 #include "maps.h"
 #include "memguard.h"
 #include "probe.h"
+#include "jemalloc.h"
 #include "scan.h"
 #include "seize.h"
 #include "xmalloc.h"
@@ -415,6 +416,29 @@ loader_base(pid_t pid)
 	return base;
 }
 
+int
+scan_use_jemalloc(struct scan *s, const struct map_entry *je, const struct scan_opts *opts)
+{
+	char v[7], why[256];
+
+	if (!je->file || !jemalloc_version(je->file, v, sizeof(v)))
+		snprintf(v, sizeof(v), "?");
+	if (strncmp(v, "5.3.", 4)) { /* the layouts of jemalloc.c are 5.3's */
+		snprintf(why, sizeof(why), "malloc in process %d comes from jemalloc %s; "
+			 "heapscan reads jemalloc 5.3 only", (int)s->pid, v);
+		if (!opts->allow_foreign) {
+			error_msg("%s", why);
+			return EXIT_UNSUPPORTED;
+		}
+		s->foreign = true;
+		snprintf(s->foreign_why, sizeof(s->foreign_why), "%s", why);
+		return EXIT_OK;
+	}
+	s->jemalloc = xstrdup(je->path);
+	snprintf(s->libc.version, sizeof(s->libc.version), "jemalloc %s", v);
+	return EXIT_OK;
+}
+
 static int
 prepare(pid_t pid, struct scan *s, struct maps *m, const struct scan_opts *opts,
 	struct target_id *id)
@@ -480,6 +504,11 @@ prepare(pid_t pid, struct scan *s, struct maps *m, const struct scan_opts *opts,
 	}
 	if (ret != EXIT_OK) {
 		error_msg("%s", why);
+		return ret;
+	}
+	if (ai.jemalloc) {
+		ret = scan_use_jemalloc(s, ai.jemalloc, opts);
+		allocator_info_free(&ai);
 		return ret;
 	}
 	ret = locate_by_code(pid, s, &ai, opts, id);
@@ -601,6 +630,49 @@ measure_unseen(struct scan *s)
 	s->have_unseen = true;
 }
 
+/* The writable mappings of the module at path, and the anonymous mapping
+ * right after them (its .bss), where jemalloc's globals are. */
+static size_t
+module_data(const struct maps *m, const char *path, struct map_range *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n && n < max; i++) {
+		const struct map_entry *e = &m->v[i];
+
+		if (!strcmp(e->path, path) && (e->perms & MAP_PERM_W))
+			out[n++] = (struct map_range){ e->start, e->end };
+		else if (n && !e->path[0] && e->start == out[n - 1].end && (e->perms & MAP_PERM_W) &&
+			 i && !strcmp(m->v[i - 1].path, path))
+			out[n++] = (struct map_range){ e->start, e->end };
+	}
+	return n;
+}
+
+int
+scan_walk_jemalloc(struct scan *s, const struct scan_opts *opts)
+{
+	struct map_range data[8];
+	struct jemalloc_target jt = { .img = &s->img, .data = data };
+	char why[256];
+	double t0 = now_ms();
+
+	jt.ndata = module_data(&s->maps, s->jemalloc, data, 8);
+	if (jemalloc_walk(&jt, &s->heap, why, sizeof(why)) < 0) {
+		if (opts->allow_foreign) { /* --vtables, --threads: without a model */
+			s->foreign = true;
+			snprintf(s->foreign_why, sizeof(s->foreign_why), "process %d: jemalloc: %s",
+				 (int)s->pid, why);
+			return EXIT_OK;
+		}
+		error_msg("process %d: %s", (int)s->pid, why);
+		return EXIT_UNSUPPORTED;
+	}
+	s->tcache_unknown = false;
+	s->walk_ms = now_ms() - t0;
+	return EXIT_OK;
+}
+
 int
 scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 {
@@ -648,7 +720,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 			seize_free(&sz);
 			return ret;
 		}
-		if (s->foreign)
+		if (s->foreign || s->jemalloc)
 			break;
 		if (s->libc.found_by == FOUND_CODE && opts->locate == LOCATE_AUTO &&
 		    glibc_busy_arenas(&s->img, s->libc.lay, s->libc.main_arena, s->busy,
@@ -699,6 +771,8 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 		return ret;
 	if (s->foreign)
 		return EXIT_OK;
+	if (s->jemalloc)
+		return scan_walk_jemalloc(s, opts);
 	gt = (struct glibc_target){
 		.img = &s->img, .lay = s->libc.lay, .main_arena = s->libc.main_arena,
 		.mp = s->libc.mp, .threads = s->threads, .nthreads = s->nthreads,
@@ -718,6 +792,7 @@ scan_free(struct scan *s)
 {
 	free(s->cmdline);
 	free(s->origin);
+	free(s->jemalloc);
 	free(s->libc_map.path);
 	free(s->threads);
 	free(s->regs);

@@ -134,7 +134,7 @@ meta_section(struct buf *b, const struct scan *s, bool contents)
 		put_var(b, s->busy[i]);
 	put_var(b, (uint64_t)s->was_stopped | (uint64_t)s->tcache_unknown << 1 |
 			   (uint64_t)s->foreign << 2 | (uint64_t)s->heap.mp_valid << 3 |
-			   (uint64_t)contents << 4);
+			   (uint64_t)contents << 4 | (uint64_t)(s->jemalloc != NULL) << 5);
 	put_str(b, s->foreign_why);
 	put_var(b, (uint64_t)s->heap.tcaches);
 	put_var(b, (uint64_t)s->heap.mp_n_mmaps);
@@ -222,6 +222,9 @@ chunk_range(struct buf *b, const struct scan *s, const struct type_table *t, siz
 {
 	const struct heap_model *m = &s->heap;
 	uint64_t end = from ? m->chunks[from - 1].addr + m->chunks[from - 1].size : 0;
+	/* jemalloc regions: the gap from the last one's end less 16 (they
+	 * overlap by that), in units of 8 (regions of 8 bytes) */
+	unsigned back = s->jemalloc ? 16 : 0, unit = s->jemalloc ? 8 : 16;
 
 	if (!from)
 		put_var(b, m->nchunks);
@@ -229,8 +232,8 @@ chunk_range(struct buf *b, const struct scan *s, const struct type_table *t, siz
 		const struct hs_chunk *c = &m->chunks[i];
 		uint32_t type = t->of_chunk && t->of_chunk[i] != UINT32_MAX ? t->of_chunk[i] + 1 : 0;
 
-		put_var(b, (c->addr - end) / 16);
-		put_var(b, c->size / 16);
+		put_var(b, (c->addr + back - (from || i ? end : 0)) / unit);
+		put_var(b, c->size / unit);
 		put_var(b, (uint64_t)c->kind | (uint64_t)c->arena << 4);
 		put_var(b, type);
 		put_u32(b, b->count ? 0 : chunk_hash(&s->img, c)); /* counting: 4 bytes whatever */
@@ -1060,6 +1063,9 @@ decode_meta(struct reader *r, struct cur *c, struct scan *s, struct snap_meta *m
 	s->foreign = flags & 4;
 	s->heap.mp_valid = flags & 8;
 	m->has_contents = flags & 16;
+	m->regions = flags & 32;
+	if (m->regions && !s->jemalloc)
+		s->jemalloc = xstrdup(""); /* the walk was jemalloc's; no module here */
 	v = get_str(c);
 	snprintf(s->foreign_why, sizeof(s->foreign_why), "%s", v);
 	free(v);
@@ -1195,6 +1201,7 @@ decode_chunks(struct reader *r, struct cur *c, struct heap_model *h, struct type
 {
 	uint64_t n = get_count(c, 8, 1ULL << 36), end = 0;
 	size_t cap_t = 0, cap_h = 0;
+	uint64_t back = m->regions ? 16 : 0, unit = m->regions ? 8 : 16;
 
 	/* the arrays grow with the records that decode, not with the count the
 	 * file claims: a bomb costs what it holds before its first bad record */
@@ -1203,19 +1210,10 @@ decode_chunks(struct reader *r, struct cur *c, struct heap_model *h, struct type
 		uint64_t gap = get_var(c), size = get_var(c), ka = get_var(c), type = get_var(c);
 		uint32_t hash = get_u32(c);
 
-		if (c->bad || gap > (UINT64_MAX - end) / 16 || size == 0 || size >= (1ULL << 44) ||
+		if (c->bad || gap > (UINT64_MAX - end) / unit || size == 0 || size >= (1ULL << 44) ||
 		    (ka & 15) >= CK__N || (ka >> 4) > CHUNK_ARENA_NONE ||
-		    ((ka >> 4) != CHUNK_ARENA_NONE && (ka >> 4) >= h->narenas) ||
-		    type > UINT32_MAX - 1 || end + gap * 16 > UINT64_MAX - size * 16)
-			return fail(r, "corrupt: chunk %llu of section CHNK", (unsigned long long)i);
-		if (i == h->cap) {
-			h->chunks = xgrow(h->chunks, &h->cap, i + 1, sizeof(*h->chunks));
-			t->of_chunk = xgrow(t->of_chunk, &cap_t, i + 1, sizeof(*t->of_chunk));
-			m->chunk_hash = xgrow(m->chunk_hash, &cap_h, i + 1, sizeof(*m->chunk_hash));
-		}
-		k = &h->chunks[i];
-		k->addr = end + gap * 16;
-		k->size = size * 16;
+	size_t cap_t = 0, cap_h = 0;
+	uint64_t back = m->regions ? 16 : 0, unit = m->regions ? 8 : 16;
 		k->kind = ka & 15;
 		k->arena = ka >> 4;
 		end = k->addr + k->size;

@@ -21,5 +21,5 @@ path=$(awk '$6 ~ /libtcmalloc_minimal/ && $3 == "00000000" { print $6; exit }' "
 [ -n "$path" ] || fail "libtcmalloc_minimal.so.4 not mapped in $target"
 
 run_heapscan "$target"
-expect_exact 5 "malloc in process $target comes from $path (tcmalloc), not glibc; heapscan walks glibc malloc only"
+expect_exact 5 "malloc in process $target comes from $path (tcmalloc), not glibc; heapscan walks glibc malloc and jemalloc only"
 assert_running "$target"
