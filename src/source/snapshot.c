@@ -1212,8 +1212,18 @@ decode_chunks(struct reader *r, struct cur *c, struct heap_model *h, struct type
 
 		if (c->bad || gap > (UINT64_MAX - end) / unit || size == 0 || size >= (1ULL << 44) ||
 		    (ka & 15) >= CK__N || (ka >> 4) > CHUNK_ARENA_NONE ||
-	size_t cap_t = 0, cap_h = 0;
-	uint64_t back = m->regions ? 16 : 0, unit = m->regions ? 8 : 16;
+		    ((ka >> 4) != CHUNK_ARENA_NONE && (ka >> 4) >= h->narenas) ||
+		    type > UINT32_MAX - 1 || end + gap * unit > UINT64_MAX - size * unit ||
+		    end + gap * unit < back)
+			return fail(r, "corrupt: chunk %llu of section CHNK", (unsigned long long)i);
+		if (i == h->cap) {
+			h->chunks = xgrow(h->chunks, &h->cap, i + 1, sizeof(*h->chunks));
+			t->of_chunk = xgrow(t->of_chunk, &cap_t, i + 1, sizeof(*t->of_chunk));
+			m->chunk_hash = xgrow(m->chunk_hash, &cap_h, i + 1, sizeof(*m->chunk_hash));
+		}
+		k = &h->chunks[i];
+		k->addr = end + gap * unit - back;
+		k->size = size * unit;
 		k->kind = ka & 15;
 		k->arena = ka >> 4;
 		end = k->addr + k->size;
