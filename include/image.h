@@ -48,6 +48,9 @@ void image_free(struct image *img);
 int image_add_copy(struct image *img, uint64_t start, const void *data, size_t len,
 		   unsigned perms, const char *name);
 
+/* Unread ranges in the image (every region's holes). */
+size_t image_nholes(const struct image *img);
+
 /* The region containing addr, or NULL. O(log n). */
 const struct region *image_region(const struct image *img, uint64_t addr);
 

@@ -279,3 +279,13 @@ bigmem_reserve(size_t nmemb, size_t size)
 	memcpy(p, &map, sizeof(map));
 	return p + BIGMEM_HDR;
 }
+
+size_t
+image_nholes(const struct image *img)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < img->n; i++)
+		n += img->r[i].nholes;
+	return n;
+}

@@ -1084,16 +1084,6 @@ core_libc(struct core *c, struct scan *s, const struct scan_opts *opts)
 	return ret;
 }
 
-static size_t
-count_holes(const struct image *img)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < img->n; i++)
-		n += img->r[i].nholes;
-	return n;
-}
-
 static void
 core_free(struct core *c)
 {
@@ -1166,7 +1156,7 @@ scan_core(const char *path, const struct scan_opts *opts, struct scan *s)
 	for (size_t i = 0; i < c.nlost; i++)
 		error_msg("%s", c.lost[i]);
 	s->copied_bytes = s->img.bytes;
-	s->holes = count_holes(&s->img);
+	s->holes = image_nholes(&s->img);
 	ret = core_libc(&c, s, opts);
 	core_threads(&c, s);
 	at_entry = c.notes.at_entry;

@@ -354,16 +354,6 @@ collect_threads(struct scan *s, const struct seize *sz)
 	s->tcache_unknown = (!s->libc.lay || s->libc.lay->tc_bins) && !s->libc.have_tpoff;
 }
 
-static size_t
-count_holes(const struct image *img)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < img->n; i++)
-		n += img->r[i].nholes;
-	return n;
-}
-
 /* Where malloc's state is, from libc's code (unless --locate=memory).  In
  * auto mode a failure only leaves it to the memory, after the copy. */
 static int
@@ -762,7 +752,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	set_files(pid, &s->maps);
 	s->copied_bytes = s->img.bytes;
 	copy_trim(&s->img);
-	s->holes = count_holes(&s->img);
+	s->holes = image_nholes(&s->img);
 
 	test_pause("released");
 	ret = copy_readonly_modules(pid, &s->maps, &s->ro);
