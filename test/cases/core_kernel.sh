@@ -69,8 +69,7 @@ signal.pause()
 PY
 PYTHONMALLOC=malloc "$PYTHON" dd.py "$PWD/dd.ready" &
 dd=$!
-for ((i = 0; i < 2000; i++)); do [ -e dd.ready ] && break; sleep 0.01; done
-[ -e dd.ready ] || fail "python3 did not start"
+wait_for "$HANG" test -e dd.ready || fail "python3 did not start"
 "$HEAPSCAN" --json "$dd" >dd.live.json || fail "live scan of python3 failed"
 dump "$dd"
 "$HEAPSCAN" --json "kcore.$dd" >dd.core.json 2>dd.err || fail "python3's core: exit $?: $(cat dd.err)"

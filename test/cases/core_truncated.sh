@@ -10,7 +10,7 @@ start_fixture arenas
 take_gcore "$FIXTURE_PID" full.core
 size=$(stat -c %s full.core)
 head -c $((size / 2)) full.core >cut.core
-timeout 20 "$HEAPSCAN" cut.core >out.txt 2>err.txt
+timeout "$HANG" "$HEAPSCAN" cut.core >out.txt 2>err.txt
 rc=$?
 cat err.txt
 [ "$rc" = 1 ] || fail "cut core: want exit 1, got $rc"

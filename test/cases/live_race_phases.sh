@@ -12,6 +12,9 @@
 . "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
 need_heapscan
 
+execd() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = sleep ]; }
+dead() { case $(proc_state "$1") in Z | X | "") return 0 ;; esac; return 1; }
+
 start_target() {
 	bash -c 'trap "exec sleep 600" USR1; while :; do sleep 0.02; done' &
 	target=$!
@@ -29,23 +32,16 @@ for phase in probed located released; do
 		HEAPSCAN_TEST_PAUSE_AT=$phase HEAPSCAN_TEST_PAUSE_FILE=$PWD/pause \
 			"$HEAPSCAN" --json "$target" >out.json 2>err.txt &
 		hs=$!
-		for ((i = 0; i < 2000; i++)); do [ -e pause.reached ] && break; sleep 0.01; done
-		[ -e pause.reached ] || { kill -KILL "$hs"; fail "$phase: heapscan never reached the phase"; }
+		wait_for "$HANG" test -e pause.reached ||
+			{ kill -KILL "$hs"; fail "$phase: heapscan never reached the phase"; }
 		if [ "$race" = exec ]; then
 			kill -USR1 "$target"
-			for ((i = 0; i < 2000; i++)); do
-				[ "$(cat "/proc/$target/comm" 2>/dev/null)" = sleep ] && break
-				sleep 0.01
-			done
-			[ "$(cat "/proc/$target/comm")" = sleep ] || fail "$phase: the target did not exec"
+			wait_for "$HANG" execd "$target" || fail "$phase: the target did not exec"
 			want=6 regex="executed a new program during the scan; target changed, retry"
 		else
 			kill -KILL "$target"
-			for ((i = 0; i < 2000; i++)); do   # a zombie, or reaped by bash already
-				case $(proc_state "$target") in Z | X | "") break ;; esac
-				sleep 0.01
-			done
-			case $(proc_state "$target") in Z | X | "") ;; *) fail "$phase: the target did not die" ;; esac
+			# a zombie, or reaped by bash already
+			wait_for "$HANG" dead "$target" || fail "$phase: the target did not die"
 			want=3 regex="exited during the scan"
 		fi
 		touch pause.go

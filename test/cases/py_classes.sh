@@ -11,6 +11,8 @@
 . "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
 need_heapscan
 
+grown() { [ "$(head -n 1 "$1")" = "gen 1" ]; }
+
 pythons=()
 [ -x /usr/bin/python3.11 ] || skip "no /usr/bin/python3.11 (apt-get install python3)"
 pythons+=(/usr/bin/python3.11)
@@ -38,11 +40,7 @@ check_one() {
 	grep -q '__main__\|	str$' "$tag.vtables" && fail "$py: --vtables lists Python types"
 	"$HEAPSCAN" --snapshot "$tag.a.snap" "$FIXTURE_PID" 2>>"$tag.err" || fail "$py: --snapshot failed"
 	kill -USR2 "$FIXTURE_PID"
-	for ((i = 0; i < 3000; i++)); do
-		[ "$(head -n 1 "$READY")" = "gen 1" ] && break
-		sleep 0.01
-	done
-	[ "$(head -n 1 "$READY")" = "gen 1" ] || fail "$py: the fixture did not grow within 30 s"
+	wait_for "$HANG" grown "$READY" || fail "$py: the fixture did not grow within $HANG s"
 	"$HEAPSCAN" --snapshot "$tag.b.snap" "$FIXTURE_PID" 2>>"$tag.err" || fail "$py: --snapshot failed"
 	"$HEAPSCAN" --diff --json "$tag.a.snap" "$tag.b.snap" >"$tag.diff" || fail "$py: --diff failed"
 	"$PYTHON" - "$tag.diff" <<'PY' || fail "$py: --diff does not name __main__.Session first, +12000"

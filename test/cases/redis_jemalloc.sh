@@ -17,12 +17,11 @@ redis-server --port 0 --unixsocket "$sock" --save '' --appendonly no --daemonize
 RPID=$!
 _FIXTURE_PIDS+=("$RPID")
 echo "$RPID" >>"$PWD/.fixture_pids"
-for ((i = 0; i < 2000; i++)); do
-	[ "$(redis-cli -s "$sock" ping 2>/dev/null)" = PONG ] && break
+redis_up() {
 	kill -0 "$RPID" 2>/dev/null || fail "redis-server exited: $(cat redis.log)"
-	sleep 0.01
-done
-[ "$(redis-cli -s "$sock" ping 2>/dev/null)" = PONG ] || fail "redis-server not answering after 20 s"
+	[ "$(redis-cli -s "$sock" ping 2>/dev/null)" = PONG ]
+}
+wait_for "$HANG" redis_up || fail "redis-server not answering after $HANG s"
 
 count() { # count JSON: live regions of class 3072
 	"$PYTHON" -c 'import json, sys

@@ -24,8 +24,7 @@ grep -q 'holds no retainers' err.txt || fail "no clear cause: $(cat err.txt)"
 "$HEAPSCAN" --folded a.snap >/dev/null 2>&1; [ $? = 2 ] || fail "--folded FILE: want usage error 2"
 
 kill -USR2 "$FIXTURE_PID"
-for _ in $(seq 2000); do [ -e "$READY.grown" ] && break; sleep 0.01; done
-[ -e "$READY.grown" ] || fail "the fixture did not grow"
+wait_for "$HANG" test -e "$READY.grown" || fail "the fixture did not grow in $HANG s"
 "$HEAPSCAN" --snapshot b.snap --retained "$FIXTURE_PID" 2>snap.err || fail "--snapshot b: exit $?"
 "$HEAPSCAN" --retained --json --top 100000 b.snap >b.json 2>err.txt || fail "--retained b.snap: exit $?"
 "$HEAPSCAN" --folded "$FIXTURE_PID" >b.folded 2>err.txt || fail "--folded: exit $?"
