@@ -61,6 +61,7 @@
 #include "probe.h"
 #include "pyobj.h"
 #include "error.h"
+#include "outfile.h"
 #include "json.h"
 #include "seize.h"
 #include "snapshot.h"
@@ -1391,68 +1392,28 @@ svg_write(FILE *f, const struct snap_info *info, const struct diff_result *r)
 	free(tx);
 }
 
-/* The temporary file being written, for the fatal-signal handler to remove. */
-static char svg_tmp[4096];
-
-static void
-unlink_svg_tmp(void)
-{
-	if (svg_tmp[0])
-		unlink(svg_tmp);
-}
-
 /* Write the chart to a temporary file beside path and rename it over path:
  * a reader never sees half a chart, and a failure leaves nothing behind. */
 static int
 svg_save(const char *path, const struct snap_info *info, const struct diff_result *r)
 {
-	char *d = xstrdup(path), *bn = xstrdup(path);
-	char *tmp = xasprintf("%s/.%s.XXXXXX", dirname(d), basename(bn));
-	mode_t mask = umask(0);
-	FILE *f = NULL;
-	int fd, ret = -1;
+	struct outfile of;
+	FILE *f;
+	int ok;
 
-	umask(mask);
-	free(d);
-	free(bn);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		perror_msg("cannot create a temporary file next to %s", path);
-		free(tmp);
+	if (outfile_open(&of, path, 0666) < 0) /* a chart holds no heap bytes: the usual mode */
 		return -1;
-	}
-	if (strlen(tmp) < sizeof(svg_tmp)) {
-		memcpy(svg_tmp, tmp, strlen(tmp) + 1);
-		seize_set_signal_cleanup(unlink_svg_tmp);
-	}
-	fchmod(fd, 0666 & ~mask); /* a chart holds no heap bytes: the usual mode */
-	if (!(f = fdopen(fd, "w"))) {
+	if (!(f = fdopen(dup(of.fd), "w"))) {
 		perror_msg("writing %s", path);
-		close(fd);
-		goto out;
+		return outfile_close(&of, 0);
 	}
 	svg_write(f, info, r);
-	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) < 0) {
+	ok = fflush(f) == 0 && !ferror(f);
+	if (fclose(f) != 0 || !ok) {
 		perror_msg("writing %s", path);
-		fclose(f);
-		goto out;
+		ok = 0;
 	}
-	if (fclose(f) != 0) {
-		perror_msg("writing %s", path);
-		goto out;
-	}
-	if (rename(tmp, path) < 0) {
-		perror_msg("cannot rename %s to %s", tmp, path);
-		goto out;
-	}
-	ret = 0;
-out:
-	if (ret < 0)
-		unlink(tmp);
-	seize_set_signal_cleanup(NULL);
-	svg_tmp[0] = '\0';
-	free(tmp);
-	return ret;
+	return outfile_close(&of, ok);
 }
 
 /* ---- the command ------------------------------------------------------------- */

@@ -33,6 +33,7 @@
 
 #include "error.h"
 #include "json.h"
+#include "outfile.h"
 #include "profile.pb-c.h"
 #include "report.h"
 #include "report_retain.h"
@@ -738,6 +739,8 @@ pprof_write(struct ctx *c, const char *path)
 	uint8_t *buf;
 	int ret = EXIT_OK;
 	gzFile gz;
+	struct outfile of;
+	bool to_file = strcmp(path, "-") != 0;
 
 	str_add(&st, "");
 	vt[0].type = str_add(&st, "inuse_objects");
@@ -804,14 +807,21 @@ pprof_write(struct ctx *c, const char *path)
 	len = perftools__profiles__profile__get_packed_size(&p);
 	buf = xmalloc(len ? len : 1);
 	perftools__profiles__profile__pack(&p, buf);
-	gz = strcmp(path, "-") ? gzopen(path, "wb") : gzdopen(dup(STDOUT_FILENO), "wb");
-	if (!gz || (len && gzwrite(gz, buf, (unsigned)len) != (int)len)) {
-		error_msg("cannot write the profile to %s", path);
+	/* a file is written whole or not at all (outfile.h); "-" is stdout */
+	if (to_file && outfile_open(&of, path, 0600) < 0) {
 		ret = EXIT_FAIL;
-	}
-	if (gz && gzclose(gz) != Z_OK && ret == EXIT_OK) {
-		error_msg("cannot write the profile to %s", path);
-		ret = EXIT_FAIL;
+	} else {
+		gz = gzdopen(dup(to_file ? of.fd : STDOUT_FILENO), "wb");
+		if (!gz || (len && gzwrite(gz, buf, (unsigned)len) != (int)len)) {
+			error_msg("cannot write the profile to %s", path);
+			ret = EXIT_FAIL;
+		}
+		if (gz && gzclose(gz) != Z_OK && ret == EXIT_OK) {
+			error_msg("cannot write the profile to %s", path);
+			ret = EXIT_FAIL;
+		}
+		if (to_file && outfile_close(&of, ret == EXIT_OK) < 0)
+			ret = EXIT_FAIL;
 	}
 	free(buf);
 	for (size_t k = 0; k < ns; k++) {

@@ -37,6 +37,7 @@ first=$(awk '/ flat%/ { getline; print; exit }' diff.out)
 [[ "$first" =~ [[:space:]]Order$ ]] || fail "pprof -diff_base's top row is not Order: '$first'"
 
 "$HEAPSCAN" --pprof /nonexistent/dir/x.pb.gz "$A" 2>bad.err && fail "--pprof into a missing directory succeeded"
-grep -q 'cannot write the profile' bad.err || fail "--pprof's failure gives no cause: $(cat bad.err)"
+grep -qE 'cannot (write the profile|create a temporary file next to .*: No such file)' bad.err ||
+	fail "--pprof's failure gives no cause: $(cat bad.err)"
 assert_running "$A"
 echo "ok: pprof reads the profile; totals and the diff as heapscan says"
