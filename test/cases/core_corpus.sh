@@ -98,9 +98,6 @@ for dir in "$CORES"/2.*/; do
 		[ "$name" = leaks ] && opts=(--leaks --json)
 		"$HEAPSCAN" "${opts[@]}" core >out.json 2>err.txt
 		rc=$?
-		if [ "$rc" != 0 ] && grep -qiE 'not a process id|snapshot' err.txt; then
-			skip "heapscan cannot read core files yet: $(head -1 err.txt)"
-		fi
 		[ "$rc" = 0 ] || fail "$v/$name: heapscan --json exited $rc: $(cat err.txt)"
 		check_one "$v" "$name" core "$dir/$name.truth" out.json
 		if [ "$name" = classes ]; then
@@ -127,5 +124,5 @@ for dir in "$CORES"/2.*/; do
 	echo "ok: glibc $v: $(cd "$dir" && ls *.core.zst | sed 's/.core.zst//' | tr '\n' ' ')cores"
 done
 for n in "${notes[@]}"; do echo "note: $n"; done
-[ "$checked" -gt 0 ] || skip "no core could be checked here"
+[ "$checked" -gt 0 ] || fail "no core was checked"
 echo "ok: $checked cores exact"
