@@ -23,7 +23,10 @@ struct allocator_info {
 					 source has no such file (a core's libc absent) */
 	const struct map_entry *jemalloc; /* the module whose malloc serves the process
 					     when it is jemalloc's (it also exports
-					     mallctl), else NULL */
+					     mallctl), else NULL; also tcmalloc's
+					     module when tcmalloc is set */
+	bool tcmalloc;                /* that module is gperftools' tcmalloc (it
+					 exports tc_malloc, or holds "gperftools 2.N") */
 };
 
 /* EXIT_OK and *out filled when malloc is glibc's in libc.so.6; otherwise an

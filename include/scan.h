@@ -89,8 +89,12 @@ struct scan {
 	uint64_t busy[SCAN_MAX_BUSY];
 	bool tcache_unknown;    /* thread caches could not be located */
 	bool foreign;           /* malloc is not glibc's: no heap model (allow_foreign) */
-	char *jemalloc;         /* malloc is jemalloc's, in the module mapped from this
-				   path (libc.version says "jemalloc 5.3.0"); NULL: glibc */
+	char *jemalloc;         /* malloc is jemalloc's (or tcmalloc's, when tcmalloc is
+				   set), in the module mapped from this path (libc.version
+				   says "jemalloc 5.3.0", "tcmalloc 2.10"); NULL: glibc.
+				   Both put objects in the chunk model the same way
+				   (include/jemalloc.h, include/tcmalloc.h) */
+	bool tcmalloc;
 	char foreign_why[512];
 	struct maps maps;       /* as read inside the (last) stop window */
 	struct image img;       /* writable memory, copied inside the stop window */
@@ -110,7 +114,9 @@ int scan_live(pid_t pid, const struct scan_opts *opts, struct scan *out);
  * s->libc.version set, EXIT_OK; a version other than 5.3 is refused (a line,
  * EXIT_UNSUPPORTED), or with allow_foreign makes the scan foreign. */
 int scan_use_jemalloc(struct scan *s, const struct map_entry *je, const struct scan_opts *opts);
-/* Walk jemalloc in s->img into s->heap: EXIT_OK (or foreign, when allowed
+/* tcmalloc, the same way: s->jemalloc, s->tcmalloc and "tcmalloc 2.N". */
+int scan_use_tcmalloc(struct scan *s, const struct map_entry *tc);
+/* Walk jemalloc (or tcmalloc) in s->img into s->heap: EXIT_OK (or foreign, when allowed
  * and no extent map is found), else a line and EXIT_UNSUPPORTED. */
 int scan_walk_jemalloc(struct scan *s, const struct scan_opts *opts);
 void scan_free(struct scan *s);

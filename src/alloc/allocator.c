@@ -11,7 +11,8 @@
  *       the dynamic linker binds every malloc call to the first definition
  *       in load order, which is never libc's when another one is loaded
  *       before it; jemalloc (it exports mallctl too) is walked by
- *       jemalloc.c; for any other, refuse and name the module.
+ *       jemalloc.c, tcmalloc (tc_malloc, or its version string) by
+ *       tcmalloc.c; for any other, refuse and name the module.
  *
  * A module that defines malloc but was dlopen()ed RTLD_LOCAL does not take
  * over; heapscan cannot tell it from maps and refuses too (the safe side).
@@ -37,6 +38,7 @@
 #include "error.h"
 #include "jemalloc.h"
 #include "probe.h"
+#include "tcmalloc.h"
 #include "xmalloc.h"
 
 #define DELETED_SUFFIX " (deleted)"
@@ -151,9 +153,10 @@ module_candidate(const struct map_entry *e, const struct map_entry *libc, uint64
 
 /* Whether the module defines malloc; *je too when it is jemalloc's (its
  * API: mallctl and malloc_stats_print beside malloc, or jemalloc's version
- * string in the file). */
+ * string in the file) or tcmalloc's (*tc too: tc_malloc beside malloc, or
+ * "gperftools 2.N" in the file). */
 static bool
-defines_malloc(const struct map_entry *e, bool *je)
+defines_malloc(const struct map_entry *e, bool *je, bool *tc)
 {
 	char err[256];
 	struct stat sb;
@@ -173,6 +176,9 @@ defines_malloc(const struct map_entry *e, bool *je)
 
 		*je = jemalloc_version(e->file, v, sizeof(v));
 	}
+	*tc = yes && !*je && (elfmod_dynsym_defines(mod, "tc_malloc") ||
+			      tcmalloc_version(e->file, (char[16]){ 0 }, 16));
+	*je = *je || *tc;
 	elfmod_close(mod);
 	return yes;
 }
@@ -200,16 +206,17 @@ seen_before(const struct maps *m, size_t i)
 
 /* The first module other than libc that defines malloc, or NULL. */
 static const struct map_entry *
-find_other_malloc(const struct maps *m, const struct map_entry *libc, uint64_t ldbase, bool *je)
+find_other_malloc(const struct maps *m, const struct map_entry *libc, uint64_t ldbase, bool *je,
+		  bool *tc)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		const struct map_entry *e = &m->v[i];
 
 		if (module_candidate(e, libc, ldbase) && e->file && !seen_before(m, i) &&
-		    defines_malloc(e, je))
+		    defines_malloc(e, je, tc))
 			return e;
 	}
-	*je = false;
+	*je = *tc = false;
 	return NULL;
 }
 
@@ -220,19 +227,20 @@ allocator_check(pid_t pid, const struct maps *m, const char *exe_file, uint64_t 
 	const struct map_entry *libc = find_libc(m), *other;
 	const char *name;
 	char *p;
-	bool je;
+	bool je, tc;
 
 	memset(out, 0, sizeof(*out));
 	if (!libc)
 		return explain_no_glibc(pid, m, exe_file, why, whylen);
-	other = find_other_malloc(m, libc, ldbase, &je);
-	if (other && je) { /* jemalloc: walked by src/alloc/jemalloc.c */
+	other = find_other_malloc(m, libc, ldbase, &je, &tc);
+	if (other && je) { /* jemalloc.c or tcmalloc.c walks it */
 		out->jemalloc = other;
+		out->tcmalloc = tc;
 	} else if (other) {
 		p = shown(other->path);
 		name = allocator_name(other->path);
 		snprintf(why, whylen, "malloc in process %d comes from %s%s%s%s, not glibc; "
-			 "heapscan walks glibc malloc and jemalloc only", (int)pid, p, name ? " (" : "",
+			 "heapscan walks glibc malloc, jemalloc and tcmalloc only", (int)pid, p, name ? " (" : "",
 			 name ? name : "", name ? ")" : "");
 		free(p);
 		return EXIT_UNSUPPORTED;

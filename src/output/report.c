@@ -310,7 +310,7 @@ report_text(FILE *f, const struct scan *s, const struct type_table *types,
 	hist_build(m, &h);
 	fprintf(f, "process %d: ", (int)s->pid);
 	fput_printable(f, s->cmdline);
-	fprintf(f, "\n  %s", strncmp(s->libc.version, "jemalloc ", 9) ? "glibc " : "");
+	fprintf(f, "\n  %s", s->jemalloc ? "" : "glibc ");
 	fput_printable(f, s->libc.version);
 	fprintf(f, ", %zu thread%s, %zu arena%s, ", s->nthreads, s->nthreads == 1 ? "" : "s",
 		m->narenas, m->narenas == 1 ? "" : "s");

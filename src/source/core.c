@@ -1050,7 +1050,8 @@ core_libc(struct core *c, struct scan *s, const struct scan_opts *opts)
 	ret = allocator_check(s->pid, &s->maps, exe ? exe->file : NULL, c->notes.at_base, &ai,
 			      why, sizeof(why));
 	if (ret == EXIT_OK && ai.jemalloc) { /* walked by scan_walk_jemalloc */
-		ret = scan_use_jemalloc(s, ai.jemalloc, opts);
+		ret = ai.tcmalloc ? scan_use_tcmalloc(s, ai.jemalloc)
+				  : scan_use_jemalloc(s, ai.jemalloc, opts);
 		allocator_info_free(&ai);
 		return ret;
 	}

@@ -24,6 +24,7 @@
 #include "memguard.h"
 #include "probe.h"
 #include "jemalloc.h"
+#include "tcmalloc.h"
 #include "scan.h"
 #include "seize.h"
 #include "xmalloc.h"
@@ -429,6 +430,19 @@ scan_use_jemalloc(struct scan *s, const struct map_entry *je, const struct scan_
 	return EXIT_OK;
 }
 
+int
+scan_use_tcmalloc(struct scan *s, const struct map_entry *tc)
+{
+	char v[7];
+
+	if (!tc->file || !tcmalloc_version(tc->file, v, sizeof(v)))
+		snprintf(v, sizeof(v), "2.x"); /* the walk checks what it reads */
+	s->jemalloc = xstrdup(tc->path);
+	s->tcmalloc = true;
+	snprintf(s->libc.version, sizeof(s->libc.version), "tcmalloc %s", v);
+	return EXIT_OK;
+}
+
 static int
 prepare(pid_t pid, struct scan *s, struct maps *m, const struct scan_opts *opts,
 	struct target_id *id)
@@ -497,7 +511,8 @@ prepare(pid_t pid, struct scan *s, struct maps *m, const struct scan_opts *opts,
 		return ret;
 	}
 	if (ai.jemalloc) {
-		ret = scan_use_jemalloc(s, ai.jemalloc, opts);
+		ret = ai.tcmalloc ? scan_use_tcmalloc(s, ai.jemalloc)
+				  : scan_use_jemalloc(s, ai.jemalloc, opts);
 		allocator_info_free(&ai);
 		return ret;
 	}
@@ -646,13 +661,21 @@ scan_walk_jemalloc(struct scan *s, const struct scan_opts *opts)
 	struct jemalloc_target jt = { .img = &s->img, .data = data };
 	char why[256];
 	double t0 = now_ms();
+	int ret;
 
 	jt.ndata = module_data(&s->maps, s->jemalloc, data, 8);
-	if (jemalloc_walk(&jt, &s->heap, why, sizeof(why)) < 0) {
+	if (s->tcmalloc) {
+		struct tcmalloc_target tt = { .img = &s->img, .data = data, .ndata = jt.ndata };
+
+		ret = tcmalloc_walk(&tt, &s->heap, why, sizeof(why));
+	} else {
+		ret = jemalloc_walk(&jt, &s->heap, why, sizeof(why));
+	}
+	if (ret < 0) {
 		if (opts->allow_foreign) { /* --vtables, --threads: without a model */
 			s->foreign = true;
-			snprintf(s->foreign_why, sizeof(s->foreign_why), "process %d: jemalloc: %s",
-				 (int)s->pid, why);
+			snprintf(s->foreign_why, sizeof(s->foreign_why), "process %d: %s: %s",
+				 (int)s->pid, s->tcmalloc ? "tcmalloc" : "jemalloc", why);
 			return EXIT_OK;
 		}
 		error_msg("process %d: %s", (int)s->pid, why);
