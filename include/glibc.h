@@ -162,7 +162,19 @@ struct heap_model {
 	 * not kept in snapshots. */
 	struct owned_range { uint64_t start, end; } *owned;
 	size_t nowned;
+	/* Bytes of each chunk's size that are no part of what the user sees:
+	 * 0 for glibc (its chunk sizes, header included, are what heapscan
+	 * shows), 16 for jemalloc and tcmalloc, whose objects are chunks of
+	 * their size class + 16 (include/jemalloc.h): shown as the class. */
+	unsigned pad;
 };
+
+/* A chunk's size as heapscan shows it and counts it in byte totals. */
+static inline uint64_t
+chunk_shown_size(const struct heap_model *m, const struct hs_chunk *c)
+{
+	return c->size - m->pad;
+}
 
 /* For the tests (HEAPSCAN_TEST_SPLIT, unit tests): walk any heap in two
  * parts on two threads, as a big one is, on any number of CPUs. */

@@ -1247,10 +1247,10 @@ tally_half(void *arg, size_t begin, size_t end, unsigned half)
 		const struct hs_chunk *c = &m->chunks[i];
 
 		s[0].count[c->kind]++;
-		s[0].bytes[c->kind] += c->size;
+		s[0].bytes[c->kind] += chunk_shown_size(m, c);
 		if (c->arena != CHUNK_ARENA_NONE && c->arena < m->narenas) {
 			s[1 + c->arena].count[c->kind]++;
-			s[1 + c->arena].bytes[c->kind] += c->size;
+			s[1 + c->arena].bytes[c->kind] += chunk_shown_size(m, c);
 		}
 	}
 }

@@ -453,6 +453,7 @@ jemalloc_walk(const struct jemalloc_target *t, struct heap_model *m, char *why, 
 		if (m->chunks[i].addr < m->chunks[i - 1].addr + m->chunks[i - 1].size - 16)
 			problem(m, m->chunks[i].addr + 16, "region overlaps the one before it");
 	m->tcaches = find_tcaches(m, t->img);
+	m->pad = 16; /* sizes shown: the size class */
 	heap_model_tally(m);
 	free(o);
 	return 0;

@@ -616,6 +616,7 @@ tcmalloc_walk(const struct tcmalloc_target *tt, struct heap_model *m, char *why,
 	}
 	m->tcaches = find_thread_caches(t);
 	owned_finish(m);
+	m->pad = 16; /* sizes shown: the size class */
 	heap_model_tally(m);
 	free(t);
 	return 0;

@@ -889,7 +889,7 @@ reach_run(const struct scan *s, const struct reach_opts *opts, struct reach *r)
 	}
 	for (size_t j = 0; j < h->nchunks; j++) {
 		r->count[r->state[j]]++;
-		r->bytes[r->state[j]] += h->chunks[j].size;
+		r->bytes[r->state[j]] += chunk_shown_size(h, &h->chunks[j]);
 	}
 	free(m.queue);
 	r->ms = now_ms() - t0;
@@ -903,7 +903,7 @@ reach_adopt(struct reach *r, const struct heap_model *h, uint8_t *state)
 	r->nchunks = h->nchunks;
 	for (size_t j = 0; j < h->nchunks; j++) {
 		r->count[state[j]]++;
-		r->bytes[state[j]] += h->chunks[j].size;
+		r->bytes[state[j]] += chunk_shown_size(h, &h->chunks[j]);
 	}
 }
 

@@ -493,6 +493,9 @@ retain_run(const struct scan *s, struct reach_graph *g, const struct unwind_set 
 	group_roots(s, u, g, rt, &gedge, &ngedge);
 	rt->graph_ms = g->ms + now_ms() - t0;
 	retain_from_graph(g, rt->nroots, gedge, ngedge, s->heap.chunks, rt);
+	/* sizes as shown (jemalloc, tcmalloc: the class), chunk by chunk */
+	for (size_t i = 0; s->heap.pad && i < rt->n; i++)
+		rt->bytes[i] -= (uint64_t)s->heap.pad * rt->chunks[i];
 	free(gedge);
 	reach_graph_free(g);
 }

@@ -828,12 +828,12 @@ add_type(struct builder *b, enum type_kind kind, char *name, uint64_t size)
 }
 
 static void
-tally(struct type_entry *t, const struct hs_chunk *c)
+tally(struct type_entry *t, const struct hs_chunk *c, unsigned pad)
 {
 	if (!t->count)
 		t->sample = c->addr;
 	t->count++;
-	t->bytes += c->size;
+	t->bytes += c->size - pad; /* chunk_shown_size */
 }
 
 /* Class of the object at the chunk's start, or of a new[] array's elements
@@ -1031,7 +1031,7 @@ tally_half(void *arg, size_t begin, size_t end, unsigned half)
 		}
 		if (of_chunk[i] > CLUSTER_TYPED_MAX)
 			of_chunk[i] = j->clu_type[of_chunk[i] & ~CLUSTER_IN];
-		tally(&sums[of_chunk[i]], c);
+		tally(&sums[of_chunk[i]], c, j->b->in->heap->pad);
 	}
 }
 
@@ -1061,8 +1061,9 @@ tally_types(struct builder *b, const uint32_t *clu_type)
 		for (size_t k = 0; k < j.nlater[h]; k++) {
 			size_t i = j.later[h][k];
 
-			t->of_chunk[i] = size_type(b, &st, &nst, &stcap, ch[i].size);
-			tally(&t->types[t->of_chunk[i]], &ch[i]);
+			t->of_chunk[i] = size_type(b, &st, &nst, &stcap,
+						   chunk_shown_size(b->in->heap, &ch[i]));
+			tally(&t->types[t->of_chunk[i]], &ch[i], b->in->heap->pad);
 		}
 		free(j.later[h]);
 	}
@@ -1098,7 +1099,8 @@ type_chunks(struct builder *b)
 	clu_type = xmalloc((cs.n ? cs.n : 1) * sizeof(*clu_type));
 	for (size_t k = 0; k < cs.n; k++)
 		clu_type[k] = add_type(b, cs.v[k].kind == CL_CONTENT ? TK_CONTENT : TK_SHAPE,
-				       xstrdup(cs.v[k].desc), cs.v[k].size);
+				       xstrdup(cs.v[k].desc),
+				       cs.v[k].size ? cs.v[k].size - h->pad : 0);
 	tally_types(b, clu_type);
 	cluster_set_free(&cs);
 	free(clu_type);

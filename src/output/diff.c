@@ -198,11 +198,11 @@ diff_add(struct builder *b, size_t i, const struct diff_input *in)
 
 		if (c->kind == CK_INUSE || c->kind == CK_MMAPPED) {
 			b->r->chunks[i]++;
-			b->r->bytes[i] += c->size;
+			b->r->bytes[i] += chunk_shown_size(h, c);
 		}
 		if (leaked) {
 			b->r->leaked[i]++;
-			b->r->leaked_bytes[i] += c->size;
+			b->r->leaked_bytes[i] += chunk_shown_size(h, c);
 		}
 		if (tk >= t->ntypes)
 			continue;
@@ -210,7 +210,7 @@ diff_add(struct builder *b, size_t i, const struct diff_input *in)
 			map[tk] = row_of(b, &t->types[tk]);
 		w = &b->r->rows[map[tk]];
 		w->count[i]++;
-		w->bytes[i] += c->size;
+		w->bytes[i] += chunk_shown_size(h, c);
 		w->leaked[i] += leaked;
 	}
 	diff_add_python(b, i, t);
@@ -218,25 +218,27 @@ diff_add(struct builder *b, size_t i, const struct diff_input *in)
 }
 
 static void
-count_new(struct diff_result *r, uint32_t row, const struct hs_chunk *c)
+count_new(struct diff_result *r, uint32_t row, const struct heap_model *h,
+	  const struct hs_chunk *c)
 {
 	struct diff_row *w = &r->rows[row];
 
 	if (!w->new_chunks)
 		w->sample_new = c->addr;
 	w->new_chunks++;
-	w->new_bytes += c->size;
+	w->new_bytes += chunk_shown_size(h, c);
 	r->new_chunks++;
-	r->new_bytes += c->size;
+	r->new_bytes += chunk_shown_size(h, c);
 }
 
 static void
-count_freed(struct diff_result *r, uint32_t row, const struct hs_chunk *c)
+count_freed(struct diff_result *r, uint32_t row, const struct heap_model *h,
+	    const struct hs_chunk *c)
 {
 	r->rows[row].freed_chunks++;
-	r->rows[row].freed_bytes += c->size;
+	r->rows[row].freed_bytes += chunk_shown_size(h, c);
 	r->freed_chunks++;
-	r->freed_bytes += c->size;
+	r->freed_bytes += chunk_shown_size(h, c);
 }
 
 /* The next typed chunk of in at or after i (nchunks when none). */
@@ -261,17 +263,17 @@ diff_pair(struct diff_result *r, const struct diff_input *a, const uint32_t *ama
 		const struct hs_chunk *cb = j < nb ? &b->heap->chunks[j] : NULL;
 
 		if (ca && (!cb || ca->addr < cb->addr)) {
-			count_freed(r, chunk_row(a, amap, i), ca);
+			count_freed(r, chunk_row(a, amap, i), a->heap, ca);
 			i = next_typed(a, amap, i + 1);
 		} else if (!ca || cb->addr < ca->addr) {
-			count_new(r, chunk_row(b, bmap, j), cb);
+			count_new(r, chunk_row(b, bmap, j), b->heap, cb);
 			j = next_typed(b, bmap, j + 1);
 		} else {
 			uint32_t ra = chunk_row(a, amap, i), rb = chunk_row(b, bmap, j);
 
 			if (ca->size != cb->size || ra != rb) {
-				count_freed(r, ra, ca);
-				count_new(r, rb, cb);
+				count_freed(r, ra, a->heap, ca);
+				count_new(r, rb, b->heap, cb);
 			}
 			i = next_typed(a, amap, i + 1);
 			j = next_typed(b, bmap, j + 1);

@@ -87,7 +87,8 @@ hist_build(const struct heap_model *m, struct size_hist *h)
 
 		if (kind == CK_TOP)
 			continue;
-		hist_add(h, (uint64_t)c->size << 4 | kind, c->size, c->kind == CK_MMAPPED);
+		hist_add(h, chunk_shown_size(m, c) << 4 | kind, chunk_shown_size(m, c),
+			 c->kind == CK_MMAPPED);
 	}
 	for (size_t i = 0; i < h->cap; i++)
 		if (h->rows[i].key)
@@ -145,12 +146,13 @@ text_arenas(FILE *f, const struct heap_model *m)
 }
 
 static void
-text_sizes(FILE *f, const struct size_hist *h, int top)
+text_sizes(FILE *f, const struct size_hist *h, int top, bool classes)
 {
 	char b[32];
 	int shown = 0;
 
-	fprintf(f, "\n  largest chunk sizes by bytes (in use, header included):\n");
+	fprintf(f, "\n  largest chunk sizes by bytes (in use, %s):\n",
+		classes ? "the allocator's size classes" : "header included");
 	fprintf(f, "  %10s %12s %12s\n", "size", "count", "bytes");
 	for (size_t i = 0; i < h->n && shown < top; i++) {
 		const struct size_row *r = &h->rows[i];
@@ -338,7 +340,7 @@ report_text(FILE *f, const struct scan *s, const struct type_table *types,
 	text_totals(f, m);
 	text_unseen(f, s);
 	text_arenas(f, m);
-	text_sizes(f, &h, o->top);
+	text_sizes(f, &h, o->top, m->pad != 0);
 	text_types(f, types, o->top);
 	report_py_text(f, types, o->top);
 	text_problems(f, s);

@@ -205,7 +205,7 @@ leak_groups(const struct scan *s, const struct type_table *t, const struct reach
 			e->direct++;
 		else
 			e->indirect++;
-		e->bytes += s->heap.chunks[j].size;
+		e->bytes += chunk_shown_size(&s->heap, &s->heap.chunks[j]);
 		if (!e->nsample)
 			e->first = j;
 		if (e->nsample < LEAK_SAMPLES)
@@ -331,7 +331,7 @@ chunk_line(FILE *f, const struct scan *s, const struct type_table *t, size_t idx
 
 	fprintf(f, "chunk 0x%" PRIx64 " (", CHUNK_USER(c->addr));
 	fput_printable(f, chunk_type_name(t, idx));
-	fprintf(f, ", %" PRIu64 " B)", (uint64_t)c->size);
+	fprintf(f, ", %" PRIu64 " B)", chunk_shown_size(&s->heap, c));
 }
 
 /* The chunk that holds addr, or a one-line reason why there is none. */

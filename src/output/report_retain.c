@@ -310,7 +310,7 @@ build_trie(struct ctx *c)
 			tr[i] = p;
 		else
 			tr[i] = trie_child(c, &h, p, label);
-		c->tbytes[tr[i]] += c->s->heap.chunks[j].size;
+		c->tbytes[tr[i]] += chunk_shown_size(&c->s->heap, &c->s->heap.chunks[j]);
 		c->tcount[tr[i]]++;
 	}
 	free(tr);
@@ -432,7 +432,7 @@ retainer_types(const struct ctx *c, size_t nlisted)
 			tal_slot[ntal] = slot_of[i];
 			hmap_put(&pair, key, v = (uint32_t)ntal++);
 		}
-		tal[v].bytes += c->s->heap.chunks[j].size;
+		tal[v].bytes += chunk_shown_size(&c->s->heap, &c->s->heap.chunks[j]);
 		tal[v].chunks++;
 	}
 	for (size_t v = 0; v < ntal; v++)

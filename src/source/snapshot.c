@@ -1066,6 +1066,7 @@ decode_meta(struct reader *r, struct cur *c, struct scan *s, struct snap_meta *m
 	m->regions = flags & 32;
 	if (m->regions && !s->jemalloc)
 		s->jemalloc = xstrdup(""); /* the walk was jemalloc's; no module here */
+	s->heap.pad = m->regions ? 16 : 0; /* sizes shown: the size class */
 	v = get_str(c);
 	snprintf(s->foreign_why, sizeof(s->foreign_why), "%s", v);
 	free(v);
@@ -1382,7 +1383,7 @@ recount(struct heap_model *h, struct type_table *t)
 		if (!e->count)
 			e->sample = h->chunks[i].addr;
 		e->count++;
-		e->bytes += h->chunks[i].size;
+		e->bytes += chunk_shown_size(h, &h->chunks[i]);
 	}
 }
 

@@ -67,13 +67,13 @@ start_fixture tcmalloc_static
 check_one static
 
 # --diff: the linked run against one that keeps 100 more 2816-byte objects
-size=$(awk '$1 == "inuse" && $2 == "0xb10" { print $2 }' "$READY")
-[ -n "$size" ] || fail "the fixture's 2816-byte class is not 0xb10 here: $(cat "$READY")"
+size=$(awk '$1 == "inuse" && $2 == "0xb00" { print $2 }' "$READY")
+[ -n "$size" ] || fail "the fixture's 2816-byte class is not 0xb00 here: $(cat "$READY")"
 start_fixture tcmalloc_linked 100
 "$HEAPSCAN" --snapshot more.snap "$FIXTURE_PID" 2>more.err || fail "--snapshot of the second run exited $?"
 "$HEAPSCAN" --json --diff --force linked.snap more.snap >diff.json 2>diff.err || fail "--diff exited $?: $(cat diff.err)"
 got=$("$PYTHON" -c 'import json, sys
-print(sum(t["delta_count"] for t in json.load(open(sys.argv[1]))["types"] if t["size"] == 0xb10))' diff.json)
+print(sum(t["delta_count"] for t in json.load(open(sys.argv[1]))["types"] if t["size"] == 0xb00))' diff.json)
 [ "$got" = 100 ] || fail "--diff: the 2816-byte objects grew by $got, truth 100"
 assert_running "$FIXTURE_PID"
 

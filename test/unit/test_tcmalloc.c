@@ -174,6 +174,9 @@ UNIT_TEST(tcmalloc_walk_spans_and_caches)
 	CHECK_EQ_U64(f->m.tcaches, 1);
 	CHECK_EQ_U64(f->m.count[CK_MMAPPED], 8);
 	CHECK_EQ_U64(f->m.count[CK_TCACHE], 3);
+	/* byte totals count the size classes, not the chunk model's + 16 */
+	CHECK_EQ_U64(f->m.bytes[CK_MMAPPED], 7 * 512 + 3 * 8192);
+	CHECK_EQ_U64(f->m.bytes[CK_TCACHE], 3 * 512);
 	for (size_t i = 0; i < f->m.nchunks && i < 10; i++) {
 		CHECK_EQ_U64(CHUNK_USER(f->m.chunks[i].addr), OBJ(i));
 		CHECK_EQ_U64(f->m.chunks[i].size, 512 + 16);
