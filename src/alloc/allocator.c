@@ -178,6 +178,10 @@ defines_malloc(const struct map_entry *e, bool *je, bool *tc)
 	}
 	*tc = yes && !*je && (elfmod_dynsym_defines(mod, "tc_malloc") ||
 			      tcmalloc_version(e->file, (char[16]){ 0 }, 16));
+	/* tcmalloc's debug allocator (libtcmalloc*_debug) wraps each block in
+	 * guards of its own: its objects are not malloc's pointers */
+	if (*tc && elfmod_dynsym_defines(mod, "_ZN25DebugMallocImplementation16GetAllocatedSizeEPKv"))
+		*tc = false;
 	*je = *je || *tc;
 	elfmod_close(mod);
 	return yes;
@@ -189,6 +193,8 @@ allocator_name(const char *path)
 	static const char *const known[] = { "jemalloc", "tcmalloc", "mimalloc" };
 	const char *slash = strrchr(path, '/');
 
+	if (strstr(slash ? slash + 1 : path, "tcmalloc") && strstr(slash ? slash + 1 : path, "debug"))
+		return "tcmalloc's debug allocator";
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 		if (strstr(slash ? slash + 1 : path, known[i]))
 			return known[i];
