@@ -536,10 +536,14 @@ walk_thread_cache(struct tc *t, uint64_t a)
 	own(t, a, a + TC_BYTES);
 }
 
+/* Thread caches live in tcmalloc's metadata, never in spans: the ranges
+ * the page map owns (m->owned, sorted) are skipped. */
 static int
 find_thread_caches(struct tc *t)
 {
-	int found = 0;
+	const struct heap_model *m = t->m;
+	uint64_t *found = NULL;
+	size_t nfound = 0, cap = 0, o = 0;
 
 	for (size_t r = 0; r < t->img->n; r++) {
 		const struct region *rg = &t->img->r[r];
@@ -547,6 +551,12 @@ find_thread_caches(struct tc *t)
 		for (uint64_t a = (rg->start + 7) & ~7ULL; a + TC_BYTES <= rg->end; a += 8) {
 			int32_t s1, s2;
 
+			while (o < m->nowned && m->owned[o].end <= a)
+				o++;
+			if (o < m->nowned && m->owned[o].start <= a) {
+				a = ((m->owned[o].end + 7) & ~7ULL) - 8;
+				continue;
+			}
 			/* cheap first: classes 1 and 2 are 8 and 16 bytes */
 			memcpy(&s1, rg->data + (a - rg->start) + FL_SIZE + FL_OBJSIZE, 4);
 			if (s1 != 8)
@@ -554,12 +564,15 @@ find_thread_caches(struct tc *t)
 			memcpy(&s2, rg->data + (a - rg->start) + 2 * FL_SIZE + FL_OBJSIZE, 4);
 			if (s2 != 16 || !is_thread_cache(t, a))
 				continue;
-			walk_thread_cache(t, a);
-			found++;
+			found = xgrow(found, &cap, nfound + 1, sizeof(*found));
+			found[nfound++] = a;
 			a += TC_BYTES - 8;
 		}
 	}
-	return found;
+	for (size_t i = 0; i < nfound; i++)
+		walk_thread_cache(t, found[i]);
+	free(found);
+	return (int)nfound;
 }
 
 /* ---- the walk ----------------------------------------------------------- */
@@ -614,8 +627,9 @@ tcmalloc_walk(const struct tcmalloc_target *tt, struct heap_model *m, char *why,
 	} else {
 		problem(m, 0, "no central free lists found: objects in transfer caches count as in use");
 	}
-	m->tcaches = find_thread_caches(t);
 	owned_finish(m);
+	m->tcaches = find_thread_caches(t);
+	owned_finish(m); /* the thread caches' own ranges */
 	m->pad = 16; /* sizes shown: the size class */
 	heap_model_tally(m);
 	free(t);
