@@ -371,6 +371,9 @@ json_summary(FILE *f, const struct scan *s)
 	json_str(f, s->cmdline);
 	fprintf(f, ", \"glibc\": ");
 	json_str(f, s->libc.version);
+	/* whose malloc was walked (a snapshot keeps the version string only) */
+	fprintf(f, ", \"allocator\": %s", s->foreign ? "null" : !s->jemalloc ? "\"glibc\""
+		: !strncmp(s->libc.version, "tcmalloc ", 9) ? "\"tcmalloc\"" : "\"jemalloc\"");
 	json_found_by(f, &s->libc);
 	fprintf(f, ", \"threads\": %zu, \"arenas\": %zu", s->nthreads, m->narenas);
 	json_ms(f, "pause_ms", s->pause_ms);

@@ -23,6 +23,7 @@ for k in timing:
         sys.exit(1)
     live["summary"].pop(k)
     snap["summary"].pop(k, None)
+assert live["summary"]["allocator"] == "glibc", "summary.allocator %r" % live["summary"]["allocator"]
 # what malloc does not own is measured on the live copy only: a snapshot keeps
 # chunks, not the other memory (README, "What heapscan cannot see")
 assert snap.get("not_malloc", 0) is None, "a snapshot's not_malloc is not null"

@@ -45,6 +45,10 @@ print(d[0]["samples"][0])' "$1.leaks")
 	"$HEAPSCAN" --snapshot "$1.snap" "$FIXTURE_PID" 2>"$1.err" || fail "$1: --snapshot exited $?"
 	"$HEAPSCAN" --json "$1.snap" >"$1.snap.json" 2>"$1.err" || fail "$1: --json of the snapshot exited $?"
 	check_truth "$READY" "$1.snap.json"
+	for j in "$1.json" "$1.snap.json"; do
+		a=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["summary"]["allocator"])' "$j")
+		[ "$a" = tcmalloc ] || fail "$1: $j says allocator $a"
+	done
 	if command -v gcore >/dev/null; then # a core of it reads the same
 		take_gcore "$FIXTURE_PID" "$1.core"
 		"$HEAPSCAN" --json "$1.core" >"$1.core.json" 2>"$1.err" || fail "$1: --json of a core exited $?: $(cat "$1.err")"
