@@ -1,12 +1,12 @@
 /*
  * allocator.h - which malloc does the target use?
  *
- * heapscan walks glibc's malloc only.  Before stopping anything, look at the
- * target's mappings and modules: a dynamically linked glibc process whose
- * malloc comes from libc.so.6 is supported; a static binary, a musl process,
- * or one where another module (jemalloc, tcmalloc, mimalloc, the program
- * itself, an LD_PRELOAD) defines malloc is not, and the user is told what was
- * found rather than shown guessed counts.
+ * Before stopping anything, look at the target's mappings and modules: a
+ * dynamically linked glibc process whose malloc comes from libc.so.6, or from
+ * a module that is jemalloc (jemalloc.c) or tcmalloc (tcmalloc.c), is
+ * supported; a static binary, a musl process, or one where another module
+ * (mimalloc, the program itself, an LD_PRELOAD) defines malloc is not, and
+ * the user is told what was found rather than shown guessed counts.
  */
 #ifndef HEAPSCAN_ALLOCATOR_H
 #define HEAPSCAN_ALLOCATOR_H
