@@ -1,5 +1,6 @@
 # leaks_allocators: --leaks on the leaks fixture (fixtures/leaks.cc) with
-# jemalloc and with tcmalloc preloaded: the same exact direct and indirect
+# jemalloc and with tcmalloc preloaded, and built linked with
+# -ltcmalloc_minimal (leaks_tcmalloc): the same exact direct and indirect
 # counts and classes as under glibc (leaks_fixture), every sample a chunk the
 # fixture leaked; freed objects (in jemalloc's and tcmalloc's thread caches,
 # on slab bitmaps and span free lists) are never roots.  tcmalloc leaks one
@@ -13,11 +14,16 @@ je=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 tc=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
 [ -e "$je" ] || [ -e "$tc" ] || skip "neither $je nor $tc is installed"
 
-check_one() { # check_one NAME LIB [check_leaks options]
+check_one() { # check_one NAME LIB [check_leaks options]: LIB preloaded, or
+	# linked when NAME is a fixture of its own (leaks_tcmalloc)
 	local name=$1 lib=$2
 	shift 2
-	LD_PRELOAD=$lib start_fixture leaks
-	grep -qF "$lib" "/proc/$FIXTURE_PID/maps" || fail "$name: $lib is not mapped in the fixture"
+	if [ -x "$FIXTURES/$name" ]; then
+		start_fixture "$name"
+	else
+		LD_PRELOAD=$lib start_fixture leaks
+	fi
+	grep -qF "$(basename "$lib")" "/proc/$FIXTURE_PID/maps" || fail "$name: $lib is not mapped in the fixture"
 	"$HEAPSCAN" --leaks --json "$FIXTURE_PID" >"$name.json" 2>"$name.err" ||
 		fail "$name: --leaks --json exited $?: $(cat "$name.err")"
 	"$PYTHON" "$TOP/test/check_leaks.py" "$@" "$READY" "$READY.addrs" "$name.json" ||
@@ -30,4 +36,8 @@ check_one() { # check_one NAME LIB [check_leaks options]
 
 [ -e "$je" ] && check_one jemalloc "$je"
 [ -e "$tc" ] && check_one tcmalloc "$tc" --allocator-leak MallocExtension 1
-echo "ok: leaks exact under jemalloc and tcmalloc"
+if [ -e "$tc" ]; then
+	[ -x "$FIXTURES/leaks_tcmalloc" ] || fail "leaks_tcmalloc not built (apt-get install libgoogle-perftools-dev)"
+	check_one leaks_tcmalloc "$tc" --allocator-leak MallocExtension 1
+fi
+echo "ok: leaks exact under jemalloc and tcmalloc (preloaded and linked)"
