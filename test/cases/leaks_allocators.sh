@@ -14,14 +14,14 @@ je=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 tc=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
 [ -e "$je" ] || [ -e "$tc" ] || skip "neither $je nor $tc is installed"
 
-check_one() { # check_one NAME LIB [check_leaks options]: LIB preloaded, or
-	# linked when NAME is a fixture of its own (leaks_tcmalloc)
-	local name=$1 lib=$2
-	shift 2
-	if [ -x "$FIXTURES/$name" ]; then
-		start_fixture "$name"
+check_one() { # check_one NAME LIB FIXTURE PRELOAD [check_leaks options]: FIXTURE
+	# with LIB preloaded (PRELOAD yes) or linked (no)
+	local name=$1 lib=$2 fixture=$3 preload=$4
+	shift 4
+	if [ "$preload" = yes ]; then
+		LD_PRELOAD=$lib start_fixture "$fixture"
 	else
-		LD_PRELOAD=$lib start_fixture leaks
+		start_fixture "$fixture"
 	fi
 	grep -qF "$(basename "$lib")" "/proc/$FIXTURE_PID/maps" || fail "$name: $lib is not mapped in the fixture"
 	"$HEAPSCAN" --leaks --json "$FIXTURE_PID" >"$name.json" 2>"$name.err" ||
@@ -34,10 +34,10 @@ check_one() { # check_one NAME LIB [check_leaks options]: LIB preloaded, or
 	assert_running "$FIXTURE_PID"
 }
 
-[ -e "$je" ] && check_one jemalloc "$je"
-[ -e "$tc" ] && check_one tcmalloc "$tc" --allocator-leak MallocExtension 1
+[ -e "$je" ] && check_one jemalloc "$je" leaks yes
+[ -e "$tc" ] && check_one tcmalloc "$tc" leaks yes --allocator-leak MallocExtension 1
 if [ -e "$tc" ]; then
 	[ -x "$FIXTURES/leaks_tcmalloc" ] || fail "leaks_tcmalloc not built (apt-get install libgoogle-perftools-dev)"
-	check_one leaks_tcmalloc "$tc" --allocator-leak MallocExtension 1
+	check_one tcmalloc_linked "$tc" leaks_tcmalloc no --allocator-leak MallocExtension 1
 fi
 echo "ok: leaks exact under jemalloc and tcmalloc (preloaded and linked)"
