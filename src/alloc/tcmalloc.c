@@ -68,6 +68,7 @@
 #define MAX_CHAIN 65536      /* no free list is longer (kMaxDynamicFreeListLength 8192) */
 #define MAX_PROBLEMS 1000
 #define MAX_SPANS (1ULL << 26)
+#define MAX_SMALL_PAGES 1024 /* a small-object span is class_to_pages_ long: <= 128 */
 
 struct tc {
 	const struct image *img;
@@ -359,6 +360,12 @@ walk_span(struct tc *t, uint64_t sa)
 	if (!read_span(t->img, sa, &s))
 		return;
 	own(t, sa, sa + SPAN_SIZE); /* the descriptor: tcmalloc's own */
+	if (!s.length || s.length > (1ULL << (ADDR_BITS - t->shift)) - s.start ||
+	    (s.location == 0 && s.sizeclass && s.length > MAX_SMALL_PAGES)) {
+		problem(t->m, sa, "span 0x%lx: %lu pages at page 0x%lx, size class %u",
+			(unsigned long)sa, (unsigned long)s.length, (unsigned long)s.start, s.sizeclass);
+		return;
+	}
 	base = s.start << t->shift;
 	bytes = s.length << t->shift;
 	if (s.location != 0) { /* on a page heap free list: stale bytes */

@@ -225,6 +225,19 @@ UNIT_TEST(tcmalloc_walk_hostile_lists)
 	done(f);
 }
 
+UNIT_TEST(tcmalloc_walk_hostile_span_lengths)
+{
+	struct fake *f = build();
+
+	/* a small span of 2^20 pages, a large one past the address space */
+	span(f, SPAN_A, MEM >> 13, 1ULL << 20, OBJ(10), 10, CL512, 0);
+	span(f, SPAN_B, (MEM >> 13) + 2, 1ULL << 40, 0, 0, 0, 0);
+	CHECK(walk(f) == 0);
+	CHECK_EQ_U64(f->m.nchunks, 0);
+	CHECK(f->m.nproblems >= 2);
+	done(f);
+}
+
 UNIT_TEST(tcmalloc_walk_no_state)
 {
 	struct fake *f = build();
