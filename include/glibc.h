@@ -58,6 +58,11 @@ static inline bool chunk_kind_is_free(enum chunk_kind k)
 #define CHUNK_USER(a) ((a) + 16)
 
 #define CHUNK_ARENA_NONE 0xfffu /* mmapped chunks belong to no arena */
+/* A block of CPython's pymalloc (pymalloc.h), in a model built for
+ * reachability only (pynodes.h): like a jemalloc region, a "chunk" at the
+ * block's address - 16 of its size + 16, kind CK_MMAPPED, so that every
+ * analysis reads the block's bytes exactly; its bytes are the block's. */
+#define CHUNK_ARENA_BLOCK 0xffeu
 
 struct hs_chunk {
 	uint64_t addr;           /* chunk header address (glibc's mchunkptr) */
@@ -65,6 +70,14 @@ struct hs_chunk {
 	uint64_t kind : 4;       /* enum chunk_kind */
 	uint64_t arena : 12;     /* index into heap_model.arenas, or CHUNK_ARENA_NONE */
 };
+
+/* The bytes a chunk counts for: its size, header included; a pymalloc
+ * block's own size (it has no header). */
+static inline uint64_t
+hs_chunk_bytes(const struct hs_chunk *c)
+{
+	return c->arena == CHUNK_ARENA_BLOCK ? c->size - 16 : c->size;
+}
 
 /* What differs between glibc versions (x86-64): byte offsets into malloc's
  * structures and the rules of its free lists.  One row per run of releases
@@ -162,7 +175,22 @@ struct heap_model {
 	 * not kept in snapshots. */
 	struct owned_range { uint64_t start, end; } *owned;
 	size_t nowned;
+	/* NULL, or per chunk (a model with Python objects as nodes, pynodes.h):
+	 * the preheader of the GC-tracked Python object it holds, in 16-byte
+	 * units from malloc's pointer (1 or 2; 0: none).  Its last 16 bytes are
+	 * the object's GC head, the collector's list links: neither followed
+	 * nor taken as pointers into the chunk.  The object itself (its
+	 * PyObject *, the address shown) follows.  Not kept in snapshots. */
+	uint8_t *py_pre;
 };
+
+/* The address shown for chunk j of m: malloc's pointer, or the Python
+ * object's address after its preheader. */
+static inline uint64_t
+heap_model_shown(const struct heap_model *m, size_t j)
+{
+	return CHUNK_USER(m->chunks[j].addr) + (m->py_pre ? 16u * m->py_pre[j] : 0);
+}
 
 /* For the tests (HEAPSCAN_TEST_SPLIT, unit tests): walk any heap in two
  * parts on two threads, as a big one is, on any number of CPUs. */

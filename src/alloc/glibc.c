@@ -1384,6 +1384,7 @@ heap_model_free(struct heap_model *m)
 	free(m->arenas);
 	free(m->problems);
 	free(m->owned);
+	free(m->py_pre);
 	memset(m, 0, sizeof(*m));
 }
 

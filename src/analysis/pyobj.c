@@ -63,6 +63,7 @@ struct tslot {
 	uint64_t basicsize, itemsize;
 	bool is_long;      /* int and its subclasses: ob_size is not a count in 3.12+ */
 	bool is_list, is_dict;
+	bool gc;           /* Py_TPFLAGS_HAVE_GC: a GC head ends the preheader */
 	bool values;       /* 3.11, 3.12: instances may keep attribute values apart */
 	int64_t dict_at;   /* where an instance keeps its __dict__ pointer, from the
 			      object; 0: none (see owned_dicts) */
@@ -93,6 +94,7 @@ struct scanner {
 	struct owned *own;       /* instances' __dict__s, to count with them */
 	size_t nown, owncap;
 	int32_t row_items, row_keys, row_values; /* "[list items]" ... once interned */
+	struct py_nodes *nodes;  /* per block and chunk: its class (pyobj_scan_nodes), or NULL */
 };
 
 /* ---- reading the target ---------------------------------------------------- */
@@ -274,6 +276,7 @@ verdict(struct scanner *s, uint64_t t, struct tslot *v)
 	    !type_name(s, t, flags, name, sizeof(name)))
 		return;
 	v->pre = (flags & TPF_HAVE_GC ? 16 : 0) + (flags & s->lay->preheader_flags ? 16 : 0);
+	v->gc = flags & TPF_HAVE_GC;
 	v->basicsize = basic;
 	if (!rd(s, t + 40, &v->itemsize) || v->itemsize > 64)
 		v->itemsize = 0;
@@ -484,6 +487,10 @@ scan_pools(struct scanner *s, const struct pym_heap *h, size_t begin, size_t end
 				out->untyped_blocks++;
 				continue;
 			}
+			if (s->nodes) {
+				s->nodes->cls[s->nodes->first[i] + b] = (uint32_t)c;
+				s->nodes->pre[s->nodes->first[i] + b] = v->gc ? (uint8_t)(o / 16) : 0;
+			}
 			count(s, out, c, pool->addr + off, pool->block);
 			note_parts(s, v, pool->addr + off + o);
 		}
@@ -497,6 +504,7 @@ struct pool_job {
 	struct scanner *s[2];
 	const struct pym_heap *h;
 	struct py_summary part[2];
+	size_t upper_begin;
 };
 
 static void
@@ -504,11 +512,15 @@ pools_half(void *arg, size_t begin, size_t end, unsigned half)
 {
 	struct pool_job *j = arg;
 
+	if (half)
+		j->upper_begin = begin;
 	scan_pools(j->s[half], j->h, begin, end, &j->part[half]);
 }
 
+/* u's classes into s's; the node classes u wrote, pools [from, npools),
+ * renumbered to s's. */
 static void
-merge_scanner(struct scanner *s, struct scanner *u)
+merge_scanner(struct scanner *s, struct scanner *u, size_t from, size_t npools)
 {
 	int32_t *id = xmalloc((u->ncls ? u->ncls : 1) * sizeof(*id));
 
@@ -529,6 +541,10 @@ merge_scanner(struct scanner *s, struct scanner *u)
 	}
 	if (!s->dict_type)
 		s->dict_type = u->dict_type;
+	if (s->nodes)
+		for (size_t k = s->nodes->first[from]; k < s->nodes->first[npools]; k++)
+			if (s->nodes->cls[k] != PY_NODE_NONE && s->nodes->cls[k] < u->ncls)
+				s->nodes->cls[k] = (uint32_t)id[s->nodes->cls[k]];
 	free(id);
 	free(u->cls);
 	free(u->own);
@@ -539,11 +555,12 @@ static void
 scan_all_pools(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 {
 	struct scanner upper = { .in = s->in, .lay = s->lay, .type_type = s->type_type,
-				 .row_items = -1, .row_keys = -1, .row_values = -1 };
-	struct pool_job j = { .s = { s, &upper }, .h = h };
+				 .row_items = -1, .row_keys = -1, .row_values = -1,
+				 .nodes = s->nodes };
+	struct pool_job j = { .s = { s, &upper }, .h = h, .upper_begin = h->npools };
 
 	par_halves(h->npools, pools_half, &j);
-	merge_scanner(s, &upper);
+	merge_scanner(s, &upper, j.upper_begin, h->npools);
 	for (int k = 0; k < 2; k++) {
 		out->objects += j.part[k].objects;
 		out->object_bytes += j.part[k].object_bytes;
@@ -575,6 +592,10 @@ scan_chunks(struct scanner *s, const struct heap_model *g, struct py_summary *ou
 			continue;
 		/* object_class reads at most 56 bytes: look covers them */
 		count(s, out, k, c->addr + 16, c->size);
+		if (s->nodes) {
+			s->nodes->chunk_cls[i] = (uint32_t)k;
+			s->nodes->chunk_pre[i] = v->gc ? (uint8_t)(o / 16) : 0;
+		}
 		note_parts(s, v, c->addr + 16 + o);
 		out->in_chunks++;
 	}
@@ -621,7 +642,8 @@ struct claims {
 };
 
 static bool
-claim(const struct scanner *s, struct claims *cl, size_t pi, unsigned bi, const struct hs_chunk *c)
+claim(const struct scanner *s, struct claims *cl, size_t pi, unsigned bi, const struct hs_chunk *c,
+      int32_t owner)
 {
 	if (c) {
 		size_t k = (size_t)(c - s->in->heap->chunks);
@@ -631,11 +653,15 @@ claim(const struct scanner *s, struct claims *cl, size_t pi, unsigned bi, const 
 		if (cl->chunk[k])
 			return false;
 		cl->chunk[k] = 1;
+		if (s->nodes)
+			s->nodes->chunk_cls[k] = (uint32_t)owner;
 		return true;
 	}
 	if (cl->pool[pi][bi / 64] >> (bi % 64) & 1)
 		return false;
 	cl->pool[pi][bi / 64] |= 1ULL << (bi % 64);
+	if (s->nodes)
+		s->nodes->cls[s->nodes->first[pi] + bi] = (uint32_t)owner;
 	return true;
 }
 
@@ -689,7 +715,7 @@ owned_parts(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 			    !find_block(s, h, w->dict - 16, &pi, &bi, &ch))
 				continue;
 			b = ch ? ch->size : h->pools[pi].block;
-			if (b > s->cls[dc].bytes || !claim(s, &cl, pi, bi, ch))
+			if (b > s->cls[dc].bytes || !claim(s, &cl, pi, bi, ch, w->owner))
 				continue;
 			s->cls[dc].count--;
 			s->cls[dc].bytes -= b;
@@ -700,7 +726,7 @@ owned_parts(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 			continue;
 		}
 		if (!find_block(s, h, w->dict, &pi, &bi, &ch) ||
-		    !(b = buffer_bytes(s, h, w->dict, pi, ch)) || !claim(s, &cl, pi, bi, ch))
+		    !(b = buffer_bytes(s, h, w->dict, pi, ch)) || !claim(s, &cl, pi, bi, ch, w->owner))
 			continue;
 		if (w->kind == OWN_ROW) {
 			if (!c->count)
@@ -772,17 +798,99 @@ python_minor(uint64_t heaptype_size, const char *module)
 }
 
 static int
-by_count(const void *a, const void *b)
+by_count(const void *a, const void *b, void *arg)
 {
-	const struct py_class *x = a, *y = b;
+	const struct py_class *cls = arg;
+	const struct py_class *x = &cls[*(const uint32_t *)a], *y = &cls[*(const uint32_t *)b];
 
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
 	return strcmp(x->name, y->name);
 }
 
+/* Classes no object was counted in (types seen only as words) drop out; the
+ * rest most objects first, and the nodes' class numbers with them. */
+static void
+sort_classes(struct scanner *s)
+{
+	uint32_t *ord = xmalloc((s->ncls ? s->ncls : 1) * sizeof(*ord));
+	uint32_t *map = xmalloc((s->ncls ? s->ncls : 1) * sizeof(*map));
+	struct py_class *cls = xmalloc((s->ncls ? s->ncls : 1) * sizeof(*cls));
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->ncls; i++) {
+		map[i] = PY_NODE_NONE;
+		if (s->cls[i].count)
+			ord[k++] = (uint32_t)i;
+		else
+			free(s->cls[i].name);
+	}
+	if (k > 1)
+		qsort_r(ord, k, sizeof(*ord), by_count, s->cls);
+	for (size_t i = 0; i < k; i++) {
+		cls[i] = s->cls[ord[i]];
+		map[ord[i]] = (uint32_t)i;
+	}
+	if (s->nodes) {
+		struct py_nodes *n = s->nodes;
+
+		for (size_t i = 0; i < n->nblocks; i++)
+			if (n->cls[i] != PY_NODE_NONE)
+				n->cls[i] = n->cls[i] < s->ncls ? map[n->cls[i]] : PY_NODE_NONE;
+		for (size_t i = 0; i < n->nchunks; i++)
+			if (n->chunk_cls[i] != PY_NODE_NONE)
+				n->chunk_cls[i] = n->chunk_cls[i] < s->ncls ? map[n->chunk_cls[i]]
+									    : PY_NODE_NONE;
+	}
+	free(s->cls);
+	free(ord);
+	free(map);
+	s->cls = cls;
+	s->ncls = k;
+}
+
+static void
+nodes_init(struct py_nodes *n, const struct py_input *in)
+{
+	const struct pym_heap *h = &n->pools;
+
+	n->first = xmalloc((h->npools + 1) * sizeof(*n->first));
+	n->nblocks = 0;
+	for (size_t i = 0; i < h->npools; i++) {
+		n->first[i] = n->nblocks;
+		n->nblocks += h->pools[i].nblocks;
+	}
+	n->first[h->npools] = n->nblocks;
+	n->cls = xmalloc((n->nblocks ? n->nblocks : 1) * sizeof(*n->cls));
+	n->pre = xcalloc(n->nblocks ? n->nblocks : 1, 1);
+	memset(n->cls, 0xff, n->nblocks * sizeof(*n->cls));
+	n->nchunks = in->heap ? in->heap->nchunks : 0;
+	n->chunk_cls = xmalloc((n->nchunks ? n->nchunks : 1) * sizeof(*n->chunk_cls));
+	n->chunk_pre = xcalloc(n->nchunks ? n->nchunks : 1, 1);
+	memset(n->chunk_cls, 0xff, n->nchunks * sizeof(*n->chunk_cls));
+}
+
+void
+py_nodes_free(struct py_nodes *n)
+{
+	pym_heap_free(&n->pools);
+	free(n->first);
+	free(n->cls);
+	free(n->pre);
+	free(n->chunk_cls);
+	free(n->chunk_pre);
+	memset(n, 0, sizeof(*n));
+}
+
 int
 pyobj_scan(const struct py_input *in, struct py_summary *out, char *why, size_t whylen)
+{
+	return pyobj_scan_nodes(in, out, NULL, why, whylen);
+}
+
+int
+pyobj_scan_nodes(const struct py_input *in, struct py_summary *out, struct py_nodes *nodes,
+		 char *why, size_t whylen)
 {
 	struct scanner s = { .in = in, .row_items = -1, .row_keys = -1, .row_values = -1 };
 	struct pym_heap h;
@@ -806,6 +914,12 @@ pyobj_scan(const struct py_input *in, struct py_summary *out, char *why, size_t 
 	}
 	out->type_type = s.type_type;
 	pymalloc_walk(in->img, in->heap, &h);
+	if (nodes) {
+		memset(nodes, 0, sizeof(*nodes));
+		nodes->pools = h;
+		nodes_init(nodes, in);
+		s.nodes = nodes;
+	}
 	out->pool_size = h.pool_size;
 	out->pools = h.pools_seen;
 	out->live_blocks = h.live_blocks;
@@ -818,18 +932,9 @@ pyobj_scan(const struct py_input *in, struct py_summary *out, char *why, size_t 
 	scan_chunks(&s, in->heap, out);
 	owned_parts(&s, &h, out);
 	free(s.own);
-	pym_heap_free(&h);
-	/* classes no object was counted in (types seen only as words) drop out */
-	size_t k = 0;
-	for (size_t i = 0; i < s.ncls; i++) {
-		if (s.cls[i].count)
-			s.cls[k++] = s.cls[i];
-		else
-			free(s.cls[i].name);
-	}
-	s.ncls = k;
-	if (s.ncls > 1)
-		qsort(s.cls, s.ncls, sizeof(*s.cls), by_count);
+	if (!nodes)
+		pym_heap_free(&h);
+	sort_classes(&s);
 	out->classes = s.cls;
 	out->nclasses = s.ncls;
 	free(s.slots);

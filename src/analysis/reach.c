@@ -50,6 +50,7 @@ struct segment {
 
 struct reach_index {
 	const struct hs_chunk *c;
+	const uint8_t *pre;   /* heap_model.py_pre: GC heads, or NULL */
 	size_t nchunks;
 	struct segment *seg;
 	size_t nseg;
@@ -110,6 +111,18 @@ static bool
 is_live(const struct hs_chunk *c)
 {
 	return c->kind == CK_INUSE || c->kind == CK_MMAPPED;
+}
+
+/* The offsets from malloc's pointer of chunk j's GC head (pynodes.h):
+ * [*lo, *hi), empty when it holds no GC-tracked Python object. */
+static inline void
+gc_head(const uint8_t *pre, size_t j, uint64_t *lo, uint64_t *hi)
+{
+	*lo = *hi = 0;
+	if (pre && pre[j]) {
+		*lo = 16u * (pre[j] - 1u);
+		*hi = *lo + 16;
+	}
 }
 
 /* ---- edges, for the graph ------------------------------------------------ */
@@ -175,6 +188,7 @@ index_build(const struct heap_model *h)
 	size_t cap = 0;
 
 	ix->c = h->chunks;
+	ix->pre = h->py_pre;
 	ix->nchunks = h->nchunks;
 	for (size_t i = 0; i < h->nchunks; i++) {
 		const struct hs_chunk *c = &h->chunks[i];
@@ -264,7 +278,11 @@ index_lookup(const struct reach_index *ix, uint64_t w, size_t *hint)
 	if (!is_live(c))
 		return -1;
 	target_range(c, &s, &e);
-	return w >= s && w < e ? (long)j : -1;
+	if (w < s || w >= e)
+		return -1;
+	if (ix->pre && ix->pre[j] && w - s >= 16u * (ix->pre[j] - 1u) && w - s < 16u * ix->pre[j])
+		return -1; /* into a GC head: the collector's list, not a reference */
+	return (long)j;
 }
 
 long
@@ -289,7 +307,8 @@ reach_chunk_of(const struct reach *r, const struct heap_model *h, uint64_t addr)
 	 * covers this one's last 16 bytes; glibc chunks never overlap */
 	if (lo >= 2 && addr < c->addr + 16 && addr < h->chunks[lo - 2].addr + h->chunks[lo - 2].size)
 		c = &h->chunks[--lo - 1];
-	if (!is_live(c) || addr >= c->addr + c->size)
+	if (!is_live(c) || addr >= c->addr + c->size ||
+	    (c->arena == CHUNK_ARENA_BLOCK && addr < c->addr + 16)) /* a block has no header */
 		return -1;
 	return (long)(lo - 1);
 }
@@ -369,7 +388,9 @@ scan_chunk(struct marker *m, const struct image *img, uint32_t j)
 	struct ebuf *eb = m->graph ? &m->eb[0] : NULL;
 	size_t start = 0;
 	long prev = -1;
+	uint64_t glo, ghi;
 
+	gc_head(m->ix->pre, j, &glo, &ghi);
 	if (++tick == 65536) {
 		tick = 0;
 		progress_add(65536);
@@ -384,7 +405,7 @@ scan_chunk(struct marker *m, const struct image *img, uint32_t j)
 		long t;
 
 		memcpy(&w, p + off, 8);
-		if (w < m->ix->lo || w >= m->ix->hi)
+		if (w < m->ix->lo || w >= m->ix->hi || (off >= glo && off < ghi))
 			continue;
 		t = index_lookup(m->ix, w, &m->last_seg);
 		if (eb && t >= 0 && t != (long)j && t != prev) {
@@ -512,9 +533,11 @@ worker_scan(struct mark_worker *w, uint32_t j)
 	const unsigned char *p = reach_chunk_bytes(w->img, &w->ix->c[j], &len);
 	size_t start = 0;
 	long prev = -1;
+	uint64_t glo, ghi;
 
 	if (!p)
 		return;
+	gc_head(w->ix->pre, j, &glo, &ghi);
 	w->scanned_bytes += len;
 	if (w->eb)
 		start = ebuf_begin(w->eb, j);
@@ -524,7 +547,7 @@ worker_scan(struct mark_worker *w, uint32_t j)
 		uint8_t expect = UNREACHED;
 
 		memcpy(&v, p + off, 8);
-		if (v < w->ix->lo || v >= w->ix->hi)
+		if (v < w->ix->lo || v >= w->ix->hi || (off >= glo && off < ghi))
 			continue;
 		t = index_lookup(w->ix, v, &w->last_seg);
 		if (t < 0)
@@ -792,13 +815,17 @@ point_from(struct marker *m, const struct image *img, uint32_t j, bool flood)
 {
 	uint64_t len;
 	const unsigned char *p = reach_chunk_bytes(img, &m->ix->c[j], &len);
+	uint64_t glo, ghi;
 
 	if (!p)
 		return;
+	gc_head(m->ix->pre, j, &glo, &ghi);
 	for (uint64_t off = 0; off + 8 <= len; off += 8) {
 		uint64_t w;
 		long t;
 
+		if (off >= glo && off < ghi)
+			continue;
 		memcpy(&w, p + off, 8);
 		t = index_lookup(m->ix, w, &m->last_seg);
 		if (t < 0 || (uint32_t)t == j)
@@ -889,7 +916,7 @@ reach_run(const struct scan *s, const struct reach_opts *opts, struct reach *r)
 	}
 	for (size_t j = 0; j < h->nchunks; j++) {
 		r->count[r->state[j]]++;
-		r->bytes[r->state[j]] += h->chunks[j].size;
+		r->bytes[r->state[j]] += hs_chunk_bytes(&h->chunks[j]);
 	}
 	free(m.queue);
 	r->ms = now_ms() - t0;
@@ -903,7 +930,7 @@ reach_adopt(struct reach *r, const struct heap_model *h, uint8_t *state)
 	r->nchunks = h->nchunks;
 	for (size_t j = 0; j < h->nchunks; j++) {
 		r->count[state[j]]++;
-		r->bytes[state[j]] += h->chunks[j].size;
+		r->bytes[state[j]] += hs_chunk_bytes(&h->chunks[j]);
 	}
 }
 
@@ -948,6 +975,8 @@ reach_chain(const struct reach *r, size_t idx, uint32_t *chain, size_t max,
 struct referrers {
 	const struct reach_index *ix;
 	uint64_t us, ue;      /* the target chunk's user bytes */
+	uint64_t gs, ge;      /* its GC head's, not pointed into by references */
+	uint64_t skip_lo, skip_hi; /* the searched chunk's GC head: not searched */
 	reach_referrer_fn fn;
 	void *arg;
 	long chunk;           /* the chunk being searched, -1 for roots */
@@ -964,7 +993,9 @@ referrers_in(void *arg, const unsigned char *p, uint64_t start, uint64_t end,
 		uint64_t w;
 
 		memcpy(&w, p + (a - start), 8);
-		if (w < rf->us || w >= rf->ue)
+		if (w < rf->us || w >= rf->ue || (w >= rf->gs && w < rf->ge))
+			continue;
+		if (rf->chunk >= 0 && a - start >= rf->skip_lo && a - start < rf->skip_hi)
 			continue;
 		if (rf->chunk >= 0) {
 			rf->fn(rf->arg, rf->chunk, a - rf->base, NULL);
@@ -985,6 +1016,9 @@ reach_referrers(const struct scan *s, const struct reach *r, size_t idx, reach_r
 	if (idx >= h->nchunks)
 		return;
 	target_range(&h->chunks[idx], &rf.us, &rf.ue);
+	gc_head(h->py_pre, idx, &rf.gs, &rf.ge);
+	rf.gs += rf.us;
+	rf.ge += rf.us;
 	for (size_t i = 0; s->regs && i < s->nthreads; i++) {
 		uint64_t w[sizeof(struct user_regs_struct) / 8];
 
@@ -995,7 +1029,7 @@ reach_referrers(const struct scan *s, const struct reach *r, size_t idx, reach_r
 			struct reach_root root = { .kind = ROOT_REGISTER, .addr = w[k],
 						   .thread = (int)i, .reg = (int)k };
 
-			if (w[k] >= rf.us && w[k] < rf.ue)
+			if (w[k] >= rf.us && w[k] < rf.ue && !(w[k] >= rf.gs && w[k] < rf.ge))
 				fn(arg, -1, 0, &root);
 		}
 	}
@@ -1012,6 +1046,7 @@ reach_referrers(const struct scan *s, const struct reach *r, size_t idx, reach_r
 			continue;
 		rf.chunk = (long)j;
 		rf.base = c->addr;
+		gc_head(h->py_pre, j, &rf.skip_lo, &rf.skip_hi);
 		referrers_in(&rf, p, c->addr + 16, c->addr + 16 + len, NULL);
 	}
 }

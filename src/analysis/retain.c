@@ -470,7 +470,7 @@ retain_from_graph(const struct reach_graph *g, size_t nroots, const uint64_t *ge
 		long j = retain_node_chunk(rt, rt->vertex[i]);
 
 		if (j >= 0) {
-			rt->bytes[i] = chunks[j].size;
+			rt->bytes[i] = hs_chunk_bytes(&chunks[j]);
 			rt->chunks[i] = 1;
 		}
 	}

@@ -310,7 +310,7 @@ build_trie(struct ctx *c)
 			tr[i] = p;
 		else
 			tr[i] = trie_child(c, &h, p, label);
-		c->tbytes[tr[i]] += c->s->heap.chunks[j].size;
+		c->tbytes[tr[i]] += hs_chunk_bytes(&c->s->heap.chunks[j]);
 		c->tcount[tr[i]]++;
 	}
 	free(tr);
@@ -432,7 +432,7 @@ retainer_types(const struct ctx *c, size_t nlisted)
 			tal_slot[ntal] = slot_of[i];
 			hmap_put(&pair, key, v = (uint32_t)ntal++);
 		}
-		tal[v].bytes += c->s->heap.chunks[j].size;
+		tal[v].bytes += hs_chunk_bytes(&c->s->heap.chunks[j]);
 		tal[v].chunks++;
 	}
 	for (size_t v = 0; v < ntal; v++)
@@ -493,7 +493,7 @@ summarize_entry(struct ctx *c, uint32_t i, const struct top_types *tt, struct re
 	if (j >= 0) {
 		e->name = xstrdup("shared");
 		e->kind = RK_SHARED;
-		e->address = c->s->heap.chunks[j].addr + 16; /* malloc's pointer */
+		e->address = heap_model_shown(&c->s->heap, (size_t)j); /* malloc's pointer, an object's */
 		e->type = label_type(c, chunk_label(c, node));
 	} else {
 		e->name = xstrdup(root_name(c, node));
