@@ -182,6 +182,11 @@ struct heap_model {
 	 * nor taken as pointers into the chunk.  The object itself (its
 	 * PyObject *, the address shown) follows.  Not kept in snapshots. */
 	uint8_t *py_pre;
+	/* NULL, or per chunk: 1 + the bytes from malloc's pointer that hold
+	 * data (a Python object's extent in its block, a list's items in use);
+	 * the rest is slack or unused capacity, stale words that are not
+	 * scanned.  0: all of it. */
+	uint32_t *py_span;
 };
 
 /* The address shown for chunk j of m: malloc's pointer, or the Python

@@ -85,9 +85,12 @@ struct py_nodes {
 	size_t nblocks;          /* blocks below the pools' nextoffsets */
 	uint32_t *cls;           /* per block: class, PY_NODE_NONE */
 	uint8_t *pre;
+	uint32_t *span;          /* per block: 1 + the bytes that hold data (the
+				    object's extent; a list's items in use); 0: all */
 	size_t nchunks;          /* the glibc model's */
 	uint32_t *chunk_cls;     /* per chunk: class, PY_NODE_NONE */
 	uint8_t *chunk_pre;
+	uint32_t *chunk_span;    /* per chunk: as span (list items only) */
 };
 
 /* pyobj_scan, and with nodes given, each block's and chunk's class there

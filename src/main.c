@@ -535,6 +535,7 @@ analyze_nodes(struct scan *s, const uint32_t *cls, const struct py_summary *py,
 	sub.heap.chunks = xmalloc((s->heap.nchunks ? s->heap.nchunks : 1) * sizeof(*sub.heap.chunks));
 	sub.heap.chunks_big = false;
 	sub.heap.py_pre = NULL;
+	sub.heap.py_span = NULL;
 	for (size_t j = 0; j < s->heap.nchunks; j++)
 		if (cls[j] == PY_NODE_NONE)
 			sub.heap.chunks[k++] = s->heap.chunks[j];
@@ -584,6 +585,7 @@ report_leaked_only(const struct options *o, const struct scan *s, const struct r
 	view.heap.chunks = xmalloc((n ? n : 1) * sizeof(*view.heap.chunks));
 	view.heap.chunks_big = false;
 	view.heap.py_pre = s->heap.py_pre ? xmalloc(n ? n : 1) : NULL;
+	view.heap.py_span = s->heap.py_span ? xmalloc((n ? n : 1) * sizeof(uint32_t)) : NULL;
 	rv.state = xmalloc(n ? n : 1);
 	for (size_t j = 0; j < r->nchunks && k < n; j++) {
 		if (r->state[j] != RS_DIRECT && r->state[j] != RS_INDIRECT)
@@ -593,6 +595,8 @@ report_leaked_only(const struct options *o, const struct scan *s, const struct r
 			cls[k] = pv->cls[j];
 		if (view.heap.py_pre)
 			view.heap.py_pre[k] = s->heap.py_pre[j];
+		if (view.heap.py_span)
+			view.heap.py_span[k] = s->heap.py_span[j];
 		rv.state[k++] = r->state[j];
 	}
 	view.heap.nchunks = view.heap.cap = k;
@@ -603,6 +607,7 @@ report_leaked_only(const struct options *o, const struct scan *s, const struct r
 	type_table_free(&tt);
 	free(view.heap.chunks);
 	free(view.heap.py_pre);
+	free(view.heap.py_span);
 	free(cls);
 	free(rv.state);
 }

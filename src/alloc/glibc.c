@@ -1385,6 +1385,7 @@ heap_model_free(struct heap_model *m)
 	free(m->problems);
 	free(m->owned);
 	free(m->py_pre);
+	free(m->py_span);
 	memset(m, 0, sizeof(*m));
 }
 

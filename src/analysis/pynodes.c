@@ -55,6 +55,7 @@ merge_nodes(const struct heap_model *g, const struct py_nodes *nd, struct pyview
 	n = g->nchunks + live;
 	m->chunks = xmalloc((n ? n : 1) * sizeof(*m->chunks));
 	m->py_pre = xcalloc(n ? n : 1, 1);
+	m->py_span = xcalloc(n ? n : 1, sizeof(*m->py_span));
 	v->cls = xmalloc((n ? n : 1) * sizeof(*v->cls));
 	for (size_t i = 0; i <= p->npools; i++) {
 		const struct pym_pool *pool = i < p->npools ? &p->pools[i] : NULL;
@@ -64,6 +65,7 @@ merge_nodes(const struct heap_model *g, const struct py_nodes *nd, struct pyview
 			m->chunks[k] = g->chunks[ci];
 			v->cls[k] = nd->chunk_cls[ci];
 			m->py_pre[k] = nd->chunk_pre[ci];
+			m->py_span[k] = nd->chunk_span[ci];
 		}
 		if (!pool)
 			break;
@@ -77,6 +79,7 @@ merge_nodes(const struct heap_model *g, const struct py_nodes *nd, struct pyview
 							  .arena = CHUNK_ARENA_BLOCK };
 			v->cls[k] = nd->cls[nd->first[i] + b];
 			m->py_pre[k] = nd->pre[nd->first[i] + b];
+			m->py_span[k] = nd->span[nd->first[i] + b];
 			k++;
 		}
 	}
@@ -111,6 +114,7 @@ pyview_free(struct pyview *v)
 	free(v->scan.heap.chunks);
 	free(v->scan.heap.owned);
 	free(v->scan.heap.py_pre);
+	free(v->scan.heap.py_span);
 	free(v->cls);
 	py_summary_free(&v->py);
 	memset(v, 0, sizeof(*v));

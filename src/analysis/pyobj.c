@@ -25,6 +25,7 @@
 #define TPF_HAVE_GC (1ULL << 14)
 #define TPF_MANAGED_DICT (1ULL << 4)
 #define TPF_MANAGED_WEAKREF (1ULL << 3)
+#define TPF_INLINE_VALUES (1ULL << 2)
 #define TPF_TYPE_SUBCLASS (1ULL << 31)
 
 #define OFF_TYPE 8
@@ -64,6 +65,8 @@ struct tslot {
 	bool is_long;      /* int and its subclasses: ob_size is not a count in 3.12+ */
 	bool is_list, is_dict;
 	bool gc;           /* Py_TPFLAGS_HAVE_GC: a GC head ends the preheader */
+	bool sized;        /* an instance's bytes end at basicsize + itemsize * ob_size
+			      (not int, no managed dict or inline values) */
 	bool values;       /* 3.11, 3.12: instances may keep attribute values apart */
 	int64_t dict_at;   /* where an instance keeps its __dict__ pointer, from the
 			      object; 0: none (see owned_dicts) */
@@ -79,6 +82,7 @@ struct owned {
 	uint64_t dict;     /* the dict object's or the block's address */
 	int32_t owner;     /* the class (or row) it counts in */
 	int32_t kind;      /* enum own_kind */
+	uint32_t span;     /* 1 + the bytes of it in use (a list's items: 8 each); 0: all */
 };
 
 struct scanner {
@@ -277,6 +281,7 @@ verdict(struct scanner *s, uint64_t t, struct tslot *v)
 		return;
 	v->pre = (flags & TPF_HAVE_GC ? 16 : 0) + (flags & s->lay->preheader_flags ? 16 : 0);
 	v->gc = flags & TPF_HAVE_GC;
+	v->sized = !(flags & (1ULL << 24)) && !(flags & (TPF_MANAGED_DICT | TPF_INLINE_VALUES));
 	v->basicsize = basic;
 	if (!rd(s, t + 40, &v->itemsize) || v->itemsize > 64)
 		v->itemsize = 0;
@@ -397,12 +402,12 @@ object_class(struct scanner *s, const unsigned char *p, uint64_t len, uint64_t a
 }
 
 static void
-note(struct scanner *s, uint64_t addr, int32_t owner, int32_t kind)
+note(struct scanner *s, uint64_t addr, int32_t owner, int32_t kind, uint32_t span)
 {
 	if (!addr || (addr & 7))
 		return;
 	s->own = xgrow(s->own, &s->owncap, s->nown + 1, sizeof(*s->own));
-	s->own[s->nown++] = (struct owned){ addr, owner, kind };
+	s->own[s->nown++] = (struct owned){ addr, owner, kind, span };
 }
 
 static int32_t
@@ -438,17 +443,22 @@ note_parts(struct scanner *s, const struct tslot *v, uint64_t obj)
 	uint64_t w;
 
 	if (v->dict_at && rd(s, obj + (uint64_t)v->dict_at, &w) && !(w & 1))
-		note(s, w, v->cls, OWN_DICT); /* 3.12 tags a values pointer with bit 0 */
+		note(s, w, v->cls, OWN_DICT, 0); /* 3.12 tags a values pointer with bit 0 */
 	if (v->values && s->lay->minor == 11 && rd(s, obj - 32, &w) && w)
-		note(s, values_block(s, w), v->cls, OWN_BYTES);
+		note(s, values_block(s, w), v->cls, OWN_BYTES, 0);
 	if (v->values && s->lay->minor == 12 && rd(s, obj - 24, &w) && (w & 1))
-		note(s, values_block(s, w - 1), v->cls, OWN_BYTES);
-	if (v->is_list && rd(s, obj + 24, &w) && w)
-		note(s, w, row(s, &s->row_items, "[list items]"), OWN_ROW);
+		note(s, values_block(s, w - 1), v->cls, OWN_BYTES, 0);
+	if (v->is_list && rd(s, obj + 24, &w) && w) {
+		uint64_t n;
+
+		/* items past ob_size are unused capacity: stale words */
+		note(s, w, row(s, &s->row_items, "[list items]"), OWN_ROW,
+		     rd(s, obj + 16, &n) && n < (1u << 28) ? (uint32_t)(8 * n + 1) : 0);
+	}
 	if (v->is_dict && rd(s, obj + OFF_DICT_KEYS, &w))
-		note(s, w, row(s, &s->row_keys, "[dict keys]"), OWN_ROW);
+		note(s, w, row(s, &s->row_keys, "[dict keys]"), OWN_ROW, 0);
 	if (v->is_dict && rd(s, obj + OFF_DICT_VALUES, &w) && w)
-		note(s, values_block(s, w), row(s, &s->row_values, "[dict values]"), OWN_ROW);
+		note(s, values_block(s, w), row(s, &s->row_values, "[dict values]"), OWN_ROW, 0);
 }
 
 static void
@@ -462,6 +472,24 @@ count(struct scanner *s, struct py_summary *out, int32_t c, uint64_t addr, uint6
 	k->bytes += bytes;
 	out->objects++;
 	out->object_bytes += bytes;
+}
+
+/* 1 + the bytes of a block that an object at offset o in it occupies, when
+ * its type says so and that is less than the block (the rest is slack,
+ * stale); 0: the whole block. */
+static uint32_t
+object_span(const struct tslot *v, const unsigned char *obj, uint32_t o, uint32_t block)
+{
+	uint64_t n = 0, end;
+
+	if (!v->sized)
+		return 0;
+	if (v->itemsize)
+		memcpy(&n, obj + 16, 8);
+	if (n > block)
+		return 0;
+	end = (o + v->basicsize + v->itemsize * n + 7) & ~7ULL;
+	return end < block ? (uint32_t)end + 1 : 0;
 }
 
 static void
@@ -490,6 +518,8 @@ scan_pools(struct scanner *s, const struct pym_heap *h, size_t begin, size_t end
 			if (s->nodes) {
 				s->nodes->cls[s->nodes->first[i] + b] = (uint32_t)c;
 				s->nodes->pre[s->nodes->first[i] + b] = v->gc ? (uint8_t)(o / 16) : 0;
+				s->nodes->span[s->nodes->first[i] + b] =
+					object_span(v, p + off + o, o, pool->block);
 			}
 			count(s, out, c, pool->addr + off, pool->block);
 			note_parts(s, v, pool->addr + off + o);
@@ -537,7 +567,8 @@ merge_scanner(struct scanner *s, struct scanner *u, size_t from, size_t npools)
 	}
 	for (size_t i = 0; i < u->nown; i++) {
 		s->own = xgrow(s->own, &s->owncap, s->nown + 1, sizeof(*s->own));
-		s->own[s->nown++] = (struct owned){ u->own[i].dict, id[u->own[i].owner], u->own[i].kind };
+		s->own[s->nown++] = (struct owned){ u->own[i].dict, id[u->own[i].owner], u->own[i].kind,
+						    u->own[i].span };
 	}
 	if (!s->dict_type)
 		s->dict_type = u->dict_type;
@@ -643,7 +674,7 @@ struct claims {
 
 static bool
 claim(const struct scanner *s, struct claims *cl, size_t pi, unsigned bi, const struct hs_chunk *c,
-      int32_t owner)
+      int32_t owner, uint32_t span)
 {
 	if (c) {
 		size_t k = (size_t)(c - s->in->heap->chunks);
@@ -653,15 +684,19 @@ claim(const struct scanner *s, struct claims *cl, size_t pi, unsigned bi, const 
 		if (cl->chunk[k])
 			return false;
 		cl->chunk[k] = 1;
-		if (s->nodes)
+		if (s->nodes) {
 			s->nodes->chunk_cls[k] = (uint32_t)owner;
+			s->nodes->chunk_span[k] = span;
+		}
 		return true;
 	}
 	if (cl->pool[pi][bi / 64] >> (bi % 64) & 1)
 		return false;
 	cl->pool[pi][bi / 64] |= 1ULL << (bi % 64);
-	if (s->nodes)
+	if (s->nodes) {
 		s->nodes->cls[s->nodes->first[pi] + bi] = (uint32_t)owner;
+		s->nodes->span[s->nodes->first[pi] + bi] = span;
+	}
 	return true;
 }
 
@@ -715,7 +750,7 @@ owned_parts(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 			    !find_block(s, h, w->dict - 16, &pi, &bi, &ch))
 				continue;
 			b = ch ? ch->size : h->pools[pi].block;
-			if (b > s->cls[dc].bytes || !claim(s, &cl, pi, bi, ch, w->owner))
+			if (b > s->cls[dc].bytes || !claim(s, &cl, pi, bi, ch, w->owner, 0))
 				continue;
 			s->cls[dc].count--;
 			s->cls[dc].bytes -= b;
@@ -726,7 +761,8 @@ owned_parts(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 			continue;
 		}
 		if (!find_block(s, h, w->dict, &pi, &bi, &ch) ||
-		    !(b = buffer_bytes(s, h, w->dict, pi, ch)) || !claim(s, &cl, pi, bi, ch, w->owner))
+		    !(b = buffer_bytes(s, h, w->dict, pi, ch)) ||
+		    !claim(s, &cl, pi, bi, ch, w->owner, w->span))
 			continue;
 		if (w->kind == OWN_ROW) {
 			if (!c->count)
@@ -867,6 +903,8 @@ nodes_init(struct py_nodes *n, const struct py_input *in)
 	n->nchunks = in->heap ? in->heap->nchunks : 0;
 	n->chunk_cls = xmalloc((n->nchunks ? n->nchunks : 1) * sizeof(*n->chunk_cls));
 	n->chunk_pre = xcalloc(n->nchunks ? n->nchunks : 1, 1);
+	n->span = xcalloc(n->nblocks ? n->nblocks : 1, sizeof(*n->span));
+	n->chunk_span = xcalloc(n->nchunks ? n->nchunks : 1, sizeof(*n->chunk_span));
 	memset(n->chunk_cls, 0xff, n->nchunks * sizeof(*n->chunk_cls));
 }
 
@@ -879,6 +917,8 @@ py_nodes_free(struct py_nodes *n)
 	free(n->pre);
 	free(n->chunk_cls);
 	free(n->chunk_pre);
+	free(n->span);
+	free(n->chunk_span);
 	memset(n, 0, sizeof(*n));
 }
 

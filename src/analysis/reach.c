@@ -51,6 +51,7 @@ struct segment {
 struct reach_index {
 	const struct hs_chunk *c;
 	const uint8_t *pre;   /* heap_model.py_pre: GC heads, or NULL */
+	const uint32_t *span; /* heap_model.py_span: bytes holding data, or NULL */
 	size_t nchunks;
 	struct segment *seg;
 	size_t nseg;
@@ -111,6 +112,14 @@ static bool
 is_live(const struct hs_chunk *c)
 {
 	return c->kind == CK_INUSE || c->kind == CK_MMAPPED;
+}
+
+/* Chunk j's scanned bytes, len of them, less its slack (heap_model.py_span). */
+static inline void
+data_len(const uint32_t *span, size_t j, uint64_t *len)
+{
+	if (span && span[j] && span[j] - 1u < *len)
+		*len = span[j] - 1u;
 }
 
 /* The offsets from malloc's pointer of chunk j's GC head (pynodes.h):
@@ -189,6 +198,7 @@ index_build(const struct heap_model *h)
 
 	ix->c = h->chunks;
 	ix->pre = h->py_pre;
+	ix->span = h->py_span;
 	ix->nchunks = h->nchunks;
 	for (size_t i = 0; i < h->nchunks; i++) {
 		const struct hs_chunk *c = &h->chunks[i];
@@ -391,6 +401,7 @@ scan_chunk(struct marker *m, const struct image *img, uint32_t j)
 	uint64_t glo, ghi;
 
 	gc_head(m->ix->pre, j, &glo, &ghi);
+	data_len(m->ix->span, j, &len);
 	if (++tick == 65536) {
 		tick = 0;
 		progress_add(65536);
@@ -538,6 +549,7 @@ worker_scan(struct mark_worker *w, uint32_t j)
 	if (!p)
 		return;
 	gc_head(w->ix->pre, j, &glo, &ghi);
+	data_len(w->ix->span, j, &len);
 	w->scanned_bytes += len;
 	if (w->eb)
 		start = ebuf_begin(w->eb, j);
@@ -820,6 +832,7 @@ point_from(struct marker *m, const struct image *img, uint32_t j, bool flood)
 	if (!p)
 		return;
 	gc_head(m->ix->pre, j, &glo, &ghi);
+	data_len(m->ix->span, j, &len);
 	for (uint64_t off = 0; off + 8 <= len; off += 8) {
 		uint64_t w;
 		long t;
@@ -1047,6 +1060,7 @@ reach_referrers(const struct scan *s, const struct reach *r, size_t idx, reach_r
 		rf.chunk = (long)j;
 		rf.base = c->addr;
 		gc_head(h->py_pre, j, &rf.skip_lo, &rf.skip_hi);
+		data_len(h->py_span, j, &len);
 		referrers_in(&rf, p, c->addr + 16, c->addr + 16 + len, NULL);
 	}
 }
