@@ -16,17 +16,184 @@ cmp_range(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* The model's owned ranges and every pool, sorted, overlaps joined. */
+/* ---- stale words the interpreter keeps -------------------------------------- *
+ *
+ * Two structures of CPython hold words that are no longer data, where the
+ * conservative mark would take them for roots:
+ *
+ *   - the list and dict free lists, `free_list[80]` (3.13: `items[80]`)
+ *     followed by `int numfree` (dicts 3.10-3.12: after the keys' free list,
+ *     1280 bytes on): a pop decrements numfree and leaves the slot as it
+ *     was, so slots from numfree on point at objects handed out again, live
+ *     ones.  Recognised by its first numfree slots all pointing at parked
+ *     objects of the type (reference count 0, ob_type list or dict); an
+ *     empty free list (numfree 0) cannot be told from other data and stays.
+ *   - 3.11+'s frame data stack, chunks CPython maps itself:
+ *       _PyStackChunk: +0 previous, +8 size, +16 top (in words, of a
+ *       previous chunk), +24 data...
+ *     and in the thread state datastack_chunk, datastack_top,
+ *     datastack_limit (= chunk + size), one after the other.  From top to
+ *     limit lie frames that returned.
+ *
+ * Both are searched in the modules' writable data and in glibc chunks of up
+ * to 64 KiB (thread and interpreter states); what is found is cut from the
+ * roots as malloc's own memory is (heap_model.owned).
+ */
+
+#define FREELIST_MAX 80
+#define STATE_MAX (64u << 10)
+#define STACK_CHUNKS_MAX 64
+
+struct stale {
+	const struct scan *s;
+	uint64_t list_type, dict_type;
+	struct owned_range *r;
+	size_t n, cap;
+};
+
 static void
-owned_with_pools(const struct heap_model *h, const struct pym_heap *p, struct heap_model *out)
+stale_add(struct stale *st, uint64_t start, uint64_t end)
 {
-	size_t n = h->nowned + p->nall, k = 0;
+	if (end <= start)
+		return;
+	st->r = xgrow(st->r, &st->cap, st->n + 1, sizeof(*st->r));
+	st->r[st->n++] = (struct owned_range){ start, end };
+}
+
+static bool
+parked(const struct stale *st, uint64_t obj, uint64_t type)
+{
+	uint64_t refcnt, t;
+
+	return obj && !(obj & 7) && image_u64(&st->s->img, obj, &refcnt) && !refcnt &&
+	       image_u64(&st->s->img, obj + 8, &t) && t == type;
+}
+
+/* A free list of type's objects whose slots start at p (address at), with
+ * numfree at at + off: the stale slots past numfree. */
+static void
+try_freelist(struct stale *st, const unsigned char *p, uint64_t at, uint64_t avail, uint64_t type,
+	     uint64_t off)
+{
+	uint32_t n;
+
+	if (!type || avail < off + 4)
+		return;
+	memcpy(&n, p + off, 4);
+	if (!n || n > FREELIST_MAX)
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t w;
+
+		memcpy(&w, p + 8 * i, 8);
+		if (!parked(st, w, type))
+			return;
+	}
+	stale_add(st, at + 8ULL * n, at + 8ULL * FREELIST_MAX);
+}
+
+/* datastack_chunk, _top, _limit at p: the dead part of every chunk. */
+static void
+try_datastack(struct stale *st, const unsigned char *p)
+{
+	const struct image *img = &st->s->img;
+	uint64_t c, top, limit, size, prev, ptop;
+
+	memcpy(&c, p, 8);
+	memcpy(&top, p + 8, 8);
+	memcpy(&limit, p + 16, 8);
+	if (!c || (c & 7) || top <= c || top > limit || limit - c > (1ULL << 30) || ((top - c) & 7) ||
+	    !image_u64(img, c + 8, &size) || size != limit - c)
+		return;
+	stale_add(st, top, limit);
+	for (int k = 0; k < STACK_CHUNKS_MAX && image_u64(img, c, &prev) && prev; k++) {
+		if ((prev & 7) || !image_u64(img, prev + 8, &size) || !image_u64(img, prev + 16, &ptop) ||
+		    size > (1ULL << 30) || ptop > size / 8 || 24 + 8 * ptop > size)
+			return;
+		stale_add(st, prev + 24 + 8 * ptop, prev + size);
+		c = prev;
+	}
+}
+
+static void
+stale_search(struct stale *st, const unsigned char *p, uint64_t start, uint64_t len)
+{
+	for (uint64_t off = 0; off + 24 <= len; off += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + off, 8);
+		if (!w || (w & 7))
+			continue;
+		try_datastack(st, p + off);
+		if (parked(st, w, st->list_type)) {
+			try_freelist(st, p + off, start + off, len - off, st->list_type, 640);
+		} else if (parked(st, w, st->dict_type)) {
+			try_freelist(st, p + off, start + off, len - off, st->dict_type, 640);
+			try_freelist(st, p + off, start + off, len - off, st->dict_type, 1280);
+		}
+	}
+}
+
+/* The type of the objects of class name (a builtin) among the nodes, or 0. */
+static uint64_t
+builtin_type(const struct pyview *v, const char *name)
+{
+	const struct heap_model *m = &v->scan.heap;
+	uint64_t t;
+
+	for (size_t c = 0; c < v->py.nclasses; c++) {
+		if (strcmp(v->py.classes[c].name, name))
+			continue;
+		for (size_t j = 0; j < m->nchunks; j++)
+			if (v->cls[j] == c && image_u64(&v->scan.img, heap_model_shown(m, j) + 8, &t))
+				return t;
+	}
+	return 0;
+}
+
+static void
+find_stale(const struct pyview *v, const struct heap_model *g, struct stale *st)
+{
+	const struct image *img = &v->scan.img;
+
+	st->s = &v->scan;
+	st->list_type = builtin_type(v, "list");
+	st->dict_type = builtin_type(v, "dict");
+	for (size_t i = 0; i < img->n; i++) {
+		const struct region *r = &img->r[i];
+		bool module = r->name[0] == '/' ||
+			      (!r->name[0] && i > 0 && img->r[i - 1].end == r->start &&
+			       img->r[i - 1].name[0] == '/');
+
+		if (module)
+			stale_search(st, r->data, r->start, r->end - r->start);
+	}
+	for (size_t j = 0; j < g->nchunks; j++) {
+		const struct hs_chunk *c = &g->chunks[j];
+		const unsigned char *p;
+
+		if ((c->kind != CK_INUSE && c->kind != CK_MMAPPED) || c->size > STATE_MAX ||
+		    c->size < 40 || !(p = image_ptr(img, c->addr + 16, c->size - 16)))
+			continue;
+		stale_search(st, p, c->addr + 16, c->size - 16);
+	}
+}
+
+/* The model's owned ranges, every pool and the stale words, sorted, overlaps
+ * joined. */
+static void
+owned_with_pools(const struct heap_model *h, const struct pym_heap *p, const struct stale *st,
+		 struct heap_model *out)
+{
+	size_t n = h->nowned + p->nall + st->n, k = 0;
 	struct owned_range *o = xmalloc((n ? n : 1) * sizeof(*o));
 
 	if (h->nowned)
 		memcpy(o, h->owned, h->nowned * sizeof(*o));
 	for (size_t i = 0; i < p->nall; i++)
 		o[h->nowned + i] = (struct owned_range){ p->all[i], p->all[i] + p->pool_size };
+	if (st->n)
+		memcpy(o + h->nowned + p->nall, st->r, st->n * sizeof(*o));
 	qsort(o, n, sizeof(*o), cmp_range);
 	for (size_t i = 0; i < n; i++) {
 		if (k && o[i].start <= o[k - 1].end) {
@@ -102,8 +269,12 @@ pyview_build(const struct scan *s, struct pyview *v, char *why, size_t whylen)
 		return ret;
 	v->scan = *s;
 	v->scan.heap.chunks_big = false;
+	struct stale st = { 0 };
+
 	merge_nodes(&s->heap, &nd, v);
-	owned_with_pools(&s->heap, &nd.pools, &v->scan.heap);
+	find_stale(v, &s->heap, &st);
+	owned_with_pools(&s->heap, &nd.pools, &st, &v->scan.heap);
+	free(st.r);
 	py_nodes_free(&nd);
 	return 0;
 }
