@@ -812,6 +812,44 @@ find_type_type(struct scanner *s, const char **module)
 	return false;
 }
 
+/* The free-threaded build (3.13t, --disable-gil) has a longer object
+ * header: ob_tid, flags, mutex, gc bits, ob_ref_local (u32), ob_ref_shared,
+ * and ob_type only at +24, so tp_name is at +40 and tp_basicsize at +48.
+ * Its objects live in mimalloc's heaps, not pymalloc's pools: recognised,
+ * so the user is told, not read.  true and *module when `type` is found so. */
+#define FT_OFF_TYPE 24
+#define FT_OFF_TP_NAME 40
+#define FT_OFF_BASICSIZE 48
+
+static bool
+find_type_type_ft(struct scanner *s, const char **module, uint64_t *hsize)
+{
+	const struct image *img = s->in->img;
+
+	for (size_t i = 0; i < img->n; i++) {
+		const struct region *r = &img->r[i];
+		uint64_t len = r->end - r->start;
+
+		if (r->name[0] != '/' || len < OFF_TP_DICT + 16)
+			continue;
+		for (uint64_t off = 0; off + OFF_TP_DICT + 16 <= len; off += 8) {
+			uint64_t self, name;
+			char buf[8];
+
+			memcpy(&self, r->data + off + FT_OFF_TYPE, 8);
+			if (self != r->start + off)
+				continue;
+			memcpy(&name, r->data + off + FT_OFF_TP_NAME, 8);
+			if (!rd_cstr(s, name, buf, sizeof(buf)) || strcmp(buf, "type"))
+				continue;
+			memcpy(hsize, r->data + off + FT_OFF_BASICSIZE, 8);
+			*module = r->name;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* 3.minor from sizeof(PyHeapTypeObject); 3.8 and 3.9 share 880 bytes, and
  * the file name of the module holding `type` tells them apart. */
 static int
@@ -938,8 +976,15 @@ pyobj_scan_nodes(const struct py_input *in, struct py_summary *out, struct py_no
 	uint64_t hsize;
 
 	memset(out, 0, sizeof(*out));
-	if (!find_type_type(&s, &module))
-		return -1;
+	if (!find_type_type(&s, &module)) {
+		if (!find_type_type_ft(&s, &module, &hsize))
+			return -1;
+		snprintf(why, whylen, "%s holds CPython's `type` of a free-threaded build "
+			 "(python3.13t, sizeof(PyHeapTypeObject) %llu), whose objects mimalloc "
+			 "allocates, not pymalloc: they are not read", module,
+			 (unsigned long long)hsize);
+		return -2;
+	}
 	if (!rd(&s, s.type_type + OFF_BASICSIZE, &hsize))
 		hsize = 0;
 	out->minor = python_minor(hsize, module);
