@@ -187,6 +187,11 @@ struct heap_model {
 	 * the rest is slack or unused capacity, stale words that are not
 	 * scanned.  0: all of it. */
 	uint32_t *py_span;
+	/* Ranges inside chunks whose words are stale (pynodes.h: free-list
+	 * slots past numfree in an interpreter state malloc holds): not
+	 * scanned.  Sorted, not overlapping; NULL when none. */
+	struct owned_range *py_dead;
+	size_t npy_dead;
 };
 
 /* The address shown for chunk j of m: malloc's pointer, or the Python

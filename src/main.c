@@ -536,6 +536,8 @@ analyze_nodes(struct scan *s, const uint32_t *cls, const struct py_summary *py,
 	sub.heap.chunks_big = false;
 	sub.heap.py_pre = NULL;
 	sub.heap.py_span = NULL;
+	sub.heap.py_dead = NULL;
+	sub.heap.npy_dead = 0;
 	for (size_t j = 0; j < s->heap.nchunks; j++)
 		if (cls[j] == PY_NODE_NONE)
 			sub.heap.chunks[k++] = s->heap.chunks[j];

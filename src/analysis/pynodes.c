@@ -36,26 +36,35 @@ cmp_range(const void *a, const void *b)
  *     limit lie frames that returned.
  *
  * Both are searched in the modules' writable data and in glibc chunks of up
- * to 64 KiB (thread and interpreter states); what is found is cut from the
- * roots as malloc's own memory is (heap_model.owned).
+ * to 256 KiB (thread and interpreter states); what is found is cut from the
+ * roots as malloc's own memory is (heap_model.owned) or, inside a chunk (an
+ * interpreter state malloc holds, 3.10's), not scanned (heap_model.py_dead).
  */
 
 #define FREELIST_MAX 80
-#define STATE_MAX (64u << 10)
+#define STATE_MAX (256u << 10)
 #define STACK_CHUNKS_MAX 64
 
 struct stale {
 	const struct scan *s;
 	uint64_t list_type, dict_type;
-	struct owned_range *r;
+	struct owned_range *r;      /* in roots */
 	size_t n, cap;
+	struct owned_range *in;     /* inside chunks */
+	size_t nin, incap;
+	bool in_chunk;              /* the search is in a chunk now */
 };
 
 static void
-stale_add(struct stale *st, uint64_t start, uint64_t end)
+stale_add(struct stale *st, uint64_t start, uint64_t end, bool in_chunk)
 {
 	if (end <= start)
 		return;
+	if (in_chunk) {
+		st->in = xgrow(st->in, &st->incap, st->nin + 1, sizeof(*st->in));
+		st->in[st->nin++] = (struct owned_range){ start, end };
+		return;
+	}
 	st->r = xgrow(st->r, &st->cap, st->n + 1, sizeof(*st->r));
 	st->r[st->n++] = (struct owned_range){ start, end };
 }
@@ -89,7 +98,7 @@ try_freelist(struct stale *st, const unsigned char *p, uint64_t at, uint64_t ava
 		if (!parked(st, w, type))
 			return;
 	}
-	stale_add(st, at + 8ULL * n, at + 8ULL * FREELIST_MAX);
+	stale_add(st, at + 8ULL * n, at + 8ULL * FREELIST_MAX, st->in_chunk);
 }
 
 /* datastack_chunk, _top, _limit at p: the dead part of every chunk. */
@@ -105,12 +114,13 @@ try_datastack(struct stale *st, const unsigned char *p)
 	if (!c || (c & 7) || top <= c || top > limit || limit - c > (1ULL << 30) || ((top - c) & 7) ||
 	    !image_u64(img, c + 8, &size) || size != limit - c)
 		return;
-	stale_add(st, top, limit);
+	/* the data stack is an mmap of its own, in roots */
+	stale_add(st, top, limit, false);
 	for (int k = 0; k < STACK_CHUNKS_MAX && image_u64(img, c, &prev) && prev; k++) {
 		if ((prev & 7) || !image_u64(img, prev + 8, &size) || !image_u64(img, prev + 16, &ptop) ||
 		    size > (1ULL << 30) || ptop > size / 8 || 24 + 8 * ptop > size)
 			return;
-		stale_add(st, prev + 24 + 8 * ptop, prev + size);
+		stale_add(st, prev + 24 + 8 * ptop, prev + size, false);
 		c = prev;
 	}
 }
@@ -165,6 +175,7 @@ find_stale(const struct pyview *v, const struct heap_model *g, struct stale *st)
 			      (!r->name[0] && i > 0 && img->r[i - 1].end == r->start &&
 			       img->r[i - 1].name[0] == '/');
 
+		st->in_chunk = false;
 		if (module)
 			stale_search(st, r->data, r->start, r->end - r->start);
 	}
@@ -175,6 +186,7 @@ find_stale(const struct pyview *v, const struct heap_model *g, struct stale *st)
 		if ((c->kind != CK_INUSE && c->kind != CK_MMAPPED) || c->size > STATE_MAX ||
 		    c->size < 40 || !(p = image_ptr(img, c->addr + 16, c->size - 16)))
 			continue;
+		st->in_chunk = true;
 		stale_search(st, p, c->addr + 16, c->size - 16);
 	}
 }
@@ -274,6 +286,19 @@ pyview_build(const struct scan *s, struct pyview *v, char *why, size_t whylen)
 	merge_nodes(&s->heap, &nd, v);
 	find_stale(v, &s->heap, &st);
 	owned_with_pools(&s->heap, &nd.pools, &st, &v->scan.heap);
+	if (st.nin > 1)
+		qsort(st.in, st.nin, sizeof(*st.in), cmp_range);
+	size_t k = 0;
+	for (size_t i = 0; i < st.nin; i++) { /* overlaps joined */
+		if (k && st.in[i].start <= st.in[k - 1].end) {
+			if (st.in[i].end > st.in[k - 1].end)
+				st.in[k - 1].end = st.in[i].end;
+			continue;
+		}
+		st.in[k++] = st.in[i];
+	}
+	v->scan.heap.py_dead = st.in;
+	v->scan.heap.npy_dead = k;
 	free(st.r);
 	py_nodes_free(&nd);
 	return 0;
@@ -286,6 +311,7 @@ pyview_free(struct pyview *v)
 	free(v->scan.heap.owned);
 	free(v->scan.heap.py_pre);
 	free(v->scan.heap.py_span);
+	free(v->scan.heap.py_dead);
 	free(v->cls);
 	py_summary_free(&v->py);
 	memset(v, 0, sizeof(*v));

@@ -52,6 +52,8 @@ struct reach_index {
 	const struct hs_chunk *c;
 	const uint8_t *pre;   /* heap_model.py_pre: GC heads, or NULL */
 	const uint32_t *span; /* heap_model.py_span: bytes holding data, or NULL */
+	const struct owned_range *dead; /* heap_model.py_dead */
+	size_t ndead;
 	size_t nchunks;
 	struct segment *seg;
 	size_t nseg;
@@ -120,6 +122,23 @@ data_len(const uint32_t *span, size_t j, uint64_t *len)
 {
 	if (span && span[j] && span[j] - 1u < *len)
 		*len = span[j] - 1u;
+}
+
+/* Whether chunk c holds stale ranges (heap_model.py_dead), and whether the
+ * word at a is in one.  They are few: a linear look. */
+static inline bool
+holds_dead(const struct owned_range *d, size_t n, const struct hs_chunk *c)
+{
+	return n && c->addr < d[n - 1].end && c->addr + c->size > d[0].start;
+}
+
+static inline bool
+dead_at(const struct owned_range *d, size_t n, uint64_t a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a >= d[i].start && a < d[i].end)
+			return true;
+	return false;
 }
 
 /* The offsets from malloc's pointer of chunk j's GC head (pynodes.h):
@@ -199,6 +218,8 @@ index_build(const struct heap_model *h)
 	ix->c = h->chunks;
 	ix->pre = h->py_pre;
 	ix->span = h->py_span;
+	ix->dead = h->py_dead;
+	ix->ndead = h->npy_dead;
 	ix->nchunks = h->nchunks;
 	for (size_t i = 0; i < h->nchunks; i++) {
 		const struct hs_chunk *c = &h->chunks[i];
@@ -400,6 +421,8 @@ scan_chunk(struct marker *m, const struct image *img, uint32_t j)
 	long prev = -1;
 	uint64_t glo, ghi;
 
+	bool dead = holds_dead(m->ix->dead, m->ix->ndead, &m->ix->c[j]);
+
 	gc_head(m->ix->pre, j, &glo, &ghi);
 	data_len(m->ix->span, j, &len);
 	if (++tick == 65536) {
@@ -416,7 +439,8 @@ scan_chunk(struct marker *m, const struct image *img, uint32_t j)
 		long t;
 
 		memcpy(&w, p + off, 8);
-		if (w < m->ix->lo || w >= m->ix->hi || (off >= glo && off < ghi))
+		if (w < m->ix->lo || w >= m->ix->hi || (off >= glo && off < ghi) ||
+		    (dead && dead_at(m->ix->dead, m->ix->ndead, m->ix->c[j].addr + 16 + off)))
 			continue;
 		t = index_lookup(m->ix, w, &m->last_seg);
 		if (eb && t >= 0 && t != (long)j && t != prev) {
@@ -548,6 +572,8 @@ worker_scan(struct mark_worker *w, uint32_t j)
 
 	if (!p)
 		return;
+	bool dead = holds_dead(w->ix->dead, w->ix->ndead, &w->ix->c[j]);
+
 	gc_head(w->ix->pre, j, &glo, &ghi);
 	data_len(w->ix->span, j, &len);
 	w->scanned_bytes += len;
@@ -559,7 +585,8 @@ worker_scan(struct mark_worker *w, uint32_t j)
 		uint8_t expect = UNREACHED;
 
 		memcpy(&v, p + off, 8);
-		if (v < w->ix->lo || v >= w->ix->hi || (off >= glo && off < ghi))
+		if (v < w->ix->lo || v >= w->ix->hi || (off >= glo && off < ghi) ||
+		    (dead && dead_at(w->ix->dead, w->ix->ndead, w->ix->c[j].addr + 16 + off)))
 			continue;
 		t = index_lookup(w->ix, v, &w->last_seg);
 		if (t < 0)
@@ -831,13 +858,16 @@ point_from(struct marker *m, const struct image *img, uint32_t j, bool flood)
 
 	if (!p)
 		return;
+	bool dead = holds_dead(m->ix->dead, m->ix->ndead, &m->ix->c[j]);
+
 	gc_head(m->ix->pre, j, &glo, &ghi);
 	data_len(m->ix->span, j, &len);
 	for (uint64_t off = 0; off + 8 <= len; off += 8) {
 		uint64_t w;
 		long t;
 
-		if (off >= glo && off < ghi)
+		if ((off >= glo && off < ghi) ||
+		    (dead && dead_at(m->ix->dead, m->ix->ndead, m->ix->c[j].addr + 16 + off)))
 			continue;
 		memcpy(&w, p + off, 8);
 		t = index_lookup(m->ix, w, &m->last_seg);
@@ -990,6 +1020,8 @@ struct referrers {
 	uint64_t us, ue;      /* the target chunk's user bytes */
 	uint64_t gs, ge;      /* its GC head's, not pointed into by references */
 	uint64_t skip_lo, skip_hi; /* the searched chunk's GC head: not searched */
+	const struct owned_range *dead; /* stale ranges inside it, or NULL */
+	size_t ndead;
 	reach_referrer_fn fn;
 	void *arg;
 	long chunk;           /* the chunk being searched, -1 for roots */
@@ -1008,7 +1040,8 @@ referrers_in(void *arg, const unsigned char *p, uint64_t start, uint64_t end,
 		memcpy(&w, p + (a - start), 8);
 		if (w < rf->us || w >= rf->ue || (w >= rf->gs && w < rf->ge))
 			continue;
-		if (rf->chunk >= 0 && a - start >= rf->skip_lo && a - start < rf->skip_hi)
+		if (rf->chunk >= 0 && ((a - start >= rf->skip_lo && a - start < rf->skip_hi) ||
+				       (rf->dead && dead_at(rf->dead, rf->ndead, a))))
 			continue;
 		if (rf->chunk >= 0) {
 			rf->fn(rf->arg, rf->chunk, a - rf->base, NULL);
@@ -1061,6 +1094,8 @@ reach_referrers(const struct scan *s, const struct reach *r, size_t idx, reach_r
 		rf.base = c->addr;
 		gc_head(h->py_pre, j, &rf.skip_lo, &rf.skip_hi);
 		data_len(h->py_span, j, &len);
+		rf.dead = holds_dead(h->py_dead, h->npy_dead, c) ? h->py_dead : NULL;
+		rf.ndead = h->npy_dead;
 		referrers_in(&rf, p, c->addr + 16, c->addr + 16 + len, NULL);
 	}
 }
