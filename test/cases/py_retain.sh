@@ -18,7 +18,8 @@
 #   - --why of a Leaf (its id(), or an address inside its block) ends at the
 #     Leaf's block, shown at the object's address, held by a list's items;
 #     --referrers of it names the [list items] block;
-#   - --pprof's profile names __main__.Holder.
+#   - --pprof's profile names __main__.Holder;
+#   - a gcore of the stopped process gives the live retained bytes by type.
 . "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
 need_heapscan
 
@@ -86,6 +87,19 @@ PY
 		fail "$py: --referrers of a Holder exited $?"
 	"$HEAPSCAN" --pprof "$tag.pb.gz" "$FIXTURE_PID" 2>>"$tag.err" || fail "$py: --pprof exited $?"
 	gzip -dc "$tag.pb.gz" | grep -aq "__main__\.Holder" || fail "$py: the profile does not name __main__.Holder"
+	if [ "$tag" = py0 ]; then # a core of it, taken stopped: the same retained bytes by type
+		kill -STOP "$FIXTURE_PID"
+		"$HEAPSCAN" --retained --json "$FIXTURE_PID" >stopped.json 2>>"$tag.err" || fail "--retained (stopped) failed"
+		take_gcore "$FIXTURE_PID" py.core
+		kill -CONT "$FIXTURE_PID"
+		"$HEAPSCAN" --retained --json py.core >core.json 2>>"$tag.err" || fail "--retained of the core failed"
+		"$PYTHON" - stopped.json core.json <<'PY' || fail "$py: the core's retained bytes by type differ from the live ones"
+import json, sys
+a, b = ({t["name"]: (t["bytes"], t["chunks"]) for t in json.load(open(f))["retained_by_type"]} for f in sys.argv[1:])
+sys.exit(not (a.get("__main__.Holder") and a == b))
+PY
+		rm -f py.core
+	fi
 	assert_running "$FIXTURE_PID"
 	stop_fixture "$FIXTURE_PID"
 	echo "ok: $py ($(head -n 1 "$READY"))"
