@@ -23,7 +23,8 @@ cmp_range(const void *a, const void *b)
  *
  *   - the list and dict free lists, `free_list[80]` (3.13: `items[80]`)
  *     followed by `int numfree` (dicts 3.10-3.12: after the keys' free list,
- *     1280 bytes on): a pop decrements numfree and leaves the slot as it
+ *     1280 bytes on; 3.8, 3.9: statics, the count just before the array,
+ *     see try_freelist_before): a pop decrements numfree and leaves the slot as it
  *     was, so slots from numfree on point at objects handed out again, live
  *     ones.  Recognised by its first numfree slots all pointing at parked
  *     objects of the type (reference count 0, ob_type list or dict); an
@@ -48,6 +49,7 @@ cmp_range(const void *a, const void *b)
 struct stale {
 	const struct scan *s;
 	uint64_t list_type, dict_type;
+	int minor;                  /* 3.minor */
 	struct owned_range *r;      /* in roots */
 	size_t n, cap;
 	struct owned_range *in;     /* inside chunks */
@@ -101,6 +103,39 @@ try_freelist(struct stale *st, const unsigned char *p, uint64_t at, uint64_t ava
 	stale_add(st, at + 8ULL * n, at + 8ULL * FREELIST_MAX, st->in_chunk);
 }
 
+/* 3.8 and 3.9 keep a free list and its count in statics of their own, the
+ * count within 32 bytes before the array (as their compilers lay out .bss).
+ * Taken only when the count equals the run of parked objects the array
+ * starts with, so a wrong guess cannot cut a slot that holds one. */
+static void
+try_freelist_before(struct stale *st, const unsigned char *p, uint64_t at, uint64_t before,
+		    uint64_t avail, uint64_t type)
+{
+	uint32_t run = 0;
+
+	if (!type || avail < 8 * FREELIST_MAX)
+		return;
+	while (run < FREELIST_MAX) {
+		uint64_t w;
+
+		memcpy(&w, p + 8 * run, 8);
+		if (!parked(st, w, type))
+			break;
+		run++;
+	}
+	if (run == FREELIST_MAX)
+		return; /* full: nothing stale */
+	for (uint64_t back = 8; back <= 32 && back <= before; back += 8) {
+		uint32_t n;
+
+		memcpy(&n, p - back, 4);
+		if (n == run) {
+			stale_add(st, at + 8ULL * n, at + 8ULL * FREELIST_MAX, st->in_chunk);
+			return;
+		}
+	}
+}
+
 /* datastack_chunk, _top, _limit at p: the dead part of every chunk. */
 static void
 try_datastack(struct stale *st, const unsigned char *p)
@@ -137,9 +172,15 @@ stale_search(struct stale *st, const unsigned char *p, uint64_t start, uint64_t 
 		try_datastack(st, p + off);
 		if (parked(st, w, st->list_type)) {
 			try_freelist(st, p + off, start + off, len - off, st->list_type, 640);
+			if (st->minor <= 9)
+				try_freelist_before(st, p + off, start + off, off, len - off,
+						    st->list_type);
 		} else if (parked(st, w, st->dict_type)) {
 			try_freelist(st, p + off, start + off, len - off, st->dict_type, 640);
 			try_freelist(st, p + off, start + off, len - off, st->dict_type, 1280);
+			if (st->minor <= 9)
+				try_freelist_before(st, p + off, start + off, off, len - off,
+						    st->dict_type);
 		}
 	}
 }
@@ -167,6 +208,7 @@ find_stale(const struct pyview *v, const struct heap_model *g, struct stale *st)
 	const struct image *img = &v->scan.img;
 
 	st->s = &v->scan;
+	st->minor = v->py.minor;
 	st->list_type = builtin_type(v, "list");
 	st->dict_type = builtin_type(v, "dict");
 	for (size_t i = 0; i < img->n; i++) {
