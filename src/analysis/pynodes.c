@@ -262,8 +262,9 @@ owned_with_pools(const struct heap_model *h, const struct pym_heap *p, const str
 }
 
 /* glibc's chunks and the live blocks, merged by address.  A pool never lies
- * inside a glibc chunk (pymalloc_walk skips those), so the two do not
- * overlap. */
+ * inside a glibc chunk (pymalloc_walk skips those), and one that holds a
+ * chunk's start is dropped here, so the two do not overlap and the model
+ * stays sorted. */
 static void
 merge_nodes(const struct heap_model *g, const struct py_nodes *nd, struct pyview *v)
 {
@@ -290,6 +291,9 @@ merge_nodes(const struct heap_model *g, const struct py_nodes *nd, struct pyview
 		}
 		if (!pool)
 			break;
+		/* hostile memory: a "pool" with a glibc chunk inside it is none */
+		if (ci < g->nchunks && g->chunks[ci].addr < pool->addr + p->pool_size)
+			continue;
 		for (unsigned b = 0; b < pool->nblocks; b++) {
 			uint64_t at = pool->addr + PYM_POOL_OVERHEAD + (uint64_t)b * pool->block;
 
@@ -302,10 +306,10 @@ merge_nodes(const struct heap_model *g, const struct py_nodes *nd, struct pyview
 			m->py_pre[k] = nd->pre[nd->first[i] + b];
 			m->py_span[k] = nd->span[nd->first[i] + b];
 			k++;
+			v->blocks++;
 		}
 	}
 	m->nchunks = m->cap = k;
-	v->blocks = live;
 }
 
 int
