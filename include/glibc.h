@@ -58,6 +58,11 @@ static inline bool chunk_kind_is_free(enum chunk_kind k)
 #define CHUNK_USER(a) ((a) + 16)
 
 #define CHUNK_ARENA_NONE 0xfffu /* mmapped chunks belong to no arena */
+/* A block of CPython's pymalloc (pymalloc.h), in a model built for
+ * reachability only (pynodes.h): like a jemalloc region, a "chunk" at the
+ * block's address - 16 of its size + 16, kind CK_MMAPPED, so that every
+ * analysis reads the block's bytes exactly; its bytes are the block's. */
+#define CHUNK_ARENA_BLOCK 0xffeu
 
 struct hs_chunk {
 	uint64_t addr;           /* chunk header address (glibc's mchunkptr) */
@@ -167,13 +172,40 @@ struct heap_model {
 	 * shows), 16 for jemalloc and tcmalloc, whose objects are chunks of
 	 * their size class + 16 (include/jemalloc.h): shown as the class. */
 	unsigned pad;
+	/* NULL, or per chunk (a model with Python objects as nodes, pynodes.h):
+	 * the preheader of the GC-tracked Python object it holds, in 16-byte
+	 * units from malloc's pointer (1 or 2; 0: none).  Its last 16 bytes are
+	 * the object's GC head, the collector's list links: neither followed
+	 * nor taken as pointers into the chunk.  The object itself (its
+	 * PyObject *, the address shown) follows.  Not kept in snapshots. */
+	uint8_t *py_pre;
+	/* NULL, or per chunk: 1 + the bytes from malloc's pointer that hold
+	 * data (a Python object's extent in its block, a list's items in use);
+	 * the rest is slack or unused capacity, stale words that are not
+	 * scanned.  0: all of it. */
+	uint32_t *py_span;
+	/* Ranges inside chunks whose words are stale (pynodes.h: free-list
+	 * slots past numfree in an interpreter state malloc holds): not
+	 * scanned.  Sorted, not overlapping; NULL when none. */
+	struct owned_range *py_dead;
+	size_t npy_dead;
 };
 
-/* A chunk's size as heapscan shows it and counts it in byte totals. */
+/* A chunk's size as heapscan shows it and counts it in byte totals: a
+ * pymalloc block's own size (it has no header; the model gives it 16), or
+ * the chunk's size less the model's pad. */
 static inline uint64_t
 chunk_shown_size(const struct heap_model *m, const struct hs_chunk *c)
 {
-	return c->size - m->pad;
+	return c->size - (c->arena == CHUNK_ARENA_BLOCK ? 16 : m->pad);
+}
+
+/* The address shown for chunk j of m: malloc's pointer, or the Python
+ * object's address after its preheader. */
+static inline uint64_t
+heap_model_shown(const struct heap_model *m, size_t j)
+{
+	return CHUNK_USER(m->chunks[j].addr) + (m->py_pre ? 16u * m->py_pre[j] : 0);
 }
 
 /* For the tests (HEAPSCAN_TEST_SPLIT, unit tests): walk any heap in two

@@ -60,6 +60,8 @@ struct pym_heap {
 	uint64_t count_mismatch; /* pools whose ref.count disagrees with the free list */
 	uint64_t bad_lists;      /* pools whose free list left the pool or looped */
 	uint64_t in_glibc;       /* pool-like headers inside glibc chunks, not walked */
+	uint64_t *all;           /* every pool with a header, empty ones too, by address */
+	size_t nall, allcap;
 };
 
 /* Find and walk every pool in the image's anonymous regions.  glibc may be

@@ -71,6 +71,34 @@ struct py_input {
 int pyobj_scan(const struct py_input *in, struct py_summary *out, char *why, size_t whylen);
 void py_summary_free(struct py_summary *s);
 
+/* Which object each live block and chunk holds, for the pointer graph
+ * (pynodes.h): its class (an index into the summary's classes; a block an
+ * object owns - an instance's __dict__ or attribute values, a list's items,
+ * a dict's keys - gets its owner's class or row) and, for a GC-tracked
+ * object, its preheader in 16-byte units (1 or 2: the GC head is the last
+ * 16 bytes of it; 0 otherwise). */
+#define PY_NODE_NONE UINT32_MAX
+
+struct py_nodes {
+	struct pym_heap pools;   /* the pools walked */
+	size_t *first;           /* per pool (npools + 1): index of its block 0 */
+	size_t nblocks;          /* blocks below the pools' nextoffsets */
+	uint32_t *cls;           /* per block: class, PY_NODE_NONE */
+	uint8_t *pre;
+	uint32_t *span;          /* per block: 1 + the bytes that hold data (the
+				    object's extent; a list's items in use); 0: all */
+	size_t nchunks;          /* the glibc model's */
+	uint32_t *chunk_cls;     /* per chunk: class, PY_NODE_NONE */
+	uint8_t *chunk_pre;
+	uint32_t *chunk_span;    /* per chunk: as span (list items only) */
+};
+
+/* pyobj_scan, and with nodes given, each block's and chunk's class there
+ * (when it returns 0; nothing to free otherwise). */
+int pyobj_scan_nodes(const struct py_input *in, struct py_summary *out, struct py_nodes *nodes,
+		     char *why, size_t whylen);
+void py_nodes_free(struct py_nodes *n);
+
 /* The summary as bytes for a snapshot section (varints and strings; the
  * caller frees), and back.  Decoding checks every length and count against
  * what remains: 0, or -1 when the bytes do not decode. */

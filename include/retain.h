@@ -115,9 +115,9 @@ void retain_run(const struct scan *s, struct reach_graph *g, const struct unwind
 void retain_free(struct retain *rt);
 
 /* The tree of a graph given (for the unit tests): g's chunk edges (g->nchunks
- * chunks, sizes from chunks[]), nroots roots whose edges are gedge[], each
+ * chunks, sizes from h, as shown: chunk_shown_size), nroots roots whose edges are gedge[], each
  * root << 32 | chunk, sorted.  rt->roots is left NULL. */
 void retain_from_graph(const struct reach_graph *g, size_t nroots, const uint64_t *gedge,
-		       size_t ngedge, const struct hs_chunk *chunks, struct retain *rt);
+		       size_t ngedge, const struct heap_model *h, struct retain *rt);
 
 #endif

@@ -20,6 +20,7 @@
 #include "probe.h"
 #include "progress.h"
 #include "pyobj.h"
+#include "pynodes.h"
 #include "reach.h"
 #include "report.h"
 #include "report_py.h"
@@ -503,6 +504,50 @@ analyze(struct scan *s, struct addrmap *am, struct type_table *tt)
 	s->analyze_ms = now_ms() - t0;
 }
 
+/* A CPython target: s with its objects as nodes of the pointer graph
+ * (pynodes.h).  false when s is not CPython (or of a version not read: one
+ * line says so). */
+static bool
+python_view(const struct scan *s, struct pyview *pv)
+{
+	char why[512];
+	int ret = pyview_build(s, pv, why, sizeof(why));
+
+	if (ret == -2)
+		error_msg("%s; Python objects are not followed", why);
+	return ret == 0;
+}
+
+/* analyze, for a model with Python nodes (cls per chunk, or NULL for none):
+ * the objects by their Python class, the other chunks as C chunks. */
+static void
+analyze_nodes(struct scan *s, const uint32_t *cls, const struct py_summary *py,
+	      struct addrmap *am, struct type_table *tt)
+{
+	struct scan sub = *s;
+	struct type_table t0 = { 0 };
+	size_t k = 0;
+
+	if (!cls) {
+		analyze(s, am, tt);
+		return;
+	}
+	sub.heap.chunks = xmalloc((s->heap.nchunks ? s->heap.nchunks : 1) * sizeof(*sub.heap.chunks));
+	sub.heap.chunks_big = false;
+	sub.heap.py_pre = NULL;
+	sub.heap.py_span = NULL;
+	sub.heap.py_dead = NULL;
+	sub.heap.npy_dead = 0;
+	for (size_t j = 0; j < s->heap.nchunks; j++)
+		if (cls[j] == PY_NODE_NONE)
+			sub.heap.chunks[k++] = s->heap.chunks[j];
+	sub.heap.nchunks = sub.heap.cap = k;
+	analyze(&sub, am, &t0);
+	pynodes_types(&s->heap, cls, py, &t0, tt);
+	free(sub.heap.chunks);
+	s->analyze_ms = sub.analyze_ms;
+}
+
 static void
 report(const struct options *o, const struct scan *s, const struct type_table *tt)
 {
@@ -531,28 +576,41 @@ report(const struct options *o, const struct scan *s, const struct type_table *t
  * clusters form among the leaked chunks, which is what groups them best. */
 static void
 report_leaked_only(const struct options *o, const struct scan *s, const struct reach *r,
-		   struct addrmap *am)
+		   struct addrmap *am, const struct pyview *pv)
 {
 	struct scan view = *s; /* borrows s's image and maps; owns only its chunks */
 	struct reach rv = *r;
 	struct type_table tt = { 0 };
 	size_t n = r->count[RS_DIRECT] + r->count[RS_INDIRECT], k = 0;
+	uint32_t *cls = pv ? xmalloc((n ? n : 1) * sizeof(*cls)) : NULL;
 
 	view.heap.chunks = xmalloc((n ? n : 1) * sizeof(*view.heap.chunks));
+	view.heap.chunks_big = false;
+	view.heap.py_pre = s->heap.py_pre ? xmalloc(n ? n : 1) : NULL;
+	view.heap.py_span = s->heap.py_span ? xmalloc((n ? n : 1) * sizeof(uint32_t)) : NULL;
 	rv.state = xmalloc(n ? n : 1);
 	for (size_t j = 0; j < r->nchunks && k < n; j++) {
 		if (r->state[j] != RS_DIRECT && r->state[j] != RS_INDIRECT)
 			continue;
 		view.heap.chunks[k] = s->heap.chunks[j];
+		if (cls)
+			cls[k] = pv->cls[j];
+		if (view.heap.py_pre)
+			view.heap.py_pre[k] = s->heap.py_pre[j];
+		if (view.heap.py_span)
+			view.heap.py_span[k] = s->heap.py_span[j];
 		rv.state[k++] = r->state[j];
 	}
 	view.heap.nchunks = view.heap.cap = k;
 	rv.nchunks = k;
-	analyze(&view, am, &tt);
+	analyze_nodes(&view, cls, pv ? &pv->py : NULL, am, &tt);
 	progress_phase(NULL, 0);
 	report_leaks(stdout, &view, &tt, &rv, o->json, o->top);
 	type_table_free(&tt);
 	free(view.heap.chunks);
+	free(view.heap.py_pre);
+	free(view.heap.py_span);
+	free(cls);
 	free(rv.state);
 }
 
@@ -560,21 +618,26 @@ static int
 reachability(const struct options *o, struct scan *s, struct addrmap *am, struct type_table *tt)
 {
 	struct reach r;
+	struct pyview pv;
+	bool py;
 	int ret = EXIT_OK;
 
 	if (s->foreign) {
 		error_msg("%s; reachability needs glibc's heap model", s->foreign_why);
 		return EXIT_UNSUPPORTED;
 	}
+	py = python_view(s, &pv);
+	if (py)
+		s = &pv.scan;
 	reach_run(s, &(struct reach_opts){ .chains = o->why }, &r);
 	if (o->leaks) {
-		report_leaked_only(o, s, &r, am);
+		report_leaked_only(o, s, &r, am, py ? &pv : NULL);
 	} else {
 		/* stack roots are named by their frame */
 		struct unwind_set u;
 		bool have_u = unwind_all(s, &u) == 0;
 
-		analyze(s, am, tt);
+		analyze_nodes(s, py ? pv.cls : NULL, py ? &pv.py : NULL, am, tt);
 		progress_phase(NULL, 0);
 		if (o->why)
 			ret = report_why(stdout, s, tt, &r, have_u ? &u : NULL, o->addr);
@@ -584,6 +647,8 @@ reachability(const struct options *o, struct scan *s, struct addrmap *am, struct
 			unwind_free(&u);
 	}
 	reach_free(&r);
+	if (py)
+		pyview_free(&pv);
 	return ret;
 }
 
@@ -597,18 +662,22 @@ retained(const struct options *o, struct scan *s, struct addrmap *am, struct typ
 	struct reach r;
 	struct reach_graph g;
 	struct retain rt;
-	bool have_u;
+	struct pyview pv;
+	bool have_u, py;
 	int ret;
 
 	if (s->foreign) {
 		error_msg("%s; retained sizes need glibc's heap model", s->foreign_why);
 		return EXIT_UNSUPPORTED;
 	}
+	py = python_view(s, &pv);
+	if (py)
+		s = &pv.scan;
 	have_u = unwind_all(s, &u) == 0; /* stack roots are grouped by frame */
 	reach_run(s, &(struct reach_opts){ .graph = &g }, &r);
 	reach_free(&r);
 	retain_run(s, &g, have_u ? &u : NULL, &rt);
-	analyze(s, am, tt);
+	analyze_nodes(s, py ? pv.cls : NULL, py ? &pv.py : NULL, am, tt);
 	progress_phase(NULL, 0);
 	ret = report_retained(stdout, s, tt, have_u ? &u : NULL, &rt, &ro);
 	if (ret == EXIT_OK && o->pprof && strcmp(o->pprof, "-"))
@@ -617,6 +686,8 @@ retained(const struct options *o, struct scan *s, struct addrmap *am, struct typ
 	retain_free(&rt);
 	if (have_u)
 		unwind_free(&u);
+	if (py)
+		pyview_free(&pv);
 	return ret;
 }
 

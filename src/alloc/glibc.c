@@ -1384,6 +1384,9 @@ heap_model_free(struct heap_model *m)
 	free(m->arenas);
 	free(m->problems);
 	free(m->owned);
+	free(m->py_pre);
+	free(m->py_span);
+	free(m->py_dead);
 	memset(m, 0, sizeof(*m));
 }
 

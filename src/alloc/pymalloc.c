@@ -146,6 +146,8 @@ add_pool(const struct image *img, struct pym_heap *out, uint64_t addr, const str
 	if (pool.nlive != h->count)
 		out->count_mismatch++;
 	out->pools_seen++;
+	out->all = xgrow(out->all, &out->allcap, out->nall + 1, sizeof(*out->all));
+	out->all[out->nall++] = addr;
 	out->live_blocks += pool.nlive;
 	out->live_bytes += (uint64_t)pool.nlive * pool.block;
 	out->free_blocks += nfree + (psize - carved_end) / pool.block;
@@ -218,5 +220,6 @@ void
 pym_heap_free(struct pym_heap *h)
 {
 	free(h->pools);
+	free(h->all);
 	memset(h, 0, sizeof(*h));
 }

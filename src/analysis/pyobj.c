@@ -25,6 +25,7 @@
 #define TPF_HAVE_GC (1ULL << 14)
 #define TPF_MANAGED_DICT (1ULL << 4)
 #define TPF_MANAGED_WEAKREF (1ULL << 3)
+#define TPF_INLINE_VALUES (1ULL << 2)
 #define TPF_TYPE_SUBCLASS (1ULL << 31)
 
 #define OFF_TYPE 8
@@ -63,6 +64,9 @@ struct tslot {
 	uint64_t basicsize, itemsize;
 	bool is_long;      /* int and its subclasses: ob_size is not a count in 3.12+ */
 	bool is_list, is_dict;
+	bool gc;           /* Py_TPFLAGS_HAVE_GC: a GC head ends the preheader */
+	bool sized;        /* an instance's bytes end at basicsize + itemsize * ob_size
+			      (not int, no managed dict or inline values) */
 	bool values;       /* 3.11, 3.12: instances may keep attribute values apart */
 	int64_t dict_at;   /* where an instance keeps its __dict__ pointer, from the
 			      object; 0: none (see owned_dicts) */
@@ -78,6 +82,7 @@ struct owned {
 	uint64_t dict;     /* the dict object's or the block's address */
 	int32_t owner;     /* the class (or row) it counts in */
 	int32_t kind;      /* enum own_kind */
+	uint32_t span;     /* 1 + the bytes of it in use (a list's items: 8 each); 0: all */
 };
 
 struct scanner {
@@ -93,6 +98,7 @@ struct scanner {
 	struct owned *own;       /* instances' __dict__s, to count with them */
 	size_t nown, owncap;
 	int32_t row_items, row_keys, row_values; /* "[list items]" ... once interned */
+	struct py_nodes *nodes;  /* per block and chunk: its class (pyobj_scan_nodes), or NULL */
 };
 
 /* ---- reading the target ---------------------------------------------------- */
@@ -274,6 +280,8 @@ verdict(struct scanner *s, uint64_t t, struct tslot *v)
 	    !type_name(s, t, flags, name, sizeof(name)))
 		return;
 	v->pre = (flags & TPF_HAVE_GC ? 16 : 0) + (flags & s->lay->preheader_flags ? 16 : 0);
+	v->gc = flags & TPF_HAVE_GC;
+	v->sized = !(flags & (1ULL << 24)) && !(flags & (TPF_MANAGED_DICT | TPF_INLINE_VALUES));
 	v->basicsize = basic;
 	if (!rd(s, t + 40, &v->itemsize) || v->itemsize > 64)
 		v->itemsize = 0;
@@ -394,12 +402,12 @@ object_class(struct scanner *s, const unsigned char *p, uint64_t len, uint64_t a
 }
 
 static void
-note(struct scanner *s, uint64_t addr, int32_t owner, int32_t kind)
+note(struct scanner *s, uint64_t addr, int32_t owner, int32_t kind, uint32_t span)
 {
 	if (!addr || (addr & 7))
 		return;
 	s->own = xgrow(s->own, &s->owncap, s->nown + 1, sizeof(*s->own));
-	s->own[s->nown++] = (struct owned){ addr, owner, kind };
+	s->own[s->nown++] = (struct owned){ addr, owner, kind, span };
 }
 
 static int32_t
@@ -435,17 +443,22 @@ note_parts(struct scanner *s, const struct tslot *v, uint64_t obj)
 	uint64_t w;
 
 	if (v->dict_at && rd(s, obj + (uint64_t)v->dict_at, &w) && !(w & 1))
-		note(s, w, v->cls, OWN_DICT); /* 3.12 tags a values pointer with bit 0 */
+		note(s, w, v->cls, OWN_DICT, 0); /* 3.12 tags a values pointer with bit 0 */
 	if (v->values && s->lay->minor == 11 && rd(s, obj - 32, &w) && w)
-		note(s, values_block(s, w), v->cls, OWN_BYTES);
+		note(s, values_block(s, w), v->cls, OWN_BYTES, 0);
 	if (v->values && s->lay->minor == 12 && rd(s, obj - 24, &w) && (w & 1))
-		note(s, values_block(s, w - 1), v->cls, OWN_BYTES);
-	if (v->is_list && rd(s, obj + 24, &w) && w)
-		note(s, w, row(s, &s->row_items, "[list items]"), OWN_ROW);
+		note(s, values_block(s, w - 1), v->cls, OWN_BYTES, 0);
+	if (v->is_list && rd(s, obj + 24, &w) && w) {
+		uint64_t n;
+
+		/* items past ob_size are unused capacity: stale words */
+		note(s, w, row(s, &s->row_items, "[list items]"), OWN_ROW,
+		     rd(s, obj + 16, &n) && n < (1u << 28) ? (uint32_t)(8 * n + 1) : 0);
+	}
 	if (v->is_dict && rd(s, obj + OFF_DICT_KEYS, &w))
-		note(s, w, row(s, &s->row_keys, "[dict keys]"), OWN_ROW);
+		note(s, w, row(s, &s->row_keys, "[dict keys]"), OWN_ROW, 0);
 	if (v->is_dict && rd(s, obj + OFF_DICT_VALUES, &w) && w)
-		note(s, values_block(s, w), row(s, &s->row_values, "[dict values]"), OWN_ROW);
+		note(s, values_block(s, w), row(s, &s->row_values, "[dict values]"), OWN_ROW, 0);
 }
 
 static void
@@ -459,6 +472,24 @@ count(struct scanner *s, struct py_summary *out, int32_t c, uint64_t addr, uint6
 	k->bytes += bytes;
 	out->objects++;
 	out->object_bytes += bytes;
+}
+
+/* 1 + the bytes of a block that an object at offset o in it occupies, when
+ * its type says so and that is less than the block (the rest is slack,
+ * stale); 0: the whole block. */
+static uint32_t
+object_span(const struct tslot *v, const unsigned char *obj, uint32_t o, uint32_t block)
+{
+	uint64_t n = 0, end;
+
+	if (!v->sized)
+		return 0;
+	if (v->itemsize)
+		memcpy(&n, obj + 16, 8);
+	if (n > block)
+		return 0;
+	end = (o + v->basicsize + v->itemsize * n + 7) & ~7ULL;
+	return end < block ? (uint32_t)end + 1 : 0;
 }
 
 static void
@@ -484,6 +515,12 @@ scan_pools(struct scanner *s, const struct pym_heap *h, size_t begin, size_t end
 				out->untyped_blocks++;
 				continue;
 			}
+			if (s->nodes) {
+				s->nodes->cls[s->nodes->first[i] + b] = (uint32_t)c;
+				s->nodes->pre[s->nodes->first[i] + b] = v->gc ? (uint8_t)(o / 16) : 0;
+				s->nodes->span[s->nodes->first[i] + b] =
+					object_span(v, p + off + o, o, pool->block);
+			}
 			count(s, out, c, pool->addr + off, pool->block);
 			note_parts(s, v, pool->addr + off + o);
 		}
@@ -497,6 +534,7 @@ struct pool_job {
 	struct scanner *s[2];
 	const struct pym_heap *h;
 	struct py_summary part[2];
+	size_t upper_begin;
 };
 
 static void
@@ -504,11 +542,15 @@ pools_half(void *arg, size_t begin, size_t end, unsigned half)
 {
 	struct pool_job *j = arg;
 
+	if (half)
+		j->upper_begin = begin;
 	scan_pools(j->s[half], j->h, begin, end, &j->part[half]);
 }
 
+/* u's classes into s's; the node classes u wrote, pools [from, npools),
+ * renumbered to s's. */
 static void
-merge_scanner(struct scanner *s, struct scanner *u)
+merge_scanner(struct scanner *s, struct scanner *u, size_t from, size_t npools)
 {
 	int32_t *id = xmalloc((u->ncls ? u->ncls : 1) * sizeof(*id));
 
@@ -525,10 +567,15 @@ merge_scanner(struct scanner *s, struct scanner *u)
 	}
 	for (size_t i = 0; i < u->nown; i++) {
 		s->own = xgrow(s->own, &s->owncap, s->nown + 1, sizeof(*s->own));
-		s->own[s->nown++] = (struct owned){ u->own[i].dict, id[u->own[i].owner], u->own[i].kind };
+		s->own[s->nown++] = (struct owned){ u->own[i].dict, id[u->own[i].owner], u->own[i].kind,
+						    u->own[i].span };
 	}
 	if (!s->dict_type)
 		s->dict_type = u->dict_type;
+	if (s->nodes)
+		for (size_t k = s->nodes->first[from]; k < s->nodes->first[npools]; k++)
+			if (s->nodes->cls[k] != PY_NODE_NONE && s->nodes->cls[k] < u->ncls)
+				s->nodes->cls[k] = (uint32_t)id[s->nodes->cls[k]];
 	free(id);
 	free(u->cls);
 	free(u->own);
@@ -539,11 +586,12 @@ static void
 scan_all_pools(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 {
 	struct scanner upper = { .in = s->in, .lay = s->lay, .type_type = s->type_type,
-				 .row_items = -1, .row_keys = -1, .row_values = -1 };
-	struct pool_job j = { .s = { s, &upper }, .h = h };
+				 .row_items = -1, .row_keys = -1, .row_values = -1,
+				 .nodes = s->nodes };
+	struct pool_job j = { .s = { s, &upper }, .h = h, .upper_begin = h->npools };
 
 	par_halves(h->npools, pools_half, &j);
-	merge_scanner(s, &upper);
+	merge_scanner(s, &upper, j.upper_begin, h->npools);
 	for (int k = 0; k < 2; k++) {
 		out->objects += j.part[k].objects;
 		out->object_bytes += j.part[k].object_bytes;
@@ -575,6 +623,10 @@ scan_chunks(struct scanner *s, const struct heap_model *g, struct py_summary *ou
 			continue;
 		/* object_class reads at most 56 bytes: look covers them */
 		count(s, out, k, c->addr + 16, c->size);
+		if (s->nodes) {
+			s->nodes->chunk_cls[i] = (uint32_t)k;
+			s->nodes->chunk_pre[i] = v->gc ? (uint8_t)(o / 16) : 0;
+		}
 		note_parts(s, v, c->addr + 16 + o);
 		out->in_chunks++;
 	}
@@ -621,7 +673,8 @@ struct claims {
 };
 
 static bool
-claim(const struct scanner *s, struct claims *cl, size_t pi, unsigned bi, const struct hs_chunk *c)
+claim(const struct scanner *s, struct claims *cl, size_t pi, unsigned bi, const struct hs_chunk *c,
+      int32_t owner, uint32_t span)
 {
 	if (c) {
 		size_t k = (size_t)(c - s->in->heap->chunks);
@@ -631,11 +684,19 @@ claim(const struct scanner *s, struct claims *cl, size_t pi, unsigned bi, const 
 		if (cl->chunk[k])
 			return false;
 		cl->chunk[k] = 1;
+		if (s->nodes) {
+			s->nodes->chunk_cls[k] = (uint32_t)owner;
+			s->nodes->chunk_span[k] = span;
+		}
 		return true;
 	}
 	if (cl->pool[pi][bi / 64] >> (bi % 64) & 1)
 		return false;
 	cl->pool[pi][bi / 64] |= 1ULL << (bi % 64);
+	if (s->nodes) {
+		s->nodes->cls[s->nodes->first[pi] + bi] = (uint32_t)owner;
+		s->nodes->span[s->nodes->first[pi] + bi] = span;
+	}
 	return true;
 }
 
@@ -689,7 +750,7 @@ owned_parts(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 			    !find_block(s, h, w->dict - 16, &pi, &bi, &ch))
 				continue;
 			b = ch ? ch->size : h->pools[pi].block;
-			if (b > s->cls[dc].bytes || !claim(s, &cl, pi, bi, ch))
+			if (b > s->cls[dc].bytes || !claim(s, &cl, pi, bi, ch, w->owner, 0))
 				continue;
 			s->cls[dc].count--;
 			s->cls[dc].bytes -= b;
@@ -700,7 +761,8 @@ owned_parts(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 			continue;
 		}
 		if (!find_block(s, h, w->dict, &pi, &bi, &ch) ||
-		    !(b = buffer_bytes(s, h, w->dict, pi, ch)) || !claim(s, &cl, pi, bi, ch))
+		    !(b = buffer_bytes(s, h, w->dict, pi, ch)) ||
+		    !claim(s, &cl, pi, bi, ch, w->owner, w->span))
 			continue;
 		if (w->kind == OWN_ROW) {
 			if (!c->count)
@@ -750,6 +812,44 @@ find_type_type(struct scanner *s, const char **module)
 	return false;
 }
 
+/* The free-threaded build (3.13t, --disable-gil) has a longer object
+ * header: ob_tid, flags, mutex, gc bits, ob_ref_local (u32), ob_ref_shared,
+ * and ob_type only at +24, so tp_name is at +40 and tp_basicsize at +48.
+ * Its objects live in mimalloc's heaps, not pymalloc's pools: recognised,
+ * so the user is told, not read.  true and *module when `type` is found so. */
+#define FT_OFF_TYPE 24
+#define FT_OFF_TP_NAME 40
+#define FT_OFF_BASICSIZE 48
+
+static bool
+find_type_type_ft(struct scanner *s, const char **module, uint64_t *hsize)
+{
+	const struct image *img = s->in->img;
+
+	for (size_t i = 0; i < img->n; i++) {
+		const struct region *r = &img->r[i];
+		uint64_t len = r->end - r->start;
+
+		if (r->name[0] != '/' || len < OFF_TP_DICT + 16)
+			continue;
+		for (uint64_t off = 0; off + OFF_TP_DICT + 16 <= len; off += 8) {
+			uint64_t self, name;
+			char buf[8];
+
+			memcpy(&self, r->data + off + FT_OFF_TYPE, 8);
+			if (self != r->start + off)
+				continue;
+			memcpy(&name, r->data + off + FT_OFF_TP_NAME, 8);
+			if (!rd_cstr(s, name, buf, sizeof(buf)) || strcmp(buf, "type"))
+				continue;
+			memcpy(hsize, r->data + off + FT_OFF_BASICSIZE, 8);
+			*module = r->name;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* 3.minor from sizeof(PyHeapTypeObject); 3.8 and 3.9 share 880 bytes, and
  * the file name of the module holding `type` tells them apart. */
 static int
@@ -772,17 +872,103 @@ python_minor(uint64_t heaptype_size, const char *module)
 }
 
 static int
-by_count(const void *a, const void *b)
+by_count(const void *a, const void *b, void *arg)
 {
-	const struct py_class *x = a, *y = b;
+	const struct py_class *cls = arg;
+	const struct py_class *x = &cls[*(const uint32_t *)a], *y = &cls[*(const uint32_t *)b];
 
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
 	return strcmp(x->name, y->name);
 }
 
+/* Classes no object was counted in (types seen only as words) drop out; the
+ * rest most objects first, and the nodes' class numbers with them. */
+static void
+sort_classes(struct scanner *s)
+{
+	uint32_t *ord = xmalloc((s->ncls ? s->ncls : 1) * sizeof(*ord));
+	uint32_t *map = xmalloc((s->ncls ? s->ncls : 1) * sizeof(*map));
+	struct py_class *cls = xmalloc((s->ncls ? s->ncls : 1) * sizeof(*cls));
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->ncls; i++) {
+		map[i] = PY_NODE_NONE;
+		if (s->cls[i].count)
+			ord[k++] = (uint32_t)i;
+		else
+			free(s->cls[i].name);
+	}
+	if (k > 1)
+		qsort_r(ord, k, sizeof(*ord), by_count, s->cls);
+	for (size_t i = 0; i < k; i++) {
+		cls[i] = s->cls[ord[i]];
+		map[ord[i]] = (uint32_t)i;
+	}
+	if (s->nodes) {
+		struct py_nodes *n = s->nodes;
+
+		for (size_t i = 0; i < n->nblocks; i++)
+			if (n->cls[i] != PY_NODE_NONE)
+				n->cls[i] = n->cls[i] < s->ncls ? map[n->cls[i]] : PY_NODE_NONE;
+		for (size_t i = 0; i < n->nchunks; i++)
+			if (n->chunk_cls[i] != PY_NODE_NONE)
+				n->chunk_cls[i] = n->chunk_cls[i] < s->ncls ? map[n->chunk_cls[i]]
+									    : PY_NODE_NONE;
+	}
+	free(s->cls);
+	free(ord);
+	free(map);
+	s->cls = cls;
+	s->ncls = k;
+}
+
+static void
+nodes_init(struct py_nodes *n, const struct py_input *in)
+{
+	const struct pym_heap *h = &n->pools;
+
+	n->first = xmalloc((h->npools + 1) * sizeof(*n->first));
+	n->nblocks = 0;
+	for (size_t i = 0; i < h->npools; i++) {
+		n->first[i] = n->nblocks;
+		n->nblocks += h->pools[i].nblocks;
+	}
+	n->first[h->npools] = n->nblocks;
+	n->cls = xmalloc((n->nblocks ? n->nblocks : 1) * sizeof(*n->cls));
+	n->pre = xcalloc(n->nblocks ? n->nblocks : 1, 1);
+	memset(n->cls, 0xff, n->nblocks * sizeof(*n->cls));
+	n->nchunks = in->heap ? in->heap->nchunks : 0;
+	n->chunk_cls = xmalloc((n->nchunks ? n->nchunks : 1) * sizeof(*n->chunk_cls));
+	n->chunk_pre = xcalloc(n->nchunks ? n->nchunks : 1, 1);
+	n->span = xcalloc(n->nblocks ? n->nblocks : 1, sizeof(*n->span));
+	n->chunk_span = xcalloc(n->nchunks ? n->nchunks : 1, sizeof(*n->chunk_span));
+	memset(n->chunk_cls, 0xff, n->nchunks * sizeof(*n->chunk_cls));
+}
+
+void
+py_nodes_free(struct py_nodes *n)
+{
+	pym_heap_free(&n->pools);
+	free(n->first);
+	free(n->cls);
+	free(n->pre);
+	free(n->chunk_cls);
+	free(n->chunk_pre);
+	free(n->span);
+	free(n->chunk_span);
+	memset(n, 0, sizeof(*n));
+}
+
 int
 pyobj_scan(const struct py_input *in, struct py_summary *out, char *why, size_t whylen)
+{
+	return pyobj_scan_nodes(in, out, NULL, why, whylen);
+}
+
+int
+pyobj_scan_nodes(const struct py_input *in, struct py_summary *out, struct py_nodes *nodes,
+		 char *why, size_t whylen)
 {
 	struct scanner s = { .in = in, .row_items = -1, .row_keys = -1, .row_values = -1 };
 	struct pym_heap h;
@@ -790,8 +976,15 @@ pyobj_scan(const struct py_input *in, struct py_summary *out, char *why, size_t 
 	uint64_t hsize;
 
 	memset(out, 0, sizeof(*out));
-	if (!find_type_type(&s, &module))
-		return -1;
+	if (!find_type_type(&s, &module)) {
+		if (!find_type_type_ft(&s, &module, &hsize))
+			return -1;
+		snprintf(why, whylen, "%s holds CPython's `type` of a free-threaded build "
+			 "(python3.13t, sizeof(PyHeapTypeObject) %llu), whose objects mimalloc "
+			 "allocates, not pymalloc: they are not read", module,
+			 (unsigned long long)hsize);
+		return -2;
+	}
 	if (!rd(&s, s.type_type + OFF_BASICSIZE, &hsize))
 		hsize = 0;
 	out->minor = python_minor(hsize, module);
@@ -806,6 +999,12 @@ pyobj_scan(const struct py_input *in, struct py_summary *out, char *why, size_t 
 	}
 	out->type_type = s.type_type;
 	pymalloc_walk(in->img, in->heap, &h);
+	if (nodes) {
+		memset(nodes, 0, sizeof(*nodes));
+		nodes->pools = h;
+		nodes_init(nodes, in);
+		s.nodes = nodes;
+	}
 	out->pool_size = h.pool_size;
 	out->pools = h.pools_seen;
 	out->live_blocks = h.live_blocks;
@@ -818,18 +1017,9 @@ pyobj_scan(const struct py_input *in, struct py_summary *out, char *why, size_t 
 	scan_chunks(&s, in->heap, out);
 	owned_parts(&s, &h, out);
 	free(s.own);
-	pym_heap_free(&h);
-	/* classes no object was counted in (types seen only as words) drop out */
-	size_t k = 0;
-	for (size_t i = 0; i < s.ncls; i++) {
-		if (s.cls[i].count)
-			s.cls[k++] = s.cls[i];
-		else
-			free(s.cls[i].name);
-	}
-	s.ncls = k;
-	if (s.ncls > 1)
-		qsort(s.cls, s.ncls, sizeof(*s.cls), by_count);
+	if (!nodes)
+		pym_heap_free(&h);
+	sort_classes(&s);
 	out->classes = s.cls;
 	out->nclasses = s.ncls;
 	free(s.slots);

@@ -50,6 +50,10 @@ struct segment {
 
 struct reach_index {
 	const struct hs_chunk *c;
+	const uint8_t *pre;   /* heap_model.py_pre: GC heads, or NULL */
+	const uint32_t *span; /* heap_model.py_span: bytes holding data, or NULL */
+	const struct owned_range *dead; /* heap_model.py_dead */
+	size_t ndead;
 	size_t nchunks;
 	struct segment *seg;
 	size_t nseg;
@@ -110,6 +114,43 @@ static bool
 is_live(const struct hs_chunk *c)
 {
 	return c->kind == CK_INUSE || c->kind == CK_MMAPPED;
+}
+
+/* Chunk j's scanned bytes, len of them, less its slack (heap_model.py_span). */
+static inline void
+data_len(const uint32_t *span, size_t j, uint64_t *len)
+{
+	if (span && span[j] && span[j] - 1u < *len)
+		*len = span[j] - 1u;
+}
+
+/* Whether chunk c holds stale ranges (heap_model.py_dead), and whether the
+ * word at a is in one.  They are few: a linear look. */
+static inline bool
+holds_dead(const struct owned_range *d, size_t n, const struct hs_chunk *c)
+{
+	return n && c->addr < d[n - 1].end && c->addr + c->size > d[0].start;
+}
+
+static inline bool
+dead_at(const struct owned_range *d, size_t n, uint64_t a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (a >= d[i].start && a < d[i].end)
+			return true;
+	return false;
+}
+
+/* The offsets from malloc's pointer of chunk j's GC head (pynodes.h):
+ * [*lo, *hi), empty when it holds no GC-tracked Python object. */
+static inline void
+gc_head(const uint8_t *pre, size_t j, uint64_t *lo, uint64_t *hi)
+{
+	*lo = *hi = 0;
+	if (pre && pre[j]) {
+		*lo = 16u * (pre[j] - 1u);
+		*hi = *lo + 16;
+	}
 }
 
 /* ---- edges, for the graph ------------------------------------------------ */
@@ -175,6 +216,10 @@ index_build(const struct heap_model *h)
 	size_t cap = 0;
 
 	ix->c = h->chunks;
+	ix->pre = h->py_pre;
+	ix->span = h->py_span;
+	ix->dead = h->py_dead;
+	ix->ndead = h->npy_dead;
 	ix->nchunks = h->nchunks;
 	for (size_t i = 0; i < h->nchunks; i++) {
 		const struct hs_chunk *c = &h->chunks[i];
@@ -264,7 +309,11 @@ index_lookup(const struct reach_index *ix, uint64_t w, size_t *hint)
 	if (!is_live(c))
 		return -1;
 	target_range(c, &s, &e);
-	return w >= s && w < e ? (long)j : -1;
+	if (w < s || w >= e)
+		return -1;
+	if (ix->pre && ix->pre[j] && w - s >= 16u * (ix->pre[j] - 1u) && w - s < 16u * ix->pre[j])
+		return -1; /* into a GC head: the collector's list, not a reference */
+	return (long)j;
 }
 
 long
@@ -289,7 +338,8 @@ reach_chunk_of(const struct reach *r, const struct heap_model *h, uint64_t addr)
 	 * covers this one's last 16 bytes; glibc chunks never overlap */
 	if (lo >= 2 && addr < c->addr + 16 && addr < h->chunks[lo - 2].addr + h->chunks[lo - 2].size)
 		c = &h->chunks[--lo - 1];
-	if (!is_live(c) || addr >= c->addr + c->size)
+	if (!is_live(c) || addr >= c->addr + c->size ||
+	    (c->arena == CHUNK_ARENA_BLOCK && addr < c->addr + 16)) /* a block has no header */
 		return -1;
 	return (long)(lo - 1);
 }
@@ -369,7 +419,12 @@ scan_chunk(struct marker *m, const struct image *img, uint32_t j)
 	struct ebuf *eb = m->graph ? &m->eb[0] : NULL;
 	size_t start = 0;
 	long prev = -1;
+	uint64_t glo, ghi;
 
+	bool dead = holds_dead(m->ix->dead, m->ix->ndead, &m->ix->c[j]);
+
+	gc_head(m->ix->pre, j, &glo, &ghi);
+	data_len(m->ix->span, j, &len);
 	if (++tick == 65536) {
 		tick = 0;
 		progress_add(65536);
@@ -384,7 +439,8 @@ scan_chunk(struct marker *m, const struct image *img, uint32_t j)
 		long t;
 
 		memcpy(&w, p + off, 8);
-		if (w < m->ix->lo || w >= m->ix->hi)
+		if (w < m->ix->lo || w >= m->ix->hi || (off >= glo && off < ghi) ||
+		    (dead && dead_at(m->ix->dead, m->ix->ndead, m->ix->c[j].addr + 16 + off)))
 			continue;
 		t = index_lookup(m->ix, w, &m->last_seg);
 		if (eb && t >= 0 && t != (long)j && t != prev) {
@@ -512,9 +568,14 @@ worker_scan(struct mark_worker *w, uint32_t j)
 	const unsigned char *p = reach_chunk_bytes(w->img, &w->ix->c[j], &len);
 	size_t start = 0;
 	long prev = -1;
+	uint64_t glo, ghi;
 
 	if (!p)
 		return;
+	bool dead = holds_dead(w->ix->dead, w->ix->ndead, &w->ix->c[j]);
+
+	gc_head(w->ix->pre, j, &glo, &ghi);
+	data_len(w->ix->span, j, &len);
 	w->scanned_bytes += len;
 	if (w->eb)
 		start = ebuf_begin(w->eb, j);
@@ -524,7 +585,8 @@ worker_scan(struct mark_worker *w, uint32_t j)
 		uint8_t expect = UNREACHED;
 
 		memcpy(&v, p + off, 8);
-		if (v < w->ix->lo || v >= w->ix->hi)
+		if (v < w->ix->lo || v >= w->ix->hi || (off >= glo && off < ghi) ||
+		    (dead && dead_at(w->ix->dead, w->ix->ndead, w->ix->c[j].addr + 16 + off)))
 			continue;
 		t = index_lookup(w->ix, v, &w->last_seg);
 		if (t < 0)
@@ -792,13 +854,21 @@ point_from(struct marker *m, const struct image *img, uint32_t j, bool flood)
 {
 	uint64_t len;
 	const unsigned char *p = reach_chunk_bytes(img, &m->ix->c[j], &len);
+	uint64_t glo, ghi;
 
 	if (!p)
 		return;
+	bool dead = holds_dead(m->ix->dead, m->ix->ndead, &m->ix->c[j]);
+
+	gc_head(m->ix->pre, j, &glo, &ghi);
+	data_len(m->ix->span, j, &len);
 	for (uint64_t off = 0; off + 8 <= len; off += 8) {
 		uint64_t w;
 		long t;
 
+		if ((off >= glo && off < ghi) ||
+		    (dead && dead_at(m->ix->dead, m->ix->ndead, m->ix->c[j].addr + 16 + off)))
+			continue;
 		memcpy(&w, p + off, 8);
 		t = index_lookup(m->ix, w, &m->last_seg);
 		if (t < 0 || (uint32_t)t == j)
@@ -948,6 +1018,10 @@ reach_chain(const struct reach *r, size_t idx, uint32_t *chain, size_t max,
 struct referrers {
 	const struct reach_index *ix;
 	uint64_t us, ue;      /* the target chunk's user bytes */
+	uint64_t gs, ge;      /* its GC head's, not pointed into by references */
+	uint64_t skip_lo, skip_hi; /* the searched chunk's GC head: not searched */
+	const struct owned_range *dead; /* stale ranges inside it, or NULL */
+	size_t ndead;
 	reach_referrer_fn fn;
 	void *arg;
 	long chunk;           /* the chunk being searched, -1 for roots */
@@ -964,7 +1038,10 @@ referrers_in(void *arg, const unsigned char *p, uint64_t start, uint64_t end,
 		uint64_t w;
 
 		memcpy(&w, p + (a - start), 8);
-		if (w < rf->us || w >= rf->ue)
+		if (w < rf->us || w >= rf->ue || (w >= rf->gs && w < rf->ge))
+			continue;
+		if (rf->chunk >= 0 && ((a - start >= rf->skip_lo && a - start < rf->skip_hi) ||
+				       (rf->dead && dead_at(rf->dead, rf->ndead, a))))
 			continue;
 		if (rf->chunk >= 0) {
 			rf->fn(rf->arg, rf->chunk, a - rf->base, NULL);
@@ -985,6 +1062,9 @@ reach_referrers(const struct scan *s, const struct reach *r, size_t idx, reach_r
 	if (idx >= h->nchunks)
 		return;
 	target_range(&h->chunks[idx], &rf.us, &rf.ue);
+	gc_head(h->py_pre, idx, &rf.gs, &rf.ge);
+	rf.gs += rf.us;
+	rf.ge += rf.us;
 	for (size_t i = 0; s->regs && i < s->nthreads; i++) {
 		uint64_t w[sizeof(struct user_regs_struct) / 8];
 
@@ -995,7 +1075,7 @@ reach_referrers(const struct scan *s, const struct reach *r, size_t idx, reach_r
 			struct reach_root root = { .kind = ROOT_REGISTER, .addr = w[k],
 						   .thread = (int)i, .reg = (int)k };
 
-			if (w[k] >= rf.us && w[k] < rf.ue)
+			if (w[k] >= rf.us && w[k] < rf.ue && !(w[k] >= rf.gs && w[k] < rf.ge))
 				fn(arg, -1, 0, &root);
 		}
 	}
@@ -1012,6 +1092,10 @@ reach_referrers(const struct scan *s, const struct reach *r, size_t idx, reach_r
 			continue;
 		rf.chunk = (long)j;
 		rf.base = c->addr;
+		gc_head(h->py_pre, j, &rf.skip_lo, &rf.skip_hi);
+		data_len(h->py_span, j, &len);
+		rf.dead = holds_dead(h->py_dead, h->npy_dead, c) ? h->py_dead : NULL;
+		rf.ndead = h->npy_dead;
 		referrers_in(&rf, p, c->addr + 16, c->addr + 16 + len, NULL);
 	}
 }

@@ -440,7 +440,7 @@ semi_nca(size_t n, const uint32_t *roff, const uint32_t *rfrom, uint32_t *parent
 
 void
 retain_from_graph(const struct reach_graph *g, size_t nroots, const uint64_t *gedge, size_t ngedge,
-		  const struct hs_chunk *chunks, struct retain *rt)
+		  const struct heap_model *h, struct retain *rt)
 {
 	struct graph G;
 	size_t nnodes;
@@ -470,7 +470,7 @@ retain_from_graph(const struct reach_graph *g, size_t nroots, const uint64_t *ge
 		long j = retain_node_chunk(rt, rt->vertex[i]);
 
 		if (j >= 0) {
-			rt->bytes[i] = chunks[j].size;
+			rt->bytes[i] = chunk_shown_size(h, &h->chunks[j]);
 			rt->chunks[i] = 1;
 		}
 	}
@@ -492,10 +492,7 @@ retain_run(const struct scan *s, struct reach_graph *g, const struct unwind_set 
 	memset(rt, 0, sizeof(*rt));
 	group_roots(s, u, g, rt, &gedge, &ngedge);
 	rt->graph_ms = g->ms + now_ms() - t0;
-	retain_from_graph(g, rt->nroots, gedge, ngedge, s->heap.chunks, rt);
-	/* sizes as shown (jemalloc, tcmalloc: the class), chunk by chunk */
-	for (size_t i = 0; s->heap.pad && i < rt->n; i++)
-		rt->bytes[i] -= (uint64_t)s->heap.pad * rt->chunks[i];
+	retain_from_graph(g, rt->nroots, gedge, ngedge, &s->heap, rt);
 	free(gedge);
 	reach_graph_free(g);
 }

@@ -209,7 +209,7 @@ leak_groups(const struct scan *s, const struct type_table *t, const struct reach
 		if (!e->nsample)
 			e->first = j;
 		if (e->nsample < LEAK_SAMPLES)
-			e->sample[e->nsample++] = CHUNK_USER(s->heap.chunks[j].addr);
+			e->sample[e->nsample++] = heap_model_shown(&s->heap, j);
 	}
 	for (size_t i = 0; i <= ntypes; i++)
 		if (g[i].direct + g[i].indirect)
@@ -329,9 +329,24 @@ chunk_line(FILE *f, const struct scan *s, const struct type_table *t, size_t idx
 {
 	const struct hs_chunk *c = &s->heap.chunks[idx];
 
-	fprintf(f, "chunk 0x%" PRIx64 " (", CHUNK_USER(c->addr));
+	fprintf(f, "%s 0x%" PRIx64 " (", c->arena == CHUNK_ARENA_BLOCK ? "block" : "chunk",
+		heap_model_shown(&s->heap, idx));
 	fput_printable(f, chunk_type_name(t, idx));
 	fprintf(f, ", %" PRIu64 " B)", chunk_shown_size(&s->heap, c));
+}
+
+/* " +0x18": where in chunk idx a pointer is, off bytes from the chunk's
+ * header, as an offset from the address shown (a Python object's preheader
+ * lies before it: " -0x20"). */
+static void
+put_offset(FILE *f, const struct scan *s, size_t idx, uint64_t off)
+{
+	uint64_t shown = heap_model_shown(&s->heap, idx) - s->heap.chunks[idx].addr;
+
+	if (off >= shown)
+		fprintf(f, " +0x%" PRIx64, off - shown);
+	else
+		fprintf(f, " -0x%" PRIx64, shown - off);
 }
 
 /* The chunk that holds addr, or a one-line reason why there is none. */
@@ -346,7 +361,8 @@ target_chunk(const struct scan *s, const struct reach *r, uint64_t addr)
 	/* the header of a live chunk, or a free chunk */
 	for (size_t i = 0; i < s->heap.nchunks; i++) {
 		c = &s->heap.chunks[i];
-		if (addr < c->addr || addr - c->addr >= c->size)
+		if (addr < c->addr || addr - c->addr >= c->size ||
+		    (c->arena == CHUNK_ARENA_BLOCK && addr - c->addr < 16)) /* no header */
 			continue;
 		if (c->kind == CK_INUSE || c->kind == CK_MMAPPED)
 			return (long)i;
@@ -388,7 +404,7 @@ report_why(FILE *f, const struct scan *s, const struct type_table *t, const stru
 		fprintf(f, "  -> ");
 		chunk_line(f, s, t, chain[i]);
 		if (i + 1 < n)
-			fprintf(f, " +0x%" PRIx32, r->via[chain[i + 1]] - 16);
+			put_offset(f, s, chain[i], r->via[chain[i + 1]]);
 		fputc('\n', f);
 	}
 	free(chain);
@@ -418,7 +434,8 @@ print_referrer(void *arg, long chunk, uint64_t off, const struct reach_root *roo
 	}
 	fprintf(p->f, "  ");
 	chunk_line(p->f, p->s, p->t, (size_t)chunk);
-	fprintf(p->f, " +0x%" PRIx64 " [%s]\n", off - 16, reach_state_name(p->r->state[chunk]));
+	put_offset(p->f, p->s, (size_t)chunk, off);
+	fprintf(p->f, " [%s]\n", reach_state_name(p->r->state[chunk]));
 }
 
 int

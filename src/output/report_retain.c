@@ -493,7 +493,7 @@ summarize_entry(struct ctx *c, uint32_t i, const struct top_types *tt, struct re
 	if (j >= 0) {
 		e->name = xstrdup("shared");
 		e->kind = RK_SHARED;
-		e->address = c->s->heap.chunks[j].addr + 16; /* malloc's pointer */
+		e->address = heap_model_shown(&c->s->heap, (size_t)j); /* malloc's pointer, an object's */
 		e->type = label_type(c, chunk_label(c, node));
 	} else {
 		e->name = xstrdup(root_name(c, node));

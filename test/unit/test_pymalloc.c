@@ -140,3 +140,43 @@ UNIT_TEST(py_summary_decode_hostile)
 	}
 	free(p);
 }
+
+/* A module whose data holds `type` laid out as the free-threaded build lays
+ * it out (ob_type at +24, tp_name at +40): recognised, refused with a line
+ * that says why; the same bytes with ob_type at +8 (the default build) are
+ * taken for CPython. */
+UNIT_TEST(pyobj_free_threaded_named)
+{
+	const uint64_t mod = 0x7f1000000000ULL;
+	unsigned char *m = calloc(1, 4096);
+	struct image img;
+	struct py_summary out;
+	char why[512] = "";
+
+	memcpy(m + 2048, "type", 5);
+	put64(m + 256 + 24, mod + 256);      /* ob_type: itself */
+	put64(m + 256 + 40, mod + 2048);     /* tp_name */
+	put64(m + 256 + 48, 944);            /* tp_basicsize */
+	image_init(&img);
+	CHECK(image_add_copy(&img, mod, m, 4096, 3, "/opt/py/lib/libpython3.13t.so.1.0") == 0);
+	CHECK(pyobj_scan(&(struct py_input){ .img = &img }, &out, why, sizeof(why)) == -2);
+	CHECK(strstr(why, "free-threaded build") != NULL);
+	CHECK(strstr(why, "libpython3.13t.so.1.0") != NULL);
+	image_free(&img);
+
+	/* the default build's header: ob_type at +8, tp_name at +24, flags at
+	 * +168 with Py_TPFLAGS_TYPE_SUBCLASS; basicsize 928 is 3.13 */
+	memset(m, 0, 4096);
+	memcpy(m + 2048, "type", 5);
+	put64(m + 256 + 8, mod + 256);
+	put64(m + 256 + 24, mod + 2048);
+	put64(m + 256 + 32, 928);
+	put64(m + 256 + 168, 1ULL << 31);
+	image_init(&img);
+	CHECK(image_add_copy(&img, mod, m, 4096, 3, "/opt/py/lib/libpython3.13.so.1.0") == 0);
+	CHECK(pyobj_scan(&(struct py_input){ .img = &img }, &out, why, sizeof(why)) == 0);
+	CHECK(out.minor == 13);
+	py_summary_free(&out);
+	image_free(&img);
+	free(m);
+}

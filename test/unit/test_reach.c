@@ -228,3 +228,73 @@ UNIT_TEST(reach_parallel_mark_matches_serial)
 	free(heap);
 	free(ch);
 }
+
+static void
+count_referrer(void *arg, long chunk, uint64_t off, const struct reach_root *root)
+{
+	(void)chunk;
+	(void)off;
+	(void)root;
+	++*(int *)arg;
+}
+
+/* A model with Python objects as nodes (pynodes.h): GC heads are neither
+ * followed nor pointed into, a span stops the scan at the object's end, a
+ * stale range inside a chunk is not scanned, and a pymalloc block counts
+ * its own size. */
+UNIT_TEST(reach_python_nodes)
+{
+	struct world w;
+	struct reach r;
+	uint8_t pre[NCH] = { 0 };
+	uint32_t span[NCH] = { 0 };
+	struct owned_range dead = { user(8) + 16, user(8) + 24 };
+	int nref = 0;
+
+	world_init(&w);
+	pre[0] = pre[1] = pre[2] = pre[3] = 1;  /* GC objects: head at +0, object at +16 */
+	root_to(&w, 0, user(0) + 16);           /* 0, by its object's address */
+	link_to(&w, 0, 0, user(1));             /* 0's gc_next -> 1's GC head */
+	link_to(&w, 0, 8, user(2) + 16 + 1);    /* 0's gc_prev (a flag set) -> into 2 */
+	root_to(&w, 1, user(3) + 8);            /* a generation head -> 3's GC head */
+	root_to(&w, 2, user(4));                /* 4 holds no GC object: reached */
+	root_to(&w, 3, user(5) + 8);
+	span[5] = 16 + 1;                       /* 5's object is 16 bytes long */
+	link_to(&w, 5, 24, user(6));            /* slack past it: stale */
+	link_to(&w, 5, 8, user(7));             /* inside it: a reference */
+	root_to(&w, 4, user(8));
+	link_to(&w, 8, 16, user(9));            /* in a stale range: not scanned */
+	link_to(&w, 8, 0, user(10));
+	w.chunks[15].kind = CK_MMAPPED;         /* a pymalloc block, 0x30 bytes */
+	w.chunks[15].arena = CHUNK_ARENA_BLOCK;
+	w.s.heap.py_pre = pre;
+	w.s.heap.py_span = span;
+	w.s.heap.py_dead = &dead;
+	w.s.heap.npy_dead = 1;
+	run(&w, &r, true);
+
+	CHECK_EQ_U64(r.state[0], RS_REACHABLE);
+	CHECK_EQ_U64(r.state[1], RS_DIRECT);
+	CHECK_EQ_U64(r.state[2], RS_DIRECT);
+	CHECK_EQ_U64(r.state[3], RS_DIRECT);
+	CHECK_EQ_U64(r.state[4], RS_REACHABLE);
+	CHECK_EQ_U64(r.state[5], RS_REACHABLE);
+	CHECK_EQ_U64(r.state[6], RS_DIRECT);
+	CHECK_EQ_U64(r.state[7], RS_REACHABLE);
+	CHECK_EQ_U64(r.state[8], RS_REACHABLE);
+	CHECK_EQ_U64(r.state[9], RS_DIRECT);
+	CHECK_EQ_U64(r.state[10], RS_REACHABLE);
+	CHECK_EQ_U64(r.state[15], RS_DIRECT);
+	/* 15 counts 0x30 bytes, the others 0x40 */
+	CHECK_EQ_U64(r.bytes[RS_DIRECT], (r.count[RS_DIRECT] - 1) * CSZ + CSZ - 16);
+	/* a block has no header: an address in its first 16 bytes is not in it */
+	CHECK(reach_chunk_of(&r, &w.s.heap, HEAP + 15 * CSZ + 8) < 0);
+	CHECK_EQ_U64(reach_chunk_of(&r, &w.s.heap, user(15)), 15);
+	/* nothing refers to 1: 0's GC head is not searched */
+	reach_referrers(&w.s, &r, 1, count_referrer, &nref);
+	CHECK_EQ_U64(nref, 0);
+	reach_referrers(&w.s, &r, 7, count_referrer, &nref);
+	CHECK_EQ_U64(nref, 1);
+	CHECK_EQ_U64(heap_model_shown(&w.s.heap, 0), user(0) + 16);
+	done(&w, &r);
+}

@@ -92,7 +92,7 @@ check_one(const struct small *g)
 
 	memset(chunks, 0, sizeof(chunks));
 	build(g, &rg, &gedge, &ngedge, chunks);
-	retain_from_graph(&rg, g->nroots, gedge, ngedge, chunks, &rt);
+	retain_from_graph(&rg, g->nroots, gedge, ngedge, &(struct heap_model){ .chunks = chunks, .nchunks = g->n }, &rt);
 	for (size_t v = 0; v < g->n; v++) {
 		sdom[v] = 0;
 		if (!(all >> v & 1) || v == 0)
@@ -171,7 +171,7 @@ UNIT_TEST(retain_long_list_is_one_chain)
 		chunks[j].size = 32;
 	}
 	rg.off[n] = (uint32_t)rg.nedges;
-	retain_from_graph(&rg, 1, &gedge, 1, chunks, &rt);
+	retain_from_graph(&rg, 1, &gedge, 1, &(struct heap_model){ .chunks = chunks, .nchunks = n }, &rt);
 	CHECK_EQ_U64(rt.n, n + 2);
 	CHECK_EQ_U64(rt.bytes[rt.num[1]], 32 * n);
 	CHECK_EQ_U64(rt.chunks[rt.num[retain_chunk_node(&rt, n / 2)]], n - n / 2);
