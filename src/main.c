@@ -61,6 +61,7 @@ struct options {
 	const char *pprof;      /* --pprof FILE */
 	bool locate_set;        /* --locate given */
 	bool quiet;             /* --quiet: no progress line */
+	int jobs;               /* --jobs N; 0: as many as the CPUs we may use */
 	uint64_t addr;
 	bool top_set;
 	struct diff_opts dopts;
@@ -125,6 +126,9 @@ usage(FILE *f)
 		"              matches, else in memory\n"
 		"  --no-memory-check  scan even when the copy and the analysis look larger\n"
 		"              than the memory available (MemAvailable, the cgroup's limit)\n"
+		"  --jobs N    threads for the walk and the analysis (default: the CPUs\n"
+		"              heapscan may use: affinity and cgroup CPU quota); the\n"
+		"              results are the same whatever N\n"
 		"  -q, --quiet no progress line on stderr (shown only on a terminal, after 1 s)\n"
 		"  -V, --version  print the version\n"
 		"  -h, --help  this text\n"
@@ -350,6 +354,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "locate", required_argument, NULL, 'l' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "jobs", required_argument, NULL, 'J' },
 		{ "no-memory-check", no_argument, NULL, 'M' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -430,6 +435,11 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'q':
 			o->quiet = true;
+			break;
+		case 'J':
+			if (parse_count(optarg, &o->jobs) || o->jobs < 1 || o->jobs > PAR_MAX_JOBS)
+				usage_error("--jobs takes a whole number from 1 to %d, not '%s'",
+					    PAR_MAX_JOBS, optarg);
 			break;
 		case 'M':
 			o->scan.no_memory_check = true;
@@ -726,6 +736,14 @@ main(int argc, char **argv)
 	int ret;
 
 	parse_options(argc, argv, &o);
+	if (o.jobs)
+		par_set_jobs(o.jobs);
+	if (getenv("HEAPSCAN_TEST_SAY_JOBS")) { /* the tests of the CPU count */
+		char why[400];
+		int n = par_usable_cpus(why, sizeof(why));
+
+		error_msg("%d jobs (%d usable CPUs: %s)", par_jobs(), n, why);
+	}
 	progress_init(!o.quiet);
 	seize_install_signal_handlers(); /* also removes half-written output files */
 	if (o.diff)

@@ -491,7 +491,18 @@ mark_candidates(struct ctx *x, size_t *below, size_t *above)
 	struct mark_job j = { x, xcalloc(nb, sizeof(*j.work)), xcalloc(nb, sizeof(*j.ncand)) };
 	uint64_t total = 0, acc = 0;
 
-	par_halves_at(x->n, nb / 2 * MARK_BLOCK, mark_half, &j);
+	unsigned parts = par_parts(x->n);
+	size_t *cut = xmalloc((parts + 1) * sizeof(*cut));
+
+	for (unsigned p = 0; p < parts; p++) /* at block boundaries */
+		cut[p] = par_cut(nb, parts, p) * MARK_BLOCK;
+	cut[0] = 0;
+	cut[parts] = x->n;
+	for (unsigned p = 1; p < parts; p++)
+		if (cut[p] > x->n)
+			cut[p] = x->n;
+	par_run_cuts(cut, parts, mark_half, &j);
+	free(cut);
 	for (k = 0; k < nb; k++) {
 		total += j.work[k];
 		nc += j.ncand[k];
@@ -954,7 +965,7 @@ merge_halves(struct ctx *lo, struct ctx *hi)
 
 		smap[s] = shape_add(lo, sh->size, sh->sig);
 	}
-	par_halves(hi->end - hi->begin, renumber_half,
+	par_for(hi->end - hi->begin, renumber_half,
 		   &(struct renumber){ lo->prov + hi->begin, smap, hi->g });
 	free(smap);
 	bigmem_free(hi->g);
@@ -988,7 +999,7 @@ content_pass(struct ctx *x)
 		hi->begin = split;
 		hi->end = x->n;
 		hi->ncand = above;
-		threaded = sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+		threaded = par_jobs() > 1 &&
 			   pthread_create(&th, NULL, content_thread, hi) == 0;
 		content_range(x);
 		if (threaded)
@@ -1158,8 +1169,8 @@ content_clusters(struct ctx *x)
  * none. */
 struct shape_count {
 	struct ctx *x;
-	uint64_t *count; /* the upper half's counts */
-	uint32_t *first; /* and first chunks */
+	uint64_t **count; /* per part but the first (which counts in the shapes) */
+	uint32_t **first; /* and first chunks */
 };
 
 static void
@@ -1178,8 +1189,8 @@ shape_count_half(void *arg, size_t begin, size_t end, unsigned half)
 		if (half == 0) {
 			if (!s[k].count++)
 				s[k].first = (uint32_t)i;
-		} else if (!j->count[k]++) {
-			j->first[k] = (uint32_t)i;
+		} else if (!j->count[half][k]++) {
+			j->first[half][k] = (uint32_t)i;
 		}
 	}
 }
@@ -1188,17 +1199,27 @@ static void
 shape_tally(struct ctx *x)
 {
 	size_t n = x->ns ? x->ns : 1;
-	struct shape_count j = { x, xcalloc(n, sizeof(*j.count)), xmalloc(n * sizeof(*j.first)) };
+	unsigned parts = par_parts(x->n);
+	struct shape_count j = { x, xcalloc(parts, sizeof(*j.count)),
+				 xcalloc(parts, sizeof(*j.first)) };
 
+	for (unsigned p = 1; p < parts; p++) {
+		j.count[p] = xcalloc(n, sizeof(*j.count[p]));
+		j.first[p] = xmalloc(n * sizeof(*j.first[p]));
+	}
 	for (size_t k = 0; k < x->ns; k++)
 		x->s[k].count = 0;
-	par_halves(x->n, shape_count_half, &j);
-	for (size_t k = 0; k < x->ns; k++) {
-		if (!j.count[k])
-			continue;
-		if (!x->s[k].count)
-			x->s[k].first = j.first[k];
-		x->s[k].count += j.count[k];
+	par_run(x->n, parts, shape_count_half, &j);
+	for (unsigned p = 1; p < parts; p++) {
+		for (size_t k = 0; k < x->ns; k++) {
+			if (!j.count[p][k])
+				continue;
+			if (!x->s[k].count)
+				x->s[k].first = j.first[p][k];
+			x->s[k].count += j.count[p][k];
+		}
+		free(j.count[p]);
+		free(j.first[p]);
 	}
 	free(j.count);
 	free(j.first);
@@ -1374,7 +1395,7 @@ finish(struct ctx *x, struct cluster_set *out)
 
 		x->s[k].final = c == NONE32 ? NONE32 : pos[c];
 	}
-	par_halves(x->n, final_half, x);
+	par_for(x->n, final_half, x);
 	out->of_chunk = x->shared ? NULL : x->prov;
 	free(pos);
 }
