@@ -1233,6 +1233,8 @@ struct class_holders {
 	const char ***cls; /* per part */
 };
 
+#define HOLDER_AHEAD 8 /* chunks */
+
 static void
 class_holders_half(void *arg, size_t begin, size_t end, unsigned half)
 {
@@ -1248,6 +1250,14 @@ class_holders_half(void *arg, size_t begin, size_t end, unsigned half)
 		const unsigned char *p;
 		size_t len;
 
+		/* objects are a chunk here and there: a miss each, unless
+		 * fetched ahead */
+		if (c + HOLDER_AHEAD < end && rc && t->of_chunk[c + HOLDER_AHEAD] != UINT32_MAX) {
+			uint64_t a = h->chunks[c + HOLDER_AHEAD].addr + 16;
+
+			if (a - rc->start < rc->end - rc->start)
+				__builtin_prefetch(rc->data + (a - rc->start));
+		}
 		if (t->of_chunk[c] == UINT32_MAX)
 			continue;
 		te = &t->types[t->of_chunk[c]];
