@@ -494,9 +494,9 @@ scan_pools(struct scanner *s, const struct pym_heap *h, size_t begin, size_t end
  * its own (type cache, classes, owned dicts); the upper half's classes are
  * then merged into the lower's by name, so the result is one loop's. */
 struct pool_job {
-	struct scanner *s[2];
+	struct scanner **s;       /* per part; the first is the caller's */
 	const struct pym_heap *h;
-	struct py_summary part[2];
+	struct py_summary *part;
 };
 
 static void
@@ -538,17 +538,29 @@ merge_scanner(struct scanner *s, struct scanner *u)
 static void
 scan_all_pools(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 {
-	struct scanner upper = { .in = s->in, .lay = s->lay, .type_type = s->type_type,
-				 .row_items = -1, .row_keys = -1, .row_values = -1 };
-	struct pool_job j = { .s = { s, &upper }, .h = h };
+	unsigned parts = par_parts(h->npools);
+	struct scanner *up = xcalloc(parts, sizeof(*up));
+	struct pool_job j = { .s = xcalloc(parts, sizeof(*j.s)), .h = h,
+			      .part = xcalloc(parts, sizeof(*j.part)) };
 
-	par_halves(h->npools, pools_half, &j);
-	merge_scanner(s, &upper);
-	for (int k = 0; k < 2; k++) {
+	j.s[0] = s;
+	for (unsigned k = 1; k < parts; k++) {
+		up[k] = (struct scanner){ .in = s->in, .lay = s->lay, .type_type = s->type_type,
+					  .row_items = -1, .row_keys = -1, .row_values = -1 };
+		j.s[k] = &up[k];
+	}
+	par_run(h->npools, parts, pools_half, &j);
+	/* in address order: classes interned and sampled as one loop would */
+	for (unsigned k = 1; k < parts; k++)
+		merge_scanner(s, &up[k]);
+	for (unsigned k = 0; k < parts; k++) {
 		out->objects += j.part[k].objects;
 		out->object_bytes += j.part[k].object_bytes;
 		out->untyped_blocks += j.part[k].untyped_blocks;
 	}
+	free(up);
+	free(j.s);
+	free(j.part);
 }
 
 static void

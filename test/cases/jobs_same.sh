@@ -1,7 +1,8 @@
 # jobs_same: --jobs 1, 2 and 7 give the same output, byte for byte but for
 # the timings, on the fixtures (text, --json, --vtables, --types, --leaks,
 # --retained): every pass cut in parts (HEAPSCAN_TEST_SPLIT makes the small
-# heaps split as big ones do) merges them in address order.  And the counts
+# heaps split as big ones do) merges them in address order; CPython's pools
+# too.  And the counts
 # stay the fixtures' truth with 7 parts.  The target runs on.
 . "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
 need_heapscan
@@ -71,4 +72,13 @@ same_for_jobs retain.json --retained --json --top 100000 "$FIXTURE_PID"
 same_for_jobs retain.text --retained --top 1000 "$FIXTURE_PID"
 same_for_jobs retain.leaks --leaks --json "$FIXTURE_PID"
 assert_running "$FIXTURE_PID"
+# CPython's pools, cut in parts as the chunks are
+if [ -x /usr/bin/python3.11 ]; then
+	start_py_fixture /usr/bin/python3.11 py_classes.py
+	same_for_jobs py.types --types "$FIXTURE_PID"
+	same_for_jobs py.json --json --top 1000 "$FIXTURE_PID"
+	"$PYTHON" "$TOP/test/check_py.py" "$READY" py.types.7.raw py.json.7.raw ||
+		fail "--jobs 7: the Python types differ from the truth in $READY"
+	assert_running "$FIXTURE_PID"
+fi
 echo "ok: --jobs 1, 2 and 7 give the same results"
