@@ -30,7 +30,8 @@ typedef void par_fn(void *arg, size_t begin, size_t end, unsigned part);
  * CPUs this process may use (asked once). */
 int par_jobs(void);
 
-/* --jobs N (1 <= n <= PAR_MAX_JOBS), before any par_ call. */
+/* --jobs N (1 <= n <= PAR_MAX_JOBS), before any par_ call; 0: back to
+ * the CPUs' count (the unit tests). */
 void par_set_jobs(int n);
 
 /* The CPUs this process may use: its affinity mask, bounded by its

@@ -225,7 +225,7 @@ count_usable(void)
 void
 par_set_jobs(int n)
 {
-	jobs_set = n < 1 ? 1 : n > PAR_MAX_JOBS ? PAR_MAX_JOBS : n;
+	jobs_set = n < 0 ? 1 : n > PAR_MAX_JOBS ? PAR_MAX_JOBS : n;
 }
 
 int

@@ -19,11 +19,12 @@
  *             becomes a group, which keeps a copy of the bytes.
  *             Most contents on a real heap are seen once: they cost a slot
  *             and no group.
- *     A big heap is cut in two halves, one per thread; the upper half's
- *     contents found in the lower half (a Bloom filter of the lower half's
- *     tags skips nearly all the others) join the lower half's, the other
- *     groups and the shapes are added, and the upper half's chunks
- *     renumbered.
+ *     A big heap is cut in parts, one per job (par.h); each part's
+ *     contents found in a lower part (a Bloom filter of the lower parts'
+ *     tags skips nearly all the others; the lowest part that has one
+ *     wins) join that part's group, the other groups and the shapes are
+ *     added to part 0's, and the part's chunks renumbered, part by part in
+ *     address order: the clusters are one loop's whatever the number.
  *   shapes: the chunks that stayed alone are counted by shape (a small
  *       table: shapes are few); the first of each is its sample.
  *   zero-merge: a shape with a few zero words joins the largest shape it
@@ -479,55 +480,70 @@ mark_half(void *arg, size_t begin, size_t end, unsigned half)
 }
 
 /* Mark candidates (in use, untyped) and choose where to cut the chunks into
- * two halves of about equal work (bytes to hash, plus a little per chunk)
- * for two threads; x->n when the heap is too small to be worth it.  Counts
- * the candidates below and above the cut: they bound each half's groups.
- * The marking itself is cut in two at a block boundary, so each block's
- * sums are one thread's. */
-static size_t
-mark_candidates(struct ctx *x, size_t *below, size_t *above)
+ * parts of about equal work (bytes to hash, plus a little per chunk), one
+ * per job; one part when the heap is too small to be worth it.  Returns the
+ * number of parts; part p is chunks [cut[p], cut[p + 1]) and holds ncand[p]
+ * candidates (they bound its groups).  The marking itself is cut at block
+ * boundaries, so each block's sums are one thread's. */
+static unsigned
+mark_candidates(struct ctx *x, size_t *cut, size_t *ncand, unsigned maxparts)
 {
-	size_t nb = x->n / MARK_BLOCK + 1, k, split, nc = 0, nbelow = 0;
+	size_t nb = x->n / MARK_BLOCK + 1, nc = 0, i = 0, cnt = 0, before = 0;
 	struct mark_job j = { x, xcalloc(nb, sizeof(*j.work)), xcalloc(nb, sizeof(*j.ncand)) };
 	uint64_t total = 0, acc = 0;
-
-	unsigned parts = par_parts(x->n);
-	size_t *cut = xmalloc((parts + 1) * sizeof(*cut));
+	unsigned parts = par_parts(x->n), cp;
+	size_t *mcut = xmalloc((parts + 1) * sizeof(*mcut));
 
 	for (unsigned p = 0; p < parts; p++) /* at block boundaries */
-		cut[p] = par_cut(nb, parts, p) * MARK_BLOCK;
-	cut[0] = 0;
-	cut[parts] = x->n;
+		mcut[p] = par_cut(nb, parts, p) * MARK_BLOCK;
+	mcut[0] = 0;
+	mcut[parts] = x->n;
 	for (unsigned p = 1; p < parts; p++)
-		if (cut[p] > x->n)
-			cut[p] = x->n;
-	par_run_cuts(cut, parts, mark_half, &j);
-	free(cut);
-	for (k = 0; k < nb; k++) {
+		if (mcut[p] > x->n)
+			mcut[p] = x->n;
+	par_run_cuts(mcut, parts, mark_half, &j);
+	free(mcut);
+	for (size_t k = 0; k < nb; k++) {
 		total += j.work[k];
 		nc += j.ncand[k];
 	}
-	/* the first chunk at which the work below reaches half: the block
-	 * that holds it, then the chunks of that block */
-	for (k = 0; k < nb && acc + j.work[k] < total / 2; k++) {
-		acc += j.work[k];
-		nbelow += j.ncand[k];
+	cp = x->n < (par_min_for_tests ? par_min_for_tests : SPLIT_MIN) ? 1 : (unsigned)par_jobs();
+	if (cp > maxparts)
+		cp = maxparts;
+	cut[0] = 0;
+	/* each cut: the first chunk at which the work below reaches its share,
+	 * whole blocks first, then the chunks of the block that holds it */
+	for (unsigned p = 1; p < cp; p++) {
+		uint64_t want = (uint64_t)((unsigned __int128)total * p / cp);
+
+		while (i < x->n && i % MARK_BLOCK && acc < want) {
+			if (prov_working(x->prov[i])) {
+				acc += x->ch[i].size + 64;
+				cnt++;
+			}
+			i++;
+		}
+		while (i < x->n && i % MARK_BLOCK == 0 && acc + j.work[i / MARK_BLOCK] < want) {
+			acc += j.work[i / MARK_BLOCK];
+			cnt += j.ncand[i / MARK_BLOCK];
+			i = i + MARK_BLOCK < x->n ? i + MARK_BLOCK : x->n;
+		}
+		while (i < x->n && acc < want) {
+			if (prov_working(x->prov[i])) {
+				acc += x->ch[i].size + 64;
+				cnt++;
+			}
+			i++;
+		}
+		cut[p] = i;
+		ncand[p - 1] = cnt - before;
+		before = cnt;
 	}
-	for (split = k * MARK_BLOCK; split < x->n && acc < total / 2; split++) {
-		if (!prov_working(x->prov[split]))
-			continue;
-		acc += x->ch[split].size + 64;
-		nbelow++;
-	}
-	if (x->n < SPLIT_MIN || split > x->n) {
-		split = x->n;
-		nbelow = nc;
-	}
-	*below = nbelow;
-	*above = nc - nbelow;
+	cut[cp] = x->n;
+	ncand[cp - 1] = nc - before;
 	free(j.work);
 	free(j.ncand);
-	return split;
+	return cp;
 }
 
 /* The slot index is the tag scaled to the table (multiply, shift: any
@@ -790,13 +806,6 @@ content_range(struct ctx *x)
 		x->g[g].bytes = NULL;
 }
 
-static void *
-content_thread(void *arg)
-{
-	content_range(arg);
-	return NULL;
-}
-
 /* Chunks f1 and f2 have the same size and bytes (for merging halves: both
  * are out of cache; this is rare). */
 static bool
@@ -851,15 +860,30 @@ filter_bit(const struct tag_filter *f, uint32_t tag, uint64_t mul)
 	return ((uint64_t)tag * mul) >> f->shift;
 }
 
+static inline bool
+filter_maybe(const struct tag_filter *f, uint32_t tag)
+{
+	uint64_t b1 = filter_bit(f, tag, 0x9e3779b97f4a7c15ULL);
+	uint64_t b2 = filter_bit(f, tag, 0xc2b2ae3d27d4eb4fULL);
+
+	return (f->bits[b1 / 64] >> (b1 % 64)) & (f->bits[b2 / 64] >> (b2 % 64)) & 1;
+}
+
+/* The parts' tags so far in one filter (sized for all of them). */
 static void
-filter_build(struct tag_filter *f, const struct ctx *lo)
+filter_alloc(struct tag_filter *f, size_t nslots)
 {
 	unsigned lg = 16;
 
-	while (lg < 40 && ((uint64_t)1 << lg) < (uint64_t)lo->nused * 8)
+	while (lg < 40 && ((uint64_t)1 << lg) < (uint64_t)nslots * 8)
 		lg++;
 	f->shift = 64 - lg;
 	f->bits = bigmem_alloc(((size_t)1 << lg) / 64, sizeof(*f->bits));
+}
+
+static void
+filter_add(struct tag_filter *f, const struct ctx *lo)
+{
 	for (size_t k = 0; k < lo->nslots; k++) {
 		uint32_t tag = (uint32_t)(lo->tab[k] >> 32);
 		uint64_t b1, b2;
@@ -873,44 +897,53 @@ filter_build(struct tag_filter *f, const struct ctx *lo)
 	}
 }
 
-static inline bool
-filter_maybe(const struct tag_filter *f, uint32_t tag)
+/* The group, in part 0's numbering, that the content of lower part j's slot
+ * pos is: the slot's group, or a group of one made of its lone chunk. */
+static uint32_t
+lower_group(struct ctx **cx, unsigned j, size_t pos)
 {
-	uint64_t b1 = filter_bit(f, tag, 0x9e3779b97f4a7c15ULL);
-	uint64_t b2 = filter_bit(f, tag, 0xc2b2ae3d27d4eb4fULL);
+	struct ctx *lo = cx[0], *lj = cx[j];
+	uint64_t slot = lj->tab[pos];
+	uint32_t tag = (uint32_t)(slot >> 32), lref = (uint32_t)slot, g, hg;
 
-	return (f->bits[b1 / 64] >> (b1 % 64)) & (f->bits[b2 / 64] >> (b2 % 64)) & 1;
+	if (lref & REF_GROUP)
+		return j ? lj->g[lref & ~REF_GROUP].id : lref & ~REF_GROUP;
+	g = new_group(lo, lref - 1, 1);
+	lo->prov[lref - 1] = PROV_GROUP | g; /* part j's chunks are numbered as part 0's */
+	if (!j) {
+		lo->tab[pos] = (uint64_t)tag << 32 | REF_GROUP | g;
+		return g;
+	}
+	hg = new_group(lj, lref - 1, 1);
+	lj->g[hg].id = g;
+	lj->tab[pos] = (uint64_t)tag << 32 | REF_GROUP | hg;
+	return g;
 }
 
-/* Contents in both halves: the lower half's slot becomes (or was) a group,
- * which takes the upper half's members.  Each upper group's id says where
- * it went (NONE32: not here); an upper lone chunk is made a group of one
- * for that. */
+/* Contents of part k found in a lower part (the lowest that has them, so
+ * the group's first chunk is the lowest, as one loop finds it): that part's
+ * slot becomes (or was) a group, which takes part k's members.  Each of
+ * part k's groups' id says where it went (NONE32: not here); a lone chunk
+ * of part k is made a group of one for that. */
 static void
-merge_twins(struct ctx *lo, struct ctx *hi)
+merge_twins(struct ctx **cx, unsigned k, const struct tag_filter *f)
 {
-	struct tag_filter f;
+	struct ctx *lo = cx[0], *hi = cx[k];
 
-	filter_build(&f, lo);
-	for (size_t k = 0; k < hi->nslots; k++) {
-		uint64_t slot = hi->tab[k];
-		uint32_t tag = (uint32_t)(slot >> 32), ref = (uint32_t)slot, hf, hg, lref, g;
-		size_t pos;
+	for (size_t s = 0; s < hi->nslots; s++) {
+		uint64_t slot = hi->tab[s];
+		uint32_t tag = (uint32_t)(slot >> 32), ref = (uint32_t)slot, hf, hg, g;
+		size_t pos = SIZE_MAX;
+		unsigned j;
 
-		if (!slot || !filter_maybe(&f, tag))
+		if (!slot || !filter_maybe(f, tag))
 			continue;
 		hf = slot_chunk(hi, slot);
-		pos = lower_twin(lo, tag, hf);
+		for (j = 0; j < k && pos == SIZE_MAX; j++)
+			pos = lower_twin(cx[j], tag, hf);
 		if (pos == SIZE_MAX)
 			continue;
-		lref = (uint32_t)lo->tab[pos];
-		if (lref & REF_GROUP) {
-			g = lref & ~REF_GROUP;
-		} else {
-			g = new_group(lo, lref - 1, 1);
-			lo->prov[lref - 1] = PROV_GROUP | g;
-			lo->tab[pos] = (uint64_t)tag << 32 | REF_GROUP | g;
-		}
+		g = lower_group(cx, j - 1, pos);
 		if (ref & REF_GROUP) {
 			hg = ref & ~REF_GROUP;
 		} else {
@@ -920,7 +953,6 @@ merge_twins(struct ctx *lo, struct ctx *hi)
 		lo->g[g].count += hi->g[hg].count;
 		hi->g[hg].id = g;
 	}
-	bigmem_free(f.bits);
 }
 
 /* The upper half's chunks, from its groups and shapes to the lower's. */
@@ -945,18 +977,18 @@ renumber_half(void *arg, size_t begin, size_t end, unsigned half)
 	}
 }
 
-/* The upper half into the lower: twins joined, the other groups appended
- * (group order does not matter: clusters are sorted by what they hold and
- * their first chunk), shapes added to the lower half's, then the upper
- * half's chunks renumbered. */
+/* Part k into part 0: twins joined, the other groups appended (group
+ * order does not matter: clusters are sorted by what they hold and their
+ * first chunk), shapes added to part 0's, then part k's chunks renumbered.
+ * Part k's table and groups stay until every part is merged: a higher
+ * part's twins are looked up in them. */
 static void
-merge_halves(struct ctx *lo, struct ctx *hi)
+merge_part(struct ctx **cx, unsigned k, const struct tag_filter *f)
 {
+	struct ctx *lo = cx[0], *hi = cx[k];
 	uint32_t *smap = xmalloc((hi->ns ? hi->ns : 1) * sizeof(*smap));
 
-	merge_twins(lo, hi);
-	bigmem_free(hi->tab);
-	hi->tab = NULL;
+	merge_twins(cx, k, f);
 	for (size_t g = 0; g < hi->ng; g++)
 		if (hi->g[g].id == NONE32)
 			hi->g[g].id = new_group(lo, hi->g[g].first, hi->g[g].count);
@@ -966,51 +998,70 @@ merge_halves(struct ctx *lo, struct ctx *hi)
 		smap[s] = shape_add(lo, sh->size, sh->sig);
 	}
 	par_for(hi->end - hi->begin, renumber_half,
-		   &(struct renumber){ lo->prov + hi->begin, smap, hi->g });
+		&(struct renumber){ lo->prov + hi->begin, smap, hi->g });
 	free(smap);
-	bigmem_free(hi->g);
-	free(hi->s);
-	free(hi->stab);
 }
 
-/* Identical contents: groups in x->g, lone chunks' shapes in x->s; the two
- * halves of a big heap in two threads (the machine this was tuned on has
- * two cores), then merged.  Without a second core, or a thread, the upper
- * half just runs second. */
+static void
+content_part(void *arg, size_t begin, size_t end, unsigned part)
+{
+	struct ctx **cx = arg;
+
+	(void)begin;
+	(void)end; /* the part's own ctx has them */
+	content_range(cx[part]);
+}
+
+/* Identical contents: groups in x->g, lone chunks' shapes in x->s; a big
+ * heap cut in parts, one a job, then merged in address order. */
 static void
 content_pass(struct ctx *x)
 {
-	size_t below, above, split = mark_candidates(x, &below, &above);
-	struct ctx *hi;
-	pthread_t th;
-	bool threaded;
+	unsigned maxp = (unsigned)par_jobs(), parts;
+	size_t *cut = xmalloc((maxp + 1) * sizeof(*cut)), *ncand = xmalloc(maxp * sizeof(*ncand));
+	struct ctx **cx;
+	struct tag_filter f;
+	size_t nslots = 0;
 
+	parts = mark_candidates(x, cut, ncand, maxp);
+	cx = xcalloc(parts, sizeof(*cx));
 	x->begin = 0;
-	x->end = split;
-	x->ncand = below;
-	if (split == x->n) {
-		content_range(x);
-	} else {
+	x->end = cut[1];
+	x->ncand = ncand[0];
+	cx[0] = x;
+	for (unsigned k = 1; k < parts; k++) {
 		/* a page of its own: the threads write their ctx for every
 		 * chunk, and sharing a cache line would cost more than the
-		 * second core saves */
-		hi = bigmem_alloc(1, sizeof(*hi));
-		*hi = *x;
-		hi->begin = split;
-		hi->end = x->n;
-		hi->ncand = above;
-		threaded = par_jobs() > 1 &&
-			   pthread_create(&th, NULL, content_thread, hi) == 0;
-		content_range(x);
-		if (threaded)
-			pthread_join(th, NULL);
-		else
-			content_range(hi);
-		merge_halves(x, hi);
-		bigmem_free(hi);
+		 * other cores save */
+		cx[k] = bigmem_alloc(1, sizeof(*cx[k]));
+		*cx[k] = *x;
+		cx[k]->begin = cut[k];
+		cx[k]->end = cut[k + 1];
+		cx[k]->ncand = ncand[k];
+	}
+	par_run_cuts(cut, parts, content_part, cx);
+	if (parts > 1) {
+		for (unsigned k = 0; k + 1 < parts; k++)
+			nslots += cx[k]->nused;
+		filter_alloc(&f, nslots);
+		for (unsigned k = 1; k < parts; k++) {
+			filter_add(&f, cx[k - 1]);
+			merge_part(cx, k, &f);
+		}
+		bigmem_free(f.bits);
+	}
+	for (unsigned k = 1; k < parts; k++) {
+		bigmem_free(cx[k]->tab);
+		bigmem_free(cx[k]->g);
+		free(cx[k]->s);
+		free(cx[k]->stab);
+		bigmem_free(cx[k]);
 	}
 	bigmem_free(x->tab);
 	x->tab = NULL;
+	free(cx);
+	free(cut);
+	free(ncand);
 }
 
 /* ---- previews ------------------------------------------------------------ */
