@@ -61,6 +61,12 @@ for fx in classes strings lists; do
 	assert_running "$FIXTURE_PID"
 done
 
+# memory malloc does not own, measured over the chunks in parts
+start_fixture pools
+same_for_jobs pools.json --json "$FIXTURE_PID"
+grep -q '"not_malloc": *{"bytes": *8388608' pools.json.7.raw || fail "pools: not_malloc is not 8 MiB with 7 jobs"
+assert_running "$FIXTURE_PID"
+
 start_fixture leaks
 same_for_jobs leaks.text --leaks --top 1000 "$FIXTURE_PID"
 same_for_jobs leaks.json --leaks --json --top 1000 "$FIXTURE_PID"
