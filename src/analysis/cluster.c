@@ -881,20 +881,37 @@ filter_alloc(struct tag_filter *f, size_t nslots)
 	f->bits = bigmem_alloc(((size_t)1 << lg) / 64, sizeof(*f->bits));
 }
 
+struct filter_job {
+	struct tag_filter *f;
+	const struct ctx *lo;
+};
+
+static void
+filter_add_part(void *arg, size_t begin, size_t end, unsigned part)
+{
+	struct filter_job *j = arg;
+	const uint64_t *tab = j->lo->tab;
+	uint64_t *bits = j->f->bits;
+
+	(void)part;
+	for (size_t k = begin; k < end; k++) {
+		uint32_t tag = (uint32_t)(tab[k] >> 32);
+		uint64_t b1, b2;
+
+		if (!tab[k])
+			continue;
+		b1 = filter_bit(j->f, tag, 0x9e3779b97f4a7c15ULL);
+		b2 = filter_bit(j->f, tag, 0xc2b2ae3d27d4eb4fULL);
+		/* parts share words of the filter: setting bits commutes */
+		__atomic_fetch_or(&bits[b1 / 64], 1ULL << (b1 % 64), __ATOMIC_RELAXED);
+		__atomic_fetch_or(&bits[b2 / 64], 1ULL << (b2 % 64), __ATOMIC_RELAXED);
+	}
+}
+
 static void
 filter_add(struct tag_filter *f, const struct ctx *lo)
 {
-	for (size_t k = 0; k < lo->nslots; k++) {
-		uint32_t tag = (uint32_t)(lo->tab[k] >> 32);
-		uint64_t b1, b2;
-
-		if (!lo->tab[k])
-			continue;
-		b1 = filter_bit(f, tag, 0x9e3779b97f4a7c15ULL);
-		b2 = filter_bit(f, tag, 0xc2b2ae3d27d4eb4fULL);
-		f->bits[b1 / 64] |= 1ULL << (b1 % 64);
-		f->bits[b2 / 64] |= 1ULL << (b2 % 64);
-	}
+	par_for(lo->nslots, filter_add_part, &(struct filter_job){ f, lo });
 }
 
 /* The group, in part 0's numbering, that the content of lower part j's slot
@@ -925,37 +942,69 @@ lower_group(struct ctx **cx, unsigned j, size_t pos)
  * slot becomes (or was) a group, which takes part k's members.  Each of
  * part k's groups' id says where it went (NONE32: not here); a lone chunk
  * of part k is made a group of one for that. */
+/* The slots of a part whose tags the filter may know, by a part of the
+ * table: few (contents in more than one part), so the lookups and the
+ * merging that follow are done by one thread, in slot order. */
+struct maybe_job {
+	const struct ctx *hi;
+	const struct tag_filter *f;
+	size_t **hit, *nhit, *cap; /* per part */
+};
+
+static void
+maybe_part(void *arg, size_t begin, size_t end, unsigned part)
+{
+	struct maybe_job *j = arg;
+	const uint64_t *tab = j->hi->tab;
+
+	for (size_t s = begin; s < end; s++) {
+		if (!tab[s] || !filter_maybe(j->f, (uint32_t)(tab[s] >> 32)))
+			continue;
+		j->hit[part] = xgrow(j->hit[part], &j->cap[part], j->nhit[part] + 1,
+				     sizeof(*j->hit[part]));
+		j->hit[part][j->nhit[part]++] = s;
+	}
+}
+
 static void
 merge_twins(struct ctx **cx, unsigned k, const struct tag_filter *f)
 {
 	struct ctx *lo = cx[0], *hi = cx[k];
+	unsigned parts = par_parts(hi->nslots);
+	struct maybe_job mj = { hi, f, xcalloc(parts, sizeof(*mj.hit)),
+				xcalloc(parts, sizeof(*mj.nhit)), xcalloc(parts, sizeof(*mj.cap)) };
 
-	for (size_t s = 0; s < hi->nslots; s++) {
-		uint64_t slot = hi->tab[s];
-		uint32_t tag = (uint32_t)(slot >> 32), ref = (uint32_t)slot, hf, hg, g;
-		size_t pos = SIZE_MAX;
-		unsigned j;
+	par_run(hi->nslots, parts, maybe_part, &mj);
+	for (unsigned p = 0; p < parts; p++) {
+		for (size_t h = 0; h < mj.nhit[p]; h++) {
+			uint64_t slot = hi->tab[mj.hit[p][h]];
+			uint32_t tag = (uint32_t)(slot >> 32), ref = (uint32_t)slot, hf, hg, g;
+			size_t pos = SIZE_MAX;
+			unsigned j;
 
-		if (!slot || !filter_maybe(f, tag))
-			continue;
-		hf = slot_chunk(hi, slot);
-		for (j = 0; j < k && pos == SIZE_MAX; j++)
-			pos = lower_twin(cx[j], tag, hf);
-		if (pos == SIZE_MAX)
-			continue;
-		g = lower_group(cx, j - 1, pos);
-		if (ref & REF_GROUP) {
-			hg = ref & ~REF_GROUP;
-		} else {
-			hg = new_group(hi, hf, 1);
-			hi->prov[hf] = PROV_GROUP | hg;
+			hf = slot_chunk(hi, slot);
+			for (j = 0; j < k && pos == SIZE_MAX; j++)
+				pos = lower_twin(cx[j], tag, hf);
+			if (pos == SIZE_MAX)
+				continue;
+			g = lower_group(cx, j - 1, pos);
+			if (ref & REF_GROUP) {
+				hg = ref & ~REF_GROUP;
+			} else {
+				hg = new_group(hi, hf, 1);
+				hi->prov[hf] = PROV_GROUP | hg;
+			}
+			lo->g[g].count += hi->g[hg].count;
+			hi->g[hg].id = g;
 		}
-		lo->g[g].count += hi->g[hg].count;
-		hi->g[hg].id = g;
+		free(mj.hit[p]);
 	}
+	free(mj.hit);
+	free(mj.nhit);
+	free(mj.cap);
 }
 
-/* The upper half's chunks, from its groups and shapes to the lower's. */
+/* A part's chunks, from its groups and shapes to part 0's. */
 struct renumber {
 	uint32_t *prov;
 	const uint32_t *smap;
