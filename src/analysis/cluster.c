@@ -199,14 +199,40 @@ chunk_user_bytes(const struct image *img, const struct hs_chunk *c, size_t *len)
 	return image_ptr(img, a, *len);
 }
 
+static inline bool
+cstring_char(unsigned char c)
+{
+	return (c >= 0x20 && c <= 0x7e) || c == '\n' || c == '\t' || c == '\r';
+}
+
+/* 16 bytes at a time (SSE2 is part of x86-64): a string's characters are
+ * most of what this reads, binary data stops it at the first byte. */
 size_t
 cluster_cstring_len(const unsigned char *p, size_t len)
 {
 	size_t slen = 0;
 
-	while (slen < len && ((p[slen] >= 0x20 && p[slen] <= 0x7e) || p[slen] == '\n' ||
-			      p[slen] == '\t' || p[slen] == '\r'))
+	if (!len || !cstring_char(p[0]))
+		return 0;
+	while (slen + 16 <= len) {
+		__m128i v = _mm_loadu_si128((const void *)(p + slen));
+		__m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)),
+					   _mm_cmplt_epi8(v, _mm_set1_epi8(0x7f)));
+		unsigned bad;
+
+		ok = _mm_or_si128(ok, _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
+		ok = _mm_or_si128(ok, _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')));
+		ok = _mm_or_si128(ok, _mm_cmpeq_epi8(v, _mm_set1_epi8('\r')));
+		bad = ~(unsigned)_mm_movemask_epi8(ok) & 0xffff;
+		if (bad) {
+			slen += (size_t)__builtin_ctz(bad);
+			goto end;
+		}
+		slen += 16;
+	}
+	while (slen < len && cstring_char(p[slen]))
 		slen++;
+end:
 	return slen >= CSTRING_MIN && slen < len && p[slen] == '\0' ? slen + 1 : 0;
 }
 
