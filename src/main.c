@@ -494,7 +494,7 @@ parse_options(int argc, char **argv, struct options *o)
 }
 
 static void
-analyze(struct scan *s, struct addrmap *am, struct type_table *tt)
+analyze(struct scan *s, struct addrmap *am, struct type_table *tt, bool classes_only)
 {
 	double t0 = now_ms();
 
@@ -507,7 +507,8 @@ analyze(struct scan *s, struct addrmap *am, struct type_table *tt)
 			low[nlow++] = s->regs[i].regs.rsp - STACK_RED_ZONE;
 	types_build(&(struct types_input){ .img = &s->img, .ro = &s->ro, .am = am, .maps = &s->maps,
 					   .heap = s->foreign ? NULL : &s->heap, .pid = s->pid,
-					   .stack_low = low, .nstack_low = nlow },
+					   .stack_low = low, .nstack_low = nlow,
+					   .classes_only = classes_only },
 		    tt);
 	free(low);
 	s->analyze_ms = now_ms() - t0;
@@ -558,7 +559,7 @@ report_leaked_only(const struct options *o, const struct scan *s, const struct r
 	}
 	view.heap.nchunks = view.heap.cap = k;
 	rv.nchunks = k;
-	analyze(&view, am, &tt);
+	analyze(&view, am, &tt, false);
 	progress_phase(NULL, 0);
 	report_leaks(stdout, &view, &tt, &rv, o->json, o->top);
 	type_table_free(&tt);
@@ -584,7 +585,7 @@ reachability(const struct options *o, struct scan *s, struct addrmap *am, struct
 		struct unwind_set u;
 		bool have_u = unwind_all(s, &u) == 0;
 
-		analyze(s, am, tt);
+		analyze(s, am, tt, false);
 		progress_phase(NULL, 0);
 		if (o->why)
 			ret = report_why(stdout, s, tt, &r, have_u ? &u : NULL, o->addr);
@@ -618,7 +619,7 @@ retained(const struct options *o, struct scan *s, struct addrmap *am, struct typ
 	reach_run(s, &(struct reach_opts){ .graph = &g }, &r);
 	reach_free(&r);
 	retain_run(s, &g, have_u ? &u : NULL, &rt);
-	analyze(s, am, tt);
+	analyze(s, am, tt, false);
 	progress_phase(NULL, 0);
 	ret = report_retained(stdout, s, tt, have_u ? &u : NULL, &rt, &ro);
 	if (ret == EXIT_OK && o->pprof && strcmp(o->pprof, "-"))
@@ -769,7 +770,8 @@ main(int argc, char **argv)
 	} else if (ret == EXIT_OK) {
 		double t0 = now_ms();
 
-		analyze(&s, &am, &tt);
+		/* --vtables: the classes alone (no types, clusters or holders) */
+		analyze(&s, &am, &tt, o.vtables && !o.snapshot);
 		if (!o.vtables) /* a CPython target's objects by type, in analyze_ms */
 			pyobj_types(&s, &tt);
 		s.analyze_ms = now_ms() - t0;

@@ -1162,6 +1162,11 @@ type_chunks(struct builder *b)
 	progress_phase("typing", 4); /* four passes; the clustering is the longest */
 	find_containers(b);
 	word_pass(b);
+	if (b->in->classes_only) { /* the instances are counted: all --vtables needs */
+		bigmem_free(t->of_chunk);
+		t->of_chunk = NULL;
+		return;
+	}
 	progress_set(1);
 	class_types(b);
 	progress_set(2);
@@ -1466,7 +1471,8 @@ types_build(const struct types_input *in, struct type_table *out)
 	collect_data_ranges(&b);
 	if (in->heap) {
 		type_chunks(&b);
-		sort_types(out, in->heap->nchunks);
+		if (out->of_chunk)
+			sort_types(out, in->heap->nchunks);
 	} else {
 		scan_anonymous(&b);
 	}
