@@ -154,6 +154,7 @@ run_size() {
 	R[$n,stops]=$(med "$W/stop.sw" stops)
 	for k in text report vtables leaks snap diff cow gcore; do
 		R[$n,$k.wall]=$(med "$W/$k.sw" wall_ms)
+		R[$n,$k.cpu]=$(med "$W/$k.sw" cpu_ms)
 		R[$n,$k.rss]=$(med "$W/$k.sw" maxrss_kb)
 	done
 	R[$n,cow.stop]=$(med "$W/cow.sw" stop_ms)
@@ -173,6 +174,7 @@ run_size() {
 	R[$n,cxclasses]=$(wc -l <"$W/cxvtables.out" 2>/dev/null || echo "")
 	for k in cxtext cxvtables cxjson; do
 		R[$n,$k.wall]=$(med "$W/$k.sw" wall_ms)
+		R[$n,$k.cpu]=$(med "$W/$k.sw" cpu_ms)
 	done
 	kill "$gen"; wait "$gen" 2>/dev/null || true; gen=
 }
@@ -212,10 +214,13 @@ table() {
 	row "analyze_ms (types, classes, clusters)" $(for n in $SIZES; do fmt "${R[$n,analyze]}" 0; done)
 	row "**report after the copy: walk + analyze, ms** (target ≤ 1000)" $(for n in $SIZES; do fmt "${R[$n,after]}" 0; done)
 	row "**whole job, text report: wall ms** (target < 1000)" $(for n in $SIZES; do fmt "${R[$n,text.wall]}" 0; done)
+	row "whole job, text report: CPU ms (user + system, both CPUs)" $(for n in $SIZES; do fmt "${R[$n,text.cpu]}" 0; done)
+	row "whole job, --json: CPU ms" $(for n in $SIZES; do fmt "${R[$n,report.cpu]}" 0; done)
 	row "report (--json) wall, ms" $(for n in $SIZES; do fmt "${R[$n,report.wall]}" 0; done)
 	row "report peak RSS, MiB" $(for n in $SIZES; do kmib "${R[$n,report.rss]}"; done)
 	row "**RSS ÷ (copied + 16 B/chunk)** (target ≤ 1.1)" $(for n in $SIZES; do rss_ratio "${R[$n,report.rss]}" "$n"; done)
 	row "--vtables wall, ms" $(for n in $SIZES; do fmt "${R[$n,vtables.wall]}" 0; done)
+	row "--vtables CPU ms" $(for n in $SIZES; do fmt "${R[$n,vtables.cpu]}" 0; done)
 	row "--vtables RSS ÷ (copied + 16 B/chunk)" $(for n in $SIZES; do rss_ratio "${R[$n,vtables.rss]}" "$n"; done)
 	if [ $HAVE_LEAKS = 1 ]; then
 		row "--leaks wall, ms" $(for n in $SIZES; do fmt "${R[$n,leaks.wall]}" 0; done)
@@ -244,6 +249,7 @@ table() {
 		row "**$CLASSES classes: whole job, text report, wall ms**" $(for n in $SIZES; do fmt "${R[$n,cxtext.wall]}" 0; done)
 		row "**$CLASSES classes: whole job, --vtables, wall ms**" $(for n in $SIZES; do fmt "${R[$n,cxvtables.wall]}" 0; done)
 		row "**$CLASSES classes: whole job, --json, wall ms**" $(for n in $SIZES; do fmt "${R[$n,cxjson.wall]}" 0; done)
+		row "$CLASSES classes: CPU ms, text/--vtables/--json" $(for n in $SIZES; do echo "$(fmt "${R[$n,cxtext.cpu]}" 0)/$(fmt "${R[$n,cxvtables.cpu]}" 0)/$(fmt "${R[$n,cxjson.cpu]}" 0)"; done)
 	fi
 	if [ -n "$FAILED" ]; then
 		row "failed runs (left out of the medians)" "$(echo $FAILED | tr ' ' '\n' | sort | uniq -c | awk '{printf "%s %s×; ", $2, $1}')"
