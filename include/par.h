@@ -62,15 +62,6 @@ void par_run_cuts(const size_t *cut, unsigned parts, par_fn *fn, void *arg);
  * (part is ignored). */
 void par_for(size_t n, par_fn *fn, void *arg);
 
-/* Two parts at most (the loops whose merge is written for two): fn(arg,
- * 0, mid, 0) in the calling thread and fn(arg, mid, n, 1) on a second
- * thread, mid = n / 2; both in the calling thread, one after the other,
- * when n < PAR_MIN, with one job, or when no thread can be made. */
-void par_halves(size_t n, par_fn *fn, void *arg);
-
-/* The same with the split given (mid <= n). */
-void par_halves_at(size_t n, size_t mid, par_fn *fn, void *arg);
-
 /* The same as par_jobs(): what the image's and the walker's two-way splits
  * ask (they split when it is 2 or more). */
 int par_cpus(void);

@@ -330,22 +330,3 @@ par_for(size_t n, par_fn *fn, void *arg)
 {
 	par_run(n, par_parts(n), fn, arg);
 }
-
-void
-par_halves_at(size_t n, size_t mid, par_fn *fn, void *arg)
-{
-	size_t cut[3] = { 0, mid > n ? n : mid, n };
-
-	if (par_parts(n) < 2) {
-		fn(arg, 0, cut[1], 0);
-		fn(arg, cut[1], n, 1);
-		return;
-	}
-	par_run_cuts(cut, 2, fn, arg);
-}
-
-void
-par_halves(size_t n, par_fn *fn, void *arg)
-{
-	par_halves_at(n, n / 2, fn, arg);
-}
