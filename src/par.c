@@ -282,8 +282,7 @@ par_cut(size_t n, unsigned parts, unsigned k)
 {
 	if (!parts || k >= parts)
 		return n;
-	/* n * k / parts without overflow: n < 2^64 / PAR_MAX_JOBS always here
-	 * (item counts), but say so rather than hope */
+	/* n * k / parts in 128 bits: no overflow whatever n */
 	return (size_t)((unsigned __int128)n * k / parts);
 }
 
