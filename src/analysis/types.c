@@ -1278,7 +1278,9 @@ class_holders_half(void *arg, size_t begin, size_t end, unsigned half)
 
 		/* objects are a chunk here and there: a miss each, unless
 		 * fetched ahead */
-		if (c + HOLDER_AHEAD < end && rc && t->of_chunk[c + HOLDER_AHEAD] != UINT32_MAX) {
+		if (c + HOLDER_AHEAD < end && rc && t->of_chunk[c + HOLDER_AHEAD] != UINT32_MAX &&
+		    (t->types[t->of_chunk[c + HOLDER_AHEAD]].kind == TK_CLASS ||
+		     t->types[t->of_chunk[c + HOLDER_AHEAD]].kind == TK_ARRAY)) {
 			uint64_t a = h->chunks[c + HOLDER_AHEAD].addr + 16;
 
 			if (a - rc->start < rc->end - rc->start)

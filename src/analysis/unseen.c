@@ -95,6 +95,10 @@ cover_part(void *arg, size_t begin, size_t end, unsigned part)
 			b = UINT64_MAX;
 		while (r < img->n && img->r[r].end <= a)
 			r++;
+		if (r < img->n && img->r[r].start <= a && b <= img->r[r].end) {
+			sum[r] += b - a; /* nearly always: the chunk is inside one mapping */
+			continue;
+		}
 		for (size_t q = r; q < img->n && img->r[q].start < b; q++) {
 			uint64_t s = img->r[q].start, e = img->r[q].end;
 

@@ -26,7 +26,7 @@ struct size_hist {
 };
 
 /* The row of key, made if new. */
-static struct size_row *
+static inline struct size_row *
 hist_row(struct size_hist *h, uint64_t key)
 {
 	size_t i;
