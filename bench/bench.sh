@@ -3,7 +3,7 @@
 # beside the physical limit (a raw process_vm_readv copy of the same memory
 # into a pre-faulted buffer) and beside gcore, with medians of several runs.
 #
-#   BENCH_RUNS=5 BENCH_SIZES="1000000 10000000" BENCH_THREADS=4 bash bench/bench.sh
+#   BENCH_RUNS=5 BENCH_SIZES="1000000 10000000" BENCH_THREADS=4 BENCH_CLASSES=64 bash bench/bench.sh
 #
 # For each size (chunks), bench/workload.cc builds its heap in THREADS
 # threads (C++ objects, strings, list nodes, random buffers, some freed);
@@ -11,6 +11,8 @@
 #   stop      heapscan --json under bench/stopwatch -p: the stop window as
 #             seen from outside (threads in state t/T), and heapscan's own
 #             pause_ms
+#   text      the text report: the whole job's wall time (also --vtables,
+#             --json below), the figure to hold under a second
 #   report    heapscan --json again, without the poller (it takes a core):
 #             wall time, walk_ms + analyze_ms (the report after the copy),
 #             peak RSS, and pause_ms again: the stop window beside the raw
@@ -20,6 +22,8 @@
 #   snapshot against the one before), cow (when heapscan has it: its stop
 #   window from outside)
 #   gcore     its wall time and its stop window from outside
+# then the same heap with CLASSES C++ classes (workload's 4th argument; 0:
+# not run): the whole job's wall for the text report, --vtables and --json.
 # and prints a table of medians with the ratios, also written to
 # BENCH_OUT (bench/results.md) with a description of the machine.
 set -euo pipefail
@@ -27,6 +31,7 @@ cd "$(dirname "$0")/.."
 RUNS=${BENCH_RUNS:-5}
 SIZES=${BENCH_SIZES:-"1000000 10000000"}
 THREADS=${BENCH_THREADS:-4}
+CLASSES=${BENCH_CLASSES:-64}
 OUT=${BENCH_OUT:-bench/results.md}
 BB=build/bench
 for t in ./heapscan $BB/workload $BB/stopwatch $BB/rawcopy; do
@@ -106,6 +111,7 @@ run_size() {
 	for i in $(seq "$RUNS"); do
 		echo "   run $i/$RUNS" >&2
 		sw stop -p "$gen" -- "$HS" --json "$gen" && jget "$W/stop.out" pause_ms >>"$W/pause.vals"
+		sw text -- "$HS" "$gen" || true
 		sw report -- "$HS" --json "$gen" || continue
 		read -r walk analyze chunks copied < <(jget "$W/report.out" walk_ms analyze_ms \
 			in_use_chunks copied_bytes)
@@ -146,12 +152,30 @@ run_size() {
 	done
 	R[$n,stop]=$(med "$W/stop.sw" stop_ms)
 	R[$n,stops]=$(med "$W/stop.sw" stops)
-	for k in report vtables leaks snap diff cow gcore; do
+	for k in text report vtables leaks snap diff cow gcore; do
 		R[$n,$k.wall]=$(med "$W/$k.sw" wall_ms)
+		R[$n,$k.cpu]=$(med "$W/$k.sw" cpu_ms)
 		R[$n,$k.rss]=$(med "$W/$k.sw" maxrss_kb)
 	done
 	R[$n,cow.stop]=$(med "$W/cow.sw" stop_ms)
 	R[$n,gcore.stop]=$(med "$W/gcore.sw" stop_ms)
+	kill "$gen"; wait "$gen" 2>/dev/null || true; gen=
+	[ "$CLASSES" -gt 0 ] || return 0
+	rm -f "$W/ready" "$W"/cx*.sw
+	"$BB/workload" "$W/ready" "$n" "$THREADS" "$CLASSES" & gen=$!
+	for _ in $(seq 6000); do [ -e "$W/ready" ] && break; sleep 0.1; done
+	[ -e "$W/ready" ] || { echo "bench: workload of $n chunks, $CLASSES classes did not start" >&2; exit 1; }
+	echo "== $n chunks, $CLASSES classes: workload pid $gen" >&2
+	for i in $(seq "$RUNS"); do
+		sw cxtext -- "$HS" "$gen" || true
+		sw cxvtables -- "$HS" --vtables "$gen" || true
+		sw cxjson -- "$HS" --json "$gen" || true
+	done
+	R[$n,cxclasses]=$(wc -l <"$W/cxvtables.out" 2>/dev/null || echo "")
+	for k in cxtext cxvtables cxjson; do
+		R[$n,$k.wall]=$(med "$W/$k.sw" wall_ms)
+		R[$n,$k.cpu]=$(med "$W/$k.sw" cpu_ms)
+	done
 	kill "$gen"; wait "$gen" 2>/dev/null || true; gen=
 }
 
@@ -189,10 +213,14 @@ table() {
 	row "walk_ms" $(for n in $SIZES; do fmt "${R[$n,walk]}" 0; done)
 	row "analyze_ms (types, classes, clusters)" $(for n in $SIZES; do fmt "${R[$n,analyze]}" 0; done)
 	row "**report after the copy: walk + analyze, ms** (target ≤ 1000)" $(for n in $SIZES; do fmt "${R[$n,after]}" 0; done)
+	row "**whole job, text report: wall ms** (target < 1000)" $(for n in $SIZES; do fmt "${R[$n,text.wall]}" 0; done)
+	row "whole job, text report: CPU ms (user + system, both CPUs)" $(for n in $SIZES; do fmt "${R[$n,text.cpu]}" 0; done)
+	row "whole job, --json: CPU ms" $(for n in $SIZES; do fmt "${R[$n,report.cpu]}" 0; done)
 	row "report (--json) wall, ms" $(for n in $SIZES; do fmt "${R[$n,report.wall]}" 0; done)
 	row "report peak RSS, MiB" $(for n in $SIZES; do kmib "${R[$n,report.rss]}"; done)
 	row "**RSS ÷ (copied + 16 B/chunk)** (target ≤ 1.1)" $(for n in $SIZES; do rss_ratio "${R[$n,report.rss]}" "$n"; done)
 	row "--vtables wall, ms" $(for n in $SIZES; do fmt "${R[$n,vtables.wall]}" 0; done)
+	row "--vtables CPU ms" $(for n in $SIZES; do fmt "${R[$n,vtables.cpu]}" 0; done)
 	row "--vtables RSS ÷ (copied + 16 B/chunk)" $(for n in $SIZES; do rss_ratio "${R[$n,vtables.rss]}" "$n"; done)
 	if [ $HAVE_LEAKS = 1 ]; then
 		row "--leaks wall, ms" $(for n in $SIZES; do fmt "${R[$n,leaks.wall]}" 0; done)
@@ -216,6 +244,13 @@ table() {
 	else
 		row "--cow (not in this heapscan)" $(for n in $SIZES; do echo "-"; done)
 	fi
+	if [ "$CLASSES" -gt 0 ]; then
+		row "C++ heap of $CLASSES classes (classes --vtables found)" $(for n in $SIZES; do echo "${R[$n,cxclasses]:-n/a}"; done)
+		row "**$CLASSES classes: whole job, text report, wall ms**" $(for n in $SIZES; do fmt "${R[$n,cxtext.wall]}" 0; done)
+		row "**$CLASSES classes: whole job, --vtables, wall ms**" $(for n in $SIZES; do fmt "${R[$n,cxvtables.wall]}" 0; done)
+		row "**$CLASSES classes: whole job, --json, wall ms**" $(for n in $SIZES; do fmt "${R[$n,cxjson.wall]}" 0; done)
+		row "$CLASSES classes: CPU ms, text/--vtables/--json" $(for n in $SIZES; do echo "$(fmt "${R[$n,cxtext.cpu]}" 0)/$(fmt "${R[$n,cxvtables.cpu]}" 0)/$(fmt "${R[$n,cxjson.cpu]}" 0)"; done)
+	fi
 	if [ -n "$FAILED" ]; then
 		row "failed runs (left out of the medians)" "$(echo $FAILED | tr ' ' '\n' | sort | uniq -c | awk '{printf "%s %s×; ", $2, $1}')"
 	fi
@@ -234,7 +269,8 @@ machine() {
 	echo "- transparent huge pages: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
 	echo "- heapscan: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- src include 2>/dev/null || echo ' + uncommitted changes')"
 	echo "- load average (1, 5, 15 min) at start: $LOAD_START; at end: $LOAD_END"
-	echo "- workload: bench/workload.cc, $THREADS threads; $RUNS runs per size"
+	echo "- workload: bench/workload.cc, $THREADS threads; $RUNS runs per size; then $CLASSES C++ classes"
+	echo "- heapscan's jobs (threads): $(HEAPSCAN_TEST_SAY_JOBS=1 "$HS" --diff /nonexistent /nonexistent 2>&1 | sed -n 's/^heapscan: \(.* jobs (.*)\)$/\1/p')"
 }
 
 {

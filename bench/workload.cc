@@ -1,7 +1,11 @@
 // workload.cc - the heap `make bench` measures: THREADS threads allocate
 // CHUNKS chunks in all, about 125 bytes a chunk on average (10M chunks ~ 1.2
 // GiB), then stay alive (so heapscan has threads to stop) while the process
-// writes a ready file and waits.  Usage: workload READYFILE CHUNKS THREADS
+// writes a ready file and waits.  Usage: workload READYFILE CHUNKS THREADS [CLASSES]
+//
+// CLASSES > 4 (at most 4 + GEN_CLASSES): the C++ objects are of that many
+// classes, the 4 below and shop::Gen<0>, shop::Gen<1>, ... (16..64 bytes of
+// fields), as a program of dozens of classes has.
 //
 // Per thread, in one interleaved stream (so every arena holds every kind):
 //   35%  C++ objects of 4 polymorphic classes, 32..96 bytes   (class types)
@@ -10,6 +14,7 @@
 //   25%  buffers of 24..480 bytes of random bytes               (size)
 // and 1 chunk in 16 freed again (tcache, fastbins, bins).  The objects are
 // held in arrays (big mmapped chunks) and lists so nothing leaks.
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -22,7 +27,20 @@ struct Base { virtual ~Base() {} long id = 0; };
 struct Order : Base { long qty = 1; double price = 2.5; };
 struct Item : Base { double price = 2; char sku[24] = "sku"; };
 struct Session : Base { void *user = nullptr; long t[8] = {}; };
+template <int K> struct Gen : Base { long f[2 + K % 7] = {}; };
 }
+
+#include <utility>
+
+#define GEN_CLASSES 60
+template <int K> static shop::Base *make_gen() { return new shop::Gen<K>; }
+template <size_t... K>
+static constexpr std::array<shop::Base *(*)(), sizeof...(K)> gen_table(std::index_sequence<K...>)
+{
+	return { make_gen<(int)K>... };
+}
+static const auto makers = gen_table(std::make_index_sequence<GEN_CLASSES>());
+static int nclasses = 4;
 
 struct node {
 	long id;
@@ -53,9 +71,10 @@ work(void *arg)
 		void *p;
 
 		if (r < 35) {
-			int k = (seed >> 40) % 4;
+			int k = (int)((seed >> 40) % (unsigned long)nclasses);
 			p = k == 0 ? new shop::Base : k == 1 ? (shop::Base *)new shop::Order
-			  : k == 2 ? (shop::Base *)new shop::Item : new shop::Session;
+			  : k == 2 ? (shop::Base *)new shop::Item : k == 3 ? new shop::Session
+			  : makers[k - 4]();
 		} else if (r < 50) {
 			char buf[64];
 			if ((seed >> 45) % 2)
@@ -101,8 +120,10 @@ main(int argc, char **argv)
 	long chunks, nthreads;
 	pthread_t t[64];
 
-	if (argc != 4 || (chunks = atol(argv[2])) <= 0 || (nthreads = atol(argv[3])) <= 0 ||
-	    nthreads > 64)
+	if (argc < 4 || argc > 5 || (chunks = atol(argv[2])) <= 0 ||
+	    (nthreads = atol(argv[3])) <= 0 || nthreads > 64)
+		return 2;
+	if (argc == 5 && ((nclasses = atoi(argv[4])) < 4 || nclasses > 4 + GEN_CLASSES))
 		return 2;
 	per_thread = chunks / nthreads;
 	pthread_barrier_init(&done, nullptr, (unsigned)nthreads + 1);

@@ -80,6 +80,9 @@ struct types_input {
 	 * none known. */
 	const uint64_t *stack_low;
 	size_t nstack_low;
+	/* Classes only (--vtables): their instances, no type for each chunk
+	 * (no clusters, no shapes' holders); of_chunk and types stay empty. */
+	bool classes_only;
 };
 
 void types_build(const struct types_input *in, struct type_table *out);

@@ -62,6 +62,7 @@ struct options {
 	const char *pprof;      /* --pprof FILE */
 	bool locate_set;        /* --locate given */
 	bool quiet;             /* --quiet: no progress line */
+	int jobs;               /* --jobs N; 0: as many as the CPUs we may use */
 	uint64_t addr;
 	bool top_set;
 	struct diff_opts dopts;
@@ -126,6 +127,9 @@ usage(FILE *f)
 		"              matches, else in memory\n"
 		"  --no-memory-check  scan even when the copy and the analysis look larger\n"
 		"              than the memory available (MemAvailable, the cgroup's limit)\n"
+		"  --jobs N    threads for the walk and the analysis (default: the CPUs\n"
+		"              heapscan may use: affinity and cgroup CPU quota); the\n"
+		"              results are the same whatever N\n"
 		"  -q, --quiet no progress line on stderr (shown only on a terminal, after 1 s)\n"
 		"  -V, --version  print the version\n"
 		"  -h, --help  this text\n"
@@ -351,6 +355,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "locate", required_argument, NULL, 'l' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "jobs", required_argument, NULL, 'J' },
 		{ "no-memory-check", no_argument, NULL, 'M' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -432,6 +437,11 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'q':
 			o->quiet = true;
 			break;
+		case 'J':
+			if (parse_count(optarg, &o->jobs) || o->jobs < 1 || o->jobs > PAR_MAX_JOBS)
+				usage_error("--jobs takes a whole number from 1 to %d, not '%s'",
+					    PAR_MAX_JOBS, optarg);
+			break;
 		case 'M':
 			o->scan.no_memory_check = true;
 			break;
@@ -485,7 +495,7 @@ parse_options(int argc, char **argv, struct options *o)
 }
 
 static void
-analyze(struct scan *s, struct addrmap *am, struct type_table *tt)
+analyze(struct scan *s, struct addrmap *am, struct type_table *tt, bool classes_only)
 {
 	double t0 = now_ms();
 
@@ -498,7 +508,8 @@ analyze(struct scan *s, struct addrmap *am, struct type_table *tt)
 			low[nlow++] = s->regs[i].regs.rsp - STACK_RED_ZONE;
 	types_build(&(struct types_input){ .img = &s->img, .ro = &s->ro, .am = am, .maps = &s->maps,
 					   .heap = s->foreign ? NULL : &s->heap, .pid = s->pid,
-					   .stack_low = low, .nstack_low = nlow },
+					   .stack_low = low, .nstack_low = nlow,
+					   .classes_only = classes_only },
 		    tt);
 	free(low);
 	s->analyze_ms = now_ms() - t0;
@@ -529,7 +540,7 @@ analyze_nodes(struct scan *s, const uint32_t *cls, const struct py_summary *py,
 	size_t k = 0;
 
 	if (!cls) {
-		analyze(s, am, tt);
+		analyze(s, am, tt, false);
 		return;
 	}
 	sub.heap.chunks = xmalloc((s->heap.nchunks ? s->heap.nchunks : 1) * sizeof(*sub.heap.chunks));
@@ -542,7 +553,7 @@ analyze_nodes(struct scan *s, const uint32_t *cls, const struct py_summary *py,
 		if (cls[j] == PY_NODE_NONE)
 			sub.heap.chunks[k++] = s->heap.chunks[j];
 	sub.heap.nchunks = sub.heap.cap = k;
-	analyze(&sub, am, &t0);
+	analyze(&sub, am, &t0, false);
 	pynodes_types(&s->heap, cls, py, &t0, tt);
 	free(sub.heap.chunks);
 	s->analyze_ms = sub.analyze_ms;
@@ -797,6 +808,14 @@ main(int argc, char **argv)
 	int ret;
 
 	parse_options(argc, argv, &o);
+	if (o.jobs)
+		par_set_jobs(o.jobs);
+	if (getenv("HEAPSCAN_TEST_SAY_JOBS")) { /* the tests of the CPU count */
+		char why[400];
+		int n = par_usable_cpus(why, sizeof(why));
+
+		error_msg("%d jobs (%d usable CPUs: %s)", par_jobs(), n, why);
+	}
 	progress_init(!o.quiet);
 	seize_install_signal_handlers(); /* also removes half-written output files */
 	if (o.diff)
@@ -822,7 +841,8 @@ main(int argc, char **argv)
 	} else if (ret == EXIT_OK) {
 		double t0 = now_ms();
 
-		analyze(&s, &am, &tt);
+		/* --vtables: the classes alone (no types, clusters or holders) */
+		analyze(&s, &am, &tt, o.vtables && !o.snapshot);
 		if (!o.vtables) /* a CPython target's objects by type, in analyze_ms */
 			pyobj_types(&s, &tt);
 		s.analyze_ms = now_ms() - t0;

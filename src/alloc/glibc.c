@@ -1228,12 +1228,12 @@ check_prev_free(struct walk *w)
 
 /* ---- totals -------------------------------------------------------------- */
 
-/* One half's totals: [0] the heap's, [1 + arena] each arena's. */
+/* One part's totals: [0] the heap's, [1 + arena] each arena's. */
 struct tally_job {
 	const struct heap_model *m;
 	struct tally_sums {
 		uint64_t count[CK__N], bytes[CK__N];
-	} *sums[2];
+	} **sums; /* per part */
 };
 
 static void
@@ -1258,22 +1258,27 @@ tally_half(void *arg, size_t begin, size_t end, unsigned half)
 void
 heap_model_tally(struct heap_model *m)
 {
-	struct tally_job j = { .m = m };
+	unsigned parts = par_parts(m->nchunks);
+	struct tally_job j = { .m = m, .sums = xcalloc(parts, sizeof(*j.sums)) };
 
-	for (unsigned h = 0; h < 2; h++)
-		j.sums[h] = xcalloc(1 + m->narenas, sizeof(*j.sums[h]));
-	par_halves(m->nchunks, tally_half, &j);
+	for (unsigned p = 0; p < parts; p++)
+		j.sums[p] = xcalloc(1 + m->narenas, sizeof(*j.sums[p]));
+	par_run(m->nchunks, parts, tally_half, &j);
 	for (size_t a = 0; a <= m->narenas; a++) {
 		uint64_t *count = a ? m->arenas[a - 1].count : m->count;
 		uint64_t *bytes = a ? m->arenas[a - 1].bytes : m->bytes;
 
 		for (int k = 0; k < CK__N; k++) {
-			count[k] = j.sums[0][a].count[k] + j.sums[1][a].count[k];
-			bytes[k] = j.sums[0][a].bytes[k] + j.sums[1][a].bytes[k];
+			count[k] = bytes[k] = 0;
+			for (unsigned p = 0; p < parts; p++) {
+				count[k] += j.sums[p][a].count[k];
+				bytes[k] += j.sums[p][a].bytes[k];
+			}
 		}
 	}
-	free(j.sums[0]);
-	free(j.sums[1]);
+	for (unsigned p = 0; p < parts; p++)
+		free(j.sums[p]);
+	free(j.sums);
 }
 
 static void

@@ -19,11 +19,12 @@
  *             becomes a group, which keeps a copy of the bytes.
  *             Most contents on a real heap are seen once: they cost a slot
  *             and no group.
- *     A big heap is cut in two halves, one per thread; the upper half's
- *     contents found in the lower half (a Bloom filter of the lower half's
- *     tags skips nearly all the others) join the lower half's, the other
- *     groups and the shapes are added, and the upper half's chunks
- *     renumbered.
+ *     A big heap is cut in parts, one per job (par.h); each part's
+ *     contents found in a lower part (a Bloom filter of the lower parts'
+ *     tags skips nearly all the others; the lowest part that has one
+ *     wins) join that part's group, the other groups and the shapes are
+ *     added to part 0's, and the part's chunks renumbered, part by part in
+ *     address order: the clusters are one loop's whatever the number.
  *   shapes: the chunks that stayed alone are counted by shape (a small
  *       table: shapes are few); the first of each is its sample.
  *   zero-merge: a shape with a few zero words joins the largest shape it
@@ -198,14 +199,40 @@ chunk_user_bytes(const struct image *img, const struct hs_chunk *c, size_t *len)
 	return image_ptr(img, a, *len);
 }
 
+static inline bool
+cstring_char(unsigned char c)
+{
+	return (c >= 0x20 && c <= 0x7e) || c == '\n' || c == '\t' || c == '\r';
+}
+
+/* 16 bytes at a time (SSE2 is part of x86-64): a string's characters are
+ * most of what this reads, binary data stops it at the first byte. */
 size_t
 cluster_cstring_len(const unsigned char *p, size_t len)
 {
 	size_t slen = 0;
 
-	while (slen < len && ((p[slen] >= 0x20 && p[slen] <= 0x7e) || p[slen] == '\n' ||
-			      p[slen] == '\t' || p[slen] == '\r'))
+	if (!len || !cstring_char(p[0]))
+		return 0;
+	while (slen + 16 <= len) {
+		__m128i v = _mm_loadu_si128((const void *)(p + slen));
+		__m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)),
+					   _mm_cmplt_epi8(v, _mm_set1_epi8(0x7f)));
+		unsigned bad;
+
+		ok = _mm_or_si128(ok, _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
+		ok = _mm_or_si128(ok, _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')));
+		ok = _mm_or_si128(ok, _mm_cmpeq_epi8(v, _mm_set1_epi8('\r')));
+		bad = ~(unsigned)_mm_movemask_epi8(ok) & 0xffff;
+		if (bad) {
+			slen += (size_t)__builtin_ctz(bad);
+			goto end;
+		}
+		slen += 16;
+	}
+	while (slen < len && cstring_char(p[slen]))
 		slen++;
+end:
 	return slen >= CSTRING_MIN && slen < len && p[slen] == '\0' ? slen + 1 : 0;
 }
 
@@ -479,44 +506,70 @@ mark_half(void *arg, size_t begin, size_t end, unsigned half)
 }
 
 /* Mark candidates (in use, untyped) and choose where to cut the chunks into
- * two halves of about equal work (bytes to hash, plus a little per chunk)
- * for two threads; x->n when the heap is too small to be worth it.  Counts
- * the candidates below and above the cut: they bound each half's groups.
- * The marking itself is cut in two at a block boundary, so each block's
- * sums are one thread's. */
-static size_t
-mark_candidates(struct ctx *x, size_t *below, size_t *above)
+ * parts of about equal work (bytes to hash, plus a little per chunk), one
+ * per job; one part when the heap is too small to be worth it.  Returns the
+ * number of parts; part p is chunks [cut[p], cut[p + 1]) and holds ncand[p]
+ * candidates (they bound its groups).  The marking itself is cut at block
+ * boundaries, so each block's sums are one thread's. */
+static unsigned
+mark_candidates(struct ctx *x, size_t *cut, size_t *ncand, unsigned maxparts)
 {
-	size_t nb = x->n / MARK_BLOCK + 1, k, split, nc = 0, nbelow = 0;
+	size_t nb = x->n / MARK_BLOCK + 1, nc = 0, i = 0, cnt = 0, before = 0;
 	struct mark_job j = { x, xcalloc(nb, sizeof(*j.work)), xcalloc(nb, sizeof(*j.ncand)) };
 	uint64_t total = 0, acc = 0;
+	unsigned parts = par_parts(x->n), cp;
+	size_t *mcut = xmalloc((parts + 1) * sizeof(*mcut));
 
-	par_halves_at(x->n, nb / 2 * MARK_BLOCK, mark_half, &j);
-	for (k = 0; k < nb; k++) {
+	for (unsigned p = 0; p < parts; p++) /* at block boundaries */
+		mcut[p] = par_cut(nb, parts, p) * MARK_BLOCK;
+	mcut[0] = 0;
+	mcut[parts] = x->n;
+	for (unsigned p = 1; p < parts; p++)
+		if (mcut[p] > x->n)
+			mcut[p] = x->n;
+	par_run_cuts(mcut, parts, mark_half, &j);
+	free(mcut);
+	for (size_t k = 0; k < nb; k++) {
 		total += j.work[k];
 		nc += j.ncand[k];
 	}
-	/* the first chunk at which the work below reaches half: the block
-	 * that holds it, then the chunks of that block */
-	for (k = 0; k < nb && acc + j.work[k] < total / 2; k++) {
-		acc += j.work[k];
-		nbelow += j.ncand[k];
+	cp = x->n < (par_min_for_tests ? par_min_for_tests : SPLIT_MIN) ? 1 : (unsigned)par_jobs();
+	if (cp > maxparts)
+		cp = maxparts;
+	cut[0] = 0;
+	/* each cut: the first chunk at which the work below reaches its share,
+	 * whole blocks first, then the chunks of the block that holds it */
+	for (unsigned p = 1; p < cp; p++) {
+		uint64_t want = (uint64_t)((unsigned __int128)total * p / cp);
+
+		while (i < x->n && i % MARK_BLOCK && acc < want) {
+			if (prov_working(x->prov[i])) {
+				acc += x->ch[i].size + 64;
+				cnt++;
+			}
+			i++;
+		}
+		while (i < x->n && i % MARK_BLOCK == 0 && acc + j.work[i / MARK_BLOCK] < want) {
+			acc += j.work[i / MARK_BLOCK];
+			cnt += j.ncand[i / MARK_BLOCK];
+			i = i + MARK_BLOCK < x->n ? i + MARK_BLOCK : x->n;
+		}
+		while (i < x->n && acc < want) {
+			if (prov_working(x->prov[i])) {
+				acc += x->ch[i].size + 64;
+				cnt++;
+			}
+			i++;
+		}
+		cut[p] = i;
+		ncand[p - 1] = cnt - before;
+		before = cnt;
 	}
-	for (split = k * MARK_BLOCK; split < x->n && acc < total / 2; split++) {
-		if (!prov_working(x->prov[split]))
-			continue;
-		acc += x->ch[split].size + 64;
-		nbelow++;
-	}
-	if (x->n < SPLIT_MIN || split > x->n) {
-		split = x->n;
-		nbelow = nc;
-	}
-	*below = nbelow;
-	*above = nc - nbelow;
+	cut[cp] = x->n;
+	ncand[cp - 1] = nc - before;
 	free(j.work);
 	free(j.ncand);
-	return split;
+	return cp;
 }
 
 /* The slot index is the tag scaled to the table (multiply, shift: any
@@ -779,13 +832,6 @@ content_range(struct ctx *x)
 		x->g[g].bytes = NULL;
 }
 
-static void *
-content_thread(void *arg)
-{
-	content_range(arg);
-	return NULL;
-}
-
 /* Chunks f1 and f2 have the same size and bytes (for merging halves: both
  * are out of cache; this is rare). */
 static bool
@@ -840,28 +886,6 @@ filter_bit(const struct tag_filter *f, uint32_t tag, uint64_t mul)
 	return ((uint64_t)tag * mul) >> f->shift;
 }
 
-static void
-filter_build(struct tag_filter *f, const struct ctx *lo)
-{
-	unsigned lg = 16;
-
-	while (lg < 40 && ((uint64_t)1 << lg) < (uint64_t)lo->nused * 8)
-		lg++;
-	f->shift = 64 - lg;
-	f->bits = bigmem_alloc(((size_t)1 << lg) / 64, sizeof(*f->bits));
-	for (size_t k = 0; k < lo->nslots; k++) {
-		uint32_t tag = (uint32_t)(lo->tab[k] >> 32);
-		uint64_t b1, b2;
-
-		if (!lo->tab[k])
-			continue;
-		b1 = filter_bit(f, tag, 0x9e3779b97f4a7c15ULL);
-		b2 = filter_bit(f, tag, 0xc2b2ae3d27d4eb4fULL);
-		f->bits[b1 / 64] |= 1ULL << (b1 % 64);
-		f->bits[b2 / 64] |= 1ULL << (b2 % 64);
-	}
-}
-
 static inline bool
 filter_maybe(const struct tag_filter *f, uint32_t tag)
 {
@@ -871,48 +895,142 @@ filter_maybe(const struct tag_filter *f, uint32_t tag)
 	return (f->bits[b1 / 64] >> (b1 % 64)) & (f->bits[b2 / 64] >> (b2 % 64)) & 1;
 }
 
-/* Contents in both halves: the lower half's slot becomes (or was) a group,
- * which takes the upper half's members.  Each upper group's id says where
- * it went (NONE32: not here); an upper lone chunk is made a group of one
- * for that. */
+/* The parts' tags so far in one filter (sized for all of them). */
 static void
-merge_twins(struct ctx *lo, struct ctx *hi)
+filter_alloc(struct tag_filter *f, size_t nslots)
 {
-	struct tag_filter f;
+	unsigned lg = 16;
 
-	filter_build(&f, lo);
-	for (size_t k = 0; k < hi->nslots; k++) {
-		uint64_t slot = hi->tab[k];
-		uint32_t tag = (uint32_t)(slot >> 32), ref = (uint32_t)slot, hf, hg, lref, g;
-		size_t pos;
-
-		if (!slot || !filter_maybe(&f, tag))
-			continue;
-		hf = slot_chunk(hi, slot);
-		pos = lower_twin(lo, tag, hf);
-		if (pos == SIZE_MAX)
-			continue;
-		lref = (uint32_t)lo->tab[pos];
-		if (lref & REF_GROUP) {
-			g = lref & ~REF_GROUP;
-		} else {
-			g = new_group(lo, lref - 1, 1);
-			lo->prov[lref - 1] = PROV_GROUP | g;
-			lo->tab[pos] = (uint64_t)tag << 32 | REF_GROUP | g;
-		}
-		if (ref & REF_GROUP) {
-			hg = ref & ~REF_GROUP;
-		} else {
-			hg = new_group(hi, hf, 1);
-			hi->prov[hf] = PROV_GROUP | hg;
-		}
-		lo->g[g].count += hi->g[hg].count;
-		hi->g[hg].id = g;
-	}
-	bigmem_free(f.bits);
+	while (lg < 40 && ((uint64_t)1 << lg) < (uint64_t)nslots * 8)
+		lg++;
+	f->shift = 64 - lg;
+	f->bits = bigmem_alloc(((size_t)1 << lg) / 64, sizeof(*f->bits));
 }
 
-/* The upper half's chunks, from its groups and shapes to the lower's. */
+struct filter_job {
+	struct tag_filter *f;
+	const struct ctx *lo;
+};
+
+static void
+filter_add_part(void *arg, size_t begin, size_t end, unsigned part)
+{
+	struct filter_job *j = arg;
+	const uint64_t *tab = j->lo->tab;
+	uint64_t *bits = j->f->bits;
+
+	(void)part;
+	for (size_t k = begin; k < end; k++) {
+		uint32_t tag = (uint32_t)(tab[k] >> 32);
+		uint64_t b1, b2;
+
+		if (!tab[k])
+			continue;
+		b1 = filter_bit(j->f, tag, 0x9e3779b97f4a7c15ULL);
+		b2 = filter_bit(j->f, tag, 0xc2b2ae3d27d4eb4fULL);
+		/* parts share words of the filter: setting bits commutes */
+		__atomic_fetch_or(&bits[b1 / 64], 1ULL << (b1 % 64), __ATOMIC_RELAXED);
+		__atomic_fetch_or(&bits[b2 / 64], 1ULL << (b2 % 64), __ATOMIC_RELAXED);
+	}
+}
+
+static void
+filter_add(struct tag_filter *f, const struct ctx *lo)
+{
+	par_for(lo->nslots, filter_add_part, &(struct filter_job){ f, lo });
+}
+
+/* The group, in part 0's numbering, that the content of lower part j's slot
+ * pos is: the slot's group, or a group of one made of its lone chunk. */
+static uint32_t
+lower_group(struct ctx **cx, unsigned j, size_t pos)
+{
+	struct ctx *lo = cx[0], *lj = cx[j];
+	uint64_t slot = lj->tab[pos];
+	uint32_t tag = (uint32_t)(slot >> 32), lref = (uint32_t)slot, g, hg;
+
+	if (lref & REF_GROUP)
+		return j ? lj->g[lref & ~REF_GROUP].id : lref & ~REF_GROUP;
+	g = new_group(lo, lref - 1, 1);
+	lo->prov[lref - 1] = PROV_GROUP | g; /* part j's chunks are numbered as part 0's */
+	if (!j) {
+		lo->tab[pos] = (uint64_t)tag << 32 | REF_GROUP | g;
+		return g;
+	}
+	hg = new_group(lj, lref - 1, 1);
+	lj->g[hg].id = g;
+	lj->tab[pos] = (uint64_t)tag << 32 | REF_GROUP | hg;
+	return g;
+}
+
+/* Contents of part k found in a lower part (the lowest that has them, so
+ * the group's first chunk is the lowest, as one loop finds it): that part's
+ * slot becomes (or was) a group, which takes part k's members.  Each of
+ * part k's groups' id says where it went (NONE32: not here); a lone chunk
+ * of part k is made a group of one for that. */
+/* The slots of a part whose tags the filter may know, by a part of the
+ * table: few (contents in more than one part), so the lookups and the
+ * merging that follow are done by one thread, in slot order. */
+struct maybe_job {
+	const struct ctx *hi;
+	const struct tag_filter *f;
+	size_t **hit, *nhit, *cap; /* per part */
+};
+
+static void
+maybe_part(void *arg, size_t begin, size_t end, unsigned part)
+{
+	struct maybe_job *j = arg;
+	const uint64_t *tab = j->hi->tab;
+
+	for (size_t s = begin; s < end; s++) {
+		if (!tab[s] || !filter_maybe(j->f, (uint32_t)(tab[s] >> 32)))
+			continue;
+		j->hit[part] = xgrow(j->hit[part], &j->cap[part], j->nhit[part] + 1,
+				     sizeof(*j->hit[part]));
+		j->hit[part][j->nhit[part]++] = s;
+	}
+}
+
+static void
+merge_twins(struct ctx **cx, unsigned k, const struct tag_filter *f)
+{
+	struct ctx *lo = cx[0], *hi = cx[k];
+	unsigned parts = par_parts(hi->nslots);
+	struct maybe_job mj = { hi, f, xcalloc(parts, sizeof(*mj.hit)),
+				xcalloc(parts, sizeof(*mj.nhit)), xcalloc(parts, sizeof(*mj.cap)) };
+
+	par_run(hi->nslots, parts, maybe_part, &mj);
+	for (unsigned p = 0; p < parts; p++) {
+		for (size_t h = 0; h < mj.nhit[p]; h++) {
+			uint64_t slot = hi->tab[mj.hit[p][h]];
+			uint32_t tag = (uint32_t)(slot >> 32), ref = (uint32_t)slot, hf, hg, g;
+			size_t pos = SIZE_MAX;
+			unsigned j;
+
+			hf = slot_chunk(hi, slot);
+			for (j = 0; j < k && pos == SIZE_MAX; j++)
+				pos = lower_twin(cx[j], tag, hf);
+			if (pos == SIZE_MAX)
+				continue;
+			g = lower_group(cx, j - 1, pos);
+			if (ref & REF_GROUP) {
+				hg = ref & ~REF_GROUP;
+			} else {
+				hg = new_group(hi, hf, 1);
+				hi->prov[hf] = PROV_GROUP | hg;
+			}
+			lo->g[g].count += hi->g[hg].count;
+			hi->g[hg].id = g;
+		}
+		free(mj.hit[p]);
+	}
+	free(mj.hit);
+	free(mj.nhit);
+	free(mj.cap);
+}
+
+/* A part's chunks, from its groups and shapes to part 0's. */
 struct renumber {
 	uint32_t *prov;
 	const uint32_t *smap;
@@ -934,18 +1052,18 @@ renumber_half(void *arg, size_t begin, size_t end, unsigned half)
 	}
 }
 
-/* The upper half into the lower: twins joined, the other groups appended
- * (group order does not matter: clusters are sorted by what they hold and
- * their first chunk), shapes added to the lower half's, then the upper
- * half's chunks renumbered. */
+/* Part k into part 0: twins joined, the other groups appended (group
+ * order does not matter: clusters are sorted by what they hold and their
+ * first chunk), shapes added to part 0's, then part k's chunks renumbered.
+ * Part k's table and groups stay until every part is merged: a higher
+ * part's twins are looked up in them. */
 static void
-merge_halves(struct ctx *lo, struct ctx *hi)
+merge_part(struct ctx **cx, unsigned k, const struct tag_filter *f)
 {
+	struct ctx *lo = cx[0], *hi = cx[k];
 	uint32_t *smap = xmalloc((hi->ns ? hi->ns : 1) * sizeof(*smap));
 
-	merge_twins(lo, hi);
-	bigmem_free(hi->tab);
-	hi->tab = NULL;
+	merge_twins(cx, k, f);
 	for (size_t g = 0; g < hi->ng; g++)
 		if (hi->g[g].id == NONE32)
 			hi->g[g].id = new_group(lo, hi->g[g].first, hi->g[g].count);
@@ -954,52 +1072,71 @@ merge_halves(struct ctx *lo, struct ctx *hi)
 
 		smap[s] = shape_add(lo, sh->size, sh->sig);
 	}
-	par_halves(hi->end - hi->begin, renumber_half,
-		   &(struct renumber){ lo->prov + hi->begin, smap, hi->g });
+	par_for(hi->end - hi->begin, renumber_half,
+		&(struct renumber){ lo->prov + hi->begin, smap, hi->g });
 	free(smap);
-	bigmem_free(hi->g);
-	free(hi->s);
-	free(hi->stab);
 }
 
-/* Identical contents: groups in x->g, lone chunks' shapes in x->s; the two
- * halves of a big heap in two threads (the machine this was tuned on has
- * two cores), then merged.  Without a second core, or a thread, the upper
- * half just runs second. */
+static void
+content_part(void *arg, size_t begin, size_t end, unsigned part)
+{
+	struct ctx **cx = arg;
+
+	(void)begin;
+	(void)end; /* the part's own ctx has them */
+	content_range(cx[part]);
+}
+
+/* Identical contents: groups in x->g, lone chunks' shapes in x->s; a big
+ * heap cut in parts, one a job, then merged in address order. */
 static void
 content_pass(struct ctx *x)
 {
-	size_t below, above, split = mark_candidates(x, &below, &above);
-	struct ctx *hi;
-	pthread_t th;
-	bool threaded;
+	unsigned maxp = (unsigned)par_jobs(), parts;
+	size_t *cut = xmalloc((maxp + 1) * sizeof(*cut)), *ncand = xmalloc(maxp * sizeof(*ncand));
+	struct ctx **cx;
+	struct tag_filter f;
+	size_t nslots = 0;
 
+	parts = mark_candidates(x, cut, ncand, maxp);
+	cx = xcalloc(parts, sizeof(*cx));
 	x->begin = 0;
-	x->end = split;
-	x->ncand = below;
-	if (split == x->n) {
-		content_range(x);
-	} else {
+	x->end = cut[1];
+	x->ncand = ncand[0];
+	cx[0] = x;
+	for (unsigned k = 1; k < parts; k++) {
 		/* a page of its own: the threads write their ctx for every
 		 * chunk, and sharing a cache line would cost more than the
-		 * second core saves */
-		hi = bigmem_alloc(1, sizeof(*hi));
-		*hi = *x;
-		hi->begin = split;
-		hi->end = x->n;
-		hi->ncand = above;
-		threaded = sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
-			   pthread_create(&th, NULL, content_thread, hi) == 0;
-		content_range(x);
-		if (threaded)
-			pthread_join(th, NULL);
-		else
-			content_range(hi);
-		merge_halves(x, hi);
-		bigmem_free(hi);
+		 * other cores save */
+		cx[k] = bigmem_alloc(1, sizeof(*cx[k]));
+		*cx[k] = *x;
+		cx[k]->begin = cut[k];
+		cx[k]->end = cut[k + 1];
+		cx[k]->ncand = ncand[k];
+	}
+	par_run_cuts(cut, parts, content_part, cx);
+	if (parts > 1) {
+		for (unsigned k = 0; k + 1 < parts; k++)
+			nslots += cx[k]->nused;
+		filter_alloc(&f, nslots);
+		for (unsigned k = 1; k < parts; k++) {
+			filter_add(&f, cx[k - 1]);
+			merge_part(cx, k, &f);
+		}
+		bigmem_free(f.bits);
+	}
+	for (unsigned k = 1; k < parts; k++) {
+		bigmem_free(cx[k]->tab);
+		bigmem_free(cx[k]->g);
+		free(cx[k]->s);
+		free(cx[k]->stab);
+		bigmem_free(cx[k]);
 	}
 	bigmem_free(x->tab);
 	x->tab = NULL;
+	free(cx);
+	free(cut);
+	free(ncand);
 }
 
 /* ---- previews ------------------------------------------------------------ */
@@ -1158,8 +1295,8 @@ content_clusters(struct ctx *x)
  * none. */
 struct shape_count {
 	struct ctx *x;
-	uint64_t *count; /* the upper half's counts */
-	uint32_t *first; /* and first chunks */
+	uint64_t **count; /* per part but the first (which counts in the shapes) */
+	uint32_t **first; /* and first chunks */
 };
 
 static void
@@ -1178,8 +1315,8 @@ shape_count_half(void *arg, size_t begin, size_t end, unsigned half)
 		if (half == 0) {
 			if (!s[k].count++)
 				s[k].first = (uint32_t)i;
-		} else if (!j->count[k]++) {
-			j->first[k] = (uint32_t)i;
+		} else if (!j->count[half][k]++) {
+			j->first[half][k] = (uint32_t)i;
 		}
 	}
 }
@@ -1188,17 +1325,27 @@ static void
 shape_tally(struct ctx *x)
 {
 	size_t n = x->ns ? x->ns : 1;
-	struct shape_count j = { x, xcalloc(n, sizeof(*j.count)), xmalloc(n * sizeof(*j.first)) };
+	unsigned parts = par_parts(x->n);
+	struct shape_count j = { x, xcalloc(parts, sizeof(*j.count)),
+				 xcalloc(parts, sizeof(*j.first)) };
 
+	for (unsigned p = 1; p < parts; p++) {
+		j.count[p] = xcalloc(n, sizeof(*j.count[p]));
+		j.first[p] = xmalloc(n * sizeof(*j.first[p]));
+	}
 	for (size_t k = 0; k < x->ns; k++)
 		x->s[k].count = 0;
-	par_halves(x->n, shape_count_half, &j);
-	for (size_t k = 0; k < x->ns; k++) {
-		if (!j.count[k])
-			continue;
-		if (!x->s[k].count)
-			x->s[k].first = j.first[k];
-		x->s[k].count += j.count[k];
+	par_run(x->n, parts, shape_count_half, &j);
+	for (unsigned p = 1; p < parts; p++) {
+		for (size_t k = 0; k < x->ns; k++) {
+			if (!j.count[p][k])
+				continue;
+			if (!x->s[k].count)
+				x->s[k].first = j.first[p][k];
+			x->s[k].count += j.count[p][k];
+		}
+		free(j.count[p]);
+		free(j.first[p]);
 	}
 	free(j.count);
 	free(j.first);
@@ -1374,7 +1521,7 @@ finish(struct ctx *x, struct cluster_set *out)
 
 		x->s[k].final = c == NONE32 ? NONE32 : pos[c];
 	}
-	par_halves(x->n, final_half, x);
+	par_for(x->n, final_half, x);
 	out->of_chunk = x->shared ? NULL : x->prov;
 	free(pos);
 }

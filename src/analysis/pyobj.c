@@ -527,14 +527,14 @@ scan_pools(struct scanner *s, const struct pym_heap *h, size_t begin, size_t end
 	}
 }
 
-/* The pools in two halves on two threads (par.h), each with a scanner of
- * its own (type cache, classes, owned dicts); the upper half's classes are
+/* The pools in parts on --jobs threads (par.h), each with a scanner of
+ * its own (type cache, classes, owned dicts); the later parts. classes are
  * then merged into the lower's by name, so the result is one loop's. */
 struct pool_job {
-	struct scanner *s[2];
+	struct scanner **s;       /* per part; the first is the caller's */
 	const struct pym_heap *h;
-	struct py_summary part[2];
-	size_t upper_begin;
+	struct py_summary *part;
+	size_t *begin;            /* per part: its first pool */
 };
 
 static void
@@ -542,15 +542,14 @@ pools_half(void *arg, size_t begin, size_t end, unsigned half)
 {
 	struct pool_job *j = arg;
 
-	if (half)
-		j->upper_begin = begin;
+	j->begin[half] = begin;
 	scan_pools(j->s[half], j->h, begin, end, &j->part[half]);
 }
 
-/* u's classes into s's; the node classes u wrote, pools [from, npools),
+/* u's classes into s's; the node classes u wrote, pools [from, to),
  * renumbered to s's. */
 static void
-merge_scanner(struct scanner *s, struct scanner *u, size_t from, size_t npools)
+merge_scanner(struct scanner *s, struct scanner *u, size_t from, size_t to)
 {
 	int32_t *id = xmalloc((u->ncls ? u->ncls : 1) * sizeof(*id));
 
@@ -573,7 +572,7 @@ merge_scanner(struct scanner *s, struct scanner *u, size_t from, size_t npools)
 	if (!s->dict_type)
 		s->dict_type = u->dict_type;
 	if (s->nodes)
-		for (size_t k = s->nodes->first[from]; k < s->nodes->first[npools]; k++)
+		for (size_t k = s->nodes->first[from]; k < s->nodes->first[to]; k++)
 			if (s->nodes->cls[k] != PY_NODE_NONE && s->nodes->cls[k] < u->ncls)
 				s->nodes->cls[k] = (uint32_t)id[s->nodes->cls[k]];
 	free(id);
@@ -585,18 +584,32 @@ merge_scanner(struct scanner *s, struct scanner *u, size_t from, size_t npools)
 static void
 scan_all_pools(struct scanner *s, const struct pym_heap *h, struct py_summary *out)
 {
-	struct scanner upper = { .in = s->in, .lay = s->lay, .type_type = s->type_type,
-				 .row_items = -1, .row_keys = -1, .row_values = -1,
-				 .nodes = s->nodes };
-	struct pool_job j = { .s = { s, &upper }, .h = h, .upper_begin = h->npools };
+	unsigned parts = par_parts(h->npools);
+	struct scanner *up = xcalloc(parts, sizeof(*up));
+	struct pool_job j = { .s = xcalloc(parts, sizeof(*j.s)), .h = h,
+			      .part = xcalloc(parts, sizeof(*j.part)),
+			      .begin = xcalloc(parts, sizeof(*j.begin)) };
 
-	par_halves(h->npools, pools_half, &j);
-	merge_scanner(s, &upper, j.upper_begin, h->npools);
-	for (int k = 0; k < 2; k++) {
+	j.s[0] = s;
+	for (unsigned k = 1; k < parts; k++) {
+		up[k] = (struct scanner){ .in = s->in, .lay = s->lay, .type_type = s->type_type,
+					  .row_items = -1, .row_keys = -1, .row_values = -1,
+					  .nodes = s->nodes };
+		j.s[k] = &up[k];
+	}
+	par_run(h->npools, parts, pools_half, &j);
+	/* in address order: classes interned and sampled as one loop would */
+	for (unsigned k = 1; k < parts; k++)
+		merge_scanner(s, &up[k], j.begin[k], k + 1 < parts ? j.begin[k + 1] : h->npools);
+	for (unsigned k = 0; k < parts; k++) {
 		out->objects += j.part[k].objects;
 		out->object_bytes += j.part[k].object_bytes;
 		out->untyped_blocks += j.part[k].untyped_blocks;
 	}
+	free(up);
+	free(j.s);
+	free(j.part);
+	free(j.begin);
 }
 
 static void

@@ -28,6 +28,7 @@
 
 #include "clock.h"
 #include "error.h"
+#include "par.h"
 #include "progress.h"
 #include "reach.h"
 #include "scan.h"
@@ -463,7 +464,7 @@ drain(struct marker *m, const struct image *img)
 /* ---- marking on two cores ------------------------------------------------ *
  *
  * Without chains the order of marking does not matter, so the drain runs on
- * two threads.  Each keeps a stack of chunks to scan; a chunk is claimed by
+ * par_jobs() threads (par.h).  Each keeps a stack of chunks to scan; a chunk is claimed by
  * the thread whose compare-and-swap moves its state from UNREACHED, so each
  * is scanned once.  A thread with a deep stack hands blocks of it to a
  * shared pool; a thread with an empty stack takes one, and when both are
@@ -471,7 +472,6 @@ drain(struct marker *m, const struct image *img)
  * stays with one thread: its nodes are found one at a time.
  */
 
-#define MARK_THREADS 2
 #define MARK_BLOCK 1024
 #define MARK_PARALLEL_MIN 65536 /* live chunks below which one thread does it */
 
@@ -623,28 +623,30 @@ worker_main(void *arg)
 	return NULL;
 }
 
-/* Drain the queue the roots filled on MARK_THREADS threads (fewer if a
- * thread cannot be started: the stacks it would have had go to the first). */
+/* Drain the queue the roots filled on par_jobs() threads (fewer if a
+ * thread cannot be started: the stacks it would have had go to the first).
+ * Which thread marks a chunk differs from run to run; what is marked does
+ * not, and the graph's edges are sorted when the buffers are joined. */
 static void
 drain_parallel(struct marker *m, const struct image *img)
 {
+	int nt = par_jobs();
 	struct mark_pool pool = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
-				  .nthreads = MARK_THREADS };
-	struct mark_worker w[MARK_THREADS];
-	size_t per = (m->qtail - m->qhead) / MARK_THREADS + 1;
+				  .nthreads = nt };
+	struct mark_worker *w = xcalloc((size_t)nt, sizeof(*w));
+	size_t per = (m->qtail - m->qhead) / (size_t)nt + 1;
 
-	memset(w, 0, sizeof(w));
 	if (m->graph) {
-		m->eb = xgrow(m->eb, &m->eb_cap, m->neb + MARK_THREADS, sizeof(*m->eb));
-		memset(m->eb + m->neb, 0, MARK_THREADS * sizeof(*m->eb));
+		m->eb = xgrow(m->eb, &m->eb_cap, m->neb + (size_t)nt, sizeof(*m->eb));
+		memset(m->eb + m->neb, 0, (size_t)nt * sizeof(*m->eb));
 	}
-	for (int i = 0; i < MARK_THREADS; i++) {
+	for (int i = 0; i < nt; i++) {
 		w[i] = (struct mark_worker){ .ix = m->ix, .img = img, .state = m->state, .pool = &pool,
 					     .eb = m->graph ? &m->eb[m->neb + i] : NULL };
 		for (size_t k = 0; k < per && m->qhead < m->qtail; k++)
 			worker_push(&w[i], m->queue[m->qhead++]);
 	}
-	for (int i = 1; i < MARK_THREADS; i++) {
+	for (int i = 1; i < nt; i++) {
 		if (pthread_create(&w[i].th, NULL, worker_main, &w[i]) == 0) {
 			w[i].started = true;
 			continue;
@@ -660,8 +662,8 @@ drain_parallel(struct marker *m, const struct image *img)
 	}
 	worker_main(&w[0]);
 	if (m->graph)
-		m->neb += MARK_THREADS;
-	for (int i = 0; i < MARK_THREADS; i++) {
+		m->neb += (size_t)nt;
+	for (int i = 0; i < nt; i++) {
 		if (w[i].started)
 			pthread_join(w[i].th, NULL);
 		m->r->scanned_bytes += w[i].scanned_bytes;
@@ -670,6 +672,7 @@ drain_parallel(struct marker *m, const struct image *img)
 	for (size_t i = 0; i < pool.n; i++)
 		free(pool.blocks[i]);
 	free(pool.blocks);
+	free(w);
 }
 
 /* ---- roots -------------------------------------------------------------- */
@@ -925,7 +928,7 @@ reach_run(const struct scan *s, const struct reach_opts *opts, struct reach *r)
 	m.graph = opts ? opts->graph : NULL;
 	if (m.graph) {
 		memset(m.graph, 0, sizeof(*m.graph));
-		m.eb = xgrow(NULL, &m.eb_cap, 1 + MARK_THREADS, sizeof(*m.eb));
+		m.eb = xgrow(NULL, &m.eb_cap, 1 + (size_t)par_jobs(), sizeof(*m.eb));
 		memset(m.eb, 0, m.eb_cap * sizeof(*m.eb));
 		m.neb = 1; /* eb[0]: the one-thread drain's */
 	}
@@ -943,7 +946,7 @@ reach_run(const struct scan *s, const struct reach_opts *opts, struct reach *r)
 	progress_phase("marking", live);
 	if (r->index->nseg) {
 		scan_roots(&m, s);
-		if (m.chains || h->nchunks < MARK_PARALLEL_MIN)
+		if (m.chains || h->nchunks < MARK_PARALLEL_MIN || par_jobs() < 2)
 			drain(&m, &s->img); /* breadth first: --why's chains are shortest */
 		else
 			drain_parallel(&m, &s->img);

@@ -72,6 +72,8 @@ struct builder {
 	size_t ndead, deadcap;
 };
 
+#define CAND_BATCH 32 /* container candidates whose size fields are fetched together */
+
 /* What one thread of the container search found (see find_containers). */
 struct found {
 	const struct builder *b;
@@ -80,6 +82,8 @@ struct found {
 	uint64_t *dead;
 	size_t ndead, deadcap;
 	const struct region *rc; /* last region a size field was read from */
+	uint64_t cand[CAND_BATCH][3]; /* headers waiting for their size fields */
+	size_t ncand;
 };
 
 /* One thread's share of the word pass: its own verdict cache and counts,
@@ -409,20 +413,41 @@ static size_t live_len(struct worker *wk, size_t i, const unsigned char *p, size
  * anonymous memory, all of it live).  Most chunks hold no vtable pointer, so
  * their live part (live_len) is worked out only at the first one.  Returns
  * it, or len when there was none. */
+/* The offset of the first word from off on that may be a vtable pointer
+ * (lookup_in's tests), or len: nearly every word of the heap is turned
+ * away here, in a loop of its own that the compiler keeps in registers. */
+static __attribute__((noinline)) size_t
+skip_words(const unsigned char *p, size_t off, size_t len, uint64_t dlo, uint64_t span,
+	   const uint64_t *gran)
+{
+	for (; off + 8 <= len; off += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + off, 8);
+		if (!((w - dlo >= span) | (w & 7)) && gran[gran_home(w >> GRAN_SHIFT)] != GRAN_EMPTY)
+			return off;
+	}
+	return len;
+}
+
 static size_t
 count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t at, size_t i)
 {
 	/* the bounds in registers: the counts below could alias them */
 	const struct builder *b = wk->b;
 	const uint64_t dlo = b->dlo, span = b->dhi - b->dlo;
+	const uint64_t *gran = b->gran;
 	size_t live = SIZE_MAX;
 
-	for (size_t off = 0; off + 8 <= len; off += 8) {
+	for (size_t off = 0;; off += 8) {
 		uint64_t w;
 		int32_t v;
 
+		off = skip_words(p, off, len, dlo, span, gran);
+		if (off + 8 > len)
+			break;
 		memcpy(&w, p + off, 8);
-		v = lookup_in(wk, b, dlo, span, w);
+		v = lookup_slow(wk, w);
 		if (v < 0)
 			continue;
 		if (live == SIZE_MAX)
@@ -620,6 +645,31 @@ short_string_at(struct found *f, const unsigned char *p, uint64_t at)
 	}
 }
 
+/* The waiting candidates, in the order found. */
+static void
+cand_flush(struct found *f)
+{
+	for (size_t k = 0; k < f->ncand; k++)
+		container_at(f, f->cand[k]);
+	f->ncand = 0;
+}
+
+/* Header q waits with others for its chunk's size field: that word is
+ * anywhere in the heap, nearly always a cache miss, and a batch of them
+ * fetched together costs little more than one (it was half of this pass). */
+static void
+cand_add(struct found *f, const uint64_t q[3])
+{
+	const struct region *r = f->rc;
+	uint64_t a = q[0] - 8;
+
+	if (r && a - r->start < r->end - r->start)
+		__builtin_prefetch(r->data + (a - r->start));
+	memcpy(f->cand[f->ncand++], q, 24);
+	if (f->ncand == CAND_BATCH)
+		cand_flush(f);
+}
+
 /* p: len bytes of the target at address at. */
 static void
 containers_in(struct found *f, const unsigned char *p, size_t len, uint64_t at, uint64_t hlo,
@@ -636,7 +686,10 @@ containers_in(struct found *f, const unsigned char *p, size_t len, uint64_t at, 
 		if (q[0] & 15)
 			continue;
 		memcpy(q, p + off, 24);
-		container_at(f, q);
+		if (!(q[1] >= q[0] && q[2] >= q[1] && q[2] > q[0]) &&
+		    !(q[1] <= q[2] && q[2] >= SSO_CAPACITY))
+			continue; /* neither a vector's nor a string's (container_at) */
+		cand_add(f, q);
 	}
 }
 
@@ -694,7 +747,7 @@ live_from(const struct builder *b, const struct region *rg)
 }
 
 struct found_job {
-	struct found f[2];
+	struct found *f; /* one per part */
 	uint64_t hlo, hspan;
 };
 
@@ -716,6 +769,7 @@ containers_half(void *arg, size_t begin, size_t end, unsigned half)
 		if ((p = user_bytes_at(f->b->in->img, &rc, c, &len)))
 			containers_in(f, p, len, c->addr + 16, j->hlo, j->hspan);
 	}
+	cand_flush(f);
 }
 
 /* Find the containers' headers wherever they are: in live chunks (a
@@ -729,11 +783,16 @@ find_containers(struct builder *b)
 {
 	const struct heap_model *h = b->in->heap;
 	const struct image *img = b->in->img;
-	struct found_job j = { .f = { { .b = b }, { .b = b } } };
+	unsigned parts = par_parts(h->nchunks);
+	struct found_job j = { .f = xcalloc(parts, sizeof(*j.f)) };
 	size_t i = 0, k = 0;
 
-	if (!h->nchunks)
+	for (unsigned p = 0; p < parts; p++)
+		j.f[p].b = b;
+	if (!h->nchunks) {
+		free(j.f);
 		return;
+	}
 	j.hlo = h->chunks[0].addr + 16;
 	j.hspan = h->chunks[h->nchunks - 1].addr + h->chunks[h->nchunks - 1].size - j.hlo;
 	for (size_t r = 0; r < img->n; r++) { /* the regions that hold no chunk */
@@ -748,9 +807,10 @@ find_containers(struct builder *b)
 		containers_in(&j.f[0], rg->data + (from - rg->start), rg->end - from, from, j.hlo,
 			      j.hspan);
 	}
-	par_halves(h->nchunks, containers_half, &j);
-	for (unsigned half = 0; half < 2; half++) {
-		struct found *f = &j.f[half];
+	cand_flush(&j.f[0]);
+	par_run(h->nchunks, parts, containers_half, &j);
+	for (unsigned p = 0; p < parts; p++) {
+		struct found *f = &j.f[p];
 
 		b->ext = xgrow(b->ext, &b->extcap, b->next + f->next + 1, sizeof(*b->ext));
 		if (f->next)
@@ -763,6 +823,7 @@ find_containers(struct builder *b)
 		free(f->ext);
 		free(f->dead);
 	}
+	free(j.f);
 	if (b->ndead)
 		qsort(b->dead, b->ndead, sizeof(*b->dead), u64_cmp);
 	if (b->next)
@@ -892,54 +953,57 @@ word_chunks(struct worker *wk, uint32_t *of_chunk)
 }
 
 struct word_job {
-	struct worker *wk;
+	struct worker *wk; /* one per part */
 	uint32_t *of_chunk;
 };
 
-static void *
-word_thread(void *arg)
+static void
+word_part(void *arg, size_t begin, size_t end, unsigned part)
 {
 	struct word_job *j = arg;
 
-	word_chunks(j->wk, j->of_chunk);
-	return NULL;
+	(void)begin;
+	(void)end; /* the worker's own, set by word_pass */
+	word_chunks(&j->wk[part], j->of_chunk);
 }
 
-#define WORD_SPLIT_MIN 4096 /* chunks: fewer are done by one thread */
-
-/* Every live chunk's words, the heap cut in two halves of about equal bytes
- * for two threads (the machine this was tuned on has two cores): this pass
- * reads the whole heap and was a third of the analysis. */
+/* Every live chunk's words, the heap cut in parts of about equal bytes, one
+ * thread a part: this pass reads the whole heap and was a third of the
+ * analysis.  The workers merge in address order, as one would count. */
 static void
 word_pass(struct builder *b)
 {
 	const struct heap_model *h = b->in->heap;
-	struct worker wk[2] = { { .b = b, .end = h->nchunks }, { .b = b, .end = h->nchunks } };
-	struct word_job job = { &wk[1], b->out->of_chunk };
+	unsigned parts = par_parts(h->nchunks);
+	struct word_job job = { xcalloc(parts, sizeof(*job.wk)), b->out->of_chunk };
+	size_t *cut = xmalloc((parts + 1) * sizeof(*cut));
 	uint64_t total = 0, acc = 0;
-	size_t split = h->nchunks;
-	pthread_t th;
-	bool threaded = false;
+	size_t i = 0;
 
-	if (h->nchunks >= WORD_SPLIT_MIN && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
-		for (size_t i = 0; i < h->nchunks; i++)
-			total += h->chunks[i].size;
-		for (split = 0; split < h->nchunks && acc < total / 2; split++)
-			acc += h->chunks[split].size;
+	if (parts > 1)
+		for (size_t c = 0; c < h->nchunks; c++)
+			total += h->chunks[c].size;
+	cut[0] = 0;
+	for (unsigned p = 1; p < parts; p++) {
+		uint64_t want = (uint64_t)((unsigned __int128)total * p / parts);
+
+		for (; i < h->nchunks && acc < want; i++)
+			acc += h->chunks[i].size;
+		cut[p] = i;
 	}
-	wk[0].end = split;
-	wk[1].begin = split;
-	while (wk[1].ext < b->next && b->ext[wk[1].ext].chunk < split)
-		wk[1].ext++;
-	if (split < h->nchunks)
-		threaded = pthread_create(&th, NULL, word_thread, &job) == 0;
-	word_chunks(&wk[0], b->out->of_chunk);
-	if (threaded)
-		pthread_join(th, NULL);
-	else
-		word_chunks(&wk[1], b->out->of_chunk);
-	worker_merge(&wk[0]);
-	worker_merge(&wk[1]);
+	cut[parts] = h->nchunks;
+	for (unsigned p = 0; p < parts; p++) {
+		struct worker *wk = &job.wk[p];
+
+		*wk = (struct worker){ .b = b, .begin = cut[p], .end = cut[p + 1] };
+		while (wk->ext < b->next && b->ext[wk->ext].chunk < cut[p])
+			wk->ext++;
+	}
+	par_run_cuts(cut, parts, word_part, &job);
+	for (unsigned p = 0; p < parts; p++)
+		worker_merge(&job.wk[p]);
+	free(job.wk);
+	free(cut);
 }
 
 struct size_type {
@@ -994,7 +1058,7 @@ class_types(struct builder *b)
 		if (b->starts[v] & AT_ARRAY)
 			type[2 * v + 1] = add_type(b, TK_ARRAY, xasprintf("%s[]", name), 0);
 	}
-	par_halves(b->in->heap->nchunks, class_map_half,
+	par_for(b->in->heap->nchunks, class_map_half,
 		   &(struct class_map){ .of_chunk = b->out->of_chunk, .type = type });
 	free(type);
 }
@@ -1006,8 +1070,8 @@ class_types(struct builder *b)
 struct tally_job {
 	struct builder *b;
 	const uint32_t *clu_type;
-	struct type_entry *sums[2]; /* the lower half counts in the types */
-	size_t *later[2], nlater[2], cap[2];
+	struct type_entry **sums; /* per part; part 0 counts in the types */
+	size_t **later, *nlater, *cap;
 };
 
 static void
@@ -1040,34 +1104,46 @@ tally_types(struct builder *b, const uint32_t *clu_type)
 {
 	struct type_table *t = b->out;
 	const struct hs_chunk *ch = b->in->heap->chunks;
-	struct tally_job j = { .b = b, .clu_type = clu_type };
+	unsigned parts = par_parts(b->in->heap->nchunks);
+	struct tally_job j = { .b = b, .clu_type = clu_type,
+			       .sums = xcalloc(parts, sizeof(*j.sums)),
+			       .later = xcalloc(parts, sizeof(*j.later)),
+			       .nlater = xcalloc(parts, sizeof(*j.nlater)),
+			       .cap = xcalloc(parts, sizeof(*j.cap)) };
 	struct size_type *st = NULL;
 	size_t nst = 0, stcap = 0;
 
 	j.sums[0] = t->types;
-	j.sums[1] = xcalloc(t->ntypes ? t->ntypes : 1, sizeof(*j.sums[1]));
-	par_halves(b->in->heap->nchunks, tally_half, &j);
-	for (size_t k = 0; k < t->ntypes; k++) {
-		const struct type_entry *up = &j.sums[1][k];
+	for (unsigned p = 1; p < parts; p++)
+		j.sums[p] = xcalloc(t->ntypes ? t->ntypes : 1, sizeof(*j.sums[p]));
+	par_run(b->in->heap->nchunks, parts, tally_half, &j);
+	for (unsigned p = 1; p < parts; p++) {
+		for (size_t k = 0; k < t->ntypes; k++) {
+			const struct type_entry *up = &j.sums[p][k];
 
-		if (!up->count)
-			continue;
-		if (!t->types[k].count)
-			t->types[k].sample = up->sample;
-		t->types[k].count += up->count;
-		t->types[k].bytes += up->bytes;
+			if (!up->count)
+				continue;
+			if (!t->types[k].count)
+				t->types[k].sample = up->sample;
+			t->types[k].count += up->count;
+			t->types[k].bytes += up->bytes;
+		}
+		free(j.sums[p]);
 	}
-	for (unsigned h = 0; h < 2; h++) {
-		for (size_t k = 0; k < j.nlater[h]; k++) {
-			size_t i = j.later[h][k];
+	for (unsigned p = 0; p < parts; p++) {
+		for (size_t k = 0; k < j.nlater[p]; k++) {
+			size_t i = j.later[p][k];
 
 			t->of_chunk[i] = size_type(b, &st, &nst, &stcap,
 						   chunk_shown_size(b->in->heap, &ch[i]));
 			tally(&t->types[t->of_chunk[i]], &ch[i], b->in->heap->pad);
 		}
-		free(j.later[h]);
+		free(j.later[p]);
 	}
-	free(j.sums[1]);
+	free(j.sums);
+	free(j.later);
+	free(j.nlater);
+	free(j.cap);
 	free(st);
 }
 
@@ -1087,6 +1163,11 @@ type_chunks(struct builder *b)
 	progress_phase("typing", 4); /* four passes; the clustering is the longest */
 	find_containers(b);
 	word_pass(b);
+	if (b->in->classes_only) { /* the instances are counted: all --vtables needs */
+		bigmem_free(t->of_chunk);
+		t->of_chunk = NULL;
+		return;
+	}
 	progress_set(1);
 	class_types(b);
 	progress_set(2);
@@ -1177,8 +1258,10 @@ global_holders_in(struct builder *b, struct holder_set *hs, const unsigned char 
 struct class_holders {
 	const struct builder *b;
 	const struct holder_set *hs;
-	const char **cls[2];
+	const char ***cls; /* per part */
 };
+
+#define HOLDER_AHEAD 8 /* chunks */
 
 static void
 class_holders_half(void *arg, size_t begin, size_t end, unsigned half)
@@ -1195,6 +1278,16 @@ class_holders_half(void *arg, size_t begin, size_t end, unsigned half)
 		const unsigned char *p;
 		size_t len;
 
+		/* objects are a chunk here and there: a miss each, unless
+		 * fetched ahead */
+		if (c + HOLDER_AHEAD < end && rc && t->of_chunk[c + HOLDER_AHEAD] != UINT32_MAX &&
+		    (t->types[t->of_chunk[c + HOLDER_AHEAD]].kind == TK_CLASS ||
+		     t->types[t->of_chunk[c + HOLDER_AHEAD]].kind == TK_ARRAY)) {
+			uint64_t a = h->chunks[c + HOLDER_AHEAD].addr + 16;
+
+			if (a - rc->start < rc->end - rc->start)
+				__builtin_prefetch(rc->data + (a - rc->start));
+		}
 		if (t->of_chunk[c] == UINT32_MAX)
 			continue;
 		te = &t->types[t->of_chunk[c]];
@@ -1224,6 +1317,7 @@ name_holders(struct builder *b)
 	struct holder_set hs = { .lo = UINT64_MAX };
 	struct class_holders cj = { .b = b, .hs = &hs };
 	size_t nshape = 0, cap = 16;
+	unsigned parts;
 
 	for (size_t k = 0; k < t->ntypes; k++)
 		nshape += t->types[k].kind == TK_SHAPE && t->types[k].count;
@@ -1262,14 +1356,18 @@ name_holders(struct builder *b)
 					  ar->module);
 	}
 	/* objects: chunks whose type is a class or an array of one */
-	cj.cls[0] = xcalloc(cap, sizeof(*cj.cls[0]));
-	cj.cls[1] = xcalloc(cap, sizeof(*cj.cls[1]));
-	par_halves(h->nchunks, class_holders_half, &cj);
-	for (size_t i = 0; i <= hs.mask; i++)
-		if (hs.key[i] && !hs.name[i] && (cj.cls[0][i] || cj.cls[1][i]))
-			hs.name[i] = xstrdup(cj.cls[0][i] ? cj.cls[0][i] : cj.cls[1][i]);
-	free(cj.cls[0]);
-	free(cj.cls[1]);
+	parts = par_parts(h->nchunks);
+	cj.cls = xcalloc(parts, sizeof(*cj.cls));
+	for (unsigned p = 0; p < parts; p++)
+		cj.cls[p] = xcalloc(cap, sizeof(*cj.cls[p]));
+	par_run(h->nchunks, parts, class_holders_half, &cj);
+	for (unsigned p = 0; p < parts; p++) { /* the lowest holder, as one loop finds */
+		for (size_t i = 0; i <= hs.mask; i++)
+			if (hs.key[i] && !hs.name[i] && cj.cls[p][i])
+				hs.name[i] = xstrdup(cj.cls[p][i]);
+		free(cj.cls[p]);
+	}
+	free(cj.cls);
 	for (size_t i = 0; i <= hs.mask; i++) {
 		struct type_entry *te;
 		char *name;
@@ -1370,13 +1468,15 @@ types_build(const struct types_input *in, struct type_table *out)
 {
 	struct builder b = { .in = in, .out = out };
 
+
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_init(&b.lock, NULL);
 	b.mods = xcalloc(in->am->nmodules ? in->am->nmodules : 1, sizeof(*b.mods));
 	collect_data_ranges(&b);
 	if (in->heap) {
 		type_chunks(&b);
-		sort_types(out, in->heap->nchunks);
+		if (out->of_chunk)
+			sort_types(out, in->heap->nchunks);
 	} else {
 		scan_anonymous(&b);
 	}

@@ -10,12 +10,15 @@
  * bytes.  A module's .bss that spills into an anonymous mapping (right after
  * its data) is globals, not counted.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "glibc.h"
+#include "par.h"
 #include "maps.h"
 #include "scan.h"
 #include "unseen.h"
+#include "xmalloc.h"
 
 #define SLACK ((uint64_t)64 << 10)
 
@@ -69,43 +72,73 @@ is_bss(const struct image *img, size_t i)
 
 /* Bytes of [start, end) that chunks cover; *j walks the address-sorted
  * chunks once over all regions. */
-static uint64_t
-covered(const struct heap_model *h, size_t *j, uint64_t start, uint64_t end)
-{
-	uint64_t n = 0;
+/* Each region's bytes that chunks cover, summed by a part of the chunks
+ * (chunks and regions both in address order). */
+struct cover_job {
+	const struct heap_model *h;
+	const struct image *img;
+	uint64_t **sum; /* per part: per region */
+};
 
-	while (*j < h->nchunks && h->chunks[*j].addr + h->chunks[*j].size <= start)
-		(*j)++;
-	for (size_t k = *j; k < h->nchunks && h->chunks[k].addr < end; k++) {
-		uint64_t a = h->chunks[k].addr, b = a + h->chunks[k].size;
+static void
+cover_part(void *arg, size_t begin, size_t end, unsigned part)
+{
+	struct cover_job *j = arg;
+	const struct image *img = j->img;
+	uint64_t *sum = j->sum[part];
+	size_t r = 0;
+
+	for (size_t k = begin; k < end; k++) {
+		uint64_t a = j->h->chunks[k].addr, b = a + j->h->chunks[k].size;
 
 		if (b < a) /* cannot wrap in a walked heap; stay safe */
 			b = UINT64_MAX;
-		n += (b < end ? b : end) - (a > start ? a : start);
+		while (r < img->n && img->r[r].end <= a)
+			r++;
+		if (r < img->n && img->r[r].start <= a && b <= img->r[r].end) {
+			sum[r] += b - a; /* nearly always: the chunk is inside one mapping */
+			continue;
+		}
+		for (size_t q = r; q < img->n && img->r[q].start < b; q++) {
+			uint64_t s = img->r[q].start, e = img->r[q].end;
+
+			sum[q] += (b < e ? b : e) - (a > s ? a : s);
+		}
 	}
-	return n;
 }
 
 void
 unseen_measure(const struct scan *s, const char *exe, const void *exe_head, size_t head_len,
 	       struct unseen *u)
 {
-	size_t j = 0;
+	unsigned parts = s->foreign ? 1 : par_parts(s->heap.nchunks);
+	struct cover_job j = { &s->heap, &s->img, xcalloc(parts, sizeof(*j.sum)) };
+	uint64_t *own = xcalloc(s->img.n ? s->img.n : 1, sizeof(*own));
 
 	memset(u, 0, sizeof(*u));
+	for (unsigned p = 0; p < parts; p++)
+		j.sum[p] = xcalloc(s->img.n ? s->img.n : 1, sizeof(*j.sum[p]));
+	if (!s->foreign)
+		par_run(s->heap.nchunks, parts, cover_part, &j);
+	for (unsigned p = 0; p < parts; p++) {
+		for (size_t i = 0; i < s->img.n; i++)
+			own[i] += j.sum[p][i];
+		free(j.sum[p]);
+	}
+	free(j.sum);
 	for (size_t i = 0; i < s->img.n; i++) {
 		const struct region *r = &s->img.r[i];
-		uint64_t len = r->end - r->start, own;
+		uint64_t len = r->end - r->start;
 
 		if (r->name[0] || holds_stack(s, r->start, r->end) || is_bss(&s->img, i))
 			continue;
-		own = s->foreign ? 0 : covered(&s->heap, &j, r->start, r->end);
-		if (own > len)
-			own = len;
-		if (len - own > SLACK) {
-			u->bytes += len - own;
+		if (own[i] > len)
+			own[i] = len;
+		if (len - own[i] > SLACK) {
+			u->bytes += len - own[i];
 			u->regions++;
 		}
 	}
+	free(own);
 	u->hint = unseen_hint(&s->maps, exe, exe_head, head_len);
 }

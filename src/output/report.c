@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "par.h"
 #include "report.h"
 #include "report_py.h"
 #include "xmalloc.h"
@@ -24,8 +25,9 @@ struct size_hist {
 	size_t cap, n;
 };
 
-static void
-hist_add(struct size_hist *h, uint64_t key, uint64_t size, bool mmapped)
+/* The row of key, made if new. */
+static inline struct size_row *
+hist_row(struct size_hist *h, uint64_t key)
 {
 	size_t i;
 
@@ -53,13 +55,19 @@ hist_add(struct size_hist *h, uint64_t key, uint64_t size, bool mmapped)
 			r->key = key;
 			h->n++;
 		}
-		if (r->key == key) {
-			r->count++;
-			r->bytes += size;
-			r->mmapped += mmapped;
-			return;
-		}
+		if (r->key == key)
+			return r;
 	}
+}
+
+static void
+hist_add(struct size_hist *h, uint64_t key, uint64_t size, bool mmapped)
+{
+	struct size_row *r = hist_row(h, key);
+
+	r->count++;
+	r->bytes += size;
+	r->mmapped += mmapped;
 }
 
 /* Pack the table and sort: by kind, then by bytes descending, then size. */
@@ -75,14 +83,20 @@ by_kind_bytes(const void *a, const void *b)
 	return x->key < y->key ? -1 : x->key > y->key;
 }
 
-static void
-hist_build(const struct heap_model *m, struct size_hist *h)
-{
-	size_t k = 0;
+/* One part of the chunks into its own table. */
+struct hist_job {
+	const struct heap_model *m;
+	struct size_hist *part;
+};
 
-	memset(h, 0, sizeof(*h));
-	for (size_t i = 0; i < m->nchunks; i++) {
-		const struct hs_chunk *c = &m->chunks[i];
+static void
+hist_part(void *arg, size_t begin, size_t end, unsigned part)
+{
+	struct hist_job *j = arg;
+	struct size_hist *h = &j->part[part];
+
+	for (size_t i = begin; i < end; i++) {
+		const struct hs_chunk *c = &j->m->chunks[i];
 		unsigned kind = c->kind == CK_MMAPPED ? CK_INUSE : c->kind;
 
 		if (kind == CK_TOP)
@@ -90,13 +104,40 @@ hist_build(const struct heap_model *m, struct size_hist *h)
 		hist_add(h, chunk_shown_size(m, c) << 4 | kind, chunk_shown_size(m, c),
 			 c->kind == CK_MMAPPED);
 	}
+}
+
+/* The parts' tables summed (sums: the same in any order), then sorted. */
+static void
+hist_build(const struct heap_model *m, struct size_hist *h)
+{
+	unsigned parts = par_parts(m->nchunks);
+	struct hist_job j = { m, xcalloc(parts, sizeof(*j.part)) };
+	size_t k = 0;
+
+	par_run(m->nchunks, parts, hist_part, &j);
+	*h = j.part[0];
+	for (unsigned p = 1; p < parts; p++) {
+		for (size_t i = 0; i < j.part[p].cap; i++) {
+			const struct size_row *r = &j.part[p].rows[i];
+			struct size_row *d;
+
+			if (!r->key)
+				continue;
+			d = hist_row(h, r->key);
+			d->count += r->count;
+			d->bytes += r->bytes;
+			d->mmapped += r->mmapped;
+		}
+		free(j.part[p].rows);
+	}
+	free(j.part);
 	for (size_t i = 0; i < h->cap; i++)
 		if (h->rows[i].key)
 			h->rows[k++] = h->rows[i];
 	h->n = k;
-	qsort(h->rows, k, sizeof(*h->rows), by_kind_bytes);
+	if (k)
+		qsort(h->rows, k, sizeof(*h->rows), by_kind_bytes);
 }
-
 
 static uint64_t
 free_count(const uint64_t *count)

@@ -84,9 +84,9 @@ add_str(struct fix *f, uint64_t size, const char *s)
 /* Clustering in the caller's array (what types.c does) gives the same
  * clusters, leaves typed chunks' entries alone and marks the others.  Its
  * loops over the chunks are cut in two threads however few the chunks
- * (par.h), so this also checks the two halves add up to one loop. */
+ * (par.h), so this also checks the parts add up to one loop. */
 static void
-same_in_place(struct fix *f)
+same_in_place_jobs(struct fix *f, int jobs)
 {
 	uint32_t *of = malloc((f->n ? f->n : 1) * sizeof(*of));
 	struct cluster_input in = { .img = &f->img, .am = &f->am, .heap = &f->m, .of_chunk = of };
@@ -95,7 +95,9 @@ same_in_place(struct fix *f)
 	for (size_t i = 0; i < f->n; i++)
 		of[i] = f->typed[i] ? (uint32_t)(i % 1000) : UINT32_MAX;
 	par_min_for_tests = 2;
+	par_set_jobs(jobs);
 	cluster_build(&in, &cs);
+	par_set_jobs(0);
 	par_min_for_tests = 0;
 	CHECK(cs.of_chunk == NULL);
 	CHECK_EQ_U64(cs.n, f->cs.n);
@@ -112,6 +114,16 @@ same_in_place(struct fix *f)
 	}
 	cluster_set_free(&cs);
 	free(of);
+}
+
+/* ... with the CPUs' count of parts (two here at least), and with 3 and 7:
+ * the content pass cut in that many parts, merged, gives one loop's clusters. */
+static void
+same_in_place(struct fix *f)
+{
+	same_in_place_jobs(f, 0);
+	same_in_place_jobs(f, 3);
+	same_in_place_jobs(f, 7);
 }
 
 /* The image, the maps and the model; then cluster.  hole_at (page aligned,
