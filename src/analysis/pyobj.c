@@ -528,8 +528,8 @@ scan_pools(struct scanner *s, const struct pym_heap *h, size_t begin, size_t end
 }
 
 /* The pools in parts on --jobs threads (par.h), each with a scanner of
- * its own (type cache, classes, owned dicts); the later parts. classes are
- * then merged into the lower's by name, so the result is one loop's. */
+ * its own (type cache, classes, owned dicts); the later parts' classes are
+ * then merged into the first's by name, so the result is one loop's. */
 struct pool_job {
 	struct scanner **s;       /* per part; the first is the caller's */
 	const struct pym_heap *h;

@@ -101,7 +101,7 @@ hist_part(void *arg, size_t begin, size_t end, unsigned part)
 
 		if (kind == CK_TOP)
 			continue;
-		hist_add(h, chunk_shown_size(m, c) << 4 | kind, chunk_shown_size(m, c),
+		hist_add(h, chunk_shown_size(j->m, c) << 4 | kind, chunk_shown_size(j->m, c),
 			 c->kind == CK_MMAPPED);
 	}
 }
