@@ -856,6 +856,28 @@ glibc_find(const struct glibc_find_input *in, struct glibc_found *out, char *why
 	return ret;
 }
 
+uint64_t
+glibc_find_mp(const struct glibc_find_input *in, const struct glibc_layout *lay,
+	      uint64_t main_arena, char *note, size_t len)
+{
+	struct finder *f = xcalloc(1, sizeof(*f));
+	struct arena_eval ev;
+	uint64_t mp = 0;
+	long score = 0;
+
+	f->in = in;
+	f->img = in->img;
+	note[0] = '\0';
+	if (judge_arena(f, lay, main_arena, &ev) < 0)
+		snprintf(note, len, "main_arena does not read as an arena, so mp_ cannot be "
+			 "checked against its heap");
+	else
+		mp = find_mp(f, lay, main_arena, &ev, &score, note, len);
+	arena_eval_free(&ev);
+	free(f);
+	return mp;
+}
+
 /* ---- the inputs ---------------------------------------------------------------- */
 
 size_t
@@ -943,4 +965,22 @@ glibc_find_libc(const struct image *img, const struct image *ro, const struct ma
 	if (f.note[0])
 		error_msg("malloc's state found in memory, but %s", f.note);
 	return 0;
+}
+
+void
+glibc_find_mp_libc(const struct image *img, const struct maps *m, const struct map_entry *libc,
+		   struct libc_info *out)
+{
+	struct map_range data[GLIBC_FIND_MAX_RANGES];
+	struct glibc_find_input in = { .img = img, .data = data };
+	uint64_t lo, hi;
+	char note[128];
+
+	if (out->mp || !out->lay)
+		return;
+	in.ndata = glibc_find_ranges(m, libc, data, GLIBC_FIND_MAX_RANGES, &lo, &hi);
+	out->mp = glibc_find_mp(&in, out->lay, out->main_arena, note, sizeof(note));
+	if (!out->mp)
+		error_msg("mp_ was not found (%s): glibc's own count of mmapped chunks is not "
+			  "compared with the walk", note);
 }
