@@ -61,6 +61,9 @@ check_one() {
 		*) fail "$v/$name: the report says glibc '$g'" ;;
 		esac
 		[ "$(json_field "$out" problems)" = 0 ] || fail "$v/$name: heapscan reports problems"
+		# mp_ found (2.12-2.14: in .bss), its count of mmapped chunks the walk's
+		[ "$(json_field "$out" glibc_mmapped_chunks)" = "$(json_field "$out" mmapped_chunks)" ] ||
+			fail "$v/$name: mp_ not found, or its mmapped count $(json_field "$out" glibc_mmapped_chunks) is not the walk's $(json_field "$out" mmapped_chunks)"
 		;;
 	leaks)
 		if ! exe_here "$dir" leaks; then
