@@ -105,9 +105,12 @@ int glibc_find_libc(const struct image *img, const struct image *ro, const struc
 		    const struct map_entry *libc, const uint64_t *fs_base, size_t nthreads,
 		    int minor, struct libc_info *out, char *why, size_t len);
 
-/* glibc_find_mp for a source whose libc's code gave main_arena but not mp_
- * (out->mp 0): libc's data ranges from m (libc its offset-0 entry); sets
- * out->mp, or says on stderr that it stays unknown. */
+/* For a source whose libc's code gave main_arena but not mp_ (out->mp 0):
+ * glibc_find for that version in libc's data (ranges from m, libc its
+ * offset-0 entry); where it finds the same main_arena, its layout row
+ * (2.12-2.14 have two: built with PER_THREAD or without, which the code does
+ * not tell) and mp_ replace out's; otherwise glibc_find_mp with out's row.
+ * Says on stderr when mp_ stays unknown. */
 void glibc_find_mp_libc(const struct image *img, const struct maps *m, const struct map_entry *libc,
 			struct libc_info *out);
 
