@@ -77,6 +77,15 @@ struct glibc_found {
 /* 0 with *out filled, or -1 with the reason in why. */
 int glibc_find(const struct glibc_find_input *in, struct glibc_found *out, char *why, size_t len);
 
+/* mp_ alone, beside a main_arena found another way.  libc's code gives
+ * main_arena, and mp_ by its initial bytes in .data, but 2.12-2.14 keep
+ * mp_ in .bss, zero until malloc's first call sets it up: there it is
+ * recognised in memory, as above, against the heap that main_arena
+ * describes.  &mp_, or 0 with why in note (no place fits, or several fit
+ * equally). */
+uint64_t glibc_find_mp(const struct glibc_find_input *in, const struct glibc_layout *lay,
+		       uint64_t main_arena, char *note, size_t len);
+
 /* libc's writable data in m: the writable mappings of the file mapped by
  * `libc` (its offset-0 entry; up to another copy of the file), and an
  * anonymous mapping that starts where the last of them ends.  Also [*lo, *hi): everything libc maps, where its
@@ -95,6 +104,15 @@ struct libc_info;
 int glibc_find_libc(const struct image *img, const struct image *ro, const struct maps *m,
 		    const struct map_entry *libc, const uint64_t *fs_base, size_t nthreads,
 		    int minor, struct libc_info *out, char *why, size_t len);
+
+/* For a source whose libc's code gave main_arena but not mp_ (out->mp 0):
+ * glibc_find for that version in libc's data (ranges from m, libc its
+ * offset-0 entry); where it finds the same main_arena, its layout row
+ * (2.12-2.14 have two: built with PER_THREAD or without, which the code does
+ * not tell) and mp_ replace out's; otherwise glibc_find_mp with out's row.
+ * Says on stderr when mp_ stays unknown. */
+void glibc_find_mp_libc(const struct image *img, const struct maps *m, const struct map_entry *libc,
+			struct libc_info *out);
 
 /* "…release version 2.NN…" in any region of img inside [lo, hi). */
 bool glibc_find_version(const struct image *img, uint64_t lo, uint64_t hi, int *minor);

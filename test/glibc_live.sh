@@ -67,7 +67,7 @@ check_version() { # check_version VERSION DIR
 	FIXTURES=$PWD/fx-$v
 
 	start_fixture arenas
-	awk -v d="$(readlink -f "$D")/" '$6 ~ /\/libc(-2\.[0-9]+\.so|\.so\.6)$/ && index($6, d) == 1 { ok = 1 } END { exit !ok }' \
+	awk -v d="$(readlink -f "$D")/" '$6 ~ /\/libc(-2\.[0-9]+(\.[0-9]+)?\.so|\.so\.6)$/ && index($6, d) == 1 { ok = 1 } END { exit !ok }' \
 		"/proc/$FIXTURE_PID/maps" ||
 		fail "glibc $v: the arenas fixture does not map $D's libc"
 	"$HEAPSCAN" --json "$FIXTURE_PID" >arenas-$v.json 2>err.txt || fail "glibc $v: heapscan --json exited $?: $(cat err.txt)"
@@ -77,11 +77,21 @@ check_version() { # check_version VERSION DIR
 	[ "$(json_field arenas-$v.json problems)" = 0 ] || fail "glibc $v: heapscan reports problems"
 	[ "$(json_field arenas-$v.json tcache_unknown)" = False ] || fail "glibc $v: thread caches not located"
 	# mp_ found (its n_mmaps is reported) and agrees with the walk; 2.12-2.14
-	# keep mp_ in .bss, which heapscan does not search
-	if [ "${v#2.}" -ge 15 ]; then
-		[ "$(json_field arenas-$v.json glibc_mmapped_chunks)" = "$(json_field arenas-$v.json mmapped_chunks)" ] ||
-			fail "glibc $v: mp_ not found, or its mmapped count differs from the walk's"
-	fi
+	# keep mp_ in .bss, found there in memory beside the main_arena the code gave
+	[ "$(json_field arenas-$v.json glibc_mmapped_chunks)" = "$(json_field arenas-$v.json mmapped_chunks)" ] ||
+		fail "glibc $v: mp_ not found, or its mmapped count differs from the walk's"
+	[ "$(json_field arenas-$v.json found_by)" = "libc code" ] ||
+		fail "glibc $v: malloc's state found by '$(json_field arenas-$v.json found_by)', not libc's code"
+	# the memory way alone: the same counts, the same mp_
+	"$HEAPSCAN" --locate memory --json "$FIXTURE_PID" >arenas-$v-mem.json 2>err.txt ||
+		fail "glibc $v: heapscan --locate memory exited $?: $(cat err.txt)"
+	check_truth "$READY" arenas-$v-mem.json
+	[ "$(json_field arenas-$v-mem.json found_by)" = memory ] || fail "glibc $v: --locate memory not by memory"
+	[ "$(json_field arenas-$v-mem.json glibc)" = "$v" ] || fail "glibc $v: by memory, the report says glibc '$(json_field arenas-$v-mem.json glibc)'"
+	for k in main_arena mp; do
+		[ "$(json_field arenas-$v-mem.json $k)" = "$(json_field arenas-$v.json $k)" ] ||
+			fail "glibc $v: $k in memory $(json_field arenas-$v-mem.json $k), by libc's code $(json_field arenas-$v.json $k)"
+	done
 	"$HEAPSCAN" "$FIXTURE_PID" >arenas-$v.txt 2>err.txt || fail "glibc $v: text report exited $?"
 	grep -q "glibc $v" arenas-$v.txt || fail "glibc $v: the text report does not name glibc $v"
 	assert_running "$FIXTURE_PID"

@@ -42,7 +42,7 @@ core_of() { # core_of NAME OUTDIR: FIXTURES/NAME -> OUTDIR/NAME.*
 }
 
 libc_of() { # libc_of PID: the path of its libc mapping
-	awk '$6 ~ /\/libc(-2\.[0-9]+\.so|\.so\.6)$/ { print $6; exit }' "/proc/$1/maps"
+	awk '$6 ~ /\/libc(-2\.[0-9]+(\.[0-9]+)?\.so|\.so\.6)$/ { print $6; exit }' "/proc/$1/maps"
 }
 
 corpus_for() { # corpus_for VERSION [DIR]: DIR empty = this system's glibc

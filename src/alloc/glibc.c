@@ -62,7 +62,8 @@
  *              mp_ in .bss, set up at run time, with `unsigned pagesize` after
  *              no_dyn_threshold.  next_free and mp_.arena_test/arena_max exist only
  *              with PER_THREAD (--enable-experimental-malloc, as RHEL 6 builds it):
- *              that is the layout here.
+ *              two rows, PER_THREAD first (glibc_layout_for's answer); which one a
+ *              process uses is decided in memory (glibc_find.c).
  *   2.15       PER_THREAD always; mp_.pagesize gone; mp_ statically initialised.
  *   2.23       malloc_state.attached_threads (system_mem @0x880).
  *   2.24       mp_.max_total_mem gone (sbrk_base @72).
@@ -82,7 +83,7 @@
  *              mp_.tcache_bins renamed tcache_small_bins.
  *
  * malloc_state is the same from 2.27 to 2.42, heap_info from 2.12 to 2.34.
- * Not covered: 2.12-2.14 built without PER_THREAD, 2.26+ built without tcache
+ * Not covered: 2.26+ built without tcache
  * (--disable-experimental-malloc) or 2.35-2.37 without tunables.
  */
 #define MS_OLD(attached) /* 2.12-2.26: no have_fastchunks */                         \
@@ -104,6 +105,10 @@
 static const struct glibc_layout layouts[] = {
 	{ .minor_min = 12, .minor_max = 14, MS_OLD(0), HI_OLD, .mp_arena_test = 24,
 	  .mp_n_mmaps = 40, .mp_mmapped_mem = 64, .mp_sbrk_base = 88, .mp_size = 96 },
+	/* the same built without PER_THREAD: no next_free, no arena_test/arena_max */
+	{ .minor_min = 12, .minor_max = 14, .ms_flags = 4, .ms_fastbins = 0x8, .ms_top = 0x58,
+	  .ms_bins = 0x68, .ms_next = 0x868, .ms_system_mem = 0x870, .ms_size = 0x880, HI_OLD,
+	  .mp_n_mmaps = 24, .mp_mmapped_mem = 48, .mp_sbrk_base = 72, .mp_size = 80 },
 	{ .minor_min = 15, .minor_max = 22, MS_OLD(0), HI_OLD, .mp_arena_test = 24,
 	  .mp_n_mmaps = 40, .mp_mmapped_mem = 56, .mp_sbrk_base = 80, .mp_size = 88 },
 	{ .minor_min = 23, .minor_max = 23, MS_OLD(1), HI_OLD, .mp_arena_test = 24,

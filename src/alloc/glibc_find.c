@@ -834,14 +834,16 @@ glibc_find(const struct glibc_find_input *in, struct glibc_found *out, char *why
 	f->img = in->img;
 	memset(out, 0, sizeof(*out));
 	if (in->minor) {
-		lay = glibc_layout_for(in->minor);
-		if (!lay) {
+		if (!glibc_layout_for(in->minor)) {
 			snprintf(why, len, "glibc 2.%d: heapscan does not know its malloc layout",
 				 in->minor);
 			free(f);
 			return -1;
 		}
-		scan_layout(f, lay);
+		/* every row for that version (2.12-2.14: with and without PER_THREAD) */
+		for (size_t i = 0; (lay = glibc_layout_at(i)); i++)
+			if (in->minor >= lay->minor_min && in->minor <= lay->minor_max)
+				scan_layout(f, lay);
 	} else {
 		for (size_t i = 0; (lay = glibc_layout_at(i)); i++)
 			scan_layout(f, lay);
@@ -854,6 +856,28 @@ glibc_find(const struct glibc_find_input *in, struct glibc_found *out, char *why
 	}
 	free(f);
 	return ret;
+}
+
+uint64_t
+glibc_find_mp(const struct glibc_find_input *in, const struct glibc_layout *lay,
+	      uint64_t main_arena, char *note, size_t len)
+{
+	struct finder *f = xcalloc(1, sizeof(*f));
+	struct arena_eval ev;
+	uint64_t mp = 0;
+	long score = 0;
+
+	f->in = in;
+	f->img = in->img;
+	note[0] = '\0';
+	if (judge_arena(f, lay, main_arena, &ev) < 0)
+		snprintf(note, len, "main_arena does not read as an arena, so mp_ cannot be "
+			 "checked against its heap");
+	else
+		mp = find_mp(f, lay, main_arena, &ev, &score, note, len);
+	arena_eval_free(&ev);
+	free(f);
+	return mp;
 }
 
 /* ---- the inputs ---------------------------------------------------------------- */
@@ -943,4 +967,32 @@ glibc_find_libc(const struct image *img, const struct image *ro, const struct ma
 	if (f.note[0])
 		error_msg("malloc's state found in memory, but %s", f.note);
 	return 0;
+}
+
+void
+glibc_find_mp_libc(const struct image *img, const struct maps *m, const struct map_entry *libc,
+		   struct libc_info *out)
+{
+	struct map_range data[GLIBC_FIND_MAX_RANGES];
+	struct glibc_find_input in = { .img = img, .data = data, .minor = out->minor };
+	struct glibc_found f;
+	uint64_t lo, hi;
+	char note[256];
+
+	if (out->mp || !out->lay)
+		return;
+	in.ndata = glibc_find_ranges(m, libc, data, GLIBC_FIND_MAX_RANGES, &lo, &hi);
+	/* the whole memory way for that version: where it agrees on main_arena,
+	 * its row (2.12-2.14: with or without PER_THREAD, the one memory fits
+	 * best) and its mp_ */
+	if (glibc_find(&in, &f, note, sizeof(note)) == 0 && f.main_arena == out->main_arena) {
+		out->lay = f.lay;
+		out->mp = f.mp;
+		snprintf(note, sizeof(note), "%s", f.note);
+	} else {
+		out->mp = glibc_find_mp(&in, out->lay, out->main_arena, note, sizeof(note));
+	}
+	if (!out->mp)
+		error_msg("mp_ was not found (%s): glibc's own count of mmapped chunks is not "
+			  "compared with the walk", note);
 }

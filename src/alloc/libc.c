@@ -199,7 +199,8 @@ find_main_arena(struct elfmod *m, uint64_t *out)
  * 2.15): trim_threshold and mmap_threshold 128 KiB, arena_test 8,
  * n_mmaps_max 65536, counters 0, and from 2.26 the tcache defaults (64 bins,
  * 7 chunks each, 1032 bytes).  Needs no disassembly, so it holds whatever
- * code the compiler made of malloc; 2.12-2.14 keep mp_ in .bss (not found). */
+ * code the compiler made of malloc.  2.12-2.14 keep mp_ in .bss, zero until
+ * malloc's first call: not here; glibc_find_mp finds it in memory. */
 static bool
 mp_matches(const uint8_t *b, const struct glibc_layout *lay)
 {
@@ -316,6 +317,7 @@ libc_locate_file(const char *file, const char *shown, uint64_t map_start,
 		/* no tcache before 2.26: nothing thread-local to find */
 		out->mp = find_mp_data(m, out->lay, &addr) ? addr + out->bias : 0;
 		elfmod_close(m);
+		out->found_by = FOUND_CODE;
 		return EXIT_OK;
 	}
 	code = xmalloc(MAX_FUNC_BYTES);

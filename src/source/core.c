@@ -1074,6 +1074,9 @@ core_libc(struct core *c, struct scan *s, const struct scan_opts *opts)
 	if (ret == EXIT_OK) {
 		char *full = full_cmdline(s, ai.libc_file, ai.libc->start, s->cmdline);
 
+		/* libc's code gave main_arena but not mp_ (in .bss: 2.12-2.14) */
+		glibc_find_mp_libc(&s->img, &s->maps, ai.libc, &s->libc);
+
 		if (full) {
 			free(s->cmdline);
 			s->cmdline = full;

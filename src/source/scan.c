@@ -598,6 +598,18 @@ locate_in_memory(struct scan *s, const struct scan_opts *opts, const struct seiz
 	return ret;
 }
 
+/* libc's code gave main_arena but not mp_ (2.12-2.14 keep it in .bss):
+ * mp_ from the copied memory. */
+static void
+mp_from_memory(struct scan *s)
+{
+	for (size_t i = 0; i < s->maps.n; i++)
+		if (s->maps.v[i].offset == 0 && !strcmp(s->maps.v[i].path, s->libc_map.path)) {
+			glibc_find_mp_libc(&s->img, &s->maps, &s->maps.v[i], &s->libc);
+			return;
+		}
+}
+
 /* Before the stop: cw when the target can be made to fork, else NULL after
  * the notice. */
 static struct cow *
@@ -786,6 +798,8 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 		return EXIT_OK;
 	if (s->jemalloc)
 		return scan_walk_jemalloc(s, opts);
+	if (s->libc.found_by == FOUND_CODE && !s->libc.mp)
+		mp_from_memory(s);
 	gt = (struct glibc_target){
 		.img = &s->img, .lay = s->libc.lay, .main_arena = s->libc.main_arena,
 		.mp = s->libc.mp, .threads = s->threads, .nthreads = s->nthreads,

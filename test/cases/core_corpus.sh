@@ -1,5 +1,7 @@
 # core_corpus: every committed core under fixtures/cores/2.NN/ (gcores of the
 # arenas, classes and leaks fixtures run on that glibc; fixtures/cores/README.md)
+# and 2.NN-SOURCE/ (the same fixtures' cores from another source: the file
+# systemd-coredump stored)
 # against the truth its fixture printed: per-size in-use counts and free
 # counts per kind (arenas), leaks (leaks), classes (classes: only where the
 # fixture's executable is still at the path the core records, since class
@@ -61,6 +63,9 @@ check_one() {
 		*) fail "$v/$name: the report says glibc '$g'" ;;
 		esac
 		[ "$(json_field "$out" problems)" = 0 ] || fail "$v/$name: heapscan reports problems"
+		# mp_ found (2.12-2.14: in .bss), its count of mmapped chunks the walk's
+		[ "$(json_field "$out" glibc_mmapped_chunks)" = "$(json_field "$out" mmapped_chunks)" ] ||
+			fail "$v/$name: mp_ not found, or its mmapped count $(json_field "$out" glibc_mmapped_chunks) is not the walk's $(json_field "$out" mmapped_chunks)"
 		;;
 	leaks)
 		if ! exe_here "$dir" leaks; then
@@ -80,6 +85,7 @@ checked=0 notes=()
 for dir in "$CORES"/2.*/; do
 	dir=${dir%/}
 	v=${dir##*/}
+	v=${v%%-*} # 2.NN-SOURCE: cores of 2.NN from another source (systemd-coredump)
 	libc=$(info libc "$dir/INFO")
 	[ "$(info glibc "$dir/INFO")" = "$v" ] || fail "$dir/INFO does not say glibc $v"
 	for name in arenas classes leaks; do
@@ -121,7 +127,7 @@ for dir in "$CORES"/2.*/; do
 		fi
 		rm -f core
 	done
-	echo "ok: glibc $v: $(cd "$dir" && ls *.core.zst | sed 's/.core.zst//' | tr '\n' ' ')cores"
+	echo "ok: ${dir##*/}: $(cd "$dir" && ls *.core.zst | sed 's/.core.zst//' | tr '\n' ' ')cores"
 done
 for n in "${notes[@]}"; do echo "note: $n"; done
 [ "$checked" -gt 0 ] || fail "no core was checked"

@@ -14,10 +14,14 @@
 #include "glibc.h"
 #include "glibc_find.h"
 #include "image.h"
+#include "libc.h"
+#include "maps.h"
 #include "unit.h"
 
 #define LIBC 0x7f0000000000ULL
 #define LIBCLEN 0x4000ULL
+#define BSS (LIBC + LIBCLEN) /* libc's .bss past its file: anonymous */
+#define BSSLEN 0x1000ULL
 #define ARENA (LIBC + 0x1c60)
 #define MP (LIBC + 0x1340)
 #define HEAP 0x555500000000ULL
@@ -34,9 +38,10 @@
 #define TPOFF (-72)
 
 struct ff {
-	unsigned char libc[LIBCLEN], heap[HEAPLEN], th1[THLEN], th2[THLEN], anon[ANONLEN],
+	unsigned char libc[LIBCLEN], bss[BSSLEN], heap[HEAPLEN], th1[THLEN], th2[THLEN], anon[ANONLEN],
 		tls[TLSLEN];
 	const struct glibc_layout *lay;
+	uint64_t mp_at; /* where init_mp puts mp_: MP unless a test moves it */
 	uint64_t fs[3];
 	size_t nthreads;
 	struct image img;
@@ -47,6 +52,7 @@ at(struct ff *f, uint64_t a)
 {
 	static const struct { uint64_t start, len; size_t off; } map[] = {
 		{ LIBC, LIBCLEN, offsetof(struct ff, libc) },
+		{ BSS, BSSLEN, offsetof(struct ff, bss) },
 		{ HEAP, HEAPLEN, offsetof(struct ff, heap) },
 		{ TH1, THLEN, offsetof(struct ff, th1) },
 		{ TH2, THLEN, offsetof(struct ff, th2) },
@@ -98,20 +104,24 @@ init_arena(struct ff *f, uint64_t arena, uint64_t next)
 static void
 init_mp(struct ff *f, uint64_t sbrk, uint32_t n_mmaps, uint64_t mmapped)
 {
-	put(f, MP, 128 << 10);       /* trim_threshold */
-	put(f, MP + 16, 128 << 10);  /* mmap_threshold */
-	put(f, MP + 24, 8);          /* arena_test */
-	put32(f, MP + f->lay->mp_n_mmaps, n_mmaps);
-	put32(f, MP + f->lay->mp_n_mmaps + 4, 65536);
-	put32(f, MP + f->lay->mp_n_mmaps + 8, n_mmaps);
-	put(f, MP + f->lay->mp_mmapped_mem, mmapped);
-	put(f, MP + f->lay->mp_mmapped_mem + 8, mmapped);
-	put(f, MP + f->lay->mp_sbrk_base, sbrk);
+	uint64_t mp = f->mp_at;
+
+	put(f, mp, 128 << 10);       /* trim_threshold */
+	put(f, mp + 16, 128 << 10);  /* mmap_threshold */
+	put(f, mp + 24, 8);          /* arena_test */
+	put32(f, mp + f->lay->mp_n_mmaps, n_mmaps);
+	put32(f, mp + f->lay->mp_n_mmaps + 4, 65536);
+	put32(f, mp + f->lay->mp_n_mmaps + 8, n_mmaps);
+	put(f, mp + f->lay->mp_mmapped_mem, mmapped);
+	put(f, mp + f->lay->mp_mmapped_mem + 8, mmapped);
+	put(f, mp + f->lay->mp_sbrk_base, sbrk);
 	if (f->lay->tc_size) {
-		put(f, MP + f->lay->mp_tcache_bins, 64);
-		put(f, MP + f->lay->mp_tcache_bins + 8, 1032);
-		put(f, MP + f->lay->mp_tcache_bins + 16, 7);
+		put(f, mp + f->lay->mp_tcache_bins, 64);
+		put(f, mp + f->lay->mp_tcache_bins + 8, 1032);
+		put(f, mp + f->lay->mp_tcache_bins + 16, 7);
 	}
+	if (f->lay->minor_max <= 14) /* unsigned pagesize after no_dyn_threshold */
+		put32(f, mp + f->lay->mp_n_mmaps + 16, 4096);
 }
 
 static struct ff *
@@ -120,6 +130,7 @@ ff_new_in(const struct glibc_layout *lay)
 	struct ff *f = calloc(1, sizeof(*f));
 
 	f->lay = lay;
+	f->mp_at = MP;
 	init_arena(f, ARENA, ARENA);
 	init_mp(f, 0, 0, 0);
 	return f;
@@ -212,13 +223,14 @@ ff_ring_of_three(void)
 static int
 find(struct ff *f, int minor, struct glibc_found *out, char *why, size_t len)
 {
-	struct map_range data[1] = { { LIBC, LIBC + LIBCLEN } };
-	struct glibc_find_input in = { .img = &f->img, .data = data, .ndata = 1,
+	struct map_range data[2] = { { LIBC, LIBC + LIBCLEN }, { BSS, BSS + BSSLEN } };
+	struct glibc_find_input in = { .img = &f->img, .data = data, .ndata = 2,
 				       .fs_base = f->fs, .nthreads = f->nthreads, .minor = minor };
 
 	image_free(&f->img);
 	image_init(&f->img);
 	image_add_copy(&f->img, LIBC, f->libc, LIBCLEN, 3, "/lib/libc.so.6");
+	image_add_copy(&f->img, BSS, f->bss, BSSLEN, 3, "");
 	image_add_copy(&f->img, HEAP, f->heap, HEAPLEN, 3, "[heap]");
 	image_add_copy(&f->img, TH1, f->th1, THLEN, 3, "");
 	image_add_copy(&f->img, TH2, f->th2, THLEN, 3, "");
@@ -312,9 +324,11 @@ UNIT_TEST(glibc_find_infers_every_layout)
 			if (g.have_tpoff)
 				CHECK_EQ_U64(g.tcache_tpoff, TPOFF);
 		}
-		/* and with its version string: that layout only */
+		/* and with its version string: that layout (of the rows for that
+		 * version: 2.12-2.14 with and without PER_THREAD) */
 		CHECK(find(f, lay->minor_max, &g, why, sizeof(why)) == 0 && !g.inferred &&
 		      g.minor_min == lay->minor_max);
+		CHECK(g.lay == lay);
 		ff_free(f);
 	}
 }
@@ -477,6 +491,106 @@ UNIT_TEST(glibc_find_hostile_garbage)
 	}
 	CHECK(found == 0);
 	ff_free(f);
+}
+
+/* mp_ alone, given main_arena (what libc's code gives), in the image that
+ * find() last built. */
+static uint64_t
+find_mp_only(struct ff *f, const struct glibc_layout *lay, uint64_t arena, char *note, size_t len)
+{
+	struct map_range data[2] = { { LIBC, LIBC + LIBCLEN }, { BSS, BSS + BSSLEN } };
+	struct glibc_find_input in = { .img = &f->img, .data = data, .ndata = 2 };
+
+	return glibc_find_mp(&in, lay, arena, note, len);
+}
+
+/* glibc_find_mp_libc as a source calls it after libc's code gave
+ * main_arena and the row lay (version 2.12), in the image find() last
+ * built; libc's maps: its data file-backed, .bss anonymous after it. */
+static bool
+mp_beside_code(struct ff *f, const struct glibc_layout *lay, struct libc_info *li)
+{
+	static const char text[] =
+		"7f0000000000-7f0000004000 rw-p 00000000 fe:00 42 /lib/libc.so.6\n"
+		"7f0000004000-7f0000005000 rw-p 00000000 00:00 0 \n";
+	struct maps m;
+	size_t bad;
+
+	memset(li, 0, sizeof(*li));
+	li->minor = 12;
+	li->lay = lay;
+	li->main_arena = ARENA;
+	li->found_by = FOUND_CODE;
+	if (maps_parse(text, sizeof(text) - 1, &m, &bad) != 0)
+		return false;
+	glibc_find_mp_libc(&f->img, &m, &m.v[0], li);
+	maps_free(&m);
+	return li->main_arena == ARENA && li->found_by == FOUND_CODE;
+}
+
+/* glibc 2.12-2.14: mp_ in .bss (an anonymous mapping past libc's file),
+ * with `unsigned pagesize` after no_dyn_threshold, all zero until malloc's
+ * first call.  Found in memory, both with main_arena (libc's code way) and
+ * without (the memory way); not made up when it is still zero.  Both rows
+ * of 2.12-2.14 (with PER_THREAD, as RHEL 6, and without): the version string
+ * names both, memory tells them apart, and the other row's reading of mp_
+ * finds none. */
+UNIT_TEST(glibc_find_mp_in_bss_2_12)
+{
+	const struct glibc_layout *lay, *other;
+
+	for (size_t i = 0; (lay = glibc_layout_at(i)); i++) {
+		struct ff *f;
+		struct glibc_found g;
+		struct libc_info li;
+		char why[256], note[128];
+
+		if (lay->minor_min != 12)
+			continue;
+		other = glibc_layout_at(i ^ 1); /* rows 0 and 1 */
+		CHECK(other->minor_min == 12 && other != lay && !lay->tc_size);
+		f = ff_ring_of_three_in(lay);
+		memset(at(f, MP), 0, lay->mp_size); /* not in .data */
+		f->mp_at = BSS + 0x48;
+		init_mp(f, HEAP, 1, 0x2000);
+		CHECK(find(f, 12, &g, why, sizeof(why)) == 0);
+		CHECK(g.lay == lay);
+		CHECK_EQ_U64(g.main_arena, ARENA);
+		CHECK_EQ_U64(g.mp, BSS + 0x48);
+		CHECK(!g.have_tpoff);
+		CHECK(find(f, 0, &g, why, sizeof(why)) == 0); /* no version string */
+		CHECK(g.inferred && g.minor_min == 12 && g.minor_max == 14 && g.lay == lay);
+		CHECK_EQ_U64(g.mp, BSS + 0x48);
+		CHECK_EQ_U64(find_mp_only(f, lay, ARENA, note, sizeof(note)), BSS + 0x48);
+		CHECK(note[0] == '\0');
+		/* libc's code gave main_arena and the PER_THREAD row (it cannot
+		 * tell the builds apart): memory settles the row and mp_ */
+		CHECK(mp_beside_code(f, glibc_layout_for(12), &li) && li.lay == lay);
+		CHECK_EQ_U64(li.mp, BSS + 0x48);
+		CHECK(mp_beside_code(f, other, &li) && li.lay == lay);
+		CHECK_EQ_U64(li.mp, BSS + 0x48);
+		/* mp_'s counts disagree with the mmapped chunk in memory: still mp_
+		 * (sbrk_base, thresholds, n_mmaps_max), the walk then reports it */
+		put32(f, BSS + 0x48 + lay->mp_n_mmaps, 0);
+		CHECK(find(f, 12, &g, why, sizeof(why)) == 0);
+		CHECK_EQ_U64(find_mp_only(f, lay, ARENA, note, sizeof(note)), BSS + 0x48);
+		/* a second copy, as good: a tie, said, not guessed */
+		memcpy(at(f, BSS + 0x200), at(f, BSS + 0x48), lay->mp_size);
+		CHECK(find(f, 12, &g, why, sizeof(why)) == 0);
+		CHECK_EQ_U64(find_mp_only(f, lay, ARENA, note, sizeof(note)), 0);
+		CHECK(strstr(note, "not decided") != NULL);
+		/* before malloc's first call: mp_ all zero, nothing found */
+		memset(at(f, BSS), 0, BSSLEN);
+		CHECK(find(f, 12, &g, why, sizeof(why)) == 0);
+		CHECK_EQ_U64(g.main_arena, ARENA);
+		CHECK_EQ_U64(g.mp, 0);
+		CHECK_EQ_U64(find_mp_only(f, lay, ARENA, note, sizeof(note)), 0);
+		CHECK(strstr(note, "no mp_") != NULL);
+		/* a main_arena that is not one: nothing to check mp_ against */
+		CHECK_EQ_U64(find_mp_only(f, lay, ARENA + 8, note, sizeof(note)), 0);
+		CHECK(strstr(note, "main_arena") != NULL);
+		ff_free(f);
+	}
 }
 
 /* libc's writable data: its rw mappings and the anonymous one right after
