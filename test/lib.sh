@@ -14,7 +14,7 @@
 #   wait_state PID STATES SECS  until PID's state is one of the letters STATES
 #   assert_running PID          no thread stopped (T/t), the main one alive, and
 #                               the main thread answers a SIGUSR1 ping (HANG s)
-#   assert_stopped PID          every thread in group-stop (T)
+#   assert_stopped PID          every thread in group-stop (T), waited for (HANG s)
 #   stop_fixture PID            SIGTERM it now and reap it (it must exit 0)
 #   fail MSG / skip MSG         exit 1 / exit 77 ("SKIP: MSG")
 #   need_heapscan               fail unless $HEAPSCAN is an executable
@@ -226,10 +226,17 @@ stop_fixture() {
 	[ "$WAIT_RC" = 0 ] || fail "pid $pid exited with status $WAIT_RC after SIGTERM"
 }
 
+# A thread the tracer let go in a group stop is woken to re-enter it: it
+# shows R for a moment, so wait (under $HANG) for every thread to be T.
 assert_stopped() {
-	local states
-	states=$(thread_states "$1")
-	[[ "$states" =~ ^T+$ ]] || fail "pid $1 should be stopped (T), thread states '$states'"
+	local states i n
+	n=$(awk -v s="${HANG:-60}" 'BEGIN { printf "%d", s * 100 }')
+	for ((i = 0; i <= n; i++)); do
+		states=$(thread_states "$1")
+		[[ "$states" =~ ^T+$ ]] && return 0
+		sleep 0.01
+	done
+	fail "pid $1 should be stopped (T), thread states '$states'"
 }
 
 # check_truth TRUTH JSON: fails the case with the mismatches listed.
