@@ -24,8 +24,8 @@
 
 #define BYTES_PER_CHUNK_GUESS 64
 #define COST_PER_CHUNK        32
-#define BOUNDED_SLACK         ((uint64_t)64 << 20) /* the program, roots, buffers */
-#define MIN_AUTO_BUDGET       ((uint64_t)16 << 20) /* less: a scan of many re-reads */
+#define BOUNDED_SLACK         ((uint64_t)16 << 20) /* the program, its buffers (~10 MiB measured) */
+#define MIN_AUTO_BUDGET       ((uint64_t)4 << 20) /* less: a scan of many re-reads */
 
 uint64_t
 memguard_need(uint64_t copy_bytes)
@@ -254,11 +254,10 @@ memguard_check(int pid, uint64_t copy_bytes, uint64_t *max_memory)
 			  "instead (--max-memory)", pid, n, c, a, b.source, w);
 		return EXIT_OK;
 	}
-	need = memguard_need_bounded(copy_bytes, MIN_AUTO_BUDGET);
-	memguard_fmt(n, sizeof(n), need);
-	error_msg("scanning process %d needs about %s even in windows (the tables built over a "
-		  "%s heap) but %s is available (%s); free memory, or take a core file (gcore) "
-		  "and read it on a machine with more, or use --no-memory-check to try anyway",
-		  pid, n, c, a, b.source);
+	memguard_fmt(w, sizeof(w), memguard_need_bounded(copy_bytes, MIN_AUTO_BUDGET));
+	error_msg("scanning process %d needs about %s (a %s copy and the tables built over it) "
+		  "but %s is available (%s); about %s even in windows (--max-memory); free memory, "
+		  "or take a core file (gcore) and read it on a machine with more, or use "
+		  "--no-memory-check to try anyway", pid, n, c, a, b.source, w);
 	return EXIT_MEMORY;
 }
