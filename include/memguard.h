@@ -36,7 +36,8 @@ uint64_t memguard_need_bounded(uint64_t copy_bytes, uint64_t budget);
 
 /* For process PID: EXIT_OK, or EXIT_MEMORY after the one-line refusal.
  * *max_memory is --max-memory (0: a whole copy); when a whole copy does not
- * fit but windows do, it gets the budget chosen, with one line saying so. */
+ * fit but windows do, it gets the budget chosen, with one line saying so.
+ * NULL: windows cannot be had (pager_available), a whole copy or nothing. */
 int memguard_check(int pid, uint64_t copy_bytes, uint64_t *max_memory);
 
 /* "1.5 GiB" */

@@ -34,6 +34,9 @@ struct pager_stats {
 	uint64_t unread;     /* bytes the source refused (left zero) */
 };
 
+/* 0 when a pager can be had here, else -1 with the cause in why. */
+int pager_available(char *why, size_t whylen);
+
 /* A pager holding at most budget bytes of windows, for up to total bytes of
  * regions, reading from fd (which it owns from here, even on failure).
  * NULL with the cause in why when userfaultfd is not to be had. */

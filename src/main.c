@@ -323,6 +323,9 @@ check_applies(const struct options *o)
 	if (o->scan.cow)
 		usage_error("--cow changes how a live process is stopped; a snapshot file is read "
 			    "as it was saved");
+	if (o->scan.max_memory)
+		usage_error("--max-memory reads a process or a core in windows; a snapshot file "
+			    "holds no memory to read");
 	if (o->snapshot)
 		usage_error("--snapshot saves a live process; to copy a snapshot, copy the file");
 }
@@ -509,6 +512,9 @@ parse_options(int argc, char **argv, struct options *o)
 			usage_error("--locate goes with a process id or a core");
 		if (o->scan.cow)
 			usage_error("--cow changes how a live process is stopped; --diff reads "
+				    "snapshot files");
+		if (o->scan.max_memory)
+			usage_error("--max-memory reads a process or a core in windows; --diff reads "
 				    "snapshot files");
 		o->dopts.json = o->json;
 		o->dopts.top = o->top_set ? o->top : 20;

@@ -229,8 +229,8 @@ int
 memguard_check(int pid, uint64_t copy_bytes, uint64_t *max_memory)
 {
 	struct mem_budget b;
-	uint64_t need = *max_memory ? memguard_need_bounded(copy_bytes, *max_memory)
-				    : memguard_need(copy_bytes);
+	uint64_t need = max_memory && *max_memory ? memguard_need_bounded(copy_bytes, *max_memory)
+						  : memguard_need(copy_bytes);
 	char n[32], c[32], a[32], w[32];
 
 	if (memguard_budget(&b) < 0 || need <= b.avail)
@@ -238,6 +238,13 @@ memguard_check(int pid, uint64_t copy_bytes, uint64_t *max_memory)
 	memguard_fmt(n, sizeof(n), need);
 	memguard_fmt(c, sizeof(c), copy_bytes);
 	memguard_fmt(a, sizeof(a), b.avail);
+	if (!max_memory) { /* no windows here */
+		error_msg("scanning process %d needs about %s (a %s copy and the tables built over "
+			  "it) but %s is available (%s); free memory, or take a core file (gcore) and "
+			  "read it on a machine with more, or use --no-memory-check to try anyway",
+			  pid, n, c, a, b.source);
+		return EXIT_MEMORY;
+	}
 	if (*max_memory) {
 		memguard_fmt(w, sizeof(w), *max_memory);
 		error_msg("scanning process %d with --max-memory %s needs about %s (the windows and "

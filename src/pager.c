@@ -58,13 +58,33 @@ struct pager {
 static int
 open_uffd(void)
 {
-	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	int fd;
+
+	if (getenv("HEAPSCAN_TEST_NO_USERFAULTFD")) { /* test hook: a kernel without it */
+		errno = ENOSYS;
+		return -1;
+	}
+	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 
 	/* unprivileged, with vm.unprivileged_userfaultfd 0: faults from user
 	 * code only (5.11), which is all heapscan makes in the image */
 	if (fd < 0)
 		fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
 	return fd;
+}
+
+int
+pager_available(char *why, size_t whylen)
+{
+	int fd = open_uffd();
+
+	if (fd < 0) {
+		snprintf(why, whylen, "reading in windows needs userfaultfd, which this system refuses "
+			 "(%s); it needs root, or Linux 5.11 and later", strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 struct pager *
@@ -80,7 +100,8 @@ pager_new(uint64_t budget, uint64_t total, int fd, char *why, size_t whylen)
 	pg->base = MAP_FAILED;
 	pg->uffd = open_uffd();
 	if (pg->uffd < 0) {
-		snprintf(why, whylen, "userfaultfd is not available (%s)", strerror(errno));
+		snprintf(why, whylen, "reading in windows needs userfaultfd, which this system refuses "
+			 "(%s); it needs root, or Linux 5.11 and later", strerror(errno));
 		goto fail;
 	}
 	if (ioctl(pg->uffd, UFFDIO_API, &api) < 0) {

@@ -22,6 +22,7 @@
 #include "glibc_find.h"
 #include "maps.h"
 #include "memguard.h"
+#include "pager.h"
 #include "probe.h"
 #include "jemalloc.h"
 #include "scan.h"
@@ -749,7 +750,7 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	double t0 = now_ms();
 	struct scan_opts o2 = *opts; /* the guard may choose --max-memory */
 	const struct scan_opts *opts_in = opts;
-	bool auto_bounded = false;
+	bool auto_bounded = false, can_window;
 
 	opts = &o2;
 	memset(s, 0, sizeof(*s));
@@ -762,8 +763,13 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	if (ret == EXIT_OK && maps_read_shared(pid, &s->shared, &s->nshared) < 0)
 		s->nshared = 0;
 	/* before anything is reserved or the target stopped */
+	can_window = pager_available(why, sizeof(why)) == 0;
+	if (ret == EXIT_OK && opts->max_memory && !can_window) {
+		error_msg("--max-memory: %s", why);
+		ret = EXIT_FAIL;
+	}
 	if (ret == EXIT_OK && !opts->no_memory_check)
-		ret = memguard_check((int)pid, copy_plan_bytes(&m), &o2.max_memory);
+		ret = memguard_check((int)pid, copy_plan_bytes(&m), can_window ? &o2.max_memory : NULL);
 	auto_bounded = !opts_in->max_memory && o2.max_memory;
 	if (ret == EXIT_OK && opts->max_memory && !opts->cow && !auto_bounded)
 		error_msg("--max-memory: reading a fork of process %d in windows (as with --cow), "

@@ -7,7 +7,8 @@
 # shows the windows really were many and never more than the budget.  A
 # stopped target (no fork) is held stopped while its windows are read and
 # stays stopped; the memory guard picks windows when a whole copy does not
-# fit but they do.  Bad sizes are usage errors.
+# fit but they do.  Without userfaultfd (a test hook) one line says so before
+# the target is touched.  Bad sizes, a snapshot or --diff are usage errors.
 . "${TOP:?run me through test/run.sh}/test/lib.sh" || exit 1
 need_heapscan
 command -v zstd >/dev/null || skip "zstd not installed (the committed cores are compressed)"
@@ -135,6 +136,39 @@ HEAPSCAN_TEST_MEMAVAILABLE=$((60 << 20)) "$HEAPSCAN" --max-memory 1G --json "$pi
 grep -q "with --max-memory 1.0 GiB needs about" err.txt || fail "guard: $(cat err.txt)"
 assert_running "$pid"
 echo "ok: the guard reads in windows when a copy does not fit"
+
+# no userfaultfd (test hook): one line before the target is touched, exit 1;
+# the guard then refuses as it did before windows
+nouffd="heapscan: --max-memory: reading in windows needs userfaultfd, which this system refuses (Function not implemented); it needs root, or Linux 5.11 and later"
+HEAPSCAN_TEST_NO_USERFAULTFD=1 "$HEAPSCAN" --max-memory 1M "$pid" >out.txt 2>err.txt
+[ $? = 1 ] || fail "no userfaultfd: want exit 1"
+[ -s out.txt ] && fail "no userfaultfd: wrote to stdout"
+[ "$(cat err.txt)" = "$nouffd" ] || fail "no userfaultfd: $(cat err.txt)"
+kids=$(cat /proc/"$pid"/task/*/children 2>/dev/null | tr -d ' \n')
+[ -z "$kids" ] || fail "children left after the refusal: $kids"
+assert_running "$pid"
+HEAPSCAN_TEST_NO_USERFAULTFD=1 HEAPSCAN_TEST_MEMAVAILABLE=$((50 << 20)) "$HEAPSCAN" "$pid" >out.txt 2>err.txt
+[ $? = 8 ] || fail "no userfaultfd, too little memory: want exit 8 ($(cat err.txt))"
+grep -q "^heapscan: scanning process $pid needs about .* but 50.0 MiB is available (MemAvailable); free memory" err.txt ||
+	fail "no userfaultfd, too little memory: $(cat err.txt)"
+assert_running "$pid"
+if [ -d "$cores" ]; then
+	zstd -qdf "$cores/arenas.core.zst" -o arenas.core || fail "cannot unpack arenas.core.zst"
+	HEAPSCAN_TEST_NO_USERFAULTFD=1 "$HEAPSCAN" --max-memory 1M arenas.core >out.txt 2>err.txt
+	[ $? = 1 ] || fail "no userfaultfd, a core: want exit 1"
+	[ "$(cat err.txt)" = "$nouffd" ] || fail "no userfaultfd, a core: $(cat err.txt)"
+	rm -f arenas.core
+fi
+echo "ok: without userfaultfd, one line and the target untouched"
+
+# options that mean nothing there
+"$HEAPSCAN" --snapshot a.snap "$pid" 2>/dev/null || fail "--snapshot failed"
+"$HEAPSCAN" --max-memory 1M a.snap >/dev/null 2>err.txt
+[ $? = 2 ] && grep -q "^heapscan: --max-memory reads a process or a core in windows; a snapshot file holds no memory to read; try 'heapscan --help'$" err.txt ||
+	fail "--max-memory with a snapshot: $(cat err.txt)"
+"$HEAPSCAN" --diff --max-memory 1M a.snap a.snap >/dev/null 2>err.txt
+[ $? = 2 ] && grep -q "^heapscan: --max-memory reads a process or a core in windows; --diff reads snapshot files; try 'heapscan --help'$" err.txt ||
+	fail "--max-memory with --diff: $(cat err.txt)"
 
 for bad in 10x abc 1K -5 "" 64KB 99999999999999999999; do
 	"$HEAPSCAN" --max-memory "$bad" "$pid" >/dev/null 2>err.txt
