@@ -49,7 +49,7 @@ image_add_copy(struct image *img, uint64_t start, const void *data, size_t len,
 {
 	size_t i;
 
-	if (img->buf || len == 0 || start + len < start)
+	if (img->buf || img->pager || len == 0 || start + len < start)
 		return -1;
 	for (i = 0; i < img->n && img->r[i].start < start; i++)
 		;
