@@ -3,7 +3,8 @@
 # the text report, --json, --vtables, --types, --leaks, --retained (text and
 # JSON), --why and --referrers, and a --snapshot read back.  Live (a fork,
 # --cow implied and said so) on every fixture, and on the committed kernel
-# cores of this machine's glibc; the test hook HEAPSCAN_TEST_PAGER_STATS
+# cores of this machine's glibc (and on two threads, jemalloc's heap, a
+# Python process); the test hook HEAPSCAN_TEST_PAGER_STATS
 # shows the windows really were many and never more than the budget.  A
 # stopped target (no fork) is held stopped while its windows are read and
 # stays stopped; the memory guard picks windows when a whole copy does not
@@ -107,6 +108,22 @@ for fx in arenas classes leaks lists strings retain stacks pools; do
 	[ -z "$kids" ] || fail "$fx has children after --max-memory: $kids"
 	echo "ok: $fx live, $N comparisons so far"
 done
+
+# the analyses on two threads however small the heap (HEAPSCAN_TEST_SPLIT),
+# jemalloc's heap, a CPython process's objects
+export HEAPSCAN_TEST_SPLIT=1
+start_fixture classes
+for mode in "" --vtables --leaks --retained; do same "$FIXTURE_PID" $mode; done
+unset HEAPSCAN_TEST_SPLIT
+if [ -x "$FIXTURES/jemalloc_linked" ]; then
+	start_fixture jemalloc_linked
+	for mode in "" --json --vtables; do same "$FIXTURE_PID" $mode; done
+fi
+if [ -x /usr/bin/python3.11 ]; then
+	start_py_fixture /usr/bin/python3.11 py_classes.py
+	for mode in "" --json --types; do same "$FIXTURE_PID" $mode; done
+fi
+echo "ok: split, jemalloc and Python, $N comparisons so far"
 
 # the committed kernel cores of this machine's glibc
 v=$(ldd --version 2>/dev/null | sed -nE '1s/.* ([0-9]+\.[0-9]+)$/\1/p')
