@@ -67,7 +67,7 @@ check_version() { # check_version VERSION DIR
 	FIXTURES=$PWD/fx-$v
 
 	start_fixture arenas
-	awk -v d="$(readlink -f "$D")/" '$6 ~ /\/libc(-2\.[0-9]+\.so|\.so\.6)$/ && index($6, d) == 1 { ok = 1 } END { exit !ok }' \
+	awk -v d="$(readlink -f "$D")/" '$6 ~ /\/libc(-2\.[0-9]+(\.[0-9]+)?\.so|\.so\.6)$/ && index($6, d) == 1 { ok = 1 } END { exit !ok }' \
 		"/proc/$FIXTURE_PID/maps" ||
 		fail "glibc $v: the arenas fixture does not map $D's libc"
 	"$HEAPSCAN" --json "$FIXTURE_PID" >arenas-$v.json 2>err.txt || fail "glibc $v: heapscan --json exited $?: $(cat err.txt)"
