@@ -31,6 +31,13 @@ int copy_prepare(struct image *img, uint64_t bytes);
  * process is gone, or another -errno. */
 int copy_regions(pid_t pid, const struct maps *m, struct image *img);
 
+/* --max-memory: lay the copied mappings of m out in img as windows read on
+ * demand from /proc/PID/mem, never more than budget bytes of them at once
+ * (pager.h).  Only for a process nothing runs in (the fork of --cow).  0,
+ * or -1 with the cause in why. */
+int copy_paged(pid_t pid, const struct maps *m, struct image *img, uint64_t budget, char *why,
+	       size_t whylen);
+
 /* After the stop: give back the pages of the buffer the copy did not use
  * (the slack copy_prepare faulted in for growth). */
 void copy_trim(struct image *img);

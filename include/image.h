@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct pager;
+
 struct image_hole {
 	uint64_t start, end; /* target addresses, page aligned */
 };
@@ -38,6 +40,8 @@ struct image {
 			       buffer, a core file's mapping), or NULL */
 	size_t buflen;
 	uint64_t bytes; /* sum of region sizes */
+	struct pager *pager; /* --max-memory: every region's data is a window of
+				this (pager.h), read on demand; NULL otherwise */
 };
 
 void image_init(struct image *img);

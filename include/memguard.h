@@ -7,7 +7,8 @@
  * copy, the guard compares what the scan will need with what is available -
  * MemAvailable, and the memory cgroup's limit less its usage (v2 memory.max /
  * memory.current, v1 memory.limit_in_bytes / memory.usage_in_bytes, each
- * level up to the mount's root) - and refuses when it does not fit.
+ * level up to the mount's root) - and, when a whole copy does not fit, reads
+ * the target in windows (--max-memory, pager.h) or refuses.
  *
  * Test hook: HEAPSCAN_TEST_MEMAVAILABLE=BYTES stands in for MemAvailable.
  */
@@ -29,8 +30,15 @@ int memguard_budget(struct mem_budget *b);
 /* Peak memory of a scan that copies COPY_BYTES: see memguard.c for the figures. */
 uint64_t memguard_need(uint64_t copy_bytes);
 
-/* EXIT_OK, or EXIT_MEMORY after the one-line refusal for process PID. */
-int memguard_check(int pid, uint64_t copy_bytes);
+/* Peak memory of a scan that reads COPY_BYTES in windows of at most BUDGET
+ * (--max-memory): the windows, the same tables, 64 MiB for the rest. */
+uint64_t memguard_need_bounded(uint64_t copy_bytes, uint64_t budget);
+
+/* For process PID: EXIT_OK, or EXIT_MEMORY after the one-line refusal.
+ * *max_memory is --max-memory (0: a whole copy); when a whole copy does not
+ * fit but windows do, it gets the budget chosen, with one line saying so.
+ * NULL: windows cannot be had (pager_available), a whole copy or nothing. */
+int memguard_check(int pid, uint64_t copy_bytes, uint64_t *max_memory);
 
 /* "1.5 GiB" */
 void memguard_fmt(char *buf, size_t len, uint64_t bytes);

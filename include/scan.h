@@ -29,6 +29,9 @@
 
 #define SCAN_MAX_BUSY 16
 
+struct cow;
+struct seize;
+
 /* A thread as it was at the (last) stop: its registers are roots for the
  * reachability scan and the start of its backtrace. */
 struct scan_thread {
@@ -58,6 +61,8 @@ struct scan_opts {
 	long test_cow_borrow_ms; /* test hook: --cow's guard sleeps while a target thread
 				    runs on borrowed registers */
 	bool no_memory_check;    /* --no-memory-check: copy even when it looks too big */
+	uint64_t max_memory;     /* --max-memory: bytes of the target held at most
+				    (windows, pager.h); 0: copy it whole */
 };
 
 struct scan {
@@ -103,6 +108,12 @@ struct scan {
 	bool cow;               /* the (last) copy was read from a fork of the target */
 	double cow_read_ms;     /* reading that fork, after the stop window */
 	char cow_refused[192];  /* --cow asked for but not done: why ("" otherwise) */
+	uint64_t bounded;       /* the image is read in windows, this many bytes
+				   held at most (pager.h); 0: a whole copy */
+	struct seize *held;     /* bounded without a fork: the target's stop,
+				   held until scan_free */
+	struct cow *cow_keep;   /* bounded with a fork: the fork the windows are
+				   read from, ended by scan_free */
 	bool have_unseen;       /* a live scan of a glibc target measured it */
 	struct unseen unseen;   /* anonymous memory no chunk covers (unseen.h) */
 };

@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "image.h"
+#include "pager.h"
 #include "par.h"
 #include "xmalloc.h"
 
@@ -26,7 +27,9 @@ void
 image_free(struct image *img)
 {
 	for (size_t i = 0; i < img->n; i++) {
-		if (img->r[i].unmap_len)
+		if (img->pager)
+			; /* pager_free drops every region's data */
+		else if (img->r[i].unmap_len)
 			munmap(img->r[i].data, img->r[i].unmap_len);
 		else if (!img->buf)
 			free(img->r[i].data);
@@ -34,6 +37,7 @@ image_free(struct image *img)
 		free(img->r[i].holes);
 	}
 	free(img->r);
+	pager_free(img->pager);
 	if (img->buf)
 		munmap(img->buf, img->buflen);
 	image_init(img);
@@ -45,7 +49,7 @@ image_add_copy(struct image *img, uint64_t start, const void *data, size_t len,
 {
 	size_t i;
 
-	if (img->buf || len == 0 || start + len < start)
+	if (img->buf || img->pager || len == 0 || start + len < start)
 		return -1;
 	for (i = 0; i < img->n && img->r[i].start < start; i++)
 		;

@@ -16,6 +16,7 @@
 #include "diff.h"
 #include "error.h"
 #include "glibc.h"
+#include "pager.h"
 #include "par.h"
 #include "probe.h"
 #include "progress.h"
@@ -130,6 +131,8 @@ usage(FILE *f)
 		"  --jobs N    threads for the walk and the analysis (default: the CPUs\n"
 		"              heapscan may use: affinity and cgroup CPU quota); the\n"
 		"              results are the same whatever N\n"
+		"  --max-memory SIZE  hold at most SIZE (64K, 512M, 2G) of the target's memory:\n"
+		"              read it in windows, from a fork (as --cow) or a core file\n"
 		"  -q, --quiet no progress line on stderr (shown only on a terminal, after 1 s)\n"
 		"  -V, --version  print the version\n"
 		"  -h, --help  this text\n"
@@ -180,6 +183,33 @@ parse_count(const char *s, int *out)
 	if (*end || v < 0 || v > 1000000)
 		return -1;
 	*out = (int)v;
+	return 0;
+}
+
+/* A size: digits and an optional k, M, G or T (powers of 1024). */
+static int
+parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "kmgt";
+	unsigned long long v;
+	const char *u;
+	char *end;
+	int shift = 0;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (*end) {
+		if (end[1] || !(u = strchr(units, end[0] | 0x20)))
+			return -1;
+		shift = 10 * (int)(u - units + 1);
+	}
+	if (v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
 	return 0;
 }
 
@@ -298,6 +328,9 @@ check_applies(const struct options *o)
 	if (o->scan.cow)
 		usage_error("--cow changes how a live process is stopped; a snapshot file is read "
 			    "as it was saved");
+	if (o->scan.max_memory)
+		usage_error("--max-memory reads a process or a core in windows; a snapshot file "
+			    "holds no memory to read");
 	if (o->snapshot)
 		usage_error("--snapshot saves a live process; to copy a snapshot, copy the file");
 }
@@ -357,6 +390,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "jobs", required_argument, NULL, 'J' },
 		{ "no-memory-check", no_argument, NULL, 'M' },
+		{ "max-memory", required_argument, NULL, 'm' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -445,6 +479,13 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'M':
 			o->scan.no_memory_check = true;
 			break;
+		case 'm':
+			if (parse_size(optarg, &o->scan.max_memory))
+				usage_error("--max-memory takes a size (4096, 64K, 512M, 2G), not '%s'",
+					    optarg);
+			if (o->scan.max_memory < PAGER_MIN_BUDGET)
+				usage_error("--max-memory takes at least 64K, not '%s'", optarg);
+			break;
 		case 't':
 			if (parse_count(optarg, &o->top))
 				usage_error("--top takes a whole number, not '%s'", optarg);
@@ -482,6 +523,9 @@ parse_options(int argc, char **argv, struct options *o)
 			usage_error("--locate goes with a process id or a core");
 		if (o->scan.cow)
 			usage_error("--cow changes how a live process is stopped; --diff reads "
+				    "snapshot files");
+		if (o->scan.max_memory)
+			usage_error("--max-memory reads a process or a core in windows; --diff reads "
 				    "snapshot files");
 		o->dopts.json = o->json;
 		o->dopts.top = o->top_set ? o->top : 20;
@@ -798,6 +842,23 @@ from_file(const struct options *o)
 	return EXIT_OK;
 }
 
+/* Test hook HEAPSCAN_TEST_PAGER_STATS: how the windows went, on stderr, so a
+ * test can tell that a bounded scan did read in many windows, within its
+ * budget. */
+static void
+pager_report(const struct scan *s)
+{
+	struct pager_stats st;
+
+	if (!s->img.pager || !getenv("HEAPSCAN_TEST_PAGER_STATS"))
+		return;
+	pager_get_stats(s->img.pager, &st);
+	error_msg("pager: budget %llu window %llu faults %llu read %llu peak %llu unread %llu",
+		  (unsigned long long)st.budget, (unsigned long long)st.window,
+		  (unsigned long long)st.faults, (unsigned long long)st.bytes_read,
+		  (unsigned long long)st.peak, (unsigned long long)st.unread);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -853,6 +914,7 @@ main(int argc, char **argv)
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		perror_msg_and_die(EXIT_FAIL, "writing the report");
+	pager_report(&s);
 	type_table_free(&tt);
 	addrmap_free(&am);
 	scan_free(&s);

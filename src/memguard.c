@@ -24,6 +24,8 @@
 
 #define BYTES_PER_CHUNK_GUESS 64
 #define COST_PER_CHUNK        32
+#define BOUNDED_SLACK         ((uint64_t)16 << 20) /* the program, its buffers (~10 MiB measured) */
+#define MIN_AUTO_BUDGET       ((uint64_t)4 << 20) /* less: a scan of many re-reads */
 
 uint64_t
 memguard_need(uint64_t copy_bytes)
@@ -202,21 +204,67 @@ memguard_budget(struct mem_budget *b)
 	return known ? 0 : -1;
 }
 
+uint64_t
+memguard_need_bounded(uint64_t copy_bytes, uint64_t budget)
+{
+	return budget + copy_bytes / BYTES_PER_CHUNK_GUESS * COST_PER_CHUNK + BOUNDED_SLACK;
+}
+
+/* A full copy does not fit: the windows' budget that does, half the room
+ * the tables leave (at most 1 GiB: more saves few re-reads), or 0. */
+static uint64_t
+choose_budget(uint64_t copy_bytes, uint64_t avail)
+{
+	uint64_t fixed = memguard_need_bounded(copy_bytes, 0), room, budget;
+
+	if (fixed >= avail)
+		return 0;
+	room = avail - fixed;
+	budget = room / 2 < ((uint64_t)1 << 30) ? room / 2 : (uint64_t)1 << 30;
+	budget &= ~(((uint64_t)1 << 20) - 1);
+	return budget >= MIN_AUTO_BUDGET ? budget : 0;
+}
+
 int
-memguard_check(int pid, uint64_t copy_bytes)
+memguard_check(int pid, uint64_t copy_bytes, uint64_t *max_memory)
 {
 	struct mem_budget b;
-	uint64_t need = memguard_need(copy_bytes);
-	char n[32], c[32], a[32];
+	uint64_t need = max_memory && *max_memory ? memguard_need_bounded(copy_bytes, *max_memory)
+						  : memguard_need(copy_bytes);
+	char n[32], c[32], a[32], w[32];
 
 	if (memguard_budget(&b) < 0 || need <= b.avail)
 		return EXIT_OK;
 	memguard_fmt(n, sizeof(n), need);
 	memguard_fmt(c, sizeof(c), copy_bytes);
 	memguard_fmt(a, sizeof(a), b.avail);
+	if (!max_memory) { /* no windows here */
+		error_msg("scanning process %d needs about %s (a %s copy and the tables built over "
+			  "it) but %s is available (%s); free memory, or take a core file (gcore) and "
+			  "read it on a machine with more, or use --no-memory-check to try anyway",
+			  pid, n, c, a, b.source);
+		return EXIT_MEMORY;
+	}
+	if (*max_memory) {
+		memguard_fmt(w, sizeof(w), *max_memory);
+		error_msg("scanning process %d with --max-memory %s needs about %s (the windows and "
+			  "the tables built over its chunks) but %s is available (%s); give a "
+			  "smaller --max-memory, free memory, or use --no-memory-check to try anyway",
+			  pid, w, n, a, b.source);
+		return EXIT_MEMORY;
+	}
+	*max_memory = choose_budget(copy_bytes, b.avail);
+	if (*max_memory) {
+		memguard_fmt(w, sizeof(w), *max_memory);
+		error_msg("scanning process %d whole needs about %s (a %s copy and the tables built "
+			  "over it) but %s is available (%s); reading it in windows of at most %s "
+			  "instead (--max-memory)", pid, n, c, a, b.source, w);
+		return EXIT_OK;
+	}
+	memguard_fmt(w, sizeof(w), memguard_need_bounded(copy_bytes, MIN_AUTO_BUDGET));
 	error_msg("scanning process %d needs about %s (a %s copy and the tables built over it) "
-		  "but %s is available (%s); free memory, or take a core file (gcore) and read it "
-		  "on a machine with more, or use --no-memory-check to try anyway",
-		  pid, n, c, a, b.source);
+		  "but %s is available (%s); about %s even in windows (--max-memory); free memory, "
+		  "or take a core file (gcore) and read it on a machine with more, or use "
+		  "--no-memory-check to try anyway", pid, n, c, a, b.source, w);
 	return EXIT_MEMORY;
 }

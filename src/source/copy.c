@@ -19,6 +19,7 @@
 
 #include "progress.h"
 #include "copy.h"
+#include "pager.h"
 #include "xmalloc.h"
 
 #define PAGE 4096ULL
@@ -310,6 +311,48 @@ copy_regions(pid_t pid, const struct maps *m, struct image *img)
 	ret = read_regions(pid, img, via_mem);
 	free(via_mem);
 	return ret;
+}
+
+int
+copy_paged(pid_t pid, const struct maps *m, struct image *img, uint64_t budget, char *why,
+	   size_t whylen)
+{
+	uint64_t total = copy_plan_bytes(m);
+	char path[64];
+	struct pager *pg;
+	size_t cap = 0;
+	int fd;
+
+	image_free(img);
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	pg = pager_new(budget, total, fd, why, whylen);
+	if (!pg)
+		return -1;
+	img->pager = pg;
+	for (size_t i = 0; i < m->n; i++) {
+		const struct map_entry *e = &m->v[i];
+		uint64_t len = e->end - e->start;
+		struct region *r;
+
+		if (!map_is_copied(e))
+			continue;
+		img->r = xgrow(img->r, &cap, img->n + 1, sizeof(*img->r));
+		r = &img->r[img->n++];
+		memset(r, 0, sizeof(*r));
+		r->start = e->start;
+		r->end = e->end;
+		r->perms = e->perms;
+		r->name = xstrdup(e->path);
+		r->data = pager_add(pg, len, e->start, len);
+		img->bytes += len;
+	}
+	img->cap = cap;
+	return pager_start(pg, why, whylen);
 }
 
 int

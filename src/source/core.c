@@ -47,6 +47,7 @@
 #include "elfmod.h"
 #include "error.h"
 #include "glibc_find.h"
+#include "pager.h"
 #include "probe.h"
 #include "xmalloc.h"
 
@@ -851,6 +852,53 @@ build_img(struct core *c, const struct maps *m, struct image *img)
 	return EXIT_OK;
 }
 
+/* --max-memory: the writable segments as windows read from the file on
+ * demand (pager.h), the same regions and holes as build_img's.  EXIT_OK or
+ * an exit code after a line. */
+static int
+build_img_paged(struct core *c, const struct maps *m, struct image *img, uint64_t budget)
+{
+	uint64_t total = 0;
+	size_t cap = 0;
+	char why[256];
+	int fd;
+
+	image_init(img);
+	img->buf = (unsigned char *)c->map; /* image_free unmaps the file */
+	img->buflen = c->size;
+	for (size_t i = 0; i < c->nseg; i++)
+		if ((c->seg[i].flags & PF_W) && c->seg[i].vaddr < USER_TOP)
+			total += (c->seg[i].memsz + PAGE - 1) & ~(PAGE - 1);
+	fd = open(c->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		perror_msg("cannot open %s", c->path);
+		return EXIT_FAIL;
+	}
+	img->pager = pager_new(budget, total, fd, why, sizeof(why));
+	if (!img->pager) {
+		error_msg("--max-memory: %s", why);
+		return EXIT_FAIL;
+	}
+	for (size_t i = 0; i < c->nseg; i++) {
+		const struct seg *s = &c->seg[i];
+		const struct map_entry *e = maps_find(m, s->vaddr);
+		uint64_t kept = seg_kept(s);
+		struct region *r;
+
+		if (!(s->flags & PF_W) || s->vaddr >= USER_TOP)
+			continue;
+		r = add_region(img, &cap, s->vaddr, s->vaddr + s->memsz,
+			       pager_add(img->pager, s->memsz, s->off, kept), seg_perms(s),
+			       e ? e->path : "");
+		add_hole(r, s->vaddr + kept, s->vaddr + s->memsz);
+	}
+	if (pager_start(img->pager, why, sizeof(why)) < 0) {
+		error_msg("--max-memory: %s", why);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
 /* From the module's file: the bytes of a read-only mapping the core left out
  * (the kernel writes only the ELF header page of a mapping nothing wrote). */
 static uint64_t
@@ -1151,7 +1199,10 @@ scan_core(const char *path, const struct scan_opts *opts, struct scan *s)
 	s->origin = xasprintf("core %s", path);
 	build_maps(&c, &s->maps);
 	verify_modules(&c, &s->maps);
-	ret = build_img(&c, &s->maps, &s->img); /* s->img owns the mapping from here */
+	/* s->img owns the mapping from here */
+	ret = opts->max_memory ? build_img_paged(&c, &s->maps, &s->img, opts->max_memory)
+			       : build_img(&c, &s->maps, &s->img);
+	s->bounded = opts->max_memory;
 	if (ret != EXIT_OK) {
 		core_free(&c);
 		return ret;

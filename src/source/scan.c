@@ -22,6 +22,7 @@
 #include "glibc_find.h"
 #include "maps.h"
 #include "memguard.h"
+#include "pager.h"
 #include "probe.h"
 #include "jemalloc.h"
 #include "tcmalloc.h"
@@ -164,6 +165,38 @@ test_pause(const char *phase)
 		sleep_ms(10);
 }
 
+/* The windows of an earlier attempt, and the fork they came from. */
+static void
+drop_kept_fork(struct scan *s)
+{
+	image_free(&s->img);
+	if (s->cow_keep) {
+		cow_end(s->cow_keep);
+		free(s->cow_keep);
+		s->cow_keep = NULL;
+	}
+}
+
+/* --max-memory: the fork stays, frozen, and the image reads it in windows
+ * until scan_free ends it. */
+static int
+read_fork_paged(struct scan *s, const struct scan_opts *opts, struct cow *cw, double t0)
+{
+	char why[256];
+
+	drop_kept_fork(s);
+	s->cow_keep = xmalloc(sizeof(*s->cow_keep));
+	*s->cow_keep = *cw;
+	if (copy_paged(cw->child, &s->maps, &s->img, opts->max_memory, why, sizeof(why)) < 0) {
+		error_msg("--max-memory: %s", why);
+		drop_kept_fork(s);
+		return -EOPNOTSUPP;
+	}
+	s->bounded = opts->max_memory;
+	s->cow_read_ms = now_ms() - t0;
+	return 0;
+}
+
 /* Read the fork's memory after the stop window, then end it.  Its maps are
  * the target's at the fork.  0 or -errno. */
 static int
@@ -180,11 +213,47 @@ read_fork(struct scan *s, const struct scan_opts *opts, struct cow *cw)
 	 * would make the fork copy each one it reads. */
 	for (size_t i = 0; ret == 0 && i < s->maps.n; i++)
 		s->maps.v[i].shared = true;
+	if (ret == 0 && opts->max_memory)
+		return read_fork_paged(s, opts, cw, t0);
 	if (ret == 0)
 		ret = copy_regions(cw->child, &s->maps, &s->img);
 	cow_end(cw);
 	s->cow_read_ms = now_ms() - t0;
 	return ret;
+}
+
+/* No fork: say what is done instead. */
+static void
+refused_notice(const struct scan *s, const struct scan_opts *opts)
+{
+	if (opts->max_memory)
+		error_msg("--max-memory: no fork of process %d (%s); keeping it stopped while its "
+			  "memory is read in windows, until the report is written", (int)s->pid,
+			  s->cow_refused);
+	else
+		error_msg("--cow: %s; copying while stopped", s->cow_refused);
+}
+
+/* --max-memory without a fork: the target stays stopped while its memory
+ * is read in windows, through the walk and the analyses, so that every
+ * window is of the same instant; scan_free lets it go. */
+static int
+stop_hold(struct scan *s, const struct scan_opts *opts, struct seize *sz, double t0)
+{
+	char why[256];
+
+	if (copy_paged(s->pid, &s->maps, &s->img, opts->max_memory, why, sizeof(why)) < 0) {
+		seize_release(sz);
+		error_msg("--max-memory: %s", why);
+		return EXIT_FAIL;
+	}
+	seize_read_regs(sz);
+	if (opts->test_stop_delay_ms > 0)
+		sleep_ms(opts->test_stop_delay_ms);
+	s->bounded = opts->max_memory;
+	s->pause_ms = now_ms() - t0;
+	s->was_stopped = sz->group_stopped;
+	return 0;
 }
 
 /* The plain stop window: seize, copy, registers, release.  0, -ESRCH or an
@@ -201,6 +270,8 @@ stop_copy_release(struct scan *s, const struct scan_opts *opts, struct seize *sz
 		return seize_failed(s->pid, st, err);
 	maps_free(&s->maps);
 	ret = maps_read(s->pid, &s->maps);
+	if (ret == 0 && opts->max_memory)
+		return stop_hold(s, opts, sz, t0);
 	if (ret == 0) {
 		maps_mark_shared(&s->maps, s->shared, s->nshared);
 		ret = copy_regions(s->pid, &s->maps, &s->img);
@@ -267,7 +338,7 @@ stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz, st
 		if (ret > 0)
 			return ret;
 		if (s->cow_refused[0] && !refused_before)
-			error_msg("--cow: %s; copying while stopped", s->cow_refused);
+			refused_notice(s, opts);
 		if (ret == 0 && !s->cow)
 			seize_free(sz);
 	}
@@ -279,6 +350,8 @@ stop_and_copy(struct scan *s, const struct scan_opts *opts, struct seize *sz, st
 	s->pause_total_ms += s->pause_ms;
 	if (s->cow) {
 		ret = read_fork(s, opts, cw);
+		if (ret == -EOPNOTSUPP) /* the pager said why */
+			return EXIT_FAIL;
 		if (ret) {
 			int race = changed_or_gone(s->pid, id);
 
@@ -617,7 +690,7 @@ prepare_cow(struct scan *s, const struct scan_opts *opts, const struct maps *m, 
 {
 	if (cow_prepare(s->pid, m, cw) < 0) {
 		snprintf(s->cow_refused, sizeof(s->cow_refused), "%s", cw->why);
-		error_msg("--cow: %s; copying while stopped", cw->why);
+		refused_notice(s, opts);
 		return NULL;
 	}
 	cw->test_borrow_ms = opts->test_cow_borrow_ms;
@@ -701,7 +774,7 @@ scan_walk_jemalloc(struct scan *s, const struct scan_opts *opts)
 int
 scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 {
-	struct seize sz;
+	struct seize *sz;
 	struct cow cw, *cwp = NULL;
 	struct maps m = { 0 };
 	struct glibc_target gt;
@@ -710,8 +783,13 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	int ret;
 
 	double t0 = now_ms();
+	struct scan_opts o2 = *opts; /* the guard may choose --max-memory */
+	const struct scan_opts *opts_in = opts;
+	bool auto_bounded = false, can_window;
 
+	opts = &o2;
 	memset(s, 0, sizeof(*s));
+	sz = xcalloc(1, sizeof(*sz)); /* a held stop outlives this call (s->held) */
 	s->pid = pid;
 	ret = prepare(pid, s, &m, opts, &id);
 	/* A target sharing pages with a process it forked, or that forked it,
@@ -720,11 +798,20 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 	if (ret == EXIT_OK && maps_read_shared(pid, &s->shared, &s->nshared) < 0)
 		s->nshared = 0;
 	/* before anything is reserved or the target stopped */
+	can_window = pager_available(why, sizeof(why)) == 0;
+	if (ret == EXIT_OK && opts->max_memory && !can_window) {
+		error_msg("--max-memory: %s", why);
+		ret = EXIT_FAIL;
+	}
 	if (ret == EXIT_OK && !opts->no_memory_check)
-		ret = memguard_check((int)pid, copy_plan_bytes(&m));
-	if (ret == EXIT_OK && opts->cow)
+		ret = memguard_check((int)pid, copy_plan_bytes(&m), can_window ? &o2.max_memory : NULL);
+	auto_bounded = !opts_in->max_memory && o2.max_memory;
+	if (ret == EXIT_OK && opts->max_memory && !opts->cow && !auto_bounded)
+		error_msg("--max-memory: reading a fork of process %d in windows (as with --cow), "
+			  "so that every window is of one instant", (int)pid);
+	if (ret == EXIT_OK && (opts->cow || opts->max_memory))
 		cwp = prepare_cow(s, opts, &m, &cw);
-	if (ret == EXIT_OK) {
+	if (ret == EXIT_OK && !opts->max_memory) {
 		ret = copy_prepare(&s->img, copy_plan_bytes(&m));
 		if (ret) {
 			errno = -ret;
@@ -734,15 +821,17 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 		}
 	}
 	maps_free(&m);
-	if (ret != EXIT_OK)
+	if (ret != EXIT_OK) {
+		free(sz);
 		return ret;
+	}
 	s->prepare_ms = now_ms() - t0;
 	test_pause("located");
 
 	for (s->attempts = 1;; s->attempts++) {
-		ret = stop_and_copy(s, opts, &sz, cwp, &id);
+		ret = stop_and_copy(s, opts, sz, cwp, &id);
 		if (ret != EXIT_OK) {
-			seize_free(&sz);
+			seize_free(sz);
 			return ret;
 		}
 		if (s->foreign || s->jemalloc)
@@ -752,20 +841,20 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 				      SCAN_MAX_BUSY) < 0) {
 			/* an exec since the probe explains it better than the code */
 			if ((ret = changed_or_gone(pid, &id)) != EXIT_OK) {
-				seize_free(&sz);
+				seize_free(sz);
 				return ret;
 			}
 			code_missed(s);
 		}
 		/* a list caught mid-update can hide the arena: copy again */
 		if (s->libc.found_by == FOUND_NONE &&
-		    locate_in_memory(s, opts, &sz, why, sizeof(why)) < 0) {
+		    locate_in_memory(s, opts, sz, why, sizeof(why)) < 0) {
 			if (s->attempts < opts->max_attempts) {
-				seize_free(&sz);
+				seize_free(sz);
 				sleep_ms(s->attempts);
 				continue;
 			}
-			seize_free(&sz);
+			seize_free(sz);
 			if ((ret = changed_or_gone(pid, &id)) != EXIT_OK)
 				return ret;
 			if (s->locate_note[0])
@@ -779,11 +868,16 @@ scan_live(pid_t pid, const struct scan_opts *opts, struct scan *s)
 					     SCAN_MAX_BUSY);
 		if (s->nbusy <= 0 || s->attempts >= opts->max_attempts)
 			break;
-		seize_free(&sz);
+		seize_free(sz);
 		sleep_ms(s->attempts);
 	}
-	collect_threads(s, &sz);
-	seize_free(&sz);
+	collect_threads(s, sz);
+	if (s->bounded && !s->cow) {
+		s->held = sz; /* released by scan_free, after the analyses */
+	} else {
+		seize_free(sz);
+		free(sz);
+	}
 	set_files(pid, &s->maps);
 	s->copied_bytes = s->img.bytes;
 	copy_trim(&s->img);
@@ -825,7 +919,12 @@ scan_free(struct scan *s)
 	free(s->regs);
 	free(s->shared);
 	maps_free(&s->maps);
-	image_free(&s->img);
 	image_free(&s->ro);
 	heap_model_free(&s->heap);
+	drop_kept_fork(s); /* the image first: its windows read the fork */
+	if (s->held) {
+		seize_free(s->held);
+		free(s->held);
+		s->held = NULL;
+	}
 }

@@ -1,0 +1,369 @@
+/*
+ * pager.c - windows of an image read on demand through userfaultfd (pager.h).
+ *
+ * One thread serves the faults.  A fault names an address; its window is
+ * read whole from the source into a bounce buffer and copied into place
+ * with UFFDIO_COPY, which also wakes whoever faulted.  Windows in place are
+ * kept in a ring in the order they came; when one more would pass the
+ * budget the oldest goes.  Two threads faulting on one window send two
+ * messages: the second finds it in place and only wakes its thread.
+ *
+ * The source is read with pread: a page it refuses (EIO, EFAULT) is left
+ * zero and counted, so the caller can say so.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "pager.h"
+#include "xmalloc.h"
+
+#define PAGE 4096ULL
+#define MAX_WINDOW ((uint64_t)256 << 10)
+
+struct slice {
+	uint64_t pos, len;   /* in the mapping */
+	uint64_t off, avail; /* in the source */
+};
+
+struct pager {
+	int uffd, fd, stop[2];
+	bool running;
+	pthread_t th;
+	unsigned char *base; /* the mapping, reserved bytes long */
+	uint64_t reserved, used;
+	uint64_t budget, win;
+	struct slice *s;
+	size_t ns, scap;
+	uint8_t *in_place;   /* per window */
+	uint64_t nwin;
+	uint64_t *ring;      /* windows in place, oldest first */
+	uint64_t rhead, rcount, rcap;
+	uint64_t held;       /* bytes of windows in place */
+	unsigned char *bounce;
+	struct pager_stats st;
+};
+
+static int
+open_uffd(void)
+{
+	int fd;
+
+	if (getenv("HEAPSCAN_TEST_NO_USERFAULTFD")) { /* test hook: a kernel without it */
+		errno = ENOSYS;
+		return -1;
+	}
+	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	/* unprivileged, with vm.unprivileged_userfaultfd 0: faults from user
+	 * code only (5.11), which is all heapscan makes in the image */
+	if (fd < 0)
+		fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	return fd;
+}
+
+int
+pager_available(char *why, size_t whylen)
+{
+	int fd = open_uffd();
+
+	if (fd < 0) {
+		snprintf(why, whylen, "reading in windows needs userfaultfd, which this system refuses "
+			 "(%s); it needs root, or Linux 5.11 and later", strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+struct pager *
+pager_new(uint64_t budget, uint64_t total, int fd, char *why, size_t whylen)
+{
+	struct pager *pg = xcalloc(1, sizeof(*pg));
+	struct uffdio_api api = { .api = UFFD_API };
+	uint64_t win = budget / 16 & ~(PAGE - 1);
+
+	pg->fd = fd;
+	pg->uffd = -1;
+	pg->stop[0] = pg->stop[1] = -1;
+	pg->base = MAP_FAILED;
+	pg->uffd = open_uffd();
+	if (pg->uffd < 0) {
+		snprintf(why, whylen, "reading in windows needs userfaultfd, which this system refuses "
+			 "(%s); it needs root, or Linux 5.11 and later", strerror(errno));
+		goto fail;
+	}
+	if (ioctl(pg->uffd, UFFDIO_API, &api) < 0) {
+		snprintf(why, whylen, "userfaultfd refused its API (%s)", strerror(errno));
+		goto fail;
+	}
+	pg->win = win < PAGE ? PAGE : win > MAX_WINDOW ? MAX_WINDOW : win;
+	pg->budget = budget;
+	pg->reserved = (total + PAGE - 1) & ~(PAGE - 1);
+	if (!pg->reserved)
+		pg->reserved = PAGE;
+	pg->base = mmap(NULL, pg->reserved, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (pg->base == MAP_FAILED) {
+		snprintf(why, whylen, "cannot reserve %llu bytes of address space (%s)",
+			 (unsigned long long)pg->reserved, strerror(errno));
+		goto fail;
+	}
+	/* windows are put in place 4 KiB pages at a time; a guard process
+	 * forked later must not share them */
+	madvise(pg->base, pg->reserved, MADV_NOHUGEPAGE);
+	madvise(pg->base, pg->reserved, MADV_DONTFORK);
+	pg->bounce = xmalloc(pg->win);
+	pg->st.budget = budget;
+	pg->st.window = pg->win;
+	return pg;
+fail:
+	pager_free(pg);
+	return NULL;
+}
+
+unsigned char *
+pager_add(struct pager *pg, uint64_t len, uint64_t off, uint64_t avail)
+{
+	uint64_t room = (len + PAGE - 1) & ~(PAGE - 1);
+	unsigned char *p;
+
+	if (pg->running || room > pg->reserved - pg->used)
+		return NULL;
+	pg->s = xgrow(pg->s, &pg->scap, pg->ns + 1, sizeof(*pg->s));
+	pg->s[pg->ns++] = (struct slice){ pg->used, len, off, avail < len ? avail : len };
+	p = pg->base + pg->used;
+	pg->used += room;
+	return p;
+}
+
+/* The first slice ending after pos. */
+static size_t
+slice_at(const struct pager *pg, uint64_t pos)
+{
+	size_t lo = 0, hi = pg->ns;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pg->s[mid].pos + pg->s[mid].len <= pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* len bytes of the source at off into buf; pages it refuses are zeros. */
+static void
+read_source(struct pager *pg, unsigned char *buf, uint64_t off, uint64_t len)
+{
+	uint64_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(pg->fd, buf + done, len - done, (off_t)(off + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) { /* skip to the next page of the source */
+			uint64_t next = ((off + done) & ~(PAGE - 1)) + PAGE - off;
+
+			if (next > len)
+				next = len;
+			memset(buf + done, 0, next - done);
+			pg->st.unread += next - done;
+			done = next;
+			continue;
+		}
+		done += (uint64_t)n;
+		pg->st.bytes_read += (uint64_t)n;
+	}
+}
+
+/* Window w's bytes into the bounce buffer: each slice's part from the
+ * source, gaps and what the source does not hold as zeros. */
+static uint64_t
+fill_bounce(struct pager *pg, uint64_t w)
+{
+	uint64_t lo = w * pg->win, hi = lo + pg->win;
+
+	if (hi > pg->reserved)
+		hi = pg->reserved;
+	memset(pg->bounce, 0, hi - lo);
+	for (size_t i = slice_at(pg, lo); i < pg->ns && pg->s[i].pos < hi; i++) {
+		const struct slice *s = &pg->s[i];
+		uint64_t a = s->pos > lo ? s->pos : lo;
+		uint64_t b = s->pos + s->avail < hi ? s->pos + s->avail : hi;
+
+		if (a < b)
+			read_source(pg, pg->bounce + (a - lo), s->off + (a - s->pos), b - a);
+	}
+	return hi - lo;
+}
+
+static void
+evict_oldest(struct pager *pg)
+{
+	uint64_t w = pg->ring[pg->rhead], lo = w * pg->win;
+	uint64_t len = lo + pg->win > pg->reserved ? pg->reserved - lo : pg->win;
+
+	madvise(pg->base + lo, len, MADV_DONTNEED);
+	pg->in_place[w] = 0;
+	pg->held -= len;
+	pg->rhead = (pg->rhead + 1) % pg->rcap;
+	pg->rcount--;
+}
+
+static void
+wake(struct pager *pg, uint64_t w)
+{
+	struct uffdio_range r = { (uintptr_t)pg->base + w * pg->win, PAGE };
+
+	(void)ioctl(pg->uffd, UFFDIO_WAKE, &r);
+}
+
+static void
+serve(struct pager *pg, uint64_t addr)
+{
+	uint64_t w = (addr - (uintptr_t)pg->base) / pg->win, len, done = 0;
+
+	if (w >= pg->nwin)
+		return;
+	if (pg->in_place[w]) {
+		wake(pg, w);
+		return;
+	}
+	len = fill_bounce(pg, w);
+	while (pg->rcount && pg->held + len > pg->budget)
+		evict_oldest(pg);
+	while (done < len) {
+		struct uffdio_copy c = { .dst = (uintptr_t)pg->base + w * pg->win + done,
+					 .src = (uintptr_t)pg->bounce + done, .len = len - done };
+
+		if (ioctl(pg->uffd, UFFDIO_COPY, &c) == 0) {
+			done = len;
+			break;
+		}
+		if (c.copy > 0)
+			done += (uint64_t)c.copy;
+		else if (errno == EEXIST) { /* cannot be: windows go whole */
+			wake(pg, w);
+			break;
+		} else if (errno != EAGAIN) {
+			break;
+		}
+	}
+	pg->in_place[w] = 1;
+	pg->held += len;
+	pg->ring[(pg->rhead + pg->rcount) % pg->rcap] = w;
+	pg->rcount++;
+	pg->st.faults++;
+	if (pg->held > pg->st.peak)
+		pg->st.peak = pg->held;
+}
+
+static void *
+pager_main(void *arg)
+{
+	struct pager *pg = arg;
+
+	for (;;) {
+		struct pollfd p[2] = { { pg->uffd, POLLIN, 0 }, { pg->stop[0], POLLIN, 0 } };
+		struct uffd_msg msg;
+		ssize_t n;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		n = read(pg->uffd, &msg, sizeof(msg));
+		if (n != (ssize_t)sizeof(msg))
+			continue;
+		if (msg.event == UFFD_EVENT_PAGEFAULT)
+			serve(pg, msg.arg.pagefault.address);
+	}
+	return NULL;
+}
+
+int
+pager_start(struct pager *pg, char *why, size_t whylen)
+{
+	struct uffdio_register reg = {
+		.range = { (uintptr_t)pg->base, pg->reserved },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	sigset_t all, old;
+	int rc;
+
+	pg->nwin = (pg->reserved + pg->win - 1) / pg->win;
+	pg->in_place = xcalloc(pg->nwin, 1);
+	pg->rcap = pg->budget / pg->win + 2;
+	pg->ring = xcalloc(pg->rcap, sizeof(*pg->ring));
+	if (ioctl(pg->uffd, UFFDIO_REGISTER, &reg) < 0) {
+		snprintf(why, whylen, "userfaultfd refused the mapping (%s)", strerror(errno));
+		return -1;
+	}
+	if (pipe2(pg->stop, O_CLOEXEC) < 0) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	/* signals are the main thread's to take */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&pg->th, NULL, pager_main, pg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		snprintf(why, whylen, "cannot start the pager thread (%s)", strerror(rc));
+		return -1;
+	}
+	pg->running = true;
+	return 0;
+}
+
+void
+pager_get_stats(const struct pager *pg, struct pager_stats *st)
+{
+	*st = pg->st;
+}
+
+void
+pager_free(struct pager *pg)
+{
+	if (!pg)
+		return;
+	if (pg->running) {
+		char c = 0;
+
+		if (write(pg->stop[1], &c, 1) == 1)
+			pthread_join(pg->th, NULL);
+	}
+	if (pg->base != MAP_FAILED)
+		munmap(pg->base, pg->reserved);
+	if (pg->uffd >= 0)
+		close(pg->uffd);
+	if (pg->fd >= 0)
+		close(pg->fd);
+	if (pg->stop[0] >= 0) {
+		close(pg->stop[0]);
+		close(pg->stop[1]);
+	}
+	free(pg->s);
+	free(pg->in_place);
+	free(pg->ring);
+	free(pg->bounce);
+	free(pg);
+}
