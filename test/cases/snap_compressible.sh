@@ -76,6 +76,14 @@ expect_refused "1000000 more unmasked chunks in a format-2 file (CHNK $stored by
 cp base.snap v1.snap
 SNAPTOOL v1 v1.snap
 "$HEAPSCAN" --json v1.snap >v1.json || fail "the base as format 1 does not read back"
+# formats 1 and 2 hold the same: --diff compares them without --force, and
+# nothing is new or freed between a file and itself in the other format
+"$HEAPSCAN" --diff --json v1.snap base.snap >diff.json 2>diff.err ||
+	fail "--diff of format 1 and format 2 of one snapshot: exit $?, $(cat diff.err)"
+"$PYTHON" -c 'import json, sys
+t = json.load(open(sys.argv[1]))["totals"]
+sys.exit(0 if t["new"] == 0 and t["freed"] == 0 and t["chunks_a"] == t["chunks_b"] > 0 else 1)' diff.json ||
+	fail "--diff of format 1 and 2 of one snapshot finds chunks new or freed: $(head -c 600 diff.json)"
 n=$((1048576 - total0))
 cp v1.snap v1-fits.snap
 SNAPTOOL repeat v1-fits.snap "$n"
