@@ -12,7 +12,9 @@
 # (7 and 49 KB; the reader of format 1 took 257 MiB and 1.6 GiB to read
 # them), refused in format 2 (more than one chunk per 3 stored bytes) and in
 # format 1 past 1Mi chunks, read at 1Mi in format 1; a PYTH of 4M empty
-# classes (the reader before took 286 MiB) and one of 262000 in 133 KB.
+# classes (the reader before took 286 MiB) and one of 262000 in 133 KB;
+# 3M empty classes beside a chunk of 1 GiB (129 KB; the reader before took
+# 171 MiB).
 # Each is read with the text report and --json under /usr/bin/time: a
 # refusal is exit 1 with one "heapscan: " line matching the expected cause,
 # an accepted file exit 0 with valid JSON; the peak RSS of every run stays

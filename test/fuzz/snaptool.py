@@ -508,6 +508,20 @@ def hostile(buf, outdir):
     emit("v1-dense-10m", "version 1 .* with 10000000 chunks in .*take the snapshot again",
          dense(10000000, True))
     emit("v1-dense-1m", "ok", dense(1 << 20, True))
+    # CLSS: 3M empty classes (9 MiB, 135 KB stored: within 64 times) beside
+    # one in-use chunk of 1 GiB (so one class per 16 bytes in use allows
+    # them): more than 65536 + one per stored byte
+    b = bytearray(buf)
+    p = varint(1) + varint(0x1000) + varint(1 << 26) + varint(0) + varint(1) + b"\0" * 4
+    replace(b, "CHNK", p, 0, len(p))
+    if any(sec[0] == "RACH" for sec in parse(b)):
+        p = varint(1) + b"\0\0\1"
+        replace(b, "RACH", p, 0, len(p))
+    n = 3000000
+    p = varint(n)
+    rawfill = (len(p) + n * 3 - (1 << 20)) // 64 + 4096
+    replace(b, "CLSS", zbomb(p, 0, n * 3, ratio=0, rawfill=rawfill), 1, len(p) + n * 3)
+    emit("clss-3m-empty", "section CLSS lists 3000000 classes in", b)
     # PYTH: a CPython summary (pyobj.c: minor, 15 totals, classes) of 4M
     # empty classes (16 MiB of zeros: more than 64 times its bytes), and of
     # 262000 in 1 MiB, 20 KB of it stored raw (within 64 times, but more
