@@ -93,7 +93,8 @@ hist_build(const struct heap_model *m, struct size_hist *h)
 		if (h->rows[i].key)
 			h->rows[k++] = h->rows[i];
 	h->n = k;
-	qsort(h->rows, k, sizeof(*h->rows), by_kind_bytes);
+	if (k) /* a heap of no chunks has no rows array: qsort wants a pointer */
+		qsort(h->rows, k, sizeof(*h->rows), by_kind_bytes);
 }
 
 
