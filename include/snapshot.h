@@ -92,9 +92,12 @@
  *   - PROB, TYPE, CLSS, RETN and PYTH (whose strings are kept) may claim at
  *     most SNAP_SMALL_RATIO (64) times their stored bytes plus
  *     SNAP_SMALL_FREE (1 MiB) uncompressed.
- *   - So a file of B bytes costs at most about 100 B plus ~40 MiB (windows
- *     and zstd contexts); every crafted file of test/fuzz/snaptool.py
- *     hostile, up to 250 KB, is refused or read in under 128 MiB.
+ *   - A section's window and zstd context are freed once it is decoded: at
+ *     most two (TYPE and CLSS) are held at once, ~18 MiB.
+ *   - So a file of B bytes costs at most about 100 B plus ~20 MiB (windows,
+ *     zstd contexts, PYTH's buffer); every crafted file of
+ *     test/fuzz/snaptool.py hostile, up to 250 KB, is refused or read in
+ *     under 128 MiB.
  *   - Durations must be finite, >= 0 and under a year; strings are at most
  *     64 KiB; 16 sections, 4095 arenas, 1000 problems at most.
  */

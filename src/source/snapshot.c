@@ -911,6 +911,7 @@ struct section {
 	uint64_t stored, raw;
 	struct cur c;
 	struct zin z; /* when compressed and opened */
+	bool opened;  /* c was set up (and may since be done with) */
 };
 
 struct reader {
@@ -1010,8 +1011,9 @@ find_section(struct reader *r, const char *tag)
 	for (int i = 0; i < r->nsec && !s; i++)
 		if (!strcmp(r->sec[i].tag, tag))
 			s = &r->sec[i];
-	if (!s || s->c.p || s->c.z)
+	if (!s || s->opened)
 		return s ? &s->c : NULL;
+	s->opened = true;
 	s->c = (struct cur){ s->payload, s->payload + s->stored, false, NULL };
 	if (s->flags & F_ZSTD) {
 		s->z = (struct zin){ .ds = ZSTD_createDStream(), .src = s->payload,
@@ -1031,7 +1033,24 @@ sections_free(struct reader *r)
 	for (int i = 0; i < r->nsec; i++) {
 		ZSTD_freeDStream(r->sec[i].z.ds);
 		free(r->sec[i].z.buf);
+		r->sec[i].z.ds = NULL;
+		r->sec[i].z.buf = NULL;
 	}
+}
+
+/* A section decoded: its window and zstd context go now, so that no more
+ * than two (TYPE and CLSS) are held at once, ~18 MiB at most. */
+static void
+section_done(struct reader *r, const char *tag)
+{
+	for (int i = 0; i < r->nsec; i++)
+		if (!strcmp(r->sec[i].tag, tag) && r->sec[i].z.ds) {
+			ZSTD_freeDStream(r->sec[i].z.ds);
+			free(r->sec[i].z.buf);
+			r->sec[i].z.ds = NULL;
+			r->sec[i].z.buf = NULL;
+			r->sec[i].c = (struct cur){ NULL, NULL, true, NULL }; /* read no more */
+		}
 }
 
 static int
@@ -1512,16 +1531,26 @@ decode_all(struct reader *r, struct scan *s, struct type_table *t, struct snap_m
 	for (int i = 0; i < 6; i++)
 		if (!(c[i] = find_section(r, need[i])))
 			return fail(r, "corrupt: no %s section", need[i]);
-	if (decode_meta(r, c[0], s, m) < 0 || decode_arenas(r, c[1], &s->heap) < 0 ||
-	    decode_problems(r, c[2], &s->heap) < 0 || decode_chunks(r, c[5], &s->heap, t, m) < 0 ||
-	    decode_types(r, c[3], c[4], &s->heap, t) < 0)
+	if (decode_meta(r, c[0], s, m) < 0 || decode_arenas(r, c[1], &s->heap) < 0)
 		return -1;
+	if (decode_problems(r, c[2], &s->heap) < 0)
+		return -1;
+	section_done(r, "PROB");
+	if (decode_chunks(r, c[5], &s->heap, t, m) < 0)
+		return -1;
+	section_done(r, "CHNK");
+	if (decode_types(r, c[3], c[4], &s->heap, t) < 0)
+		return -1;
+	section_done(r, "TYPE");
+	section_done(r, "CLSS");
 	if (find_section(r, "RACH") && decode_reach(r, find_section(r, "RACH"), &s->heap, m) < 0)
 		return -1;
+	section_done(r, "RACH");
 	if (find_section(r, "LOCA") && decode_locate(r, find_section(r, "LOCA"), s) < 0)
 		return -1;
 	if (find_section(r, "RETN") && decode_retain(r, find_section(r, "RETN"), t, m) < 0)
 		return -1;
+	section_done(r, "RETN");
 	if ((c[0] = find_section(r, "PYTH")) && decode_python(r, c[0], t) < 0)
 		return -1;
 	recount(&s->heap, t);
