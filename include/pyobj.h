@@ -103,7 +103,10 @@ void py_nodes_free(struct py_nodes *n);
  * caller frees), and back.  Decoding checks every length and count against
  * what remains: 0, or -1 when the bytes do not decode. */
 unsigned char *py_summary_encode(const struct py_summary *s, size_t *len);
-int py_summary_decode(const unsigned char *p, size_t len, struct py_summary *out);
+/* At most max_classes classes (the snapshot reader bounds them by the bytes
+ * the file spends on them); -1 on anything else that does not decode. */
+int py_summary_decode(const unsigned char *p, size_t len, struct py_summary *out,
+		      uint64_t max_classes);
 
 struct scan;
 struct type_table;

@@ -27,7 +27,9 @@
  * strings (varint length, bytes, no NUL).  CHNK, per chunk sorted by
  * address: varint (addr - previous chunk's end) / 16, varint size / 16,
  * varint kind | arena << 4, varint type + 1 (0 for free chunks), u32 low
- * half of the XXH3 of the user bytes (0 for free chunks); zstd-compressed.
+ * half of the XXH3 of the user bytes (0 for free chunks) xor the chunk's
+ * mask (format 2: the low half of splitmix64's finalizer of the chunk's
+ * address; format 1 stored the hash bare); zstd-compressed.
  * RACH (reachability, when the scan marked): varint chunk count, varint
  * root bytes, varint scanned bytes, then one byte per chunk, its enum
  * reach_state (0 free, 1 reachable, 2 leaked, 3 leaked indirectly);
@@ -62,17 +64,40 @@
  *   - Tables grow with the records that decode, not with the counts the
  *     file claims; each count is bounded by the bytes left to decode before
  *     anything is allocated for it.
- *   - The chunk table costs 24 bytes a chunk.  An honest file can be very
- *     dense: identical chunk records (a heap of one strdup'd constant)
- *     compress to 1361 records per stored byte at zstd level 3 (the writer's)
- *     and 1482 at level 22 (measured on 64 MB of 8-byte records); so a 45 KB file may
- *     honestly describe 67M chunks and cost ~1.6 GiB, as the heap it
- *     describes did (measured: 10M identical chunks, a 23.5 KB file, read
- *     with --json in 257 MiB and 1.3 s).  Past its first bad record a file
- *     costs nothing more.
+ *   - The chunk table costs 24 bytes a chunk, and a file may not claim more
+ *     chunks than its CHNK section has stored bytes / SNAP_CHUNK_MIN_BYTES
+ *     (3), checked before anything is allocated.  This bound is honest
+ *     because of the mask (format 2): the masked hash field of each record
+ *     looks random, so no record compresses below 4 bytes (measured on 10M
+ *     identical records, the densest a heap gives: 4.32 bytes a record at
+ *     zstd level 3, the writer's, 4.10 at level 1, 4.001 at level 19: the
+ *     4 random bytes stay, the rest costs nothing; 3 leaves a margin.
+ *     Unmasked, format 1, they took 1/1361 of a byte, so a 45 KB file could
+ *     describe 67M chunks and cost ~1.6 GiB).  A chunk costs a reader about
+ *     27 bytes with the reports, so a file costs at most ~9 times its CHNK
+ *     bytes for its chunks.  The mask guards
+ *     no secret and is not checked: a file that does not mask only decodes
+ *     to other content hashes; the count check is the bound.
+ *   - Format 1 (heapscan before the mask) is read with the same checks, but
+ *     its records may be denser: it may claim up to SNAP_V1_CHUNKS chunks
+ *     (1Mi, ~30 MiB) whatever its bytes, more only at 3 stored bytes a chunk,
+ *     and its type table at most TYPES_FREE (65536) + one type per stored
+ *     byte.  A denser format-1 file is refused with one line saying to take
+ *     the snapshot again.  --diff compares formats 1 and 2 (same contents).
  *   - The type table may not be longer than the distinct types the chunks
  *     use (every type heapscan writes has a chunk), nor the class table
- *     longer than one class per 16 bytes of chunks in use.
+ *     longer than one class per 16 bytes of chunks in use, nor than 65536 +
+ *     one class per stored byte of CLSS; PYTH's classes the same with its
+ *     bytes.
+ *   - PROB, TYPE, CLSS, RETN and PYTH (whose strings are kept) may claim at
+ *     most SNAP_SMALL_RATIO (64) times their stored bytes plus
+ *     SNAP_SMALL_FREE (1 MiB) uncompressed.
+ *   - A section's window and zstd context are freed once it is decoded: at
+ *     most two (TYPE and CLSS) are held at once, ~18 MiB.
+ *   - So a file of B bytes costs at most about 100 B plus ~20 MiB (windows,
+ *     zstd contexts, PYTH's buffer); every crafted file of
+ *     test/fuzz/snaptool.py hostile, up to 250 KB, is refused or read in
+ *     under 128 MiB.
  *   - Durations must be finite, >= 0 and under a year; strings are at most
  *     64 KiB; 16 sections, 4095 arenas, 1000 problems at most.
  */
@@ -88,7 +113,13 @@
 #include "scan.h"
 #include "types.h"
 
-#define SNAP_FORMAT_VERSION 1
+/* 2: chunk records' hash fields masked (see above); 1 is still read. */
+#define SNAP_FORMAT_VERSION 2
+#define SNAP_CHUNK_MIN_BYTES 3         /* stored bytes a format-2 chunk record takes, at least
+					  (4 measured at best, less a margin) */
+#define SNAP_V1_CHUNKS (1u << 20)      /* chunks a format-1 file may claim whatever its size */
+#define SNAP_SMALL_RATIO 64u           /* the name tables' raw bytes per stored byte, at most */
+#define SNAP_SMALL_FREE (1u << 20)     /* ... plus this many */
 #define SNAP_MAGIC "HEAPSCN\n"
 
 /* Extra facts a snapshot carries beside struct scan. */

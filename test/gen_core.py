@@ -1,8 +1,18 @@
 #!/usr/bin/env python3
-# gen_core.py DIR: writes small ELF core files, one valid and the rest
-# hostile, to DIR (see core_hostile.sh).  Each is built from scratch: an
+# gen_core.py DIR [SEED...]: writes small ELF core files, one valid and the
+# rest hostile, to DIR (see core_hostile.sh).  Each is built from scratch: an
 # Elf64 header, program headers, one PT_NOTE (NT_PRPSINFO, NT_PRSTATUS,
 # NT_FILE, NT_AUXV) and one writable PT_LOAD of a page.
+#
+# Each SEED (a heap seed of the heap fuzzer, test/fuzz/heap_seed.h: a real
+# process's libc .data, heap and arenas) is also written as DIR/NAME.core, a
+# core whose PT_LOADs are the seed's regions and whose NT_FILE names its
+# module regions (libc, the executable), one NT_PRSTATUS per thread: cores
+# that get as far as finding malloc's state in memory and walking it, the
+# seeds of the core fuzzer (test/fuzz/fuzz_core.c).
+#
+# gen_core.py --trim CORE OUT: a real core made small (see trim()), another
+# seed of the core fuzzer.
 import os, struct, sys
 
 ET_CORE, EM_X86_64, PT_LOAD, PT_NOTE = 4, 62, 1, 4
@@ -32,7 +42,7 @@ def nt_file(entries, page=4096, count=None, nul=True):
     d += [p.encode() + (b"\0" if nul else b"") for *_, p in entries]
     return b"".join(d)
 
-def core(notes=None, loads=None, phnum=None, phoff=64, cls=2, truncate=None):
+def core(notes=None, loads=None, phnum=None, phoff=64, cls=2, truncate=None, data=None):
     if notes is None:
         notes = (note("CORE", NT_PRPSINFO, prpsinfo()) + note("CORE", NT_PRSTATUS, prstatus()) +
                  note("CORE", NT_FILE, nt_file([(0x400000, 0x401000, 0, "/nonexistent/prog")])) +
@@ -46,7 +56,7 @@ def core(notes=None, loads=None, phnum=None, phoff=64, cls=2, truncate=None):
     for va, memsz, filesz, flags, off in loads:
         if off is None:
             off = data_off + len(body)
-            body += b"\x41" * filesz
+            body += b"\x41" * filesz if data is None else data[va][:filesz].ljust(filesz, b"\0")
         ph += struct.pack("<IIQQQQQQ", PT_LOAD, flags, off, va, 0, filesz, memsz, 4096)
     ident = b"\x7fELF" + bytes([cls, 1, 1, 0]) + b"\0" * 8
     eh = ident + struct.pack("<HHIQQQIHHHHHH", ET_CORE, EM_X86_64, 1, 0, phoff, 0, 0, 64, 56,
@@ -54,8 +64,120 @@ def core(notes=None, loads=None, phnum=None, phoff=64, cls=2, truncate=None):
     out = eh + ph + bytes(body)
     return out[:truncate] if truncate else out
 
+SEED_NAMES = ["", "[heap]", "[stack]", "/usr/lib/x86_64-linux-gnu/libc.so.6", "/fuzz/target"]
+
+
+def from_seed(seed):
+    """A core of a heap seed's regions (heap_seed.h): PT_LOADs page-aligned,
+    module regions named in NT_FILE, T threads with fs_base 0."""
+    nth = seed[17]
+    off = 24 + 8 * nth
+    loads, data, files = [], {}, []
+    regs = []
+    while off + 20 <= len(seed):
+        start, length, stored = struct.unpack_from("<QII", seed, off)
+        perms = seed[off + 16]
+        n = 0 if perms & 0x80 else min(stored, length, len(seed) - off - 20)
+        regs.append((start, length, seed[off + 20:off + 20 + n]))
+        off += 20 + n
+
+    def word(addr):
+        for start, length, body in regs:
+            if start <= addr and addr + 8 <= start + len(body):
+                return struct.unpack_from("<Q", body, addr - start)[0]
+        return None
+    # the dump may end a heap before its top chunk does: each PT_LOAD
+    # covers the top chunk in it, zeros after (2.26+: an arena's top at
+    # +0x60, the ring through next at +0x870)
+    tops = {}
+    arena = ma = struct.unpack_from("<Q", seed, 0)[0]
+    for _ in range(64):
+        top = word(arena + 0x60)
+        size = word(top + 8) if top else None
+        if size and size < 1 << 26:
+            tops[top] = top + (size & ~7)
+        arena = word(arena + 0x870)
+        if not arena or arena == ma:
+            break
+    off = 24 + 8 * nth
+    while off + 20 <= len(seed):
+        start, length, stored = struct.unpack_from("<QII", seed, off)
+        perms, name = seed[off + 16], seed[off + 17] % len(SEED_NAMES)
+        off += 20
+        if perms & 0x80:  # listed, not copied: no PT_LOAD
+            continue
+        stored = min(stored, length, len(seed) - off)
+        body = seed[off:off + stored]
+        off += stored
+        for top, top_end in tops.items():
+            if start <= top < start + length < top_end:
+                length = top_end - start
+        lo, hi = start & ~4095, (start + length + 4095) & ~4095
+        if not length or any(lo < e and s < hi for s, e in [(v, v + m) for v, m, *_ in loads]):
+            continue
+        body = b"\0" * (start - lo) + body
+        flags = 4 | (2 if perms & 2 else 0) | (1 if perms & 4 else 0)
+        loads.append((lo, hi - lo, hi - lo, flags, None))
+        data[lo] = body
+        if SEED_NAMES[name].startswith("/"):
+            files.append((lo, hi, 0, SEED_NAMES[name]))
+    loads.sort()
+    files.sort()
+    notes = note("CORE", NT_PRPSINFO, prpsinfo())
+    notes += b"".join(note("CORE", NT_PRSTATUS, prstatus(tid=1234 + i)) for i in range(max(nth, 1)))
+    if files:
+        notes += note("CORE", NT_FILE, nt_file(files))
+    return core(notes=notes, loads=loads, data=data)
+
+
+def trim(b):
+    """A real core made small for the fuzzer: each writable PT_LOAD cut
+    after its last non-zero page, and emptied when it is mostly zeros over
+    more than 1 MiB (a thread's stack, an arena heap's unused part); each
+    read-only one cut to its first page (the ELF header with the build-id,
+    by which the module's file stands in for the rest).  What is cut is a
+    hole (p_filesz < p_memsz), as in a core that gcore truncated."""
+    phoff, = struct.unpack_from("<Q", b, 32)
+    phnum, = struct.unpack_from("<H", b, 56)
+    keep = []
+    for i in range(phnum):
+        at = phoff + 56 * i
+        t, fl, off, va, pa, fs, ms, al = struct.unpack_from("<IIQQQQQQ", b, at)
+        if t == PT_NOTE:
+            keep.append((at, off, fs))
+            continue
+        if t != PT_LOAD or not fs:
+            continue
+        seg = b[off:off + fs]
+        if fl & 2:
+            nz = len(seg.rstrip(b"\0"))
+            fs = 0 if fs > 1 << 20 and fs - seg.count(0) < fs // 100 else (nz + 4095) & ~4095
+        else:
+            fs = min(fs, 4096)
+        keep.append((at, off, fs))
+    out = bytearray(b[:phoff + 56 * phnum])  # the ELF header and program headers
+    # segments are rewritten at the end, in order, each at a page boundary
+    body = bytearray()
+    base = len(out)
+    base += -base % 4096
+    out += b"\0" * (base - len(out))
+    for at, off, fs in keep:
+        struct.pack_into("<Q", out, at + 8, base + len(body) if fs else 0)
+        struct.pack_into("<Q", out, at + 32, fs)
+        body += b[off:off + fs]
+    return bytes(out + body)
+
+
 def main():
+    if sys.argv[1] == "--trim":
+        with open(sys.argv[3], "wb") as f:
+            f.write(trim(open(sys.argv[2], "rb").read()))
+        return
     d = sys.argv[1]
+    for path in sys.argv[2:]:
+        name = os.path.basename(path).rsplit(".", 1)[0]
+        with open(os.path.join(d, name + ".core"), "wb") as f:
+            f.write(from_seed(open(path, "rb").read()))
     big = 1 << 62
     cases = {
         "valid": core(),

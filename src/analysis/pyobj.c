@@ -1164,7 +1164,7 @@ get_name(struct dec *d)
 }
 
 int
-py_summary_decode(const unsigned char *p, size_t len, struct py_summary *out)
+py_summary_decode(const unsigned char *p, size_t len, struct py_summary *out, uint64_t max_classes)
 {
 	struct dec d = { p, p + len, false };
 	uint64_t n, minor;
@@ -1178,7 +1178,7 @@ py_summary_decode(const unsigned char *p, size_t len, struct py_summary *out)
 	n = get_var(&d);
 	/* each class takes at least 4 bytes */
 	if (d.bad || out->minor < 0 || out->pool_size > 1u << 20 ||
-	    n > (uint64_t)(d.end - d.p) / 4) {
+	    n > (uint64_t)(d.end - d.p) / 4 || n > max_classes) {
 		py_summary_free(out);
 		return -1;
 	}

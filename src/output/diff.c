@@ -467,7 +467,9 @@ compatible(const struct snap_info *a, const struct snap_info *b, bool force)
 		free(cb);
 		return -1;
 	}
-	if (a->version != b->version) {
+	/* formats 1 and 2 differ in how chunk records are stored, not in what
+	 * they hold (snapshot.h) */
+	if (a->version != b->version && (a->version > 2 || b->version > 2)) {
 		error_msg("%s has snapshot format version %u, %s version %u: use --force to "
 			  "compare anyway", a->path, a->version, b->path, b->version);
 		return -1;

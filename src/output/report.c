@@ -135,7 +135,7 @@ hist_build(const struct heap_model *m, struct size_hist *h)
 		if (h->rows[i].key)
 			h->rows[k++] = h->rows[i];
 	h->n = k;
-	if (k)
+	if (k) /* a heap of no chunks has no rows array: qsort wants a pointer */
 		qsort(h->rows, k, sizeof(*h->rows), by_kind_bytes);
 }
 

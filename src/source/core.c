@@ -410,14 +410,16 @@ core_headers(struct core *c)
 	}
 	if (ret != EXIT_OK)
 		return ret;
-	qsort(c->seg, c->nseg, sizeof(*c->seg), cmp_seg);
+	if (c->nseg) /* qsort wants a pointer even for none */
+		qsort(c->seg, c->nseg, sizeof(*c->seg), cmp_seg);
 	for (size_t i = 1; i < c->nseg; i++)
 		if (c->seg[i].vaddr < c->seg[i - 1].vaddr + c->seg[i - 1].memsz) {
 			error_msg("%s: segments overlap at 0x%" PRIx64 "; not a core heapscan reads",
 				  c->path, c->seg[i].vaddr);
 			return EXIT_FAIL;
 		}
-	qsort(c->notes.f, c->notes.nf, sizeof(*c->notes.f), cmp_file);
+	if (c->notes.nf) /* a core without NT_FILE has no array */
+		qsort(c->notes.f, c->notes.nf, sizeof(*c->notes.f), cmp_file);
 	for (size_t i = 1; i < c->notes.nf; i++)
 		if (c->notes.f[i].start < c->notes.f[i - 1].end) {
 			error_msg("%s: NT_FILE mappings overlap at 0x%" PRIx64 "; not a core "

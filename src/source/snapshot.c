@@ -40,6 +40,7 @@
 #define MAX_SECTIONS 16
 #define MAX_STRING (1u << 16)
 #define TYPES_FREE 65536 /* a type table this long needs no proof */
+#define CLASSES_FREE 65536 /* nor a class table */
 #define MAX_RAW (8ULL << 30)
 #define F_ZSTD 1u
 /* zstd inflates at most 32768 times (an RLE block: 4 bytes for 128 KiB); a
@@ -213,9 +214,25 @@ typedef void section_range_fn(struct buf *b, const struct scan *s, const struct 
 
 static section_range_fn chunk_range, contents_range;
 
+/* The mask a chunk record's hash field is stored under (format 2): the low
+ * half of splitmix64's finalizer of the chunk's address.  Addresses differ
+ * from chunk to chunk, so the stored field looks random to a compressor and
+ * no record compresses below 4 bytes (the reader counts 3), which is what
+ * lets the reader refuse a file claiming more chunks than its bytes can hold.
+ * It guards no secret and is not checked: the bound is the count check. */
+static uint32_t
+chunk_mask(uint64_t addr)
+{
+	uint64_t z = addr + 0x9e3779b97f4a7c15ULL;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (uint32_t)(z ^ (z >> 31));
+}
+
 /* CHNK: varint chunk count, then per chunk the gap since the last one's
  * end, size, kind | arena << 4, type + 1 (0: none), and a hash of its user
- * bytes (u32, 0 when not in use). */
+ * bytes (u32, 0 when not in use) xor chunk_mask(its address). */
 static void
 chunk_range(struct buf *b, const struct scan *s, const struct type_table *t, size_t from,
 	    size_t to)
@@ -236,7 +253,8 @@ chunk_range(struct buf *b, const struct scan *s, const struct type_table *t, siz
 		put_var(b, c->size / unit);
 		put_var(b, (uint64_t)c->kind | (uint64_t)c->arena << 4);
 		put_var(b, type);
-		put_u32(b, b->count ? 0 : chunk_hash(&s->img, c)); /* counting: 4 bytes whatever */
+		/* counting: 4 bytes whatever */
+		put_u32(b, b->count ? 0 : chunk_hash(&s->img, c) ^ chunk_mask(c->addr));
 		end = c->addr + c->size;
 	}
 }
@@ -893,11 +911,13 @@ struct section {
 	uint64_t stored, raw;
 	struct cur c;
 	struct zin z; /* when compressed and opened */
+	bool opened;  /* c was set up (and may since be done with) */
 };
 
 struct reader {
 	struct section sec[MAX_SECTIONS];
 	int nsec;
+	uint32_t version;
 	char *err;
 	size_t errlen;
 };
@@ -911,6 +931,27 @@ fail(struct reader *r, const char *fmt, ...)
 	vsnprintf(r->err, r->errlen, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+static bool
+small_section(const char *tag)
+{
+	static const char *const small[] = { "PROB", "TYPE", "CLSS", "RETN", "PYTH" };
+
+	for (size_t i = 0; i < sizeof(small) / sizeof(small[0]); i++)
+		if (!strcmp(tag, small[i]))
+			return true;
+	return false;
+}
+
+/* The stored (compressed) bytes of section tag's payload; 0 when absent. */
+static uint64_t
+section_stored(const struct reader *r, const char *tag)
+{
+	for (int i = 0; i < r->nsec; i++)
+		if (!strcmp(r->sec[i].tag, tag))
+			return r->sec[i].stored;
+	return 0;
 }
 
 /* A section's header and checksum.  Its payload is decoded later, and only
@@ -951,6 +992,12 @@ load_section(struct reader *r, struct cur *file)
 	     ZSTD_getFrameContentSize(s->payload, s->stored) != s->raw))
 		return fail(r, "corrupt: section %s claims %llu bytes uncompressed", s->tag,
 			    (unsigned long long)s->raw);
+	/* the tables of names: what a compressor makes of real ones is far
+	 * from 32768 times; their strings are kept, so their bytes are bounded */
+	if (small_section(s->tag) && s->raw > SNAP_SMALL_FREE + s->stored * SNAP_SMALL_RATIO)
+		return fail(r, "corrupt: section %s claims %llu bytes uncompressed in %llu (at most "
+			    "%u times, plus %u)", s->tag, (unsigned long long)s->raw,
+			    (unsigned long long)s->stored, SNAP_SMALL_RATIO, SNAP_SMALL_FREE);
 	r->nsec++;
 	return 0;
 }
@@ -964,8 +1011,9 @@ find_section(struct reader *r, const char *tag)
 	for (int i = 0; i < r->nsec && !s; i++)
 		if (!strcmp(r->sec[i].tag, tag))
 			s = &r->sec[i];
-	if (!s || s->c.p || s->c.z)
+	if (!s || s->opened)
 		return s ? &s->c : NULL;
+	s->opened = true;
 	s->c = (struct cur){ s->payload, s->payload + s->stored, false, NULL };
 	if (s->flags & F_ZSTD) {
 		s->z = (struct zin){ .ds = ZSTD_createDStream(), .src = s->payload,
@@ -985,7 +1033,24 @@ sections_free(struct reader *r)
 	for (int i = 0; i < r->nsec; i++) {
 		ZSTD_freeDStream(r->sec[i].z.ds);
 		free(r->sec[i].z.buf);
+		r->sec[i].z.ds = NULL;
+		r->sec[i].z.buf = NULL;
 	}
+}
+
+/* A section decoded: its window and zstd context go now, so that no more
+ * than two (TYPE and CLSS) are held at once, ~18 MiB at most. */
+static void
+section_done(struct reader *r, const char *tag)
+{
+	for (int i = 0; i < r->nsec; i++)
+		if (!strcmp(r->sec[i].tag, tag) && r->sec[i].z.ds) {
+			ZSTD_freeDStream(r->sec[i].z.ds);
+			free(r->sec[i].z.buf);
+			r->sec[i].z.ds = NULL;
+			r->sec[i].z.buf = NULL;
+			r->sec[i].c = (struct cur){ NULL, NULL, true, NULL }; /* read no more */
+		}
 }
 
 static int
@@ -1161,6 +1226,13 @@ decode_types(struct reader *r, struct cur *tc, struct cur *cc, const struct heap
 	if (!tc->bad && n > types_used(t->of_chunk, h->nchunks, n))
 		return fail(r, "corrupt: section TYPE lists %llu types, more than the chunks use",
 			    (unsigned long long)n);
+	/* format 1 bounds the chunks by a fixed budget, not by its bytes: its
+	 * types are bounded by their own bytes too */
+	if (!tc->bad && r->version < 2 && n > TYPES_FREE + section_stored(r, "TYPE"))
+		return fail(r, "snapshot format version 1 (an older heapscan's) lists %llu types in "
+			    "%llu bytes, more than this heapscan reads from that version; take the "
+			    "snapshot again", (unsigned long long)n,
+			    (unsigned long long)section_stored(r, "TYPE"));
 	for (size_t i = 0; i < h->nchunks; i++)
 		if (h->chunks[i].kind == CK_INUSE || h->chunks[i].kind == CK_MMAPPED)
 			live += h->chunks[i].size;
@@ -1180,6 +1252,11 @@ decode_types(struct reader *r, struct cur *tc, struct cur *cc, const struct heap
 	if (tc->bad)
 		return fail(r, "corrupt: section TYPE does not decode");
 	n = get_count(cc, 3, live / 16);
+	/* a class's entry holds the address of an instance, which compresses
+	 * to a byte or more: past CLASSES_FREE, one class per stored byte */
+	if (!cc->bad && n > CLASSES_FREE + section_stored(r, "CLSS"))
+		return fail(r, "corrupt: section CLSS lists %llu classes in %llu bytes",
+			    (unsigned long long)n, (unsigned long long)section_stored(r, "CLSS"));
 	t->classes = xcalloc(n ? n : 1, sizeof(*t->classes));
 	for (uint64_t i = 0; i < n && !cc->bad; i++) {
 		t->classes[i].name = get_str(cc);
@@ -1200,9 +1277,29 @@ static int
 decode_chunks(struct reader *r, struct cur *c, struct heap_model *h, struct type_table *t,
 	      struct snap_meta *m)
 {
-	uint64_t n = get_count(c, 8, 1ULL << 36), end = 0;
+	uint64_t n = get_var(c), end = 0, stored = section_stored(r, "CHNK");
 	size_t cap_t = 0, cap_h = 0;
 	uint64_t back = m->regions ? 16 : 0, unit = m->regions ? 8 : 16;
+	bool masked = r->version >= 2;
+
+	/* before anything is allocated: a record of format 2 takes 4 stored
+	 * bytes or more (its masked hash does not compress; counted as 3);
+	 * format 1 records compress to almost nothing, so they get a fixed
+	 * budget instead */
+	if (!c->bad && n > stored / SNAP_CHUNK_MIN_BYTES) {
+		if (masked)
+			return fail(r, "corrupt: section CHNK says %llu chunks in %llu bytes (a chunk "
+				    "takes %d bytes or more)", (unsigned long long)n,
+				    (unsigned long long)stored, SNAP_CHUNK_MIN_BYTES);
+		if (n > SNAP_V1_CHUNKS)
+			return fail(r, "snapshot format version 1 (an older heapscan's) with %llu chunks "
+				    "in %llu bytes: more than this heapscan reads from that version (%u, "
+				    "or one per %d bytes); take the snapshot again",
+				    (unsigned long long)n, (unsigned long long)stored, SNAP_V1_CHUNKS,
+				    SNAP_CHUNK_MIN_BYTES);
+	}
+	if (c->bad || n > (1ULL << 36) || n > remaining(c) / 8)
+		return fail(r, "corrupt: section CHNK does not decode");
 
 	/* the arrays grow with the records that decode, not with the count the
 	 * file claims: a bomb costs what it holds before its first bad record */
@@ -1234,7 +1331,7 @@ decode_chunks(struct reader *r, struct cur *c, struct heap_model *h, struct type
 			return fail(r, "corrupt: chunk %llu's type does not fit its kind",
 				    (unsigned long long)i);
 		t->of_chunk[i] = type ? (uint32_t)(type - 1) : UINT32_MAX;
-		m->chunk_hash[i] = hash;
+		m->chunk_hash[i] = masked ? hash ^ chunk_mask(k->addr) : hash;
 		h->nchunks = i + 1;
 	}
 	if (!h->chunks) { /* no chunks: the callers still expect arrays */
@@ -1412,7 +1509,11 @@ decode_python(struct reader *r, struct cur *c, struct type_table *t)
 		got += n;
 	}
 	t->py = xcalloc(1, sizeof(*t->py));
-	ret = got == raw && at_end(c) ? py_summary_decode(buf, raw, t->py) : -1;
+	/* each class names a sample object, a byte or more compressed: past
+	 * CLASSES_FREE, one class per stored byte */
+	ret = got == raw && at_end(c) ?
+		      py_summary_decode(buf, raw, t->py, CLASSES_FREE + section_stored(r, "PYTH")) :
+		      -1;
 	free(buf);
 	if (ret < 0) {
 		free(t->py);
@@ -1431,16 +1532,26 @@ decode_all(struct reader *r, struct scan *s, struct type_table *t, struct snap_m
 	for (int i = 0; i < 6; i++)
 		if (!(c[i] = find_section(r, need[i])))
 			return fail(r, "corrupt: no %s section", need[i]);
-	if (decode_meta(r, c[0], s, m) < 0 || decode_arenas(r, c[1], &s->heap) < 0 ||
-	    decode_problems(r, c[2], &s->heap) < 0 || decode_chunks(r, c[5], &s->heap, t, m) < 0 ||
-	    decode_types(r, c[3], c[4], &s->heap, t) < 0)
+	if (decode_meta(r, c[0], s, m) < 0 || decode_arenas(r, c[1], &s->heap) < 0)
 		return -1;
+	if (decode_problems(r, c[2], &s->heap) < 0)
+		return -1;
+	section_done(r, "PROB");
+	if (decode_chunks(r, c[5], &s->heap, t, m) < 0)
+		return -1;
+	section_done(r, "CHNK");
+	if (decode_types(r, c[3], c[4], &s->heap, t) < 0)
+		return -1;
+	section_done(r, "TYPE");
+	section_done(r, "CLSS");
 	if (find_section(r, "RACH") && decode_reach(r, find_section(r, "RACH"), &s->heap, m) < 0)
 		return -1;
+	section_done(r, "RACH");
 	if (find_section(r, "LOCA") && decode_locate(r, find_section(r, "LOCA"), s) < 0)
 		return -1;
 	if (find_section(r, "RETN") && decode_retain(r, find_section(r, "RETN"), t, m) < 0)
 		return -1;
+	section_done(r, "RETN");
 	if ((c[0] = find_section(r, "PYTH")) && decode_python(r, c[0], t) < 0)
 		return -1;
 	recount(&s->heap, t);
@@ -1460,6 +1571,7 @@ snap_read_mem(const void *buf, size_t len, struct scan *s, struct type_table *t,
 	memset(m, 0, sizeof(*m));
 	s->cmdline = xstrdup("");
 	ret = read_header(&r, buf, len, &file, &m->format_version);
+	r.version = m->format_version;
 	if (ret == 0)
 		ret = decode_all(&r, s, t, m);
 	sections_free(&r);

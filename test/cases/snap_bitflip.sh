@@ -1,5 +1,5 @@
 # snap_bitflip: one flipped bit anywhere in a snapshot is caught.
-#  - in the header: the version field (1 -> 3 is "newer", 1 -> 0 is corrupt;
+#  - in the header: the version field (2 -> 3 is "newer", 2 -> 0 is corrupt;
 #    the header has no checksum of its own, so the version check speaks) and
 #    the section count (the file checksum);
 #  - in a section header (flags, stored length), in a section payload (META,
@@ -33,10 +33,10 @@ flipped() {   # flipped NAME OFFSET BIT: flip.NAME.snap
 	SNAPTOOL flip "flip.$1.snap" "$2" "$3"
 }
 
-flipped version-3 8 1
-expect_refused "version 1 -> 3" "version 3.*newer" flip.version-3.snap
-flipped version-0 8 0
-expect_refused "version 1 -> 0" "version" flip.version-0.snap
+flipped version-3 8 0
+expect_refused "version 2 -> 3" "version 3.*newer" flip.version-3.snap
+flipped version-0 8 1
+expect_refused "version 2 -> 0" "version" flip.version-0.snap
 flipped nsec 12 0
 expect_refused "section count" "corrupt|checksum" flip.nsec.snap
 flipped meta-flags $((SEC[META] + 4)) 0

@@ -26,8 +26,8 @@ mkfifo fifo.snap
 head -c $(($(SNAPTOOL off b.snap payload:CHNK) + 10)) b.snap >cut.snap
 cp b.snap flip.snap
 SNAPTOOL flip flip.snap $(($(SNAPTOOL off b.snap payload:META) + 2)) 1
-cp b.snap v2.snap
-SNAPTOOL put v2.snap 8 u32 2
+cp b.snap v3.snap
+SNAPTOOL put v3.snap 8 u32 3
 cp b.snap stored.snap
 SNAPTOOL put stored.snap $(($(SNAPTOOL off b.snap sec:META) + 8)) u64 0x8000000000000000
 SNAPTOOL resum stored.snap
@@ -42,7 +42,7 @@ bad=(
 	"fifo.snap:regular file|FIFO|fifo"
 	"cut.snap:truncated"
 	"flip.snap:corrupt|checksum"
-	"v2.snap:version 2"
+	"v3.snap:version 3"
 	"stored.snap:truncated|corrupt"
 	"claim.snap:corrupt"
 )

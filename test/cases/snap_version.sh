@@ -1,5 +1,5 @@
 # snap_version: a snapshot from a newer format (the u32 version at offset 8
-# patched to 2, and to 0xffffffff) is refused by the version check, whose
+# patched to 3, and to 0xffffffff) is refused by the version check, whose
 # message names the version: the header has no checksum of its own, and the
 # version is read before the file checksum, so an old heapscan says "newer
 # format" rather than "corrupt" even though the patched file's checksum no
@@ -13,7 +13,7 @@ limit_memory
 take_snapshot strings base.snap
 "$HEAPSCAN" --json base.snap >/dev/null || fail "the untouched snapshot does not read back"
 
-for v in 2 0xffffffff; do
+for v in 3 0xffffffff; do
 	cp base.snap "v$v.snap"
 	SNAPTOOL put "v$v.snap" 8 u32 "$v"
 	expect_refused "format version $v" "version $((v)).*newer" "v$v.snap"

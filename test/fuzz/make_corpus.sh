@@ -61,17 +61,17 @@ $TOOL raw "$OUT/retain.snap" "$OUT/retain-raw.snap"
 
 : >"$OUT/empty"
 printf 'HEAPSCN\n' >"$OUT/magic-only"
-printf 'HEAPSCN\n\001\0\0\0\0\0\0\0' >"$OUT/header-only"
+printf 'HEAPSCN\n\002\0\0\0\0\0\0\0' >"$OUT/header-only"
 # no sections, a valid trailer
-printf 'HEAPSCN\n\001\0\0\0\0\0\0\0HSEND\0\0\0\0\0\0\0\0\0\0\0' >"$OUT/no-sections"
+printf 'HEAPSCN\n\002\0\0\0\0\0\0\0HSEND\0\0\0\0\0\0\0\0\0\0\0' >"$OUT/no-sections"
 $TOOL resum "$OUT/no-sections"
-cp "$OUT/strings.snap" "$OUT/version-2"
-$TOOL put "$OUT/version-2" 8 u32 2
+cp "$OUT/strings.snap" "$OUT/version-3"
+$TOOL put "$OUT/version-3" 8 u32 3
 cp "$OUT/strings.snap" "$OUT/sections-17"
 $TOOL put "$OUT/sections-17" 12 u32 17
 $TOOL resum "$OUT/sections-17"
 # one META section claiming 2^63 stored bytes, sealed
-printf 'HEAPSCN\n\001\0\0\0\001\0\0\0META\0\0\0\0\0\0\0\0\0\0\0\200\0\0\0\0\0\0\0\200\0\0\0\0\0\0\0\0HSEND\0\0\0\0\0\0\0\0\0\0\0' \
+printf 'HEAPSCN\n\002\0\0\0\001\0\0\0META\0\0\0\0\0\0\0\0\0\0\0\200\0\0\0\0\0\0\0\200\0\0\0\0\0\0\0\0HSEND\0\0\0\0\0\0\0\0\0\0\0' \
 	>"$OUT/huge-section-length"
 $TOOL resum "$OUT/huge-section-length"
 # CHNK as a zstd frame whose header claims 2^40 bytes, sealed
@@ -99,4 +99,9 @@ p = var(n) + b"".join(var(0) + var(2 + i) + var(0) + var(1) + struct.pack("<I", 
 open(sys.argv[1], "wb").write(p)
 PY
 $TOOL replace "$OUT/many-sizes.snap" CHNK "$WORK/chnk" 0 "$(stat -c %s "$WORK/chnk")"
+# format 1 (hash fields not masked), which the reader still takes on a
+# fixed budget: the classes snapshot as heapscan 1 wrote it, and raw
+cp "$OUT/classes.snap" "$OUT/v1-classes.snap"
+$TOOL v1 "$OUT/v1-classes.snap"
+$TOOL raw "$OUT/v1-classes.snap" "$OUT/v1-classes-raw.snap"
 ls -l "$OUT"

@@ -29,8 +29,14 @@ that a test reaches the checks behind the checksum instead of the checksum.
                                           (s string, v varint, d u64, u u32; "" none)
                                           and replace the string there by the bytes HEX
     snaptool.py setvar FILE TAG SKIP N    the same for a varint
-    snaptool.py repeat FILE N             N more copies of the commonest chunk record in
-                                          CHNK, recompressed as heapscan writes it (zstd)
+    snaptool.py repeat FILE N [bare]      N more copies of the commonest chunk record in
+                                          CHNK, recompressed as heapscan writes it (zstd);
+                                          in a format-2 file every record's hash field is
+                                          masked again for its new address, unless "bare"
+                                          (then the copies are identical bytes: a file
+                                          denser than heapscan writes)
+    snaptool.py v1 FILE                   a format-2 file made format 1: hash fields unmasked
+                                          (recompressed as heapscan writes), version 1
     snaptool.py mutants FILE PREFIX N SEED LO HI
                                           PREFIX.0 .. PREFIX.N-1: FILE with one random bit
                                           in [LO, HI) flipped, resealed; prints
@@ -229,11 +235,82 @@ def read_var(b, pos):
             return v, pos
 
 
-def repeat_chunk(buf, n):
+def version(buf):
+    return struct.unpack_from("<I", buf, 8)[0]
+
+
+def chunk_mask(addr):
+    """The mask of a format-2 chunk record's hash field (snapshot.c chunk_mask)."""
+    z = (addr + 0x9E3779B97F4A7C15) & M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return (z ^ (z >> 31)) & 0xFFFFFFFF
+
+
+def regions(buf):
+    """Whether META says the chunks are jemalloc regions (flag 32)."""
+    meta = payload_of(buf, "META") if not section(buf, "META")[1] & 1 else None
+    if meta is None:
+        return False
+    pos = field_at(meta, "svvssvdddddvvv")
+    nbusy, pos = read_var(meta, pos)
+    for _ in range(nbusy):
+        _, pos = read_var(meta, pos)
+    flags, _ = read_var(meta, pos)
+    return bool(flags & 32)
+
+
+def repeat_masked(buf, n, to_v1=False):
+    """repeat_chunk for a format-2 file: every record decoded to its address,
+    the copies inserted, every hash field masked again for its address (or,
+    TO_V1, stored bare and the file made format 1, as heapscan 1 wrote it)."""
+    _, flags, stored, raw, check, off = section(buf, "CHNK")
+    p = bytes(buf[off + SEC_HDR:off + SEC_HDR + stored])
+    if flags & 1:
+        p = subprocess.run(["zstd", "-q", "-d", "-c"], input=p, stdout=subprocess.PIPE,
+                           check=True).stdout
+    back, unit = (16, 8) if regions(buf) else (0, 16)
+    count, pos = read_var(p, 0)
+    recs, end = [], 0
+    for i in range(count):
+        gap, pos = read_var(p, pos)
+        size, pos = read_var(p, pos)
+        ka, pos = read_var(p, pos)
+        typ, pos = read_var(p, pos)
+        h = struct.unpack_from("<I", p, pos)[0]
+        pos += 4
+        addr = end + gap * unit - back
+        recs.append((gap, size, ka, typ, h ^ chunk_mask(addr)))
+        end = addr + size * unit
+    tally = {}
+    for i, r in enumerate(recs):
+        tally.setdefault(r, [0, i])[0] += 1
+    k = max(tally, key=lambda r: tally[r][0])
+    at = tally[k][1]
+    rec = (0 if back == 0 else 2,) + k[1:]  # side by side: no gap (regions overlap by 16)
+    recs[at + 1:at + 1] = [rec] * n
+    out, end = bytearray(varint(count + n)), 0
+    for gap, size, ka, typ, h in recs:
+        addr = end + gap * unit - back
+        out += varint(gap) + varint(size) + varint(ka) + varint(typ)
+        out += struct.pack("<I", h if to_v1 else h ^ chunk_mask(addr))
+        end = addr + size * unit
+    replace(buf, "CHNK", zstd3(bytes(out)), 1, len(out))
+    if any(sec[0] == "RACH" for sec in parse(buf)):
+        repeat_state(buf, at, n)
+    if to_v1:
+        struct.pack_into("<I", buf, 8, 1)
+        resum(buf)
+
+
+def repeat_chunk(buf, n, bare=False):
     """Insert N more copies of the commonest chunk record of CHNK after its
     first occurrence: the table heapscan would write for a heap with N more
     such chunks side by side.  CHNK is recompressed as the writer does (zstd
-    level 3, content size in the frame, no checksum)."""
+    level 3, content size in the frame, no checksum).  Format 2 masks each
+    record's hash by its address: the copies are masked too unless BARE."""
+    if version(buf) >= 2 and not bare:
+        return repeat_masked(buf, n)
     _, flags, stored, raw, check, off = section(buf, "CHNK")
     p = bytes(buf[off + SEC_HDR:off + SEC_HDR + stored])
     if flags & 1:
@@ -311,7 +388,7 @@ def zframe(claim, length):
     return frame + b"\0" * (length - len(frame))
 
 
-def zbomb(prefix, fill, count, wlog=17, ratio=12000):
+def zbomb(prefix, fill, count, wlog=17, ratio=12000, rawfill=0):
     """A zstd frame of PREFIX (a raw block) and then COUNT bytes FILL (RLE
     blocks of 128 KiB): a few bytes per 128 KiB, with its content size.  Not
     single-segment (that would make the window the whole content, which a
@@ -319,15 +396,17 @@ def zbomb(prefix, fill, count, wlog=17, ratio=12000):
     than zstd reaches on anything but one repeated byte; a skippable frame
     after it pads the whole to RATIO (12000: what zstd -19 makes of repeated
     8-byte records), so a reader that bounds the ratio by what real content
-    reaches still takes it."""
+    reaches still takes it.  RAWFILL: the first RAWFILL bytes of the fill in
+    raw blocks instead (a frame as long as wanted with nothing after it)."""
     total = len(prefix) + count
     frame = struct.pack("<IBBQ", 0xFD2FB528, 0xC0, (wlog - 10) << 3, total)
     blocks = []
     if prefix or not count:
         blocks.append((0, len(prefix), prefix))
     while count:
-        n = min(count, 128 << 10)
-        blocks.append((1, n, bytes([fill])))
+        n = min(count, 128 << 10, rawfill) if rawfill else min(count, 128 << 10)
+        blocks.append((0, n, bytes([fill]) * n) if rawfill else (1, n, bytes([fill])))
+        rawfill -= n if rawfill else 0
         count -= n
     for i, (kind, size, body) in enumerate(blocks):
         last = 1 if i == len(blocks) - 1 else 0
@@ -369,22 +448,22 @@ def hostile(buf, outdir):
     p = varint(big)
     b = bytearray(buf)
     replace(b, "CHNK", zbomb(p, 0, big * 8), 1, len(p) + big * 8)
-    emit("chnk-zeros", "chunk 0 of section CHNK", b)
+    emit("chnk-zeros", "section CHNK says 67108864 chunks in", b)
     # CHNK: 67M claimed, one good record, then zeros
     p = varint(big) + bytes([0x10, 2, 0, 1, 0, 0, 0, 0])
     b = bytearray(buf)
     replace(b, "CHNK", zbomb(p, 0, big * 8), 1, len(p) + big * 8)
-    emit("chnk-one-then-zeros", "chunk 1 of section CHNK", b)
+    emit("chnk-one-then-zeros", "section CHNK says 67108864 chunks in", b)
     # TYPE: 22M empty types, all zeros (kind 0, name "", size 0)
     n = 22 << 20
     p = varint(n)
     b = bytearray(buf)
     replace(b, "TYPE", zbomb(p, 0, n * 3), 1, len(p) + n * 3)
-    emit("type-22m-empty", "more than the chunks use", b)
+    emit("type-22m-empty", "section TYPE claims", b)
     # CLSS: 22M empty classes
     b = bytearray(buf)
     replace(b, "CLSS", zbomb(p, 0, n * 3), 1, len(p) + n * 3)
-    emit("clss-22m-empty", "section CLSS does not decode", b)
+    emit("clss-22m-empty", "section CLSS claims", b)
     # RACH: the right count, then 1 GiB of states
     p = varint(chunks) + b"\0\0"
     b = bytearray(buf)
@@ -407,6 +486,54 @@ def hostile(buf, outdir):
     b = bytearray(buf)
     replace(b, "CHNK", zbomb(p, 0, 1 << 30, 30), 1, len(p) + (1 << 30))
     emit("chnk-window-1g", "section CHNK does not decode", b)
+    # Dense chunk tables: identical records of an in-use chunk of type 0
+    # (0x20 bytes, side by side), and RACH to match, compressed as heapscan
+    # writes.  Format 2 masks each record's hash field by its address, so
+    # a file denser than 3 bytes a chunk is not heapscan's: refused before
+    # anything is allocated.  Format 1 did not mask: read up to 1Mi chunks.
+    rec = bytes([0, 2, 0, 1]) + struct.pack("<I", 0x1234)
+
+    def dense(n, v1):
+        b = bytearray(buf)
+        if v1:
+            struct.pack_into("<I", b, 8, 1)
+        p = varint(n) + bytes([0x10]) + rec[1:] + rec * (n - 1)
+        replace(b, "CHNK", zstd3(p), 1, len(p))
+        p = varint(n) + b"\0\0" + b"\1" * n
+        if any(sec[0] == "RACH" for sec in parse(b)):
+            replace(b, "RACH", zstd3(p), 1, len(p))
+        return b
+    emit("chnk-dense-10m", "section CHNK says 10000000 chunks in", dense(10000000, False))
+    emit("chnk-dense-67m", "section CHNK says 67108864 chunks in", dense(1 << 26, False))
+    emit("v1-dense-10m", "version 1 .* with 10000000 chunks in .*take the snapshot again",
+         dense(10000000, True))
+    emit("v1-dense-1m", "ok", dense(1 << 20, True))
+    # CLSS: 3M empty classes (9 MiB, 135 KB stored: within 64 times) beside
+    # one in-use chunk of 1 GiB (so one class per 16 bytes in use allows
+    # them): more than 65536 + one per stored byte
+    b = bytearray(buf)
+    p = varint(1) + varint(0x1000) + varint(1 << 26) + varint(0) + varint(1) + b"\0" * 4
+    replace(b, "CHNK", p, 0, len(p))
+    if any(sec[0] == "RACH" for sec in parse(b)):
+        p = varint(1) + b"\0\0\1"
+        replace(b, "RACH", p, 0, len(p))
+    n = 3000000
+    p = varint(n)
+    rawfill = (len(p) + n * 3 - (1 << 20)) // 64 + 4096
+    replace(b, "CLSS", zbomb(p, 0, n * 3, ratio=0, rawfill=rawfill), 1, len(p) + n * 3)
+    emit("clss-3m-empty", "section CLSS lists 3000000 classes in", b)
+    # PYTH: a CPython summary (pyobj.c: minor, 15 totals, classes) of 4M
+    # empty classes (16 MiB of zeros: more than 64 times its bytes), and of
+    # 262000 in 1 MiB, 20 KB of it stored raw (within 64 times, but more
+    # classes than 65536 + one per stored byte)
+    head = varint(11) + varint(0) * 15
+    for name, n, rawfill, expect in (("pyth-4m-empty", (4 << 20) - 16, 0, "section PYTH claims"),
+                                     ("pyth-262k-empty", 262000, 20000,
+                                      "section PYTH does not decode")):
+        p = head + varint(n)
+        b = bytearray(buf)
+        add_section(b, "PYTH", zbomb(p, 0, n * 4, ratio=0, rawfill=rawfill), 1, len(p) + n * 4)
+        emit(name, expect, b)
     # durations that are not finite or absurd: pause_ms is META's first u64
     meta = payload_of(buf, "META")
     at = field_at(meta, "svvssv")
@@ -482,8 +609,12 @@ def main(argv):
     elif cmd == "mutants":
         make_mutants(buf, argv[3], int(argv[4]), int(argv[5]), int(argv[6], 0), int(argv[7], 0))
         return 0
+    elif cmd == "v1":
+        if version(buf) != 2:
+            raise SnapError("not a format-2 file")
+        repeat_masked(buf, 0, True)
     elif cmd == "repeat":
-        repeat_chunk(buf, int(argv[3], 0))
+        repeat_chunk(buf, int(argv[3], 0), len(argv) > 4 and argv[4] == "bare")
     elif cmd == "hostile":
         print("\n".join(hostile(buf, argv[3])))
         return 0

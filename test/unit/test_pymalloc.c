@@ -124,17 +124,20 @@ UNIT_TEST(py_summary_decode_hostile)
 	size_t n;
 	unsigned char *p = py_summary_encode(&s, &n);
 
-	CHECK(py_summary_decode(p, n, &d) == 0);
+	CHECK(py_summary_decode(p, n, &d, UINT64_MAX) == 0);
 	CHECK_EQ_U64(d.nclasses, 2);
 	CHECK(d.nclasses == 2 && !strcmp(d.classes[0].name, "__main__.Session"));
 	CHECK_EQ_U64(d.classes[1].bytes, 150);
 	CHECK_EQ_U64(d.minor, 11);
 	py_summary_free(&d);
+	CHECK(py_summary_decode(p, n, &d, 2) == 0); /* max_classes: 2 may be 2, not 1 */
+	py_summary_free(&d);
+	CHECK(py_summary_decode(p, n, &d, 1) == -1);
 	for (size_t cut = 0; cut < n; cut++) /* every truncation is refused */
-		CHECK(py_summary_decode(p, cut, &d) == -1);
+		CHECK(py_summary_decode(p, cut, &d, UINT64_MAX) == -1);
 	for (size_t i = 0; i < n; i++) { /* every flipped byte: refused or decoded, no crash */
 		p[i] ^= 0xff;
-		if (py_summary_decode(p, n, &d) == 0)
+		if (py_summary_decode(p, n, &d, UINT64_MAX) == 0)
 			py_summary_free(&d);
 		p[i] ^= 0xff;
 	}
