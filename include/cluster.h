@@ -86,6 +86,12 @@ struct cluster_set {
  * one (see above); 0 otherwise. */
 size_t cluster_cstring_len(const unsigned char *p, size_t len);
 
+/* cluster_cstring_len, but 0 when the "string" fits in the first word and
+ * that word, read as a pointer, points into a mapping of am (NULL: none
+ * known): a node whose first field points at an address whose bytes happen
+ * to be printable (0x414243444546: "FEDCBA" and a NUL) holds no string. */
+size_t cluster_string_len(const struct addrmap *am, const unsigned char *p, size_t len);
+
 void cluster_build(const struct cluster_input *in, struct cluster_set *out);
 /* The only way to free a cluster_set: v and of_chunk are mmapped (huge pages,
  * faulted in up front), not malloc'd. */

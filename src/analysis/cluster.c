@@ -236,13 +236,27 @@ end:
 	return slen >= CSTRING_MIN && slen < len && p[slen] == '\0' ? slen + 1 : 0;
 }
 
+size_t
+cluster_string_len(const struct addrmap *am, const unsigned char *p, size_t len)
+{
+	size_t sl = cluster_cstring_len(p, len);
+	uint64_t w;
+
+	if (sl && sl <= 8 && len >= 8 && am) {
+		memcpy(&w, p, 8);
+		if (addrmap_kind(am, w) != AK_NONE)
+			return 0;
+	}
+	return sl;
+}
+
 /* The bytes a chunk is keyed by: its user bytes, or only its C string and
  * the NUL (what follows was never written by the program, or not as part
  * of this value: a strdup'd copy's tail holds whatever the memory held). */
 static inline size_t
-key_len(const unsigned char *p, size_t len)
+key_len(const struct addrmap *am, const unsigned char *p, size_t len)
 {
-	size_t sl = cluster_cstring_len(p, len);
+	size_t sl = cluster_string_len(am, p, len);
 
 	return sl ? sl : len;
 }
@@ -251,14 +265,14 @@ key_len(const unsigned char *p, size_t len)
  * key bytes (pb[0..kb), from key_len) are: the same C string, or, for
  * other contents, the same size and bytes. */
 static bool
-same_key(uint64_t sa, const unsigned char *pa, size_t la, uint64_t sb, const unsigned char *pb,
-	 size_t kb)
+same_key(const struct addrmap *am, uint64_t sa, const unsigned char *pa, size_t la, uint64_t sb,
+	 const unsigned char *pb, size_t kb)
 {
-	size_t ka = key_len(pa, la);
+	size_t ka = key_len(am, pa, la);
 
 	if (ka != kb || memcmp(pa, pb, kb) != 0)
 		return false;
-	return ka < la || sa == sb || cluster_cstring_len(pa, la);
+	return ka < la || sa == sb || cluster_string_len(am, pa, la);
 }
 
 #define STRING_KEY 0x5354524b45590000ULL /* a string's key: its hash ^ this, no size */
@@ -663,7 +677,7 @@ same_as_lone(struct ctx *x, uint32_t f, size_t i, const struct pending *pe,
 
 	if (!user_span(&x->ch[f], &addr, &len) || !(*fb = image_bytes(x->img, &x->rc2, addr, len)))
 		return false;
-	return same_key(x->ch[f].size, *fb, len, x->ch[i].size, pe->p, pe->len);
+	return same_key(x->am, x->ch[f].size, *fb, len, x->ch[i].size, pe->p, pe->len);
 }
 
 /* Lone chunk f (bytes fb) and chunk i (bytes in pe, in cache, unlike f's)
@@ -753,7 +767,7 @@ hash_chunk(struct ctx *x, size_t i, struct pending *pe)
 	/* a string is one content whatever the size of its chunk (a remainder
 	 * too small to split off makes some copies' chunks larger) */
 	pe->slen = pe->len;
-	if ((sl = cluster_cstring_len(pe->p, pe->len))) {
+	if ((sl = cluster_string_len(x->am, pe->p, pe->len))) {
 		pe->len = sl;
 		pe->key = content_hash(pe->p, pe->len) ^ STRING_KEY;
 	} else {
@@ -845,7 +859,7 @@ same_chunks(struct ctx *x, uint32_t f1, uint32_t f2)
 		return false;
 	a = image_bytes(x->img, &x->rc, a1, l1);
 	b = image_bytes(x->img, &x->rc2, a2, l2);
-	return a && b && same_key(x->ch[f1].size, a, l1, x->ch[f2].size, b, key_len(b, l2));
+	return a && b && same_key(x->am, x->ch[f1].size, a, l1, x->ch[f2].size, b, key_len(x->am, b, l2));
 }
 
 /* A slot's chunk: the lone chunk, or the group's first. */
@@ -1201,11 +1215,11 @@ quote_string(char *out, size_t cap, const unsigned char *p, size_t slen)
 #define STRING_PREVIEW_CAP 36
 
 static void
-content_desc(char *out, size_t cap, const unsigned char *p, size_t len)
+content_desc(char *out, size_t cap, const unsigned char *p, size_t len, bool string_ok)
 {
 	size_t slen = 0, o = 0;
 
-	while (slen < len && is_string_char(p[slen]))
+	while (string_ok && slen < len && is_string_char(p[slen]))
 		slen++;
 	if (slen > 0 && slen < len && p[slen] == '\0') {
 		quote_string(out, cap < STRING_PREVIEW_CAP ? cap : STRING_PREVIEW_CAP, p, slen);
@@ -1466,12 +1480,16 @@ write_cluster(struct ctx *x, const struct proto *p, struct cluster *c)
 		c->hash = shape_hash(p->size, p->sig);
 		shape_desc(c->desc, sizeof(c->desc), p->sig, len / 8 > SHAPE_WORDS);
 	} else if ((bytes = image_bytes(x->img, &x->rc, addr, len))) {
-		if ((sl = cluster_cstring_len(bytes, len))) {
+		/* a pointer that reads as a short string is shown as bytes */
+		bool pointer = !(sl = cluster_string_len(x->am, bytes, len)) &&
+			       cluster_cstring_len(bytes, len);
+
+		if (sl) {
 			len = sl;
 			c->size = 0; /* a string: its chunks may differ in size */
 		}
 		c->hash = content_hash(bytes, len);
-		content_desc(c->desc, sizeof(c->desc), bytes, len);
+		content_desc(c->desc, sizeof(c->desc), bytes, len, !pointer);
 	}
 }
 

@@ -834,15 +834,6 @@ find_containers(struct builder *b)
 	b->next = k;
 }
 
-static bool
-first_word_is_data_ptr(const struct builder *b, const unsigned char *p)
-{
-	uint64_t w;
-
-	memcpy(&w, p, 8);
-	return !(w & 7) && addrmap_kind(b->in->am, w) == AK_DATA;
-}
-
 /* How many of chunk i's len user bytes (at p) can hold objects: all, but
  * what a container says is unused, nothing after a C string's NUL, and,
  * when no container says, not an arena chunk's last 8 bytes: the next
@@ -862,9 +853,9 @@ live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len)
 	} else if (b->in->heap->chunks[i].kind == CK_INUSE && len >= 16) {
 		len -= 8;
 	}
-	/* a first word that points into a module's data (a vtable pointer
+	/* a first word that points into a mapping (a vtable or heap pointer
 	 * whose low bytes happen to be printable) is no C string */
-	if (cluster_cstring_len(p, len) && !(len >= 8 && first_word_is_data_ptr(b, p)))
+	if (cluster_string_len(b->in->am, p, len))
 		return 0;
 	return len;
 }
