@@ -113,15 +113,19 @@ build_for() { # build_for VERSION DIR -> fx-VERSION/{arenas,classes,leaks}
 	done
 }
 
+maps_libc_of() { # maps_libc_of VERSION DIR NAME: the running fixture maps DIR's libc
+	awk -v d="$(readlink -f "$2")/" '$6 ~ /\/libc(-2\.[0-9]+(\.[0-9]+)?\.so|\.so\.6)$/ && index($6, d) == 1 { ok = 1 } END { exit !ok }' \
+		"/proc/$FIXTURE_PID/maps" ||
+		fail "glibc $1: the $3 fixture does not map $2's libc"
+}
+
 check_version() { # check_version VERSION DIR
 	local v=$1 D=$2 got
 	build_for "$v" "$D"
 	FIXTURES=$PWD/fx-$v
 
 	start_fixture arenas
-	awk -v d="$(readlink -f "$D")/" '$6 ~ /\/libc(-2\.[0-9]+(\.[0-9]+)?\.so|\.so\.6)$/ && index($6, d) == 1 { ok = 1 } END { exit !ok }' \
-		"/proc/$FIXTURE_PID/maps" ||
-		fail "glibc $v: the arenas fixture does not map $D's libc"
+	maps_libc_of "$v" "$D" arenas
 	"$HEAPSCAN" --json "$FIXTURE_PID" >arenas-$v.json 2>err.txt || fail "glibc $v: heapscan --json exited $?: $(cat err.txt)"
 	check_truth "$READY" arenas-$v.json
 	got=$(json_field arenas-$v.json glibc)
@@ -150,12 +154,15 @@ check_version() { # check_version VERSION DIR
 	stop_fixture "$FIXTURE_PID"
 
 	start_fixture classes
+	maps_libc_of "$v" "$D" classes
 	run_types --vtables "$FIXTURE_PID"
 	run_types --json "$FIXTURE_PID"
 	check_types vtables.out json.out "$READY"
+	[ "$(json_field json.out glibc)" = "$v" ] || fail "glibc $v: classes: the report says glibc '$(json_field json.out glibc)'"
 	stop_fixture "$FIXTURE_PID"
 
 	start_fixture leaks
+	maps_libc_of "$v" "$D" leaks
 	"$HEAPSCAN" --leaks --json "$FIXTURE_PID" >leaks-$v.json 2>err.txt || fail "glibc $v: --leaks exited $?"
 	"$PYTHON" "$TOP/test/check_leaks.py" "$READY" "$READY.addrs" leaks-$v.json ||
 		fail "glibc $v: leak counts differ from the truth"
