@@ -216,6 +216,18 @@ extern bool glibc_walk_split_for_tests;
  * not hold a usable main_arena (nothing was walked). */
 int glibc_walk(const struct glibc_target *t, struct heap_model *out, char *why, size_t len);
 void heap_model_free(struct heap_model *m);
+
+/* For every allocator's walker (src/alloc/model.c). */
+#define HEAP_MODEL_MAX_PROBLEMS 1000 /* more are counted in problems_dropped */
+void heap_model_problem(struct heap_model *m, uint64_t addr, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* [start, end) is the allocator's own (not scanned as a root); cap: the
+ * caller's capacity of m->owned.  Empty ranges are ignored. */
+void heap_model_own(struct heap_model *m, size_t *cap, uint64_t start, uint64_t end);
+/* Sort m->owned and join the ranges that touch or overlap. */
+void heap_model_owned_finish(struct heap_model *m);
+/* Sort m->chunks by address. */
+void heap_model_sort_chunks(struct heap_model *m);
 /* (Re)compute the per-kind totals of the model and of each arena from its chunks. */
 void heap_model_tally(struct heap_model *m);
 

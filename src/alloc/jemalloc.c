@@ -43,7 +43,6 @@
 #define TC_SLOW_TCACHE 168
 #define TC_BIN_SIZE 24
 #define TC_BIN_MAX 8192              /* no bin caches more (cache_bin_sz_t bound) */
-#define MAX_PROBLEMS 1000
 #define MAX_EXTENTS (1ULL << 26)
 
 uint64_t
@@ -61,24 +60,6 @@ jemalloc_class_size(unsigned szind)
 	if (szind / 4 + 6 > 61 || szind >= NSIZES)
 		return 0;
 	return (1ULL << (szind / 4 + 6)) + (uint64_t)(szind % 4 + 1) * (1ULL << (szind / 4 + 4));
-}
-
-static void __attribute__((format(printf, 3, 4)))
-problem(struct heap_model *m, uint64_t addr, const char *fmt, ...)
-{
-	size_t cap = m->nproblems;
-	va_list ap;
-
-	if (m->nproblems >= MAX_PROBLEMS) {
-		m->problems_dropped++;
-		return;
-	}
-	m->problems = xgrow(m->problems, &cap, m->nproblems + 1, sizeof(*m->problems));
-	m->problems[m->nproblems].addr = addr;
-	va_start(ap, fmt);
-	vsnprintf(m->problems[m->nproblems].what, sizeof(m->problems[0].what), fmt, ap);
-	va_end(ap);
-	m->nproblems++;
 }
 
 static uint64_t
@@ -175,14 +156,6 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int
-cmp_chunk(const void *a, const void *b)
-{
-	uint64_t x = ((const struct hs_chunk *)a)->addr, y = ((const struct hs_chunk *)b)->addr;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Every distinct edata the map names (not those mid-transition), sorted. */
 static uint64_t *
 active_extents(const struct image *img, uint64_t root, size_t *n)
@@ -247,47 +220,6 @@ add_chunk(struct out *o, uint64_t user, uint64_t size, unsigned arena)
 }
 
 static void
-own(struct out *o, uint64_t start, uint64_t end)
-{
-	struct heap_model *m = o->m;
-
-	if (m->nowned && m->owned[m->nowned - 1].end == start) {
-		m->owned[m->nowned - 1].end = end;
-		return;
-	}
-	m->owned = xgrow(m->owned, &o->ocap, m->nowned + 1, sizeof(*m->owned));
-	m->owned[m->nowned++] = (struct owned_range){ start, end };
-}
-
-static int
-cmp_owned(const void *a, const void *b)
-{
-	uint64_t x = ((const struct owned_range *)a)->start, y = ((const struct owned_range *)b)->start;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Sort the owned ranges and merge the ones that touch or overlap. */
-static void
-owned_finish(struct heap_model *m)
-{
-	size_t k = 0;
-
-	if (!m->nowned)
-		return;
-	qsort(m->owned, m->nowned, sizeof(*m->owned), cmp_owned);
-	for (size_t i = 1; i < m->nowned; i++) {
-		if (m->owned[i].start <= m->owned[k].end) {
-			if (m->owned[i].end > m->owned[k].end)
-				m->owned[k].end = m->owned[i].end;
-		} else {
-			m->owned[++k] = m->owned[i];
-		}
-	}
-	m->nowned = k + 1;
-}
-
-static void
 walk_extent(struct out *o, const struct image *img, uint64_t ea)
 {
 	const uint64_t *e = image_ptr(img, ea, 128);
@@ -295,10 +227,10 @@ walk_extent(struct out *o, const struct image *img, uint64_t ea)
 	unsigned szind, arena;
 
 	if (!e) {
-		problem(o->m, ea, "extent descriptor 0x%lx is not in the copy", (unsigned long)ea);
+		heap_model_problem(o->m, ea, "extent descriptor 0x%lx is not in the copy", (unsigned long)ea);
 		return;
 	}
-	own(o, ea, ea + 128); /* its e_addr is a region's pointer: no root */
+	heap_model_own(o->m, &o->ocap, ea, ea + 128); /* its e_addr is a region's pointer: no root */
 	bits = e[0];
 	addr = e[1];
 	size = e[2] & ~(PAGE - 1);
@@ -306,18 +238,18 @@ walk_extent(struct out *o, const struct image *img, uint64_t ea)
 	szind = (bits >> 20) & 0xff;
 	if (((bits >> 17) & 7) != 0) { /* not in use: stale bytes */
 		if (size && !(addr >> 47) && addr + size > addr)
-			own(o, addr & ~(PAGE - 1), (addr & ~(PAGE - 1)) + size);
+			heap_model_own(o->m, &o->ocap, addr & ~(PAGE - 1), (addr & ~(PAGE - 1)) + size);
 		return;
 	}
 	reg = jemalloc_class_size(szind);
 	if (!reg || !size || addr >> 47 || addr + size < addr) {
-		problem(o->m, ea, "extent 0x%lx: size class %u, size %lu", (unsigned long)ea, szind,
+		heap_model_problem(o->m, ea, "extent 0x%lx: size class %u, size %lu", (unsigned long)ea, szind,
 			(unsigned long)size);
 		return;
 	}
 	if (!((bits >> 12) & 1)) { /* large: one region at e_addr */
 		if (szind < JEMALLOC_NBINS || (size != reg && size != reg + PAGE)) {
-			problem(o->m, ea, "large extent 0x%lx: %lu bytes for class %lu",
+			heap_model_problem(o->m, ea, "large extent 0x%lx: %lu bytes for class %lu",
 				(unsigned long)ea, (unsigned long)size, (unsigned long)reg);
 			return;
 		}
@@ -326,19 +258,19 @@ walk_extent(struct out *o, const struct image *img, uint64_t ea)
 	}
 	nregs = size / reg;
 	if (szind >= JEMALLOC_NBINS || addr & (PAGE - 1) || nregs == 0 || nregs > SLAB_MAXREGS) {
-		problem(o->m, ea, "slab 0x%lx: class %lu, %lu bytes", (unsigned long)ea,
+		heap_model_problem(o->m, ea, "slab 0x%lx: class %lu, %lu bytes", (unsigned long)ea,
 			(unsigned long)reg, (unsigned long)size);
 		return;
 	}
 	for (uint64_t r = 0; r < nregs; r++) {
 		if ((e[8 + r / 64] >> (r % 64)) & 1) { /* set: free */
 			nfree++;
-			own(o, addr + r * reg, addr + (r + 1) * reg);
+			heap_model_own(o->m, &o->ocap, addr + r * reg, addr + (r + 1) * reg);
 		} else
 			add_chunk(o, addr + r * reg, reg, arena);
 	}
 	if (nfree != ((bits >> 28) & 0x3ff))
-		problem(o->m, addr, "slab of %lu-byte regions: bitmap has %lu free, extent says %lu",
+		heap_model_problem(o->m, addr, "slab of %lu-byte regions: bitmap has %lu free, extent says %lu",
 			(unsigned long)reg, (unsigned long)nfree, (unsigned long)((bits >> 28) & 0x3ff));
 }
 
@@ -360,7 +292,7 @@ walk_tcache(struct heap_model *m, const struct image *img, uint64_t tc)
 		if (!head || n == 0)
 			continue;
 		if (n % 8 || n / 8 > TC_BIN_MAX || (uint16_t)(empty - full) < n) {
-			problem(m, tc, "thread cache bin %u: stack at 0x%lx does not add up", b,
+			heap_model_problem(m, tc, "thread cache bin %u: stack at 0x%lx does not add up", b,
 				(unsigned long)head);
 			continue;
 		}
@@ -369,12 +301,12 @@ walk_tcache(struct heap_model *m, const struct image *img, uint64_t tc)
 			struct hs_chunk *c;
 
 			if (!image_u64(img, head + 8ULL * k, &p)) {
-				problem(m, head, "thread cache bin %u: stack not in the copy", b);
+				heap_model_problem(m, head, "thread cache bin %u: stack not in the copy", b);
 				break;
 			}
 			c = heap_model_find(m, p - 16);
 			if (!c || c->size != size + 16 || c->kind != CK_MMAPPED) {
-				problem(m, p, "thread cache bin %u holds 0x%lx, not a %lu-byte region in use",
+				heap_model_problem(m, p, "thread cache bin %u holds 0x%lx, not a %lu-byte region in use",
 					b, (unsigned long)p, (unsigned long)size);
 				continue;
 			}
@@ -397,7 +329,7 @@ own_stacks(struct heap_model *m, const struct image *img, uint64_t slow)
 	if (c && c->kind == CK_MMAPPED)
 		c->kind = CK_TOP;
 	else
-		problem(m, dyn, "thread cache stacks at 0x%lx are not a region in use",
+		heap_model_problem(m, dyn, "thread cache stacks at 0x%lx are not a region in use",
 			(unsigned long)dyn);
 }
 
@@ -445,13 +377,12 @@ jemalloc_walk(const struct jemalloc_target *t, struct heap_model *m, char *why, 
 	ext = active_extents(t->img, root, &n);
 	for (size_t i = 0; i < n; i++)
 		walk_extent(o, t->img, ext[i]);
-	owned_finish(m);
+	heap_model_owned_finish(m);
 	free(ext);
-	if (m->nchunks)
-		qsort(m->chunks, m->nchunks, sizeof(*m->chunks), cmp_chunk);
+	heap_model_sort_chunks(m);
 	for (size_t i = 1; i < m->nchunks; i++)
 		if (m->chunks[i].addr < m->chunks[i - 1].addr + m->chunks[i - 1].size - 16)
-			problem(m, m->chunks[i].addr + 16, "region overlaps the one before it");
+			heap_model_problem(m, m->chunks[i].addr + 16, "region overlaps the one before it");
 	m->tcaches = find_tcaches(m, t->img);
 	m->pad = 16; /* sizes shown: the size class */
 	heap_model_tally(m);

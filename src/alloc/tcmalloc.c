@@ -66,7 +66,6 @@
 #define FL_OBJSIZE 24
 #define TC_BYTES (NCLASSES_MAX * FL_SIZE)
 #define MAX_CHAIN 65536      /* no free list is longer (kMaxDynamicFreeListLength 8192) */
-#define MAX_PROBLEMS 1000
 #define MAX_SPANS (1ULL << 26)
 #define MAX_SMALL_PAGES 1024 /* a small-object span is class_to_pages_ long: <= 128 */
 
@@ -80,74 +79,6 @@ struct tc {
 	int32_t size[NCLASSES_MAX];  /* class_to_size_ */
 	unsigned nclasses;
 };
-
-static void __attribute__((format(printf, 3, 4)))
-problem(struct heap_model *m, uint64_t addr, const char *fmt, ...)
-{
-	size_t cap = m->nproblems;
-	va_list ap;
-
-	if (m->nproblems >= MAX_PROBLEMS) {
-		m->problems_dropped++;
-		return;
-	}
-	m->problems = xgrow(m->problems, &cap, m->nproblems + 1, sizeof(*m->problems));
-	m->problems[m->nproblems].addr = addr;
-	va_start(ap, fmt);
-	vsnprintf(m->problems[m->nproblems].what, sizeof(m->problems[0].what), fmt, ap);
-	va_end(ap);
-	m->nproblems++;
-}
-
-static void
-own(struct tc *t, uint64_t start, uint64_t end)
-{
-	struct heap_model *m = t->m;
-
-	if (end <= start)
-		return;
-	if (m->nowned && m->owned[m->nowned - 1].end == start) {
-		m->owned[m->nowned - 1].end = end;
-		return;
-	}
-	m->owned = xgrow(m->owned, &t->ocap, m->nowned + 1, sizeof(*m->owned));
-	m->owned[m->nowned++] = (struct owned_range){ start, end };
-}
-
-static int
-cmp_owned(const void *a, const void *b)
-{
-	uint64_t x = ((const struct owned_range *)a)->start, y = ((const struct owned_range *)b)->start;
-
-	return x < y ? -1 : x > y;
-}
-
-static void
-owned_finish(struct heap_model *m)
-{
-	size_t k = 0;
-
-	if (!m->nowned)
-		return;
-	qsort(m->owned, m->nowned, sizeof(*m->owned), cmp_owned);
-	for (size_t i = 1; i < m->nowned; i++) {
-		if (m->owned[i].start <= m->owned[k].end) {
-			if (m->owned[i].end > m->owned[k].end)
-				m->owned[k].end = m->owned[i].end;
-		} else {
-			m->owned[++k] = m->owned[i];
-		}
-	}
-	m->nowned = k + 1;
-}
-
-static int
-cmp_chunk(const void *a, const void *b)
-{
-	uint64_t x = ((const struct hs_chunk *)a)->addr, y = ((const struct hs_chunk *)b)->addr;
-
-	return x < y ? -1 : x > y;
-}
 
 static int
 cmp_u64(const void *a, const void *b)
@@ -325,10 +256,10 @@ all_spans(struct tc *t, size_t *n)
 			continue;
 		w = image_ptr(t->img, leaf, leaflen * 8);
 		if (!w) {
-			problem(t->m, leaf, "page map leaf 0x%lx is not in the copy", (unsigned long)leaf);
+			heap_model_problem(t->m, leaf, "page map leaf 0x%lx is not in the copy", (unsigned long)leaf);
 			continue;
 		}
-		own(t, leaf, leaf + leaflen * 8);
+		heap_model_own(t->m, &t->ocap, leaf, leaf + leaflen * 8);
 		for (uint64_t j = 0; j < leaflen; j++) {
 			uint64_t start;
 
@@ -359,17 +290,17 @@ walk_span(struct tc *t, uint64_t sa)
 
 	if (!read_span(t->img, sa, &s))
 		return;
-	own(t, sa, sa + SPAN_SIZE); /* the descriptor: tcmalloc's own */
+	heap_model_own(t->m, &t->ocap, sa, sa + SPAN_SIZE); /* the descriptor: tcmalloc's own */
 	if (!s.length || s.length > (1ULL << (ADDR_BITS - t->shift)) - s.start ||
 	    (s.location == 0 && s.sizeclass && s.length > MAX_SMALL_PAGES)) {
-		problem(t->m, sa, "span 0x%lx: %lu pages at page 0x%lx, size class %u",
+		heap_model_problem(t->m, sa, "span 0x%lx: %lu pages at page 0x%lx, size class %u",
 			(unsigned long)sa, (unsigned long)s.length, (unsigned long)s.start, s.sizeclass);
 		return;
 	}
 	base = s.start << t->shift;
 	bytes = s.length << t->shift;
 	if (s.location != 0) { /* on a page heap free list: stale bytes */
-		own(t, base, base + bytes);
+		heap_model_own(t->m, &t->ocap, base, base + bytes);
 		return;
 	}
 	if (s.sizeclass == 0) { /* a large (or sampled) allocation: one object */
@@ -377,26 +308,27 @@ walk_span(struct tc *t, uint64_t sa)
 		return;
 	}
 	if (s.sizeclass >= t->nclasses) {
-		problem(t->m, base, "span 0x%lx: size class %u of %u", (unsigned long)sa, s.sizeclass,
+		heap_model_problem(t->m, base, "span 0x%lx: size class %u of %u", (unsigned long)sa, s.sizeclass,
 			t->nclasses);
-		own(t, base, base + bytes);
+		heap_model_own(t->m, &t->ocap, base, base + bytes);
 		return;
 	}
 	size = (uint64_t)t->size[s.sizeclass];
 	nobj = bytes / size;
-	own(t, base, base + bytes); /* free objects and the tail; chunks cut the rest */
+	/* free objects and the tail; chunks cut the rest */
+	heap_model_own(t->m, &t->ocap, base, base + bytes);
 	freed = xcalloc(nobj ? nobj : 1, 1);
 	p = s.objects;
 	while (p && nfree <= nobj) {
 		if (p < base || p >= base + nobj * size || (p - base) % size || freed[(p - base) / size]) {
-			problem(t->m, p, "span at 0x%lx: free list holds 0x%lx, not a free %lu-byte object",
+			heap_model_problem(t->m, p, "span at 0x%lx: free list holds 0x%lx, not a free %lu-byte object",
 				(unsigned long)base, (unsigned long)p, (unsigned long)size);
 			break;
 		}
 		freed[(p - base) / size] = 1;
 		nfree++;
 		if (!image_u64(t->img, p, &p)) {
-			problem(t->m, base, "span at 0x%lx: free list leaves the copy", (unsigned long)base);
+			heap_model_problem(t->m, base, "span at 0x%lx: free list leaves the copy", (unsigned long)base);
 			break;
 		}
 	}
@@ -405,7 +337,7 @@ walk_span(struct tc *t, uint64_t sa)
 			add_chunk(t, base + i * size, size);
 	free(freed);
 	if (nobj - nfree != s.refcount)
-		problem(t->m, base, "span of %lu-byte objects at 0x%lx: %lu not free, span says %u",
+		heap_model_problem(t->m, base, "span of %lu-byte objects at 0x%lx: %lu not free, span says %u",
 			(unsigned long)size, (unsigned long)base, (unsigned long)(nobj - nfree), s.refcount);
 }
 
@@ -418,8 +350,8 @@ cached(struct tc *t, uint64_t p, unsigned cl, const char *where)
 	struct hs_chunk *c = heap_model_find(t->m, p - 16);
 
 	if (!c || c->size != (uint64_t)t->size[cl] + 16 || c->kind != CK_MMAPPED) {
-		problem(t->m, p, "%s of class %u holds 0x%lx, not a %d-byte object handed out", where, cl,
-			(unsigned long)p, t->size[cl]);
+		heap_model_problem(t->m, p, "%s of class %u holds 0x%lx, not a %d-byte object handed out",
+				   where, cl, (unsigned long)p, t->size[cl]);
 		return false;
 	}
 	c->kind = CK_TCACHE;
@@ -440,7 +372,7 @@ walk_chain(struct tc *t, uint64_t p, uint64_t tail, uint64_t max, unsigned cl, c
 		if (p == tail)
 			break;
 		if (!image_u64(t->img, p, &p)) {
-			problem(t->m, p, "%s of class %u leaves the copy", where, cl);
+			heap_model_problem(t->m, p, "%s of class %u leaves the copy", where, cl);
 			break;
 		}
 	}
@@ -487,7 +419,7 @@ walk_central(struct tc *t, uint64_t cc)
 		if (!image_u32(t->img, e + CFL_USED, &used))
 			return;
 		if (used > CFL_NSLOTS) {
-			problem(t->m, e, "central free list of class %u: %u transfer slots used", cl, used);
+			heap_model_problem(t->m, e, "central free list of class %u: %u transfer slots used", cl, used);
 			continue;
 		}
 		for (uint32_t s = 0; s < used; s++) {
@@ -531,16 +463,16 @@ walk_thread_cache(struct tc *t, uint64_t a)
 		if (!head && !len)
 			continue;
 		if (len > MAX_CHAIN) {
-			problem(t->m, a, "thread cache 0x%lx: class %u list of %u objects",
+			heap_model_problem(t->m, a, "thread cache 0x%lx: class %u list of %u objects",
 				(unsigned long)a, cl, len);
 			continue;
 		}
 		got = walk_chain(t, head, 0, len, cl, "thread cache");
 		if (got != len)
-			problem(t->m, a, "thread cache 0x%lx: class %u list holds %lu objects, says %u",
+			heap_model_problem(t->m, a, "thread cache 0x%lx: class %u list holds %lu objects, says %u",
 				(unsigned long)a, cl, (unsigned long)got, len);
 	}
-	own(t, a, a + TC_BYTES);
+	heap_model_own(t->m, &t->ocap, a, a + TC_BYTES);
 }
 
 /* Thread caches live in tcmalloc's metadata, never in spans: the ranges
@@ -622,21 +554,21 @@ tcmalloc_walk(const struct tcmalloc_target *tt, struct heap_model *m, char *why,
 	for (size_t i = 0; i < n; i++)
 		walk_span(t, spans[i]);
 	free(spans);
-	if (m->nchunks)
-		qsort(m->chunks, m->nchunks, sizeof(*m->chunks), cmp_chunk);
+	heap_model_sort_chunks(m);
 	for (size_t i = 1; i < m->nchunks; i++)
 		if (m->chunks[i].addr < m->chunks[i - 1].addr + m->chunks[i - 1].size - 16)
-			problem(m, m->chunks[i].addr + 16, "object overlaps the one before it");
+			heap_model_problem(m, m->chunks[i].addr + 16, "object overlaps the one before it");
 	cc = find_central(tt, t);
 	if (cc) {
-		own(t, cc, cc + (uint64_t)t->nclasses * CFL_STRIDE);
+		heap_model_own(t->m, &t->ocap, cc, cc + (uint64_t)t->nclasses * CFL_STRIDE);
 		walk_central(t, cc);
 	} else {
-		problem(m, 0, "no central free lists found: objects in transfer caches count as in use");
+		heap_model_problem(m, 0, "no central free lists found: objects in transfer caches "
+				   "count as in use");
 	}
-	owned_finish(m);
+	heap_model_owned_finish(m);
 	m->tcaches = find_thread_caches(t);
-	owned_finish(m); /* the thread caches' own ranges */
+	heap_model_owned_finish(m); /* the thread caches' own ranges */
 	m->pad = 16; /* sizes shown: the size class */
 	heap_model_tally(m);
 	free(t);
