@@ -40,6 +40,8 @@ bool elfmod_symbol_near(const struct elfmod *m, uint64_t vaddr, char *buf, size_
 bool elfmod_symbol_span(const struct elfmod *m, uint64_t vaddr, uint64_t *start, uint64_t *size);
 
 bool elfmod_dynsym_defines(const struct elfmod *m, const char *name);
+/* The whole file, as mapped (for a search of its bytes: version strings). */
+const unsigned char *elfmod_file(const struct elfmod *m, size_t *size);
 
 /* The name of a defined symbol at link-time address vaddr that starts with
  * prefix ("_ZTV"), from .dynsym then .symtab; linear (use it rarely). */

@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "elfmod.h"
 #include "glibc.h"
 #include "image.h"
 #include "maps.h"
@@ -54,6 +55,6 @@ int jemalloc_walk(const struct jemalloc_target *t, struct heap_model *out, char 
 
 /* "5.3.0" from the module file's version string ("5.3.0-0-g<sha>"), in buf;
  * false when none. */
-bool jemalloc_version(const char *file, char *buf, size_t len);
+bool jemalloc_version(const struct elfmod *mod, char *buf, size_t len);
 
 #endif

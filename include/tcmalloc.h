@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "elfmod.h"
 #include "glibc.h"
 #include "image.h"
 #include "maps.h"
@@ -57,6 +58,6 @@ int tcmalloc_walk(const struct tcmalloc_target *t, struct heap_model *out, char 
 
 /* "2.10" from the module file's "gperftools 2.10" (TC_VERSION_STRING), in
  * buf; false when none. */
-bool tcmalloc_version(const char *file, char *buf, size_t len);
+bool tcmalloc_version(const struct elfmod *mod, char *buf, size_t len);
 
 #endif

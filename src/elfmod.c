@@ -238,6 +238,13 @@ elfmod_open(const char *path, char *err, size_t errlen)
 	return m;
 }
 
+const unsigned char *
+elfmod_file(const struct elfmod *m, size_t *size)
+{
+	*size = m->size;
+	return m->map;
+}
+
 void
 elfmod_close(struct elfmod *m)
 {

@@ -174,10 +174,10 @@ defines_malloc(const struct map_entry *e, bool *je, bool *tc)
 	if (yes && !*je) {
 		char v[16];
 
-		*je = jemalloc_version(e->file, v, sizeof(v));
+		*je = jemalloc_version(mod, v, sizeof(v));
 	}
 	*tc = yes && !*je && (elfmod_dynsym_defines(mod, "tc_malloc") ||
-			      tcmalloc_version(e->file, (char[16]){ 0 }, 16));
+			      tcmalloc_version(mod, (char[16]){ 0 }, 16));
 	/* tcmalloc's debug allocator (libtcmalloc*_debug) wraps each block in
 	 * guards of its own: its objects are not malloc's pointers */
 	if (*tc && elfmod_dynsym_defines(mod, "_ZN25DebugMallocImplementation16GetAllocatedSizeEPKv"))

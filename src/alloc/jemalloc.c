@@ -18,13 +18,9 @@
  * Everything read is hostile: every count is bounded, every address is
  * checked against the image, and what does not add up is a heap problem.
  */
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "jemalloc.h"
 #include "xmalloc.h"
@@ -391,46 +387,33 @@ jemalloc_walk(const struct jemalloc_target *t, struct heap_model *m, char *why, 
 }
 
 bool
-jemalloc_version(const char *file, char *buf, size_t len)
+jemalloc_version(const struct elfmod *mod, char *buf, size_t len)
 {
-	struct stat sb;
-	unsigned char *d;
-	bool ok = false;
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	size_t n;
+	const unsigned char *d = elfmod_file(mod, &n);
 
-	if (fd < 0)
-		return false;
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > (256 << 20) ||
-	    sb.st_size < 64) {
-		close(fd);
-		return false;
-	}
-	d = xmalloc((size_t)sb.st_size);
-	if (read(fd, d, (size_t)sb.st_size) == sb.st_size) {
-		/* "5.N.N-N-g" followed by 40 hex digits and a NUL */
-		for (size_t i = 0; !ok && i + 60 < (size_t)sb.st_size; i++) {
-			size_t k = i, dots = 0, g;
+	/* "5.N.N-N-g" followed by 40 hex digits and a NUL: at most 63 bytes */
+	for (size_t i = 0; i + 63 <= n; i++) {
+		size_t k = i, dots = 0, g;
+		bool ok = true;
 
-			if (d[i] != '5' || (i && d[i - 1] >= 0x20 && d[i - 1] < 0x7f))
-				continue;
-			while (k < i + 12 && ((d[k] >= '0' && d[k] <= '9') || d[k] == '.'))
-				dots += d[k++] == '.';
-			if (dots != 2 || d[k] != '-')
-				continue;
-			g = k + 1;
-			while (g < k + 8 && d[g] >= '0' && d[g] <= '9')
-				g++;
-			if (g == k + 1 || d[g] != '-' || d[g + 1] != 'g')
-				continue;
-			ok = true;
-			for (size_t h = g + 2; h < g + 42; h++)
-				ok = ok && ((d[h] >= '0' && d[h] <= '9') || (d[h] >= 'a' && d[h] <= 'f'));
-			ok = ok && d[g + 42] == 0;
-			if (ok)
-				snprintf(buf, len, "%.*s", (int)(k - i), (const char *)d + i);
+		if (d[i] != '5' || (i && d[i - 1] >= 0x20 && d[i - 1] < 0x7f))
+			continue;
+		while (k < i + 12 && ((d[k] >= '0' && d[k] <= '9') || d[k] == '.'))
+			dots += d[k++] == '.';
+		if (dots != 2 || d[k] != '-')
+			continue;
+		g = k + 1;
+		while (g < k + 8 && d[g] >= '0' && d[g] <= '9')
+			g++;
+		if (g == k + 1 || d[g] != '-' || d[g + 1] != 'g')
+			continue;
+		for (size_t h = g + 2; h < g + 42; h++)
+			ok = ok && ((d[h] >= '0' && d[h] <= '9') || (d[h] >= 'a' && d[h] <= 'f'));
+		if (ok && d[g + 42] == 0) {
+			snprintf(buf, len, "%.*s", (int)(k - i), (const char *)d + i);
+			return true;
 		}
 	}
-	free(d);
-	close(fd);
-	return ok;
+	return false;
 }

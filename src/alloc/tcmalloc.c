@@ -39,13 +39,9 @@
  * Everything read is hostile: every count is bounded, every address is
  * checked against the image, and what does not add up is a heap problem.
  */
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "tcmalloc.h"
 #include "xmalloc.h"
@@ -576,39 +572,25 @@ tcmalloc_walk(const struct tcmalloc_target *tt, struct heap_model *m, char *why,
 }
 
 bool
-tcmalloc_version(const char *file, char *buf, size_t len)
+tcmalloc_version(const struct elfmod *mod, char *buf, size_t len)
 {
 	static const char tag[] = "gperftools ";
-	struct stat sb;
-	unsigned char *d;
-	bool ok = false;
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	size_t n;
+	const unsigned char *d = elfmod_file(mod, &n);
 
-	if (fd < 0)
-		return false;
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > (256 << 20) ||
-	    sb.st_size < 64) {
-		close(fd);
-		return false;
-	}
-	d = xmalloc((size_t)sb.st_size);
-	if (read(fd, d, (size_t)sb.st_size) == sb.st_size) {
-		/* NUL "gperftools 2.N[.N]" NUL */
-		for (size_t i = 1; !ok && i + sizeof(tag) + 12 < (size_t)sb.st_size; i++) {
-			size_t k = i + sizeof(tag) - 1, dots = 0;
+	/* NUL "gperftools 2.N[.N]" NUL */
+	for (size_t i = 1; i + sizeof(tag) + 12 < n; i++) {
+		size_t k = i + sizeof(tag) - 1, dots = 0;
 
-			if (d[i - 1] || memcmp(d + i, tag, sizeof(tag) - 1) || d[k] != '2' || d[k + 1] != '.')
-				continue;
-			while (k < i + sizeof(tag) + 10 && ((d[k] >= '0' && d[k] <= '9') || d[k] == '.'))
-				dots += d[k++] == '.';
-			if (d[k] || dots < 1 || dots > 2 || d[k - 1] == '.')
-				continue;
-			ok = true;
-			snprintf(buf, len, "%.*s", (int)(k - i - (sizeof(tag) - 1)),
-				 (const char *)d + i + sizeof(tag) - 1);
-		}
+		if (d[i - 1] || memcmp(d + i, tag, sizeof(tag) - 1) || d[k] != '2' || d[k + 1] != '.')
+			continue;
+		while (k < i + sizeof(tag) + 10 && ((d[k] >= '0' && d[k] <= '9') || d[k] == '.'))
+			dots += d[k++] == '.';
+		if (d[k] || dots < 1 || dots > 2 || d[k - 1] == '.')
+			continue;
+		snprintf(buf, len, "%.*s", (int)(k - i - (sizeof(tag) - 1)),
+			 (const char *)d + i + sizeof(tag) - 1);
+		return true;
 	}
-	free(d);
-	close(fd);
-	return ok;
+	return false;
 }

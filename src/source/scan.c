@@ -484,9 +484,11 @@ int
 scan_use_jemalloc(struct scan *s, const struct map_entry *je, const struct scan_opts *opts)
 {
 	char v[7], why[256];
+	struct elfmod *mod = je->file ? elfmod_open(je->file, why, sizeof(why)) : NULL;
 
-	if (!je->file || !jemalloc_version(je->file, v, sizeof(v)))
+	if (!mod || !jemalloc_version(mod, v, sizeof(v)))
 		snprintf(v, sizeof(v), "?");
+	elfmod_close(mod);
 	if (strncmp(v, "5.3.", 4)) { /* the layouts of jemalloc.c are 5.3's */
 		snprintf(why, sizeof(why), "malloc in process %d comes from jemalloc %s; "
 			 "heapscan reads jemalloc 5.3 only", (int)s->pid, v);
@@ -506,10 +508,12 @@ scan_use_jemalloc(struct scan *s, const struct map_entry *je, const struct scan_
 int
 scan_use_tcmalloc(struct scan *s, const struct map_entry *tc)
 {
-	char v[7];
+	char v[7], err[256];
+	struct elfmod *mod = tc->file ? elfmod_open(tc->file, err, sizeof(err)) : NULL;
 
-	if (!tc->file || !tcmalloc_version(tc->file, v, sizeof(v)))
+	if (!mod || !tcmalloc_version(mod, v, sizeof(v)))
 		snprintf(v, sizeof(v), "2.x"); /* the walk checks what it reads */
+	elfmod_close(mod);
 	s->jemalloc = xstrdup(tc->path);
 	s->tcmalloc = true;
 	snprintf(s->libc.version, sizeof(s->libc.version), "tcmalloc %s", v);
