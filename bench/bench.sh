@@ -17,7 +17,9 @@
 #             wall time, walk_ms + analyze_ms (the report after the copy),
 #             peak RSS, and pause_ms again: the stop window beside the raw
 #             copy, which also runs without a poller
-#   raw       the target stopped with SIGSTOP, bench/rawcopy.c
+#   raw       the target stopped with SIGSTOP, bench/rawcopy.c on as many
+#             threads as heapscan's jobs (its copy is cut in that many
+#             parts), and on one thread
 #   vtables, leaks (when heapscan has it), snapshot, diff (this run's
 #   snapshot against the one before), cow (when heapscan has it: its stop
 #   window from outside)
@@ -37,6 +39,9 @@ BB=build/bench
 for t in ./heapscan $BB/workload $BB/stopwatch $BB/rawcopy; do
 	[ -x "$t" ] || { echo "bench: $t is not built (run make bench)" >&2; exit 1; }
 done
+JOBS=$(HEAPSCAN_TEST_SAY_JOBS=1 ./heapscan --diff /nonexistent /nonexistent 2>&1 |
+	sed -n 's/^heapscan: \([0-9]*\) jobs .*/\1/p')
+JOBS=${JOBS:-1}
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/heapscan-bench.XXXXXX")
 # a copy of its own: a rebuild of ./heapscan during the run must not break it
@@ -121,7 +126,8 @@ run_size() {
 		echo "$analyze" >>"$W/analyze.vals"
 		python3 -c "print($walk + $analyze)" >>"$W/after.vals"
 		stop_target "$gen"
-		"$BB/rawcopy" "$gen" | cut -d' ' -f1 >>"$W/raw.vals"
+		"$BB/rawcopy" "$gen" "$JOBS" | cut -d' ' -f1 >>"$W/raw.vals"
+		"$BB/rawcopy" "$gen" 1 | cut -d' ' -f1 >>"$W/raw1.vals"
 		kill -CONT "$gen"
 		sw vtables -- "$HS" --vtables "$gen" || true
 		if [ $HAVE_LEAKS = 1 ]; then
@@ -147,7 +153,7 @@ run_size() {
 	done
 	R[$n,chunks]=$chunks
 	R[$n,copied]=$copied
-	for k in pause pausenp walk analyze after raw snapsize cowpause reach; do
+	for k in pause pausenp walk analyze after raw raw1 snapsize cowpause reach; do
 		R[$n,$k]=$( [ -f "$W/$k.vals" ] && median <"$W/$k.vals" || echo "")
 	done
 	R[$n,stop]=$(med "$W/stop.sw" stop_ms)
@@ -202,7 +208,8 @@ table() {
 	row "---" "${sep[@]}"
 	row "chunks walked (in use + free + mmapped)" $(for n in $SIZES; do echo "${R[$n,chunks]}"; done)
 	row "copied MiB" $(for n in $SIZES; do mib "${R[$n,copied]}"; done)
-	row "raw process_vm_readv copy, ms (the limit)" $(for n in $SIZES; do fmt "${R[$n,raw]}" 1; done)
+	row "raw process_vm_readv copy on $JOBS threads, ms (the limit)" $(for n in $SIZES; do fmt "${R[$n,raw]}" 1; done)
+	row "raw copy on one thread, ms" $(for n in $SIZES; do fmt "${R[$n,raw1]}" 1; done)
 	row "**stop window seen from outside, ms**" $(for n in $SIZES; do fmt "${R[$n,stop]}" 1; done)
 	row "**stop window ÷ raw copy** (target ≤ 1.1)" $(for n in $SIZES; do ratio "${R[$n,stop]}" "${R[$n,raw]}"; done)
 	row "heapscan's own pause_ms" $(for n in $SIZES; do fmt "${R[$n,pause]}" 1; done)

@@ -9,7 +9,7 @@ make -s heapscan
 out=$(mktemp -d)
 trap 'kill $gen 2>/dev/null; rm -rf "$out"' EXIT
 cc -O2 -pthread -o "$out/gen" bench/gen.c
-cc -O2 -o "$out/rawcopy" bench/rawcopy.c
+cc -O2 -pthread -o "$out/rawcopy" bench/rawcopy.c
 "$out/gen" "$out/ready" "$chunks" "$threads" & gen=$!
 for _ in $(seq 2000); do [ -e "$out/ready" ] && break; sleep 0.05; done
 [ -e "$out/ready" ] || { echo "workload did not start" >&2; exit 1; }

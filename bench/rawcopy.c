@@ -2,9 +2,13 @@
  * rawcopy.c - the physical limit of a stop window: copy the same mappings
  * heapscan copies (private, readable and writable) from a process stopped by
  * the caller, with process_vm_readv into a pre-faulted buffer.  Prints the
- * copy's milliseconds and bytes.  Usage: rawcopy PID
+ * copy's milliseconds and bytes.  Usage: rawcopy PID [THREADS]
+ *
+ * With THREADS (default 1), the bytes are cut in that many page-aligned
+ * parts read at once, as heapscan's copy does on its --jobs (copy.c).
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,52 +16,87 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#define MAXMAP 65536
+#define MAXTHREADS 64
+
+static struct iovec remote[MAXMAP];
+static int nmaps, pid;
+static char *buf;
+
+struct part {
+	unsigned long lo, hi; /* bytes of the maps laid end to end */
+	pthread_t th;
+};
+
+static void *
+copy_part(void *arg)
+{
+	struct part *p = arg;
+	unsigned long at = 0;
+
+	for (int i = 0; i < nmaps; i++) {
+		unsigned long s = at, e = at + remote[i].iov_len;
+
+		at = e;
+		if (e <= p->lo || s >= p->hi)
+			continue;
+		unsigned long from = s < p->lo ? p->lo : s, to = e > p->hi ? p->hi : e;
+		struct iovec l = { buf + from, to - from };
+		struct iovec r = { (char *)remote[i].iov_base + (from - s), to - from };
+
+		if (process_vm_readv(pid, &l, 1, &r, 1, 0) < 0)
+			perror("process_vm_readv");
+	}
+	return NULL;
+}
+
 int
 main(int argc, char **argv)
 {
-	static struct iovec remote[65536];
+	static struct part part[MAXTHREADS];
 	char path[64], line[4096];
 	unsigned long s, e, total = 0;
-	int n = 0;
+	int threads = argc > 2 ? atoi(argv[2]) : 1;
 	FILE *f;
 
-	if (argc != 2)
+	if (argc < 2 || argc > 3 || threads < 1 || threads > MAXTHREADS)
 		return 2;
+	pid = atoi(argv[1]);
 	snprintf(path, sizeof(path), "/proc/%s/maps", argv[1]);
 	f = fopen(path, "r");
 	if (!f)
 		return 1;
-	while (fgets(line, sizeof(line), f) && n < 65536) {
+	while (fgets(line, sizeof(line), f) && nmaps < MAXMAP) {
 		char perms[8];
 
 		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) != 3 || strncmp(perms, "rw-p", 4) ||
 		    strstr(line, "[vvar") || strstr(line, "[vsyscall]"))
 			continue;
-		remote[n].iov_base = (void *)s;
-		remote[n].iov_len = e - s;
+		remote[nmaps].iov_base = (void *)s;
+		remote[nmaps].iov_len = e - s;
 		total += e - s;
-		n++;
+		nmaps++;
 	}
 	fclose(f);
 	/* the same buffer heapscan uses: transparent huge pages, faulted in */
-	char *buf = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	buf = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return 1;
 	madvise(buf, total, MADV_HUGEPAGE);
 	madvise(buf, total, MADV_POPULATE_WRITE);
+	for (int t = 0; t < threads; t++) {
+		part[t].lo = total / 4096 * t / threads * 4096;
+		part[t].hi = t + 1 == threads ? total : total / 4096 * (t + 1) / threads * 4096;
+	}
 	struct timespec a, b;
-	unsigned long done = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	for (int i = 0; i < n; i += 1024) {
-		struct iovec local = { buf + done, 0 };
-		int k = n - i < 1024 ? n - i : 1024;
-
-		for (int j = 0; j < k; j++)
-			local.iov_len += remote[i + j].iov_len;
-		ssize_t r = process_vm_readv(atoi(argv[1]), &local, 1, &remote[i], k, 0);
-		done += local.iov_len;
-		if (r < 0)
-			perror("process_vm_readv");
-	}
+	for (int t = 1; t < threads; t++)
+		if (pthread_create(&part[t].th, NULL, copy_part, &part[t]))
+			return 1;
+	copy_part(&part[0]);
+	for (int t = 1; t < threads; t++)
+		pthread_join(part[t].th, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	printf("%.3f %lu\n", (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6, total);
 	return 0;

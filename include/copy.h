@@ -7,7 +7,9 @@
  * /proc/PID/maps (the process may have mapped or unmapped memory since the
  * first look) and copies every private writable mapping with
  * process_vm_readv in large batches; /proc/PID/mem is the fallback.  Pages
- * that cannot be read (EFAULT/EIO) become holes in the image.
+ * that cannot be read (EFAULT/EIO) become holes in the image.  A copy of
+ * 64 MiB or more is cut in par_jobs() parts at page boundaries, read at once
+ * on threads of their own (memory bandwidth: one core does not fill it).
  */
 #ifndef HEAPSCAN_COPY_H
 #define HEAPSCAN_COPY_H

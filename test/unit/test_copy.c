@@ -12,6 +12,7 @@
 #include "copy.h"
 #include "image.h"
 #include "maps.h"
+#include "par.h"
 #include "unit.h"
 
 #define PG 4096
@@ -20,7 +21,8 @@
  * process_vm_readv), a private file mapping F of 3 pages over a 1-page file
  * (pages 2 and 3 are past its end: SIGBUS to touch, EFAULT to read: holes),
  * and anonymous B marked shared (read through /proc/self/mem). */
-UNIT_TEST(copy_regions_paths_and_holes)
+static void
+copy_and_check(unsigned jobs)
 {
 	char path[] = "/tmp/heapscan-unit-copy.XXXXXX";
 	unsigned char *a, *f, *b;
@@ -65,7 +67,13 @@ UNIT_TEST(copy_regions_paths_and_holes)
 			}
 
 	CHECK(copy_prepare(&img, copy_plan_bytes(&m)) == 0);
+	if (jobs > 1) { /* cut in parts on threads, as a big copy is */
+		par_min_for_tests = 1;
+		par_set_jobs((int)jobs);
+	}
 	CHECK(copy_regions(getpid(), &m, &img) == 0);
+	par_min_for_tests = 0;
+	par_set_jobs(0);
 	CHECK_EQ_U64(img.n, 3);
 	for (size_t i = 0; i < img.n; i++) {
 		const struct region *r = &img.r[i];
@@ -90,4 +98,18 @@ UNIT_TEST(copy_regions_paths_and_holes)
 	munmap(b, 3 * PG);
 	munmap(f, 3 * PG);
 	close(fd);
+}
+
+UNIT_TEST(copy_regions_paths_and_holes)
+{
+	copy_and_check(1);
+}
+
+/* The same 8 pages in 2, 3 and 7 parts: parts cut regions (the file
+ * mapping's hole in two of them), and the holes come out as one. */
+UNIT_TEST(copy_regions_in_parts)
+{
+	copy_and_check(2);
+	copy_and_check(3);
+	copy_and_check(7);
 }
