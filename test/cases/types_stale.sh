@@ -13,7 +13,7 @@
 need_heapscan
 start_fixture stale
 
-for c in grown popped partly strdup reserved short; do
+for c in grown popped partly strdup reserved short bigpop; do
 	n=$(awk -v c="$c" '$1 == "stale" && $2 == c { print $3 }' "$READY")
 	[ "${n:-0}" -gt 0 ] || fail "case $c: the fixture found no stale vtable pointers: it tests nothing"
 done
