@@ -70,7 +70,6 @@ struct builder {
 	size_t next, extcap;
 	uint64_t *dead;     /* words of short strings' buffers past their NUL, sorted */
 	size_t ndead, deadcap;
-	struct bounds *bounds; /* during find_containers */
 };
 
 #define CAND_BATCH 32 /* container candidates whose size fields are fetched together */
@@ -85,7 +84,6 @@ struct found {
 	const struct region *rc; /* last region a size field was read from */
 	uint64_t cand[CAND_BATCH][3]; /* headers waiting for their size fields */
 	size_t ncand;
-	size_t seg; /* the bounds segment of the last candidate */
 };
 
 /* One thread's share of the word pass: its own verdict cache and counts,
@@ -578,259 +576,6 @@ found_u64(struct found *f, uint64_t addr, uint64_t *v)
 	return true;
 }
 
-/* The bytes malloc was asked for (*n) if the three words at q could be a
- * container's header by their values alone (see container_at). */
-static bool
-header_request(const uint64_t q[3], uint64_t *n, bool *vec)
-{
-	if (q[1] >= q[0] && q[2] >= q[1] && q[2] > q[0] && q[2] - q[0] < CONTAINER_MAX) {
-		*vec = true;
-		*n = q[2] - q[0];
-		return true;
-	}
-	if (q[1] <= q[2] && q[2] >= SSO_CAPACITY && q[2] < CONTAINER_MAX) {
-		*vec = false;
-		*n = q[2] + 1;
-		return true;
-	}
-	return false;
-}
-
-/*
- * Where chunks start and end, for the container search.  Most runs of three
- * words that pass header_request are no header: objects allocated one after
- * another point at each other in rising order.  On the bench heap 6.5M did,
- * each a cache miss for the size field at begin - 8.  A bitmap with a bit
- * for every chunk's first and one-past-last byte (a bit a 16 bytes of heap:
- * a 128th of it, small enough for the cache the heap is not in) turns them
- * away first: begin - 16 must be where a chunk starts, and (but for mmapped
- * chunks, whose size is rounded up to a page) that chunk must end exactly at
- * begin - 16 + request_chunk(n).  Only candidates container_at would turn
- * away are turned away, so the result is the same.  The bitmap is cut in
- * segments of chunks that follow one another with no gap, mmapped or not;
- * a model whose chunks overlap or are not 16-aligned gets none (off).
- */
-struct bound_seg {
-	uint64_t start, end; /* the segment's bytes */
-	size_t bit;          /* its first bit */
-	bool mmapped;        /* its chunks are mmapped ones */
-};
-
-struct bounds {
-	struct bound_seg *seg;
-	size_t nseg;
-	uint64_t *bits;
-	bool off; /* let every candidate through */
-};
-
-static void
-bounds_free(struct bounds *bd)
-{
-	free(bd->seg);
-	bigmem_free(bd->bits);
-	memset(bd, 0, sizeof(*bd));
-}
-
-/* One part's segments (bounds_build's first pass). */
-struct bounds_part {
-	const struct heap_model *h;
-	const struct bounds *bd; /* for the second pass */
-	struct bound_seg *seg;
-	size_t nseg, cap;
-	bool off;
-};
-
-static void
-bounds_segs_part(void *arg, size_t begin, size_t end, unsigned part)
-{
-	struct bounds_part *bp = &((struct bounds_part *)arg)[part];
-	uint64_t last = 0;
-
-	for (size_t i = begin; i < end; i++) {
-		const struct hs_chunk *c = &bp->h->chunks[i];
-		bool mm = c->kind == CK_MMAPPED;
-
-		if ((c->addr | c->size) & 15 || c->size > UINT64_MAX - c->addr ||
-		    (i > begin && c->addr < last)) {
-			bp->off = true;
-			return;
-		}
-		if (!bp->nseg || c->addr != last || bp->seg[bp->nseg - 1].mmapped != mm) {
-			bp->seg = xgrow(bp->seg, &bp->cap, bp->nseg + 1, sizeof(*bp->seg));
-			bp->seg[bp->nseg++] = (struct bound_seg){ .start = c->addr, .mmapped = mm };
-		}
-		last = c->addr + c->size;
-		bp->seg[bp->nseg - 1].end = last;
-	}
-}
-
-static void
-bounds_bits_part(void *arg, size_t begin, size_t end, unsigned part)
-{
-	struct bounds_part *bp = &((struct bounds_part *)arg)[part];
-	const struct bounds *bd = bp->bd;
-	size_t k = 0, lo = 0, hi = bd->nseg;
-
-	if (begin >= end)
-		return;
-	while (lo < hi) { /* the last segment starting at or below the first chunk */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (bd->seg[mid].start <= bp->h->chunks[begin].addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	k = lo ? lo - 1 : 0;
-	for (size_t i = begin; i < end; i++) {
-		const struct hs_chunk *c = &bp->h->chunks[i];
-		const struct bound_seg *sg;
-		size_t b1, b2;
-
-		while (c->addr >= bd->seg[k].end && k + 1 < bd->nseg && bd->seg[k + 1].start <= c->addr)
-			k++;
-		sg = &bd->seg[k];
-		b1 = sg->bit + (size_t)((c->addr - sg->start) / 16);
-		b2 = sg->bit + (size_t)((c->addr + c->size - sg->start) / 16);
-		/* parts share words of the bitmap where they meet: setting bits commutes */
-		__atomic_fetch_or(&bd->bits[b1 / 64], 1ULL << (b1 % 64), __ATOMIC_RELAXED);
-		__atomic_fetch_or(&bd->bits[b2 / 64], 1ULL << (b2 % 64), __ATOMIC_RELAXED);
-	}
-}
-
-/* Two passes over the chunks, each cut in parts: the segments (each part's,
- * joined where they meet), then the bits. */
-static void
-bounds_build(const struct heap_model *h, struct bounds *bd)
-{
-	unsigned parts = par_parts(h->nchunks);
-	struct bounds_part *bp = xcalloc(parts, sizeof(*bp));
-	size_t cap = 0, nbits = 0;
-
-	memset(bd, 0, sizeof(*bd));
-	for (unsigned p = 0; p < parts; p++)
-		bp[p].h = h;
-	par_run(h->nchunks, parts, bounds_segs_part, bp);
-	for (unsigned p = 0; p < parts && !bd->off; p++) {
-		bd->off = bp[p].off;
-		for (size_t k = 0; k < bp[p].nseg && !bd->off; k++) {
-			const struct bound_seg *sg = &bp[p].seg[k];
-			struct bound_seg *prev = bd->nseg ? &bd->seg[bd->nseg - 1] : NULL;
-
-			if (prev && sg->start < prev->end)
-				bd->off = true; /* chunks overlap */
-			else if (prev && sg->start == prev->end && sg->mmapped == prev->mmapped)
-				prev->end = sg->end;
-			else {
-				bd->seg = xgrow(bd->seg, &cap, bd->nseg + 1, sizeof(*bd->seg));
-				bd->seg[bd->nseg++] = *sg;
-			}
-		}
-	}
-	for (unsigned p = 0; p < parts; p++)
-		free(bp[p].seg);
-	if (bd->off || !bd->nseg) {
-		free(bd->seg);
-		bd->seg = NULL;
-		bd->nseg = 0;
-		free(bp);
-		return;
-	}
-	for (size_t k = 0; k < bd->nseg; k++) { /* a bit a 16 bytes, and one for the end */
-		bd->seg[k].bit = nbits;
-		nbits += (size_t)((bd->seg[k].end - bd->seg[k].start) / 16) + 1;
-	}
-	bd->bits = bigmem_alloc(nbits / 64 + 1, sizeof(*bd->bits));
-	for (unsigned p = 0; p < parts; p++)
-		bp[p].bd = bd;
-	par_run(h->nchunks, parts, bounds_bits_part, bp);
-	free(bp);
-}
-
-/* Cuts of the chunks in parts of about equal bytes (the segments say where
- * the bytes are), for passes that read every chunk's words; equal counts
- * when there are no segments. */
-static void
-bounds_cuts(const struct bounds *bd, const struct heap_model *h, unsigned parts, size_t *cut)
-{
-	uint64_t total = 0;
-
-	for (size_t k = 0; k < bd->nseg; k++)
-		total += bd->seg[k].end - bd->seg[k].start;
-	for (unsigned p = 0; p <= parts; p++)
-		cut[p] = par_cut(h->nchunks, parts, p);
-	if (!total)
-		return;
-	for (unsigned p = 1; p < parts; p++) {
-		uint64_t want = (uint64_t)((unsigned __int128)total * p / parts), acc = 0, at = 0;
-		size_t lo = 0, hi = h->nchunks;
-
-		for (size_t k = 0; k < bd->nseg; k++) {
-			uint64_t len = bd->seg[k].end - bd->seg[k].start;
-
-			if (acc + len >= want) {
-				at = bd->seg[k].start + (want - acc);
-				break;
-			}
-			acc += len;
-		}
-		while (lo < hi) { /* the first chunk at or past at */
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (h->chunks[mid].addr < at)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		cut[p] = lo < cut[p - 1] ? cut[p - 1] : lo;
-	}
-}
-
-static bool
-bounds_has(const struct bounds *bd, const struct bound_seg *sg, uint64_t addr)
-{
-	size_t bit = sg->bit + (size_t)((addr - sg->start) / 16);
-
-	return bd->bits[bit / 64] >> (bit % 64) & 1;
-}
-
-/* Could a live chunk of malloc's pointer a have been allocated for n bytes
- * (what container_at asks of the chunks)?  *seg: the last segment found. */
-static bool
-bounds_allow(const struct bounds *bd, size_t *seg, uint64_t a, uint64_t n)
-{
-	const struct bound_seg *sg;
-	uint64_t c = a - 16, e;
-
-	if (bd->off)
-		return true;
-	if (!bd->nseg || a < 16)
-		return false;
-	sg = &bd->seg[*seg < bd->nseg ? *seg : 0];
-	if (c - sg->start > sg->end - sg->start) {
-		size_t lo = 0, hi = bd->nseg;
-
-		while (lo < hi) { /* the last segment starting at or below c */
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (bd->seg[mid].start <= c)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (!lo || c > bd->seg[lo - 1].end)
-			return false;
-		*seg = lo - 1;
-		sg = &bd->seg[lo - 1];
-	}
-	if ((c & 15) || !bounds_has(bd, sg, c))
-		return false;
-	if (sg->mmapped)
-		return true;
-	e = c + request_chunk(n);
-	return e > c && e <= sg->end && bounds_has(bd, sg, e);
-}
-
 /* The three words at q, if they are a container's header:
  *   std::vector<T>  {begin, end, end_of_storage}: pointers, begin malloc's
  *                   pointer of a chunk allocated for end_of_storage - begin
@@ -852,9 +597,17 @@ container_at(struct found *f, const uint64_t q[3])
 	uint64_t a = q[0], n, len, sz;
 	bool vec;
 
-	if (!header_request(q, &n, &vec))
+	if (q[1] >= a && q[2] >= q[1] && q[2] > a && q[2] - a < CONTAINER_MAX) {
+		vec = true;
+		n = q[2] - a;
+		len = q[1] - a;
+	} else if (q[1] <= q[2] && q[2] >= SSO_CAPACITY && q[2] < CONTAINER_MAX) {
+		vec = false;
+		n = q[2] + 1;
+		len = q[1] + 1;
+	} else {
 		return;
-	len = vec ? q[1] - a : q[1] + 1;
+	}
 	/* the size field in the header first: most candidates fail there, for
 	 * the price of a look at the image rather than a search of the chunks */
 	if (!found_u64(f, a - 8, &sz) ||
@@ -923,8 +676,7 @@ containers_in(struct found *f, const unsigned char *p, size_t len, uint64_t at, 
 	      uint64_t hspan)
 {
 	for (size_t off = 0; off + 24 <= len; off += 8) {
-		uint64_t q[3], n;
-		bool vec;
+		uint64_t q[3];
 
 		memcpy(q, p + off, 8);
 		if (q[0] - hlo >= hspan)
@@ -934,8 +686,9 @@ containers_in(struct found *f, const unsigned char *p, size_t len, uint64_t at, 
 		if (q[0] & 15)
 			continue;
 		memcpy(q, p + off, 24);
-		if (!header_request(q, &n, &vec) || !bounds_allow(f->b->bounds, &f->seg, q[0], n))
-			continue; /* not what container_at would take */
+		if (!(q[1] >= q[0] && q[2] >= q[1] && q[2] > q[0]) &&
+		    !(q[1] <= q[2] && q[2] >= SSO_CAPACITY))
+			continue; /* neither a vector's nor a string's (container_at) */
 		cand_add(f, q);
 	}
 }
@@ -1032,8 +785,7 @@ find_containers(struct builder *b)
 	const struct image *img = b->in->img;
 	unsigned parts = par_parts(h->nchunks);
 	struct found_job j = { .f = xcalloc(parts, sizeof(*j.f)) };
-	struct bounds bd;
-	size_t i = 0, k = 0, *cut;
+	size_t i = 0, k = 0;
 
 	for (unsigned p = 0; p < parts; p++)
 		j.f[p].b = b;
@@ -1043,8 +795,6 @@ find_containers(struct builder *b)
 	}
 	j.hlo = h->chunks[0].addr + 16;
 	j.hspan = h->chunks[h->nchunks - 1].addr + h->chunks[h->nchunks - 1].size - j.hlo;
-	bounds_build(h, &bd);
-	b->bounds = &bd;
 	for (size_t r = 0; r < img->n; r++) { /* the regions that hold no chunk */
 		const struct region *rg = &img->r[r];
 		uint64_t from;
@@ -1058,10 +808,7 @@ find_containers(struct builder *b)
 			      j.hspan);
 	}
 	cand_flush(&j.f[0]);
-	cut = xmalloc((parts + 1) * sizeof(*cut));
-	bounds_cuts(&bd, h, parts, cut);
-	par_run_cuts(cut, parts, containers_half, &j);
-	free(cut);
+	par_run(h->nchunks, parts, containers_half, &j);
 	for (unsigned p = 0; p < parts; p++) {
 		struct found *f = &j.f[p];
 
@@ -1077,8 +824,6 @@ find_containers(struct builder *b)
 		free(f->dead);
 	}
 	free(j.f);
-	bounds_free(&bd);
-	b->bounds = NULL;
 	if (b->ndead)
 		qsort(b->dead, b->ndead, sizeof(*b->dead), u64_cmp);
 	if (b->next)
