@@ -194,7 +194,8 @@ struct walk {
 	size_t nranges, cap;
 	uint64_t *fence;   /* every FENCE_STEP-th chunk's address, for find_chunk */
 	size_t nfence;
-	bool dry;          /* only count the chunks: no entries, no problems */
+	bool bounded;      /* a part's walk: its chunk array never grows */
+	bool overflow;     /* ... and it was full (cannot happen: see plan_parts) */
 	uint64_t *pclear;  /* chunks whose PREV_INUSE is clear (see check_prev_free) */
 	size_t npclear, cappclear;
 	uint32_t tick;     /* chunks since the progress line was last told */
@@ -233,12 +234,8 @@ problem(struct heap_model *m, uint64_t addr, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A problem of the walk, unless it only counts (see walk_all_ranges). */
-#define wproblem(w, ...)                                                                   \
-	do {                                                                               \
-		if (!(w)->dry)                                                             \
-			problem((w)->m, __VA_ARGS__);                                      \
-	} while (0)
+/* A problem of the walk, in the model it fills (a part's, in a split walk). */
+#define wproblem(w, ...) problem((w)->m, __VA_ARGS__)
 
 /* image_u64 with a one-region cache: a heap walk reads millions of words
  * from the same region, and the binary search was most of its time. */
@@ -515,11 +512,11 @@ push_chunk(struct walk *w, uint64_t addr, uint64_t size, enum chunk_kind kind, u
 	struct heap_model *m = w->m;
 	struct hs_chunk *c;
 
-	if (w->dry) {
-		m->nchunks++;
-		return;
-	}
 	if (m->nchunks == m->cap) { /* past reserve_chunks' bound: cannot happen */
+		if (w->bounded) {
+			w->overflow = true;
+			return;
+		}
 		m->cap = m->cap * 2 + 1024;
 		m->chunks = bigmem_grow(m->chunks, m->cap, sizeof(*m->chunks));
 	}
@@ -603,7 +600,7 @@ walk_arena_range(struct walk *w, const struct heap_range *r, uint64_t p, uint64_
 			if (rd(w, p + 32 + 8, &next) && (next & ~7ULL) == 0)
 				return WALK_DONE;
 		}
-		if (!(flags & PREV_INUSE) && !w->dry)
+		if (!(flags & PREV_INUSE))
 			note_prev_free(w, p);
 		if (p == r->top) {
 			/* a corrupt size is reported below; the model keeps the heap's extent */
@@ -619,8 +616,7 @@ walk_arena_range(struct walk *w, const struct heap_range *r, uint64_t p, uint64_
 				"rest of this heap (%lu bytes) not walked", (unsigned long)p,
 				(unsigned long)hdr, (unsigned long)ai->addr,
 				(unsigned long)(r->limit - p));
-			if (!w->dry)
-				ai->unaccounted += r->limit - p;
+			ai->unaccounted += r->limit - p;
 			return WALK_DONE;
 		}
 		/* Thread arenas' free chunks may lack NON_MAIN_ARENA, so only the
@@ -700,162 +696,383 @@ walk_ranges(struct walk *w, size_t i, uint64_t p, size_t end, uint64_t x)
 }
 
 /*
- * A big heap is walked by two threads.  The chunk array must come out in
- * address order with no gap, so the upper part's first entry is the number
- * of chunks in the lower part, which only a walk can tell:
+ * A big walk is cut in par_jobs() parts, one thread each.  Heaps (ranges)
+ * are independent, and most cuts fall between them; a cut inside a heap
+ * (the main arena's sbrk heap of a single-threaded server can be GBs)
+ * needs a chunk boundary there, which only a walk from the heap's start can
+ * tell for sure.  So the part after it starts at a guess: the first address
+ * past the cut where a run of chunk headers reads like glibc's (sizes that
+ * fit, flags that agree, prev_size equal to the size before where
+ * PREV_INUSE is clear).  The part before stops at its first chunk at or
+ * past the guess; when that is the guess, both parts walked one chain, and
+ * the result is the one-thread walk's.  When it is not (a header that only
+ * looked right, or corruption before the cut that ended the heap there),
+ * the join drops what the part found in that heap and walks it again from
+ * where the part before stopped:
  *
- *   thread 1:  walk [start, cut) ------------------------>|
- *   thread 2:  count [start, cut) -->| walk [cut, end) -->|
+ *   part 0:  walk [start, g1) ------>| stopped at g1? -+
+ *   part 1:       guess g1, walk [g1, g2) ---->|       |-- join, in order
+ *   part 2:            guess g2, walk [g2, end) --->|  |
  *
- * Counting (headers only, no entries, no problems) reads the same header
- * lines as walking: on the 10M-chunk bench heap it cost ~0.8 of a walk
- * whose array was already faulted in, and less when the walk faults in
- * fresh memory, as it mostly does.  The cut is at two thirds of the bytes.  The cut is a
- * chunk boundary both threads find the same way (the first chunk at or past
- * an address), and the upper part keeps its own problems, appended after
- * the lower part's: the result is the one-thread walk's.
+ * Every part fills a model of its own: its chunks (part 0's in place at
+ * the front of the chunk array, the others' in arrays of their own, copied
+ * into place by every thread once all are joined), problems, prev-free
+ * notes and unwalked bytes.  The join appends them in part order, as one
+ * thread would have found them.
  */
 #define WALK_SPLIT_MIN ((uint64_t)64 << 20) /* bytes of arena heaps */
+#define GUESS_SPAN ((uint64_t)64 << 10)     /* looked at past a cut for a boundary */
+#define GUESS_RUN 32                        /* chunks that must read right */
 
 bool glibc_walk_split_for_tests;
+struct glibc_split_stats glibc_walk_last_split;
 
-struct upper_walk {
+struct walk_part {
 	struct walk w;
 	struct heap_model m;
-	size_t cut_range;
-	uint64_t cut;
-	size_t nlower; /* the count of the lower part */
+	size_t first, last; /* ranges walked: first (from `from`) .. last (to `to`) */
+	uint64_t from;      /* where it starts in range first: its start or a guess */
+	uint64_t to;        /* stops at the first chunk at or past it in range last */
+	bool guessed;       /* from is a guess, checked by the join */
+	uint64_t at;        /* where range last stopped (walk_range's answer) */
+	/* what it had found when it left range first (a wrong guess drops it) */
+	size_t head_chunks, head_problems, head_dropped, head_pclear;
+	uint64_t head_unaccounted;
 };
 
-static void *
-upper_walk_main(void *arg)
+/* Is there a chunk at p?  GUESS_RUN headers from p on read like a chain of
+ * glibc's, or the chain ends on the range's top or its end. */
+static bool
+plausible_chain(struct walk *w, const struct heap_range *r, uint64_t p)
 {
-	struct upper_walk *u = arg;
-	struct heap_model *m = &u->m;
-	uint64_t at;
+	uint64_t before = 0;
 
-	u->w.dry = true;
-	at = walk_ranges(&u->w, 0, 0, u->cut_range, u->cut);
-	u->nlower = m->nchunks;
-	u->w.dry = false;
-	m->chunks += m->nchunks;
-	m->cap -= m->nchunks;
-	m->nchunks = 0;
-	if (at == WALK_DONE)
-		walk_ranges(&u->w, u->cut_range + 1, 0, u->w.nranges, 0);
-	else
-		walk_ranges(&u->w, u->cut_range, at, u->w.nranges, 0);
-	return NULL;
+	for (int k = 0; k < GUESS_RUN; k++) {
+		uint64_t hdr, size, prev_size;
+
+		if (p == r->top || p == r->limit)
+			return k > 0;
+		if (!rd(w, p + 8, &hdr))
+			return false;
+		size = hdr & ~7ULL;
+		if (size < MINSIZE || (size & ALIGN_MASK) || size > r->limit - p ||
+		    (hdr & IS_MMAPPED) || (r->arena == 0 && (hdr & NON_MAIN_ARENA)))
+			return false;
+		if (k && !(hdr & PREV_INUSE) && (!rd(w, p, &prev_size) || prev_size != before))
+			return false;
+		before = size;
+		p += size;
+	}
+	return true;
 }
 
-/* Where the lower part ends: two thirds of the arena heaps' bytes. */
-static bool
-choose_cut(const struct walk *w, size_t *range, uint64_t *cut)
+/* A likely chunk boundary in (x, x + GUESS_SPAN); 0 when none reads right. */
+static uint64_t
+guess_boundary(struct walk *w, const struct heap_range *r, uint64_t x)
 {
-	uint64_t total = 0, acc = 0, want;
+	for (uint64_t p = align_chunk(x + 1); p < r->limit && p - x < GUESS_SPAN; p += 16)
+		if (plausible_chain(w, r, p))
+			return p;
+	return 0;
+}
 
-	for (size_t i = 0; i < w->nranges; i++)
-		if (w->ranges[i].arena != CHUNK_ARENA_NONE)
-			total += w->ranges[i].limit - w->ranges[i].start;
-	if (!glibc_walk_split_for_tests && (total < WALK_SPLIT_MIN || par_cpus() < 2))
-		return false;
-	want = total / 3 * 2;
+/* What a range weighs in the cut: an arena heap its bytes, an mmapped-chunk
+ * scan (two words a page) a sixteenth of them. */
+static uint64_t
+range_weight(const struct heap_range *r)
+{
+	uint64_t len = r->limit > r->start ? r->limit - r->start : 0;
+
+	return r->arena == CHUNK_ARENA_NONE ? len / 16 : len;
+}
+
+/* Cut k of n: where the part k begins, as (range, address); address is the
+ * range's start for a cut between ranges.  Cuts near a range's start move
+ * there. */
+static void
+place_cut(struct walk *w, uint64_t want, uint64_t snap, size_t *ri, uint64_t *at)
+{
+	uint64_t acc = 0;
+
 	for (size_t i = 0; i < w->nranges; i++) {
 		const struct heap_range *r = &w->ranges[i];
-		uint64_t len = r->limit - r->start;
+		uint64_t wt = range_weight(r), off = want - acc, g;
 
-		if (r->arena == CHUNK_ARENA_NONE)
+		if (acc + wt <= want) {
+			acc += wt;
 			continue;
-		if (acc + len >= want) {
-			*range = i;
-			*cut = r->start + (want - acc);
-			return true;
 		}
-		acc += len;
+		*ri = i;
+		*at = r->start;
+		if (off < snap || r->arena == CHUNK_ARENA_NONE)
+			return;
+		if (wt - off < snap || (i && r->start < w->ranges[i - 1].limit) ||
+		    !(g = guess_boundary(w, r, r->start + off))) {
+			*ri = i + 1; /* the next range's start (nranges: none) */
+			*at = i + 1 < w->nranges ? w->ranges[i + 1].start : 0;
+			return;
+		}
+		*at = g;
+		return;
 	}
-	return false;
+	*ri = w->nranges;
+	*at = 0;
 }
 
-/* The upper part's problems and unwalked bytes after the lower part's, as
- * one thread would have found them. */
+/* Upper bound of the chunks in [a, b) of range r. */
+static uint64_t
+chunks_bound(const struct heap_range *r, uint64_t a, uint64_t b)
+{
+	return b > a ? (b - a) / (r->arena == CHUNK_ARENA_NONE ? PAGE : MINSIZE) + 2 : 2;
+}
+
+/* The parts: up to jobs of them, fewer when cuts fall together. */
+static size_t
+plan_parts(struct walk *w, struct walk_part *part, unsigned jobs)
+{
+	uint64_t total = 0, snap;
+	size_t n = 0, ci[PAR_MAX_JOBS + 1];
+	uint64_t ca[PAR_MAX_JOBS + 1];
+
+	for (size_t i = 0; i < w->nranges; i++)
+		total += range_weight(&w->ranges[i]);
+	snap = total / jobs / 8;
+	ci[0] = 0;
+	ca[0] = w->ranges[0].start;
+	n = 1;
+	for (unsigned k = 1; k < jobs; k++) {
+		size_t i;
+		uint64_t a;
+
+		place_cut(w, (uint64_t)((unsigned __int128)total * k / jobs), snap, &i, &a);
+		if (i >= w->nranges)
+			break;
+		if (i < ci[n - 1] || (i == ci[n - 1] && a <= ca[n - 1]))
+			continue;
+		ci[n] = i;
+		ca[n++] = a;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct walk_part *P = &part[k];
+		bool next_mid = k + 1 < n && ca[k + 1] != w->ranges[ci[k + 1]].start;
+
+		P->first = ci[k];
+		P->from = ca[k];
+		P->guessed = ca[k] != w->ranges[ci[k]].start;
+		P->last = k + 1 == n ? w->nranges - 1 : next_mid ? ci[k + 1] : ci[k + 1] - 1;
+		P->to = next_mid ? ca[k + 1] : WALK_DONE;
+	}
+	return n;
+}
+
+/* Room for part P's chunks: every portion of a range it walks bounded as
+ * reserve_chunks bounds a whole range. */
+static uint64_t
+part_bound(const struct walk *w, const struct walk_part *P)
+{
+	uint64_t bound = 16;
+
+	for (size_t i = P->first; i <= P->last; i++) {
+		const struct heap_range *r = &w->ranges[i];
+		uint64_t a = i == P->first ? P->from : r->start;
+		uint64_t b = i == P->last && P->to != WALK_DONE ? P->to : r->limit;
+
+		bound += chunks_bound(r, a, b);
+	}
+	return bound;
+}
+
 static void
-join_upper(struct walk *w, struct upper_walk *u)
+walk_part_main(void *arg, size_t begin, size_t end, unsigned k)
+{
+	struct walk_part *P = (struct walk_part *)arg + begin;
+	struct walk *w = &P->w;
+
+	(void)end;
+	(void)k;
+	for (size_t i = P->first; i <= P->last; i++) {
+		uint64_t at = walk_range(w, i, i == P->first ? P->from : w->ranges[i].start,
+					 i == P->last ? P->to : WALK_DONE);
+
+		if (i == P->first) {
+			P->head_chunks = P->m.nchunks;
+			P->head_problems = P->m.nproblems;
+			P->head_dropped = P->m.problems_dropped;
+			P->head_pclear = w->npclear;
+			if (w->ranges[i].arena < P->m.narenas)
+				P->head_unaccounted = P->m.arenas[w->ranges[i].arena].unaccounted;
+		}
+		if (i == P->last)
+			P->at = at;
+	}
+}
+
+/* Part P's problems, prev-free notes and unwalked bytes after what is in w
+ * already, from its head's end when skip_head. */
+static void
+join_findings(struct walk *w, struct walk_part *P, bool skip_head)
 {
 	struct heap_model *m = w->m;
+	size_t np = skip_head ? P->head_problems : 0, nc = skip_head ? P->head_pclear : 0;
 
-	for (size_t k = 0; k < u->m.nproblems; k++) {
+	for (size_t k = np; k < P->m.nproblems; k++) {
 		struct heap_problem *p = new_problem(m);
 
 		if (p)
-			*p = u->m.problems[k];
+			*p = P->m.problems[k];
 	}
-	m->problems_dropped += u->m.problems_dropped;
+	m->problems_dropped += P->m.problems_dropped - (skip_head ? P->head_dropped : 0);
 	for (size_t a = 0; a < m->narenas; a++)
-		m->arenas[a].unaccounted += u->m.arenas[a].unaccounted;
-	m->nchunks += u->m.nchunks;
-	for (size_t k = 0; k < u->w.npclear; k++)
-		note_prev_free(w, u->w.pclear[k]);
-	free(u->w.pclear);
-	free(u->m.problems);
-	free(u->m.arenas);
+		m->arenas[a].unaccounted += P->m.arenas[a].unaccounted;
+	if (skip_head && w->ranges[P->first].arena < m->narenas)
+		m->arenas[w->ranges[P->first].arena].unaccounted -= P->head_unaccounted;
+	if (P->w.npclear > nc) {
+		w->pclear = xgrow(w->pclear, &w->cappclear, w->npclear + P->w.npclear - nc,
+				  sizeof(*w->pclear));
+		memcpy(w->pclear + w->npclear, P->w.pclear + nc, (P->w.npclear - nc) * sizeof(*w->pclear));
+		w->npclear += P->w.npclear - nc;
+	}
+}
+
+/* A copy of a part's chunks into their place in the array. */
+struct chunk_copy {
+	size_t dst; /* index in the model's array (which a walk again may move) */
+	const struct hs_chunk *src;
+	size_t n;
+};
+
+struct copy_job {
+	struct hs_chunk *chunks;
+	struct chunk_copy *c;
+	size_t nc;
+};
+
+/* Entries [begin, end) of all the copies, counted in copy order. */
+static void
+copy_part(void *arg, size_t begin, size_t end, unsigned k)
+{
+	const struct copy_job *j = arg;
+	size_t base = 0;
+
+	(void)k;
+	for (size_t i = 0; i < j->nc && base < end; base += j->c[i++].n) {
+		size_t lo = begin > base ? begin - base : 0;
+		size_t hi = end - base < j->c[i].n ? end - base : j->c[i].n;
+
+		if (lo < hi)
+			memcpy(j->chunks + j->c[i].dst + lo, j->c[i].src + lo,
+			       (hi - lo) * sizeof(*j->chunks));
+	}
+}
+
+/* Join the parts in order into w (whose chunk array part 0 filled in place). */
+static void
+join_parts(struct walk *w, struct walk_part *part, size_t n)
+{
+	struct heap_model *m = w->m;
+	struct copy_job j = { .c = xcalloc(n, sizeof(*j.c)) };
+	uint64_t at = WALK_DONE;
+	size_t moved = 0;
+
+	m->nchunks = 0;
+	glibc_walk_last_split = (struct glibc_split_stats){ .parts = (unsigned)n };
+	for (size_t k = 0; k < n; k++) {
+		struct walk_part *P = &part[k];
+		bool skip_head = P->guessed && at != P->from;
+		size_t from = skip_head ? P->head_chunks : 0;
+
+		glibc_walk_last_split.guessed += P->guessed;
+		glibc_walk_last_split.wrong += skip_head || P->w.overflow;
+
+		if (P->w.overflow) { /* cannot happen: walk it all again here */
+			uint64_t p = P->guessed ? at : w->ranges[P->first].start;
+			size_t i = P->first;
+
+			if (p == WALK_DONE) {
+				i++;
+				p = 0;
+			}
+			at = i <= P->last ? walk_ranges(w, i, p, P->last, P->to) : WALK_DONE;
+			continue;
+		}
+		if (skip_head) {
+			/* the part before did not stop on the guess: its chain is
+			 * the right one; walk on from where it stopped */
+			uint64_t stop = P->first == P->last ? P->to : WALK_DONE;
+			uint64_t a2 = at == WALK_DONE ? WALK_DONE :
+				      walk_range(w, P->first, at, stop);
+
+			if (P->first == P->last)
+				P->at = a2;
+		}
+		if (P->m.chunks == m->chunks + m->nchunks) { /* part 0: in place */
+			m->nchunks += P->m.nchunks;
+		} else if (P->m.nchunks > from) {
+			j.c[j.nc++] = (struct chunk_copy){ m->nchunks, P->m.chunks + from,
+							   P->m.nchunks - from };
+			m->nchunks += P->m.nchunks - from;
+			moved += P->m.nchunks - from;
+		}
+		join_findings(w, P, skip_head);
+		at = P->at;
+	}
+	j.chunks = m->chunks;
+	par_run(moved, moved ? par_parts(moved) : 1, copy_part, &j);
+	free(j.c);
 }
 
 static void
 walk_all_ranges(struct walk *w)
 {
 	struct heap_model *m = w->m;
-	struct upper_walk *u;
-	size_t cut_range;
-	uint64_t cut, at, total = 0, lower = 0;
-	pthread_t th;
+	uint64_t total = 0, arena_bytes = 0;
+	unsigned jobs = (unsigned)par_jobs();
+	struct walk_part *part;
+	size_t n, *cut;
 
-	for (size_t i = 0; i < w->nranges; i++)
+	for (size_t i = 0; i < w->nranges; i++) {
 		total += w->ranges[i].limit - w->ranges[i].start;
-	if (!choose_cut(w, &cut_range, &cut)) {
-		progress_phase("walking", total);
+		if (w->ranges[i].arena != CHUNK_ARENA_NONE)
+			arena_bytes += w->ranges[i].limit - w->ranges[i].start;
+	}
+	progress_phase("walking", total);
+	glibc_walk_last_split = (struct glibc_split_stats){ .parts = 1 };
+	if (!w->nranges || jobs < 2 || (!glibc_walk_split_for_tests && arena_bytes < WALK_SPLIT_MIN)) {
 		walk_ranges(w, 0, 0, w->nranges, 0);
 		return;
 	}
-	/* the lower part is read twice: walked, and counted by the upper thread */
-	for (size_t i = 0; i < cut_range; i++)
-		lower += w->ranges[i].limit - w->ranges[i].start;
-	progress_phase("walking", total + lower + (cut - w->ranges[cut_range].start));
-	u = xcalloc(1, sizeof(*u));
-	u->w = *w;
-	u->w.cur = NULL;
-	u->w.pclear = NULL; /* its own, appended to the lower part's (join_upper) */
-	u->w.npclear = u->w.cappclear = 0;
-	u->w.m = &u->m;
-	u->m.chunks = m->chunks;
-	u->m.cap = m->cap;
-	u->m.narenas = m->narenas;
-	u->m.arenas = xcalloc(m->narenas ? m->narenas : 1, sizeof(*u->m.arenas));
-	for (size_t a = 0; a < m->narenas; a++)
-		u->m.arenas[a].addr = m->arenas[a].addr; /* for its problems' text */
-	u->cut_range = cut_range;
-	u->cut = cut;
-	if (pthread_create(&th, NULL, upper_walk_main, u)) {
-		free(u->m.arenas);
-		free(u);
-		walk_ranges(w, 0, 0, w->nranges, 0);
-		return;
+	part = xcalloc(jobs, sizeof(*part));
+	n = plan_parts(w, part, jobs);
+	for (size_t k = 0; k < n; k++) {
+		struct walk_part *P = &part[k];
+
+		P->w = *w;
+		P->w.cur = NULL;
+		P->w.pclear = NULL;
+		P->w.npclear = P->w.cappclear = 0;
+		P->w.bounded = true;
+		P->w.m = &P->m;
+		P->m.cap = k ? part_bound(w, P) : m->cap;
+		P->m.chunks = k ? bigmem_reserve(P->m.cap, sizeof(*P->m.chunks)) : m->chunks;
+		P->m.narenas = m->narenas;
+		P->m.arenas = xcalloc(m->narenas ? m->narenas : 1, sizeof(*P->m.arenas));
+		for (size_t a = 0; a < m->narenas; a++)
+			P->m.arenas[a].addr = m->arenas[a].addr; /* for its problems' text */
 	}
-	at = walk_ranges(w, 0, 0, cut_range, cut);
-	pthread_join(th, NULL);
-	if (u->nlower == m->nchunks) {
-		join_upper(w, u);
-	} else {
-		/* cannot happen (both parts run the same code on the same bytes);
-		 * if it did, the upper part is in the wrong place: walk it again */
-		free(u->w.pclear);
-		free(u->m.problems);
-		free(u->m.arenas);
-		if (at == WALK_DONE)
-			walk_ranges(w, cut_range + 1, 0, w->nranges, 0);
-		else
-			walk_ranges(w, cut_range, at, w->nranges, 0);
+	cut = xmalloc((n + 1) * sizeof(*cut));
+	for (size_t k = 0; k <= n; k++)
+		cut[k] = k;
+	par_run_cuts(cut, (unsigned)n, walk_part_main, part);
+	free(cut);
+	join_parts(w, part, n);
+	for (size_t k = 0; k < n; k++) {
+		if (k)
+			bigmem_free(part[k].m.chunks);
+		free(part[k].w.pclear);
+		free(part[k].m.problems);
+		free(part[k].m.arenas);
 	}
-	free(u);
+	free(part);
 }
 
 /* ---- 5. free lists ----------------------------------------------------- */
