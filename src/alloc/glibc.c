@@ -534,6 +534,55 @@ note_prev_free(struct walk *w, uint64_t p)
 	w->pclear[w->npclear++] = p;
 }
 
+#define FAST_SPAN ((uint64_t)8 << 20) /* bytes of a run between progress reports */
+
+/* The common chunks from p on, in a tight loop (most of a walk's time): a
+ * header in the region's bytes [lo, hi) at base, in use (the next header's
+ * PREV_INUSE aside), of a size glibc could have made, before stop, the top
+ * and a retired heap's last 48 bytes.  Returns where it stopped: the end,
+ * or the first chunk that needs walk_arena_range's every check. */
+static uint64_t
+walk_run(struct walk *w, const struct heap_range *r, uint64_t p, uint64_t stop,
+	 const unsigned char *base, uint64_t lo, uint64_t hi)
+{
+	struct heap_model *m = w->m;
+	uint64_t end = stop < r->limit ? stop : r->limit;
+	uint64_t odd = IS_MMAPPED | (r->arena == 0 ? NON_MAIN_ARENA : 0);
+	struct hs_chunk *c, *c0;
+
+	if (r->top >= p && r->top < end)
+		end = r->top;
+	if (r->fencepost)
+		end = r->limit - p > 48 && end > r->limit - 48 ? r->limit - 48 : end;
+	if (hi - p < 16)
+		return p;
+	if (end > hi - 15) /* its header, p + 8 .. p + 16, in [lo, hi) */
+		end = hi - 15;
+	if (end > p && end - p > FAST_SPAN)
+		end = p + FAST_SPAN;
+	if (end <= p || m->cap - m->nchunks <= (end - p) / MINSIZE + 1)
+		return p; /* no room for a chunk every MINSIZE bytes: cannot happen */
+	c = c0 = m->chunks + m->nchunks;
+	while (p < end) {
+		uint64_t hdr, size;
+
+		/* the next headers are a few lines on: fetch ahead, since the
+		 * hardware does not across pages and each step waits for the
+		 * one before */
+		__builtin_prefetch(base + (p - lo) + 1024);
+		memcpy(&hdr, base + (p - lo) + 8, 8);
+		size = hdr & ~7ULL;
+		if (!(hdr & PREV_INUSE) || (hdr & odd) || size < MINSIZE || (size & ALIGN_MASK) ||
+		    size > r->limit - p)
+			break;
+		*c++ = (struct hs_chunk){ .addr = p, .size = size, .kind = CK_INUSE,
+					  .arena = r->arena & 0xfff };
+		p += size;
+	}
+	m->nchunks += (size_t)(c - c0);
+	return p;
+}
+
 /* Chunks of the range from p (its start, or where an earlier call stopped)
  * on; stops at the first chunk at or past stop and returns its address, or
  * returns WALK_DONE when the range ends first. */
@@ -559,6 +608,15 @@ walk_arena_range(struct walk *w, const struct heap_range *r, uint64_t p, uint64_
 	while (p < r->limit) {
 		uint64_t hdr, size, flags;
 
+		if (base && p - lo < hi - lo) {
+			p = walk_run(w, r, p, stop, base, lo, hi);
+			if (p - told >= FAST_SPAN) {
+				progress_add(p - told);
+				told = p;
+			}
+			if (p >= r->limit)
+				break;
+		}
 		if (p >= stop)
 			return p;
 		if (++w->tick == PROGRESS_TICK) {
@@ -566,13 +624,8 @@ walk_arena_range(struct walk *w, const struct heap_range *r, uint64_t p, uint64_
 			progress_add(p - told);
 			told = p;
 		}
-		if (base && p - lo < hi - lo && hi - p >= 16) {
-			/* the next headers are a few lines on: fetch ahead, since
-			 * the hardware does not across pages and each step waits
-			 * for the one before */
-			__builtin_prefetch(base + (p - lo) + 1024);
+		if (base && p - lo < hi - lo && hi - p >= 16)
 			memcpy(&hdr, base + (p - lo) + 8, 8);
-		}
 		else if (!rd(w, p + 8, &hdr)) {
 			wproblem(w, p, "arena 0x%lx: chunk at 0x%lx is outside copied memory",
 				(unsigned long)ai->addr, (unsigned long)p);
