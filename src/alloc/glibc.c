@@ -506,6 +506,19 @@ by_start(const void *a, const void *b)
 
 /* ---- 3/4. walking ranges ---------------------------------------------- */
 
+/* The model's totals as the walk goes (heap_model_tally's, without a pass
+ * over every chunk): n chunks of kind and bytes in all, in arena. */
+static void
+tally_add(struct heap_model *m, unsigned arena, enum chunk_kind kind, int64_t n, int64_t bytes)
+{
+	m->count[kind] += (uint64_t)n;
+	m->bytes[kind] += (uint64_t)bytes;
+	if (arena < m->narenas) {
+		m->arenas[arena].count[kind] += (uint64_t)n;
+		m->arenas[arena].bytes[kind] += (uint64_t)bytes;
+	}
+}
+
 static void
 push_chunk(struct walk *w, uint64_t addr, uint64_t size, enum chunk_kind kind, unsigned arena)
 {
@@ -525,6 +538,7 @@ push_chunk(struct walk *w, uint64_t addr, uint64_t size, enum chunk_kind kind, u
 	c->size = size;
 	c->kind = kind;
 	c->arena = arena;
+	tally_add(m, arena, kind, 1, size);
 }
 
 static void
@@ -549,6 +563,7 @@ walk_run(struct walk *w, const struct heap_range *r, uint64_t p, uint64_t stop,
 	uint64_t end = stop < r->limit ? stop : r->limit;
 	uint64_t odd = IS_MMAPPED | (r->arena == 0 ? NON_MAIN_ARENA : 0);
 	struct hs_chunk *c, *c0;
+	uint64_t from;
 
 	if (r->top >= p && r->top < end)
 		end = r->top;
@@ -563,6 +578,7 @@ walk_run(struct walk *w, const struct heap_range *r, uint64_t p, uint64_t stop,
 	if (end <= p || m->cap - m->nchunks <= (end - p) / MINSIZE + 1)
 		return p; /* no room for a chunk every MINSIZE bytes: cannot happen */
 	c = c0 = m->chunks + m->nchunks;
+	from = p;
 	while (p < end) {
 		uint64_t hdr, size;
 
@@ -580,6 +596,7 @@ walk_run(struct walk *w, const struct heap_range *r, uint64_t p, uint64_t stop,
 		p += size;
 	}
 	m->nchunks += (size_t)(c - c0);
+	tally_add(m, r->arena, CK_INUSE, c - c0, (int64_t)(p - from));
 	return p;
 }
 
@@ -791,6 +808,8 @@ struct walk_part {
 	/* what it had found when it left range first (a wrong guess drops it) */
 	size_t head_chunks, head_problems, head_dropped, head_pclear;
 	uint64_t head_unaccounted;
+	struct arena_info head_arena; /* its counts in range first's arena */
+	uint64_t head_count[CK__N], head_bytes[CK__N]; /* its totals */
 };
 
 /* Is there a chunk at p?  GUESS_RUN headers from p on read like a chain of
@@ -954,6 +973,10 @@ walk_part_main(void *arg, size_t begin, size_t end, unsigned k)
 			P->head_pclear = w->npclear;
 			if (w->ranges[i].arena < P->m.narenas)
 				P->head_unaccounted = P->m.arenas[w->ranges[i].arena].unaccounted;
+			if (w->ranges[i].arena < P->m.narenas)
+				P->head_arena = P->m.arenas[w->ranges[i].arena];
+			memcpy(P->head_count, P->m.count, sizeof(P->head_count));
+			memcpy(P->head_bytes, P->m.bytes, sizeof(P->head_bytes));
 		}
 		if (i == P->last)
 			P->at = at;
@@ -975,10 +998,26 @@ join_findings(struct walk *w, struct walk_part *P, bool skip_head)
 			*p = P->m.problems[k];
 	}
 	m->problems_dropped += P->m.problems_dropped - (skip_head ? P->head_dropped : 0);
-	for (size_t a = 0; a < m->narenas; a++)
+	for (size_t a = 0; a < m->narenas; a++) {
 		m->arenas[a].unaccounted += P->m.arenas[a].unaccounted;
-	if (skip_head && w->ranges[P->first].arena < m->narenas)
-		m->arenas[w->ranges[P->first].arena].unaccounted -= P->head_unaccounted;
+		for (int k = 0; k < CK__N; k++) {
+			m->arenas[a].count[k] += P->m.arenas[a].count[k];
+			m->arenas[a].bytes[k] += P->m.arenas[a].bytes[k];
+		}
+	}
+	for (int k = 0; k < CK__N; k++) {
+		m->count[k] += P->m.count[k] - (skip_head ? P->head_count[k] : 0);
+		m->bytes[k] += P->m.bytes[k] - (skip_head ? P->head_bytes[k] : 0);
+	}
+	if (skip_head && w->ranges[P->first].arena < m->narenas) {
+		struct arena_info *a = &m->arenas[w->ranges[P->first].arena];
+
+		a->unaccounted -= P->head_unaccounted;
+		for (int k = 0; k < CK__N; k++) {
+			a->count[k] -= P->head_arena.count[k];
+			a->bytes[k] -= P->head_arena.bytes[k];
+		}
+	}
 	if (P->w.npclear > nc) {
 		w->pclear = xgrow(w->pclear, &w->cappclear, w->npclear + P->w.npclear - nc,
 				  sizeof(*w->pclear));
@@ -1196,14 +1235,13 @@ find_chunk(const struct walk *w, uint64_t addr)
 	return NULL;
 }
 
-/* Mark the chunk at addr as kind and return it.  NULL ends the list walk
- * (with a problem recorded): not a chunk, wrong arena, on another list, or
- * a cycle. */
+/* Mark c, the chunk at addr (find_chunk's answer), as kind and return it.
+ * NULL ends the list walk (with a problem recorded): not a chunk, wrong
+ * arena, on another list, or a cycle. */
 static struct hs_chunk *
-mark_free(struct walk *w, uint64_t addr, enum chunk_kind kind, int arena, const char *list)
+mark_free(struct walk *w, struct hs_chunk *c, uint64_t addr, enum chunk_kind kind, int arena,
+	  const char *list)
 {
-	struct hs_chunk *c = find_chunk(w, addr);
-
 	if (!c || c->kind == CK_MMAPPED || c->kind == CK_TOP) {
 		problem(w->m, addr, "%s: entry 0x%lx is not a chunk of any heap", list,
 			(unsigned long)addr);
@@ -1219,6 +1257,8 @@ mark_free(struct walk *w, uint64_t addr, enum chunk_kind kind, int arena, const 
 			(unsigned long)addr);
 		return NULL;
 	}
+	tally_add(w->m, c->arena, c->kind, -1, -(int64_t)c->size);
+	tally_add(w->m, c->arena, kind, 1, (int64_t)c->size);
 	c->kind = kind;
 	return c;
 }
@@ -1241,12 +1281,14 @@ unaligned_link(struct walk *w, const char *list, uint64_t holder, uint64_t to, u
 			"chunk detected)", list, (unsigned long)holder, (unsigned long)to, what);
 }
 
-/* A safe-linked link whose decoded value is no chunk but whose stored value
- * is one: written raw (a use-after-free write of a plain pointer). */
+/* A safe-linked link whose decoded value is no chunk (c, find_chunk's
+ * answer for to) but whose stored value is one: written raw (a
+ * use-after-free write of a plain pointer). */
 static bool
-raw_link(struct walk *w, const char *list, uint64_t holder, uint64_t to, uint64_t stored)
+raw_link(struct walk *w, const struct hs_chunk *c, const char *list, uint64_t holder, uint64_t to,
+	 uint64_t stored)
 {
-	if (find_chunk(w, to) || (stored & ALIGN_MASK) || !find_chunk(w, stored))
+	if (c || (stored & ALIGN_MASK) || !find_chunk(w, stored))
 		return false;
 	problem(w->m, holder, "%s: link in 0x%lx is raw 0x%lx, not safe-linked (it decodes to "
 		"0x%lx, no chunk)", list, (unsigned long)holder, (unsigned long)stored,
@@ -1280,9 +1322,10 @@ walk_fastbins(struct walk *w, unsigned ai)
 					       "fastbin");
 				break;
 			}
-			if (n > 1 && w->lay->safe_linking && raw_link(w, list, holder, p, held))
+			c = find_chunk(w, p);
+			if (n > 1 && w->lay->safe_linking && raw_link(w, c, list, holder, p, held))
 				break;
-			if (!(c = mark_free(w, p, CK_FASTBIN, (int)ai, list)))
+			if (!(c = mark_free(w, c, p, CK_FASTBIN, (int)ai, list)))
 				break;
 			if (c->size != (uint64_t)(i + 2) * 16)
 				problem(w->m, p, "%s: chunk at 0x%lx has size 0x%lx (malloc(): memory "
@@ -1356,7 +1399,7 @@ walk_bins(struct walk *w, unsigned ai)
 				break;
 			}
 			more = rd(w, p + 16, &next); /* first, as in walk_fastbins */
-			if (!(c = mark_free(w, p, kind, (int)ai, list)))
+			if (!(c = mark_free(w, find_chunk(w, p), p, kind, (int)ai, list)))
 				break;
 			check_bin_chunk(w, list, c, from, w->m->arenas[ai].system_mem);
 			if (!more)
@@ -1427,9 +1470,10 @@ walk_tcache_bin(struct walk *w, const struct glibc_thread *th, uint64_t T, uint6
 			unaligned_link(w, list, holder, e, held, k > 0 && lay->safe_linking, "tcache");
 			break;
 		}
-		if (k > 0 && lay->safe_linking && raw_link(w, list, holder, e - 16, held - 16))
+		c = find_chunk(w, e - 16);
+		if (k > 0 && lay->safe_linking && raw_link(w, c, list, holder, e - 16, held - 16))
 			break;
-		if (!(c = mark_free(w, e - 16, CK_TCACHE, -1, list)))
+		if (!(c = mark_free(w, c, e - 16, CK_TCACHE, -1, list)))
 			break;
 		if (c->size < lo || c->size >= hi || c->size < prev)
 			problem(w->m, e - 16, "%s: chunk at 0x%lx has size 0x%lx", list,
@@ -1647,7 +1691,7 @@ glibc_walk(const struct glibc_target *t, struct heap_model *m, char *why, size_t
 	check_prev_free(&w);
 	free(w.pclear);
 	free(w.fence);
-	heap_model_tally(m);
+	/* the totals were kept as the walk went: no heap_model_tally */
 	if (m->mp_valid && ((uint64_t)m->mp_n_mmaps != m->count[CK_MMAPPED]))
 		problem(m, t->mp, "found %lu mmapped chunks, glibc counts %ld",
 			(unsigned long)m->count[CK_MMAPPED], (long)m->mp_n_mmaps);

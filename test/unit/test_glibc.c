@@ -181,6 +181,28 @@ bin_push(struct fake *f, uint64_t arena, int i, uint64_t c, uint64_t size)
 	put(f, c + size, size);
 }
 
+/* The totals the walk kept as it went are heap_model_tally's. */
+static void
+check_totals(struct heap_model *m)
+{
+	uint64_t count[CK__N], bytes[CK__N], ac[4][CK__N], ab[4][CK__N];
+	size_t na = m->narenas < 4 ? m->narenas : 4;
+
+	memcpy(count, m->count, sizeof(count));
+	memcpy(bytes, m->bytes, sizeof(bytes));
+	for (size_t a = 0; a < na; a++) {
+		memcpy(ac[a], m->arenas[a].count, sizeof(ac[a]));
+		memcpy(ab[a], m->arenas[a].bytes, sizeof(ab[a]));
+	}
+	heap_model_tally(m);
+	CHECK(!memcmp(count, m->count, sizeof(count)));
+	CHECK(!memcmp(bytes, m->bytes, sizeof(bytes)));
+	for (size_t a = 0; a < na; a++) {
+		CHECK(!memcmp(ac[a], m->arenas[a].count, sizeof(ac[a])));
+		CHECK(!memcmp(ab[a], m->arenas[a].bytes, sizeof(ab[a])));
+	}
+}
+
 static int
 walk(struct fake *f)
 {
@@ -196,7 +218,10 @@ walk(struct fake *f)
 		image_add_copy(&f->img, TARENA2_HEAP, f->theap2, sizeof(f->theap2), 3, "");
 	t = (struct glibc_target){ .img = &f->img, .lay = f->lay, .main_arena = ARENA, .mp = MP,
 				   .threads = f->th, .nthreads = f->nth };
-	return glibc_walk(&t, &f->m, why, sizeof(why));
+	if (glibc_walk(&t, &f->m, why, sizeof(why)) < 0)
+		return -1;
+	check_totals(&f->m);
+	return 0;
 }
 
 static void
