@@ -184,6 +184,8 @@ struct heap_range {
 	bool fencepost;   /* a retired thread heap: ends with a fencepost */
 };
 
+struct page_span;
+
 struct walk {
 	const struct region *cur; /* last region read: most reads fall in it again */
 	const struct glibc_target *t;
@@ -192,8 +194,9 @@ struct walk {
 	uint64_t heap_max;
 	struct heap_range *ranges;
 	size_t nranges, cap;
-	uint64_t *fence;   /* every FENCE_STEP-th chunk's address, for find_chunk */
-	size_t nfence;
+	struct page_span *spans; /* for find_chunk: the ranges, */
+	size_t nspans;
+	size_t *pg;        /* and per page of theirs its first chunk's index */
 	bool bounded;      /* a part's walk: its chunk array never grows */
 	bool overflow;     /* ... and it was full (cannot happen: see plan_parts) */
 	uint64_t *pclear;  /* chunks whose PREV_INUSE is clear (see check_prev_free) */
@@ -203,7 +206,6 @@ struct walk {
 
 #define PROGRESS_TICK 65536
 
-#define FENCE_STEP 64
 #define WALK_DONE UINT64_MAX
 
 /* A new problem entry, or NULL (counted as dropped) past MAX_PROBLEMS. */
@@ -1187,42 +1189,104 @@ heap_model_find(const struct heap_model *m, uint64_t addr)
 	return NULL;
 }
 
-/* Every FENCE_STEP-th chunk's address in an array of its own, small enough
- * to stay in cache: a free-list entry is looked up there first, then among
- * FENCE_STEP chunks.  A plain binary search over millions of chunks missed
- * the cache at nearly every step (the free lists took 0.25 s of a 10M-chunk
- * walk). */
-static void
-build_fence(struct walk *w)
-{
-	const struct heap_model *m = w->m;
+/*
+ * Finding a free-list entry's chunk: per page of every heap (range), the
+ * index of its first chunk at or past the page's start.  A lookup is a
+ * search among the few ranges, one read of that table and a binary search
+ * among the chunks of one page.  Searching every 64th chunk's address
+ * first, then 64 chunks, took 17 + 6 dependent steps that missed the cache
+ * (0.1 s of CPU on the 10M-chunk bench heap).
+ */
+struct page_span {
+	uint64_t start, end; /* a range, or ranges that overlap, joined */
+	size_t first;        /* its pages' entries in pg: ceil(len / PAGE) + 1 */
+};
 
-	w->nfence = (m->nchunks + FENCE_STEP - 1) / FENCE_STEP;
-	w->fence = xmalloc((w->nfence ? w->nfence : 1) * sizeof(*w->fence));
-	for (size_t k = 0; k < w->nfence; k++)
-		w->fence[k] = m->chunks[k * FENCE_STEP].addr;
+/* Entries [begin, end) of the table. */
+static void
+fill_pages(void *arg, size_t begin, size_t end, unsigned part)
+{
+	struct walk *w = arg;
+	const struct heap_model *m = w->m;
+	size_t si = 0, lo = 0, hi = w->m->nchunks;
+
+	(void)part;
+	while (si + 1 < w->nspans && w->spans[si + 1].first <= begin)
+		si++;
+	for (size_t t = begin; t < end; t++) {
+		const struct page_span *sp;
+		uint64_t pstart;
+
+		while (si + 1 < w->nspans && w->spans[si + 1].first <= t)
+			si++;
+		sp = &w->spans[si];
+		pstart = sp->start + (uint64_t)(t - sp->first) * PAGE;
+		if (pstart > sp->end)
+			pstart = sp->end;
+		if (t == begin) { /* the first chunk at or past pstart */
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (m->chunks[mid].addr < pstart)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+		}
+		while (lo < m->nchunks && m->chunks[lo].addr < pstart)
+			lo++;
+		w->pg[t] = lo;
+	}
+}
+
+static void
+build_pages(struct walk *w)
+{
+	size_t total = 0;
+
+	w->spans = xmalloc((w->nranges ? w->nranges : 1) * sizeof(*w->spans));
+	w->nspans = 0;
+	for (size_t i = 0; i < w->nranges; i++) { /* sorted by start */
+		const struct heap_range *r = &w->ranges[i];
+		struct page_span *last = w->nspans ? &w->spans[w->nspans - 1] : NULL;
+
+		if (r->limit <= r->start)
+			continue;
+		if (last && r->start < last->end) {
+			if (r->limit > last->end)
+				last->end = r->limit;
+			continue;
+		}
+		w->spans[w->nspans++] = (struct page_span){ r->start, r->limit, 0 };
+	}
+	for (size_t k = 0; k < w->nspans; k++) {
+		w->spans[k].first = total;
+		total += (w->spans[k].end - w->spans[k].start + PAGE - 1) / PAGE + 1;
+	}
+	w->pg = xmalloc((total ? total : 1) * sizeof(*w->pg));
+	par_for(total, fill_pages, w);
 }
 
 static struct hs_chunk *
 find_chunk(const struct walk *w, uint64_t addr)
 {
 	const struct heap_model *m = w->m;
-	size_t lo = 0, hi = w->nfence, end;
+	const struct page_span *sp;
+	size_t lo = 0, hi = w->nspans, q;
 
-	/* the last block whose first chunk is at or below addr */
-	while (lo < hi) {
+	while (lo < hi) { /* the last span starting at or below addr */
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (w->fence[mid] <= addr)
+		if (w->spans[mid].start <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo == 0)
+	if (lo == 0 || addr >= w->spans[lo - 1].end)
 		return NULL;
-	hi = (lo - 1) * FENCE_STEP;
-	end = hi + FENCE_STEP < m->nchunks ? hi + FENCE_STEP : m->nchunks;
-	for (lo = hi, hi = end; lo < hi;) {
+	sp = &w->spans[lo - 1];
+	q = sp->first + (size_t)((addr - sp->start) / PAGE);
+	for (lo = w->pg[q], hi = w->pg[q + 1]; lo < hi;) {
 		size_t mid = lo + (hi - lo) / 2;
 
 		if (m->chunks[mid].addr < addr)
@@ -1664,9 +1728,9 @@ glibc_walk(const struct glibc_target *t, struct heap_model *m, char *why, size_t
 		qsort(w.ranges, w.nranges, sizeof(*w.ranges), by_start);
 	reserve_chunks(&w);
 	walk_all_ranges(&w);
+	build_pages(&w);
 	free(w.ranges);
 
-	build_fence(&w);
 	for (unsigned i = 0; i < m->narenas; i++) {
 		walk_fastbins(&w, i);
 		walk_bins(&w, i);
@@ -1690,7 +1754,8 @@ glibc_walk(const struct glibc_target *t, struct heap_model *m, char *why, size_t
 	}
 	check_prev_free(&w);
 	free(w.pclear);
-	free(w.fence);
+	free(w.spans);
+	free(w.pg);
 	/* the totals were kept as the walk went: no heap_model_tally */
 	if (m->mp_valid && ((uint64_t)m->mp_n_mmaps != m->count[CK_MMAPPED]))
 		problem(m, t->mp, "found %lu mmapped chunks, glibc counts %ld",
