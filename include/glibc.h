@@ -219,6 +219,8 @@ struct glibc_split_stats {
 	unsigned parts, guessed, wrong;
 };
 extern struct glibc_split_stats glibc_walk_last_split;
+/* HEAPSCAN_TEST_WALK_STATS: each walk says on stderr how it was cut. */
+extern bool glibc_walk_stats_for_tests;
 
 /* Walk everything.  Returns 0, or -1 with a cause in why when the image does
  * not hold a usable main_arena (nothing was walked). */

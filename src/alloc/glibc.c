@@ -798,6 +798,7 @@ walk_ranges(struct walk *w, size_t i, uint64_t p, size_t end, uint64_t x)
 
 bool glibc_walk_split_for_tests;
 struct glibc_split_stats glibc_walk_last_split;
+bool glibc_walk_stats_for_tests;
 
 struct walk_part {
 	struct walk w;
@@ -850,14 +851,21 @@ guess_boundary(struct walk *w, const struct heap_range *r, uint64_t x)
 	return 0;
 }
 
-/* What a range weighs in the cut: an arena heap its bytes, an mmapped-chunk
- * scan (two words a page) a sixteenth of them. */
+/* What a range weighs in the cut: an arena heap its bytes up to its top
+ * (the top chunk is one header), an mmapped-chunk scan (two words, one
+ * cache line, a page where a heap has ~32 headers) a 64th of its bytes;
+ * nothing in the tests' split, so that its cuts fall inside the small
+ * heaps of the fixtures, not among their threads' stacks. */
 static uint64_t
 range_weight(const struct heap_range *r)
 {
-	uint64_t len = r->limit > r->start ? r->limit - r->start : 0;
+	uint64_t end = r->top > r->start && r->top < r->limit ? r->top : r->limit;
 
-	return r->arena == CHUNK_ARENA_NONE ? len / 16 : len;
+	if (end <= r->start)
+		return 0;
+	if (r->arena == CHUNK_ARENA_NONE)
+		return glibc_walk_split_for_tests ? 0 : (end - r->start) / 64;
+	return end - r->start;
 }
 
 /* Cut k of n: where the part k begins, as (range, address); address is the
@@ -1756,6 +1764,10 @@ glibc_walk(const struct glibc_target *t, struct heap_model *m, char *why, size_t
 	free(w.pclear);
 	free(w.spans);
 	free(w.pg);
+	if (glibc_walk_stats_for_tests)
+		fprintf(stderr, "heapscan: test: walk in %u parts, %u cut inside a heap, %u guessed "
+			"wrong\n", glibc_walk_last_split.parts, glibc_walk_last_split.guessed,
+			glibc_walk_last_split.wrong);
 	/* the totals were kept as the walk went: no heap_model_tally */
 	if (m->mp_valid && ((uint64_t)m->mp_n_mmaps != m->count[CK_MMAPPED]))
 		problem(m, t->mp, "found %lu mmapped chunks, glibc counts %ld",
