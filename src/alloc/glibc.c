@@ -197,6 +197,10 @@ struct walk {
 	struct page_span *spans; /* for find_chunk: the ranges, */
 	size_t nspans;
 	size_t *pg;        /* and per page of theirs its first chunk's index */
+	bool mixed_spans;  /* ranges overlap: a span's chunks may be of two arenas */
+	int lists_arena;   /* -1, or the arena whose lists this walk follows alone */
+	struct foreign *foreign; /* its entries in another arena (see walk_arena_lists) */
+	size_t nforeign, capforeign;
 	bool bounded;      /* a part's walk: its chunk array never grows */
 	bool overflow;     /* ... and it was full (cannot happen: see plan_parts) */
 	uint64_t *pclear;  /* chunks whose PREV_INUSE is clear (see check_prev_free) */
@@ -1208,6 +1212,7 @@ heap_model_find(const struct heap_model *m, uint64_t addr)
 struct page_span {
 	uint64_t start, end; /* a range, or ranges that overlap, joined */
 	size_t first;        /* its pages' entries in pg: ceil(len / PAGE) + 1 */
+	unsigned arena;      /* its chunks' (ranges joined: see mixed_spans) */
 };
 
 /* Entries [begin, end) of the table. */
@@ -1263,9 +1268,10 @@ build_pages(struct walk *w)
 		if (last && r->start < last->end) {
 			if (r->limit > last->end)
 				last->end = r->limit;
+			w->mixed_spans = true;
 			continue;
 		}
-		w->spans[w->nspans++] = (struct page_span){ r->start, r->limit, 0 };
+		w->spans[w->nspans++] = (struct page_span){ r->start, r->limit, 0, r->arena };
 	}
 	for (size_t k = 0; k < w->nspans; k++) {
 		w->spans[k].first = total;
@@ -1275,12 +1281,11 @@ build_pages(struct walk *w)
 	par_for(total, fill_pages, w);
 }
 
-static struct hs_chunk *
-find_chunk(const struct walk *w, uint64_t addr)
+/* The span that holds addr, or NULL. */
+static const struct page_span *
+span_of(const struct walk *w, uint64_t addr)
 {
-	const struct heap_model *m = w->m;
-	const struct page_span *sp;
-	size_t lo = 0, hi = w->nspans, q;
+	size_t lo = 0, hi = w->nspans;
 
 	while (lo < hi) { /* the last span starting at or below addr */
 		size_t mid = lo + (hi - lo) / 2;
@@ -1292,7 +1297,18 @@ find_chunk(const struct walk *w, uint64_t addr)
 	}
 	if (lo == 0 || addr >= w->spans[lo - 1].end)
 		return NULL;
-	sp = &w->spans[lo - 1];
+	return &w->spans[lo - 1];
+}
+
+static struct hs_chunk *
+find_chunk(const struct walk *w, uint64_t addr)
+{
+	const struct heap_model *m = w->m;
+	const struct page_span *sp = span_of(w, addr);
+	size_t lo, hi, q;
+
+	if (!sp)
+		return NULL;
 	q = sp->first + (size_t)((addr - sp->start) / PAGE);
 	for (lo = w->pg[q], hi = w->pg[q + 1]; lo < hi;) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -1307,6 +1323,140 @@ find_chunk(const struct walk *w, uint64_t addr)
 	return NULL;
 }
 
+/*
+ * The arenas' free lists are followed by as many threads as there are
+ * arenas (up to --jobs), each arena's alone.  A list of arena a can only
+ * mark chunks of arena a, so the threads never write the same chunk; but
+ * a corrupt list may lead to another arena's chunk, whose kind another
+ * thread may be writing, and what one thread says of it (already free?)
+ * depends on whether that arena's lists were followed first.  Such an
+ * entry is not read: its problem is left blank, the list ends, and the
+ * join (in arena order) writes what one thread would have found then: the
+ * chunk as its arena's lists left it when that arena comes before a, as
+ * the walk found it when it comes after.
+ */
+struct foreign {
+	size_t problem;        /* index in the part's problems */
+	const struct hs_chunk *c;
+	char list[64];
+};
+
+static void
+defer_foreign(struct walk *w, const struct hs_chunk *c, uint64_t addr, const char *list)
+{
+	struct heap_problem *p = new_problem(w->m);
+	struct foreign *f;
+
+	if (!p)
+		return; /* dropped: counted */
+	p->addr = addr;
+	p->what[0] = '\0';
+	w->foreign = xgrow(w->foreign, &w->capforeign, w->nforeign + 1, sizeof(*w->foreign));
+	f = &w->foreign[w->nforeign++];
+	f->problem = (size_t)(p - w->m->problems);
+	f->c = c;
+	snprintf(f->list, sizeof(f->list), "%s", list);
+}
+
+/* What mark_free would have said of f, a list of arena a's entry, after
+ * the lists of arenas 0 .. a - 1. */
+static void
+resolve_foreign(const struct foreign *f, unsigned a, struct heap_problem *p)
+{
+	enum chunk_kind k = (enum chunk_kind)f->c->kind;
+
+	if (k != CK_MMAPPED && k != CK_TOP && f->c->arena > a)
+		k = CK_INUSE; /* its arena's lists come later */
+	if (k == CK_MMAPPED || k == CK_TOP)
+		snprintf(p->what, sizeof(p->what), "%s: entry 0x%lx is not a chunk of any heap",
+			 f->list, (unsigned long)p->addr);
+	else if (chunk_kind_is_free(k))
+		snprintf(p->what, sizeof(p->what), "%s: chunk at 0x%lx is already on a %s list "
+			 "(double free or cycle)", f->list, (unsigned long)p->addr, chunk_kind_name(k));
+	else
+		snprintf(p->what, sizeof(p->what), "%s: chunk at 0x%lx belongs to another arena",
+			 f->list, (unsigned long)p->addr);
+}
+
+static void walk_fastbins(struct walk *w, unsigned ai);
+static void walk_bins(struct walk *w, unsigned ai);
+
+struct list_part {
+	struct walk w;
+	struct heap_model m; /* the chunks shared; its own problems and totals */
+};
+
+static void
+lists_part(void *arg, size_t begin, size_t end, unsigned k)
+{
+	struct list_part *L = arg;
+
+	(void)k;
+	for (size_t a = begin; a < end; a++) {
+		walk_fastbins(&L[a].w, (unsigned)a);
+		walk_bins(&L[a].w, (unsigned)a);
+	}
+}
+
+static void
+walk_arena_lists(struct walk *w)
+{
+	struct heap_model *m = w->m;
+	unsigned jobs = (unsigned)par_jobs(), parts;
+	struct list_part *L;
+
+	parts = jobs < m->narenas ? jobs : (unsigned)m->narenas;
+	if (parts < 2 || w->mixed_spans ||
+	    (!glibc_walk_split_for_tests && m->nchunks < PAR_MIN)) {
+		for (unsigned i = 0; i < m->narenas; i++) {
+			walk_fastbins(w, i);
+			walk_bins(w, i);
+		}
+		return;
+	}
+	L = xcalloc(m->narenas, sizeof(*L));
+	for (size_t a = 0; a < m->narenas; a++) {
+		L[a].w = *w;
+		L[a].w.cur = NULL;
+		L[a].w.m = &L[a].m;
+		L[a].w.lists_arena = (int)a;
+		L[a].m.chunks = m->chunks;
+		L[a].m.nchunks = m->nchunks;
+		L[a].m.narenas = m->narenas;
+		L[a].m.arenas = xcalloc(m->narenas, sizeof(*L[a].m.arenas));
+		for (size_t b = 0; b < m->narenas; b++) {
+			L[a].m.arenas[b].addr = m->arenas[b].addr;
+			L[a].m.arenas[b].system_mem = m->arenas[b].system_mem;
+		}
+	}
+	par_run(m->narenas, parts, lists_part, L);
+	for (size_t a = 0; a < m->narenas; a++) {
+		struct list_part *P = &L[a];
+
+		for (size_t f = 0; f < P->w.nforeign; f++)
+			resolve_foreign(&P->w.foreign[f], (unsigned)a, &P->m.problems[P->w.foreign[f].problem]);
+		for (size_t k = 0; k < P->m.nproblems; k++) {
+			struct heap_problem *p = new_problem(m);
+
+			if (p)
+				*p = P->m.problems[k];
+		}
+		m->problems_dropped += P->m.problems_dropped;
+		for (int k = 0; k < CK__N; k++) {
+			m->count[k] += P->m.count[k];
+			m->bytes[k] += P->m.bytes[k];
+			for (size_t b = 0; b < m->narenas; b++) {
+				m->arenas[b].count[k] += P->m.arenas[b].count[k];
+				m->arenas[b].bytes[k] += P->m.arenas[b].bytes[k];
+			}
+		}
+		free(P->w.foreign);
+		free(P->m.problems);
+		free(P->m.arenas);
+	}
+	free(L);
+}
+
 /* Mark c, the chunk at addr (find_chunk's answer), as kind and return it.
  * NULL ends the list walk (with a problem recorded): not a chunk, wrong
  * arena, on another list, or a cycle. */
@@ -1314,6 +1464,10 @@ static struct hs_chunk *
 mark_free(struct walk *w, struct hs_chunk *c, uint64_t addr, enum chunk_kind kind, int arena,
 	  const char *list)
 {
+	if (c && w->lists_arena >= 0 && span_of(w, addr)->arena != (unsigned)w->lists_arena) {
+		defer_foreign(w, c, addr, list);
+		return NULL;
+	}
 	if (!c || c->kind == CK_MMAPPED || c->kind == CK_TOP) {
 		problem(w->m, addr, "%s: entry 0x%lx is not a chunk of any heap", list,
 			(unsigned long)addr);
@@ -1716,7 +1870,7 @@ reserve_chunks(struct walk *w)
 int
 glibc_walk(const struct glibc_target *t, struct heap_model *m, char *why, size_t len)
 {
-	struct walk w = { .t = t, .lay = t->lay, .m = m };
+	struct walk w = { .t = t, .lay = t->lay, .m = m, .lists_arena = -1 };
 	uint64_t nbins = t->lay->tc_small_bins;
 	int64_t fill = -1;
 
@@ -1739,10 +1893,7 @@ glibc_walk(const struct glibc_target *t, struct heap_model *m, char *why, size_t
 	build_pages(&w);
 	free(w.ranges);
 
-	for (unsigned i = 0; i < m->narenas; i++) {
-		walk_fastbins(&w, i);
-		walk_bins(&w, i);
-	}
+	walk_arena_lists(&w);
 	if (t->mp && t->lay->mp_tcache_bins) {
 		uint64_t b;
 

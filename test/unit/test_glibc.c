@@ -637,6 +637,7 @@ keep_result(struct fake *f, struct walk_result *r)
 /* What the split walks of a test did, summed. */
 static struct glibc_split_stats split_sum;
 static unsigned split_full[8]; /* walks cut in exactly n parts, by n */
+static unsigned cross_seen[3]; /* problems of lists leading into another arena, by kind */
 
 /* Walk f in one thread, then cut in 2, 3 and 7 parts (whatever its size);
  * the chunks, problems and unwalked bytes must be the same, entry by entry,
@@ -662,6 +663,11 @@ check_split_walk(struct fake *f)
 	}
 	glibc_walk_split_for_tests = false;
 	par_set_jobs(0);
+	for (size_t k = 0; k < r[0].np; k++) {
+		cross_seen[0] += strstr(r[0].prob[k].what, "belongs to another arena") != NULL;
+		cross_seen[1] += strstr(r[0].prob[k].what, "is already on a") != NULL;
+		cross_seen[2] += strstr(r[0].prob[k].what, "is not a chunk of any heap") != NULL;
+	}
 	for (int v = 1; v < 4; v++) {
 		CHECK_EQ_U64(r[v].n, r[0].n);
 		for (size_t k = 0; k < r[0].n && k < r[v].n; k++)
@@ -774,6 +780,39 @@ build_many_heaps(uint64_t *seed)
 	return f;
 }
 
+/* Free lists that lead into another arena (build_many_heaps' arenas):
+ * what one thread says of such an entry depends on whether that arena's
+ * lists were followed first, which the parallel walk of the lists must
+ * reproduce. */
+static void
+cross_arena_lists(struct fake *f, int how)
+{
+	const struct glibc_layout *lay = f->lay;
+	uint64_t ta = TARENA_HEAP + lay->hi_sizeof, tb = TARENA2_HEAP + lay->hi_sizeof;
+	uint64_t c1 = (ta + lay->ms_size + 15) & ~15ULL, c2 = (tb + lay->ms_size + 15) & ~15ULL;
+
+	switch (how) {
+	case 1: /* a main-heap chunk on arena 1's fastbin and on the main one's */
+		fastbin_push(f, ta, 1, HEAP);
+		fastbin_push(f, ARENA, 1, HEAP);
+		break;
+	case 2: /* an arena 2 chunk on a main-arena bin, then on its own */
+		bin_push(f, ARENA, 17, c2, get(f, c2 + 8) & ~7ULL);
+		bin_push(f, tb, 17, c2, get(f, c2 + 8) & ~7ULL);
+		break;
+	case 3: /* arena 1's top on arena 2's fastbin */
+		fastbin_push(f, tb, 2, get(f, ta + lay->ms_top));
+		break;
+	case 4: /* the mmapped chunk on a bin of arena 1 */
+		bin_push(f, ta, 20, ANON, 0x2000);
+		break;
+	case 5: /* an arena 1 chunk on arena 2's fastbin, then on its own */
+		fastbin_push(f, tb, 1, c1);
+		fastbin_push(f, ta, 1, c1);
+		break;
+	}
+}
+
 /* A main heap and a thread heap of many chunks, then random words of
  * either overwritten: every cut, wherever the corruption falls. */
 UNIT_TEST(glibc_walk_in_parts_is_the_one_thread_walk)
@@ -822,11 +861,13 @@ UNIT_TEST(glibc_walk_in_parts_many_heaps_and_arenas)
 
 	memset(&split_sum, 0, sizeof(split_sum));
 	memset(split_full, 0, sizeof(split_full));
+	memset(cross_seen, 0, sizeof(cross_seen));
 	for (int round = 0; round < 150; round++) {
 		struct fake *f = build_many_heaps(&seed);
 		static const uint64_t heaps[] = { HEAP, TARENA_HEAP + 0x1000, TARENA_HEAP + 0x9000,
 						  TARENA2_HEAP + 0x1000 };
 
+		cross_arena_lists(f, round % 6);
 		for (int k = round % 3; k > 0; k--) {
 			uint64_t at = heaps[lcg(&seed) % 4] + (lcg(&seed) % 0x6000 & ~15ULL);
 
@@ -840,6 +881,9 @@ UNIT_TEST(glibc_walk_in_parts_many_heaps_and_arenas)
 	fprintf(stderr, "  split walks: %u parts, %u cuts inside a heap, %u found wrong; "
 		"full cuts: %u in 2, %u in 3, %u in 7\n", split_sum.parts, split_sum.guessed,
 		split_sum.wrong, split_full[2], split_full[3], split_full[7]);
+	fprintf(stderr, "  lists into another arena: %u 'another arena', %u 'already on', "
+		"%u 'not a chunk'\n", cross_seen[0], cross_seen[1], cross_seen[2]);
+	CHECK(cross_seen[0] > 0 && cross_seen[1] > 0 && cross_seen[2] > 0);
 	CHECK(split_sum.guessed > 100);
 	CHECK(split_sum.wrong > 0);
 	CHECK(split_full[2] > 0 && split_full[3] > 0 && split_full[7] > 0);
