@@ -1386,15 +1386,42 @@ struct list_part {
 	struct heap_model m; /* the chunks shared; its own problems and totals */
 };
 
+/* Arenas taken one at a time by whichever thread is free, the biggest
+ * first (an arena's lists are long as it has chunks, and the main arena of
+ * a threaded program has few). */
+struct list_job {
+	struct list_part *L;
+	size_t *order;
+	size_t n;
+	size_t next; /* atomic */
+};
+
+static int
+by_chunks_desc(const void *a, const void *b, void *arg)
+{
+	const struct heap_model *m = arg;
+	uint64_t x = m->arenas[*(const size_t *)a].count[CK_INUSE];
+	uint64_t y = m->arenas[*(const size_t *)b].count[CK_INUSE];
+
+	if (x != y)
+		return x > y ? -1 : 1;
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
 static void
 lists_part(void *arg, size_t begin, size_t end, unsigned k)
 {
-	struct list_part *L = arg;
+	struct list_job *j = arg;
+	size_t i;
 
+	(void)begin;
+	(void)end;
 	(void)k;
-	for (size_t a = begin; a < end; a++) {
-		walk_fastbins(&L[a].w, (unsigned)a);
-		walk_bins(&L[a].w, (unsigned)a);
+	while ((i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->n) {
+		size_t a = j->order[i];
+
+		walk_fastbins(&j->L[a].w, (unsigned)a);
+		walk_bins(&j->L[a].w, (unsigned)a);
 	}
 }
 
@@ -1404,6 +1431,7 @@ walk_arena_lists(struct walk *w)
 	struct heap_model *m = w->m;
 	unsigned jobs = (unsigned)par_jobs(), parts;
 	struct list_part *L;
+	struct list_job j;
 
 	parts = jobs < m->narenas ? jobs : (unsigned)m->narenas;
 	if (parts < 2 || w->mixed_spans ||
@@ -1429,7 +1457,13 @@ walk_arena_lists(struct walk *w)
 			L[a].m.arenas[b].system_mem = m->arenas[b].system_mem;
 		}
 	}
-	par_run(m->narenas, parts, lists_part, L);
+	j = (struct list_job){ .L = L, .order = xmalloc(m->narenas * sizeof(size_t)),
+			       .n = m->narenas };
+	for (size_t a = 0; a < m->narenas; a++)
+		j.order[a] = a;
+	qsort_r(j.order, m->narenas, sizeof(size_t), by_chunks_desc, m);
+	par_run(parts, parts, lists_part, &j);
+	free(j.order);
 	for (size_t a = 0; a < m->narenas; a++) {
 		struct list_part *P = &L[a];
 
