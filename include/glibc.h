@@ -208,9 +208,19 @@ heap_model_shown(const struct heap_model *m, size_t j)
 	return CHUNK_USER(m->chunks[j].addr) + (m->py_pre ? 16u * m->py_pre[j] : 0);
 }
 
-/* For the tests (HEAPSCAN_TEST_SPLIT, unit tests): walk any heap in two
- * parts on two threads, as a big one is, on any number of CPUs. */
+/* For the tests (HEAPSCAN_TEST_SPLIT, unit tests): walk any heap in
+ * par_jobs() parts (two at least with par_min_for_tests set), cut inside
+ * heaps as a big one is, however small it is. */
 extern bool glibc_walk_split_for_tests;
+/* What the last walk cut in parts did, for the tests: its parts, the cuts
+ * inside a heap (a guessed chunk boundary), and the guesses the join found
+ * wrong (the part before stopped elsewhere: that heap walked again). */
+struct glibc_split_stats {
+	unsigned parts, guessed, wrong;
+};
+extern struct glibc_split_stats glibc_walk_last_split;
+/* HEAPSCAN_TEST_WALK_STATS: each walk says on stderr how it was cut. */
+extern bool glibc_walk_stats_for_tests;
 
 /* Walk everything.  Returns 0, or -1 with a cause in why when the image does
  * not hold a usable main_arena (nothing was walked). */

@@ -263,10 +263,12 @@ read_test_hooks(struct options *o)
 		o->scan.test_code_wrong = true;
 	if (getenv("HEAPSCAN_TEST_LOCATE_MS"))
 		o->scan.test_locate_ms = true;
-	if (getenv("HEAPSCAN_TEST_SPLIT")) { /* two threads however small the heap */
+	if (getenv("HEAPSCAN_TEST_SPLIT")) { /* --jobs parts however small the heap */
 		glibc_walk_split_for_tests = true;
 		par_min_for_tests = 2;
 	}
+	if (getenv("HEAPSCAN_TEST_WALK_STATS"))
+		glibc_walk_stats_for_tests = true;
 }
 
 /* The option getopt did not take, as the user typed it. */

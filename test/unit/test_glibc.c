@@ -11,6 +11,7 @@
 
 #include "glibc.h"
 #include "image.h"
+#include "par.h"
 #include "unit.h"
 
 #define LIBC 0x7f0000000000ULL
@@ -19,6 +20,7 @@
 #define HEAP 0x555500000000ULL
 #define HEAPLEN 0x10000ULL
 #define TARENA_HEAP 0x7e0004000000ULL /* 64 MiB aligned */
+#define TARENA2_HEAP 0x7e0008000000ULL /* a second thread arena (t2) */
 #define ANON 0x7d0000000000ULL
 
 struct fake {
@@ -26,6 +28,8 @@ struct fake {
 	unsigned char heap[HEAPLEN];
 	unsigned char theap[0x10000];
 	unsigned char anon[0x3000];
+	unsigned char theap2[0x10000];
+	bool t2;       /* theap2 is in the image */
 	uint64_t p;    /* next chunk address in [heap] while building */
 	uint64_t tp;   /* same in the thread heap */
 	struct image img;
@@ -46,6 +50,8 @@ at(struct fake *f, uint64_t a)
 		return f->theap + (a - TARENA_HEAP);
 	if (a >= ANON && a < ANON + sizeof(f->anon))
 		return f->anon + (a - ANON);
+	if (a >= TARENA2_HEAP && a < TARENA2_HEAP + sizeof(f->theap2))
+		return f->theap2 + (a - TARENA2_HEAP);
 	abort();
 }
 
@@ -175,6 +181,28 @@ bin_push(struct fake *f, uint64_t arena, int i, uint64_t c, uint64_t size)
 	put(f, c + size, size);
 }
 
+/* The totals the walk kept as it went are heap_model_tally's. */
+static void
+check_totals(struct heap_model *m)
+{
+	uint64_t count[CK__N], bytes[CK__N], ac[4][CK__N], ab[4][CK__N];
+	size_t na = m->narenas < 4 ? m->narenas : 4;
+
+	memcpy(count, m->count, sizeof(count));
+	memcpy(bytes, m->bytes, sizeof(bytes));
+	for (size_t a = 0; a < na; a++) {
+		memcpy(ac[a], m->arenas[a].count, sizeof(ac[a]));
+		memcpy(ab[a], m->arenas[a].bytes, sizeof(ab[a]));
+	}
+	heap_model_tally(m);
+	CHECK(!memcmp(count, m->count, sizeof(count)));
+	CHECK(!memcmp(bytes, m->bytes, sizeof(bytes)));
+	for (size_t a = 0; a < na; a++) {
+		CHECK(!memcmp(ac[a], m->arenas[a].count, sizeof(ac[a])));
+		CHECK(!memcmp(ab[a], m->arenas[a].bytes, sizeof(ab[a])));
+	}
+}
+
 static int
 walk(struct fake *f)
 {
@@ -186,9 +214,14 @@ walk(struct fake *f)
 	image_add_copy(&f->img, HEAP, f->heap, HEAPLEN, 3, "[heap]");
 	image_add_copy(&f->img, TARENA_HEAP, f->theap, sizeof(f->theap), 3, "");
 	image_add_copy(&f->img, ANON, f->anon, sizeof(f->anon), 3, "");
+	if (f->t2)
+		image_add_copy(&f->img, TARENA2_HEAP, f->theap2, sizeof(f->theap2), 3, "");
 	t = (struct glibc_target){ .img = &f->img, .lay = f->lay, .main_arena = ARENA, .mp = MP,
 				   .threads = f->th, .nthreads = f->nth };
-	return glibc_walk(&t, &f->m, why, sizeof(why));
+	if (glibc_walk(&t, &f->m, why, sizeof(why)) < 0)
+		return -1;
+	check_totals(&f->m);
+	return 0;
 }
 
 static void
@@ -601,32 +634,62 @@ keep_result(struct fake *f, struct walk_result *r)
 	image_free(&f->img);
 }
 
-/* Walk f in one thread, then cut in two parts (whatever its size); the
- * chunks, problems and unwalked bytes must be the same, in the same order. */
+/* What the split walks of a test did, summed. */
+static struct glibc_split_stats split_sum;
+static unsigned split_full[8]; /* walks cut in exactly n parts, by n */
+static unsigned cross_seen[3]; /* problems of lists leading into another arena, by kind */
+
+/* Walk f in one thread, then cut in 2, 3 and 7 parts (whatever its size);
+ * the chunks, problems and unwalked bytes must be the same, entry by entry,
+ * in the same order. */
 static void
 check_split_walk(struct fake *f)
 {
-	struct walk_result r[2];
+	static const int jobs[] = { 1, 2, 3, 7 };
+	struct walk_result r[4];
 
-	for (int split = 0; split < 2; split++) {
-		glibc_walk_split_for_tests = split;
+	for (int v = 0; v < 4; v++) {
+		par_set_jobs(jobs[v]);
+		glibc_walk_split_for_tests = v > 0;
 		CHECK(walk(f) == 0);
-		keep_result(f, &r[split]);
+		if (v) {
+			split_sum.parts += glibc_walk_last_split.parts;
+			split_sum.guessed += glibc_walk_last_split.guessed;
+			split_sum.wrong += glibc_walk_last_split.wrong;
+			if (glibc_walk_last_split.parts == (unsigned)jobs[v])
+				split_full[jobs[v]]++;
+		}
+		keep_result(f, &r[v]);
 	}
 	glibc_walk_split_for_tests = false;
-	CHECK_EQ_U64(r[1].n, r[0].n);
-	CHECK(r[0].n == r[1].n && !memcmp(r[0].ch, r[1].ch, r[0].n * sizeof(*r[0].ch)));
-	CHECK_EQ_U64(r[1].np, r[0].np);
-	CHECK_EQ_U64(r[1].dropped, r[0].dropped);
-	for (size_t k = 0; k < r[0].np && k < r[1].np; k++) {
-		CHECK(r[0].prob[k].addr == r[1].prob[k].addr);
-		CHECK(!strcmp(r[0].prob[k].what, r[1].prob[k].what));
+	par_set_jobs(0);
+	for (size_t k = 0; k < r[0].np; k++) {
+		cross_seen[0] += strstr(r[0].prob[k].what, "belongs to another arena") != NULL;
+		cross_seen[1] += strstr(r[0].prob[k].what, "is already on a") != NULL;
+		cross_seen[2] += strstr(r[0].prob[k].what, "is not a chunk of any heap") != NULL;
 	}
-	for (size_t a = 0; a < 4; a++)
-		CHECK(r[0].unaccounted[a] == r[1].unaccounted[a]);
-	for (int k = 0; k < 2; k++) {
-		free(r[k].ch);
-		free(r[k].prob);
+	for (int v = 1; v < 4; v++) {
+		CHECK_EQ_U64(r[v].n, r[0].n);
+		for (size_t k = 0; k < r[0].n && k < r[v].n; k++)
+			if (memcmp(&r[0].ch[k], &r[v].ch[k], sizeof(r[0].ch[k]))) {
+				fprintf(stderr, "  %d parts: chunk %zu at 0x%lx, one thread 0x%lx\n",
+					jobs[v], k, (unsigned long)r[v].ch[k].addr,
+					(unsigned long)r[0].ch[k].addr);
+				CHECK(!"the same chunk entry");
+				break;
+			}
+		CHECK_EQ_U64(r[v].np, r[0].np);
+		CHECK_EQ_U64(r[v].dropped, r[0].dropped);
+		for (size_t k = 0; k < r[0].np && k < r[v].np; k++) {
+			CHECK(r[0].prob[k].addr == r[v].prob[k].addr);
+			CHECK(!strcmp(r[0].prob[k].what, r[v].prob[k].what));
+		}
+		for (size_t a = 0; a < 4; a++)
+			CHECK(r[0].unaccounted[a] == r[v].unaccounted[a]);
+	}
+	for (int v = 0; v < 4; v++) {
+		free(r[v].ch);
+		free(r[v].prob);
 	}
 }
 
@@ -637,9 +700,122 @@ lcg(uint64_t *seed)
 	return *seed >> 33;
 }
 
+/* Chunks of random sizes from c to end, the last one sized to end there;
+ * now and then one whose PREV_INUSE is clear, with the prev_size glibc
+ * would have written or with a wrong one. */
+static void
+random_chunks(struct fake *f, uint64_t c, uint64_t end, uint64_t flags, uint64_t *seed)
+{
+	uint64_t before = 0;
+
+	while (c < end) {
+		uint64_t size = 0x20 + 0x10 * (lcg(seed) % 12), bits = flags | 1;
+
+		if (end - c < size + 0x20)
+			size = end - c;
+		if (before && lcg(seed) % 23 == 0) {
+			bits &= ~1ULL;
+			put(f, c, lcg(seed) % 2 ? before : before + 0x10);
+		}
+		put(f, c + 8, size | bits);
+		before = size;
+		c += size;
+	}
+}
+
+/* Three arenas, four heaps, an mmapped chunk: the main heap; arena 1 in
+ * two heaps of 32 KiB (mp_.hp_pagesize 8 KiB: heap_max 32 KiB), the first
+ * retired with a fencepost, the second holding top; arena 2 in one heap of
+ * 32 KiB; random chunks in all, a few fastbin entries. */
+static struct fake *
+build_many_heaps(uint64_t *seed)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+	const struct glibc_layout *lay;
+	uint64_t ta, tb, h2 = TARENA_HEAP + 0x8000, c, top, mm;
+
+	fake_init(f);
+	lay = f->lay;
+	f->t2 = true;
+	put(f, MP + lay->mp_hp_pagesize, 0x2000);
+	random_chunks(f, HEAP, HEAP + HEAPLEN - 0x1000, 0, seed);
+	set_top(f, ARENA, HEAP + HEAPLEN - 0x1000, HEAP + HEAPLEN);
+	/* arena 1: heap 1 (retired) at TARENA_HEAP, heap 2 at h2 */
+	ta = TARENA_HEAP + lay->hi_sizeof;
+	tb = TARENA2_HEAP + lay->hi_sizeof;
+	init_arena(f, ta, tb);
+	init_arena(f, tb, ARENA);
+	put(f, ARENA + lay->ms_next, ta);
+	put(f, TARENA_HEAP + lay->hi_ar_ptr, ta);
+	put(f, TARENA_HEAP + lay->hi_size, 0x8000);
+	c = (ta + lay->ms_size + 15) & ~15ULL;
+	random_chunks(f, c, h2 - 32, 4, seed);
+	put(f, h2 - 32 + 8, 0x10 | 1);
+	put(f, h2 - 16 + 8, 0 | 1);
+	put(f, h2 + lay->hi_ar_ptr, ta);
+	put(f, h2 + lay->hi_prev, TARENA_HEAP);
+	put(f, h2 + lay->hi_size, 0x8000);
+	top = TARENA_HEAP + 0x10000 - 0x800;
+	random_chunks(f, h2 + lay->hi_sizeof, top, 4, seed);
+	set_top(f, ta, top, TARENA_HEAP + 0x10000);
+	/* arena 2: one heap of 32 KiB (the rest of theap2 is no heap) */
+	put(f, TARENA2_HEAP + lay->hi_ar_ptr, tb);
+	put(f, TARENA2_HEAP + lay->hi_size, 0x8000);
+	c = (tb + lay->ms_size + 15) & ~15ULL;
+	top = TARENA2_HEAP + 0x8000 - 0x800;
+	random_chunks(f, c, top, 4, seed);
+	set_top(f, tb, top, TARENA2_HEAP + 0x8000);
+	/* an mmapped chunk of two pages */
+	mm = ANON;
+	put(f, mm + 8, 0x2000 | 2);
+	/* free lists: a few chunks of the main heap and arena 2 */
+	for (int k = 0; k < 3; k++) {
+		uint64_t p = HEAP;
+
+		for (uint64_t n = lcg(seed) % 200; n > 0; n--)
+			p += get(f, p + 8) & ~7ULL;
+		if ((get(f, p + 8) & ~7ULL) == 0x30)
+			fastbin_push(f, ARENA, 1, p);
+	}
+	return f;
+}
+
+/* Free lists that lead into another arena (build_many_heaps' arenas):
+ * what one thread says of such an entry depends on whether that arena's
+ * lists were followed first, which the parallel walk of the lists must
+ * reproduce. */
+static void
+cross_arena_lists(struct fake *f, int how)
+{
+	const struct glibc_layout *lay = f->lay;
+	uint64_t ta = TARENA_HEAP + lay->hi_sizeof, tb = TARENA2_HEAP + lay->hi_sizeof;
+	uint64_t c1 = (ta + lay->ms_size + 15) & ~15ULL, c2 = (tb + lay->ms_size + 15) & ~15ULL;
+
+	switch (how) {
+	case 1: /* a main-heap chunk on arena 1's fastbin and on the main one's */
+		fastbin_push(f, ta, 1, HEAP);
+		fastbin_push(f, ARENA, 1, HEAP);
+		break;
+	case 2: /* an arena 2 chunk on a main-arena bin, then on its own */
+		bin_push(f, ARENA, 17, c2, get(f, c2 + 8) & ~7ULL);
+		bin_push(f, tb, 17, c2, get(f, c2 + 8) & ~7ULL);
+		break;
+	case 3: /* arena 1's top on arena 2's fastbin */
+		fastbin_push(f, tb, 2, get(f, ta + lay->ms_top));
+		break;
+	case 4: /* the mmapped chunk on a bin of arena 1 */
+		bin_push(f, ta, 20, ANON, 0x2000);
+		break;
+	case 5: /* an arena 1 chunk on arena 2's fastbin, then on its own */
+		fastbin_push(f, tb, 1, c1);
+		fastbin_push(f, ta, 1, c1);
+		break;
+	}
+}
+
 /* A main heap and a thread heap of many chunks, then random words of
  * either overwritten: every cut, wherever the corruption falls. */
-UNIT_TEST(glibc_walk_in_two_parts_is_the_one_thread_walk)
+UNIT_TEST(glibc_walk_in_parts_is_the_one_thread_walk)
 {
 	uint64_t seed = 0xfeedbeef;
 
@@ -675,7 +851,45 @@ UNIT_TEST(glibc_walk_in_two_parts_is_the_one_thread_walk)
 	}
 }
 
-UNIT_TEST(glibc_walk_in_two_parts_fixed_heaps)
+/* Three arenas and four heaps cut in 2, 3 and 7 parts, with a corrupt
+ * chunk header in one heap in most rounds (its problem, the unwalked rest
+ * and the problems after it must come in the one-thread walk's order); the
+ * cuts must fall inside heaps, and some guesses must be found wrong. */
+UNIT_TEST(glibc_walk_in_parts_many_heaps_and_arenas)
+{
+	uint64_t seed = 0xc0ffee;
+
+	memset(&split_sum, 0, sizeof(split_sum));
+	memset(split_full, 0, sizeof(split_full));
+	memset(cross_seen, 0, sizeof(cross_seen));
+	for (int round = 0; round < 150; round++) {
+		struct fake *f = build_many_heaps(&seed);
+		static const uint64_t heaps[] = { HEAP, TARENA_HEAP + 0x1000, TARENA_HEAP + 0x9000,
+						  TARENA2_HEAP + 0x1000 };
+
+		cross_arena_lists(f, round % 6);
+		for (int k = round % 3; k > 0; k--) {
+			uint64_t at = heaps[lcg(&seed) % 4] + (lcg(&seed) % 0x6000 & ~15ULL);
+
+			/* a header: an impossible size, or a plausible one that
+			 * runs the walk off the chain */
+			put(f, at + 8, lcg(&seed) % 2 ? 0x7 : (0x20 + 0x10 * (lcg(&seed) % 40)) | 1);
+		}
+		check_split_walk(f);
+		free(f);
+	}
+	fprintf(stderr, "  split walks: %u parts, %u cuts inside a heap, %u found wrong; "
+		"full cuts: %u in 2, %u in 3, %u in 7\n", split_sum.parts, split_sum.guessed,
+		split_sum.wrong, split_full[2], split_full[3], split_full[7]);
+	fprintf(stderr, "  lists into another arena: %u 'another arena', %u 'already on', "
+		"%u 'not a chunk'\n", cross_seen[0], cross_seen[1], cross_seen[2]);
+	CHECK(cross_seen[0] > 0 && cross_seen[1] > 0 && cross_seen[2] > 0);
+	CHECK(split_sum.guessed > 100);
+	CHECK(split_sum.wrong > 0);
+	CHECK(split_full[2] > 0 && split_full[3] > 0 && split_full[7] > 0);
+}
+
+UNIT_TEST(glibc_walk_in_parts_fixed_heaps)
 {
 	struct fake *f = build_all_kinds();
 
