@@ -844,7 +844,8 @@ from_file(const struct options *o)
 
 /* Test hook HEAPSCAN_TEST_PAGER_STATS: how the windows went, on stderr, so a
  * test can tell that a bounded scan did read in many windows, within its
- * budget. */
+ * budget, and that windows and the tables charged beside them (the most
+ * at once: total) stayed within it too. */
 static void
 pager_report(const struct scan *s)
 {
@@ -853,10 +854,13 @@ pager_report(const struct scan *s)
 	if (!s->img.pager || !getenv("HEAPSCAN_TEST_PAGER_STATS"))
 		return;
 	pager_get_stats(s->img.pager, &st);
-	error_msg("pager: budget %llu window %llu faults %llu read %llu peak %llu unread %llu",
+	error_msg("pager: budget %llu window %llu faults %llu read %llu peak %llu unread %llu "
+		  "floor %llu tables %llu total %llu dropped %llu chunks %zu",
 		  (unsigned long long)st.budget, (unsigned long long)st.window,
 		  (unsigned long long)st.faults, (unsigned long long)st.bytes_read,
-		  (unsigned long long)st.peak, (unsigned long long)st.unread);
+		  (unsigned long long)st.peak, (unsigned long long)st.unread,
+		  (unsigned long long)st.floor, (unsigned long long)st.tables,
+		  (unsigned long long)st.total, (unsigned long long)st.dropped, s->heap.nchunks);
 }
 
 int
