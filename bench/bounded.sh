@@ -16,9 +16,12 @@
 #   leaks    heapscan --leaks --json: wall, peak RSS
 # (the stop window as heapscan's own pause_ms, and as bench/stopwatch's poller
 # sees it: the poller needs a free CPU) and checks that the two modes say the same (the --json summary less its
-# timings, the --vtables lines, the --leaks counts).  Beside them: the median
-# time of a plain fork() of a process that built the same heap (the floor of
-# the fork's stop window; bench/cow.sh's forktime).  BOUNDED_WHOLE=0 skips
+# timings, the --vtables lines, the --leaks counts).  Beside them, in every
+# run (interleaved, so that the machine's load weighs on both alike): the
+# median time of 5 plain fork()s of a process that built the same heap (the
+# floor of the fork's stop window; bench/cow.sh's forktime); the table has
+# the median over the runs and the load average at the start and at the
+# end.  BOUNDED_WHOLE=0 skips
 # the whole mode (when the machine has no room for the copy).
 # Prints a table of medians and puts it in bench/results.md, between the
 # "bounded" markers (kept by bench.sh, which rewrites the part above).
@@ -34,6 +37,7 @@ BB=build/bench
 for t in ./heapscan $BB/stopwatch; do
 	[ -x "$t" ] || { echo "bounded: $t is not built (run make bench)" >&2; exit 1; }
 done
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 W=$(mktemp -d "${TMPDIR:-/tmp}/heapscan-bounded.XXXXXX")
 cp ./heapscan "$W/heapscan"
 HS=$W/heapscan
@@ -66,7 +70,6 @@ declare -A R
 run_size() {
 	local n=$1 i mode opts max same=yes
 	rm -f "$W"/*.sw "$W"/*.vals "$W/ready"
-	R[$n,fork]=$("$W/forktime" "$n" "$THREADS" 5)
 	"$W/gen" "$W/ready" "$n" "$THREADS" 1000 & gen=$!
 	for _ in $(seq 6000); do [ -e "$W/ready" ] && break; sleep 0.1; done
 	[ -e "$W/ready" ] || { echo "bounded: gen of $n chunks did not start" >&2; exit 1; }
@@ -79,6 +82,7 @@ print(s["copied_bytes"], s["in_use_chunks"] + s["free_chunks"] + s["mmapped_chun
 	echo "== $n chunks: gen pid $gen, $((copied >> 20)) MiB, --max-memory $max" >&2
 	for i in $(seq "$RUNS"); do
 		echo "   run $i/$RUNS" >&2
+		"$W/forktime" "$n" "$THREADS" 5 >>"$W/fork.vals"
 		for mode in whole bounded; do
 			[ $mode = whole ] && [ "$WHOLE" = 0 ] && continue
 			opts=(--cow)
@@ -97,6 +101,7 @@ print(s["copied_bytes"], s["in_use_chunks"] + s["free_chunks"] + s["mmapped_chun
 		fi
 	done
 	R[$n,same]=$([ "$WHOLE" = 0 ] && echo "not compared" || echo $same)
+	R[$n,fork]=$(median <"$W/fork.vals")
 	for mode in whole bounded; do
 		for k in report vtables leaks; do
 			R[$n,$mode.$k.wall]=$(med "$W/$mode.$k.sw" wall_ms)
@@ -148,7 +153,7 @@ table() {
 		echo "$(fmt "${R[$n,whole.pause]}" 1)&nbsp;/&nbsp;$(fmt "${R[$n,bounded.pause]}" 1)"; done)
 	row "stop window seen from outside (poller), ms: whole (--cow) / bounded" $(for n in $SIZES; do
 		echo "$(fmt "${R[$n,whole.stop]}" 1)&nbsp;/&nbsp;$(fmt "${R[$n,bounded.stop]}" 1)"; done)
-	row "plain fork() of the same heap, ms" $(for n in $SIZES; do fmt "${R[$n,fork]}" 1; done)
+	row "plain fork() of the same heap (median of 5, in each run), ms" $(for n in $SIZES; do fmt "${R[$n,fork]}" 1; done)
 	row "**bounded pause_ms ÷ plain fork** (target ≤ 1.5)" $(for n in $SIZES; do
 		ratio "${R[$n,bounded.pause]}" "${R[$n,fork]}"; done)
 	[ -n "$FAILED" ] && row "failed runs" "$FAILED"
@@ -160,7 +165,7 @@ table() {
 	echo "## Bounded mode (--max-memory), bench/bounded.sh"
 	echo
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs, $(free -g | awk '/^Mem:/ {print $2}') GiB;" \
-		"load at end $(cut -d' ' -f1-3 /proc/loadavg); heapscan $(git rev-parse --short HEAD 2>/dev/null)"
+		"load at start $LOAD0, at end $(cut -d' ' -f1-3 /proc/loadavg); heapscan $(git rev-parse --short HEAD 2>/dev/null)"
 	echo "- workload: bench/gen.c, $THREADS threads, awake (wakes every ms); whole = \`--cow\` (a copy of"
 	echo "  the fork), bounded = \`--max-memory\` (windows of the fork, pager.h)"
 	echo
