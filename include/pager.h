@@ -39,6 +39,7 @@ struct pager_stats {
 	uint64_t tables;     /* most bytes charged at once (mem_charged) */
 	uint64_t total;      /* most bytes of windows + charged at once */
 	uint64_t dropped;    /* windows dropped to make room for a table */
+	uint64_t held;       /* bytes of windows in place now */
 };
 
 /* 0 when a pager can be had here, else -1 with the cause in why. */

@@ -403,6 +403,7 @@ pager_get_stats(struct pager *pg, struct pager_stats *st)
 {
 	pthread_mutex_lock(&pg->lock);
 	*st = pg->st;
+	st->held = pg->held;
 	pthread_mutex_unlock(&pg->lock);
 }
 
