@@ -300,12 +300,14 @@ serve(struct pager *pg, uint64_t addr)
 
 	if (w >= pg->nwin)
 		return;
-	if (pg->in_place[w]) { /* only this thread puts windows in place */
+	/* held through the read too: a trim waits for one window at most */
+	pthread_mutex_lock(&pg->lock);
+	if (pg->in_place[w]) {
 		wake(pg, w);
+		pthread_mutex_unlock(&pg->lock);
 		return;
 	}
 	len = fill_bounce(pg, w);
-	pthread_mutex_lock(&pg->lock);
 	room = room_for_windows(pg);
 	while (pg->rcount && pg->held + len > room)
 		evict_oldest(pg);
