@@ -14,11 +14,17 @@
 #            stop window seen from outside
 #   vtables  heapscan --vtables: wall, peak RSS
 #   leaks    heapscan --leaks --json: wall, peak RSS
+#   stop     heapscan --json again, without the poller: its pause_ms (the
+#            poller takes one of the two CPUs, and the fork it stops for is
+#            timed without one)
 # (the stop window as heapscan's own pause_ms, and as bench/stopwatch's poller
 # sees it: the poller needs a free CPU) and checks that the two modes say the same (the --json summary less its
-# timings, the --vtables lines, the --leaks counts).  Beside them: the median
-# time of a plain fork() of a process that built the same heap (the floor of
-# the fork's stop window; bench/cow.sh's forktime).  BOUNDED_WHOLE=0 skips
+# timings, the --vtables lines, the --leaks counts).  Beside them, in every
+# run (interleaved, so that the machine's load weighs on both alike): the
+# median time of 5 plain fork()s of a process that built the same heap (the
+# floor of the fork's stop window; bench/cow.sh's forktime); the table has
+# the median over the runs and the load average at the start and at the
+# end.  BOUNDED_WHOLE=0 skips
 # the whole mode (when the machine has no room for the copy).
 # Prints a table of medians and puts it in bench/results.md, between the
 # "bounded" markers (kept by bench.sh, which rewrites the part above).
@@ -34,6 +40,7 @@ BB=build/bench
 for t in ./heapscan $BB/stopwatch; do
 	[ -x "$t" ] || { echo "bounded: $t is not built (run make bench)" >&2; exit 1; }
 done
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 W=$(mktemp -d "${TMPDIR:-/tmp}/heapscan-bounded.XXXXXX")
 cp ./heapscan "$W/heapscan"
 HS=$W/heapscan
@@ -66,7 +73,6 @@ declare -A R
 run_size() {
 	local n=$1 i mode opts max same=yes
 	rm -f "$W"/*.sw "$W"/*.vals "$W/ready"
-	R[$n,fork]=$("$W/forktime" "$n" "$THREADS" 5)
 	"$W/gen" "$W/ready" "$n" "$THREADS" 1000 & gen=$!
 	for _ in $(seq 6000); do [ -e "$W/ready" ] && break; sleep 0.1; done
 	[ -e "$W/ready" ] || { echo "bounded: gen of $n chunks did not start" >&2; exit 1; }
@@ -79,6 +85,7 @@ print(s["copied_bytes"], s["in_use_chunks"] + s["free_chunks"] + s["mmapped_chun
 	echo "== $n chunks: gen pid $gen, $((copied >> 20)) MiB, --max-memory $max" >&2
 	for i in $(seq "$RUNS"); do
 		echo "   run $i/$RUNS" >&2
+		"$W/forktime" "$n" "$THREADS" 5 >>"$W/fork.vals"
 		for mode in whole bounded; do
 			[ $mode = whole ] && [ "$WHOLE" = 0 ] && continue
 			opts=(--cow)
@@ -86,6 +93,9 @@ print(s["copied_bytes"], s["in_use_chunks"] + s["free_chunks"] + s["mmapped_chun
 			sw $mode.report -p "$gen" -- "$HS" "${opts[@]}" --json "$gen" &&
 				python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["summary"]["pause_ms"])' \
 					"$W/$mode.report.out" >>"$W/$mode.pause.vals" || true
+			"$HS" "${opts[@]}" --json "$gen" 2>/dev/null |
+				python3 -c 'import json, sys; print(json.load(sys.stdin)["summary"]["pause_ms"])' \
+					>>"$W/$mode.pausenp.vals" || true
 			sw $mode.vtables -- "$HS" "${opts[@]}" --vtables "$gen" || true
 			sw $mode.leaks -- "$HS" "${opts[@]}" --leaks --json "$gen" || true
 		done
@@ -97,6 +107,7 @@ print(s["copied_bytes"], s["in_use_chunks"] + s["free_chunks"] + s["mmapped_chun
 		fi
 	done
 	R[$n,same]=$([ "$WHOLE" = 0 ] && echo "not compared" || echo $same)
+	R[$n,fork]=$(median <"$W/fork.vals")
 	for mode in whole bounded; do
 		for k in report vtables leaks; do
 			R[$n,$mode.$k.wall]=$(med "$W/$mode.$k.sw" wall_ms)
@@ -104,6 +115,7 @@ print(s["copied_bytes"], s["in_use_chunks"] + s["free_chunks"] + s["mmapped_chun
 		done
 		R[$n,$mode.stop]=$(med "$W/$mode.report.sw" stop_ms)
 		R[$n,$mode.pause]=$([ -f "$W/$mode.pause.vals" ] && median <"$W/$mode.pause.vals" || echo "")
+		R[$n,$mode.pausenp]=$([ -f "$W/$mode.pausenp.vals" ] && median <"$W/$mode.pausenp.vals" || echo "")
 	done
 	kill "$gen"; wait "$gen" 2>/dev/null || true; gen=
 }
@@ -144,12 +156,16 @@ table() {
 		ratio "$(mib "${R[$n,bounded.leaks.rss]}")" "$(bound "$n")"; done)
 	row "bounded: (RSS - SIZE) ÷ chunks, bytes (report / --leaks)" $(for n in $SIZES; do
 		echo "$(per_chunk "${R[$n,bounded.report.rss]}" "$n")&nbsp;/&nbsp;$(per_chunk "${R[$n,bounded.leaks.rss]}" "$n")"; done)
-	row "stop window (heapscan's pause_ms), ms: whole (--cow) / bounded" $(for n in $SIZES; do
+	row "stop window (heapscan's pause_ms, poller running), ms: whole (--cow) / bounded" $(for n in $SIZES; do
 		echo "$(fmt "${R[$n,whole.pause]}" 1)&nbsp;/&nbsp;$(fmt "${R[$n,bounded.pause]}" 1)"; done)
+	row "stop window (heapscan's pause_ms, no poller), ms: whole (--cow) / bounded" $(for n in $SIZES; do
+		echo "$(fmt "${R[$n,whole.pausenp]}" 1)&nbsp;/&nbsp;$(fmt "${R[$n,bounded.pausenp]}" 1)"; done)
 	row "stop window seen from outside (poller), ms: whole (--cow) / bounded" $(for n in $SIZES; do
 		echo "$(fmt "${R[$n,whole.stop]}" 1)&nbsp;/&nbsp;$(fmt "${R[$n,bounded.stop]}" 1)"; done)
-	row "plain fork() of the same heap, ms" $(for n in $SIZES; do fmt "${R[$n,fork]}" 1; done)
-	row "**bounded pause_ms ÷ plain fork** (target ≤ 1.5)" $(for n in $SIZES; do
+	row "plain fork() of the same heap (median of 5, in each run), ms" $(for n in $SIZES; do fmt "${R[$n,fork]}" 1; done)
+	row "**bounded pause_ms (no poller) ÷ plain fork** (target ≤ 1.5; both unpolled)" $(for n in $SIZES; do
+		ratio "${R[$n,bounded.pausenp]}" "${R[$n,fork]}"; done)
+	row "bounded pause_ms (poller running) ÷ plain fork" $(for n in $SIZES; do
 		ratio "${R[$n,bounded.pause]}" "${R[$n,fork]}"; done)
 	[ -n "$FAILED" ] && row "failed runs" "$FAILED"
 	return 0
@@ -160,7 +176,7 @@ table() {
 	echo "## Bounded mode (--max-memory), bench/bounded.sh"
 	echo
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs, $(free -g | awk '/^Mem:/ {print $2}') GiB;" \
-		"load at end $(cut -d' ' -f1-3 /proc/loadavg); heapscan $(git rev-parse --short HEAD 2>/dev/null)"
+		"load at start $LOAD0, at end $(cut -d' ' -f1-3 /proc/loadavg); heapscan $(git rev-parse --short HEAD 2>/dev/null)"
 	echo "- workload: bench/gen.c, $THREADS threads, awake (wakes every ms); whole = \`--cow\` (a copy of"
 	echo "  the fork), bounded = \`--max-memory\` (windows of the fork, pager.h)"
 	echo

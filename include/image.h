@@ -75,7 +75,10 @@ int mem_populate(void *p, size_t len);
  * mapping each, transparent huge pages.  bigmem_alloc and bigmem_grow
  * return zeroed memory, populated up front; bigmem_reserve only reserves
  * (pages fault in, 2 MiB at a time, when first written).  Die when out of
- * memory.  Free only with bigmem_free (NULL is fine). */
+ * memory.  Free only with bigmem_free (NULL is fine).  What bigmem_alloc
+ * and bigmem_grow add is charged (xmalloc.h mem_charge) until freed, so a
+ * bounded scan's pager makes room for it; a reserved block is not (it is
+ * for the chunk list, left out of the budget). */
 #define BIGMEM_HDR 64 /* bytes before each block: its mapping's length */
 void *bigmem_alloc(size_t nmemb, size_t size);
 void *bigmem_grow(void *p, size_t nmemb, size_t size);

@@ -31,7 +31,9 @@ int memguard_budget(struct mem_budget *b);
 uint64_t memguard_need(uint64_t copy_bytes);
 
 /* Peak memory of a scan that reads COPY_BYTES in windows of at most BUDGET
- * (--max-memory): the windows, the same tables, 64 MiB for the rest. */
+ * (--max-memory): the budget (shared by the windows and the tables over the
+ * chunks, or the tables when they pass it), the chunk list, 16 MiB for the
+ * rest. */
 uint64_t memguard_need_bounded(uint64_t copy_bytes, uint64_t budget);
 
 /* For process PID: EXIT_OK, or EXIT_MEMORY after the one-line refusal.

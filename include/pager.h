@@ -7,7 +7,10 @@
  * faults, and the pager's thread reads that window from the source (the
  * frozen fork's /proc/PID/mem, a core file) and puts it in place.  When the
  * windows in place would pass the budget, the oldest is dropped
- * (MADV_DONTNEED) and faults in again if it is read again.
+ * (MADV_DONTNEED) and faults in again if it is read again.  The budget is
+ * shared with the analyses' big tables (xmalloc.h mem_charge): windows are
+ * dropped to make room for a table as it is made, down to a floor of a few
+ * windows, so that windows and tables together stay within it.
  *
  * The analyses see ordinary region data: pointers into it stay valid for as
  * long as the image lives, only the bytes behind them come and go.  That is
@@ -32,6 +35,11 @@ struct pager_stats {
 	uint64_t bytes_read; /* from the source */
 	uint64_t peak;       /* most bytes of windows in place at once */
 	uint64_t unread;     /* bytes the source refused (left zero) */
+	uint64_t floor;      /* bytes of windows kept however much is charged */
+	uint64_t tables;     /* most bytes charged at once (mem_charged) */
+	uint64_t total;      /* most bytes of windows + charged at once */
+	uint64_t dropped;    /* windows dropped to make room for a table */
+	uint64_t held;       /* bytes of windows in place now */
 };
 
 /* 0 when a pager can be had here, else -1 with the cause in why. */
@@ -49,7 +57,7 @@ unsigned char *pager_add(struct pager *pg, uint64_t len, uint64_t off, uint64_t 
 /* Start serving faults: 0, or -1 with the cause in why. */
 int pager_start(struct pager *pg, char *why, size_t whylen);
 
-void pager_get_stats(const struct pager *pg, struct pager_stats *st);
+void pager_get_stats(struct pager *pg, struct pager_stats *st);
 
 /* Stop the thread, drop the mapping, close the source. NULL is fine. */
 void pager_free(struct pager *pg);

@@ -82,6 +82,7 @@ struct reach {
 	size_t nroots, roots_cap;
 	/* private: the lookup from an address to its chunk */
 	struct reach_index *index;
+	size_t charged;      /* bytes of the per-chunk arrays (xmalloc.h mem_charge) */
 };
 
 #define REACH_PARENT_ROOT UINT32_MAX

@@ -170,6 +170,16 @@ big_len(size_t nmemb, size_t size)
 	return map < HUGE_SZ ? (map + 4095) & ~(size_t)4095 : (map + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
 }
 
+/* In front of a block: its mapping's length, and how much of it is charged
+ * (xmalloc.h mem_charge): all of a table's, none of a reserved chunk
+ * list's, which is the 16 bytes a chunk a bounded scan's budget leaves out. */
+static void
+big_set_header(unsigned char *p, size_t map, size_t charged)
+{
+	memcpy(p, &map, sizeof(map));
+	memcpy(p + sizeof(map), &charged, sizeof(charged));
+}
+
 #define POPULATE_SPLIT ((size_t)32 << 20) /* bytes: less, one thread */
 
 struct populate_job {
@@ -223,13 +233,14 @@ void *
 bigmem_alloc(size_t nmemb, size_t size)
 {
 	size_t map = big_len(nmemb, size);
-	unsigned char *p = mmap(NULL, map, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *p;
 
+	mem_charge(map); /* before it is populated: a pager makes room first */
+	p = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		error_msg_and_die(EXIT_FAIL, "out of memory allocating %zu bytes", map);
 	big_prepare(p, map, map);
-	memcpy(p, &map, sizeof(map));
+	big_set_header(p, map, map);
 	return p + BIGMEM_HDR;
 }
 
@@ -239,16 +250,21 @@ void *
 bigmem_grow(void *q, size_t nmemb, size_t size)
 {
 	unsigned char *p = (unsigned char *)q - BIGMEM_HDR;
-	size_t old, map = big_len(nmemb, size);
+	size_t old, map = big_len(nmemb, size), charged;
 
 	memcpy(&old, p, sizeof(old));
+	memcpy(&charged, p + sizeof(old), sizeof(charged));
 	if (map <= old)
 		return q;
+	if (charged) { /* a reserved block (the chunk list) stays uncharged */
+		mem_charge(map - old);
+		charged += map - old;
+	}
 	p = mremap(p, old, map, MREMAP_MAYMOVE);
 	if (p == MAP_FAILED)
 		error_msg_and_die(EXIT_FAIL, "out of memory allocating %zu bytes", map);
 	big_prepare(p, map, map - old);
-	memcpy(p, &map, sizeof(map));
+	big_set_header(p, map, charged);
 	return p + BIGMEM_HDR;
 }
 
@@ -256,13 +272,15 @@ void
 bigmem_free(void *q)
 {
 	unsigned char *p = q;
-	size_t map;
+	size_t map, charged;
 
 	if (!p)
 		return;
 	p -= BIGMEM_HDR;
 	memcpy(&map, p, sizeof(map));
+	memcpy(&charged, p + sizeof(map), sizeof(charged));
 	munmap(p, map);
+	mem_uncharge(charged);
 }
 
 /* Address space for up to nmemb elements, asked for huge pages but not
@@ -280,7 +298,7 @@ bigmem_reserve(size_t nmemb, size_t size)
 		error_msg_and_die(EXIT_FAIL, "out of memory reserving %zu bytes", map);
 	if (map >= HUGE_SZ)
 		(void)madvise(p, map, MADV_HUGEPAGE);
-	memcpy(p, &map, sizeof(map));
+	big_set_header(p, map, 0);
 	return p + BIGMEM_HDR;
 }
 

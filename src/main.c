@@ -131,7 +131,8 @@ usage(FILE *f)
 		"  --jobs N    threads for the walk and the analysis (default: the CPUs\n"
 		"              heapscan may use: affinity and cgroup CPU quota); the\n"
 		"              results are the same whatever N\n"
-		"  --max-memory SIZE  hold at most SIZE (64K, 512M, 2G) of the target's memory:\n"
+		"  --max-memory SIZE  hold at most SIZE (64K, 512M, 2G) of the target's memory and\n"
+		"              the tables over it (all but the chunk list, 16 bytes a chunk):\n"
 		"              read it in windows, from a fork (as --cow) or a core file\n"
 		"  -q, --quiet no progress line on stderr (shown only on a terminal, after 1 s)\n"
 		"  -V, --version  print the version\n"
@@ -846,7 +847,8 @@ from_file(const struct options *o)
 
 /* Test hook HEAPSCAN_TEST_PAGER_STATS: how the windows went, on stderr, so a
  * test can tell that a bounded scan did read in many windows, within its
- * budget. */
+ * budget, and that windows and the tables charged beside them (the most
+ * at once: total) stayed within it too. */
 static void
 pager_report(const struct scan *s)
 {
@@ -855,10 +857,13 @@ pager_report(const struct scan *s)
 	if (!s->img.pager || !getenv("HEAPSCAN_TEST_PAGER_STATS"))
 		return;
 	pager_get_stats(s->img.pager, &st);
-	error_msg("pager: budget %llu window %llu faults %llu read %llu peak %llu unread %llu",
+	error_msg("pager: budget %llu window %llu faults %llu read %llu peak %llu unread %llu "
+		  "floor %llu tables %llu total %llu dropped %llu chunks %zu",
 		  (unsigned long long)st.budget, (unsigned long long)st.window,
 		  (unsigned long long)st.faults, (unsigned long long)st.bytes_read,
-		  (unsigned long long)st.peak, (unsigned long long)st.unread);
+		  (unsigned long long)st.peak, (unsigned long long)st.unread,
+		  (unsigned long long)st.floor, (unsigned long long)st.tables,
+		  (unsigned long long)st.total, (unsigned long long)st.dropped, s->heap.nchunks);
 }
 
 int

@@ -11,6 +11,12 @@
  * plus 10% of the copy: need = 1.1 x copy + copy / 64 x 32 = 1.6 x the copy
  * (1.3 and 1.2 x the measured peaks above).  That errs towards refusing,
  * which --no-memory-check overrides.
+ *
+ * In windows (--max-memory) the budget is shared by the windows and the
+ * tables over the chunks (pager.h), so a scan needs the budget, or the
+ * tables when they alone pass it (about 15 bytes a chunk), and the chunk
+ * list (16 bytes a chunk) beside it; bench/gen.c with 30M chunks and a
+ * 1302 MiB budget peaked at budget + 16 B/chunk + 20 MiB.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +30,8 @@
 
 #define BYTES_PER_CHUNK_GUESS 64
 #define COST_PER_CHUNK        32
+#define LIST_PER_CHUNK        16 /* in windows: the chunk list, beside the budget */
+#define TABLES_PER_CHUNK      16 /* in windows: the tables, within the budget */
 #define BOUNDED_SLACK         ((uint64_t)16 << 20) /* the program, its buffers (~10 MiB measured) */
 #define MIN_AUTO_BUDGET       ((uint64_t)4 << 20) /* less: a scan of many re-reads */
 
@@ -207,20 +215,24 @@ memguard_budget(struct mem_budget *b)
 uint64_t
 memguard_need_bounded(uint64_t copy_bytes, uint64_t budget)
 {
-	return budget + copy_bytes / BYTES_PER_CHUNK_GUESS * COST_PER_CHUNK + BOUNDED_SLACK;
+	uint64_t chunks = copy_bytes / BYTES_PER_CHUNK_GUESS;
+	uint64_t tables = chunks * TABLES_PER_CHUNK;
+
+	return (budget > tables ? budget : tables) + chunks * LIST_PER_CHUNK + BOUNDED_SLACK;
 }
 
-/* A full copy does not fit: the windows' budget that does, half the room
- * the tables leave (at most 1 GiB: more saves few re-reads), or 0. */
+/* A full copy does not fit: the windows' budget that does, the tables and
+ * half the room they leave (at most 1 GiB: more saves few re-reads), or 0. */
 static uint64_t
 choose_budget(uint64_t copy_bytes, uint64_t avail)
 {
 	uint64_t fixed = memguard_need_bounded(copy_bytes, 0), room, budget;
+	uint64_t tables = copy_bytes / BYTES_PER_CHUNK_GUESS * TABLES_PER_CHUNK;
 
 	if (fixed >= avail)
 		return 0;
 	room = avail - fixed;
-	budget = room / 2 < ((uint64_t)1 << 30) ? room / 2 : (uint64_t)1 << 30;
+	budget = tables + room / 2 < ((uint64_t)1 << 30) ? tables + room / 2 : (uint64_t)1 << 30;
 	budget &= ~(((uint64_t)1 << 20) - 1);
 	return budget >= MIN_AUTO_BUDGET ? budget : 0;
 }

@@ -8,6 +8,13 @@
  * budget the oldest goes.  Two threads faulting on one window send two
  * messages: the second finds it in place and only wakes its thread.
  *
+ * The budget is shared with the analyses' big tables (xmalloc.h
+ * mem_charge): a table charged makes the pager drop its oldest windows at
+ * once, on the charging thread, before the table's memory is touched, so
+ * that windows and tables together stay within the budget; a floor of a
+ * few windows stays, for the readers to make progress.  Results do not
+ * change: a window dropped is read again when it is read again.
+ *
  * The source is read with pread: a page it refuses (EIO, EFAULT) is left
  * zero and counted, so the caller can say so.
  */
@@ -31,6 +38,7 @@
 
 #define PAGE 4096ULL
 #define MAX_WINDOW ((uint64_t)256 << 10)
+#define FLOOR_WINDOWS 8 /* held however much the tables take */
 
 struct slice {
 	uint64_t pos, len;   /* in the mapping */
@@ -51,6 +59,11 @@ struct pager {
 	uint64_t *ring;      /* windows in place, oldest first */
 	uint64_t rhead, rcount, rcap;
 	uint64_t held;       /* bytes of windows in place */
+	uint64_t floor;      /* bytes of windows kept whatever is charged */
+	uint64_t charged;    /* mem_charged() when room was last made */
+	pthread_mutex_t lock; /* the ring, in_place, held, st: the pager's thread
+			       * places windows, a charging thread drops them */
+	bool listening;      /* mem_on_charge(trim, this) */
 	unsigned char *bounce;
 	struct pager_stats st;
 };
@@ -94,6 +107,7 @@ pager_new(uint64_t budget, uint64_t total, int fd, char *why, size_t whylen)
 	struct uffdio_api api = { .api = UFFD_API };
 	uint64_t win = budget / 16 & ~(PAGE - 1);
 
+	pthread_mutex_init(&pg->lock, NULL);
 	pg->fd = fd;
 	pg->uffd = -1;
 	pg->stop[0] = pg->stop[1] = -1;
@@ -110,6 +124,7 @@ pager_new(uint64_t budget, uint64_t total, int fd, char *why, size_t whylen)
 	}
 	pg->win = win < PAGE ? PAGE : win > MAX_WINDOW ? MAX_WINDOW : win;
 	pg->budget = budget;
+	pg->floor = FLOOR_WINDOWS * pg->win < budget ? FLOOR_WINDOWS * pg->win : budget;
 	pg->reserved = (total + PAGE - 1) & ~(PAGE - 1);
 	if (!pg->reserved)
 		pg->reserved = PAGE;
@@ -127,6 +142,7 @@ pager_new(uint64_t budget, uint64_t total, int fd, char *why, size_t whylen)
 	pg->bounce = xmalloc(pg->win);
 	pg->st.budget = budget;
 	pg->st.window = pg->win;
+	pg->st.floor = pg->floor;
 	return pg;
 fail:
 	pager_free(pg);
@@ -225,6 +241,50 @@ evict_oldest(struct pager *pg)
 	pg->rcount--;
 }
 
+/* What the windows may hold now: the budget less the tables charged, not
+ * below the floor.  The charge seen is kept: a table charged since is not
+ * touched before trim has seen it too. */
+static uint64_t
+room_for_windows(struct pager *pg)
+{
+	uint64_t charged = mem_charged();
+
+	pg->charged = charged;
+	return pg->budget > charged && pg->budget - charged > pg->floor ? pg->budget - charged
+									  : pg->floor;
+}
+
+static void
+note_peaks(struct pager *pg)
+{
+	uint64_t charged = pg->charged;
+
+	if (pg->held > pg->st.peak)
+		pg->st.peak = pg->held;
+	if (charged > pg->st.tables)
+		pg->st.tables = charged;
+	if (pg->held + charged > pg->st.total)
+		pg->st.total = pg->held + charged;
+}
+
+/* A table was charged (mem_on_charge): drop the oldest windows until the
+ * rest fits beside the tables. */
+static void
+trim(void *arg)
+{
+	struct pager *pg = arg;
+	uint64_t room;
+
+	pthread_mutex_lock(&pg->lock);
+	room = room_for_windows(pg);
+	while (pg->rcount && pg->held > room) {
+		evict_oldest(pg);
+		pg->st.dropped++;
+	}
+	note_peaks(pg);
+	pthread_mutex_unlock(&pg->lock);
+}
+
 static void
 wake(struct pager *pg, uint64_t w)
 {
@@ -236,16 +296,20 @@ wake(struct pager *pg, uint64_t w)
 static void
 serve(struct pager *pg, uint64_t addr)
 {
-	uint64_t w = (addr - (uintptr_t)pg->base) / pg->win, len, done = 0;
+	uint64_t w = (addr - (uintptr_t)pg->base) / pg->win, len, done = 0, room;
 
 	if (w >= pg->nwin)
 		return;
+	/* held through the read too: a trim waits for one window at most */
+	pthread_mutex_lock(&pg->lock);
 	if (pg->in_place[w]) {
 		wake(pg, w);
+		pthread_mutex_unlock(&pg->lock);
 		return;
 	}
 	len = fill_bounce(pg, w);
-	while (pg->rcount && pg->held + len > pg->budget)
+	room = room_for_windows(pg);
+	while (pg->rcount && pg->held + len > room)
 		evict_oldest(pg);
 	while (done < len) {
 		struct uffdio_copy c = { .dst = (uintptr_t)pg->base + w * pg->win + done,
@@ -269,8 +333,8 @@ serve(struct pager *pg, uint64_t addr)
 	pg->ring[(pg->rhead + pg->rcount) % pg->rcap] = w;
 	pg->rcount++;
 	pg->st.faults++;
-	if (pg->held > pg->st.peak)
-		pg->st.peak = pg->held;
+	note_peaks(pg);
+	pthread_mutex_unlock(&pg->lock);
 }
 
 static void *
@@ -331,13 +395,18 @@ pager_start(struct pager *pg, char *why, size_t whylen)
 		return -1;
 	}
 	pg->running = true;
+	mem_on_charge(trim, pg);
+	pg->listening = true;
 	return 0;
 }
 
 void
-pager_get_stats(const struct pager *pg, struct pager_stats *st)
+pager_get_stats(struct pager *pg, struct pager_stats *st)
 {
+	pthread_mutex_lock(&pg->lock);
 	*st = pg->st;
+	st->held = pg->held;
+	pthread_mutex_unlock(&pg->lock);
 }
 
 void
@@ -345,6 +414,8 @@ pager_free(struct pager *pg)
 {
 	if (!pg)
 		return;
+	if (pg->listening)
+		mem_on_charge(NULL, NULL);
 	if (pg->running) {
 		char c = 0;
 
@@ -365,5 +436,6 @@ pager_free(struct pager *pg)
 	free(pg->in_place);
 	free(pg->ring);
 	free(pg->bounce);
+	pthread_mutex_destroy(&pg->lock);
 	free(pg);
 }

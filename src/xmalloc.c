@@ -2,6 +2,7 @@
  * xmalloc.c - allocation wrappers that die on failure (see xmalloc.h).
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,4 +88,40 @@ xgrow(void *ptr, size_t *cap, size_t need, size_t elsize)
 	ptr = xreallocarray(ptr, n, elsize);
 	*cap = n;
 	return ptr;
+}
+
+/* ---- big tables, counted (see xmalloc.h) -------------------------------- */
+
+static _Atomic size_t charged;
+static void (*_Atomic charge_fn)(void *);
+static void *_Atomic charge_arg;
+
+void
+mem_charge(size_t bytes)
+{
+	void (*fn)(void *) = atomic_load(&charge_fn);
+
+	atomic_fetch_add(&charged, bytes);
+	if (fn)
+		fn(atomic_load(&charge_arg));
+}
+
+void
+mem_uncharge(size_t bytes)
+{
+	atomic_fetch_sub(&charged, bytes);
+}
+
+size_t
+mem_charged(void)
+{
+	return atomic_load(&charged);
+}
+
+void
+mem_on_charge(void (*fn)(void *arg), void *arg)
+{
+	atomic_store(&charge_fn, NULL);
+	atomic_store(&charge_arg, arg);
+	atomic_store(&charge_fn, fn);
 }

@@ -919,6 +919,10 @@ reach_run(const struct scan *s, const struct reach_opts *opts, struct reach *r)
 
 	memset(r, 0, sizeof(*r));
 	r->nchunks = h->nchunks;
+	/* the per-chunk arrays, charged so that a bounded scan's windows make
+	 * room for them (xmalloc.h) */
+	r->charged = h->nchunks * (1 + (opts && opts->chains ? 2 * sizeof(*r->parent) : 0));
+	mem_charge(r->charged + h->nchunks * sizeof(*m.queue));
 	r->state = xcalloc(h->nchunks ? h->nchunks : 1, 1);
 	r->index = index_build(h);
 	m.ix = r->index;
@@ -965,6 +969,7 @@ reach_run(const struct scan *s, const struct reach_opts *opts, struct reach *r)
 		r->bytes[r->state[j]] += chunk_shown_size(h, &h->chunks[j]);
 	}
 	free(m.queue);
+	mem_uncharge(h->nchunks * sizeof(*m.queue));
 	r->ms = now_ms() - t0;
 }
 
@@ -986,6 +991,7 @@ reach_free(struct reach *r)
 	free(r->state);
 	free(r->parent);
 	free(r->via);
+	mem_uncharge(r->charged);
 	free(r->roots);
 	index_free(r->index);
 	memset(r, 0, sizeof(*r));

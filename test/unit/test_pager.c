@@ -2,7 +2,9 @@
  * test_pager.c - windows read on demand (pager.h) from a file: every byte as
  * the file has it, wherever and in whatever order it is read, from two
  * threads at once; what the file does not hold reads as zeros; never more
- * than the budget in place.
+ * than the budget in place; the budget shared with the tables charged
+ * (xmalloc.h mem_charge): windows dropped at once to make room, down to a
+ * floor, and the bytes still right.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 
 #include "pager.h"
 #include "unit.h"
+#include "xmalloc.h"
 
 #define FILE_LEN ((size_t)3 << 20)
 #define BUDGET ((uint64_t)64 << 10)
@@ -95,4 +98,84 @@ UNIT_TEST(pager_windows_from_a_file)
 	CHECK(st.faults > FILE_LEN / 2 / st.window); /* windows were dropped and read again */
 	CHECK_EQ_U64(st.unread, 0);
 	pager_free(pg);
+}
+
+/* Sum of the bytes of a[from, to) that are wrong. */
+static long
+check_range(const unsigned char *a, size_t from, size_t to)
+{
+	long bad = 0;
+
+	for (size_t k = from; k < to; k++)
+		bad += a[k] != pattern(4096 + k);
+	return bad;
+}
+
+UNIT_TEST(pager_budget_shared_with_tables)
+{
+	char path[] = "/tmp/heapscan-unit-pager.XXXXXX";
+	unsigned char *buf = malloc(FILE_LEN / 2), *a;
+	struct pager_stats st;
+	struct pager *pg;
+	char why[256];
+	int fd = mkstemp(path);
+	long bad = 0;
+	size_t before = mem_charged();
+
+	CHECK(fd >= 0 && buf);
+	if (fd < 0 || !buf)
+		return;
+	unlink(path);
+	for (size_t i = 0; i < FILE_LEN / 2; i++)
+		buf[i] = pattern(i);
+	CHECK(write(fd, buf, FILE_LEN / 2) == (ssize_t)(FILE_LEN / 2));
+	free(buf);
+	if (pager_available(why, sizeof(why)) < 0) {
+		fprintf(stderr, "  skipped: %s\n", why);
+		close(fd);
+		return;
+	}
+	pg = pager_new(BUDGET, FILE_LEN / 2, fd, why, sizeof(why));
+	CHECK(pg != NULL);
+	if (!pg)
+		return;
+	a = pager_add(pg, FILE_LEN / 2 - 4096, 4096, FILE_LEN / 2 - 4096);
+	CHECK(a && pager_start(pg, why, sizeof(why)) == 0);
+	/* 64K budget: windows of 4K, a floor of 8 of them */
+	bad += check_range(a, 0, 256 << 10);
+	pager_get_stats(pg, &st);
+	CHECK_EQ_U64(st.window, 4096);
+	CHECK_EQ_U64(st.floor, 32 << 10);
+	CHECK_EQ_U64(st.held, BUDGET);
+	CHECK_EQ_U64(st.dropped, 0);
+
+	/* a table of 20K: the windows make room at once, before it is read */
+	mem_charge(20 << 10);
+	pager_get_stats(pg, &st);
+	CHECK(st.held <= BUDGET - (20 << 10));
+	CHECK_EQ_U64(st.dropped, 5);
+	bad += check_range(a, 0, 512 << 10); /* dropped windows read again */
+	pager_get_stats(pg, &st);
+	CHECK(st.held <= BUDGET - (20 << 10));
+	CHECK_EQ_U64(st.tables, 20 << 10);
+	CHECK(st.total <= BUDGET);
+
+	/* tables past budget - floor: the floor stays */
+	mem_charge(40 << 10);
+	bad += check_range(a, 512 << 10, 768 << 10);
+	pager_get_stats(pg, &st);
+	CHECK_EQ_U64(st.held, 32 << 10);
+	CHECK_EQ_U64(st.tables, 60 << 10);
+	CHECK_EQ_U64(st.total, (60 << 10) + (32 << 10));
+
+	/* returned: the windows take the budget again */
+	mem_uncharge(60 << 10);
+	CHECK_EQ_U64(mem_charged(), before);
+	bad += check_range(a, 0, FILE_LEN / 2 - 4096);
+	pager_get_stats(pg, &st);
+	CHECK_EQ_U64(st.held, BUDGET);
+	CHECK_EQ_U64(bad, 0);
+	pager_free(pg);
+	mem_charge(1 << 20); /* nobody listens any more */
+	mem_uncharge(1 << 20);
 }
