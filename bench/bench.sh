@@ -39,7 +39,7 @@ BB=build/bench
 for t in ./heapscan $BB/workload $BB/stopwatch $BB/rawcopy; do
 	[ -x "$t" ] || { echo "bench: $t is not built (run make bench)" >&2; exit 1; }
 done
-JOBS=$(HEAPSCAN_TEST_SAY_JOBS=1 ./heapscan --diff /nonexistent /nonexistent 2>&1 |
+JOBS=$( (HEAPSCAN_TEST_SAY_JOBS=1 ./heapscan --diff /nonexistent /nonexistent 2>&1 || true) |
 	sed -n 's/^heapscan: \([0-9]*\) jobs .*/\1/p')
 JOBS=${JOBS:-1}
 
