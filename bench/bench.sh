@@ -55,7 +55,7 @@ command -v gcore >/dev/null && HAVE_GCORE=1
 gen=
 cleanup() {
 	[ -n "$gen" ] && { kill -CONT "$gen" 2>/dev/null; kill "$gen" 2>/dev/null; wait "$gen" 2>/dev/null; }
-	rm -rf "$W"
+	[ -n "${BENCH_KEEP:-}" ] && echo "bench: kept $W" >&2 || rm -rf "$W"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
