@@ -1143,7 +1143,12 @@ walk_all_ranges(struct walk *w)
 	}
 	progress_phase("walking", total);
 	glibc_walk_last_split = (struct glibc_split_stats){ .parts = 1 };
-	if (!w->nranges || jobs < 2 || (!glibc_walk_split_for_tests && arena_bytes < WALK_SPLIT_MIN)) {
+	/* An image read in windows (--max-memory) is walked by one thread: the
+	 * parts' own chunk arrays (half the chunks' 16 bytes for two) would be
+	 * outside the budget, and two threads faulting windows in two places
+	 * wait on one pager. */
+	if (!w->nranges || jobs < 2 || w->t->img->pager ||
+	    (!glibc_walk_split_for_tests && arena_bytes < WALK_SPLIT_MIN)) {
 		walk_ranges(w, 0, 0, w->nranges, 0);
 		return;
 	}
@@ -1434,7 +1439,10 @@ walk_arena_lists(struct walk *w)
 	struct list_job j;
 
 	parts = jobs < m->narenas ? jobs : (unsigned)m->narenas;
-	if (parts < 2 || w->mixed_spans ||
+	/* in windows (--max-memory), one thread: lists jump all over the heap,
+	 * and two threads doing so dropped each other's windows (10M chunks:
+	 * 38K windows read for --vtables against 23K) */
+	if (parts < 2 || w->mixed_spans || w->t->img->pager ||
 	    (!glibc_walk_split_for_tests && m->nchunks < PAR_MIN)) {
 		for (unsigned i = 0; i < m->narenas; i++) {
 			walk_fastbins(w, i);
