@@ -205,6 +205,16 @@ kill -CONT "$pid"
 assert_running "$pid"
 echo "ok: stopped target read in windows while held"
 
+# in windows the walk is one part, even where a whole copy's is cut (its
+# parts' own chunk arrays would be outside the budget; glibc.c)
+HEAPSCAN_TEST_SPLIT=1 HEAPSCAN_TEST_WALK_STATS=1 "$HEAPSCAN" --jobs 2 --json "$pid" >/dev/null 2>split.err ||
+	fail "--jobs 2 (whole): exit $?"
+grep -q '^heapscan: test: walk in [2-9][0-9]* parts' split.err || fail "the whole copy's walk was not cut: $(cat split.err)"
+HEAPSCAN_TEST_SPLIT=1 HEAPSCAN_TEST_WALK_STATS=1 "$HEAPSCAN" --jobs 2 --max-memory 64K --json "$pid" >split.json 2>split.err ||
+	fail "--jobs 2 --max-memory 64K: exit $?"
+grep -q '^heapscan: test: walk in 1 parts' split.err || fail "the walk in windows was cut in parts: $(cat split.err)"
+check_truth "$READY" split.json
+
 # the guard: a whole copy does not fit in 50 MiB, windows do
 HEAPSCAN_TEST_PAGER_STATS=1 HEAPSCAN_TEST_MEMAVAILABLE=$((50 << 20)) "$HEAPSCAN" --json "$pid" >auto.json 2>err.txt ||
 	fail "guard with 50 MiB: exit $? ($(cat err.txt))"
