@@ -189,6 +189,10 @@ struct heap_model {
 	 * scanned.  Sorted, not overlapping; NULL when none. */
 	struct owned_range *py_dead;
 	size_t npy_dead;
+	/* A view's (some of a scan's chunks: the leaked ones, the C chunks of
+	 * a CPython target): the model they were taken from, whose chunks say
+	 * which mappings are the heap; NULL for a model of its own. */
+	const struct heap_model *whole;
 };
 
 /* A chunk's size as heapscan shows it and counts it in byte totals: a

@@ -592,6 +592,7 @@ analyze_nodes(struct scan *s, const uint32_t *cls, const struct py_summary *py,
 	}
 	sub.heap.chunks = xmalloc((s->heap.nchunks ? s->heap.nchunks : 1) * sizeof(*sub.heap.chunks));
 	sub.heap.chunks_big = false;
+	sub.heap.whole = s->heap.whole ? s->heap.whole : &s->heap;
 	sub.heap.py_pre = NULL;
 	sub.heap.py_span = NULL;
 	sub.heap.py_dead = NULL;
@@ -644,6 +645,7 @@ report_leaked_only(const struct options *o, const struct scan *s, const struct r
 
 	view.heap.chunks = xmalloc((n ? n : 1) * sizeof(*view.heap.chunks));
 	view.heap.chunks_big = false;
+	view.heap.whole = s->heap.whole ? s->heap.whole : &s->heap;
 	view.heap.py_pre = s->heap.py_pre ? xmalloc(n ? n : 1) : NULL;
 	view.heap.py_span = s->heap.py_span ? xmalloc((n ? n : 1) * sizeof(uint32_t)) : NULL;
 	rv.state = xmalloc(n ? n : 1);

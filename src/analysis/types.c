@@ -784,6 +784,7 @@ find_containers(struct builder *b)
 	const struct heap_model *h = b->in->heap;
 	const struct image *img = b->in->img;
 	unsigned parts = par_parts(h->nchunks);
+	const struct heap_model *hw = h->whole ? h->whole : h;
 	struct found_job j = { .f = xcalloc(parts, sizeof(*j.f)) };
 	size_t i = 0, k = 0;
 
@@ -799,9 +800,13 @@ find_containers(struct builder *b)
 		const struct region *rg = &img->r[r];
 		uint64_t from;
 
-		while (i < h->nchunks && h->chunks[i].addr < rg->start)
+		/* of the whole heap: a view's (the leaked chunks) leaves out most
+		 * of the heap's mappings, which are no globals or stacks (their
+		 * free chunks' stale bytes would be read as headers, and a
+		 * bounded scan would read every one of them again) */
+		while (i < hw->nchunks && hw->chunks[i].addr < rg->start)
 			i++;
-		if (i < h->nchunks && h->chunks[i].addr < rg->end)
+		if (i < hw->nchunks && hw->chunks[i].addr < rg->end)
 			continue;
 		from = live_from(b, rg);
 		containers_in(&j.f[0], rg->data + (from - rg->start), rg->end - from, from, j.hlo,
