@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "cgroup.h"
 #include "memguard.h"
 
 #define BYTES_PER_CHUNK_GUESS 64
@@ -136,34 +137,6 @@ cgroup_room(const char *dir, bool v2, uint64_t *room)
 	return true;
 }
 
-/* Our memory cgroup's path from /proc/self/cgroup ("0::/x" for v2, "N:memory:/x"
- * or "N:...,memory,...:/x" for v1). */
-static bool
-own_cgroup(bool v2, char *path, size_t len)
-{
-	char line[PATH_MAX];
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-
-		if (!c2)
-			continue;
-		*c2 = '\0';
-		if (v2 ? strcmp(c1 + 1, "") != 0 || strncmp(line, "0", 1) != 0
-		       : !strstr(c1 + 1, "memory"))
-			continue;
-		c2[1 + strcspn(c2 + 1, "\n")] = '\0';
-		snprintf(path, len, "%s", c2 + 1);
-		found = true;
-	}
-	fclose(f);
-	return found;
-}
-
 /* The smallest room over our cgroup and its ancestors under MOUNT. */
 static bool
 cgroup_budget(const char *mount, bool v2, uint64_t *room, char *where, size_t wlen)
@@ -171,7 +144,7 @@ cgroup_budget(const char *mount, bool v2, uint64_t *room, char *where, size_t wl
 	char rel[PATH_MAX], dir[PATH_MAX * 2];
 	bool any = false;
 
-	if (!own_cgroup(v2, rel, sizeof(rel)))
+	if (!cgroup_own("/proc/self/cgroup", v2, "memory", rel, sizeof(rel)))
 		return false;
 	for (;;) {
 		uint64_t r;

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "par.h"
 #include "xmalloc.h"
 
@@ -106,43 +107,6 @@ dir_quota(const char *dir, bool v2)
 	return quota_cpus(quota, period);
 }
 
-/* Our cgroup's path for v2 ("0::/x") or for v1's cpu controller
- * ("N:cpu,cpuacct:/x", "N:cpu:/x"), from the file CG. */
-static bool
-own_cgroup(const char *cg, bool v2, char *path, size_t len)
-{
-	char line[PATH_MAX + 64];
-	FILE *f = fopen(cg, "re");
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		bool cpu = false;
-
-		if (!c2)
-			continue;
-		*c2 = '\0';
-		if (v2) {
-			cpu = c1 == line + 1 && line[0] == '0' && c1[1] == '\0';
-		} else {
-			char *save = NULL;
-
-			for (char *t = strtok_r(c1 + 1, ",", &save); t && !cpu;
-			     t = strtok_r(NULL, ",", &save))
-				cpu = !strcmp(t, "cpu");
-		}
-		if (!cpu)
-			continue;
-		c2[1 + strcspn(c2 + 1, "\n")] = '\0';
-		snprintf(path, len, "%s", c2 + 1);
-		found = true;
-	}
-	fclose(f);
-	return found;
-}
-
 /* The smallest quota over our cgroup and its parents under MOUNT, in CPUs;
  * 0 for none.  *where: the cgroup that has it. */
 static unsigned
@@ -151,7 +115,7 @@ cgroup_quota(const char *cg, const char *mount, bool v2, char *where, size_t wle
 	char rel[PATH_MAX], dir[PATH_MAX * 2 + 8];
 	unsigned best = 0;
 
-	if (!own_cgroup(cg, v2, rel, sizeof(rel)) || rel[0] != '/')
+	if (!cgroup_own(cg, v2, "cpu", rel, sizeof(rel)) || rel[0] != '/')
 		return 0;
 	for (;;) {
 		unsigned q;
