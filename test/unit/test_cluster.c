@@ -25,6 +25,7 @@
 
 /* defined in src/analysis/cluster.c */
 extern uint64_t (*cluster_hash_for_tests)(const void *p, size_t len);
+extern int cluster_sig_for_tests;
 
 static const char fake_maps[] =
 	"555500000000-555500040000 rw-p 00000000 00:00 0          [heap]\n"
@@ -124,6 +125,12 @@ same_in_place(struct fix *f)
 	same_in_place_jobs(f, 0);
 	same_in_place_jobs(f, 3);
 	same_in_place_jobs(f, 7);
+	/* shape signatures word by word, as on a CPU without AVX2, give the
+	 * same clusters as four words at a time (which run() took on this
+	 * one if it has AVX2) */
+	cluster_sig_for_tests = 1;
+	same_in_place_jobs(f, 0);
+	cluster_sig_for_tests = 0;
 }
 
 /* The image, the maps and the model; then cluster.  hole_at (page aligned,
@@ -387,6 +394,16 @@ UNIT_TEST(cluster_zero_merge_limit)
 	done(f);
 }
 
+/* A cluster of chunks of this size with this description. */
+static bool
+by_size_desc(const struct fix *f, uint64_t size, const char *desc)
+{
+	for (size_t i = 0; i < f->cs.n; i++)
+		if (f->cs.v[i].size == size && !strcmp(f->cs.v[i].desc, desc))
+			return true;
+	return false;
+}
+
 UNIT_TEST(cluster_word_kinds)
 {
 	struct fix *f = fix_new();
@@ -423,6 +440,34 @@ UNIT_TEST(cluster_word_kinds)
 	}
 	run(f);
 	CHECK(by_desc(f, "text, other x3, int, other, int, other, other, data ptr, text") != NULL);
+	done(f);
+
+	/* every kind at every place of a four-word group, in chunks of every
+	 * length up to past SHAPE_WORDS (the last group partial): run()
+	 * checks that word by word gives what four at a time does */
+	uint64_t k[14];
+
+	memcpy(k, e, sizeof(e));
+	k[11] = 0;
+	k[12] = HEAP + 0x100;
+	k[13] = LIB_CODE + 0x10;
+	f = fix_new();
+	for (uint64_t size = 0x20; size <= 0xa0 + 8 * SHAPE_WORDS; size += 0x10)
+		for (int r = 0; r < 28; r++) { /* two of each: a shape has two chunks at least */
+			uint64_t u[SHAPE_WORDS + 16];
+
+			for (size_t j = 0; j < sizeof(u) / sizeof(u[0]); j++)
+				u[j] = k[(j + (size_t)r / 2) % 14] + /* "\x01b\0..." or "\x01c\0...": other */
+				       ((j + (size_t)r / 2) % 14 == 1 ? (uint64_t)(r % 2) << 8 : 0);
+			if (r / 2 == 3) /* text and then a NUL at the start is a string */
+				u[0] = 7;
+			add(f, size, u, size - 8); /* and the next chunk's prev_size */
+		}
+	run(f);
+	CHECK(f->cs.n > 14);
+	CHECK(by_size_desc(f, 0x30, "text, other x3, int")); /* 5 words, from k[0] */
+	CHECK(by_size_desc(f, 0x120, "zero, heap ptr, code ptr, text, other x3, int, other, int, "
+				     "other, other, data ptr, text, zero, heap ptr, ...")); /* from k[11] */
 	done(f);
 }
 
