@@ -298,6 +298,7 @@ read_part(pid_t pid, struct image *img, const bool *via_mem, struct copy_part *c
 				ret = read_mem_file(pid, img, cp, i, off);
 				if (ret)
 					return ret;
+				progress_add(part_end(cp, img->r, i) - off);
 			}
 			return 0;
 		}
