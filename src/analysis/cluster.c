@@ -102,7 +102,8 @@ extern uint64_t (*cluster_hash_for_tests)(const void *p, size_t len);
 uint64_t (*cluster_hash_for_tests)(const void *p, size_t len);
 
 /* Test hook, declared by test/unit/test_cluster.c: 1 takes shape
- * signatures word by word even on a CPU with AVX2. */
+ * signatures word by word, 2 four words at a time (AVX2), even on a CPU
+ * that has more; 0 the most the CPU has. */
 extern int cluster_sig_for_tests;
 int cluster_sig_for_tests;
 
@@ -155,7 +156,7 @@ struct ctx {
 	const struct region *rc, *rc2; /* last regions read (two streams) */
 	const struct addr_range *ac[2]; /* last address ranges hit, latest first */
 	uint64_t lo, span;             /* the addrmap's [lo, lo + span) */
-	bool avx2;                     /* shape signatures by shape_sig_avx2 */
+	bool avx2, avx512;             /* shape signatures by shape_sig_avx2, _avx512 */
 
 	uint64_t *tab;   /* content table */
 	size_t nslots, nused;
@@ -507,11 +508,63 @@ shape_sig_avx2(struct ctx *x, const unsigned char *p, size_t len)
 	return sig;
 }
 
-/* shape_sig, four words at a time when the CPU can. */
+/* shape_sig_avx2 eight words at a time, for CPUs with AVX-512 (F and
+ * BW): the words past the chunk are masked off, the compares are unsigned,
+ * and a chunk of up to 8 words is one round. */
+__attribute__((target("avx512f,avx512bw"))) static uint64_t
+shape_sig_avx512(struct ctx *x, const unsigned char *p, size_t len)
+{
+	size_t nwords = len / 8 < SHAPE_WORDS ? len / 8 : SHAPE_WORDS;
+	uint64_t sig = (uint64_t)nwords << SIG_NWORDS_SHIFT;
+	const __m512i zero = _mm512_setzero_si512(), ones = _mm512_set1_epi64(-1);
+	const __m512i shifts = _mm512_set_epi64(21, 18, 15, 12, 9, 6, 3, 0);
+
+	for (size_t j = 0; j < nwords; j += 8) {
+		size_t m = nwords - j < 8 ? nwords - j : 8;
+		__mmask8 lanes = (__mmask8)((1u << m) - 1), z, isint, in, text;
+		__m512i v = _mm512_maskz_loadu_epi64(lanes, p + 8 * j), prv, nulv, kind;
+		__mmask64 pr, nul;
+
+		/* bytes: printable 0x20..0x7e (signed: 0x80.. are below), NUL */
+		pr = _mm512_cmpgt_epi8_mask(v, _mm512_set1_epi8(0x1f)) &
+		     _mm512_cmplt_epi8_mask(v, _mm512_set1_epi8(0x7f));
+		nul = _mm512_cmpeq_epi8_mask(v, zero);
+		prv = _mm512_movm_epi8(pr);
+		nulv = _mm512_movm_epi8(nul);
+		/* text: as shape_sig_avx2 has it */
+		text = _mm512_cmpeq_epi64_mask(_mm512_or_si512(prv, nulv), ones) &
+		       _mm512_cmpeq_epi64_mask(
+			       _mm512_and_si512(prv, _mm512_add_epi64(prv, _mm512_set1_epi64(1))), zero);
+		z = _mm512_cmpeq_epi64_mask(v, zero);
+		isint = _mm512_cmplt_epu64_mask(_mm512_add_epi64(v, _mm512_set1_epi64(0x80000000LL)),
+						_mm512_set1_epi64(0x180000000LL));
+		in = _mm512_cmplt_epu64_mask(_mm512_sub_epi64(v, _mm512_set1_epi64((long long)x->lo)),
+					     _mm512_set1_epi64((long long)x->span)) & ~z & lanes;
+		kind = _mm512_set1_epi64(WK_OTHER);
+		kind = _mm512_mask_mov_epi64(kind, text, _mm512_set1_epi64(WK_TEXT));
+		kind = _mm512_mask_mov_epi64(kind, isint, _mm512_set1_epi64(WK_INT));
+		kind = _mm512_maskz_mov_epi64((__mmask8)~(z | in), kind);
+		sig |= (uint64_t)_mm512_reduce_or_epi64(_mm512_sllv_epi64(kind, shifts)) << (WK_BITS * j);
+		for (unsigned k = 0; in; k++, in >>= 1) {
+			uint64_t w;
+
+			if (!(in & 1))
+				continue;
+			memcpy(&w, p + 8 * (j + k), 8);
+			sig |= (uint64_t)pointer_kind(x, w, (unsigned)(pr >> 8 * k) & 0xff,
+						      (unsigned)(nul >> 8 * k) & 0xff)
+			       << (WK_BITS * (j + k));
+		}
+	}
+	return sig;
+}
+
+/* shape_sig, eight or four words at a time when the CPU can. */
 static inline uint64_t
 shape_sig_fast(struct ctx *x, const unsigned char *p, size_t len)
 {
-	return x->avx2 ? shape_sig_avx2(x, p, len) : shape_sig(x, p, len);
+	return x->avx512 ? shape_sig_avx512(x, p, len) :
+	       x->avx2   ? shape_sig_avx2(x, p, len) : shape_sig(x, p, len);
 }
 
 /* ---- shapes -------------------------------------------------------------- */
@@ -1673,6 +1726,8 @@ cluster_build(const struct cluster_input *in, struct cluster_set *out)
 		x.span = in->am->hi - in->am->lo;
 	}
 	x.avx2 = __builtin_cpu_supports("avx2") && cluster_sig_for_tests != 1;
+	x.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+		   !cluster_sig_for_tests;
 	memset(out, 0, sizeof(*out));
 	if (!x.shared)
 		x.prov = bigmem_alloc(x.n, sizeof(*x.prov));
