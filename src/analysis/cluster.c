@@ -634,6 +634,22 @@ shape_add(struct ctx *x, uint64_t size, uint64_t sig)
 	return (uint32_t)x->ns - 1;
 }
 
+/* Chunk c, whose prov was p, leaves its shape (its content is not its own
+ * after all): the shape's count goes down, and its first is to be found
+ * again (shape_tally) when it was c. */
+static inline void
+shape_leave(struct ctx *x, uint32_t p, uint32_t c)
+{
+	struct shape *sh;
+
+	if (!prov_shape(p))
+		return;
+	sh = &x->s[p & PROV_ID];
+	sh->count--;
+	if (sh->first == c)
+		sh->first = NONE32;
+}
+
 /* ---- the content pass ---------------------------------------------------- */
 
 #define MARK_BLOCK 4096 /* chunks: per-block sums find the cut */
@@ -841,6 +857,7 @@ pair_up(struct ctx *x, uint32_t f, size_t i, const struct pending *pe, const uns
 	x->g[g].bytes = copy ? copy : fb;
 	x->g[g].key = pe->key;
 	x->g[g].len = pe->len;
+	shape_leave(x, x->prov[f], f);
 	x->prov[f] = x->prov[i] = PROV_GROUP | g;
 	return g;
 }
@@ -865,7 +882,7 @@ pending_sig(struct ctx *x, const struct pending *pe)
 static void
 content_group(struct ctx *x, size_t i, const struct pending *pe)
 {
-	uint32_t tag = (uint32_t)(pe->key >> 32);
+	uint32_t tag = (uint32_t)(pe->key >> 32), sid;
 	size_t pos;
 
 	for (pos = slot_home(x, tag); x->tab[pos]; pos = slot_next(x, pos)) {
@@ -893,7 +910,11 @@ content_group(struct ctx *x, size_t i, const struct pending *pe)
 	}
 	x->tab[pos] = (uint64_t)tag << 32 | (uint32_t)(i + 1);
 	x->nused++;
-	x->prov[i] = PROV_SHAPE | shape_add(x, x->ch[i].size, pending_sig(x, pe));
+	sid = shape_add(x, x->ch[i].size, pending_sig(x, pe));
+	x->prov[i] = PROV_SHAPE | sid;
+	/* counted as it comes (address order: the first is the lowest) */
+	if (!x->s[sid].count++)
+		x->s[sid].first = (uint32_t)i;
 	table_room(x);
 }
 
@@ -1136,7 +1157,9 @@ lower_group(struct ctx **cx, unsigned j, size_t pos)
 	if (lref & REF_GROUP)
 		return j ? lj->g[lref & ~REF_GROUP].id : lref & ~REF_GROUP;
 	g = new_group(lo, lref - 1, 1);
-	lo->prov[lref - 1] = PROV_GROUP | g; /* part j's chunks are numbered as part 0's */
+	/* part j's chunks are numbered as part 0's, its shapes counted there */
+	shape_leave(lo, lo->prov[lref - 1], lref - 1);
+	lo->prov[lref - 1] = PROV_GROUP | g;
 	if (!j) {
 		lo->tab[pos] = (uint64_t)tag << 32 | REF_GROUP | g;
 		return g;
@@ -1202,6 +1225,7 @@ merge_twins(struct ctx **cx, unsigned k, const struct tag_filter *f)
 				hg = ref & ~REF_GROUP;
 			} else {
 				hg = new_group(hi, hf, 1);
+				shape_leave(hi, hi->prov[hf], hf);
 				hi->prov[hf] = PROV_GROUP | hg;
 			}
 			lo->g[g].count += hi->g[hg].count;
@@ -1253,8 +1277,15 @@ merge_part(struct ctx **cx, unsigned k, const struct tag_filter *f)
 			hi->g[g].id = new_group(lo, hi->g[g].first, hi->g[g].count);
 	for (size_t s = 0; s < hi->ns; s++) {
 		const struct shape *sh = &hi->s[s];
+		struct shape *to;
 
 		smap[s] = shape_add(lo, sh->size, sh->sig);
+		to = &lo->s[smap[s]];
+		if (!sh->count)
+			continue;
+		if (!to->count) /* the lower parts' chunks come first */
+			to->first = sh->first;
+		to->count += sh->count;
 	}
 	par_for(hi->end - hi->begin, renumber_half,
 		&(struct renumber){ lo->prov + hi->begin, smap, hi->g });
@@ -1477,62 +1508,29 @@ content_clusters(struct ctx *x)
  * its sample: when a chunk was counted in a shape, it was not yet known
  * whether a twin would come.  A shape whose chunks all found twins has
  * none. */
-struct shape_count {
-	struct ctx *x;
-	uint64_t **count; /* per part but the first (which counts in the shapes) */
-	uint32_t **first; /* and first chunks */
-};
-
-static void
-shape_count_half(void *arg, size_t begin, size_t end, unsigned half)
-{
-	struct shape_count *j = arg;
-	struct shape *s = j->x->s;
-	const uint32_t *prov = j->x->prov;
-
-	for (size_t i = begin; i < end; i++) {
-		uint32_t p = prov[i], k;
-
-		if (!prov_shape(p))
-			continue;
-		k = p & PROV_ID;
-		if (half == 0) {
-			if (!s[k].count++)
-				s[k].first = (uint32_t)i;
-		} else if (!j->count[half][k]++) {
-			j->first[half][k] = (uint32_t)i;
-		}
-	}
-}
-
+/* The shapes were counted as the chunks came; a shape whose first chunk
+ * joined a group since has its first found again here: the lowest chunk
+ * still of it, in one scan from the start that stops when all are found
+ * (they are near the start, as a rule). */
 static void
 shape_tally(struct ctx *x)
 {
-	size_t n = x->ns ? x->ns : 1;
-	unsigned parts = par_parts(x->n);
-	struct shape_count j = { x, xcalloc(parts, sizeof(*j.count)),
-				 xcalloc(parts, sizeof(*j.first)) };
+	size_t lost = 0;
 
-	for (unsigned p = 1; p < parts; p++) {
-		j.count[p] = xcalloc(n, sizeof(*j.count[p]));
-		j.first[p] = xmalloc(n * sizeof(*j.first[p]));
-	}
 	for (size_t k = 0; k < x->ns; k++)
-		x->s[k].count = 0;
-	par_run(x->n, parts, shape_count_half, &j);
-	for (unsigned p = 1; p < parts; p++) {
-		for (size_t k = 0; k < x->ns; k++) {
-			if (!j.count[p][k])
-				continue;
-			if (!x->s[k].count)
-				x->s[k].first = j.first[p][k];
-			x->s[k].count += j.count[p][k];
+		lost += x->s[k].count && x->s[k].first == NONE32;
+	for (size_t i = 0; lost && i < x->n; i++) {
+		uint32_t p = x->prov[i];
+		struct shape *sh;
+
+		if (!prov_shape(p))
+			continue;
+		sh = &x->s[p & PROV_ID];
+		if (sh->first == NONE32) {
+			sh->first = (uint32_t)i;
+			lost--;
 		}
-		free(j.count[p]);
-		free(j.first[p]);
 	}
-	free(j.count);
-	free(j.first);
 }
 
 /* The largest shape that s could be were some of its zero words pointers or
