@@ -70,6 +70,16 @@ struct builder {
 	size_t next, extcap;
 	uint64_t *dead;     /* words of short strings' buffers past their NUL, sorted */
 	size_t ndead, deadcap;
+	size_t *cut;        /* the passes that read every live chunk: part k is */
+	unsigned parts;     /* chunks [cut[k], cut[k + 1]) (work_cuts) */
+	/* The container search's filter (chunk_ends): per image region, a bit
+	 * per 16 bytes of [start, end], set where an in-use arena chunk ends;
+	 * NULL for a region no chunk starts in.  mm: the mmapped chunks'
+	 * headers, sorted. */
+	uint64_t **ends;
+	uint64_t *ends_mem;
+	uint64_t *mm;
+	size_t nmm;
 };
 
 #define CAND_BATCH 32 /* container candidates whose size fields are fetched together */
@@ -82,6 +92,7 @@ struct found {
 	uint64_t *dead;
 	size_t ndead, deadcap;
 	const struct region *rc; /* last region a size field was read from */
+	const struct region *hc; /* last region a candidate's header was in */
 	uint64_t cand[CAND_BATCH][3]; /* headers waiting for their size fields */
 	size_t ncand;
 };
@@ -576,6 +587,156 @@ found_u64(struct found *f, uint64_t addr, uint64_t *v)
 	return true;
 }
 
+/* Where the in-use arena chunks end, and which chunks are mmapped: a
+ * container candidate's chunk must end where the header says (chunk_ends),
+ * and that turns away nearly all candidates without reading their size
+ * fields.  An array of pointers to chunks in address order (a program's
+ * index of its objects) makes a candidate of every word, {p[i], p[i+1],
+ * p[i+2]} - each a read of a size field somewhere in the heap, a third of
+ * the container search on the bench heap; a bit per 16 bytes is a 128th of
+ * the heap's bytes, read in order with those words. */
+struct ends_job {
+	struct builder *b;
+	uint64_t **mm; /* per part: its mmapped chunks' headers */
+	size_t *nmm;
+};
+
+/* One bit into the word at w; the words at either end of a part's may be
+ * another part's too: those take an atomic or. */
+static void
+ends_flush(uint64_t *w, uint64_t v, bool shared)
+{
+	if (shared)
+		__atomic_fetch_or(w, v, __ATOMIC_RELAXED);
+	else
+		*w |= v;
+}
+
+static void
+chunk_ends_part(void *arg, size_t begin, size_t end, unsigned part)
+{
+	struct ends_job *j = arg;
+	const struct builder *b = j->b;
+	const struct image *img = b->in->img;
+	const struct hs_chunk *ch = b->in->heap->chunks;
+	const struct region *rg = NULL;
+	uint64_t *bits = NULL, *w = NULL, v = 0;
+	size_t cap = 0;
+	bool first = true;
+
+	for (size_t k = begin; k < end; k++) {
+		const struct hs_chunk *c = &ch[k];
+		uint64_t x;
+
+		if (c->kind == CK_MMAPPED) {
+			j->mm[part] = xgrow(j->mm[part], &cap, j->nmm[part] + 1, sizeof(**j->mm));
+			j->mm[part][j->nmm[part]++] = c->addr;
+			continue;
+		}
+		if (c->kind != CK_INUSE)
+			continue;
+		if (!rg || c->addr - rg->start >= rg->end - rg->start) {
+			rg = image_region(img, c->addr);
+			bits = rg ? b->ends[rg - img->r] : NULL;
+		}
+		if (!bits || c->size > rg->end - c->addr)
+			continue;
+		x = (c->addr + c->size - rg->start) / 16;
+		if (w != &bits[x / 64]) {
+			if (w)
+				ends_flush(w, v, first);
+			first = w == NULL ? first : false;
+			w = &bits[x / 64];
+			v = 0;
+		}
+		v |= (uint64_t)1 << (x % 64);
+	}
+	if (w)
+		ends_flush(w, v, true);
+}
+
+static void
+chunk_ends(struct builder *b)
+{
+	const struct heap_model *h = b->in->heap;
+	const struct image *img = b->in->img;
+	size_t *off = xcalloc(img->n ? img->n : 1, sizeof(*off)), total = 0;
+	struct ends_job j = { .b = b, .mm = xcalloc(b->parts, sizeof(*j.mm)),
+			      .nmm = xcalloc(b->parts, sizeof(*j.nmm)) };
+
+	b->ends = xcalloc(img->n ? img->n : 1, sizeof(*b->ends));
+	for (size_t r = 0; r < img->n; r++) {
+		/* the regions a chunk starts in: the first chunk at or past
+		 * the region's start */
+		size_t lo = 0, hi = h->nchunks;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (h->chunks[mid].addr < img->r[r].start)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == h->nchunks || h->chunks[lo].addr >= img->r[r].end)
+			continue;
+		off[r] = total + 1;
+		total += ((img->r[r].end - img->r[r].start) / 16 + 1 + 63) / 64;
+	}
+	b->ends_mem = bigmem_alloc(total ? total : 1, sizeof(uint64_t));
+	for (size_t r = 0; r < img->n; r++)
+		if (off[r])
+			b->ends[r] = b->ends_mem + off[r] - 1;
+	free(off);
+	par_run_cuts(b->cut, b->parts, chunk_ends_part, &j);
+	for (unsigned p = 0; p < b->parts; p++) {
+		b->mm = xreallocarray(b->mm, b->nmm + j.nmm[p] + 1, sizeof(*b->mm));
+		if (j.nmm[p])
+			memcpy(b->mm + b->nmm, j.mm[p], j.nmm[p] * sizeof(*b->mm));
+		b->nmm += j.nmm[p];
+		free(j.mm[p]);
+	}
+	free(j.mm);
+	free(j.nmm);
+}
+
+/* Chunk a - 16 cannot have been allocated for n bytes: no in-use arena
+ * chunk ends where one of request2size(n) at a - 16 would, and no mmapped
+ * chunk starts there.  False when unsure (a region without the bits). */
+static bool
+not_allocated_for(struct found *f, uint64_t a, uint64_t n)
+{
+	const struct builder *b = f->b;
+	const struct image *img = b->in->img;
+	const struct region *r = f->hc;
+	uint64_t hdr = a - 16, x, *bits;
+	size_t lo = 0, hi = b->nmm;
+
+	if (!r || hdr - r->start >= r->end - r->start) {
+		r = image_region(img, hdr);
+		if (!r)
+			return false;
+		f->hc = r;
+	}
+	bits = b->ends[r - img->r];
+	if (!bits || request_chunk(n) > r->end - hdr)
+		return false;
+	x = (hdr + request_chunk(n) - r->start) / 16;
+	if (bits[x / 64] >> (x % 64) & 1)
+		return false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b->mm[mid] < hdr)
+			lo = mid + 1;
+		else if (b->mm[mid] > hdr)
+			hi = mid;
+		else
+			return false;
+	}
+	return true;
+}
+
 /* The three words at q, if they are a container's header:
  *   std::vector<T>  {begin, end, end_of_storage}: pointers, begin malloc's
  *                   pointer of a chunk allocated for end_of_storage - begin
@@ -588,6 +749,27 @@ found_u64(struct found *f, uint64_t addr, uint64_t *v)
  * was freed and handed out again for something else of the same size; its
  * words are rarely all of this form (begin at the chunk's start, end of
  * storage exactly at what the chunk was allocated for). */
+/* The bytes the chunk at q[0] must have been allocated for if q is a
+ * container's header, and how many of them are live; false: q is none. */
+static inline bool
+container_size(const uint64_t q[3], uint64_t *n, uint64_t *len, bool *vec)
+{
+	uint64_t a = q[0];
+
+	if (q[1] >= a && q[2] >= q[1] && q[2] > a && q[2] - a < CONTAINER_MAX) {
+		*vec = true;
+		*n = q[2] - a;
+		*len = q[1] - a;
+	} else if (q[1] <= q[2] && q[2] >= SSO_CAPACITY && q[2] < CONTAINER_MAX) {
+		*vec = false;
+		*n = q[2] + 1;
+		*len = q[1] + 1;
+	} else {
+		return false;
+	}
+	return true;
+}
+
 static void
 container_at(struct found *f, const uint64_t q[3])
 {
@@ -597,17 +779,8 @@ container_at(struct found *f, const uint64_t q[3])
 	uint64_t a = q[0], n, len, sz;
 	bool vec;
 
-	if (q[1] >= a && q[2] >= q[1] && q[2] > a && q[2] - a < CONTAINER_MAX) {
-		vec = true;
-		n = q[2] - a;
-		len = q[1] - a;
-	} else if (q[1] <= q[2] && q[2] >= SSO_CAPACITY && q[2] < CONTAINER_MAX) {
-		vec = false;
-		n = q[2] + 1;
-		len = q[1] + 1;
-	} else {
+	if (!container_size(q, &n, &len, &vec))
 		return;
-	}
 	/* the size field in the header first: most candidates fail there, for
 	 * the price of a look at the image rather than a search of the chunks */
 	if (!found_u64(f, a - 8, &sz) ||
@@ -660,9 +833,13 @@ cand_flush(struct found *f)
 static void
 cand_add(struct found *f, const uint64_t q[3])
 {
-	const struct region *r = f->rc;
-	uint64_t a = q[0] - 8;
+	const struct region *r;
+	uint64_t a = q[0] - 8, n, len;
+	bool vec;
 
+	if (!container_size(q, &n, &len, &vec) || not_allocated_for(f, q[0], n))
+		return;
+	r = f->rc;
 	if (r && a - r->start < r->end - r->start)
 		__builtin_prefetch(r->data + (a - r->start));
 	memcpy(f->cand[f->ncand++], q, 24);
@@ -746,6 +923,70 @@ live_from(const struct builder *b, const struct region *rg)
 	return from == rg->end ? rg->start : from;
 }
 
+#define CUT_BLOCKS 64 /* per part: the grain of work_cuts */
+
+struct block_sums {
+	const struct heap_model *h;
+	size_t nblocks;
+	uint64_t *sum; /* per block */
+};
+
+/* A block's work: its live chunks' bytes, and as many again for each chunk
+ * (a chunk's own cost, whatever its size, is that of about 32 bytes). */
+static void
+block_sums_part(void *arg, size_t begin, size_t end, unsigned part)
+{
+	struct block_sums *j = arg;
+	const struct hs_chunk *ch = j->h->chunks;
+
+	(void)part;
+	for (size_t k = begin; k < end; k++) {
+		size_t lo = par_cut(j->h->nchunks, (unsigned)j->nblocks, (unsigned)k),
+		       hi = par_cut(j->h->nchunks, (unsigned)j->nblocks, (unsigned)k + 1);
+		uint64_t s = 0;
+
+		for (size_t i = lo; i < hi; i++)
+			s += (ch[i].kind == CK_INUSE || ch[i].kind == CK_MMAPPED ? ch[i].size : 0) + 32;
+		j->sum[k] = s;
+	}
+}
+
+/* Where to cut the chunks for the passes that read every live one, in
+ * parts of about equal work: cut by count, the part with the big mmapped
+ * chunks (arrays of pointers, every triple of which is a container
+ * candidate) ran alone for a third of the container search.  The cuts
+ * change no result (each part's findings merge in part order), so they
+ * are at block boundaries, the blocks summed by the parts in parallel:
+ * one loop over 10M chunks was 15 ms alone. */
+static void
+work_cuts(struct builder *b)
+{
+	const struct heap_model *h = b->in->heap;
+	unsigned parts = par_parts(h->nchunks);
+	struct block_sums j = { .h = h, .nblocks = (size_t)parts * CUT_BLOCKS };
+	uint64_t total = 0, acc = 0;
+	size_t k = 0;
+
+	b->parts = parts;
+	b->cut = xmalloc((parts + 1) * sizeof(*b->cut));
+	b->cut[0] = 0;
+	b->cut[parts] = h->nchunks;
+	if (parts < 2)
+		return;
+	j.sum = xmalloc(j.nblocks * sizeof(*j.sum));
+	par_run(j.nblocks, parts, block_sums_part, &j);
+	for (size_t q = 0; q < j.nblocks; q++)
+		total += j.sum[q];
+	for (unsigned p = 1; p < parts; p++) {
+		uint64_t want = (uint64_t)((unsigned __int128)total * p / parts);
+
+		for (; k < j.nblocks && acc + j.sum[k] / 2 < want; k++)
+			acc += j.sum[k];
+		b->cut[p] = par_cut(h->nchunks, (unsigned)j.nblocks, (unsigned)k);
+	}
+	free(j.sum);
+}
+
 struct found_job {
 	struct found *f; /* one per part */
 	uint64_t hlo, hspan;
@@ -783,9 +1024,9 @@ find_containers(struct builder *b)
 {
 	const struct heap_model *h = b->in->heap;
 	const struct image *img = b->in->img;
-	unsigned parts = par_parts(h->nchunks);
+	unsigned parts = b->parts;
 	const struct heap_model *hw = h->whole ? h->whole : h;
-	struct found_job j = { .f = xcalloc(parts, sizeof(*j.f)) };
+	struct found_job j = { .f = xcalloc(b->parts, sizeof(*j.f)) };
 	size_t i = 0, k = 0;
 
 	for (unsigned p = 0; p < parts; p++)
@@ -794,6 +1035,7 @@ find_containers(struct builder *b)
 		free(j.f);
 		return;
 	}
+	chunk_ends(b);
 	j.hlo = h->chunks[0].addr + 16;
 	j.hspan = h->chunks[h->nchunks - 1].addr + h->chunks[h->nchunks - 1].size - j.hlo;
 	for (size_t r = 0; r < img->n; r++) { /* the regions that hold no chunk */
@@ -813,7 +1055,7 @@ find_containers(struct builder *b)
 			      j.hspan);
 	}
 	cand_flush(&j.f[0]);
-	par_run(h->nchunks, parts, containers_half, &j);
+	par_run_cuts(b->cut, parts, containers_half, &j);
 	for (unsigned p = 0; p < parts; p++) {
 		struct found *f = &j.f[p];
 
@@ -829,6 +1071,9 @@ find_containers(struct builder *b)
 		free(f->dead);
 	}
 	free(j.f);
+	bigmem_free(b->ends_mem);
+	free(b->ends);
+	free(b->mm);
 	if (b->ndead)
 		qsort(b->dead, b->ndead, sizeof(*b->dead), u64_cmp);
 	if (b->next)
@@ -969,37 +1214,20 @@ word_part(void *arg, size_t begin, size_t end, unsigned part)
 static void
 word_pass(struct builder *b)
 {
-	const struct heap_model *h = b->in->heap;
-	unsigned parts = par_parts(h->nchunks);
+	unsigned parts = b->parts;
 	struct word_job job = { xcalloc(parts, sizeof(*job.wk)), b->out->of_chunk };
-	size_t *cut = xmalloc((parts + 1) * sizeof(*cut));
-	uint64_t total = 0, acc = 0;
-	size_t i = 0;
 
-	if (parts > 1)
-		for (size_t c = 0; c < h->nchunks; c++)
-			total += h->chunks[c].size;
-	cut[0] = 0;
-	for (unsigned p = 1; p < parts; p++) {
-		uint64_t want = (uint64_t)((unsigned __int128)total * p / parts);
-
-		for (; i < h->nchunks && acc < want; i++)
-			acc += h->chunks[i].size;
-		cut[p] = i;
-	}
-	cut[parts] = h->nchunks;
 	for (unsigned p = 0; p < parts; p++) {
 		struct worker *wk = &job.wk[p];
 
-		*wk = (struct worker){ .b = b, .begin = cut[p], .end = cut[p + 1] };
-		while (wk->ext < b->next && b->ext[wk->ext].chunk < cut[p])
+		*wk = (struct worker){ .b = b, .begin = b->cut[p], .end = b->cut[p + 1] };
+		while (wk->ext < b->next && b->ext[wk->ext].chunk < b->cut[p])
 			wk->ext++;
 	}
-	par_run_cuts(cut, parts, word_part, &job);
+	par_run_cuts(b->cut, parts, word_part, &job);
 	for (unsigned p = 0; p < parts; p++)
 		worker_merge(&job.wk[p]);
 	free(job.wk);
-	free(cut);
 }
 
 struct size_type {
@@ -1157,6 +1385,7 @@ type_chunks(struct builder *b)
 	t->of_chunk = bigmem_alloc(h->nchunks, sizeof(uint32_t));
 	t->of_chunk_big = true;
 	progress_phase("typing", 4); /* four passes; the clustering is the longest */
+	work_cuts(b);
 	find_containers(b);
 	word_pass(b);
 	if (b->in->classes_only) { /* the instances are counted: all --vtables needs */
@@ -1491,6 +1720,7 @@ types_build(const struct types_input *in, struct type_table *out)
 	free(b.starts);
 	free(b.ext);
 	free(b.dead);
+	free(b.cut);
 	pthread_mutex_destroy(&b.lock);
 }
 
