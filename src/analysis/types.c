@@ -100,10 +100,13 @@ struct found {
 /* One thread's share of the word pass: its own verdict cache and counts,
  * so that two threads share nothing but classify(), behind b->lock (it runs
  * once per distinct word value that points into module data). */
+#define RECENT 64 /* verdicts of the last words looked up (a power of 2) */
+
 struct worker {
 	struct builder *b;
 	struct vslot *slots;
 	size_t cap, n;
+	struct vslot recent[RECENT]; /* by word (lookup_slow); key 0 unset */
 	const struct region *rc; /* last region a chunk's bytes came from */
 	uint64_t *inst, *sample; /* per class: instances seen, the first one */
 	uint8_t *starts;         /* per class: AT_OBJECT, AT_ARRAY when chunks start so */
@@ -353,8 +356,28 @@ worker_counts(struct worker *wk, size_t ncls)
 	memset(wk->starts + old, 0, (wk->ncls - old) * sizeof(*wk->starts));
 }
 
-static int32_t
+static int32_t lookup_full(struct worker *wk, uint64_t w);
+
+/* A program's objects are of a few classes: the same few vtable pointers
+ * come again and again, each a walk of the granules, the data ranges and
+ * the verdict cache.  A direct-mapped set of the last words found (a key of
+ * 0 is unset: word 0 is no vtable's) answers them at once. */
+static inline int32_t
 lookup_slow(struct worker *wk, uint64_t w)
+{
+	struct vslot *r = &wk->recent[(w >> 3) & (RECENT - 1)];
+	int32_t v;
+
+	if (r->key == w && w)
+		return r->val;
+	v = lookup_full(wk, w);
+	r->key = w;
+	r->val = v;
+	return v;
+}
+
+static int32_t
+lookup_full(struct worker *wk, uint64_t w)
 {
 	struct builder *b = wk->b;
 	size_t i;
