@@ -1445,13 +1445,30 @@ type_chunks(struct builder *b)
  * pointer malloc returned for it, in a module's writable data (named by the
  * module's symbols; preferred) or in a chunk of class or array type. */
 
+#define HOLDER_BLOOM 4096 /* bits */
+
 struct holder_set {
 	uint64_t *key;   /* a sample's malloc pointer, 0 empty */
 	uint32_t *type;  /* its type */
 	char **name;     /* the holder found, or NULL */
 	size_t mask;
 	uint64_t lo, hi; /* the keys' range */
+	uint64_t bloom[HOLDER_BLOOM / 64]; /* bit holder_bit(key) of every key */
 };
+
+/* A set bit per key in a few cache lines: most words in the keys' range
+ * (any heap pointer, a vtable pointer) are turned away without a probe. */
+static inline size_t
+holder_bit(uint64_t w)
+{
+	return (size_t)(w >> 4) & (HOLDER_BLOOM - 1);
+}
+
+static inline bool
+holder_maybe(const struct holder_set *hs, uint64_t w)
+{
+	return hs->bloom[holder_bit(w) / 64] >> (holder_bit(w) % 64) & 1;
+}
 
 static size_t
 holder_slot(const struct holder_set *hs, uint64_t key)
@@ -1509,7 +1526,7 @@ struct class_holders {
 	const char ***cls; /* per part */
 };
 
-#define HOLDER_AHEAD 8 /* chunks */
+#define HOLDER_AHEAD 64 /* chunks: a third of them objects, each ~10 ns of work */
 
 static void
 class_holders_half(void *arg, size_t begin, size_t end, unsigned half)
@@ -1535,6 +1552,8 @@ class_holders_half(void *arg, size_t begin, size_t end, unsigned half)
 
 			if (a - rc->start < rc->end - rc->start)
 				__builtin_prefetch(rc->data + (a - rc->start));
+			if (a + 64 - rc->start < rc->end - rc->start)
+				__builtin_prefetch(rc->data + (a + 64 - rc->start));
 		}
 		if (t->of_chunk[c] == UINT32_MAX)
 			continue;
@@ -1547,7 +1566,7 @@ class_holders_half(void *arg, size_t begin, size_t end, unsigned half)
 			size_t i;
 
 			memcpy(&w, p + off, 8);
-			if ((w & 15) || w - hs->lo > hs->hi - hs->lo)
+			if ((w & 15) || w - hs->lo > hs->hi - hs->lo || !holder_maybe(hs, w))
 				continue;
 			i = holder_slot(hs, w);
 			if (hs->key[i] && !cls[i])
@@ -1587,6 +1606,7 @@ name_holders(struct builder *b)
 		i = holder_slot(&hs, key);
 		hs.key[i] = key;
 		hs.type[i] = (uint32_t)k;
+		hs.bloom[holder_bit(key) / 64] |= (uint64_t)1 << (holder_bit(key) % 64);
 		hs.lo = key < hs.lo ? key : hs.lo;
 		hs.hi = key > hs.hi ? key : hs.hi;
 	}
