@@ -72,7 +72,7 @@ struct builder {
 	size_t ndead, deadcap;
 	size_t *cut;        /* the passes that read every live chunk: part k is */
 	unsigned parts;     /* chunks [cut[k], cut[k + 1]) (work_cuts) */
-	/* The container search's filter (chunk_ends): per image region, a bit
+	/* The container search's filter (ends_add): per image region, a bit
 	 * per 16 bytes of [start, end], set where an in-use arena chunk ends;
 	 * NULL for a region no chunk starts in.  mm: the mmapped chunks'
 	 * headers, sorted. */
@@ -80,6 +80,7 @@ struct builder {
 	uint64_t *ends_mem;
 	uint64_t *mm;
 	size_t nmm;
+	bool *mm_in; /* per image region: an mmapped chunk starts in it */
 };
 
 #define CAND_BATCH 32 /* container candidates whose size fields are fetched together */
@@ -611,86 +612,82 @@ found_u64(struct found *f, uint64_t addr, uint64_t *v)
 }
 
 /* Where the in-use arena chunks end, and which chunks are mmapped: a
- * container candidate's chunk must end where the header says (chunk_ends),
+ * container candidate's chunk must end where the header says (ends_add),
  * and that turns away nearly all candidates without reading their size
  * fields.  An array of pointers to chunks in address order (a program's
  * index of its objects) makes a candidate of every word, {p[i], p[i+1],
  * p[i+2]} - each a read of a size field somewhere in the heap, a third of
  * the container search on the bench heap; a bit per 16 bytes is a 128th of
- * the heap's bytes, read in order with those words. */
-struct ends_job {
-	struct builder *b;
-	uint64_t **mm; /* per part: its mmapped chunks' headers */
-	size_t *nmm;
+ * the heap's bytes, read in order with those words.
+ *
+ * A part of the chunks writes the bits of its chunks' ends: its first word
+ * and its last may be another part's too, and take an atomic or. */
+struct ends_state {
+	const struct region *rg;
+	uint64_t *bits;          /* rg's */
+	const uint64_t *edge[2]; /* the part's first and last words */
+	size_t mmcap;
 };
 
-/* One bit into the word at w; the words at either end of a part's may be
- * another part's too: those take an atomic or. */
-static void
-ends_flush(uint64_t *w, uint64_t v, bool shared)
+/* Where in-use chunk c's end bit is, or NULL. */
+static inline uint64_t *
+ends_word(const struct builder *b, struct ends_state *st, const struct hs_chunk *c,
+	  uint64_t *bit)
 {
-	if (shared)
-		__atomic_fetch_or(w, v, __ATOMIC_RELAXED);
-	else
-		*w |= v;
-}
-
-static void
-chunk_ends_part(void *arg, size_t begin, size_t end, unsigned part)
-{
-	struct ends_job *j = arg;
-	const struct builder *b = j->b;
 	const struct image *img = b->in->img;
-	const struct hs_chunk *ch = b->in->heap->chunks;
-	const struct region *rg = NULL;
-	uint64_t *bits = NULL, *w = NULL, v = 0;
-	size_t cap = 0;
-	bool first = true;
+	uint64_t x;
 
-	for (size_t k = begin; k < end; k++) {
-		const struct hs_chunk *c = &ch[k];
-		uint64_t x;
-
-		if (c->kind == CK_MMAPPED) {
-			j->mm[part] = xgrow(j->mm[part], &cap, j->nmm[part] + 1, sizeof(**j->mm));
-			j->mm[part][j->nmm[part]++] = c->addr;
-			continue;
-		}
-		if (c->kind != CK_INUSE)
-			continue;
-		if (!rg || c->addr - rg->start >= rg->end - rg->start) {
-			rg = image_region(img, c->addr);
-			bits = rg ? b->ends[rg - img->r] : NULL;
-		}
-		if (!bits || c->size > rg->end - c->addr)
-			continue;
-		x = (c->addr + c->size - rg->start) / 16;
-		if (w != &bits[x / 64]) {
-			if (w)
-				ends_flush(w, v, first);
-			first = w == NULL ? first : false;
-			w = &bits[x / 64];
-			v = 0;
-		}
-		v |= (uint64_t)1 << (x % 64);
+	if (!st->rg || c->addr - st->rg->start >= st->rg->end - st->rg->start) {
+		st->rg = image_region(img, c->addr);
+		st->bits = st->rg ? b->ends[st->rg - img->r] : NULL;
 	}
-	if (w)
-		ends_flush(w, v, true);
+	if (!st->bits || c->size > st->rg->end - c->addr)
+		return NULL;
+	x = (c->addr + c->size - st->rg->start) / 16;
+	*bit = (uint64_t)1 << (x % 64);
+	return &st->bits[x / 64];
 }
 
+/* Chunks [begin, end) are a part's: find its edge words. */
 static void
-chunk_ends(struct builder *b)
+ends_edges(const struct builder *b, struct ends_state *st, size_t begin, size_t end)
+{
+	const struct hs_chunk *ch = b->in->heap->chunks;
+	uint64_t bit;
+
+	for (size_t i = begin; i < end && !st->edge[0]; i++)
+		if (ch[i].kind == CK_INUSE)
+			st->edge[0] = ends_word(b, st, &ch[i], &bit);
+	for (size_t i = end; i > begin && !st->edge[1]; i--)
+		if (ch[i - 1].kind == CK_INUSE)
+			st->edge[1] = ends_word(b, st, &ch[i - 1], &bit);
+}
+
+static inline void
+ends_add(const struct builder *b, struct ends_state *st, const struct hs_chunk *c)
+{
+	uint64_t bit, *w = ends_word(b, st, c, &bit);
+
+	if (!w)
+		return;
+	if (w == st->edge[0] || w == st->edge[1])
+		__atomic_fetch_or(w, bit, __ATOMIC_RELAXED);
+	else
+		*w |= bit;
+}
+
+/* The bits, zero, for every region a chunk starts in. */
+static void
+ends_alloc(struct builder *b)
 {
 	const struct heap_model *h = b->in->heap;
 	const struct image *img = b->in->img;
 	size_t *off = xcalloc(img->n ? img->n : 1, sizeof(*off)), total = 0;
-	struct ends_job j = { .b = b, .mm = xcalloc(b->parts, sizeof(*j.mm)),
-			      .nmm = xcalloc(b->parts, sizeof(*j.nmm)) };
 
 	b->ends = xcalloc(img->n ? img->n : 1, sizeof(*b->ends));
+	b->mm_in = xcalloc(img->n ? img->n : 1, sizeof(*b->mm_in));
 	for (size_t r = 0; r < img->n; r++) {
-		/* the regions a chunk starts in: the first chunk at or past
-		 * the region's start */
+		/* the first chunk at or past the region's start */
 		size_t lo = 0, hi = h->nchunks;
 
 		while (lo < hi) {
@@ -711,16 +708,19 @@ chunk_ends(struct builder *b)
 		if (off[r])
 			b->ends[r] = b->ends_mem + off[r] - 1;
 	free(off);
-	par_run_cuts(b->cut, b->parts, chunk_ends_part, &j);
-	for (unsigned p = 0; p < b->parts; p++) {
-		b->mm = xreallocarray(b->mm, b->nmm + j.nmm[p] + 1, sizeof(*b->mm));
-		if (j.nmm[p])
-			memcpy(b->mm + b->nmm, j.mm[p], j.nmm[p] * sizeof(*b->mm));
-		b->nmm += j.nmm[p];
-		free(j.mm[p]);
-	}
-	free(j.mm);
-	free(j.nmm);
+}
+
+static void
+ends_free(struct builder *b)
+{
+	bigmem_free(b->ends_mem);
+	free(b->ends);
+	free(b->mm_in);
+	free(b->mm);
+	b->ends_mem = NULL;
+	b->ends = NULL;
+	b->mm_in = NULL;
+	b->mm = NULL;
 }
 
 /* Chunk a - 16 cannot have been allocated for n bytes: no in-use arena
@@ -747,6 +747,8 @@ not_allocated_for(struct found *f, uint64_t a, uint64_t n)
 	x = (hdr + request_chunk(n) - r->start) / 16;
 	if (bits[x / 64] >> (x % 64) & 1)
 		return false;
+	if (!b->mm_in[r - img->r])
+		return true;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -948,56 +950,90 @@ live_from(const struct builder *b, const struct region *rg)
 
 #define CUT_BLOCKS 64 /* per part: the grain of work_cuts */
 
-struct block_sums {
-	const struct heap_model *h;
+struct table_job {
+	struct builder *b;
 	size_t nblocks;
 	uint64_t *sum; /* per block */
+	uint64_t **mm; /* per part: its mmapped chunks' headers */
+	size_t *nmm;
 };
 
 /* A block's work: its live chunks' bytes, and as many again for each chunk
- * (a chunk's own cost, whatever its size, is that of about 32 bytes). */
+ * (a chunk's own cost, whatever its size, is that of about 32 bytes); and
+ * the ends of its in-use chunks (ends_add). */
 static void
-block_sums_part(void *arg, size_t begin, size_t end, unsigned part)
+table_part(void *arg, size_t begin, size_t end, unsigned part)
 {
-	struct block_sums *j = arg;
-	const struct hs_chunk *ch = j->h->chunks;
+	struct table_job *j = arg;
+	const struct heap_model *h = j->b->in->heap;
+	const struct hs_chunk *ch = h->chunks;
+	struct ends_state st = { 0 };
 
-	(void)part;
+	ends_edges(j->b, &st, par_cut(h->nchunks, (unsigned)j->nblocks, (unsigned)begin),
+		   par_cut(h->nchunks, (unsigned)j->nblocks, (unsigned)end));
 	for (size_t k = begin; k < end; k++) {
-		size_t lo = par_cut(j->h->nchunks, (unsigned)j->nblocks, (unsigned)k),
-		       hi = par_cut(j->h->nchunks, (unsigned)j->nblocks, (unsigned)k + 1);
+		size_t lo = par_cut(h->nchunks, (unsigned)j->nblocks, (unsigned)k),
+		       hi = par_cut(h->nchunks, (unsigned)j->nblocks, (unsigned)k + 1);
 		uint64_t s = 0;
 
-		for (size_t i = lo; i < hi; i++)
-			s += (ch[i].kind == CK_INUSE || ch[i].kind == CK_MMAPPED ? ch[i].size : 0) + 32;
+		for (size_t i = lo; i < hi; i++) {
+			const struct hs_chunk *c = &ch[i];
+
+			s += 32;
+			if (c->kind == CK_INUSE) {
+				s += c->size;
+				ends_add(j->b, &st, c);
+			} else if (c->kind == CK_MMAPPED) {
+				s += c->size;
+				j->mm[part] = xgrow(j->mm[part], &st.mmcap, j->nmm[part] + 1,
+						    sizeof(**j->mm));
+				j->mm[part][j->nmm[part]++] = c->addr;
+			}
+		}
 		j->sum[k] = s;
 	}
 }
 
-/* Where to cut the chunks for the passes that read every live one, in
- * parts of about equal work: cut by count, the part with the big mmapped
- * chunks (arrays of pointers, every triple of which is a container
- * candidate) ran alone for a third of the container search.  The cuts
- * change no result (each part's findings merge in part order), so they
- * are at block boundaries, the blocks summed by the parts in parallel:
- * one loop over 10M chunks was 15 ms alone. */
+/* One pass over the chunk table, in parallel, for the container search's
+ * filter (ends_add) and for where to cut the chunks for the passes that
+ * read every live one, in parts of about equal work: cut by count, the
+ * part with the big mmapped chunks (arrays of pointers, every triple of
+ * which is a container candidate) ran alone for a third of the container
+ * search.  The cuts change no result (each part's findings merge in part
+ * order), so they are at block boundaries: one loop over 10M chunks to
+ * sum their sizes was 15 ms alone. */
 static void
 work_cuts(struct builder *b)
 {
 	const struct heap_model *h = b->in->heap;
+	const struct image *img = b->in->img;
 	unsigned parts = par_parts(h->nchunks);
-	struct block_sums j = { .h = h, .nblocks = (size_t)parts * CUT_BLOCKS };
+	struct table_job j = { .b = b, .nblocks = (size_t)parts * CUT_BLOCKS,
+			       .mm = xcalloc(parts, sizeof(*j.mm)),
+			       .nmm = xcalloc(parts, sizeof(*j.nmm)) };
 	uint64_t total = 0, acc = 0;
 	size_t k = 0;
 
+	ends_alloc(b);
+	j.sum = xmalloc(j.nblocks * sizeof(*j.sum));
+	par_run(j.nblocks, parts, table_part, &j);
+	for (unsigned p = 0; p < parts; p++) {
+		b->mm = xreallocarray(b->mm, b->nmm + j.nmm[p] + 1, sizeof(*b->mm));
+		if (j.nmm[p])
+			memcpy(b->mm + b->nmm, j.mm[p], j.nmm[p] * sizeof(*b->mm));
+		b->nmm += j.nmm[p];
+		free(j.mm[p]);
+	}
+	for (size_t m = 0; m < b->nmm; m++) {
+		const struct region *rg = image_region(img, b->mm[m]);
+
+		if (rg)
+			b->mm_in[rg - img->r] = true;
+	}
 	b->parts = parts;
 	b->cut = xmalloc((parts + 1) * sizeof(*b->cut));
 	b->cut[0] = 0;
 	b->cut[parts] = h->nchunks;
-	if (parts < 2)
-		return;
-	j.sum = xmalloc(j.nblocks * sizeof(*j.sum));
-	par_run(j.nblocks, parts, block_sums_part, &j);
 	for (size_t q = 0; q < j.nblocks; q++)
 		total += j.sum[q];
 	for (unsigned p = 1; p < parts; p++) {
@@ -1008,6 +1044,8 @@ work_cuts(struct builder *b)
 		b->cut[p] = par_cut(h->nchunks, (unsigned)j.nblocks, (unsigned)k);
 	}
 	free(j.sum);
+	free(j.mm);
+	free(j.nmm);
 }
 
 struct found_job {
@@ -1056,9 +1094,9 @@ find_containers(struct builder *b)
 		j.f[p].b = b;
 	if (!h->nchunks) {
 		free(j.f);
+		ends_free(b);
 		return;
 	}
-	chunk_ends(b);
 	j.hlo = h->chunks[0].addr + 16;
 	j.hspan = h->chunks[h->nchunks - 1].addr + h->chunks[h->nchunks - 1].size - j.hlo;
 	for (size_t r = 0; r < img->n; r++) { /* the regions that hold no chunk */
@@ -1094,9 +1132,7 @@ find_containers(struct builder *b)
 		free(f->dead);
 	}
 	free(j.f);
-	bigmem_free(b->ends_mem);
-	free(b->ends);
-	free(b->mm);
+	ends_free(b);
 	if (b->ndead)
 		qsort(b->dead, b->ndead, sizeof(*b->dead), u64_cmp);
 	if (b->next)
