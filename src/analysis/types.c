@@ -81,7 +81,21 @@ struct builder {
 	uint64_t *mm;
 	size_t nmm;
 	bool *mm_in; /* per image region: an mmapped chunk starts in it */
+	/* Every held word of the class and array chunks, in address order,
+	 * unless there were more than HELD_MAX (held_full). */
+	struct held *held;
+	size_t nheld;
+	bool held_full;
 };
+
+/* A word of an object that may point at a chunk (name_holders): in the
+ * heap's range and aligned as malloc's pointers are. */
+struct held {
+	uint64_t word;
+	size_t chunk; /* the object's */
+};
+
+#define HELD_MAX 131072 /* held words kept, over all parts: 2 MiB */
 
 #define CAND_BATCH 32 /* container candidates whose size fields are fetched together */
 
@@ -114,6 +128,10 @@ struct worker {
 	size_t ncls;             /* entries in inst, sample and starts */
 	size_t begin, end;       /* chunks */
 	size_t ext;              /* next entry of b->ext to look at */
+	struct held *held;       /* this part's held words (held_words) */
+	size_t nheld, heldcap, heldmax;
+	bool held_full;
+	uint64_t hlo, hspan;     /* the heap's user bytes: [hlo, hlo + hspan) */
 };
 
 const char *
@@ -1220,6 +1238,32 @@ object_at_start(struct worker *wk, const unsigned char *p, size_t len, bool *arr
 	return v >= 0 ? v : -1;
 }
 
+/* The words of object chunk i (p, len bytes) that may point at a chunk,
+ * for name_holders: in a heap whose objects hold few pointers it need not
+ * read every object again (they are a third of the chunks, most of them a
+ * miss by then).  Past a part's share of HELD_MAX it reads them all, as
+ * before. */
+static void
+held_words(struct worker *wk, const unsigned char *p, size_t len, size_t i)
+{
+	for (size_t off = 0; off + 8 <= len; off += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + off, 8);
+		if ((w & 15) || w - wk->hlo >= wk->hspan)
+			continue;
+		if (wk->nheld == wk->heldmax) {
+			wk->held_full = true;
+			free(wk->held);
+			wk->held = NULL;
+			wk->nheld = 0;
+			return;
+		}
+		wk->held = xgrow(wk->held, &wk->heldcap, wk->nheld + 1, sizeof(*wk->held));
+		wk->held[wk->nheld++] = (struct held){ w, i };
+	}
+}
+
 /* Chunks [wk->begin, wk->end): count the instances in their words, and
  * note in of_chunk the class of the object or array at each one's start
  * (class << 1 | array; UINT32_MAX for none), for type_chunks to turn into
@@ -1232,23 +1276,25 @@ word_chunks(struct worker *wk, uint32_t *of_chunk)
 	for (size_t i = wk->begin; i < wk->end; i++) {
 		const struct hs_chunk *c = &ch[i];
 		const unsigned char *p;
-		size_t len;
+		size_t len, ulen;
 		bool array;
 		int32_t v;
 
 		of_chunk[i] = UINT32_MAX;
 		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
 			continue;
-		p = chunk_bytes(wk, c, &len);
+		p = chunk_bytes(wk, c, &ulen);
 		if (!p)
 			continue;
 		/* no vtable pointer, no object at the start: len need not be live */
-		len = count_instances(wk, p, len, c->addr + 16, i);
+		len = count_instances(wk, p, ulen, c->addr + 16, i);
 		v = object_at_start(wk, p, len, &array);
 		if (v < 0)
 			continue;
 		of_chunk[i] = (uint32_t)v << 1 | array;
 		wk->starts[v] |= array ? AT_ARRAY : AT_OBJECT;
+		if (!wk->held_full)
+			held_words(wk, p, ulen, i);
 	}
 }
 
@@ -1273,19 +1319,38 @@ word_part(void *arg, size_t begin, size_t end, unsigned part)
 static void
 word_pass(struct builder *b)
 {
+	const struct heap_model *h = b->in->heap;
 	unsigned parts = b->parts;
 	struct word_job job = { xcalloc(parts, sizeof(*job.wk)), b->out->of_chunk };
 
 	for (unsigned p = 0; p < parts; p++) {
 		struct worker *wk = &job.wk[p];
 
-		*wk = (struct worker){ .b = b, .begin = b->cut[p], .end = b->cut[p + 1] };
+		*wk = (struct worker){ .b = b, .begin = b->cut[p], .end = b->cut[p + 1],
+				       .heldmax = HELD_MAX / parts,
+				       /* --vtables names no holders */
+				       .held_full = b->in->classes_only };
+		if (h->nchunks) {
+			wk->hlo = h->chunks[0].addr + 16;
+			wk->hspan = h->chunks[h->nchunks - 1].addr + h->chunks[h->nchunks - 1].size -
+				    wk->hlo;
+		}
 		while (wk->ext < b->next && b->ext[wk->ext].chunk < b->cut[p])
 			wk->ext++;
 	}
 	par_run_cuts(b->cut, parts, word_part, &job);
-	for (unsigned p = 0; p < parts; p++)
-		worker_merge(&job.wk[p]);
+	for (unsigned p = 0; p < parts; p++) {
+		struct worker *wk = &job.wk[p];
+
+		worker_merge(wk);
+		b->held_full |= wk->held_full;
+		if (!b->held_full && wk->nheld) {
+			b->held = xreallocarray(b->held, b->nheld + wk->nheld, sizeof(*b->held));
+			memcpy(b->held + b->nheld, wk->held, wk->nheld * sizeof(*b->held));
+			b->nheld += wk->nheld;
+		}
+		free(wk->held);
+	}
 	free(job.wk);
 }
 
@@ -1659,12 +1724,26 @@ name_holders(struct builder *b)
 			global_holders_in(b, &hs, rg->data, rg->end - rg->start, rg->start,
 					  ar->module);
 	}
-	/* objects: chunks whose type is a class or an array of one */
-	parts = par_parts(h->nchunks);
+	/* objects: chunks whose type is a class or an array of one; their
+	 * held words, when the word pass kept them all */
+	parts = b->held_full ? par_parts(h->nchunks) : 1;
 	cj.cls = xcalloc(parts, sizeof(*cj.cls));
 	for (unsigned p = 0; p < parts; p++)
 		cj.cls[p] = xcalloc(cap, sizeof(*cj.cls[p]));
-	par_run(h->nchunks, parts, class_holders_half, &cj);
+	if (b->held_full) {
+		par_run(h->nchunks, parts, class_holders_half, &cj);
+	} else {
+		for (size_t k = 0; k < b->nheld; k++) {
+			uint64_t w = b->held[k].word;
+			size_t i;
+
+			if (w - hs.lo > hs.hi - hs.lo || !holder_maybe(&hs, w))
+				continue;
+			i = holder_slot(&hs, w);
+			if (hs.key[i] && !cj.cls[0][i])
+				cj.cls[0][i] = t->types[t->of_chunk[b->held[k].chunk]].name;
+		}
+	}
 	for (unsigned p = 0; p < parts; p++) { /* the lowest holder, as one loop finds */
 		for (size_t i = 0; i <= hs.mask; i++)
 			if (hs.key[i] && !hs.name[i] && cj.cls[p][i])
@@ -1800,6 +1879,7 @@ types_build(const struct types_input *in, struct type_table *out)
 	free(b.ext);
 	free(b.dead);
 	free(b.cut);
+	free(b.held);
 	pthread_mutex_destroy(&b.lock);
 }
 
