@@ -1371,28 +1371,14 @@ size_type(struct builder *b, struct size_type **st, size_t *n, size_t *cap, uint
 	return (*st)[(*n)++].type;
 }
 
-/* word_chunks left class << 1 | array in the entries of chunks that start
- * with an object or an array; now they become type ids. */
-struct class_map {
-	uint32_t *of_chunk;
-	const uint32_t *type; /* by class << 1 | array */
-};
-
-static void
-class_map_half(void *arg, size_t begin, size_t end, unsigned half)
-{
-	const struct class_map *cm = arg;
-
-	(void)half;
-	for (size_t i = begin; i < end; i++)
-		if (cm->of_chunk[i] != UINT32_MAX)
-			cm->of_chunk[i] = cm->type[cm->of_chunk[i]];
-}
-
-/* A type for each class, and each class's arrays, that chunks start with.
- * Their order here does not show: class names are unique, so sort_types
- * orders these types the same whatever their ids. */
-static void
+/* A type for each class, and each class's arrays, that chunks start with:
+ * type[class << 1 | array].  word_chunks left those codes in the entries
+ * of chunks that start with an object or an array; the clustering leaves
+ * typed entries as they are, and tally_types turns them into type ids in
+ * its pass (a pass of its own over 10M entries was 13 ms).  Their order
+ * here does not show: class names are unique, so sort_types orders these
+ * types the same whatever their ids. */
+static uint32_t *
 class_types(struct builder *b)
 {
 	uint32_t *type = xmalloc((b->nstarts ? b->nstarts : 1) * 2 * sizeof(*type));
@@ -1406,9 +1392,7 @@ class_types(struct builder *b)
 		if (b->starts[v] & AT_ARRAY)
 			type[2 * v + 1] = add_type(b, TK_ARRAY, xasprintf("%s[]", name), 0);
 	}
-	par_for(b->in->heap->nchunks, class_map_half,
-		   &(struct class_map){ .of_chunk = b->out->of_chunk, .type = type });
-	free(type);
+	return type;
 }
 
 /* The last pass: clusters' entries to their types, every chunk counted in
@@ -1418,6 +1402,7 @@ class_types(struct builder *b)
 struct tally_job {
 	struct builder *b;
 	const uint32_t *clu_type;
+	const uint32_t *class_type; /* by class << 1 | array (class_types) */
 	struct type_entry **sums; /* per part; part 0 counts in the types */
 	size_t **later, *nlater, *cap;
 };
@@ -1443,17 +1428,19 @@ tally_half(void *arg, size_t begin, size_t end, unsigned half)
 		}
 		if (of_chunk[i] > CLUSTER_TYPED_MAX)
 			of_chunk[i] = j->clu_type[of_chunk[i] & ~CLUSTER_IN];
+		else
+			of_chunk[i] = j->class_type[of_chunk[i]];
 		tally(&sums[of_chunk[i]], c, j->b->in->heap->pad);
 	}
 }
 
 static void
-tally_types(struct builder *b, const uint32_t *clu_type)
+tally_types(struct builder *b, const uint32_t *clu_type, const uint32_t *class_type)
 {
 	struct type_table *t = b->out;
 	const struct hs_chunk *ch = b->in->heap->chunks;
 	unsigned parts = par_parts(b->in->heap->nchunks);
-	struct tally_job j = { .b = b, .clu_type = clu_type,
+	struct tally_job j = { .b = b, .clu_type = clu_type, .class_type = class_type,
 			       .sums = xcalloc(parts, sizeof(*j.sums)),
 			       .later = xcalloc(parts, sizeof(*j.later)),
 			       .nlater = xcalloc(parts, sizeof(*j.nlater)),
@@ -1502,7 +1489,7 @@ type_chunks(struct builder *b)
 {
 	const struct heap_model *h = b->in->heap;
 	struct type_table *t = b->out;
-	uint32_t *clu_type;
+	uint32_t *clu_type, *class_type;
 	struct cluster_set cs;
 	/* huge pages, populated at once: 4 KiB faults cost more than filling
 	 * it.  A chunk is typed (class or array) when its entry is set. */
@@ -1518,7 +1505,7 @@ type_chunks(struct builder *b)
 		return;
 	}
 	progress_set(1);
-	class_types(b);
+	class_type = class_types(b);
 	progress_set(2);
 
 	/* the clustering works in of_chunk: a second array of 4 bytes a
@@ -1531,9 +1518,10 @@ type_chunks(struct builder *b)
 		clu_type[k] = add_type(b, cs.v[k].kind == CL_CONTENT ? TK_CONTENT : TK_SHAPE,
 				       xstrdup(cs.v[k].desc),
 				       cs.v[k].size ? cs.v[k].size - h->pad : 0);
-	tally_types(b, clu_type);
+	tally_types(b, clu_type, class_type);
 	cluster_set_free(&cs);
 	free(clu_type);
+	free(class_type);
 	name_holders(b);
 }
 
