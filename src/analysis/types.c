@@ -23,6 +23,12 @@
 #include "types.h"
 #include "xmalloc.h"
 
+/* The loops every word or chunk of the heap goes through start at a 64-byte
+ * boundary: where the build happened to put them, a loop's first block
+ * across one made the container search a fifth slower (AMD EPYC; one
+ * build in two, from edits elsewhere in the file). */
+#define HOT_LOOPS __attribute__((optimize("align-loops=64")))
+
 #define VC_EMPTY INT32_MIN
 #define VC_NOT (-1)        /* not a vtable address point */
 #define VC_SECONDARY (-2)  /* a vptr, but not a complete object's primary one */
@@ -320,7 +326,7 @@ gran_build(struct builder *b)
 				continue;
 			if (++used > GRAN_SLOTS / 2) {
 				/* "no filter": granule 0 is never data, and no slot
-				 * is empty, so lookup() passes every word on */
+				 * is empty, so skip_words passes every word on */
 				memset(b->gran, 0, sizeof(b->gran));
 				return;
 			}
@@ -435,41 +441,22 @@ lookup_full(struct worker *wk, uint64_t w)
 	return v;
 }
 
-/* The first test inline, with one branch: every word of the heap comes
- * through here, and on random bytes separate tests each mispredict.  dlo
- * and span are the builder's bounds, passed in so a loop keeps them in
- * registers. */
-static inline int32_t
-lookup_in(struct worker *wk, const struct builder *b, uint64_t dlo, uint64_t span, uint64_t w)
-{
-	if ((w - dlo >= span) | (w & 7))
-		return VC_NOT;
-	/* heap pointers pass the first test; most find their granule's home
-	 * slot empty, and a call per word was a tenth of the pass */
-	if (b->gran[gran_home(w >> GRAN_SHIFT)] == GRAN_EMPTY)
-		return VC_NOT;
-	return lookup_slow(wk, w);
-}
-
-static inline int32_t
-lookup(struct worker *wk, uint64_t w)
-{
-	const struct builder *b = wk->b;
-
-	return lookup_in(wk, b, b->dlo, b->dhi - b->dlo, w);
-}
-
 static bool is_dead(const struct builder *b, uint64_t addr);
 static size_t live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len);
 
 /* The instances in p (len bytes at at): chunk i's user bytes (i SIZE_MAX:
  * anonymous memory, all of it live).  Most chunks hold no vtable pointer, so
  * their live part (live_len) is worked out only at the first one.  Returns
- * it, or len when there was none. */
-/* The offset of the first word from off on that may be a vtable pointer
- * (lookup_in's tests), or len: nearly every word of the heap is turned
- * away here, in a loop of its own that the compiler keeps in registers. */
-static __attribute__((noinline)) size_t
+ * it, or len when there was none; first[] gets the verdicts of the first
+ * two words (VC_NOT for a word skip_words turns away), for object_at_start,
+ * which looked them up again. */
+/* The offset of the first word from off on that may be a vtable pointer,
+ * or len: nearly every word of the heap is turned away here, in a loop of
+ * its own that the compiler keeps in registers.  The first test has one
+ * branch: on random bytes separate tests each mispredict.  Heap pointers
+ * pass it; most find their granule's home slot empty (a call per word to
+ * lookup_slow was a tenth of the pass). */
+static __attribute__((noinline)) HOT_LOOPS size_t
 skip_words(const unsigned char *p, size_t off, size_t len, uint64_t dlo, uint64_t span,
 	   const uint64_t *gran)
 {
@@ -483,8 +470,9 @@ skip_words(const unsigned char *p, size_t off, size_t len, uint64_t dlo, uint64_
 	return len;
 }
 
-static size_t
-count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t at, size_t i)
+static HOT_LOOPS size_t
+count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t at, size_t i,
+		int32_t first[2])
 {
 	/* the bounds in registers: the counts below could alias them */
 	const struct builder *b = wk->b;
@@ -492,6 +480,7 @@ count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t 
 	const uint64_t *gran = b->gran;
 	size_t live = SIZE_MAX;
 
+	first[0] = first[1] = VC_NOT;
 	for (size_t off = 0;; off += 8) {
 		uint64_t w;
 		int32_t v;
@@ -501,6 +490,8 @@ count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t 
 			break;
 		memcpy(&w, p + off, 8);
 		v = lookup_slow(wk, w);
+		if (off < 16)
+			first[off / 8] = v;
 		if (v < 0)
 			continue;
 		if (live == SIZE_MAX)
@@ -581,11 +572,28 @@ add_extent(struct found *f, const struct hs_chunk *c, uint64_t len)
 	f->ext[f->next++] = (struct extent){ (size_t)(c - f->b->in->heap->chunks), len };
 }
 
+/* user_bytes_at's way when a's region is not the last one. */
+static __attribute__((noinline)) const unsigned char *
+user_bytes_slow(const struct image *img, const struct region **rc, uint64_t a, size_t len)
+{
+	const struct region *r = image_region(img, a);
+	uint64_t off;
+
+	if (!r)
+		return NULL;
+	*rc = r;
+	if (r->nholes)
+		return image_ptr(img, a, len);
+	off = a - r->start;
+	return len <= r->end - r->start - off ? r->data + off : NULL;
+}
+
 /* chunk_user_bytes (cluster.h) with the last region remembered in *rc:
  * chunks come in address order, and a binary search over the regions per
  * chunk was a tenth of the type pass.  A region with holes takes
- * image_ptr's way. */
-static const unsigned char *
+ * image_ptr's way.  Inline: every pass over the chunks calls it per chunk,
+ * and nearly every call finds its chunk in the last region. */
+static inline const unsigned char *
 user_bytes_at(const struct image *img, const struct region **rc, const struct hs_chunk *c,
 	      size_t *len)
 {
@@ -596,14 +604,8 @@ user_bytes_at(const struct image *img, const struct region **rc, const struct hs
 		return NULL;
 	a = c->addr + 16;
 	*len = (size_t)(c->size - 16 + tail);
-	if (!r || r->nholes || a - r->start >= r->end - r->start) {
-		r = image_region(img, a);
-		if (!r)
-			return NULL;
-		*rc = r;
-		if (r->nholes)
-			return image_ptr(img, a, *len);
-	}
+	if (!r || r->nholes || a - r->start >= r->end - r->start)
+		return user_bytes_slow(img, rc, a, *len);
 	off = a - r->start;
 	return *len <= r->end - r->start - off ? r->data + off : NULL;
 }
@@ -891,7 +893,7 @@ cand_add(struct found *f, const uint64_t q[3])
 }
 
 /* p: len bytes of the target at address at. */
-static void
+static HOT_LOOPS void
 containers_in(struct found *f, const unsigned char *p, size_t len, uint64_t at, uint64_t hlo,
 	      uint64_t hspan)
 {
@@ -1216,26 +1218,23 @@ tally(struct type_entry *t, const struct hs_chunk *c, unsigned pad)
 }
 
 /* Class of the object at the chunk's start, or of a new[] array's elements
- * (the first word is the element count, the next a vptr).  -1: neither. */
+ * (the first word is the element count, the next a vptr), from the first
+ * words' verdicts (count_instances).  -1: neither. */
 static int32_t
-object_at_start(struct worker *wk, const unsigned char *p, size_t len, bool *array)
+object_at_start(const int32_t first[2], const unsigned char *p, size_t len, bool *array)
 {
-	uint64_t w0, w1;
-	int32_t v;
+	uint64_t w0;
 
 	*array = false;
 	if (len < 8)
 		return -1;
+	if (first[0] >= 0 || len < 16)
+		return first[0] >= 0 ? first[0] : -1;
 	memcpy(&w0, p, 8);
-	v = lookup(wk, w0);
-	if (v >= 0 || len < 16)
-		return v >= 0 ? v : -1;
-	memcpy(&w1, p + 8, 8);
 	if (w0 == 0 || w0 > (len - 8) / 8)
 		return -1;
-	v = lookup(wk, w1);
-	*array = v >= 0;
-	return v >= 0 ? v : -1;
+	*array = first[1] >= 0;
+	return first[1] >= 0 ? first[1] : -1;
 }
 
 /* The words of object chunk i (p, len bytes) that may point at a chunk,
@@ -1268,7 +1267,7 @@ held_words(struct worker *wk, const unsigned char *p, size_t len, size_t i)
  * note in of_chunk the class of the object or array at each one's start
  * (class << 1 | array; UINT32_MAX for none), for type_chunks to turn into
  * types. */
-static void
+static HOT_LOOPS void
 word_chunks(struct worker *wk, uint32_t *of_chunk)
 {
 	const struct hs_chunk *ch = wk->b->in->heap->chunks;
@@ -1278,7 +1277,7 @@ word_chunks(struct worker *wk, uint32_t *of_chunk)
 		const unsigned char *p;
 		size_t len, ulen;
 		bool array;
-		int32_t v;
+		int32_t v, first[2];
 
 		of_chunk[i] = UINT32_MAX;
 		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
@@ -1287,8 +1286,8 @@ word_chunks(struct worker *wk, uint32_t *of_chunk)
 		if (!p)
 			continue;
 		/* no vtable pointer, no object at the start: len need not be live */
-		len = count_instances(wk, p, ulen, c->addr + 16, i);
-		v = object_at_start(wk, p, len, &array);
+		len = count_instances(wk, p, ulen, c->addr + 16, i, first);
+		v = object_at_start(first, p, len, &array);
 		if (v < 0)
 			continue;
 		of_chunk[i] = (uint32_t)v << 1 | array;
@@ -1762,6 +1761,7 @@ scan_anonymous(struct builder *b)
 {
 	const struct image *img = b->in->img;
 	struct worker wk = { .b = b };
+	int32_t first[2];
 
 	for (size_t i = 0; i < img->n; i++) {
 		const struct region *r = &img->r[i];
@@ -1771,7 +1771,7 @@ scan_anonymous(struct builder *b)
 		if (addrmap_kind(b->in->am, r->start) != AK_ANON || r->nholes ||
 		    !strncmp(r->name, "[stack", 6))
 			continue;
-		count_instances(&wk, r->data, r->end - r->start, r->start, SIZE_MAX);
+		count_instances(&wk, r->data, r->end - r->start, r->start, SIZE_MAX, first);
 	}
 	worker_merge(&wk);
 }
