@@ -460,12 +460,21 @@ static __attribute__((noinline)) HOT_LOOPS size_t
 skip_words(const unsigned char *p, size_t off, size_t len, uint64_t dlo, uint64_t span,
 	   const uint64_t *gran)
 {
-	for (; off + 8 <= len; off += 8) {
-		uint64_t w;
+	/* [lo, lo + span) holds [dlo, dlo + span) and is 8-aligned: a word
+	 * w - lo turned right by 3 is below span / 8 only when it is in range
+	 * and its low bits (which come to the top) are 0 - both tests in one
+	 * compare.  Words the wider range lets through go on to the granules
+	 * and lookup_slow as any other. */
+	const uint64_t lo = dlo & ~(uint64_t)7,
+		       span8 = (dlo - lo + span + 7) / 8;
 
-		memcpy(&w, p + off, 8);
-		if (!((w - dlo >= span) | (w & 7)) && gran[gran_home(w >> GRAN_SHIFT)] != GRAN_EMPTY)
-			return off;
+	for (size_t k = off / 8, n = len / 8; k < n; k++) {
+		uint64_t w, x;
+
+		memcpy(&w, p + 8 * k, 8);
+		x = w - lo;
+		if (((x >> 3) | (x << 61)) < span8 && gran[gran_home(w >> GRAN_SHIFT)] != GRAN_EMPTY)
+			return 8 * k;
 	}
 	return len;
 }
