@@ -1415,30 +1415,32 @@ struct tally_job {
 	size_t **later, *nlater, *cap;
 };
 
-static void
+static HOT_LOOPS void
 tally_half(void *arg, size_t begin, size_t end, unsigned half)
 {
 	struct tally_job *j = arg;
 	const struct hs_chunk *ch = j->b->in->heap->chunks;
 	uint32_t *of_chunk = j->b->out->of_chunk;
 	struct type_entry *sums = j->sums[half];
+	/* in registers: the counts written below could alias them */
+	const uint32_t *clu_type = j->clu_type, *class_type = j->class_type;
+	const unsigned pad = j->b->in->heap->pad;
 
 	for (size_t i = begin; i < end; i++) {
 		const struct hs_chunk *c = &ch[i];
+		uint32_t t = of_chunk[i];
 
 		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
 			continue;
-		if (of_chunk[i] == UINT32_MAX) {
+		if (t == UINT32_MAX) {
 			j->later[half] = xgrow(j->later[half], &j->cap[half], j->nlater[half] + 1,
 					       sizeof(*j->later[half]));
 			j->later[half][j->nlater[half]++] = i;
 			continue;
 		}
-		if (of_chunk[i] > CLUSTER_TYPED_MAX)
-			of_chunk[i] = j->clu_type[of_chunk[i] & ~CLUSTER_IN];
-		else
-			of_chunk[i] = j->class_type[of_chunk[i]];
-		tally(&sums[of_chunk[i]], c, j->b->in->heap->pad);
+		t = t > CLUSTER_TYPED_MAX ? clu_type[t & ~CLUSTER_IN] : class_type[t];
+		of_chunk[i] = t;
+		tally(&sums[t], c, pad);
 	}
 }
 
