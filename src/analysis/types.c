@@ -23,6 +23,17 @@
 #include "types.h"
 #include "xmalloc.h"
 
+/* The loops every word or chunk of the heap goes through start at a 64-byte
+ * boundary: where the build happened to put them, a loop's first block
+ * across one made the container search a fifth slower (AMD EPYC; one
+ * build in two, from edits elsewhere in the file).  GCC's attribute; clang
+ * (the fuzzers' build) has none. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define HOT_LOOPS __attribute__((optimize("align-loops=64")))
+#else
+#define HOT_LOOPS
+#endif
+
 #define VC_EMPTY INT32_MIN
 #define VC_NOT (-1)        /* not a vtable address point */
 #define VC_SECONDARY (-2)  /* a vptr, but not a complete object's primary one */
@@ -70,7 +81,32 @@ struct builder {
 	size_t next, extcap;
 	uint64_t *dead;     /* words of short strings' buffers past their NUL, sorted */
 	size_t ndead, deadcap;
+	size_t *cut;        /* the passes that read every live chunk: part k is */
+	unsigned parts;     /* chunks [cut[k], cut[k + 1]) (work_cuts) */
+	/* The container search's filter (ends_add): per image region, a bit
+	 * per 16 bytes of [start, end], set where an in-use arena chunk ends;
+	 * NULL for a region no chunk starts in.  mm: the mmapped chunks'
+	 * headers, sorted. */
+	uint64_t **ends;
+	uint64_t *ends_mem;
+	uint64_t *mm;
+	size_t nmm;
+	bool *mm_in; /* per image region: an mmapped chunk starts in it */
+	/* Every held word of the class and array chunks, in address order,
+	 * unless there were more than HELD_MAX (held_full). */
+	struct held *held;
+	size_t nheld;
+	bool held_full;
 };
+
+/* A word of an object that may point at a chunk (name_holders): in the
+ * heap's range and aligned as malloc's pointers are. */
+struct held {
+	uint64_t word;
+	size_t chunk; /* the object's */
+};
+
+#define HELD_MAX 131072 /* held words kept, over all parts: 2 MiB */
 
 #define CAND_BATCH 32 /* container candidates whose size fields are fetched together */
 
@@ -82,6 +118,7 @@ struct found {
 	uint64_t *dead;
 	size_t ndead, deadcap;
 	const struct region *rc; /* last region a size field was read from */
+	const struct region *hc; /* last region a candidate's header was in */
 	uint64_t cand[CAND_BATCH][3]; /* headers waiting for their size fields */
 	size_t ncand;
 };
@@ -89,16 +126,23 @@ struct found {
 /* One thread's share of the word pass: its own verdict cache and counts,
  * so that two threads share nothing but classify(), behind b->lock (it runs
  * once per distinct word value that points into module data). */
+#define RECENT 64 /* verdicts of the last words looked up (a power of 2) */
+
 struct worker {
 	struct builder *b;
 	struct vslot *slots;
 	size_t cap, n;
+	struct vslot recent[RECENT]; /* by word (lookup_slow); key 0 unset */
 	const struct region *rc; /* last region a chunk's bytes came from */
 	uint64_t *inst, *sample; /* per class: instances seen, the first one */
 	uint8_t *starts;         /* per class: AT_OBJECT, AT_ARRAY when chunks start so */
 	size_t ncls;             /* entries in inst, sample and starts */
 	size_t begin, end;       /* chunks */
 	size_t ext;              /* next entry of b->ext to look at */
+	struct held *held;       /* this part's held words (held_words) */
+	size_t nheld, heldcap, heldmax;
+	bool held_full;
+	uint64_t hlo, hspan;     /* the heap's user bytes: [hlo, hlo + hspan) */
 };
 
 const char *
@@ -287,7 +331,7 @@ gran_build(struct builder *b)
 				continue;
 			if (++used > GRAN_SLOTS / 2) {
 				/* "no filter": granule 0 is never data, and no slot
-				 * is empty, so lookup() passes every word on */
+				 * is empty, so skip_words passes every word on */
 				memset(b->gran, 0, sizeof(b->gran));
 				return;
 			}
@@ -342,8 +386,28 @@ worker_counts(struct worker *wk, size_t ncls)
 	memset(wk->starts + old, 0, (wk->ncls - old) * sizeof(*wk->starts));
 }
 
-static int32_t
+static int32_t lookup_full(struct worker *wk, uint64_t w);
+
+/* A program's objects are of a few classes: the same few vtable pointers
+ * come again and again, each a walk of the granules, the data ranges and
+ * the verdict cache.  A direct-mapped set of the last words found (a key of
+ * 0 is unset: word 0 is no vtable's) answers them at once. */
+static inline int32_t
 lookup_slow(struct worker *wk, uint64_t w)
+{
+	struct vslot *r = &wk->recent[(w >> 3) & (RECENT - 1)];
+	int32_t v;
+
+	if (r->key == w && w)
+		return r->val;
+	v = lookup_full(wk, w);
+	r->key = w;
+	r->val = v;
+	return v;
+}
+
+static int32_t
+lookup_full(struct worker *wk, uint64_t w)
 {
 	struct builder *b = wk->b;
 	size_t i;
@@ -382,56 +446,47 @@ lookup_slow(struct worker *wk, uint64_t w)
 	return v;
 }
 
-/* The first test inline, with one branch: every word of the heap comes
- * through here, and on random bytes separate tests each mispredict.  dlo
- * and span are the builder's bounds, passed in so a loop keeps them in
- * registers. */
-static inline int32_t
-lookup_in(struct worker *wk, const struct builder *b, uint64_t dlo, uint64_t span, uint64_t w)
-{
-	if ((w - dlo >= span) | (w & 7))
-		return VC_NOT;
-	/* heap pointers pass the first test; most find their granule's home
-	 * slot empty, and a call per word was a tenth of the pass */
-	if (b->gran[gran_home(w >> GRAN_SHIFT)] == GRAN_EMPTY)
-		return VC_NOT;
-	return lookup_slow(wk, w);
-}
-
-static inline int32_t
-lookup(struct worker *wk, uint64_t w)
-{
-	const struct builder *b = wk->b;
-
-	return lookup_in(wk, b, b->dlo, b->dhi - b->dlo, w);
-}
-
 static bool is_dead(const struct builder *b, uint64_t addr);
 static size_t live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len);
 
 /* The instances in p (len bytes at at): chunk i's user bytes (i SIZE_MAX:
  * anonymous memory, all of it live).  Most chunks hold no vtable pointer, so
  * their live part (live_len) is worked out only at the first one.  Returns
- * it, or len when there was none. */
-/* The offset of the first word from off on that may be a vtable pointer
- * (lookup_in's tests), or len: nearly every word of the heap is turned
- * away here, in a loop of its own that the compiler keeps in registers. */
-static __attribute__((noinline)) size_t
+ * it, or len when there was none; first[] gets the verdicts of the first
+ * two words (VC_NOT for a word skip_words turns away), for object_at_start,
+ * which looked them up again. */
+/* The offset of the first word from off on that may be a vtable pointer,
+ * or len: nearly every word of the heap is turned away here, in a loop of
+ * its own that the compiler keeps in registers.  The first test has one
+ * branch: on random bytes separate tests each mispredict.  Heap pointers
+ * pass it; most find their granule's home slot empty (a call per word to
+ * lookup_slow was a tenth of the pass). */
+static __attribute__((noinline)) HOT_LOOPS size_t
 skip_words(const unsigned char *p, size_t off, size_t len, uint64_t dlo, uint64_t span,
 	   const uint64_t *gran)
 {
-	for (; off + 8 <= len; off += 8) {
-		uint64_t w;
+	/* [lo, lo + span) holds [dlo, dlo + span) and is 8-aligned: a word
+	 * w - lo turned right by 3 is below span / 8 only when it is in range
+	 * and its low bits (which come to the top) are 0 - both tests in one
+	 * compare.  Words the wider range lets through go on to the granules
+	 * and lookup_slow as any other. */
+	const uint64_t lo = dlo & ~(uint64_t)7,
+		       span8 = (dlo - lo + span + 7) / 8;
 
-		memcpy(&w, p + off, 8);
-		if (!((w - dlo >= span) | (w & 7)) && gran[gran_home(w >> GRAN_SHIFT)] != GRAN_EMPTY)
-			return off;
+	for (size_t k = off / 8, n = len / 8; k < n; k++) {
+		uint64_t w, x;
+
+		memcpy(&w, p + 8 * k, 8);
+		x = w - lo;
+		if (((x >> 3) | (x << 61)) < span8 && gran[gran_home(w >> GRAN_SHIFT)] != GRAN_EMPTY)
+			return 8 * k;
 	}
 	return len;
 }
 
-static size_t
-count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t at, size_t i)
+static HOT_LOOPS size_t
+count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t at, size_t i,
+		int32_t first[2])
 {
 	/* the bounds in registers: the counts below could alias them */
 	const struct builder *b = wk->b;
@@ -439,6 +494,7 @@ count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t 
 	const uint64_t *gran = b->gran;
 	size_t live = SIZE_MAX;
 
+	first[0] = first[1] = VC_NOT;
 	for (size_t off = 0;; off += 8) {
 		uint64_t w;
 		int32_t v;
@@ -448,6 +504,8 @@ count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t 
 			break;
 		memcpy(&w, p + off, 8);
 		v = lookup_slow(wk, w);
+		if (off < 16)
+			first[off / 8] = v;
 		if (v < 0)
 			continue;
 		if (live == SIZE_MAX)
@@ -528,11 +586,28 @@ add_extent(struct found *f, const struct hs_chunk *c, uint64_t len)
 	f->ext[f->next++] = (struct extent){ (size_t)(c - f->b->in->heap->chunks), len };
 }
 
+/* user_bytes_at's way when a's region is not the last one. */
+static __attribute__((noinline)) const unsigned char *
+user_bytes_slow(const struct image *img, const struct region **rc, uint64_t a, size_t len)
+{
+	const struct region *r = image_region(img, a);
+	uint64_t off;
+
+	if (!r)
+		return NULL;
+	*rc = r;
+	if (r->nholes)
+		return image_ptr(img, a, len);
+	off = a - r->start;
+	return len <= r->end - r->start - off ? r->data + off : NULL;
+}
+
 /* chunk_user_bytes (cluster.h) with the last region remembered in *rc:
  * chunks come in address order, and a binary search over the regions per
  * chunk was a tenth of the type pass.  A region with holes takes
- * image_ptr's way. */
-static const unsigned char *
+ * image_ptr's way.  Inline: every pass over the chunks calls it per chunk,
+ * and nearly every call finds its chunk in the last region. */
+static inline const unsigned char *
 user_bytes_at(const struct image *img, const struct region **rc, const struct hs_chunk *c,
 	      size_t *len)
 {
@@ -543,14 +618,8 @@ user_bytes_at(const struct image *img, const struct region **rc, const struct hs
 		return NULL;
 	a = c->addr + 16;
 	*len = (size_t)(c->size - 16 + tail);
-	if (!r || r->nholes || a - r->start >= r->end - r->start) {
-		r = image_region(img, a);
-		if (!r)
-			return NULL;
-		*rc = r;
-		if (r->nholes)
-			return image_ptr(img, a, *len);
-	}
+	if (!r || r->nholes || a - r->start >= r->end - r->start)
+		return user_bytes_slow(img, rc, a, *len);
 	off = a - r->start;
 	return *len <= r->end - r->start - off ? r->data + off : NULL;
 }
@@ -576,6 +645,157 @@ found_u64(struct found *f, uint64_t addr, uint64_t *v)
 	return true;
 }
 
+/* Where the in-use arena chunks end, and which chunks are mmapped: a
+ * container candidate's chunk must end where the header says (ends_add),
+ * and that turns away nearly all candidates without reading their size
+ * fields.  An array of pointers to chunks in address order (a program's
+ * index of its objects) makes a candidate of every word, {p[i], p[i+1],
+ * p[i+2]} - each a read of a size field somewhere in the heap, a third of
+ * the container search on the bench heap; a bit per 16 bytes is a 128th of
+ * the heap's bytes, read in order with those words.
+ *
+ * A part of the chunks writes the bits of its chunks' ends: its first word
+ * and its last may be another part's too, and take an atomic or. */
+struct ends_state {
+	const struct region *rg;
+	uint64_t *bits;          /* rg's */
+	const uint64_t *edge[2]; /* the part's first and last words */
+	size_t mmcap;
+};
+
+/* Where in-use chunk c's end bit is, or NULL. */
+static inline uint64_t *
+ends_word(const struct builder *b, struct ends_state *st, const struct hs_chunk *c,
+	  uint64_t *bit)
+{
+	const struct image *img = b->in->img;
+	uint64_t x;
+
+	if (!st->rg || c->addr - st->rg->start >= st->rg->end - st->rg->start) {
+		st->rg = image_region(img, c->addr);
+		st->bits = st->rg ? b->ends[st->rg - img->r] : NULL;
+	}
+	if (!st->bits || c->size > st->rg->end - c->addr)
+		return NULL;
+	x = (c->addr + c->size - st->rg->start) / 16;
+	*bit = (uint64_t)1 << (x % 64);
+	return &st->bits[x / 64];
+}
+
+/* Chunks [begin, end) are a part's: find its edge words. */
+static void
+ends_edges(const struct builder *b, struct ends_state *st, size_t begin, size_t end)
+{
+	const struct hs_chunk *ch = b->in->heap->chunks;
+	uint64_t bit;
+
+	for (size_t i = begin; i < end && !st->edge[0]; i++)
+		if (ch[i].kind == CK_INUSE)
+			st->edge[0] = ends_word(b, st, &ch[i], &bit);
+	for (size_t i = end; i > begin && !st->edge[1]; i--)
+		if (ch[i - 1].kind == CK_INUSE)
+			st->edge[1] = ends_word(b, st, &ch[i - 1], &bit);
+}
+
+static inline void
+ends_add(const struct builder *b, struct ends_state *st, const struct hs_chunk *c)
+{
+	uint64_t bit, *w = ends_word(b, st, c, &bit);
+
+	if (!w)
+		return;
+	if (w == st->edge[0] || w == st->edge[1])
+		__atomic_fetch_or(w, bit, __ATOMIC_RELAXED);
+	else
+		*w |= bit;
+}
+
+/* The bits, zero, for every region a chunk starts in. */
+static void
+ends_alloc(struct builder *b)
+{
+	const struct heap_model *h = b->in->heap;
+	const struct image *img = b->in->img;
+	size_t *off = xcalloc(img->n ? img->n : 1, sizeof(*off)), total = 0;
+
+	b->ends = xcalloc(img->n ? img->n : 1, sizeof(*b->ends));
+	b->mm_in = xcalloc(img->n ? img->n : 1, sizeof(*b->mm_in));
+	for (size_t r = 0; r < img->n; r++) {
+		/* the first chunk at or past the region's start */
+		size_t lo = 0, hi = h->nchunks;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (h->chunks[mid].addr < img->r[r].start)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == h->nchunks || h->chunks[lo].addr >= img->r[r].end)
+			continue;
+		off[r] = total + 1;
+		total += ((img->r[r].end - img->r[r].start) / 16 + 1 + 63) / 64;
+	}
+	b->ends_mem = bigmem_alloc(total ? total : 1, sizeof(uint64_t));
+	for (size_t r = 0; r < img->n; r++)
+		if (off[r])
+			b->ends[r] = b->ends_mem + off[r] - 1;
+	free(off);
+}
+
+static void
+ends_free(struct builder *b)
+{
+	bigmem_free(b->ends_mem);
+	free(b->ends);
+	free(b->mm_in);
+	free(b->mm);
+	b->ends_mem = NULL;
+	b->ends = NULL;
+	b->mm_in = NULL;
+	b->mm = NULL;
+}
+
+/* Chunk a - 16 cannot have been allocated for n bytes: no in-use arena
+ * chunk ends where one of request2size(n) at a - 16 would, and no mmapped
+ * chunk starts there.  False when unsure (a region without the bits). */
+static bool
+not_allocated_for(struct found *f, uint64_t a, uint64_t n)
+{
+	const struct builder *b = f->b;
+	const struct image *img = b->in->img;
+	const struct region *r = f->hc;
+	uint64_t hdr = a - 16, x, *bits;
+	size_t lo = 0, hi = b->nmm;
+
+	if (!r || hdr - r->start >= r->end - r->start) {
+		r = image_region(img, hdr);
+		if (!r)
+			return false;
+		f->hc = r;
+	}
+	bits = b->ends[r - img->r];
+	if (!bits || request_chunk(n) > r->end - hdr)
+		return false;
+	x = (hdr + request_chunk(n) - r->start) / 16;
+	if (bits[x / 64] >> (x % 64) & 1)
+		return false;
+	if (!b->mm_in[r - img->r])
+		return true;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b->mm[mid] < hdr)
+			lo = mid + 1;
+		else if (b->mm[mid] > hdr)
+			hi = mid;
+		else
+			return false;
+	}
+	return true;
+}
+
 /* The three words at q, if they are a container's header:
  *   std::vector<T>  {begin, end, end_of_storage}: pointers, begin malloc's
  *                   pointer of a chunk allocated for end_of_storage - begin
@@ -588,6 +808,27 @@ found_u64(struct found *f, uint64_t addr, uint64_t *v)
  * was freed and handed out again for something else of the same size; its
  * words are rarely all of this form (begin at the chunk's start, end of
  * storage exactly at what the chunk was allocated for). */
+/* The bytes the chunk at q[0] must have been allocated for if q is a
+ * container's header, and how many of them are live; false: q is none. */
+static inline bool
+container_size(const uint64_t q[3], uint64_t *n, uint64_t *len, bool *vec)
+{
+	uint64_t a = q[0];
+
+	if (q[1] >= a && q[2] >= q[1] && q[2] > a && q[2] - a < CONTAINER_MAX) {
+		*vec = true;
+		*n = q[2] - a;
+		*len = q[1] - a;
+	} else if (q[1] <= q[2] && q[2] >= SSO_CAPACITY && q[2] < CONTAINER_MAX) {
+		*vec = false;
+		*n = q[2] + 1;
+		*len = q[1] + 1;
+	} else {
+		return false;
+	}
+	return true;
+}
+
 static void
 container_at(struct found *f, const uint64_t q[3])
 {
@@ -597,17 +838,8 @@ container_at(struct found *f, const uint64_t q[3])
 	uint64_t a = q[0], n, len, sz;
 	bool vec;
 
-	if (q[1] >= a && q[2] >= q[1] && q[2] > a && q[2] - a < CONTAINER_MAX) {
-		vec = true;
-		n = q[2] - a;
-		len = q[1] - a;
-	} else if (q[1] <= q[2] && q[2] >= SSO_CAPACITY && q[2] < CONTAINER_MAX) {
-		vec = false;
-		n = q[2] + 1;
-		len = q[1] + 1;
-	} else {
+	if (!container_size(q, &n, &len, &vec))
 		return;
-	}
 	/* the size field in the header first: most candidates fail there, for
 	 * the price of a look at the image rather than a search of the chunks */
 	if (!found_u64(f, a - 8, &sz) ||
@@ -660,9 +892,13 @@ cand_flush(struct found *f)
 static void
 cand_add(struct found *f, const uint64_t q[3])
 {
-	const struct region *r = f->rc;
-	uint64_t a = q[0] - 8;
+	const struct region *r;
+	uint64_t a = q[0] - 8, n, len;
+	bool vec;
 
+	if (!container_size(q, &n, &len, &vec) || not_allocated_for(f, q[0], n))
+		return;
+	r = f->rc;
 	if (r && a - r->start < r->end - r->start)
 		__builtin_prefetch(r->data + (a - r->start));
 	memcpy(f->cand[f->ncand++], q, 24);
@@ -671,7 +907,7 @@ cand_add(struct found *f, const uint64_t q[3])
 }
 
 /* p: len bytes of the target at address at. */
-static void
+static HOT_LOOPS void
 containers_in(struct found *f, const unsigned char *p, size_t len, uint64_t at, uint64_t hlo,
 	      uint64_t hspan)
 {
@@ -746,6 +982,106 @@ live_from(const struct builder *b, const struct region *rg)
 	return from == rg->end ? rg->start : from;
 }
 
+#define CUT_BLOCKS 64 /* per part: the grain of work_cuts */
+
+struct table_job {
+	struct builder *b;
+	size_t nblocks;
+	uint64_t *sum; /* per block */
+	uint64_t **mm; /* per part: its mmapped chunks' headers */
+	size_t *nmm;
+};
+
+/* A block's work: its live chunks' bytes, and as many again for each chunk
+ * (a chunk's own cost, whatever its size, is that of about 32 bytes); and
+ * the ends of its in-use chunks (ends_add). */
+static void
+table_part(void *arg, size_t begin, size_t end, unsigned part)
+{
+	struct table_job *j = arg;
+	const struct heap_model *h = j->b->in->heap;
+	const struct hs_chunk *ch = h->chunks;
+	struct ends_state st = { 0 };
+
+	ends_edges(j->b, &st, par_cut(h->nchunks, (unsigned)j->nblocks, (unsigned)begin),
+		   par_cut(h->nchunks, (unsigned)j->nblocks, (unsigned)end));
+	for (size_t k = begin; k < end; k++) {
+		size_t lo = par_cut(h->nchunks, (unsigned)j->nblocks, (unsigned)k),
+		       hi = par_cut(h->nchunks, (unsigned)j->nblocks, (unsigned)k + 1);
+		uint64_t s = 0;
+
+		for (size_t i = lo; i < hi; i++) {
+			const struct hs_chunk *c = &ch[i];
+
+			s += 32;
+			if (c->kind == CK_INUSE) {
+				s += c->size;
+				ends_add(j->b, &st, c);
+			} else if (c->kind == CK_MMAPPED) {
+				s += c->size;
+				j->mm[part] = xgrow(j->mm[part], &st.mmcap, j->nmm[part] + 1,
+						    sizeof(**j->mm));
+				j->mm[part][j->nmm[part]++] = c->addr;
+			}
+		}
+		j->sum[k] = s;
+	}
+}
+
+/* One pass over the chunk table, in parallel, for the container search's
+ * filter (ends_add) and for where to cut the chunks for the passes that
+ * read every live one, in parts of about equal work: cut by count, the
+ * part with the big mmapped chunks (arrays of pointers, every triple of
+ * which is a container candidate) ran alone for a third of the container
+ * search.  The cuts change no result (each part's findings merge in part
+ * order), so they are at block boundaries: one loop over 10M chunks to
+ * sum their sizes was 15 ms alone. */
+static void
+work_cuts(struct builder *b)
+{
+	const struct heap_model *h = b->in->heap;
+	const struct image *img = b->in->img;
+	unsigned parts = par_parts(h->nchunks);
+	struct table_job j = { .b = b, .nblocks = (size_t)parts * CUT_BLOCKS,
+			       .mm = xcalloc(parts, sizeof(*j.mm)),
+			       .nmm = xcalloc(parts, sizeof(*j.nmm)) };
+	uint64_t total = 0, acc = 0;
+	size_t k = 0;
+
+	ends_alloc(b);
+	j.sum = xmalloc(j.nblocks * sizeof(*j.sum));
+	par_run(j.nblocks, parts, table_part, &j);
+	for (unsigned p = 0; p < parts; p++) {
+		b->mm = xreallocarray(b->mm, b->nmm + j.nmm[p] + 1, sizeof(*b->mm));
+		if (j.nmm[p])
+			memcpy(b->mm + b->nmm, j.mm[p], j.nmm[p] * sizeof(*b->mm));
+		b->nmm += j.nmm[p];
+		free(j.mm[p]);
+	}
+	for (size_t m = 0; m < b->nmm; m++) {
+		const struct region *rg = image_region(img, b->mm[m]);
+
+		if (rg)
+			b->mm_in[rg - img->r] = true;
+	}
+	b->parts = parts;
+	b->cut = xmalloc((parts + 1) * sizeof(*b->cut));
+	b->cut[0] = 0;
+	b->cut[parts] = h->nchunks;
+	for (size_t q = 0; q < j.nblocks; q++)
+		total += j.sum[q];
+	for (unsigned p = 1; p < parts; p++) {
+		uint64_t want = (uint64_t)((unsigned __int128)total * p / parts);
+
+		for (; k < j.nblocks && acc + j.sum[k] / 2 < want; k++)
+			acc += j.sum[k];
+		b->cut[p] = par_cut(h->nchunks, (unsigned)j.nblocks, (unsigned)k);
+	}
+	free(j.sum);
+	free(j.mm);
+	free(j.nmm);
+}
+
 struct found_job {
 	struct found *f; /* one per part */
 	uint64_t hlo, hspan;
@@ -783,15 +1119,16 @@ find_containers(struct builder *b)
 {
 	const struct heap_model *h = b->in->heap;
 	const struct image *img = b->in->img;
-	unsigned parts = par_parts(h->nchunks);
+	unsigned parts = b->parts;
 	const struct heap_model *hw = h->whole ? h->whole : h;
-	struct found_job j = { .f = xcalloc(parts, sizeof(*j.f)) };
+	struct found_job j = { .f = xcalloc(b->parts, sizeof(*j.f)) };
 	size_t i = 0, k = 0;
 
 	for (unsigned p = 0; p < parts; p++)
 		j.f[p].b = b;
 	if (!h->nchunks) {
 		free(j.f);
+		ends_free(b);
 		return;
 	}
 	j.hlo = h->chunks[0].addr + 16;
@@ -813,7 +1150,7 @@ find_containers(struct builder *b)
 			      j.hspan);
 	}
 	cand_flush(&j.f[0]);
-	par_run(h->nchunks, parts, containers_half, &j);
+	par_run_cuts(b->cut, parts, containers_half, &j);
 	for (unsigned p = 0; p < parts; p++) {
 		struct found *f = &j.f[p];
 
@@ -829,6 +1166,7 @@ find_containers(struct builder *b)
 		free(f->dead);
 	}
 	free(j.f);
+	ends_free(b);
 	if (b->ndead)
 		qsort(b->dead, b->ndead, sizeof(*b->dead), u64_cmp);
 	if (b->next)
@@ -894,33 +1232,56 @@ tally(struct type_entry *t, const struct hs_chunk *c, unsigned pad)
 }
 
 /* Class of the object at the chunk's start, or of a new[] array's elements
- * (the first word is the element count, the next a vptr).  -1: neither. */
+ * (the first word is the element count, the next a vptr), from the first
+ * words' verdicts (count_instances).  -1: neither. */
 static int32_t
-object_at_start(struct worker *wk, const unsigned char *p, size_t len, bool *array)
+object_at_start(const int32_t first[2], const unsigned char *p, size_t len, bool *array)
 {
-	uint64_t w0, w1;
-	int32_t v;
+	uint64_t w0;
 
 	*array = false;
 	if (len < 8)
 		return -1;
+	if (first[0] >= 0 || len < 16)
+		return first[0] >= 0 ? first[0] : -1;
 	memcpy(&w0, p, 8);
-	v = lookup(wk, w0);
-	if (v >= 0 || len < 16)
-		return v >= 0 ? v : -1;
-	memcpy(&w1, p + 8, 8);
 	if (w0 == 0 || w0 > (len - 8) / 8)
 		return -1;
-	v = lookup(wk, w1);
-	*array = v >= 0;
-	return v >= 0 ? v : -1;
+	*array = first[1] >= 0;
+	return first[1] >= 0 ? first[1] : -1;
+}
+
+/* The words of object chunk i (p, len bytes) that may point at a chunk,
+ * for name_holders: in a heap whose objects hold few pointers it need not
+ * read every object again (they are a third of the chunks, most of them a
+ * miss by then).  Past a part's share of HELD_MAX it reads them all, as
+ * before. */
+static void
+held_words(struct worker *wk, const unsigned char *p, size_t len, size_t i)
+{
+	for (size_t off = 0; off + 8 <= len; off += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + off, 8);
+		if ((w & 15) || w - wk->hlo >= wk->hspan)
+			continue;
+		if (wk->nheld == wk->heldmax) {
+			wk->held_full = true;
+			free(wk->held);
+			wk->held = NULL;
+			wk->nheld = 0;
+			return;
+		}
+		wk->held = xgrow(wk->held, &wk->heldcap, wk->nheld + 1, sizeof(*wk->held));
+		wk->held[wk->nheld++] = (struct held){ w, i };
+	}
 }
 
 /* Chunks [wk->begin, wk->end): count the instances in their words, and
  * note in of_chunk the class of the object or array at each one's start
  * (class << 1 | array; UINT32_MAX for none), for type_chunks to turn into
  * types. */
-static void
+static HOT_LOOPS void
 word_chunks(struct worker *wk, uint32_t *of_chunk)
 {
 	const struct hs_chunk *ch = wk->b->in->heap->chunks;
@@ -928,23 +1289,25 @@ word_chunks(struct worker *wk, uint32_t *of_chunk)
 	for (size_t i = wk->begin; i < wk->end; i++) {
 		const struct hs_chunk *c = &ch[i];
 		const unsigned char *p;
-		size_t len;
+		size_t len, ulen;
 		bool array;
-		int32_t v;
+		int32_t v, first[2];
 
 		of_chunk[i] = UINT32_MAX;
 		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
 			continue;
-		p = chunk_bytes(wk, c, &len);
+		p = chunk_bytes(wk, c, &ulen);
 		if (!p)
 			continue;
 		/* no vtable pointer, no object at the start: len need not be live */
-		len = count_instances(wk, p, len, c->addr + 16, i);
-		v = object_at_start(wk, p, len, &array);
+		len = count_instances(wk, p, ulen, c->addr + 16, i, first);
+		v = object_at_start(first, p, len, &array);
 		if (v < 0)
 			continue;
 		of_chunk[i] = (uint32_t)v << 1 | array;
 		wk->starts[v] |= array ? AT_ARRAY : AT_OBJECT;
+		if (!wk->held_full)
+			held_words(wk, p, ulen, i);
 	}
 }
 
@@ -970,36 +1333,38 @@ static void
 word_pass(struct builder *b)
 {
 	const struct heap_model *h = b->in->heap;
-	unsigned parts = par_parts(h->nchunks);
+	unsigned parts = b->parts;
 	struct word_job job = { xcalloc(parts, sizeof(*job.wk)), b->out->of_chunk };
-	size_t *cut = xmalloc((parts + 1) * sizeof(*cut));
-	uint64_t total = 0, acc = 0;
-	size_t i = 0;
 
-	if (parts > 1)
-		for (size_t c = 0; c < h->nchunks; c++)
-			total += h->chunks[c].size;
-	cut[0] = 0;
-	for (unsigned p = 1; p < parts; p++) {
-		uint64_t want = (uint64_t)((unsigned __int128)total * p / parts);
-
-		for (; i < h->nchunks && acc < want; i++)
-			acc += h->chunks[i].size;
-		cut[p] = i;
-	}
-	cut[parts] = h->nchunks;
 	for (unsigned p = 0; p < parts; p++) {
 		struct worker *wk = &job.wk[p];
 
-		*wk = (struct worker){ .b = b, .begin = cut[p], .end = cut[p + 1] };
-		while (wk->ext < b->next && b->ext[wk->ext].chunk < cut[p])
+		*wk = (struct worker){ .b = b, .begin = b->cut[p], .end = b->cut[p + 1],
+				       .heldmax = HELD_MAX / parts,
+				       /* --vtables names no holders */
+				       .held_full = b->in->classes_only };
+		if (h->nchunks) {
+			wk->hlo = h->chunks[0].addr + 16;
+			wk->hspan = h->chunks[h->nchunks - 1].addr + h->chunks[h->nchunks - 1].size -
+				    wk->hlo;
+		}
+		while (wk->ext < b->next && b->ext[wk->ext].chunk < b->cut[p])
 			wk->ext++;
 	}
-	par_run_cuts(cut, parts, word_part, &job);
-	for (unsigned p = 0; p < parts; p++)
-		worker_merge(&job.wk[p]);
+	par_run_cuts(b->cut, parts, word_part, &job);
+	for (unsigned p = 0; p < parts; p++) {
+		struct worker *wk = &job.wk[p];
+
+		worker_merge(wk);
+		b->held_full |= wk->held_full;
+		if (!b->held_full && wk->nheld) {
+			b->held = xreallocarray(b->held, b->nheld + wk->nheld, sizeof(*b->held));
+			memcpy(b->held + b->nheld, wk->held, wk->nheld * sizeof(*b->held));
+			b->nheld += wk->nheld;
+		}
+		free(wk->held);
+	}
 	free(job.wk);
-	free(cut);
 }
 
 struct size_type {
@@ -1019,28 +1384,14 @@ size_type(struct builder *b, struct size_type **st, size_t *n, size_t *cap, uint
 	return (*st)[(*n)++].type;
 }
 
-/* word_chunks left class << 1 | array in the entries of chunks that start
- * with an object or an array; now they become type ids. */
-struct class_map {
-	uint32_t *of_chunk;
-	const uint32_t *type; /* by class << 1 | array */
-};
-
-static void
-class_map_half(void *arg, size_t begin, size_t end, unsigned half)
-{
-	const struct class_map *cm = arg;
-
-	(void)half;
-	for (size_t i = begin; i < end; i++)
-		if (cm->of_chunk[i] != UINT32_MAX)
-			cm->of_chunk[i] = cm->type[cm->of_chunk[i]];
-}
-
-/* A type for each class, and each class's arrays, that chunks start with.
- * Their order here does not show: class names are unique, so sort_types
- * orders these types the same whatever their ids. */
-static void
+/* A type for each class, and each class's arrays, that chunks start with:
+ * type[class << 1 | array].  word_chunks left those codes in the entries
+ * of chunks that start with an object or an array; the clustering leaves
+ * typed entries as they are, and tally_types turns them into type ids in
+ * its pass (a pass of its own over 10M entries was 13 ms).  Their order
+ * here does not show: class names are unique, so sort_types orders these
+ * types the same whatever their ids. */
+static uint32_t *
 class_types(struct builder *b)
 {
 	uint32_t *type = xmalloc((b->nstarts ? b->nstarts : 1) * 2 * sizeof(*type));
@@ -1054,9 +1405,7 @@ class_types(struct builder *b)
 		if (b->starts[v] & AT_ARRAY)
 			type[2 * v + 1] = add_type(b, TK_ARRAY, xasprintf("%s[]", name), 0);
 	}
-	par_for(b->in->heap->nchunks, class_map_half,
-		   &(struct class_map){ .of_chunk = b->out->of_chunk, .type = type });
-	free(type);
+	return type;
 }
 
 /* The last pass: clusters' entries to their types, every chunk counted in
@@ -1066,42 +1415,47 @@ class_types(struct builder *b)
 struct tally_job {
 	struct builder *b;
 	const uint32_t *clu_type;
+	const uint32_t *class_type; /* by class << 1 | array (class_types) */
 	struct type_entry **sums; /* per part; part 0 counts in the types */
 	size_t **later, *nlater, *cap;
 };
 
-static void
+static HOT_LOOPS void
 tally_half(void *arg, size_t begin, size_t end, unsigned half)
 {
 	struct tally_job *j = arg;
 	const struct hs_chunk *ch = j->b->in->heap->chunks;
 	uint32_t *of_chunk = j->b->out->of_chunk;
 	struct type_entry *sums = j->sums[half];
+	/* in registers: the counts written below could alias them */
+	const uint32_t *clu_type = j->clu_type, *class_type = j->class_type;
+	const unsigned pad = j->b->in->heap->pad;
 
 	for (size_t i = begin; i < end; i++) {
 		const struct hs_chunk *c = &ch[i];
+		uint32_t t = of_chunk[i];
 
 		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
 			continue;
-		if (of_chunk[i] == UINT32_MAX) {
+		if (t == UINT32_MAX) {
 			j->later[half] = xgrow(j->later[half], &j->cap[half], j->nlater[half] + 1,
 					       sizeof(*j->later[half]));
 			j->later[half][j->nlater[half]++] = i;
 			continue;
 		}
-		if (of_chunk[i] > CLUSTER_TYPED_MAX)
-			of_chunk[i] = j->clu_type[of_chunk[i] & ~CLUSTER_IN];
-		tally(&sums[of_chunk[i]], c, j->b->in->heap->pad);
+		t = t > CLUSTER_TYPED_MAX ? clu_type[t & ~CLUSTER_IN] : class_type[t];
+		of_chunk[i] = t;
+		tally(&sums[t], c, pad);
 	}
 }
 
 static void
-tally_types(struct builder *b, const uint32_t *clu_type)
+tally_types(struct builder *b, const uint32_t *clu_type, const uint32_t *class_type)
 {
 	struct type_table *t = b->out;
 	const struct hs_chunk *ch = b->in->heap->chunks;
 	unsigned parts = par_parts(b->in->heap->nchunks);
-	struct tally_job j = { .b = b, .clu_type = clu_type,
+	struct tally_job j = { .b = b, .clu_type = clu_type, .class_type = class_type,
 			       .sums = xcalloc(parts, sizeof(*j.sums)),
 			       .later = xcalloc(parts, sizeof(*j.later)),
 			       .nlater = xcalloc(parts, sizeof(*j.nlater)),
@@ -1150,13 +1504,14 @@ type_chunks(struct builder *b)
 {
 	const struct heap_model *h = b->in->heap;
 	struct type_table *t = b->out;
-	uint32_t *clu_type;
+	uint32_t *clu_type, *class_type;
 	struct cluster_set cs;
 	/* huge pages, populated at once: 4 KiB faults cost more than filling
 	 * it.  A chunk is typed (class or array) when its entry is set. */
 	t->of_chunk = bigmem_alloc(h->nchunks, sizeof(uint32_t));
 	t->of_chunk_big = true;
 	progress_phase("typing", 4); /* four passes; the clustering is the longest */
+	work_cuts(b);
 	find_containers(b);
 	word_pass(b);
 	if (b->in->classes_only) { /* the instances are counted: all --vtables needs */
@@ -1165,7 +1520,7 @@ type_chunks(struct builder *b)
 		return;
 	}
 	progress_set(1);
-	class_types(b);
+	class_type = class_types(b);
 	progress_set(2);
 
 	/* the clustering works in of_chunk: a second array of 4 bytes a
@@ -1178,9 +1533,10 @@ type_chunks(struct builder *b)
 		clu_type[k] = add_type(b, cs.v[k].kind == CL_CONTENT ? TK_CONTENT : TK_SHAPE,
 				       xstrdup(cs.v[k].desc),
 				       cs.v[k].size ? cs.v[k].size - h->pad : 0);
-	tally_types(b, clu_type);
+	tally_types(b, clu_type, class_type);
 	cluster_set_free(&cs);
 	free(clu_type);
+	free(class_type);
 	name_holders(b);
 }
 
@@ -1193,13 +1549,30 @@ type_chunks(struct builder *b)
  * pointer malloc returned for it, in a module's writable data (named by the
  * module's symbols; preferred) or in a chunk of class or array type. */
 
+#define HOLDER_BLOOM 4096 /* bits */
+
 struct holder_set {
 	uint64_t *key;   /* a sample's malloc pointer, 0 empty */
 	uint32_t *type;  /* its type */
 	char **name;     /* the holder found, or NULL */
 	size_t mask;
 	uint64_t lo, hi; /* the keys' range */
+	uint64_t bloom[HOLDER_BLOOM / 64]; /* bit holder_bit(key) of every key */
 };
+
+/* A set bit per key in a few cache lines: most words in the keys' range
+ * (any heap pointer, a vtable pointer) are turned away without a probe. */
+static inline size_t
+holder_bit(uint64_t w)
+{
+	return (size_t)(w >> 4) & (HOLDER_BLOOM - 1);
+}
+
+static inline bool
+holder_maybe(const struct holder_set *hs, uint64_t w)
+{
+	return hs->bloom[holder_bit(w) / 64] >> (holder_bit(w) % 64) & 1;
+}
 
 static size_t
 holder_slot(const struct holder_set *hs, uint64_t key)
@@ -1257,7 +1630,7 @@ struct class_holders {
 	const char ***cls; /* per part */
 };
 
-#define HOLDER_AHEAD 8 /* chunks */
+#define HOLDER_AHEAD 64 /* chunks: a third of them objects, each ~10 ns of work */
 
 static void
 class_holders_half(void *arg, size_t begin, size_t end, unsigned half)
@@ -1283,6 +1656,8 @@ class_holders_half(void *arg, size_t begin, size_t end, unsigned half)
 
 			if (a - rc->start < rc->end - rc->start)
 				__builtin_prefetch(rc->data + (a - rc->start));
+			if (a + 64 - rc->start < rc->end - rc->start)
+				__builtin_prefetch(rc->data + (a + 64 - rc->start));
 		}
 		if (t->of_chunk[c] == UINT32_MAX)
 			continue;
@@ -1295,7 +1670,7 @@ class_holders_half(void *arg, size_t begin, size_t end, unsigned half)
 			size_t i;
 
 			memcpy(&w, p + off, 8);
-			if ((w & 15) || w - hs->lo > hs->hi - hs->lo)
+			if ((w & 15) || w - hs->lo > hs->hi - hs->lo || !holder_maybe(hs, w))
 				continue;
 			i = holder_slot(hs, w);
 			if (hs->key[i] && !cls[i])
@@ -1335,6 +1710,7 @@ name_holders(struct builder *b)
 		i = holder_slot(&hs, key);
 		hs.key[i] = key;
 		hs.type[i] = (uint32_t)k;
+		hs.bloom[holder_bit(key) / 64] |= (uint64_t)1 << (holder_bit(key) % 64);
 		hs.lo = key < hs.lo ? key : hs.lo;
 		hs.hi = key > hs.hi ? key : hs.hi;
 	}
@@ -1351,12 +1727,26 @@ name_holders(struct builder *b)
 			global_holders_in(b, &hs, rg->data, rg->end - rg->start, rg->start,
 					  ar->module);
 	}
-	/* objects: chunks whose type is a class or an array of one */
-	parts = par_parts(h->nchunks);
+	/* objects: chunks whose type is a class or an array of one; their
+	 * held words, when the word pass kept them all */
+	parts = b->held_full ? par_parts(h->nchunks) : 1;
 	cj.cls = xcalloc(parts, sizeof(*cj.cls));
 	for (unsigned p = 0; p < parts; p++)
 		cj.cls[p] = xcalloc(cap, sizeof(*cj.cls[p]));
-	par_run(h->nchunks, parts, class_holders_half, &cj);
+	if (b->held_full) {
+		par_run(h->nchunks, parts, class_holders_half, &cj);
+	} else {
+		for (size_t k = 0; k < b->nheld; k++) {
+			uint64_t w = b->held[k].word;
+			size_t i;
+
+			if (w - hs.lo > hs.hi - hs.lo || !holder_maybe(&hs, w))
+				continue;
+			i = holder_slot(&hs, w);
+			if (hs.key[i] && !cj.cls[0][i])
+				cj.cls[0][i] = t->types[t->of_chunk[b->held[k].chunk]].name;
+		}
+	}
 	for (unsigned p = 0; p < parts; p++) { /* the lowest holder, as one loop finds */
 		for (size_t i = 0; i <= hs.mask; i++)
 			if (hs.key[i] && !hs.name[i] && cj.cls[p][i])
@@ -1387,6 +1777,7 @@ scan_anonymous(struct builder *b)
 {
 	const struct image *img = b->in->img;
 	struct worker wk = { .b = b };
+	int32_t first[2];
 
 	for (size_t i = 0; i < img->n; i++) {
 		const struct region *r = &img->r[i];
@@ -1396,7 +1787,7 @@ scan_anonymous(struct builder *b)
 		if (addrmap_kind(b->in->am, r->start) != AK_ANON || r->nholes ||
 		    !strncmp(r->name, "[stack", 6))
 			continue;
-		count_instances(&wk, r->data, r->end - r->start, r->start, SIZE_MAX);
+		count_instances(&wk, r->data, r->end - r->start, r->start, SIZE_MAX, first);
 	}
 	worker_merge(&wk);
 }
@@ -1491,6 +1882,8 @@ types_build(const struct types_input *in, struct type_table *out)
 	free(b.starts);
 	free(b.ext);
 	free(b.dead);
+	free(b.cut);
+	free(b.held);
 	pthread_mutex_destroy(&b.lock);
 }
 
