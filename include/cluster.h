@@ -65,9 +65,12 @@ struct cluster_input {
 	const bool *typed; /* per heap->chunks index: already has a type; may be NULL */
 	/* or, saving two per-chunk arrays: typed when of_chunk[i] <= CLUSTER_TYPED_MAX,
 	 * untyped when UINT32_MAX.  The clustering works in it, and leaves the
-	 * entries of typed chunks as they were, those of clustered chunks
-	 * CLUSTER_IN | the index into cluster_set.v, the others UINT32_MAX;
-	 * cluster_set.of_chunk is NULL then. */
+	 * entries of typed chunks as they were, the others UINT32_MAX or an
+	 * entry e > CLUSTER_TYPED_MAX whose cluster is cluster_of_entry(e)
+	 * (CLUSTER_NONE for none): the entries are not rewritten to cluster
+	 * indices, a pass over all of them that the caller's own pass over
+	 * them (types.c's tally) can do as it goes.  cluster_set.of_chunk is
+	 * NULL then. */
 	uint32_t *of_chunk;
 };
 
@@ -78,7 +81,21 @@ struct cluster_set {
 	struct cluster *v;
 	size_t n;
 	uint32_t *of_chunk; /* per heap->chunks index: index into v, or CLUSTER_NONE */
+	/* with cluster_input.of_chunk: an entry's cluster (cluster_of_entry) */
+	uint32_t *shape_map, *group_map;
 };
+
+#define CLUSTER_ENTRY_SHAPE 0x40000000u /* in an entry: the rest is a shape's number */
+#define CLUSTER_ENTRY_ID 0x3fffffffu
+
+/* The cluster (index into cs->v, or CLUSTER_NONE) of an of_chunk entry e
+ * that cluster_build left, e > CLUSTER_TYPED_MAX and e != UINT32_MAX. */
+static inline uint32_t
+cluster_of_entry(const struct cluster_set *cs, uint32_t e)
+{
+	return e & CLUSTER_ENTRY_SHAPE ? cs->shape_map[e & CLUSTER_ENTRY_ID]
+				       : cs->group_map[e & CLUSTER_ENTRY_ID];
+}
 
 #define CSTRING_MIN 4
 

@@ -95,6 +95,9 @@ static const char *const word_kind_names[] = {
 #define PROV_GROUP 0x80000000u /* prov: group id | PROV_GROUP */
 #define PROV_SHAPE 0xc0000000u /* prov: shape id | PROV_SHAPE */
 #define PROV_ID 0x3fffffffu
+_Static_assert(PROV_GROUP == CLUSTER_IN && (PROV_SHAPE & ~PROV_GROUP) == CLUSTER_ENTRY_SHAPE &&
+		       PROV_ID == CLUSTER_ENTRY_ID,
+	       "an entry left in of_chunk reads as cluster.h says");
 
 /* Test hook, declared by test/unit/test_cluster.c: a weak hash there forces
  * the collisions XXH3 never produces, to show memcmp keeps contents apart. */
@@ -1675,8 +1678,7 @@ final_half(void *arg, size_t begin, size_t end, unsigned half)
 
 		if (!prov_working(p))
 			continue;
-		p = prov_shape(p) ? x->s[p & PROV_ID].final : x->g[p & PROV_ID].id;
-		x->prov[i] = p == NONE32 || !x->shared ? p : CLUSTER_IN | p;
+		x->prov[i] = prov_shape(p) ? x->s[p & PROV_ID].final : x->g[p & PROV_ID].id;
 	}
 }
 
@@ -1707,7 +1709,16 @@ finish(struct ctx *x, struct cluster_set *out)
 
 		x->s[k].final = c == NONE32 ? NONE32 : pos[c];
 	}
-	par_for(x->n, final_half, x);
+	if (x->shared) { /* the caller's pass maps the entries (cluster_of_entry) */
+		out->shape_map = xmalloc((x->ns ? x->ns : 1) * sizeof(*out->shape_map));
+		out->group_map = xmalloc((x->ng ? x->ng : 1) * sizeof(*out->group_map));
+		for (size_t k = 0; k < x->ns; k++)
+			out->shape_map[k] = x->s[k].final;
+		for (size_t g = 0; g < x->ng; g++)
+			out->group_map[g] = x->g[g].id;
+	} else {
+		par_for(x->n, final_half, x);
+	}
 	out->of_chunk = x->shared ? NULL : x->prov;
 	free(pos);
 }
@@ -1747,5 +1758,7 @@ cluster_set_free(struct cluster_set *cs)
 {
 	bigmem_free(cs->v);
 	bigmem_free(cs->of_chunk);
+	free(cs->shape_map);
+	free(cs->group_map);
 	memset(cs, 0, sizeof(*cs));
 }

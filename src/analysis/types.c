@@ -1415,6 +1415,7 @@ class_types(struct builder *b)
 struct tally_job {
 	struct builder *b;
 	const uint32_t *clu_type;
+	const struct cluster_set *cs; /* what the clustering left in of_chunk */
 	const uint32_t *class_type; /* by class << 1 | array (class_types) */
 	struct type_entry **sums; /* per part; part 0 counts in the types */
 	size_t **later, *nlater, *cap;
@@ -1429,6 +1430,7 @@ tally_half(void *arg, size_t begin, size_t end, unsigned half)
 	struct type_entry *sums = j->sums[half];
 	/* in registers: the counts written below could alias them */
 	const uint32_t *clu_type = j->clu_type, *class_type = j->class_type;
+	const struct cluster_set *cs = j->cs;
 	const unsigned pad = j->b->in->heap->pad;
 
 	for (size_t i = begin; i < end; i++) {
@@ -1443,19 +1445,31 @@ tally_half(void *arg, size_t begin, size_t end, unsigned half)
 			j->later[half][j->nlater[half]++] = i;
 			continue;
 		}
-		t = t > CLUSTER_TYPED_MAX ? clu_type[t & ~CLUSTER_IN] : class_type[t];
+		if (t > CLUSTER_TYPED_MAX) { /* the clustering's entry: its cluster's type */
+			t = cluster_of_entry(cs, t);
+			if (t == CLUSTER_NONE) {
+				j->later[half] = xgrow(j->later[half], &j->cap[half],
+						       j->nlater[half] + 1, sizeof(*j->later[half]));
+				j->later[half][j->nlater[half]++] = i;
+				continue;
+			}
+			t = clu_type[t];
+		} else {
+			t = class_type[t];
+		}
 		of_chunk[i] = t;
 		tally(&sums[t], c, pad);
 	}
 }
 
 static void
-tally_types(struct builder *b, const uint32_t *clu_type, const uint32_t *class_type)
+tally_types(struct builder *b, const struct cluster_set *cs, const uint32_t *clu_type,
+	    const uint32_t *class_type)
 {
 	struct type_table *t = b->out;
 	const struct hs_chunk *ch = b->in->heap->chunks;
 	unsigned parts = par_parts(b->in->heap->nchunks);
-	struct tally_job j = { .b = b, .clu_type = clu_type, .class_type = class_type,
+	struct tally_job j = { .b = b, .clu_type = clu_type, .cs = cs, .class_type = class_type,
 			       .sums = xcalloc(parts, sizeof(*j.sums)),
 			       .later = xcalloc(parts, sizeof(*j.later)),
 			       .nlater = xcalloc(parts, sizeof(*j.nlater)),
@@ -1533,7 +1547,7 @@ type_chunks(struct builder *b)
 		clu_type[k] = add_type(b, cs.v[k].kind == CL_CONTENT ? TK_CONTENT : TK_SHAPE,
 				       xstrdup(cs.v[k].desc),
 				       cs.v[k].size ? cs.v[k].size - h->pad : 0);
-	tally_types(b, clu_type, class_type);
+	tally_types(b, &cs, clu_type, class_type);
 	cluster_set_free(&cs);
 	free(clu_type);
 	free(class_type);

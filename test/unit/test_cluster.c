@@ -110,8 +110,10 @@ same_in_place_jobs(struct fix *f, int jobs)
 
 		if (f->typed[i])
 			CHECK_EQ_U64(of[i], i % 1000);
+		else if (of[i] != UINT32_MAX)
+			CHECK_EQ_U64(cluster_of_entry(&cs, of[i]), c);
 		else
-			CHECK_EQ_U64(of[i], c == CLUSTER_NONE ? UINT32_MAX : (CLUSTER_IN | c));
+			CHECK_EQ_U64(c, CLUSTER_NONE);
 	}
 	cluster_set_free(&cs);
 	free(of);
