@@ -72,6 +72,22 @@ struct cluster_input {
 	 * them (types.c's tally) can do as it goes.  cluster_set.of_chunk is
 	 * NULL then. */
 	uint32_t *of_chunk;
+	/* Optional, with of_chunk: the caller has marked the candidates as it
+	 * typed the chunks (CLUSTER_CANDIDATE in of_chunk for each in-use
+	 * chunk it left untyped, below CLUSTER_CHUNK_MAX) and summed them per
+	 * block of CLUSTER_BLOCK chunks: the clustering's own pass over every
+	 * entry to mark them is saved. */
+	const struct cluster_marks *marks;
+};
+
+#define CLUSTER_BLOCK 4096
+#define CLUSTER_CANDIDATE 0x80000000u
+#define CLUSTER_CHUNK_MAX 0x3ffffffeu
+
+struct cluster_marks {
+	const uint64_t *work;   /* per block: the candidates' sizes, + 64 each */
+	const uint32_t *ncand;  /* per block: candidates */
+	size_t nblocks;         /* heap->nchunks / CLUSTER_BLOCK + 1 */
 };
 
 #define CLUSTER_TYPED_MAX 0x3fffffffu

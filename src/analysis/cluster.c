@@ -90,12 +90,12 @@ static const char *const word_kind_names[] = {
 /* Chunk, group and shape ids are 30-bit (in prov, two bits say which); a
  * heap with more chunks than this (over 32 GiB of the smallest chunks) has
  * its tail left unclustered. */
-#define CHUNK_MAX 0x3ffffffeu
+#define CHUNK_MAX CLUSTER_CHUNK_MAX
 #define REF_GROUP 0x80000000u  /* a slot's low half: group id | REF_GROUP, or chunk + 1 */
 #define PROV_GROUP 0x80000000u /* prov: group id | PROV_GROUP */
 #define PROV_SHAPE 0xc0000000u /* prov: shape id | PROV_SHAPE */
 #define PROV_ID 0x3fffffffu
-_Static_assert(PROV_GROUP == CLUSTER_IN && (PROV_SHAPE & ~PROV_GROUP) == CLUSTER_ENTRY_SHAPE &&
+_Static_assert(PROV_GROUP == CLUSTER_IN && PROV_GROUP == CLUSTER_CANDIDATE && (PROV_SHAPE & ~PROV_GROUP) == CLUSTER_ENTRY_SHAPE &&
 		       PROV_ID == CLUSTER_ENTRY_ID,
 	       "an entry left in of_chunk reads as cluster.h says");
 
@@ -156,6 +156,7 @@ struct ctx {
 			  * shared) a type when not clustered; then its sorted
 			  * cluster */
 	bool shared;     /* prov is the caller's of_chunk */
+	const struct cluster_marks *marks; /* the caller's, or NULL */
 	const struct region *rc, *rc2; /* last regions read (two streams) */
 	const struct addr_range *ac[2]; /* last address ranges hit, latest first */
 	uint64_t lo, span;             /* the addrmap's [lo, lo + span) */
@@ -655,7 +656,7 @@ shape_leave(struct ctx *x, uint32_t p, uint32_t c)
 
 /* ---- the content pass ---------------------------------------------------- */
 
-#define MARK_BLOCK 4096 /* chunks: per-block sums find the cut */
+#define MARK_BLOCK CLUSTER_BLOCK /* chunks: per-block sums find the cut */
 
 /* Each block's work and candidates, for the cut. */
 struct mark_job {
@@ -698,6 +699,13 @@ mark_candidates(struct ctx *x, size_t *cut, size_t *ncand, unsigned maxparts)
 	unsigned parts = par_parts(x->n), cp;
 	size_t *mcut = xmalloc((parts + 1) * sizeof(*mcut));
 
+	if (x->marks && x->marks->nblocks == nb) { /* the caller marked them as it typed */
+		for (size_t k = 0; k < nb; k++) {
+			j.work[k] = x->marks->work[k];
+			j.ncand[k] = x->marks->ncand[k];
+		}
+		parts = 0;
+	}
 	for (unsigned p = 0; p < parts; p++) /* at block boundaries */
 		mcut[p] = par_cut(nb, parts, p) * MARK_BLOCK;
 	mcut[0] = 0;
@@ -705,7 +713,8 @@ mark_candidates(struct ctx *x, size_t *cut, size_t *ncand, unsigned maxparts)
 	for (unsigned p = 1; p < parts; p++)
 		if (mcut[p] > x->n)
 			mcut[p] = x->n;
-	par_run_cuts(mcut, parts, mark_half, &j);
+	if (parts)
+		par_run_cuts(mcut, parts, mark_half, &j);
 	free(mcut);
 	for (size_t k = 0; k < nb; k++) {
 		total += j.work[k];
@@ -1734,6 +1743,7 @@ cluster_build(const struct cluster_input *in, struct cluster_set *out)
 		x.lo = in->am->lo;
 		x.span = in->am->hi - in->am->lo;
 	}
+	x.marks = x.shared ? in->marks : NULL;
 	x.avx2 = __builtin_cpu_supports("avx2") && cluster_sig_for_tests != 1;
 	x.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
 		   !cluster_sig_for_tests;

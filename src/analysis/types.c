@@ -97,6 +97,9 @@ struct builder {
 	struct held *held;
 	size_t nheld;
 	bool held_full;
+	struct cluster_marks marks; /* the word pass's, for the clustering */
+	uint64_t *mwork;
+	uint32_t *mcand;
 };
 
 /* A word of an object that may point at a chunk (name_holders): in the
@@ -143,6 +146,8 @@ struct worker {
 	size_t nheld, heldcap, heldmax;
 	bool held_full;
 	uint64_t hlo, hspan;     /* the heap's user bytes: [hlo, hlo + hspan) */
+	uint64_t *bwork;         /* per CLUSTER_BLOCK of chunks: the clustering's */
+	uint32_t *bcand;         /* candidates, marked (NULL for --vtables) */
 };
 
 const char *
@@ -1297,13 +1302,21 @@ word_chunks(struct worker *wk, uint32_t *of_chunk)
 		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
 			continue;
 		p = chunk_bytes(wk, c, &ulen);
-		if (!p)
+		v = -1;
+		if (p) {
+			/* no vtable pointer, no object at the start: len need not be live */
+			len = count_instances(wk, p, ulen, c->addr + 16, i, first);
+			v = object_at_start(first, p, len, &array);
+		}
+		if (v < 0) {
+			/* untyped: the clustering's, marked for it (cluster.h) */
+			if (wk->bwork && i < CLUSTER_CHUNK_MAX) {
+				of_chunk[i] = CLUSTER_CANDIDATE;
+				wk->bwork[i / CLUSTER_BLOCK] += c->size + 64;
+				wk->bcand[i / CLUSTER_BLOCK]++;
+			}
 			continue;
-		/* no vtable pointer, no object at the start: len need not be live */
-		len = count_instances(wk, p, ulen, c->addr + 16, i, first);
-		v = object_at_start(first, p, len, &array);
-		if (v < 0)
-			continue;
+		}
 		of_chunk[i] = (uint32_t)v << 1 | array;
 		wk->starts[v] |= array ? AT_ARRAY : AT_OBJECT;
 		if (!wk->held_full)
@@ -1343,6 +1356,10 @@ word_pass(struct builder *b)
 				       .heldmax = HELD_MAX / parts,
 				       /* --vtables names no holders */
 				       .held_full = b->in->classes_only };
+		if (!b->in->classes_only) {
+			wk->bwork = xcalloc(h->nchunks / CLUSTER_BLOCK + 1, sizeof(*wk->bwork));
+			wk->bcand = xcalloc(h->nchunks / CLUSTER_BLOCK + 1, sizeof(*wk->bcand));
+		}
 		if (h->nchunks) {
 			wk->hlo = h->chunks[0].addr + 16;
 			wk->hspan = h->chunks[h->nchunks - 1].addr + h->chunks[h->nchunks - 1].size -
@@ -1352,9 +1369,23 @@ word_pass(struct builder *b)
 			wk->ext++;
 	}
 	par_run_cuts(b->cut, parts, word_part, &job);
+	if (!b->in->classes_only) {
+		b->marks.nblocks = h->nchunks / CLUSTER_BLOCK + 1;
+		b->mwork = xcalloc(b->marks.nblocks, sizeof(*b->mwork));
+		b->mcand = xcalloc(b->marks.nblocks, sizeof(*b->mcand));
+		for (unsigned p = 0; p < parts; p++) /* a block cut by two parts has two sums */
+			for (size_t k = 0; k < b->marks.nblocks; k++) {
+				b->mwork[k] += job.wk[p].bwork[k];
+				b->mcand[k] += job.wk[p].bcand[k];
+			}
+		b->marks.work = b->mwork;
+		b->marks.ncand = b->mcand;
+	}
 	for (unsigned p = 0; p < parts; p++) {
 		struct worker *wk = &job.wk[p];
 
+		free(wk->bwork);
+		free(wk->bcand);
 		worker_merge(wk);
 		b->held_full |= wk->held_full;
 		if (!b->held_full && wk->nheld) {
@@ -1540,7 +1571,9 @@ type_chunks(struct builder *b)
 	/* the clustering works in of_chunk: a second array of 4 bytes a
 	 * chunk was a tenth of the peak memory beyond the copy */
 	cluster_build(&(struct cluster_input){ .img = b->in->img, .am = b->in->am, .heap = h,
-					       .of_chunk = t->of_chunk }, &cs);
+					       .of_chunk = t->of_chunk, .marks = &b->marks }, &cs);
+	free(b->mwork);
+	free(b->mcand);
 	progress_set(3);
 	clu_type = xmalloc((cs.n ? cs.n : 1) * sizeof(*clu_type));
 	for (size_t k = 0; k < cs.n; k++)
