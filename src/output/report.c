@@ -83,7 +83,11 @@ by_kind_bytes(const void *a, const void *b)
 	return x->key < y->key ? -1 : x->key > y->key;
 }
 
-/* One part of the chunks into its own table. */
+/* One part of the chunks into its own table.  Most chunks are small and
+ * of few sizes: those are counted in an array by size first (a hash
+ * probe a chunk was most of this pass), and go into the table at the end. */
+#define HIST_DIRECT 4096 /* shown sizes below this, a multiple of 16 */
+
 struct hist_job {
 	const struct heap_model *m;
 	struct size_hist *part;
@@ -94,16 +98,32 @@ hist_part(void *arg, size_t begin, size_t end, unsigned part)
 {
 	struct hist_job *j = arg;
 	struct size_hist *h = &j->part[part];
+	uint64_t (*direct)[HIST_DIRECT / 16] = xcalloc(CK__N, sizeof(*direct));
 
 	for (size_t i = begin; i < end; i++) {
 		const struct hs_chunk *c = &j->m->chunks[i];
 		unsigned kind = c->kind == CK_MMAPPED ? CK_INUSE : c->kind;
+		uint64_t size = chunk_shown_size(j->m, c);
 
 		if (kind == CK_TOP)
 			continue;
-		hist_add(h, chunk_shown_size(j->m, c) << 4 | kind, chunk_shown_size(j->m, c),
-			 c->kind == CK_MMAPPED);
+		if (size < HIST_DIRECT && !(size & 15) && c->kind != CK_MMAPPED) {
+			direct[kind][size / 16]++;
+			continue;
+		}
+		hist_add(h, size << 4 | kind, size, c->kind == CK_MMAPPED);
 	}
+	for (unsigned kind = 0; kind < CK__N; kind++)
+		for (uint64_t k = 0; k < HIST_DIRECT / 16; k++) {
+			struct size_row *r;
+
+			if (!direct[kind][k])
+				continue;
+			r = hist_row(h, k * 16 << 4 | kind);
+			r->count += direct[kind][k];
+			r->bytes += direct[kind][k] * k * 16;
+		}
+	free(direct);
 }
 
 /* The parts' tables summed (sums: the same in any order), then sorted. */
