@@ -1310,22 +1310,29 @@ find_chunk(const struct walk *w, uint64_t addr)
 {
 	const struct heap_model *m = w->m;
 	const struct page_span *sp = span_of(w, addr);
-	size_t lo, hi, q;
+	size_t lo, hi, q, g;
 
 	if (!sp)
 		return NULL;
 	q = sp->first + (size_t)((addr - sp->start) / PAGE);
-	for (lo = w->pg[q], hi = w->pg[q + 1]; lo < hi;) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (m->chunks[mid].addr < addr)
-			lo = mid + 1;
-		else if (m->chunks[mid].addr > addr)
-			hi = mid;
-		else
-			return &m->chunks[mid];
+	lo = w->pg[q];
+	hi = w->pg[q + 1];
+	if (lo >= hi)
+		return NULL;
+	/* The page's chunks [lo, hi) are in address order, spread over it
+	 * about evenly: start where addr's place in the page says, and step
+	 * to it.  Each step of a binary search was a wait for memory (the
+	 * chunk table is far out of cache), one after the other; the steps
+	 * here are mostly in the line of the guess.  At most hi - lo steps. */
+	g = lo + (size_t)((addr - sp->start) % PAGE * (hi - lo) / PAGE);
+	if (m->chunks[g].addr < addr) {
+		while (++g < hi && m->chunks[g].addr < addr)
+			;
+	} else {
+		while (g > lo && m->chunks[g - 1].addr >= addr)
+			g--;
 	}
-	return NULL;
+	return g < hi && m->chunks[g].addr == addr ? &m->chunks[g] : NULL;
 }
 
 /*
