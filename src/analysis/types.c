@@ -447,7 +447,8 @@ lookup_full(struct worker *wk, uint64_t w)
 }
 
 static bool is_dead(const struct builder *b, uint64_t addr);
-static size_t live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len);
+static size_t live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len,
+		       bool vptr_first);
 
 /* The instances in p (len bytes at at): chunk i's user bytes (i SIZE_MAX:
  * anonymous memory, all of it live).  Most chunks hold no vtable pointer, so
@@ -509,7 +510,7 @@ count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t 
 		if (v < 0)
 			continue;
 		if (live == SIZE_MAX)
-			live = i == SIZE_MAX ? len : live_len(wk, i, p, len);
+			live = i == SIZE_MAX ? len : live_len(wk, i, p, len, off == 0);
 		if (off + 8 > live)
 			break;
 		if (b->ndead && is_dead(b, at + off))
@@ -1184,7 +1185,7 @@ find_containers(struct builder *b)
  * one that fits without it - a request of sizeof(T) % 16 == 0 leaves it
  * unwritten, and an object starting there would be a vtable pointer alone. */
 static size_t
-live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len)
+live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len, bool vptr_first)
 {
 	const struct builder *b = wk->b;
 
@@ -1197,7 +1198,17 @@ live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len)
 		len -= 8;
 	}
 	/* a first word that points into a mapping (a vtable or heap pointer
-	 * whose low bytes happen to be printable) is no C string */
+	 * whose low bytes happen to be printable) is no C string: for a
+	 * vtable pointer (vptr_first, a third of the chunks) whose top two
+	 * bytes are 0 that is known without looking: a string in it would end
+	 * within the word */
+	if (vptr_first && len >= 8) {
+		uint64_t w0;
+
+		memcpy(&w0, p, 8);
+		if (!(w0 >> 48))
+			return len;
+	}
 	if (cluster_string_len(b->in->am, p, len))
 		return 0;
 	return len;
