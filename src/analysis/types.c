@@ -121,6 +121,8 @@ struct found {
 	const struct region *hc; /* last region a candidate's header was in */
 	uint64_t cand[CAND_BATCH][3]; /* headers waiting for their size fields */
 	size_t ncand;
+	size_t *big; /* big chunks this part left (containers_half, BIG_CHUNK) */
+	size_t nbig, bigcap;
 };
 
 /* One thread's share of the word pass: its own verdict cache and counts,
@@ -1094,9 +1096,25 @@ work_cuts(struct builder *b)
 	free(j.nmm);
 }
 
+/* Bytes: a chunk this big is searched by every part (big_part).  With
+ * HEAPSCAN_TEST_SPLIT (par_min_for_tests), 128: the tests' heaps have few
+ * chunks of a MiB, and their objects holding containers are small. */
+#define BIG_CHUNK ((uint64_t)1 << 20)
+#define BIG_CHUNK_TESTS ((uint64_t)128)
+
+/* A big chunk's user bytes, and where its words start in all big chunks'. */
+struct big {
+	const unsigned char *p;
+	size_t len;
+	uint64_t at;
+	size_t word0;
+};
+
 struct found_job {
 	struct found *f; /* one per part */
 	uint64_t hlo, hspan;
+	struct big *big; /* in address order */
+	size_t nbig;
 };
 
 /* Chunks [begin, end).  A run of in-use chunks side by side in one region
@@ -1113,6 +1131,7 @@ containers_half(void *arg, size_t begin, size_t end, unsigned half)
 	const struct heap_model *h = f->b->in->heap;
 	const struct hs_chunk *ch = h->chunks;
 	const uint64_t hlo = j->hlo, hspan = j->hspan;
+	const uint64_t big = par_min_for_tests ? BIG_CHUNK_TESTS : BIG_CHUNK;
 	const struct region *rc = NULL;
 
 	for (size_t i = begin; i < end;) {
@@ -1121,8 +1140,16 @@ containers_half(void *arg, size_t begin, size_t end, unsigned half)
 		uint64_t ua, ue, uj, ej;
 		size_t len, m = i + 1, k = i;
 
-		if ((c->kind != CK_INUSE && c->kind != CK_MMAPPED) ||
-		    !(p = user_bytes_at(f->b->in->img, &rc, c, &len))) {
+		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED) {
+			i++;
+			continue;
+		}
+		if (c->size >= big) { /* for big_part */
+			f->big = xgrow(f->big, &f->bigcap, f->nbig + 1, sizeof(*f->big));
+			f->big[f->nbig++] = i++;
+			continue;
+		}
+		if (!(p = user_bytes_at(f->b->in->img, &rc, c, &len))) {
 			i++;
 			continue;
 		}
@@ -1130,7 +1157,8 @@ containers_half(void *arg, size_t begin, size_t end, unsigned half)
 		ue = ua + len;
 		if (c->kind == CK_INUSE && !rc->nholes && rc->data + (ua - rc->start) == p)
 			while (m < end && ch[m].kind == CK_INUSE && ch[m].addr + 8 == ue &&
-			       ch[m].size >= 16 && ch[m].size <= rc->end - ue) {
+			       ch[m].size >= 16 && ch[m].size < big &&
+			       ch[m].size <= rc->end - ue) {
 				ue = ch[m].addr + ch[m].size + 8;
 				m++;
 			}
@@ -1155,6 +1183,64 @@ containers_half(void *arg, size_t begin, size_t end, unsigned half)
 	}
 	cand_flush(f);
 }
+/* Words [begin, end) of the big chunks' (found_job.big), looked at as
+ * containers_in does: a big chunk is most often an array of pointers, each
+ * word of which is a candidate, and one part holding them all ran alone
+ * for a third of the search. */
+static HOT_LOOPS void
+big_part(void *arg, size_t begin, size_t end, unsigned part)
+{
+	struct found_job *j = arg;
+	struct found *f = &j->f[part];
+	const uint64_t hlo = j->hlo, hspan = j->hspan;
+
+	for (size_t k = 0; k < j->nbig; k++) {
+		const struct big g = j->big[k];
+		/* the words that can start a header: off + 24 <= len */
+		size_t n = g.len >= 24 ? (g.len - 24) / 8 + 1 : 0;
+		size_t lo = begin > g.word0 ? begin - g.word0 : 0,
+		       hi = end - g.word0 < n ? end - g.word0 : n;
+
+		if (end <= g.word0)
+			break;
+		for (size_t w8 = lo; w8 < hi; w8++) {
+			uint64_t w;
+
+			memcpy(&w, g.p + 8 * w8, 8);
+			if (w - hlo < hspan)
+				container_word(f, g.p, g.len, g.at, 8 * w8);
+		}
+	}
+	cand_flush(f);
+}
+
+/* The big chunks the parts left, searched by all parts, their words cut
+ * evenly. */
+static void
+big_chunks(const struct builder *b, struct found_job *j)
+{
+	const struct region *rc = NULL;
+	size_t words = 0;
+
+	for (unsigned p = 0; p < b->parts; p++) {
+		struct found *f = &j->f[p];
+
+		for (size_t k = 0; k < f->nbig; k++) {
+			const struct hs_chunk *c = &b->in->heap->chunks[f->big[k]];
+			struct big g = { .at = c->addr + 16, .word0 = words };
+
+			if (!(g.p = user_bytes_at(b->in->img, &rc, c, &g.len)))
+				continue;
+			j->big = xreallocarray(j->big, j->nbig + 1, sizeof(*j->big));
+			j->big[j->nbig++] = g;
+			words += g.len / 8;
+		}
+		free(f->big);
+	}
+	if (words)
+		par_run(words, b->parts, big_part, j);
+}
+
 /* Find the containers' headers wherever they are: in live chunks (a
  * vector member of an object; two threads) and in memory malloc does not
  * own (globals, live stack frames, thread-local storage); not in free
@@ -1198,6 +1284,7 @@ find_containers(struct builder *b)
 	}
 	cand_flush(&j.f[0]);
 	par_run_cuts(b->cut, parts, containers_half, &j);
+	big_chunks(b, &j);
 	for (unsigned p = 0; p < parts; p++) {
 		struct found *f = &j.f[p];
 
@@ -1213,6 +1300,7 @@ find_containers(struct builder *b)
 		free(f->dead);
 	}
 	free(j.f);
+	free(j.big);
 	ends_free(b);
 	if (b->ndead)
 		qsort(b->dead, b->ndead, sizeof(*b->dead), u64_cmp);
