@@ -124,6 +124,8 @@ struct found {
 	const struct region *hc; /* last region a candidate's header was in */
 	uint64_t cand[CAND_BATCH][3]; /* headers waiting for their size fields */
 	size_t ncand;
+	size_t *big; /* big chunks this part left (containers_half, BIG_CHUNK) */
+	size_t nbig, bigcap;
 };
 
 /* One thread's share of the word pass: its own verdict cache and counts,
@@ -452,7 +454,8 @@ lookup_full(struct worker *wk, uint64_t w)
 }
 
 static bool is_dead(const struct builder *b, uint64_t addr);
-static size_t live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len);
+static size_t live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len,
+		       bool vptr_first);
 
 /* The instances in p (len bytes at at): chunk i's user bytes (i SIZE_MAX:
  * anonymous memory, all of it live).  Most chunks hold no vtable pointer, so
@@ -514,7 +517,7 @@ count_instances(struct worker *wk, const unsigned char *p, size_t len, uint64_t 
 		if (v < 0)
 			continue;
 		if (live == SIZE_MAX)
-			live = i == SIZE_MAX ? len : live_len(wk, i, p, len);
+			live = i == SIZE_MAX ? len : live_len(wk, i, p, len, off == 0);
 		if (off + 8 > live)
 			break;
 		if (b->ndead && is_dead(b, at + off))
@@ -911,26 +914,37 @@ cand_add(struct found *f, const uint64_t q[3])
 		cand_flush(f);
 }
 
+/* The word at p + off (of len bytes at at, off + 24 <= len) points into
+ * the heap: a short string's data pointer, or the first of a container
+ * header's words. */
+static inline void
+container_word(struct found *f, const unsigned char *p, size_t len, uint64_t at, size_t off)
+{
+	uint64_t q[3];
+
+	memcpy(q, p + off, 8);
+	if (q[0] == at + off + 16 && off + 32 <= len)
+		short_string_at(f, p + off, at + off);
+	if (q[0] & 15)
+		return;
+	memcpy(q, p + off, 24);
+	if (!(q[1] >= q[0] && q[2] >= q[1] && q[2] > q[0]) &&
+	    !(q[1] <= q[2] && q[2] >= SSO_CAPACITY))
+		return; /* neither a vector's nor a string's (container_at) */
+	cand_add(f, q);
+}
+
 /* p: len bytes of the target at address at. */
 static HOT_LOOPS void
 containers_in(struct found *f, const unsigned char *p, size_t len, uint64_t at, uint64_t hlo,
 	      uint64_t hspan)
 {
 	for (size_t off = 0; off + 24 <= len; off += 8) {
-		uint64_t q[3];
+		uint64_t w;
 
-		memcpy(q, p + off, 8);
-		if (q[0] - hlo >= hspan)
-			continue;
-		if (q[0] == at + off + 16 && off + 32 <= len)
-			short_string_at(f, p + off, at + off);
-		if (q[0] & 15)
-			continue;
-		memcpy(q, p + off, 24);
-		if (!(q[1] >= q[0] && q[2] >= q[1] && q[2] > q[0]) &&
-		    !(q[1] <= q[2] && q[2] >= SSO_CAPACITY))
-			continue; /* neither a vector's nor a string's (container_at) */
-		cand_add(f, q);
+		memcpy(&w, p + off, 8);
+		if (w - hlo < hspan)
+			container_word(f, p, len, at, off);
 	}
 }
 
@@ -1087,30 +1101,149 @@ work_cuts(struct builder *b)
 	free(j.nmm);
 }
 
+/* Bytes: a chunk this big is searched by every part (big_part).  With
+ * HEAPSCAN_TEST_SPLIT (par_min_for_tests), 128: the tests' heaps have few
+ * chunks of a MiB, and their objects holding containers are small. */
+#define BIG_CHUNK ((uint64_t)1 << 20)
+#define BIG_CHUNK_TESTS ((uint64_t)128)
+
+/* A big chunk's user bytes, and where its words start in all big chunks'. */
+struct big {
+	const unsigned char *p;
+	size_t len;
+	uint64_t at;
+	size_t word0;
+};
+
 struct found_job {
 	struct found *f; /* one per part */
 	uint64_t hlo, hspan;
+	struct big *big; /* in address order */
+	size_t nbig;
 };
 
-static void
+/* Chunks [begin, end).  A run of in-use chunks side by side in one region
+ * (no holes) is scanned as one range, as the word pass does (word_chunks):
+ * a loop and its mispredicted end per chunk were a third of the search.
+ * A word in the heap's range is mapped to its chunk and looked at as
+ * containers_in does; one on a size field between two chunks, or in a
+ * chunk's last two words, starts no header. */
+static HOT_LOOPS void
 containers_half(void *arg, size_t begin, size_t end, unsigned half)
 {
 	struct found_job *j = arg;
 	struct found *f = &j->f[half];
 	const struct heap_model *h = f->b->in->heap;
+	const struct hs_chunk *ch = h->chunks;
+	const uint64_t hlo = j->hlo, hspan = j->hspan;
+	const uint64_t big = par_min_for_tests ? BIG_CHUNK_TESTS : BIG_CHUNK;
 	const struct region *rc = NULL;
 
-	for (size_t i = begin; i < end; i++) {
-		const struct hs_chunk *c = &h->chunks[i];
+	for (size_t i = begin; i < end;) {
+		const struct hs_chunk *c = &ch[i];
 		const unsigned char *p;
-		size_t len;
+		uint64_t ua, ue, uj, ej;
+		size_t len, m = i + 1, k = i;
 
-		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
+		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED) {
+			i++;
 			continue;
-		if ((p = user_bytes_at(f->b->in->img, &rc, c, &len)))
-			containers_in(f, p, len, c->addr + 16, j->hlo, j->hspan);
+		}
+		if (c->size >= big) { /* for big_part */
+			f->big = xgrow(f->big, &f->bigcap, f->nbig + 1, sizeof(*f->big));
+			f->big[f->nbig++] = i++;
+			continue;
+		}
+		if (!(p = user_bytes_at(f->b->in->img, &rc, c, &len))) {
+			i++;
+			continue;
+		}
+		ua = c->addr + 16;
+		ue = ua + len;
+		if (c->kind == CK_INUSE && !rc->nholes && rc->data + (ua - rc->start) == p)
+			while (m < end && ch[m].kind == CK_INUSE && ch[m].addr + 8 == ue &&
+			       ch[m].size >= 16 && ch[m].size < big &&
+			       ch[m].size <= rc->end - ue) {
+				ue = ch[m].addr + ch[m].size + 8;
+				m++;
+			}
+		uj = ua;
+		ej = ua + len;
+		for (size_t w8 = 0, n = (size_t)(ue - ua) / 8; w8 < n; w8++) {
+			uint64_t w, x;
+
+			memcpy(&w, p + 8 * w8, 8);
+			if (w - hlo >= hspan)
+				continue;
+			x = ua + 8 * w8;
+			while (x >= ej) { /* the chunk of the word at x */
+				k++;
+				uj = ch[k].addr + 16;
+				ej = ch[k].addr + ch[k].size + 8;
+			}
+			if (x >= uj && x - uj + 24 <= ej - uj)
+				container_word(f, p + (uj - ua), (size_t)(ej - uj), uj, (size_t)(x - uj));
+		}
+		i = m;
 	}
 	cand_flush(f);
+}
+/* Words [begin, end) of the big chunks' (found_job.big), looked at as
+ * containers_in does: a big chunk is most often an array of pointers, each
+ * word of which is a candidate, and one part holding them all ran alone
+ * for a third of the search. */
+static HOT_LOOPS void
+big_part(void *arg, size_t begin, size_t end, unsigned part)
+{
+	struct found_job *j = arg;
+	struct found *f = &j->f[part];
+	const uint64_t hlo = j->hlo, hspan = j->hspan;
+
+	for (size_t k = 0; k < j->nbig; k++) {
+		const struct big g = j->big[k];
+		/* the words that can start a header: off + 24 <= len */
+		size_t n = g.len >= 24 ? (g.len - 24) / 8 + 1 : 0;
+		size_t lo = begin > g.word0 ? begin - g.word0 : 0,
+		       hi = end - g.word0 < n ? end - g.word0 : n;
+
+		if (end <= g.word0)
+			break;
+		for (size_t w8 = lo; w8 < hi; w8++) {
+			uint64_t w;
+
+			memcpy(&w, g.p + 8 * w8, 8);
+			if (w - hlo < hspan)
+				container_word(f, g.p, g.len, g.at, 8 * w8);
+		}
+	}
+	cand_flush(f);
+}
+
+/* The big chunks the parts left, searched by all parts, their words cut
+ * evenly. */
+static void
+big_chunks(const struct builder *b, struct found_job *j)
+{
+	const struct region *rc = NULL;
+	size_t words = 0;
+
+	for (unsigned p = 0; p < b->parts; p++) {
+		struct found *f = &j->f[p];
+
+		for (size_t k = 0; k < f->nbig; k++) {
+			const struct hs_chunk *c = &b->in->heap->chunks[f->big[k]];
+			struct big g = { .at = c->addr + 16, .word0 = words };
+
+			if (!(g.p = user_bytes_at(b->in->img, &rc, c, &g.len)))
+				continue;
+			j->big = xreallocarray(j->big, j->nbig + 1, sizeof(*j->big));
+			j->big[j->nbig++] = g;
+			words += g.len / 8;
+		}
+		free(f->big);
+	}
+	if (words)
+		par_run(words, b->parts, big_part, j);
 }
 
 /* Find the containers' headers wherever they are: in live chunks (a
@@ -1156,6 +1289,7 @@ find_containers(struct builder *b)
 	}
 	cand_flush(&j.f[0]);
 	par_run_cuts(b->cut, parts, containers_half, &j);
+	big_chunks(b, &j);
 	for (unsigned p = 0; p < parts; p++) {
 		struct found *f = &j.f[p];
 
@@ -1171,6 +1305,7 @@ find_containers(struct builder *b)
 		free(f->dead);
 	}
 	free(j.f);
+	free(j.big);
 	ends_free(b);
 	if (b->ndead)
 		qsort(b->dead, b->ndead, sizeof(*b->dead), u64_cmp);
@@ -1189,7 +1324,7 @@ find_containers(struct builder *b)
  * one that fits without it - a request of sizeof(T) % 16 == 0 leaves it
  * unwritten, and an object starting there would be a vtable pointer alone. */
 static size_t
-live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len)
+live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len, bool vptr_first)
 {
 	const struct builder *b = wk->b;
 
@@ -1202,7 +1337,17 @@ live_len(struct worker *wk, size_t i, const unsigned char *p, size_t len)
 		len -= 8;
 	}
 	/* a first word that points into a mapping (a vtable or heap pointer
-	 * whose low bytes happen to be printable) is no C string */
+	 * whose low bytes happen to be printable) is no C string: for a
+	 * vtable pointer (vptr_first, a third of the chunks) whose top two
+	 * bytes are 0 that is known without looking: a string in it would end
+	 * within the word */
+	if (vptr_first && len >= 8) {
+		uint64_t w0;
+
+		memcpy(&w0, p, 8);
+		if (!(w0 >> 48))
+			return len;
+	}
 	if (cluster_string_len(b->in->am, p, len))
 		return 0;
 	return len;
@@ -1282,48 +1427,120 @@ held_words(struct worker *wk, const unsigned char *p, size_t len, size_t i)
 	}
 }
 
-/* Chunks [wk->begin, wk->end): count the instances in their words, and
- * note in of_chunk the class of the object or array at each one's start
- * (class << 1 | array; UINT32_MAX for none), for type_chunks to turn into
- * types. */
+/* Chunk i's words (p, len bytes): count its instances, and note in of_chunk
+ * the class of the object or array at its start (class << 1 | array), for
+ * type_chunks to turn into types. */
+/* An in-use chunk, untyped so far: the clustering's candidate, marked
+ * for it (cluster.h), and summed in its block, unless --vtables (no
+ * clustering) or past what the clustering numbers. */
+static inline void
+mark_candidate(struct worker *wk, uint32_t *of_chunk, size_t i)
+{
+	if (!wk->bwork || i >= CLUSTER_CHUNK_MAX) {
+		of_chunk[i] = UINT32_MAX;
+		return;
+	}
+	of_chunk[i] = CLUSTER_CANDIDATE;
+	wk->bwork[i / CLUSTER_BLOCK] += wk->b->in->heap->chunks[i].size + 64;
+	wk->bcand[i / CLUSTER_BLOCK]++;
+}
+
+static void
+word_chunk(struct worker *wk, uint32_t *of_chunk, size_t i, const unsigned char *p, size_t ulen)
+{
+	size_t len;
+	bool array;
+	int32_t v, first[2];
+
+	/* no vtable pointer, no object at the start: len need not be live */
+	len = count_instances(wk, p, ulen, wk->b->in->heap->chunks[i].addr + 16, i, first);
+	v = object_at_start(first, p, len, &array);
+	if (v < 0)
+		return;
+	if (of_chunk[i] == CLUSTER_CANDIDATE) { /* typed after all: not the clustering's */
+		wk->bwork[i / CLUSTER_BLOCK] -= wk->b->in->heap->chunks[i].size + 64;
+		wk->bcand[i / CLUSTER_BLOCK]--;
+	}
+	of_chunk[i] = (uint32_t)v << 1 | array;
+	wk->starts[v] |= array ? AT_ARRAY : AT_OBJECT;
+	if (!wk->held_full)
+		held_words(wk, p, ulen, i);
+}
+
+/* Chunks [wk->begin, wk->end): their types' entries (UINT32_MAX for none)
+ * and instances.  A chunk none of whose words skip_words lets through has
+ * neither (count_instances finds nothing, object_at_start nothing): so the
+ * words of a run of in-use chunks side by side in one region go through
+ * skip_words as one range, and only a chunk with a word it stops at goes
+ * through word_chunk (two thirds of the bench heap's chunks do not; a
+ * call per chunk, and the end of its loop, mispredicted, was a third of
+ * the pass).  The range holds the size fields between the chunks too: a
+ * word skip_words stops at there belongs to no chunk and is passed over. */
 static HOT_LOOPS void
 word_chunks(struct worker *wk, uint32_t *of_chunk)
 {
-	const struct hs_chunk *ch = wk->b->in->heap->chunks;
+	const struct builder *b = wk->b;
+	const struct hs_chunk *ch = b->in->heap->chunks;
+	const uint64_t dlo = b->dlo, span = b->dhi - b->dlo;
 
-	for (size_t i = wk->begin; i < wk->end; i++) {
+	for (size_t i = wk->begin; i < wk->end;) {
 		const struct hs_chunk *c = &ch[i];
+		const struct region *r;
 		const unsigned char *p;
-		size_t len, ulen;
-		bool array;
-		int32_t v, first[2];
+		uint64_t ua, end;
+		size_t ulen, m = i + 1, j = i, off = 0;
 
 		of_chunk[i] = UINT32_MAX;
-		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED)
+		if (c->kind != CK_INUSE && c->kind != CK_MMAPPED) {
+			i++;
 			continue;
-		p = chunk_bytes(wk, c, &ulen);
-		v = -1;
-		if (p) {
-			/* no vtable pointer, no object at the start: len need not be live */
-			len = count_instances(wk, p, ulen, c->addr + 16, i, first);
-			v = object_at_start(first, p, len, &array);
 		}
-		if (v < 0) {
-			/* untyped: the clustering's, marked for it (cluster.h) */
-			if (wk->bwork && i < CLUSTER_CHUNK_MAX) {
-				of_chunk[i] = CLUSTER_CANDIDATE;
-				wk->bwork[i / CLUSTER_BLOCK] += c->size + 64;
-				wk->bcand[i / CLUSTER_BLOCK]++;
+		mark_candidate(wk, of_chunk, i);
+		if (!(p = chunk_bytes(wk, c, &ulen))) {
+			i++;
+			continue;
+		}
+		/* the run: chunks i to m - 1, each in use and right after the one
+		 * before, its user bytes (and the next chunk's prev_size) in r */
+		ua = c->addr + 16;
+		end = ua + ulen;
+		r = wk->rc;
+		if (c->kind == CK_INUSE && r && !r->nholes && r->data + (ua - r->start) == p) {
+			while (m < wk->end && ch[m].kind == CK_INUSE && ch[m].addr + 8 == end &&
+			       ch[m].size >= 16 && ch[m].size <= r->end - end) {
+				mark_candidate(wk, of_chunk, m);
+				end = ch[m].addr + ch[m].size + 8;
+				m++;
 			}
-			continue;
 		}
-		of_chunk[i] = (uint32_t)v << 1 | array;
-		wk->starts[v] |= array ? AT_ARRAY : AT_OBJECT;
-		if (!wk->held_full)
-			held_words(wk, p, ulen, i);
+		for (;;) {
+			uint64_t x, uj, ej;
+
+			off = skip_words(p, off, (size_t)(end - ua), dlo, span, b->gran);
+			if (off + 8 > end - ua)
+				break;
+			/* the chunk of the word at x: the first whose user bytes
+			 * end past it */
+			x = ua + off;
+			for (;;) {
+				uj = ch[j].addr + 16;
+				ej = j == i ? ua + ulen : ch[j].addr + ch[j].size + 8;
+				if (x < ej)
+					break;
+				j++;
+			}
+			if (x < uj) { /* chunk j's size field */
+				off = (size_t)(uj - ua);
+				continue;
+			}
+			word_chunk(wk, of_chunk, j, p + (uj - ua), (size_t)(ej - uj));
+			if (++j == m)
+				break;
+			off = (size_t)(ch[j].addr + 16 - ua);
+		}
+		i = m;
 	}
 }
-
 struct word_job {
 	struct worker *wk; /* one per part */
 	uint32_t *of_chunk;

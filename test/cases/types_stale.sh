@@ -22,6 +22,14 @@ run_types --vtables "$FIXTURE_PID"
 cat vtables.out
 run_types --json "$FIXTURE_PID"
 check_types vtables.out json.out "$READY"
+# the same in 3 parts, and chunks of 128 bytes or more searched for headers
+# by every part (HEAPSCAN_TEST_SPLIT; types.c big_part): the heap object's
+# vectors among them
+HEAPSCAN_TEST_SPLIT=1 "$HEAPSCAN" --jobs 3 --vtables "$FIXTURE_PID" >vtables.3.out ||
+	fail "heapscan --jobs 3 --vtables failed"
+HEAPSCAN_TEST_SPLIT=1 "$HEAPSCAN" --jobs 3 --json "$FIXTURE_PID" >json.3.out ||
+	fail "heapscan --jobs 3 --json failed"
+check_types vtables.3.out json.3.out "$READY"
 
 "$HEAPSCAN" --leaks --json "$FIXTURE_PID" >leaks.json || fail "heapscan --leaks --json failed"
 "$PYTHON" - "$READY" leaks.json <<'PY' || fail "leaks differ from the truth"
