@@ -47,16 +47,6 @@ start_fixture arenas
 same_for_jobs arenas.text "$FIXTURE_PID"
 same_for_jobs arenas.json --json "$FIXTURE_PID"
 check_truth "$READY" arenas.json.7.raw
-# the walk itself was cut in --jobs parts, inside heaps too (glibc.c
-# walk_all_ranges; cuts that fall together make fewer parts)
-for j in 2 7; do
-	HEAPSCAN_TEST_SPLIT=1 HEAPSCAN_TEST_WALK_STATS=1 "$HEAPSCAN" --jobs "$j" --json "$FIXTURE_PID" \
-		>walk.$j.json 2>walk.$j.err || fail "heapscan --jobs $j: exit $?: $(cat walk.$j.err)"
-	read -r parts inside < <(sed -n 's/^heapscan: test: walk in \([0-9]*\) parts, \([0-9]*\) cut inside a heap.*/\1 \2/p' walk.$j.err)
-	[ "${parts:-0}" -ge $((j < 4 ? j : 4)) ] && [ "${inside:-0}" -ge 1 ] ||
-		fail "--jobs $j: the walk was not cut in parts inside heaps: $(cat walk.$j.err)"
-	untimed walk.$j.json | cmp -s - arenas.json.1 || fail "--jobs $j: the walk's stats changed the output"
-done
 assert_running "$FIXTURE_PID"
 
 for fx in classes strings lists; do
@@ -67,6 +57,23 @@ for fx in classes strings lists; do
 		same_for_jobs "$fx.vtables" --vtables "$FIXTURE_PID"
 		same_for_jobs "$fx.types" --types "$FIXTURE_PID"
 		check_types "$fx.vtables.7.raw" "$fx.json.7.raw" "$READY"
+	fi
+	if [ "$fx" = strings ]; then
+		# the walk itself was cut in --jobs parts, inside a heap too
+		# (glibc.c walk_all_ranges; cuts that fall together make fewer
+		# parts).  On one big heap, not arenas' five small ones: there a
+		# cut near a heap's start or end moves to it (place_cut's snap),
+		# and where it falls depends on the threads' timing.
+		for j in 2 7; do
+			HEAPSCAN_TEST_SPLIT=1 HEAPSCAN_TEST_WALK_STATS=1 "$HEAPSCAN" --jobs "$j" --json \
+				--top 1000 "$FIXTURE_PID" >walk.$j.json 2>walk.$j.err ||
+				fail "heapscan --jobs $j: exit $?: $(cat walk.$j.err)"
+			read -r parts inside < <(sed -n 's/^heapscan: test: walk in \([0-9]*\) parts, \([0-9]*\) cut inside a heap.*/\1 \2/p' walk.$j.err)
+			[ "${parts:-0}" -ge $((j < 4 ? j : 4)) ] && [ "${inside:-0}" -ge 1 ] ||
+				fail "--jobs $j: the walk was not cut in parts inside a heap: $(cat walk.$j.err)"
+			untimed walk.$j.json | cmp -s - "$fx.json.1" ||
+				fail "--jobs $j: the walk's stats changed the output"
+		done
 	fi
 	assert_running "$FIXTURE_PID"
 done
