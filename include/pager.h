@@ -31,7 +31,11 @@ struct pager;
 struct pager_stats {
 	uint64_t budget;     /* bytes of windows held at most */
 	uint64_t window;     /* bytes a window */
-	uint64_t faults;     /* windows read */
+	uint64_t faults;     /* windows read (on a fault or ahead of one) */
+	uint64_t ahead;      /* of which read ahead of a reader walking forward */
+	uint64_t waits;      /* faults a reader waited on a read for */
+	uint64_t held_back;  /* read-aheads given up not to drop a window a
+				reader stands in */
 	uint64_t bytes_read; /* from the source */
 	uint64_t peak;       /* most bytes of windows in place at once */
 	uint64_t unread;     /* bytes the source refused (left zero) */

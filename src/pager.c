@@ -39,10 +39,20 @@
 #define PAGE 4096ULL
 #define MAX_WINDOW ((uint64_t)256 << 10)
 #define FLOOR_WINDOWS 8 /* held however much the tables take */
+#define STREAMS 4       /* readers walking forward at once (the analyses' parts) */
+#define AHEAD_MAX 64    /* windows read ahead of a stream at most */
 
 struct slice {
 	uint64_t pos, len;   /* in the mapping */
 	uint64_t off, avail; /* in the source */
+};
+
+/* A reader walking forward: the last window it faulted on, and the windows
+ * [next, end) to read ahead of it. */
+struct stream {
+	uint64_t last, next, end;
+	uint64_t used; /* when it last faulted (pager.faults_seen), for reuse */
+	bool live;
 };
 
 struct pager {
@@ -65,6 +75,8 @@ struct pager {
 			       * places windows, a charging thread drops them */
 	bool listening;      /* mem_on_charge(trim, this) */
 	unsigned char *bounce;
+	struct stream str[STREAMS];
+	uint64_t faults_seen; /* fault messages served, a clock for the streams */
 	struct pager_stats st;
 };
 
@@ -208,31 +220,44 @@ read_source(struct pager *pg, unsigned char *buf, uint64_t off, uint64_t len)
 }
 
 /* Window w's bytes into the bounce buffer: each slice's part from the
- * source, gaps and what the source does not hold as zeros. */
+ * source, gaps and what the source does not hold as zeros (only those are
+ * cleared: the rest is written over). */
 static uint64_t
 fill_bounce(struct pager *pg, uint64_t w)
 {
-	uint64_t lo = w * pg->win, hi = lo + pg->win;
+	uint64_t lo = w * pg->win, hi = lo + pg->win, at = lo;
 
 	if (hi > pg->reserved)
 		hi = pg->reserved;
-	memset(pg->bounce, 0, hi - lo);
 	for (size_t i = slice_at(pg, lo); i < pg->ns && pg->s[i].pos < hi; i++) {
 		const struct slice *s = &pg->s[i];
 		uint64_t a = s->pos > lo ? s->pos : lo;
 		uint64_t b = s->pos + s->avail < hi ? s->pos + s->avail : hi;
 
-		if (a < b)
-			read_source(pg, pg->bounce + (a - lo), s->off + (a - s->pos), b - a);
+		if (a >= b)
+			continue;
+		if (at < a)
+			memset(pg->bounce + (at - lo), 0, a - at);
+		read_source(pg, pg->bounce + (a - lo), s->off + (a - s->pos), b - a);
+		at = b;
 	}
+	if (at < hi)
+		memset(pg->bounce + (at - lo), 0, hi - at);
 	return hi - lo;
+}
+
+static uint64_t
+window_len(const struct pager *pg, uint64_t w)
+{
+	uint64_t lo = w * pg->win;
+
+	return lo + pg->win > pg->reserved ? pg->reserved - lo : pg->win;
 }
 
 static void
 evict_oldest(struct pager *pg)
 {
-	uint64_t w = pg->ring[pg->rhead], lo = w * pg->win;
-	uint64_t len = lo + pg->win > pg->reserved ? pg->reserved - lo : pg->win;
+	uint64_t w = pg->ring[pg->rhead], lo = w * pg->win, len = window_len(pg, w);
 
 	madvise(pg->base + lo, len, MADV_DONTNEED);
 	pg->in_place[w] = 0;
@@ -293,22 +318,45 @@ wake(struct pager *pg, uint64_t w)
 	(void)ioctl(pg->uffd, UFFDIO_WAKE, &r);
 }
 
-static void
-serve(struct pager *pg, uint64_t addr)
+/* Does a stream's reader stand in window w (the last it faulted on)? */
+static bool
+protected(const struct pager *pg, uint64_t w)
 {
-	uint64_t w = (addr - (uintptr_t)pg->base) / pg->win, len, done = 0, room;
+	for (int i = 0; i < STREAMS; i++)
+		if (pg->str[i].live && pg->str[i].last == w)
+			return true;
+	return false;
+}
 
-	if (w >= pg->nwin)
-		return;
-	/* held through the read too: a trim waits for one window at most */
-	pthread_mutex_lock(&pg->lock);
-	if (pg->in_place[w]) {
-		wake(pg, w);
-		pthread_mutex_unlock(&pg->lock);
-		return;
+/* Can window w come in ahead of its reader without dropping a window a
+ * stream stands in?  The oldest windows would make room for it. */
+static bool
+room_ahead(const struct pager *pg, uint64_t len, uint64_t room)
+{
+	uint64_t need = pg->held + len > room ? pg->held + len - room : 0, freed = 0;
+
+	for (uint64_t i = 0; freed < need && i < pg->rcount; i++) {
+		uint64_t v = pg->ring[(pg->rhead + i) % pg->rcap];
+
+		if (protected(pg, v))
+			return false;
+		freed += window_len(pg, v);
 	}
-	len = fill_bounce(pg, w);
-	room = room_for_windows(pg);
+	return freed >= need;
+}
+
+/* Window w read and put in place, the oldest dropped to make room (the lock
+ * held, through the read too: a trim waits for one window at most).  ahead:
+ * for a reader not there yet, which may drop no window a stream stands in:
+ * false when it would have to, and nothing is done. */
+static bool
+place(struct pager *pg, uint64_t w, bool ahead)
+{
+	uint64_t len = window_len(pg, w), room = room_for_windows(pg), done = 0;
+
+	if (ahead && !room_ahead(pg, len, room))
+		return false;
+	fill_bounce(pg, w);
 	while (pg->rcount && pg->held + len > room)
 		evict_oldest(pg);
 	while (done < len) {
@@ -334,9 +382,114 @@ serve(struct pager *pg, uint64_t addr)
 	pg->rcount++;
 	pg->st.faults++;
 	note_peaks(pg);
+	return true;
+}
+
+/* How many windows to read ahead of a stream: a share of the room, so that
+ * the streams' windows ahead together stay within half of it. */
+static uint64_t
+ahead_depth(struct pager *pg)
+{
+	uint64_t n = room_for_windows(pg) / pg->win / (2 * STREAMS);
+
+	return n > AHEAD_MAX ? AHEAD_MAX : n;
+}
+
+/*
+ * A fault on window w: which reader is it?  A stream whose reader faults at
+ * or just past where it was (last < w <= end: in the windows being read
+ * ahead of it, or the first after them) walks forward: the windows after w
+ * are to be read ahead of it.  Any other fault starts a stream, in place of
+ * the one that faulted longest ago, with nothing ahead: a reader at random
+ * (--leaks following pointers) gets no read-ahead until it faults on the
+ * window after its last.
+ */
+static void
+follow(struct pager *pg, uint64_t w)
+{
+	struct stream *s = NULL, *old = &pg->str[0];
+
+	pg->faults_seen++;
+	for (int i = 0; i < STREAMS && !s; i++) {
+		struct stream *t = &pg->str[i];
+		uint64_t end = t->end > t->last + 1 ? t->end : t->last + 1;
+
+		if (t->live && t->last <= w && w <= end)
+			s = t;
+		else if (!t->live || (old->live && t->used < old->used))
+			old = t;
+	}
+	if (!s) {
+		*old = (struct stream){ w, w + 1, w + 1, pg->faults_seen, true };
+		return;
+	}
+	if (w > s->last) {
+		uint64_t end = w + 1 + ahead_depth(pg);
+
+		s->end = end < pg->nwin ? end : pg->nwin;
+		if (s->next < w + 1)
+			s->next = w + 1;
+	}
+	s->last = w;
+	s->used = pg->faults_seen;
+}
+
+/* A fault: the window in place (read, or already there: then only its
+ * thread is woken). */
+static void
+serve(struct pager *pg, uint64_t addr)
+{
+	uint64_t w = (addr - (uintptr_t)pg->base) / pg->win;
+
+	if (w >= pg->nwin)
+		return;
+	pthread_mutex_lock(&pg->lock);
+	follow(pg, w);
+	if (pg->in_place[w])
+		wake(pg, w);
+	else {
+		place(pg, w, false);
+		pg->st.waits++;
+	}
 	pthread_mutex_unlock(&pg->lock);
 }
 
+/* The stream that faulted last among those with windows to read ahead. */
+static struct stream *
+stream_ahead(struct pager *pg)
+{
+	struct stream *best = NULL;
+
+	for (int i = 0; i < STREAMS; i++) {
+		struct stream *t = &pg->str[i];
+
+		if (t->live && t->next < t->end && (!best || t->used > best->used))
+			best = t;
+	}
+	return best;
+}
+
+/* One window read ahead of a stream, if one is due and the room allows. */
+static void
+read_ahead(struct pager *pg, struct stream *s)
+{
+	pthread_mutex_lock(&pg->lock);
+	while (s->next < s->end && pg->in_place[s->next])
+		s->next++;
+	if (s->next < s->end) {
+		if (place(pg, s->next, true)) {
+			s->next++;
+			pg->st.ahead++;
+		} else {
+			s->end = s->next; /* no room now: until its reader faults again */
+			pg->st.held_back++;
+		}
+	}
+	pthread_mutex_unlock(&pg->lock);
+}
+
+/* Faults first; between them, while none waits, windows ahead of the
+ * streams, one at a time. */
 static void *
 pager_main(void *arg)
 {
@@ -344,16 +497,22 @@ pager_main(void *arg)
 
 	for (;;) {
 		struct pollfd p[2] = { { pg->uffd, POLLIN, 0 }, { pg->stop[0], POLLIN, 0 } };
+		struct stream *s = stream_ahead(pg);
 		struct uffd_msg msg;
 		ssize_t n;
+		int r = poll(p, 2, s ? 0 : -1);
 
-		if (poll(p, 2, -1) < 0) {
+		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (p[1].revents)
 			break;
+		if (r == 0) {
+			read_ahead(pg, s);
+			continue;
+		}
 		n = read(pg->uffd, &msg, sizeof(msg));
 		if (n != (ssize_t)sizeof(msg))
 			continue;

@@ -7,6 +7,9 @@
  * floor, and the bytes still right.
  */
 #include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -178,4 +181,136 @@ UNIT_TEST(pager_budget_shared_with_tables)
 	pager_free(pg);
 	mem_charge(1 << 20); /* nobody listens any more */
 	mem_uncharge(1 << 20);
+}
+
+/* Is window k of a (4 KiB windows) in place?  mincore: without reading it. */
+static bool
+resident(const unsigned char *a, size_t k)
+{
+	unsigned char v = 0;
+
+	return mincore((void *)(a + k * 4096), 4096, &v) == 0 && (v & 1);
+}
+
+/* Wait (a bound that only catches hangs) until *field of the stats is want;
+ * the stats as they are then in st. */
+static bool
+wait_stat(struct pager *pg, struct pager_stats *st, size_t field_off, uint64_t want)
+{
+	for (int i = 0; i < 30000; i++) {
+		pager_get_stats(pg, st);
+		if (*(const uint64_t *)((const char *)st + field_off) >= want)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+#define WAIT_STAT(pg, st, f, want) wait_stat(pg, st, offsetof(struct pager_stats, f), want)
+
+static unsigned char
+touch(const unsigned char *a, size_t k)
+{
+	return *(volatile const unsigned char *)(a + k * 4096);
+}
+
+/*
+ * Read-ahead (64K budget: 4K windows, 16 in place; 2 read ahead of a
+ * stream, 1 when tables leave only the floor of 8): a reader walking
+ * forward gets the windows after its own before it asks; a reader that only
+ * starts does not; a window a stream's reader stands in is never dropped
+ * for a window read ahead (the read-ahead is given up instead); and a whole
+ * pass in order reads every byte right within the budget, mostly ahead.
+ */
+UNIT_TEST(pager_reads_ahead_of_a_reader)
+{
+	char path[] = "/tmp/heapscan-unit-pager.XXXXXX";
+	unsigned char *buf = malloc(FILE_LEN / 2), *a;
+	struct pager_stats st;
+	struct pager *pg;
+	char why[256];
+	int fd = mkstemp(path);
+	long bad = 0;
+	size_t nw = (FILE_LEN / 2 - 4096) / 4096;
+
+	CHECK(fd >= 0 && buf);
+	if (fd < 0 || !buf)
+		return;
+	unlink(path);
+	for (size_t i = 0; i < FILE_LEN / 2; i++)
+		buf[i] = pattern(i);
+	CHECK(write(fd, buf, FILE_LEN / 2) == (ssize_t)(FILE_LEN / 2));
+	free(buf);
+	if (pager_available(why, sizeof(why)) < 0) {
+		fprintf(stderr, "  skipped: %s\n", why);
+		close(fd);
+		return;
+	}
+	CHECK_EQ_U64(mem_charged(), 0);
+	pg = pager_new(BUDGET, FILE_LEN / 2, fd, why, sizeof(why));
+	CHECK(pg != NULL);
+	if (!pg)
+		return;
+	a = pager_add(pg, FILE_LEN / 2 - 4096, 4096, FILE_LEN / 2 - 4096);
+	CHECK(a && pager_start(pg, why, sizeof(why)) == 0);
+
+	/* a first fault: nothing ahead */
+	bad += touch(a, 100) != pattern(4096 + 100 * 4096);
+	CHECK(WAIT_STAT(pg, &st, faults, 1));
+	usleep(20000); /* room for a wrong read-ahead to show */
+	pager_get_stats(pg, &st);
+	CHECK_EQ_U64(st.ahead, 0);
+	CHECK(!resident(a, 101));
+	/* the window after it: walking forward, the next two come ahead */
+	bad += touch(a, 101) != pattern(4096 + 101 * 4096);
+	CHECK(WAIT_STAT(pg, &st, ahead, 2));
+	CHECK(resident(a, 102) && resident(a, 103) && !resident(a, 104));
+	bad += touch(a, 102) != pattern(4096 + 102 * 4096);
+	bad += touch(a, 103) != pattern(4096 + 103 * 4096);
+	pager_get_stats(pg, &st);
+	CHECK_EQ_U64(st.waits, 2); /* read ahead: no wait */
+	CHECK_EQ_U64(st.faults, 4);
+
+	/* a whole pass in order, every byte */
+	bad += check_range(a, 0, nw * 4096);
+	pager_get_stats(pg, &st);
+	CHECK(st.peak <= BUDGET);
+	CHECK(st.ahead > 0);
+	CHECK_EQ_U64(st.ahead + st.waits, st.faults);
+
+	/* tables leave the floor, 8 windows: 1 read ahead.  16 readers that
+	 * only start (316, 318, ... 346) take the 4 streams (the pass's, with
+	 * what it had ahead, goes) and then fill the windows; reader B stands
+	 * in window 200; C walks 220, 221 (222 ahead); D 240, 241 (242
+	 * ahead): the streams are the last 4 to fault (346, B, C, D), the
+	 * windows in place 346, 200, 220, 221, 222, 240, 241, 242.  C's 223
+	 * comes in on a fault and drops 346 (a fault may drop any) ... */
+	mem_charge(BUDGET / 2);
+	for (size_t k = 316; k < 348; k += 2)
+		(void)touch(a, k);
+	pager_get_stats(pg, &st);
+	uint64_t ahead0 = st.ahead, held0 = st.held_back;
+
+	(void)touch(a, 200);
+	(void)touch(a, 220);
+	(void)touch(a, 221);
+	CHECK(WAIT_STAT(pg, &st, ahead, ahead0 + 1));
+	(void)touch(a, 240);
+	(void)touch(a, 241);
+	CHECK(WAIT_STAT(pg, &st, ahead, ahead0 + 2));
+	CHECK(resident(a, 200) && resident(a, 222) && resident(a, 242) && resident(a, 346));
+	CHECK(!resident(a, 344));
+	/* ... and its 224 ahead would drop 200, where B's reader stands:
+	 * given up */
+	(void)touch(a, 223);
+	CHECK(WAIT_STAT(pg, &st, held_back, held0 + 1));
+	CHECK(resident(a, 200) && resident(a, 223) && !resident(a, 224) && !resident(a, 346));
+	CHECK_EQ_U64(st.ahead, ahead0 + 2);
+	CHECK(st.held <= BUDGET / 2);
+	/* B moves on to 201: 200 is anybody's again */
+	bad += touch(a, 201) != pattern(4096 + 201 * 4096);
+	bad += check_range(a, 200 * 4096, 260 * 4096);
+	mem_uncharge(BUDGET / 2);
+	CHECK_EQ_U64(bad, 0);
+	pager_free(pg);
 }
