@@ -36,6 +36,16 @@
 #include "pager.h"
 #include "xmalloc.h"
 
+/* UFFDIO_MOVE (Linux 6.8), for headers older than it */
+#ifndef UFFD_FEATURE_MOVE
+#define UFFD_FEATURE_MOVE (1ULL << 16)
+struct uffdio_move {
+	__u64 dst, src, len, mode;
+	__s64 move;
+};
+#define UFFDIO_MOVE _IOWR(UFFDIO, 0x05, struct uffdio_move)
+#endif
+
 #define PAGE 4096ULL
 #define MAX_WINDOW ((uint64_t)256 << 10)
 #define FLOOR_WINDOWS 8 /* held however much the tables take */
@@ -61,6 +71,7 @@ struct pager {
 	pthread_t th;
 	unsigned char *base; /* the mapping, reserved bytes long */
 	uint64_t reserved, used;
+	uint64_t maplen;     /* reserved, in whole windows, and the spare */
 	uint64_t budget, win;
 	struct slice *s;
 	size_t ns, scap;
@@ -75,6 +86,11 @@ struct pager {
 			       * places windows, a charging thread drops them */
 	bool listening;      /* mem_on_charge(trim, this) */
 	unsigned char *bounce;
+	unsigned char *spare; /* a window's room in the mapping's tail, registered
+			       * too: the pages of a window dropped, to be
+			       * read into and moved in (UFFDIO_MOVE) */
+	bool spare_full;     /* its pages are there (else it is empty) */
+	bool move;           /* UFFDIO_MOVE to be had */
 	struct stream str[STREAMS];
 	uint64_t faults_seen; /* fault messages served, a clock for the streams */
 	struct pager_stats st;
@@ -118,6 +134,8 @@ pager_new(uint64_t budget, uint64_t total, int fd, char *why, size_t whylen)
 	struct pager *pg = xcalloc(1, sizeof(*pg));
 	struct uffdio_api api = { .api = UFFD_API };
 	uint64_t win = budget / 16 & ~(PAGE - 1);
+	bool want_move = false;
+	int probe;
 
 	pthread_mutex_init(&pg->lock, NULL);
 	pg->fd = fd;
@@ -130,6 +148,18 @@ pager_new(uint64_t budget, uint64_t total, int fd, char *why, size_t whylen)
 			 "(%s); it needs root, or Linux 5.11 and later", strerror(errno));
 		goto fail;
 	}
+	/* the features this kernel has, asked of a second descriptor: one asks
+	 * UFFDIO_API once */
+	probe = open_uffd();
+	if (probe >= 0) {
+		struct uffdio_api q = { .api = UFFD_API };
+
+		if (ioctl(probe, UFFDIO_API, &q) == 0 && (q.features & UFFD_FEATURE_MOVE) &&
+		    !getenv("HEAPSCAN_TEST_PAGER_NO_MOVE")) /* test hook: a kernel before 6.8 */
+			want_move = true;
+		api.features = want_move ? UFFD_FEATURE_MOVE : 0;
+		close(probe);
+	}
 	if (ioctl(pg->uffd, UFFDIO_API, &api) < 0) {
 		snprintf(why, whylen, "userfaultfd refused its API (%s)", strerror(errno));
 		goto fail;
@@ -137,10 +167,14 @@ pager_new(uint64_t budget, uint64_t total, int fd, char *why, size_t whylen)
 	pg->win = win < PAGE ? PAGE : win > MAX_WINDOW ? MAX_WINDOW : win;
 	pg->budget = budget;
 	pg->floor = FLOOR_WINDOWS * pg->win < budget ? FLOOR_WINDOWS * pg->win : budget;
+	/* the kernel answers with every feature it has: asked for, or not */
+	pg->move = want_move && (api.features & UFFD_FEATURE_MOVE);
 	pg->reserved = (total + PAGE - 1) & ~(PAGE - 1);
 	if (!pg->reserved)
 		pg->reserved = PAGE;
-	pg->base = mmap(NULL, pg->reserved, PROT_READ | PROT_WRITE,
+	/* and the spare after the last window */
+	pg->maplen = (pg->reserved + pg->win - 1) / pg->win * pg->win + pg->win;
+	pg->base = mmap(NULL, pg->maplen, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (pg->base == MAP_FAILED) {
 		snprintf(why, whylen, "cannot reserve %llu bytes of address space (%s)",
@@ -149,12 +183,14 @@ pager_new(uint64_t budget, uint64_t total, int fd, char *why, size_t whylen)
 	}
 	/* windows are put in place 4 KiB pages at a time; a guard process
 	 * forked later must not share them */
-	madvise(pg->base, pg->reserved, MADV_NOHUGEPAGE);
-	madvise(pg->base, pg->reserved, MADV_DONTFORK);
+	madvise(pg->base, pg->maplen, MADV_NOHUGEPAGE);
+	madvise(pg->base, pg->maplen, MADV_DONTFORK);
+	pg->spare = pg->base + pg->maplen - pg->win;
 	pg->bounce = xmalloc(pg->win);
 	pg->st.budget = budget;
 	pg->st.window = pg->win;
 	pg->st.floor = pg->floor;
+	pg->st.can_move = pg->move;
 	return pg;
 fail:
 	pager_free(pg);
@@ -219,11 +255,11 @@ read_source(struct pager *pg, unsigned char *buf, uint64_t off, uint64_t len)
 	}
 }
 
-/* Window w's bytes into the bounce buffer: each slice's part from the
+/* Window w's bytes into buf (the bounce buffer, the spare): each slice's part from the
  * source, gaps and what the source does not hold as zeros (only those are
  * cleared: the rest is written over). */
 static uint64_t
-fill_bounce(struct pager *pg, uint64_t w)
+fill(struct pager *pg, uint64_t w, unsigned char *buf)
 {
 	uint64_t lo = w * pg->win, hi = lo + pg->win, at = lo;
 
@@ -237,12 +273,12 @@ fill_bounce(struct pager *pg, uint64_t w)
 		if (a >= b)
 			continue;
 		if (at < a)
-			memset(pg->bounce + (at - lo), 0, a - at);
-		read_source(pg, pg->bounce + (a - lo), s->off + (a - s->pos), b - a);
+			memset(buf + (at - lo), 0, a - at);
+		read_source(pg, buf + (a - lo), s->off + (a - s->pos), b - a);
 		at = b;
 	}
 	if (at < hi)
-		memset(pg->bounce + (at - lo), 0, hi - at);
+		memset(buf + (at - lo), 0, hi - at);
 	return hi - lo;
 }
 
@@ -254,12 +290,42 @@ window_len(const struct pager *pg, uint64_t w)
 	return lo + pg->win > pg->reserved ? pg->reserved - lo : pg->win;
 }
 
+/* UFFDIO_MOVE len bytes from src to dst (dst empty, in the mapping): the
+ * bytes moved. */
+static uint64_t
+move(struct pager *pg, unsigned char *dst, unsigned char *src, uint64_t len)
+{
+	uint64_t done = 0;
+
+	while (done < len) {
+		struct uffdio_move m = { (uintptr_t)dst + done, (uintptr_t)src + done, len - done,
+					 0, 0 };
+
+		if (ioctl(pg->uffd, UFFDIO_MOVE, &m) == 0)
+			return len;
+		if (m.move > 0)
+			done += (uint64_t)m.move;
+		else if (errno != EAGAIN)
+			break;
+	}
+	return done;
+}
+
+/* The oldest window dropped.  keep: its pages go to the spare (empty, and
+ * the window whole) to be read into again, when they can; else they go
+ * back to the system. */
 static void
-evict_oldest(struct pager *pg)
+evict_oldest(struct pager *pg, bool keep)
 {
 	uint64_t w = pg->ring[pg->rhead], lo = w * pg->win, len = window_len(pg, w);
 
-	madvise(pg->base + lo, len, MADV_DONTNEED);
+	if (keep && len == pg->win && move(pg, pg->spare, pg->base + lo, len) == len) {
+		pg->spare_full = true;
+	} else {
+		madvise(pg->base + lo, len, MADV_DONTNEED);
+		if (keep) /* what moved of it, if any */
+			madvise(pg->spare, pg->win, MADV_DONTNEED);
+	}
 	pg->in_place[w] = 0;
 	pg->held -= len;
 	pg->rhead = (pg->rhead + 1) % pg->rcap;
@@ -303,7 +369,7 @@ trim(void *arg)
 	pthread_mutex_lock(&pg->lock);
 	room = room_for_windows(pg);
 	while (pg->rcount && pg->held > room) {
-		evict_oldest(pg);
+		evict_oldest(pg, false);
 		pg->st.dropped++;
 	}
 	note_peaks(pg);
@@ -354,14 +420,29 @@ place(struct pager *pg, uint64_t w, bool ahead)
 {
 	uint64_t len = window_len(pg, w), room = room_for_windows(pg), done = 0;
 
+	unsigned char *at = pg->base + w * pg->win, *src = pg->bounce;
+	bool whole = false;
+
 	if (ahead && !room_ahead(pg, len, room))
 		return false;
-	fill_bounce(pg, w);
+	/* the first window dropped lends its pages (UFFDIO_MOVE): read into
+	 * them, moved in, no page made or freed, no second copy */
 	while (pg->rcount && pg->held + len > room)
-		evict_oldest(pg);
+		evict_oldest(pg, pg->move && len == pg->win && !pg->spare_full);
+	if (pg->spare_full) {
+		src = pg->spare;
+		fill(pg, w, src);
+		done = move(pg, at, src, len);
+		whole = done == len;
+		pg->st.moved += whole;
+	} else {
+		fill(pg, w, src);
+	}
+	/* copied in: from the bounce buffer, or what did not move of the
+	 * spare */
 	while (done < len) {
-		struct uffdio_copy c = { .dst = (uintptr_t)pg->base + w * pg->win + done,
-					 .src = (uintptr_t)pg->bounce + done, .len = len - done };
+		struct uffdio_copy c = { .dst = (uintptr_t)at + done, .src = (uintptr_t)src + done,
+					 .len = len - done };
 
 		if (ioctl(pg->uffd, UFFDIO_COPY, &c) == 0) {
 			done = len;
@@ -376,6 +457,9 @@ place(struct pager *pg, uint64_t w, bool ahead)
 			break;
 		}
 	}
+	if (src == pg->spare && !whole) /* what stayed: the spare empty again */
+		madvise(pg->spare, pg->win, MADV_DONTNEED);
+	pg->spare_full = false;
 	pg->in_place[w] = 1;
 	pg->held += len;
 	pg->ring[(pg->rhead + pg->rcount) % pg->rcap] = w;
@@ -526,7 +610,7 @@ int
 pager_start(struct pager *pg, char *why, size_t whylen)
 {
 	struct uffdio_register reg = {
-		.range = { (uintptr_t)pg->base, pg->reserved },
+		.range = { (uintptr_t)pg->base, pg->maplen },
 		.mode = UFFDIO_REGISTER_MODE_MISSING,
 	};
 	sigset_t all, old;
@@ -582,7 +666,7 @@ pager_free(struct pager *pg)
 			pthread_join(pg->th, NULL);
 	}
 	if (pg->base != MAP_FAILED)
-		munmap(pg->base, pg->reserved);
+		munmap(pg->base, pg->maplen);
 	if (pg->uffd >= 0)
 		close(pg->uffd);
 	if (pg->fd >= 0)

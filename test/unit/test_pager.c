@@ -53,7 +53,11 @@ read_random(void *arg)
 	return NULL;
 }
 
-UNIT_TEST(pager_windows_from_a_file)
+/* Every byte right, within the budget, read in order and at random from two
+ * threads; no_move: the windows copied in (UFFDIO_COPY), as on a kernel
+ * before 6.8, else moved in (UFFDIO_MOVE) when the kernel can. */
+static void
+windows_from_a_file(bool no_move)
 {
 	char path[] = "/tmp/heapscan-unit-pager.XXXXXX";
 	unsigned char *buf = malloc(FILE_LEN), *a, *b;
@@ -78,7 +82,10 @@ UNIT_TEST(pager_windows_from_a_file)
 		close(fd);
 		return;
 	}
+	if (no_move)
+		setenv("HEAPSCAN_TEST_PAGER_NO_MOVE", "1", 1);
 	pg = pager_new(BUDGET, 4 * FILE_LEN, fd, why, sizeof(why));
+	unsetenv("HEAPSCAN_TEST_PAGER_NO_MOVE");
 	CHECK(pg != NULL);
 	if (!pg)
 		return;
@@ -100,7 +107,21 @@ UNIT_TEST(pager_windows_from_a_file)
 	CHECK(st.peak <= BUDGET);
 	CHECK(st.faults > FILE_LEN / 2 / st.window); /* windows were dropped and read again */
 	CHECK_EQ_U64(st.unread, 0);
+	if (no_move)
+		CHECK_EQ_U64(st.can_move + st.moved, 0);
+	else /* nearly every window after the first 16 came in a dropped one's pages */
+		CHECK(!st.can_move || st.moved > st.faults / 2);
 	pager_free(pg);
+}
+
+UNIT_TEST(pager_windows_from_a_file)
+{
+	windows_from_a_file(false);
+}
+
+UNIT_TEST(pager_windows_from_a_file_copied_in)
+{
+	windows_from_a_file(true);
 }
 
 /* Sum of the bytes of a[from, to) that are wrong. */
