@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "pager.h"
+#include "par.h"
 #include "xmalloc.h"
 
 /* UFFDIO_MOVE (Linux 6.8), for headers older than it */
@@ -51,6 +52,7 @@ struct uffdio_move {
 #define FLOOR_WINDOWS 8 /* held however much the tables take */
 #define STREAMS 4       /* readers walking forward at once (the analyses' parts) */
 #define AHEAD_MAX 64    /* windows read ahead of a stream at most */
+#define WORKERS 2       /* threads reading windows, when there are CPUs for them */
 
 struct slice {
 	uint64_t pos, len;   /* in the mapping */
@@ -65,31 +67,39 @@ struct stream {
 	bool live;
 };
 
-struct pager {
-	int uffd, fd, stop[2];
-	bool running;
+/* A thread of the pager's: its own buffers, so that two read at once. */
+struct worker {
+	struct pager *pg;
 	pthread_t th;
-	unsigned char *base; /* the mapping, reserved bytes long */
-	uint64_t reserved, used;
-	uint64_t maplen;     /* reserved, in whole windows, and the spare */
-	uint64_t budget, win;
-	struct slice *s;
-	size_t ns, scap;
-	uint8_t *in_place;   /* per window */
-	uint64_t nwin;
-	uint64_t *ring;      /* windows in place, oldest first */
-	uint64_t rhead, rcount, rcap;
-	uint64_t held;       /* bytes of windows in place */
-	uint64_t floor;      /* bytes of windows kept whatever is charged */
-	uint64_t charged;    /* mem_charged() when room was last made */
-	pthread_mutex_t lock; /* the ring, in_place, held, st: the pager's thread
-			       * places windows, a charging thread drops them */
-	bool listening;      /* mem_on_charge(trim, this) */
 	unsigned char *bounce;
 	unsigned char *spare; /* a window's room in the mapping's tail, registered
 			       * too: the pages of a window dropped, to be
 			       * read into and moved in (UFFDIO_MOVE) */
 	bool spare_full;     /* its pages are there (else it is empty) */
+};
+
+struct pager {
+	int uffd, fd, stop[2];
+	int nworkers, started;
+	struct worker wk[WORKERS];
+	unsigned char *base; /* the mapping, reserved bytes long */
+	uint64_t reserved, used;
+	uint64_t maplen;     /* reserved, in whole windows, and the spares */
+	uint64_t budget, win;
+	struct slice *s;
+	size_t ns, scap;
+	uint8_t *in_place;   /* per window: 1 in place, 2 being read (counted in
+			      * held, not in the ring), 0 neither */
+	uint64_t nwin;
+	uint64_t *ring;      /* windows in place, oldest first */
+	uint64_t rhead, rcount, rcap;
+	uint64_t held;       /* bytes of windows in place or being read */
+	uint64_t floor;      /* bytes of windows kept whatever is charged */
+	uint64_t charged;    /* mem_charged() when room was last made */
+	pthread_mutex_t lock; /* the ring, in_place, held, streams, st: the
+			       * pager's threads place windows, a charging
+			       * thread drops them */
+	bool listening;      /* mem_on_charge(trim, this) */
 	bool move;           /* UFFDIO_MOVE to be had */
 	struct stream str[STREAMS];
 	uint64_t faults_seen; /* fault messages served, a clock for the streams */
@@ -172,8 +182,8 @@ pager_new(uint64_t budget, uint64_t total, int fd, char *why, size_t whylen)
 	pg->reserved = (total + PAGE - 1) & ~(PAGE - 1);
 	if (!pg->reserved)
 		pg->reserved = PAGE;
-	/* and the spare after the last window */
-	pg->maplen = (pg->reserved + pg->win - 1) / pg->win * pg->win + pg->win;
+	/* and the workers' spares after the last window */
+	pg->maplen = (pg->reserved + pg->win - 1) / pg->win * pg->win + WORKERS * pg->win;
 	pg->base = mmap(NULL, pg->maplen, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (pg->base == MAP_FAILED) {
@@ -185,8 +195,12 @@ pager_new(uint64_t budget, uint64_t total, int fd, char *why, size_t whylen)
 	 * forked later must not share them */
 	madvise(pg->base, pg->maplen, MADV_NOHUGEPAGE);
 	madvise(pg->base, pg->maplen, MADV_DONTFORK);
-	pg->spare = pg->base + pg->maplen - pg->win;
-	pg->bounce = xmalloc(pg->win);
+	pg->nworkers = par_jobs() > 1 ? WORKERS : 1;
+	for (int i = 0; i < WORKERS; i++) {
+		pg->wk[i].pg = pg;
+		pg->wk[i].spare = pg->base + pg->maplen - (uint64_t)(WORKERS - i) * pg->win;
+		pg->wk[i].bounce = i < pg->nworkers ? xmalloc(pg->win) : NULL;
+	}
 	pg->st.budget = budget;
 	pg->st.window = pg->win;
 	pg->st.floor = pg->floor;
@@ -203,7 +217,7 @@ pager_add(struct pager *pg, uint64_t len, uint64_t off, uint64_t avail)
 	uint64_t room = (len + PAGE - 1) & ~(PAGE - 1);
 	unsigned char *p;
 
-	if (pg->running || room > pg->reserved - pg->used)
+	if (pg->started || room > pg->reserved - pg->used)
 		return NULL;
 	pg->s = xgrow(pg->s, &pg->scap, pg->ns + 1, sizeof(*pg->s));
 	pg->s[pg->ns++] = (struct slice){ pg->used, len, off, avail < len ? avail : len };
@@ -229,9 +243,15 @@ slice_at(const struct pager *pg, uint64_t pos)
 	return lo;
 }
 
+/* What a worker read, added to the stats under the lock. */
+struct got {
+	uint64_t read, unread;
+};
+
 /* len bytes of the source at off into buf; pages it refuses are zeros. */
 static void
-read_source(struct pager *pg, unsigned char *buf, uint64_t off, uint64_t len)
+read_source(const struct pager *pg, unsigned char *buf, uint64_t off, uint64_t len,
+	    struct got *got)
 {
 	uint64_t done = 0;
 
@@ -246,12 +266,12 @@ read_source(struct pager *pg, unsigned char *buf, uint64_t off, uint64_t len)
 			if (next > len)
 				next = len;
 			memset(buf + done, 0, next - done);
-			pg->st.unread += next - done;
+			got->unread += next - done;
 			done = next;
 			continue;
 		}
 		done += (uint64_t)n;
-		pg->st.bytes_read += (uint64_t)n;
+		got->read += (uint64_t)n;
 	}
 }
 
@@ -259,7 +279,7 @@ read_source(struct pager *pg, unsigned char *buf, uint64_t off, uint64_t len)
  * source, gaps and what the source does not hold as zeros (only those are
  * cleared: the rest is written over). */
 static uint64_t
-fill(struct pager *pg, uint64_t w, unsigned char *buf)
+fill(const struct pager *pg, uint64_t w, unsigned char *buf, struct got *got)
 {
 	uint64_t lo = w * pg->win, hi = lo + pg->win, at = lo;
 
@@ -274,7 +294,7 @@ fill(struct pager *pg, uint64_t w, unsigned char *buf)
 			continue;
 		if (at < a)
 			memset(buf + (at - lo), 0, a - at);
-		read_source(pg, buf + (a - lo), s->off + (a - s->pos), b - a);
+		read_source(pg, buf + (a - lo), s->off + (a - s->pos), b - a, got);
 		at = b;
 	}
 	if (at < hi)
@@ -311,20 +331,20 @@ move(struct pager *pg, unsigned char *dst, unsigned char *src, uint64_t len)
 	return done;
 }
 
-/* The oldest window dropped.  keep: its pages go to the spare (empty, and
- * the window whole) to be read into again, when they can; else they go
+/* The oldest window dropped.  keep: its pages go to keep's spare (empty,
+ * and the window whole) to be read into again, when they can; else they go
  * back to the system. */
 static void
-evict_oldest(struct pager *pg, bool keep)
+evict_oldest(struct pager *pg, struct worker *keep)
 {
 	uint64_t w = pg->ring[pg->rhead], lo = w * pg->win, len = window_len(pg, w);
 
-	if (keep && len == pg->win && move(pg, pg->spare, pg->base + lo, len) == len) {
-		pg->spare_full = true;
+	if (keep && len == pg->win && move(pg, keep->spare, pg->base + lo, len) == len) {
+		keep->spare_full = true;
 	} else {
 		madvise(pg->base + lo, len, MADV_DONTNEED);
 		if (keep) /* what moved of it, if any */
-			madvise(pg->spare, pg->win, MADV_DONTNEED);
+			madvise(keep->spare, pg->win, MADV_DONTNEED);
 	}
 	pg->in_place[w] = 0;
 	pg->held -= len;
@@ -369,7 +389,7 @@ trim(void *arg)
 	pthread_mutex_lock(&pg->lock);
 	room = room_for_windows(pg);
 	while (pg->rcount && pg->held > room) {
-		evict_oldest(pg, false);
+		evict_oldest(pg, NULL);
 		pg->st.dropped++;
 	}
 	note_peaks(pg);
@@ -411,16 +431,18 @@ room_ahead(const struct pager *pg, uint64_t len, uint64_t room)
 	return freed >= need;
 }
 
-/* Window w read and put in place, the oldest dropped to make room (the lock
- * held, through the read too: a trim waits for one window at most).  ahead:
- * for a reader not there yet, which may drop no window a stream stands in:
- * false when it would have to, and nothing is done. */
+/* Window w read and put in place by worker k, the oldest dropped to make
+ * room.  Called with the lock held, which is let go for the read and the
+ * move (the window counts as held meanwhile, and no one else reads it: a
+ * fault on it waits for the move, which wakes it).  ahead: for a reader not
+ * there yet, which may drop no window a stream stands in: false when it
+ * would have to, and nothing is done. */
 static bool
-place(struct pager *pg, uint64_t w, bool ahead)
+place(struct pager *pg, struct worker *k, uint64_t w, bool ahead)
 {
 	uint64_t len = window_len(pg, w), room = room_for_windows(pg), done = 0;
-
-	unsigned char *at = pg->base + w * pg->win, *src = pg->bounce;
+	unsigned char *at = pg->base + w * pg->win, *src = k->bounce;
+	struct got got = { 0, 0 };
 	bool whole = false;
 
 	if (ahead && !room_ahead(pg, len, room))
@@ -428,15 +450,19 @@ place(struct pager *pg, uint64_t w, bool ahead)
 	/* the first window dropped lends its pages (UFFDIO_MOVE): read into
 	 * them, moved in, no page made or freed, no second copy */
 	while (pg->rcount && pg->held + len > room)
-		evict_oldest(pg, pg->move && len == pg->win && !pg->spare_full);
-	if (pg->spare_full) {
-		src = pg->spare;
-		fill(pg, w, src);
+		evict_oldest(pg, pg->move && len == pg->win && !k->spare_full ? k : NULL);
+	pg->in_place[w] = 2;
+	pg->held += len;
+	note_peaks(pg);
+	pthread_mutex_unlock(&pg->lock);
+
+	if (k->spare_full) {
+		src = k->spare;
+		fill(pg, w, src, &got);
 		done = move(pg, at, src, len);
 		whole = done == len;
-		pg->st.moved += whole;
 	} else {
-		fill(pg, w, src);
+		fill(pg, w, src, &got);
 	}
 	/* copied in: from the bounce buffer, or what did not move of the
 	 * spare */
@@ -457,15 +483,18 @@ place(struct pager *pg, uint64_t w, bool ahead)
 			break;
 		}
 	}
-	if (src == pg->spare && !whole) /* what stayed: the spare empty again */
-		madvise(pg->spare, pg->win, MADV_DONTNEED);
-	pg->spare_full = false;
+	if (src == k->spare && !whole) /* what stayed: the spare empty again */
+		madvise(k->spare, pg->win, MADV_DONTNEED);
+	k->spare_full = false;
+
+	pthread_mutex_lock(&pg->lock);
 	pg->in_place[w] = 1;
-	pg->held += len;
 	pg->ring[(pg->rhead + pg->rcount) % pg->rcap] = w;
 	pg->rcount++;
 	pg->st.faults++;
-	note_peaks(pg);
+	pg->st.moved += whole;
+	pg->st.bytes_read += got.read;
+	pg->st.unread += got.unread;
 	return true;
 }
 
@@ -518,27 +547,27 @@ follow(struct pager *pg, uint64_t w)
 	s->used = pg->faults_seen;
 }
 
-/* A fault: the window in place (read, or already there: then only its
- * thread is woken). */
+/* A fault: the window in place (read; or already there, when its thread
+ * is woken; or being read, when the move will wake it). */
 static void
-serve(struct pager *pg, uint64_t addr)
+serve(struct worker *k, uint64_t addr)
 {
+	struct pager *pg = k->pg;
 	uint64_t w = (addr - (uintptr_t)pg->base) / pg->win;
 
 	if (w >= pg->nwin)
 		return;
 	pthread_mutex_lock(&pg->lock);
 	follow(pg, w);
-	if (pg->in_place[w])
+	if (pg->in_place[w] == 1)
 		wake(pg, w);
-	else {
-		place(pg, w, false);
+	else if (!pg->in_place[w] && place(pg, k, w, false))
 		pg->st.waits++;
-	}
 	pthread_mutex_unlock(&pg->lock);
 }
 
-/* The stream that faulted last among those with windows to read ahead. */
+/* The stream that faulted last among those with windows to read ahead (the
+ * lock held). */
 static struct stream *
 stream_ahead(struct pager *pg)
 {
@@ -547,25 +576,41 @@ stream_ahead(struct pager *pg)
 	for (int i = 0; i < STREAMS; i++) {
 		struct stream *t = &pg->str[i];
 
+		while (t->live && t->next < t->end && pg->in_place[t->next])
+			t->next++;
 		if (t->live && t->next < t->end && (!best || t->used > best->used))
 			best = t;
 	}
 	return best;
 }
 
+static bool
+ahead_due(struct pager *pg)
+{
+	bool due;
+
+	pthread_mutex_lock(&pg->lock);
+	due = stream_ahead(pg) != NULL;
+	pthread_mutex_unlock(&pg->lock);
+	return due;
+}
+
 /* One window read ahead of a stream, if one is due and the room allows. */
 static void
-read_ahead(struct pager *pg, struct stream *s)
+read_ahead(struct worker *k)
 {
+	struct pager *pg = k->pg;
+	struct stream *s;
+
 	pthread_mutex_lock(&pg->lock);
-	while (s->next < s->end && pg->in_place[s->next])
-		s->next++;
-	if (s->next < s->end) {
-		if (place(pg, s->next, true)) {
-			s->next++;
+	s = stream_ahead(pg);
+	if (s) {
+		uint64_t x = s->next++; /* claimed before the lock is let go */
+
+		if (place(pg, k, x, true)) {
 			pg->st.ahead++;
 		} else {
-			s->end = s->next; /* no room now: until its reader faults again */
+			s->next = s->end = x; /* no room now: until its reader faults again */
 			pg->st.held_back++;
 		}
 	}
@@ -577,14 +622,14 @@ read_ahead(struct pager *pg, struct stream *s)
 static void *
 pager_main(void *arg)
 {
-	struct pager *pg = arg;
+	struct worker *k = arg;
+	struct pager *pg = k->pg;
 
 	for (;;) {
 		struct pollfd p[2] = { { pg->uffd, POLLIN, 0 }, { pg->stop[0], POLLIN, 0 } };
-		struct stream *s = stream_ahead(pg);
 		struct uffd_msg msg;
 		ssize_t n;
-		int r = poll(p, 2, s ? 0 : -1);
+		int r = poll(p, 2, ahead_due(pg) ? 0 : -1);
 
 		if (r < 0) {
 			if (errno == EINTR)
@@ -594,14 +639,15 @@ pager_main(void *arg)
 		if (p[1].revents)
 			break;
 		if (r == 0) {
-			read_ahead(pg, s);
+			read_ahead(k);
 			continue;
 		}
+		/* the other worker may have taken it: EAGAIN */
 		n = read(pg->uffd, &msg, sizeof(msg));
 		if (n != (ssize_t)sizeof(msg))
 			continue;
 		if (msg.event == UFFD_EVENT_PAGEFAULT)
-			serve(pg, msg.arg.pagefault.address);
+			serve(k, msg.arg.pagefault.address);
 	}
 	return NULL;
 }
@@ -614,7 +660,7 @@ pager_start(struct pager *pg, char *why, size_t whylen)
 		.mode = UFFDIO_REGISTER_MODE_MISSING,
 	};
 	sigset_t all, old;
-	int rc;
+	int rc = 0;
 
 	pg->nwin = (pg->reserved + pg->win - 1) / pg->win;
 	pg->in_place = xcalloc(pg->nwin, 1);
@@ -631,13 +677,16 @@ pager_start(struct pager *pg, char *why, size_t whylen)
 	/* signals are the main thread's to take */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&pg->th, NULL, pager_main, pg);
+	for (int i = 0; i < pg->nworkers && !rc; i++) {
+		rc = pthread_create(&pg->wk[i].th, NULL, pager_main, &pg->wk[i]);
+		if (!rc)
+			pg->started++;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc) {
+	if (rc && !pg->started) {
 		snprintf(why, whylen, "cannot start the pager thread (%s)", strerror(rc));
 		return -1;
 	}
-	pg->running = true;
 	mem_on_charge(trim, pg);
 	pg->listening = true;
 	return 0;
@@ -659,11 +708,13 @@ pager_free(struct pager *pg)
 		return;
 	if (pg->listening)
 		mem_on_charge(NULL, NULL);
-	if (pg->running) {
+	if (pg->started) {
 		char c = 0;
 
+		/* the pipe stays readable: every worker sees it */
 		if (write(pg->stop[1], &c, 1) == 1)
-			pthread_join(pg->th, NULL);
+			for (int i = 0; i < pg->started; i++)
+				pthread_join(pg->wk[i].th, NULL);
 	}
 	if (pg->base != MAP_FAILED)
 		munmap(pg->base, pg->maplen);
@@ -678,7 +729,8 @@ pager_free(struct pager *pg)
 	free(pg->s);
 	free(pg->in_place);
 	free(pg->ring);
-	free(pg->bounce);
+	for (int i = 0; i < WORKERS; i++)
+		free(pg->wk[i].bounce);
 	pthread_mutex_destroy(&pg->lock);
 	free(pg);
 }

@@ -235,6 +235,19 @@ touch(const unsigned char *a, size_t k)
 	return *(volatile const unsigned char *)(a + k * 4096);
 }
 
+/* Window k read on a fault and n windows in all (k's and those it set
+ * reading ahead) in place, in the order of the windows in place (the
+ * pager's two threads may be reading two at once). */
+static bool
+fault_in(struct pager *pg, const unsigned char *a, size_t k, uint64_t n)
+{
+	struct pager_stats st;
+
+	pager_get_stats(pg, &st);
+	(void)touch(a, k);
+	return WAIT_STAT(pg, &st, faults, st.faults + n);
+}
+
 /*
  * Read-ahead (64K budget: 4K windows, 16 in place; 2 read ahead of a
  * stream, 1 when tables leave only the floor of 8): a reader walking
@@ -288,7 +301,7 @@ UNIT_TEST(pager_reads_ahead_of_a_reader)
 	CHECK(resident(a, 102) && resident(a, 103) && !resident(a, 104));
 	bad += touch(a, 102) != pattern(4096 + 102 * 4096);
 	bad += touch(a, 103) != pattern(4096 + 103 * 4096);
-	pager_get_stats(pg, &st);
+	CHECK(WAIT_STAT(pg, &st, faults, 4));
 	CHECK_EQ_U64(st.waits, 2); /* read ahead: no wait */
 	CHECK_EQ_U64(st.faults, 4);
 
@@ -308,16 +321,16 @@ UNIT_TEST(pager_reads_ahead_of_a_reader)
 	 * comes in on a fault and drops 346 (a fault may drop any) ... */
 	mem_charge(BUDGET / 2);
 	for (size_t k = 316; k < 348; k += 2)
-		(void)touch(a, k);
+		CHECK(fault_in(pg, a, k, 1));
 	pager_get_stats(pg, &st);
 	uint64_t ahead0 = st.ahead, held0 = st.held_back;
 
-	(void)touch(a, 200);
-	(void)touch(a, 220);
-	(void)touch(a, 221);
+	CHECK(fault_in(pg, a, 200, 1));
+	CHECK(fault_in(pg, a, 220, 1));
+	CHECK(fault_in(pg, a, 221, 2));
 	CHECK(WAIT_STAT(pg, &st, ahead, ahead0 + 1));
-	(void)touch(a, 240);
-	(void)touch(a, 241);
+	CHECK(fault_in(pg, a, 240, 1));
+	CHECK(fault_in(pg, a, 241, 2));
 	CHECK(WAIT_STAT(pg, &st, ahead, ahead0 + 2));
 	CHECK(resident(a, 200) && resident(a, 222) && resident(a, 242) && resident(a, 346));
 	CHECK(!resident(a, 344));
