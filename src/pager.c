@@ -48,7 +48,7 @@ struct uffdio_move {
 #endif
 
 #define PAGE 4096ULL
-#define MAX_WINDOW ((uint64_t)256 << 10)
+#define MAX_WINDOW ((uint64_t)1 << 20)
 #define FLOOR_WINDOWS 8 /* held however much the tables take */
 #define STREAMS 4       /* readers walking forward at once (the analyses' parts) */
 #define AHEAD_MAX 64    /* windows read ahead of a stream at most */
