@@ -4,8 +4,9 @@
  * --max-memory SIZE: the target's writable memory is not copied whole.  Its
  * regions get address space in one reserved mapping, registered with
  * userfaultfd; the first read of a window (an aligned slice of the mapping)
- * faults, and the pager's thread reads that window from the source (the
- * frozen fork's /proc/PID/mem, a core file) and puts it in place.  When the
+ * faults, and a pager's thread reads that window from the source (the
+ * frozen fork's /proc/PID/mem, a core file) and puts it in place; a reader
+ * walking forward gets the next windows read ahead of it.  When the
  * windows in place would pass the budget, the oldest is dropped
  * (MADV_DONTNEED) and faults in again if it is read again.  The budget is
  * shared with the analyses' big tables (xmalloc.h mem_charge): windows are

@@ -1,19 +1,45 @@
 /*
  * pager.c - windows of an image read on demand through userfaultfd (pager.h).
  *
- * One thread serves the faults.  A fault names an address; its window is
- * read whole from the source into a bounce buffer and copied into place
- * with UFFDIO_COPY, which also wakes whoever faulted.  Windows in place are
- * kept in a ring in the order they came; when one more would pass the
- * budget the oldest goes.  Two threads faulting on one window send two
- * messages: the second finds it in place and only wakes its thread.
+ * Workers (two threads when heapscan may use two CPUs, else one) serve the
+ * faults.  A fault names an address; its window is read whole from the
+ * source and put in place, which also wakes whoever faulted.  Windows in
+ * place are kept in a ring in the order they came; when one more would
+ * pass the budget the oldest goes.  Two threads faulting on one window send
+ * two messages: the second finds it in place (or being read: the move or
+ * copy that puts it in place wakes it) and only wakes its thread.
+ *
+ * What makes it fast (10M chunks, SIZE 441M: --vtables 5.3 -> ~2.5 s):
+ *
+ * - Read-ahead.  The analyses read the heap in address order, in a few
+ *   parts at once.  A fault at or just past where a reader last faulted
+ *   (a stream, up to STREAMS of them) says it walks forward: the workers
+ *   read the next windows (room/8/STREAMS, at most AHEAD_MAX) between
+ *   faults, one at a time, faults first.  A read-ahead never drops the
+ *   window a stream last faulted on: it is given up (held_back) until that
+ *   stream faults again.  A reader at random (--leaks following pointers)
+ *   gets none until it faults on the window after its last.
+ * - No page made or freed, no second copy (UFFDIO_MOVE, Linux 6.8).  In the
+ *   steady state each window read drops one: the dropped window's pages
+ *   move to the worker's spare (a window's room after the regions,
+ *   registered too), the source is read straight into them, and they move
+ *   into place.  Without it (older kernels, HEAPSCAN_TEST_PAGER_NO_MOVE,
+ *   a window of another length, pages the kernel will not move), the
+ *   window is read into a bounce buffer and copied in (UFFDIO_COPY), the
+ *   dropped one freed (MADV_DONTNEED): 0.44 s a GB against 0.15.
+ * - Two readers of the source: the read (pread of the fork's /proc/PID/mem,
+ *   which copies through a kernel page: process_vm_readv would unshare
+ *   every page of the fork) is done with the lock let go, the window
+ *   claimed (counted as held) beforehand.
+ * - Windows of SIZE/16 up to 1 MiB: fewer faults, syscalls and wakes.
  *
  * The budget is shared with the analyses' big tables (xmalloc.h
  * mem_charge): a table charged makes the pager drop its oldest windows at
  * once, on the charging thread, before the table's memory is touched, so
  * that windows and tables together stay within the budget; a floor of a
- * few windows stays, for the readers to make progress.  Results do not
- * change: a window dropped is read again when it is read again.
+ * few windows stays, for the readers to make progress.  Windows read ahead
+ * count against the budget like any other.  Results do not change: a
+ * window dropped is read again when it is read again.
  *
  * The source is read with pread: a page it refuses (EIO, EFAULT) is left
  * zero and counted, so the caller can say so.
