@@ -35,6 +35,7 @@ struct pager_stats {
 	uint64_t faults;     /* windows read (on a fault or ahead of one) */
 	uint64_t ahead;      /* of which read ahead of a reader walking forward */
 	uint64_t waits;      /* faults a reader waited on a read for */
+	uint64_t workers;    /* threads reading windows */
 	uint64_t can_move;   /* 1: UFFDIO_MOVE to be had (Linux 6.8) */
 	uint64_t moved;      /* windows read into a dropped window's pages and
 				moved in (UFFDIO_MOVE), not copied */

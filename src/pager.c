@@ -231,6 +231,7 @@ pager_new(uint64_t budget, uint64_t total, int fd, char *why, size_t whylen)
 	pg->st.window = pg->win;
 	pg->st.floor = pg->floor;
 	pg->st.can_move = pg->move;
+	pg->st.workers = (uint64_t)pg->nworkers;
 	return pg;
 fail:
 	pager_free(pg);
