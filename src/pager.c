@@ -426,7 +426,8 @@ trim(void *arg)
 static void
 wake(struct pager *pg, uint64_t w)
 {
-	struct uffdio_range r = { (uintptr_t)pg->base + w * pg->win, PAGE };
+	/* the whole window: a thread may have faulted on any page of it */
+	struct uffdio_range r = { (uintptr_t)pg->base + w * pg->win, window_len(pg, w) };
 
 	(void)ioctl(pg->uffd, UFFDIO_WAKE, &r);
 }
