@@ -4,8 +4,9 @@
  * --max-memory SIZE: the target's writable memory is not copied whole.  Its
  * regions get address space in one reserved mapping, registered with
  * userfaultfd; the first read of a window (an aligned slice of the mapping)
- * faults, and the pager's thread reads that window from the source (the
- * frozen fork's /proc/PID/mem, a core file) and puts it in place.  When the
+ * faults, and a pager's thread reads that window from the source (the
+ * frozen fork's /proc/PID/mem, a core file) and puts it in place; a reader
+ * walking forward gets the next windows read ahead of it.  When the
  * windows in place would pass the budget, the oldest is dropped
  * (MADV_DONTNEED) and faults in again if it is read again.  The budget is
  * shared with the analyses' big tables (xmalloc.h mem_charge): windows are
@@ -31,7 +32,15 @@ struct pager;
 struct pager_stats {
 	uint64_t budget;     /* bytes of windows held at most */
 	uint64_t window;     /* bytes a window */
-	uint64_t faults;     /* windows read */
+	uint64_t faults;     /* windows read (on a fault or ahead of one) */
+	uint64_t ahead;      /* of which read ahead of a reader walking forward */
+	uint64_t waits;      /* faults a reader waited on a read for */
+	uint64_t workers;    /* threads reading windows */
+	uint64_t can_move;   /* 1: UFFDIO_MOVE to be had (Linux 6.8) */
+	uint64_t moved;      /* windows read into a dropped window's pages and
+				moved in (UFFDIO_MOVE), not copied */
+	uint64_t held_back;  /* read-aheads given up not to drop a window a
+				reader stands in */
 	uint64_t bytes_read; /* from the source */
 	uint64_t peak;       /* most bytes of windows in place at once */
 	uint64_t unread;     /* bytes the source refused (left zero) */

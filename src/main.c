@@ -860,12 +860,15 @@ pager_report(const struct scan *s)
 		return;
 	pager_get_stats(s->img.pager, &st);
 	error_msg("pager: budget %llu window %llu faults %llu read %llu peak %llu unread %llu "
-		  "floor %llu tables %llu total %llu dropped %llu chunks %zu",
+		  "floor %llu tables %llu total %llu dropped %llu chunks %zu ahead %llu waits %llu workers %llu can_move %llu moved %llu",
 		  (unsigned long long)st.budget, (unsigned long long)st.window,
 		  (unsigned long long)st.faults, (unsigned long long)st.bytes_read,
 		  (unsigned long long)st.peak, (unsigned long long)st.unread,
 		  (unsigned long long)st.floor, (unsigned long long)st.tables,
-		  (unsigned long long)st.total, (unsigned long long)st.dropped, s->heap.nchunks);
+		  (unsigned long long)st.total, (unsigned long long)st.dropped, s->heap.nchunks,
+		  (unsigned long long)st.ahead, (unsigned long long)st.waits,
+		  (unsigned long long)st.workers, (unsigned long long)st.can_move,
+		  (unsigned long long)st.moved);
 }
 
 int

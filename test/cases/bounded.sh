@@ -130,6 +130,18 @@ export HEAPSCAN_TEST_SPLIT=1
 start_fixture classes
 for mode in "" --vtables --leaks --retained; do same "$FIXTURE_PID" $mode; done
 unset HEAPSCAN_TEST_SPLIT
+# one pager thread (one job) as two
+same "$FIXTURE_PID" --jobs 1 --json
+grep -q ' workers 1 ' win.err || fail "--jobs 1: not one pager thread: $(cat win.err)"
+same "$FIXTURE_PID" --jobs 2 --json
+grep -q ' workers 2 ' win.err || fail "--jobs 2: not two pager threads: $(cat win.err)"
+# windows copied in (UFFDIO_COPY), as on a kernel without UFFDIO_MOVE (test
+# hook), and moved in when it has it: the pager line says which
+HEAPSCAN_TEST_PAGER_NO_MOVE=1 same "$FIXTURE_PID" --leaks
+grep -q ' can_move 0 moved 0$' win.err || fail "windows moved in despite HEAPSCAN_TEST_PAGER_NO_MOVE: $(cat win.err)"
+same "$FIXTURE_PID" --leaks
+grep -q ' can_move 0 ' win.err || grep -qE ' moved [1-9][0-9]*$' win.err ||
+	fail "UFFDIO_MOVE to be had but no window moved in: $(cat win.err)"
 if [ -x "$FIXTURES/jemalloc_linked" ]; then
 	start_fixture jemalloc_linked
 	for mode in "" --json --vtables; do same "$FIXTURE_PID" $mode; done
