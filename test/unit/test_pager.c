@@ -35,6 +35,35 @@ pattern(uint64_t off)
 	return (unsigned char)(off * 2654435761u >> 13);
 }
 
+/* An unlinked file of len bytes of pattern(): its descriptor, or -1 when it
+ * cannot be made (a failed check) or no pager can be had here (skipped). */
+static int
+pattern_file(size_t len)
+{
+	char path[] = "/tmp/heapscan-unit-pager.XXXXXX", why[256];
+	unsigned char *buf = malloc(len);
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0 && buf);
+	if (fd < 0 || !buf) {
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	unlink(path);
+	for (size_t i = 0; i < len; i++)
+		buf[i] = pattern(i);
+	CHECK(write(fd, buf, len) == (ssize_t)len);
+	free(buf);
+	if (pager_available(why, sizeof(why)) < 0) {
+		fprintf(stderr, "  skipped: %s\n", why);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static void *
 read_random(void *arg)
 {
@@ -59,29 +88,17 @@ read_random(void *arg)
 static void
 windows_from_a_file(bool no_move)
 {
-	char path[] = "/tmp/heapscan-unit-pager.XXXXXX";
-	unsigned char *buf = malloc(FILE_LEN), *a, *b;
+	unsigned char *a, *b;
 	struct reader r[2];
 	struct pager_stats st;
 	struct pager *pg;
 	pthread_t th;
 	char why[256];
-	int fd = mkstemp(path);
+	int fd = pattern_file(FILE_LEN);
 	long bad = 0;
 
-	CHECK(fd >= 0 && buf);
-	if (fd < 0 || !buf)
+	if (fd < 0)
 		return;
-	unlink(path);
-	for (size_t i = 0; i < FILE_LEN; i++)
-		buf[i] = pattern(i);
-	CHECK(write(fd, buf, FILE_LEN) == (ssize_t)FILE_LEN);
-	free(buf);
-	if (pager_available(why, sizeof(why)) < 0) {
-		fprintf(stderr, "  skipped: %s\n", why);
-		close(fd);
-		return;
-	}
 	if (no_move)
 		setenv("HEAPSCAN_TEST_PAGER_NO_MOVE", "1", 1);
 	pg = pager_new(BUDGET, 4 * FILE_LEN, fd, why, sizeof(why));
@@ -137,28 +154,16 @@ check_range(const unsigned char *a, size_t from, size_t to)
 
 UNIT_TEST(pager_budget_shared_with_tables)
 {
-	char path[] = "/tmp/heapscan-unit-pager.XXXXXX";
-	unsigned char *buf = malloc(FILE_LEN / 2), *a;
+	unsigned char *a;
 	struct pager_stats st;
 	struct pager *pg;
 	char why[256];
-	int fd = mkstemp(path);
+	int fd = pattern_file(FILE_LEN / 2);
 	long bad = 0;
 	size_t before = mem_charged();
 
-	CHECK(fd >= 0 && buf);
-	if (fd < 0 || !buf)
+	if (fd < 0)
 		return;
-	unlink(path);
-	for (size_t i = 0; i < FILE_LEN / 2; i++)
-		buf[i] = pattern(i);
-	CHECK(write(fd, buf, FILE_LEN / 2) == (ssize_t)(FILE_LEN / 2));
-	free(buf);
-	if (pager_available(why, sizeof(why)) < 0) {
-		fprintf(stderr, "  skipped: %s\n", why);
-		close(fd);
-		return;
-	}
 	pg = pager_new(BUDGET, FILE_LEN / 2, fd, why, sizeof(why));
 	CHECK(pg != NULL);
 	if (!pg)
@@ -258,28 +263,16 @@ fault_in(struct pager *pg, const unsigned char *a, size_t k, uint64_t n)
  */
 UNIT_TEST(pager_reads_ahead_of_a_reader)
 {
-	char path[] = "/tmp/heapscan-unit-pager.XXXXXX";
-	unsigned char *buf = malloc(FILE_LEN / 2), *a;
+	unsigned char *a;
 	struct pager_stats st;
 	struct pager *pg;
 	char why[256];
-	int fd = mkstemp(path);
+	int fd = pattern_file(FILE_LEN / 2);
 	long bad = 0;
 	size_t nw = (FILE_LEN / 2 - 4096) / 4096;
 
-	CHECK(fd >= 0 && buf);
-	if (fd < 0 || !buf)
+	if (fd < 0)
 		return;
-	unlink(path);
-	for (size_t i = 0; i < FILE_LEN / 2; i++)
-		buf[i] = pattern(i);
-	CHECK(write(fd, buf, FILE_LEN / 2) == (ssize_t)(FILE_LEN / 2));
-	free(buf);
-	if (pager_available(why, sizeof(why)) < 0) {
-		fprintf(stderr, "  skipped: %s\n", why);
-		close(fd);
-		return;
-	}
 	CHECK_EQ_U64(mem_charged(), 0);
 	pg = pager_new(BUDGET, FILE_LEN / 2, fd, why, sizeof(why));
 	CHECK(pg != NULL);
