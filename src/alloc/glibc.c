@@ -1390,8 +1390,7 @@ resolve_foreign(const struct foreign *f, unsigned a, struct heap_problem *p)
 			 f->list, (unsigned long)p->addr);
 }
 
-static void walk_fastbins(struct walk *w, unsigned ai);
-static void walk_bins(struct walk *w, unsigned ai);
+static void walk_arena(struct walk *w, unsigned ai);
 
 struct list_part {
 	struct walk w;
@@ -1432,8 +1431,7 @@ lists_part(void *arg, size_t begin, size_t end, unsigned k)
 	while ((i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->n) {
 		size_t a = j->order[i];
 
-		walk_fastbins(&j->L[a].w, (unsigned)a);
-		walk_bins(&j->L[a].w, (unsigned)a);
+		walk_arena(&j->L[a].w, (unsigned)a);
 	}
 }
 
@@ -1451,10 +1449,8 @@ walk_arena_lists(struct walk *w)
 	 * 38K windows read for --vtables against 23K) */
 	if (parts < 2 || w->mixed_spans || w->t->img->pager ||
 	    (!glibc_walk_split_for_tests && m->nchunks < PAR_MIN)) {
-		for (unsigned i = 0; i < m->narenas; i++) {
-			walk_fastbins(w, i);
-			walk_bins(w, i);
-		}
+		for (unsigned i = 0; i < m->narenas; i++)
+			walk_arena(w, i);
 		return;
 	}
 	L = xcalloc(m->narenas, sizeof(*L));
@@ -1571,13 +1567,161 @@ raw_link(struct walk *w, const struct hs_chunk *c, const char *list, uint64_t ho
 	return true;
 }
 
+/*
+ * An arena's lists are read ahead of their walk (walk_arena).  Following a
+ * list is a wait for memory at every entry, one after the other: its link,
+ * then find_chunk's page and chunk entry, then (for a bin) the next chunk's
+ * header.  So the entries' addresses are first read by following every
+ * list of the arena a step at a time in turn, each step's next entry
+ * fetched as it is learnt, so that the lists' waits overlap; the walk then
+ * fetches each entry's memory AHEAD_DIST entries before it gets there.
+ * The addresses are only hints: the walk reads and checks every link
+ * itself, and a hint that is wrong or missing costs time, not results.
+ */
+#define AHEAD_FAST 0                 /* list[]: the fastbins, */
+#define AHEAD_BIN NFASTBINS          /* then the bins (1 .. NBINS - 2) */
+#define AHEAD_LISTS (NFASTBINS + NBINS)
+#define AHEAD_DIST 8                 /* entries: an entry's memory fetched this far ahead */
+
+struct ahead_list {
+	uint64_t *p; /* the entries' chunk addresses, in list order */
+	size_t n, cap;
+};
+
+struct ahead {
+	struct ahead_list list[AHEAD_LISTS];
+};
+
+/* Where the len bytes at addr are in the image (to fetch them ahead);
+ * NULL if not there. */
+static const unsigned char *
+host_of(struct walk *w, uint64_t addr, uint64_t len)
+{
+	const struct region *r = w->cur;
+
+	if (!r || addr - r->start >= r->end - r->start || r->nholes) {
+		r = image_region(w->t->img, addr);
+		if (!r || r->nholes)
+			return NULL;
+		w->cur = r;
+	}
+	return len <= r->end - addr ? r->data + (addr - r->start) : NULL;
+}
+
+/* Fetch find_chunk's chunk entry for the chunk at p (where find_chunk
+ * guesses it is). */
 static void
-walk_fastbins(struct walk *w, unsigned ai)
+fetch_chunk_entry(const struct walk *w, uint64_t p)
+{
+	const struct page_span *sp = span_of(w, p);
+	size_t q, lo, hi;
+
+	if (!sp)
+		return;
+	q = sp->first + (size_t)((p - sp->start) / PAGE);
+	lo = w->pg[q];
+	hi = w->pg[q + 1];
+	if (lo < hi)
+		__builtin_prefetch(&w->m->chunks[lo + (size_t)((p - sp->start) % PAGE * (hi - lo) / PAGE)],
+				   1);
+}
+
+/* Fetch what walking the entry at chunk address p will read: its link and
+ * its chunk entry. */
+static void
+fetch_entry(struct walk *w, uint64_t p)
+{
+	const unsigned char *h = host_of(w, p + 16, 1);
+
+	if (h)
+		__builtin_prefetch(h);
+	fetch_chunk_entry(w, p);
+}
+
+/* The walk is at entry n of list l: fetch entry n + AHEAD_DIST's memory,
+ * and for a bin (next), the header after entry n + AHEAD_DIST / 2 (whose
+ * size is in cache by then), which check_bin_chunk reads. */
+static inline void
+ahead_fetch(struct walk *w, const struct ahead_list *l, uint64_t n, bool next)
+{
+	const unsigned char *h;
+	uint64_t size;
+
+	if (n + AHEAD_DIST < l->n)
+		fetch_entry(w, l->p[n + AHEAD_DIST]);
+	if (next && n + AHEAD_DIST / 2 < l->n && (h = host_of(w, l->p[n + AHEAD_DIST / 2] + 8, 8))) {
+		memcpy(&size, h, 8);
+		if ((h = host_of(w, l->p[n + AHEAD_DIST / 2] + (size & ~ALIGN_MASK), 1)))
+			__builtin_prefetch(h);
+	}
+}
+
+/* Follow every list of arena ai a step at a time in turn, noting each
+ * entry's address in ah; a list stops where its walk surely would (no
+ * next entry, an unaligned one, the bin's head), at max entries in all. */
+static void
+read_ahead(struct walk *w, unsigned ai, struct ahead *ah, size_t max)
+{
+	const struct glibc_layout *lay = w->lay;
+	uint64_t a = w->m->arenas[ai].addr, cur[AHEAD_LISTS], head[AHEAD_LISTS];
+	unsigned live[AHEAD_LISTS], nlive = 0;
+	size_t total = 0;
+
+	memset(ah, 0, sizeof(*ah));
+	for (unsigned l = 0; l < AHEAD_LISTS; l++) {
+		uint64_t p;
+
+		if (l >= AHEAD_BIN && (l == AHEAD_BIN || l == AHEAD_LISTS - 1))
+			continue; /* bins 1 .. NBINS - 2, as walk_bins */
+		head[l] = l < AHEAD_BIN ? 0 : a + lay->ms_bins + (uint64_t)(l - AHEAD_BIN - 1) * 16 - 16;
+		if (!rd(w, l < AHEAD_BIN ? a + lay->ms_fastbins + 8 * (uint64_t)l : head[l] + 16, &p) ||
+		    p == head[l] || (p & ALIGN_MASK))
+			continue;
+		cur[l] = p;
+		live[nlive++] = l;
+	}
+	while (nlive && total < max) {
+		unsigned k = 0;
+
+		for (unsigned i = 0; i < nlive && total < max; i++) {
+			unsigned l = live[i];
+			struct ahead_list *hl = &ah->list[l];
+			uint64_t p = cur[l], next;
+			const unsigned char *h;
+
+			hl->p = xgrow(hl->p, &hl->cap, hl->n + 1, sizeof(*hl->p));
+			hl->p[hl->n++] = p;
+			total++;
+			if (!rd(w, p + 16, &next))
+				continue;
+			if (l < AHEAD_BIN && lay->safe_linking)
+				next ^= (p + 16) >> 12;
+			if (next == head[l] || (next & ALIGN_MASK))
+				continue;
+			if ((h = host_of(w, next + 16, 1)))
+				__builtin_prefetch(h);
+			cur[l] = next;
+			live[k++] = l;
+		}
+		nlive = k;
+	}
+}
+
+static void
+ahead_free(struct ahead *ah)
+{
+	for (unsigned l = 0; l < AHEAD_LISTS; l++)
+		free(ah->list[l].p);
+}
+
+static void
+walk_fastbins(struct walk *w, unsigned ai, const struct ahead *ah)
 {
 	uint64_t a = w->m->arenas[ai].addr;
 	char list[64];
 
 	for (int i = 0; i < NFASTBINS; i++) {
+		const struct ahead_list *hl = &ah->list[AHEAD_FAST + i];
 		uint64_t p, n = 0;
 
 		snprintf(list, sizeof(list), "arena 0x%lx fastbin %d", (unsigned long)a, i);
@@ -1590,7 +1734,10 @@ walk_fastbins(struct walk *w, unsigned ai)
 			struct hs_chunk *c;
 			/* the next link first: its cache miss then overlaps
 			 * find_chunk's instead of following them */
-			bool more = rd(w, p + 16, &stored);
+			bool more;
+
+			ahead_fetch(w, hl, n - 1, false);
+			more = rd(w, p + 16, &stored);
 
 			if (p & ALIGN_MASK) {
 				unaligned_link(w, list, holder, p, held, n > 1 && w->lay->safe_linking,
@@ -1650,12 +1797,13 @@ check_bin_chunk(struct walk *w, const char *list, const struct hs_chunk *c, uint
 }
 
 static void
-walk_bins(struct walk *w, unsigned ai)
+walk_bins(struct walk *w, unsigned ai, const struct ahead *ah)
 {
 	uint64_t a = w->m->arenas[ai].addr;
 	char list[64];
 
 	for (int i = 1; i < NBINS - 1; i++) {
+		const struct ahead_list *hl = &ah->list[AHEAD_BIN + i];
 		uint64_t head = a + w->lay->ms_bins + (uint64_t)(i - 1) * 16 - 16, p, n = 0;
 		enum chunk_kind kind = i == 1 ? CK_UNSORTED : i < 64 ? CK_SMALLBIN : CK_LARGEBIN;
 
@@ -1673,6 +1821,7 @@ walk_bins(struct walk *w, unsigned ai)
 				problem(w->m, p, "%s: list does not return to its head", list);
 				break;
 			}
+			ahead_fetch(w, hl, n - 1, true);
 			more = rd(w, p + 16, &next); /* first, as in walk_fastbins */
 			if (!(c = mark_free(w, find_chunk(w, p), p, kind, (int)ai, list)))
 				break;
@@ -1683,6 +1832,22 @@ walk_bins(struct walk *w, unsigned ai)
 			p = next;
 		}
 	}
+}
+
+/* Arena ai's fastbins, then its bins, their entries read ahead (see
+ * read_ahead) unless in windows (--max-memory), where reading the lists
+ * twice would read their windows twice. */
+static void
+walk_arena(struct walk *w, unsigned ai)
+{
+	struct ahead ah;
+
+	memset(&ah, 0, sizeof(ah));
+	if (!w->t->img->pager)
+		read_ahead(w, ai, &ah, w->m->nchunks / 4 + 4096);
+	walk_fastbins(w, ai, &ah);
+	walk_bins(w, ai, &ah);
+	ahead_free(&ah);
 }
 
 /* A tcache bin's size rule: bins below tc_small_bins hold one chunk size;
@@ -1805,8 +1970,11 @@ check_prev_free(struct walk *w)
 	const struct heap_model *m = w->m;
 
 	for (size_t k = 0; k < w->npclear; k++) {
-		const struct hs_chunk *c = find_chunk(w, w->pclear[k]), *prev;
+		const struct hs_chunk *c, *prev;
 
+		if (k + AHEAD_DIST < w->npclear) /* each a wait for memory, else */
+			fetch_chunk_entry(w, w->pclear[k + AHEAD_DIST]);
+		c = find_chunk(w, w->pclear[k]);
 		if (!c || c == m->chunks)
 			continue;
 		prev = c - 1;
