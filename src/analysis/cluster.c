@@ -684,7 +684,7 @@ mark_half(void *arg, size_t begin, size_t end, unsigned half)
 			x->prov[i] = PROV_GROUP;
 		else if (!x->shared || x->prov[i] > CLUSTER_TYPED_MAX)
 			x->prov[i] = NONE32;
-		j->work[i / MARK_BLOCK] += c ? x->ch[i].size + 64 : 0;
+		j->work[i / MARK_BLOCK] += c ? cluster_work(x->ch[i].size) : 0;
 		j->ncand[i / MARK_BLOCK] += c;
 	}
 }
@@ -709,7 +709,7 @@ mark_blocks(struct ctx *x, struct mark_job *j, size_t nb)
 }
 
 /* Mark candidates (in use, untyped) and choose where to cut the chunks into
- * parts of about equal work (bytes to hash, plus a little per chunk), one
+ * parts of about equal work (cluster_work: mostly per chunk, some per byte), one
  * per job; one part when the heap is too small to be worth it.  Returns the
  * number of parts; part p is chunks [cut[p], cut[p + 1]) and holds ncand[p]
  * candidates (they bound its groups).  A caller that marked them as it
@@ -746,7 +746,7 @@ mark_candidates(struct ctx *x, size_t *cut, size_t *ncand, unsigned maxparts)
 
 		while (i < x->n && i % MARK_BLOCK && acc < want) {
 			if (prov_working(x->prov[i])) {
-				acc += x->ch[i].size + 64;
+				acc += cluster_work(x->ch[i].size);
 				cnt++;
 			}
 			i++;
@@ -758,7 +758,7 @@ mark_candidates(struct ctx *x, size_t *cut, size_t *ncand, unsigned maxparts)
 		}
 		while (i < x->n && acc < want) {
 			if (prov_working(x->prov[i])) {
-				acc += x->ch[i].size + 64;
+				acc += cluster_work(x->ch[i].size);
 				cnt++;
 			}
 			i++;

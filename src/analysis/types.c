@@ -1441,7 +1441,7 @@ mark_candidate(struct worker *wk, uint32_t *of_chunk, size_t i)
 		return;
 	}
 	of_chunk[i] = CLUSTER_CANDIDATE;
-	wk->bwork[i / CLUSTER_BLOCK] += wk->b->in->heap->chunks[i].size + 64;
+	wk->bwork[i / CLUSTER_BLOCK] += cluster_work(wk->b->in->heap->chunks[i].size);
 	wk->bcand[i / CLUSTER_BLOCK]++;
 }
 
@@ -1458,7 +1458,7 @@ word_chunk(struct worker *wk, uint32_t *of_chunk, size_t i, const unsigned char 
 	if (v < 0)
 		return;
 	if (of_chunk[i] == CLUSTER_CANDIDATE) { /* typed after all: not the clustering's */
-		wk->bwork[i / CLUSTER_BLOCK] -= wk->b->in->heap->chunks[i].size + 64;
+		wk->bwork[i / CLUSTER_BLOCK] -= cluster_work(wk->b->in->heap->chunks[i].size);
 		wk->bcand[i / CLUSTER_BLOCK]--;
 	}
 	of_chunk[i] = (uint32_t)v << 1 | array;
