@@ -388,12 +388,14 @@ value_kind(uint64_t v, unsigned print, unsigned nul)
 /* v is inside [am->lo, am->hi): which mapping?  Pointers in a chunk tend to
  * go to a few places (the heap, a module), so the last two ranges found are
  * tried first. */
+/* The word kind of a pointer into a mapping of each kind. */
+static const enum word_kind of_ak[] = {
+	[AK_NONE] = WK_OTHER, [AK_ANON] = WK_HEAP, [AK_CODE] = WK_CODE, [AK_DATA] = WK_DATA,
+};
+
 static enum word_kind
 pointer_kind(struct ctx *x, uint64_t v, unsigned print, unsigned nul)
 {
-	static const enum word_kind of_ak[] = {
-		[AK_NONE] = WK_OTHER, [AK_ANON] = WK_HEAP, [AK_CODE] = WK_CODE, [AK_DATA] = WK_DATA,
-	};
 	const struct addr_range *r = x->ac[0];
 
 	if (!r || v - r->start >= r->end - r->start) {
@@ -553,6 +555,21 @@ shape_sig_avx512(struct ctx *x, const unsigned char *p, size_t len)
 		kind = _mm512_mask_mov_epi64(kind, text, _mm512_set1_epi64(WK_TEXT));
 		kind = _mm512_mask_mov_epi64(kind, isint, _mm512_set1_epi64(WK_INT));
 		kind = _mm512_maskz_mov_epi64((__mmask8)~(z | in), kind);
+		/* the pointers into the last two ranges pointer_kind found, in
+		 * the vector (most pointers of a chunk go to those); the others
+		 * one by one below */
+		for (unsigned c = 0; c < 2 && in; c++) {
+			const struct addr_range *r = x->ac[c];
+			__mmask8 hit;
+
+			if (!r || r->kind >= sizeof(of_ak) / sizeof(of_ak[0]))
+				continue;
+			hit = _mm512_mask_cmplt_epu64_mask(
+				in, _mm512_sub_epi64(v, _mm512_set1_epi64((long long)r->start)),
+				_mm512_set1_epi64((long long)(r->end - r->start)));
+			kind = _mm512_mask_mov_epi64(kind, hit, _mm512_set1_epi64(of_ak[r->kind]));
+			in &= (__mmask8)~hit;
+		}
 		sig |= (uint64_t)_mm512_reduce_or_epi64(_mm512_sllv_epi64(kind, shifts)) << (WK_BITS * j);
 		for (unsigned k = 0; in; k++, in >>= 1) {
 			uint64_t w;
