@@ -385,14 +385,14 @@ value_kind(uint64_t v, unsigned print, unsigned nul)
 	return (enum word_kind)(k & -(unsigned)(v != 0)); /* WK_ZERO == 0 */
 }
 
-/* v is inside [am->lo, am->hi): which mapping?  Pointers in a chunk tend to
- * go to a few places (the heap, a module), so the last two ranges found are
- * tried first. */
 /* The word kind of a pointer into a mapping of each kind. */
 static const enum word_kind of_ak[] = {
 	[AK_NONE] = WK_OTHER, [AK_ANON] = WK_HEAP, [AK_CODE] = WK_CODE, [AK_DATA] = WK_DATA,
 };
 
+/* v is inside [am->lo, am->hi): which mapping?  Pointers in a chunk tend to
+ * go to a few places (the heap, a module), so the last two ranges found are
+ * tried first. */
 static enum word_kind
 pointer_kind(struct ctx *x, uint64_t v, unsigned print, unsigned nul)
 {
