@@ -84,6 +84,8 @@ sw() {
 field() { awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$1"; }
 median() { sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "" }'; }
 med() { [ -f "$1" ] && field "$1" "$2" | median || echo ""; }
+# spread FILE KEY: "min-max" of KEY, whole numbers (the machine's noise beside the median)
+spread() { [ -f "$1" ] && field "$1" "$2" | sort -g | awk '{ a[NR] = $1 } END { if (NR) printf "%.0f-%.0f\n", a[1], a[NR] }' || echo ""; }
 # jget FILE KEY...: fields of a heapscan --json report's summary (or top level)
 jget() {
 	python3 -c 'import json, sys
@@ -160,6 +162,7 @@ run_size() {
 	R[$n,stops]=$(med "$W/stop.sw" stops)
 	for k in text report vtables leaks snap diff cow gcore; do
 		R[$n,$k.wall]=$(med "$W/$k.sw" wall_ms)
+		R[$n,$k.spread]=$(spread "$W/$k.sw" wall_ms)
 		R[$n,$k.cpu]=$(med "$W/$k.sw" cpu_ms)
 		R[$n,$k.rss]=$(med "$W/$k.sw" maxrss_kb)
 	done
@@ -180,6 +183,7 @@ run_size() {
 	R[$n,cxclasses]=$(wc -l <"$W/cxvtables.out" 2>/dev/null || echo "")
 	for k in cxtext cxvtables cxjson; do
 		R[$n,$k.wall]=$(med "$W/$k.sw" wall_ms)
+		R[$n,$k.spread]=$(spread "$W/$k.sw" wall_ms)
 		R[$n,$k.cpu]=$(med "$W/$k.sw" cpu_ms)
 	done
 	kill "$gen"; wait "$gen" 2>/dev/null || true; gen=
@@ -221,12 +225,15 @@ table() {
 	row "analyze_ms (types, classes, clusters)" $(for n in $SIZES; do fmt "${R[$n,analyze]}" 0; done)
 	row "**report after the copy: walk + analyze, ms** (target ≤ 1000)" $(for n in $SIZES; do fmt "${R[$n,after]}" 0; done)
 	row "**whole job, text report: wall ms** (target < 1000)" $(for n in $SIZES; do fmt "${R[$n,text.wall]}" 0; done)
+	row "whole job, text report: fastest-slowest run, ms" $(for n in $SIZES; do echo "${R[$n,text.spread]:-n/a}"; done)
 	row "whole job, text report: CPU ms (user + system, both CPUs)" $(for n in $SIZES; do fmt "${R[$n,text.cpu]}" 0; done)
 	row "whole job, --json: CPU ms" $(for n in $SIZES; do fmt "${R[$n,report.cpu]}" 0; done)
 	row "report (--json) wall, ms" $(for n in $SIZES; do fmt "${R[$n,report.wall]}" 0; done)
+	row "report (--json): fastest-slowest run, ms" $(for n in $SIZES; do echo "${R[$n,report.spread]:-n/a}"; done)
 	row "report peak RSS, MiB" $(for n in $SIZES; do kmib "${R[$n,report.rss]}"; done)
 	row "**RSS ÷ (copied + 16 B/chunk)** (target ≤ 1.1)" $(for n in $SIZES; do rss_ratio "${R[$n,report.rss]}" "$n"; done)
 	row "--vtables wall, ms" $(for n in $SIZES; do fmt "${R[$n,vtables.wall]}" 0; done)
+	row "--vtables: fastest-slowest run, ms" $(for n in $SIZES; do echo "${R[$n,vtables.spread]:-n/a}"; done)
 	row "--vtables CPU ms" $(for n in $SIZES; do fmt "${R[$n,vtables.cpu]}" 0; done)
 	row "--vtables RSS ÷ (copied + 16 B/chunk)" $(for n in $SIZES; do rss_ratio "${R[$n,vtables.rss]}" "$n"; done)
 	if [ $HAVE_LEAKS = 1 ]; then
@@ -256,6 +263,7 @@ table() {
 		row "**$CLASSES classes: whole job, text report, wall ms**" $(for n in $SIZES; do fmt "${R[$n,cxtext.wall]}" 0; done)
 		row "**$CLASSES classes: whole job, --vtables, wall ms**" $(for n in $SIZES; do fmt "${R[$n,cxvtables.wall]}" 0; done)
 		row "**$CLASSES classes: whole job, --json, wall ms**" $(for n in $SIZES; do fmt "${R[$n,cxjson.wall]}" 0; done)
+		row "$CLASSES classes: fastest-slowest run, ms, text/--vtables/--json" $(for n in $SIZES; do echo "${R[$n,cxtext.spread]:-n/a}/${R[$n,cxvtables.spread]:-n/a}/${R[$n,cxjson.spread]:-n/a}"; done)
 		row "$CLASSES classes: CPU ms, text/--vtables/--json" $(for n in $SIZES; do echo "$(fmt "${R[$n,cxtext.cpu]}" 0)/$(fmt "${R[$n,cxvtables.cpu]}" 0)/$(fmt "${R[$n,cxjson.cpu]}" 0)"; done)
 	fi
 	if [ -n "$FAILED" ]; then
