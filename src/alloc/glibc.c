@@ -243,23 +243,33 @@ problem(struct heap_model *m, uint64_t addr, const char *fmt, ...)
 /* A problem of the walk, in the model it fills (a part's, in a split walk). */
 #define wproblem(w, ...) problem((w)->m, __VA_ARGS__)
 
-/* image_u64 with a one-region cache: a heap walk reads millions of words
- * from the same region, and the binary search was most of its time. */
-static bool
-rd(struct walk *w, uint64_t addr, uint64_t *v)
+/* Where the len bytes at addr are in the image, through a one-region
+ * cache (a heap walk reads millions of words from the same region, and the
+ * binary search was most of its time); NULL if not wholly in one region
+ * without holes. */
+static const unsigned char *
+host_of(struct walk *w, uint64_t addr, uint64_t len)
 {
 	const struct region *r = w->cur;
 
-	if (!r || addr < r->start || r->end - r->start < 8 ||
-	    addr - r->start > r->end - r->start - 8 || r->nholes) {
+	if (!r || addr - r->start >= r->end - r->start || r->nholes) {
 		r = image_region(w->t->img, addr);
-		if (!r || r->nholes || r->end - r->start < 8)
-			return image_u64(w->t->img, addr, v);
+		if (!r || r->nholes)
+			return NULL;
 		w->cur = r;
-		if (addr - r->start > r->end - r->start - 8)
-			return false;
 	}
-	memcpy(v, r->data + (addr - r->start), 8);
+	return len <= r->end - addr ? r->data + (addr - r->start) : NULL;
+}
+
+/* image_u64, through host_of's cache. */
+static bool
+rd(struct walk *w, uint64_t addr, uint64_t *v)
+{
+	const unsigned char *h = host_of(w, addr, 8);
+
+	if (!h)
+		return image_u64(w->t->img, addr, v);
+	memcpy(v, h, 8);
 	return true;
 }
 
@@ -1591,22 +1601,6 @@ struct ahead_list {
 struct ahead {
 	struct ahead_list list[AHEAD_LISTS];
 };
-
-/* Where the len bytes at addr are in the image (to fetch them ahead);
- * NULL if not there. */
-static const unsigned char *
-host_of(struct walk *w, uint64_t addr, uint64_t len)
-{
-	const struct region *r = w->cur;
-
-	if (!r || addr - r->start >= r->end - r->start || r->nholes) {
-		r = image_region(w->t->img, addr);
-		if (!r || r->nholes)
-			return NULL;
-		w->cur = r;
-	}
-	return len <= r->end - addr ? r->data + (addr - r->start) : NULL;
-}
 
 /* Fetch find_chunk's chunk entry for the chunk at p (where find_chunk
  * guesses it is). */
