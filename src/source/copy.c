@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,17 +140,23 @@ add_hole(struct region *r, uint64_t start, uint64_t end)
 }
 
 /*
- * A big copy is cut in parts at page boundaries, each read by a thread of
- * its own (par.h): two threads copy the 1.2 GB bench heap in ~130 ms where
- * one takes ~215 (process_vm_readv is a memcpy per page, and one core does
- * not fill the memory bus).  A part covers bytes [off, end) of regions
- * [reg, last]; a region cut by two parts is read by both, each its own
- * bytes.  The holes a part finds are kept with it and given to the regions
+ * A big copy is cut in parts at page boundaries, read by threads (par.h):
+ * two threads copy the 1.2 GB bench heap in ~115 ms where one takes ~215
+ * (process_vm_readv is a memcpy per page, and one core does not fill the
+ * memory bus).  A part covers bytes [off, end) of regions [reg, last]; a
+ * region cut by two parts is read by both, each its own bytes.  The parts
+ * are small (COPY_PART_PAGES) and each thread takes the next one left until
+ * none is: the same bytes cost more in some regions than in others (the
+ * upper half of the bench heap took 114 ms, the lower 88, when each thread
+ * had one half), and the target stays stopped until the slowest thread is
+ * done.  The holes a part finds are kept with it and given to the regions
  * after the join, in address order (parts are in address order), so a
  * region's holes come out as one thread would have found them.
  */
 #define COPY_SPLIT_PAGES ((64u << 20) / PAGE) /* less: one thread */
-#define COPY_MAX_PARTS 16
+#define COPY_MAX_THREADS 16
+#define COPY_PART_PAGES ((16u << 20) / PAGE)
+#define COPY_MAX_PARTS 4096
 
 struct part_hole {
 	size_t reg;
@@ -169,6 +176,9 @@ struct copy_job {
 	struct image *img;
 	const bool *via_mem;
 	struct copy_part *part;
+	size_t nparts;
+	atomic_size_t next; /* the next part no thread has taken */
+	atomic_bool gone;   /* the target is gone: the parts left are not read */
 };
 
 static void
@@ -333,14 +343,25 @@ read_part(pid_t pid, struct image *img, const bool *via_mem, struct copy_part *c
 	return 0;
 }
 
+/* A thread's loop: the next part nobody has taken, until none is left. */
 static void
-copy_part_main(void *arg, size_t begin, size_t end, unsigned k)
+copy_part_main(void *arg, size_t begin, size_t end, unsigned thread)
 {
 	struct copy_job *j = arg;
+	size_t k;
 
 	(void)begin;
-	(void)end; /* the part has them in regions */
-	j->part[k].ret = read_part(j->pid, j->img, j->via_mem, &j->part[k]);
+	(void)end;
+	(void)thread; /* the parts say what to read */
+	while ((k = atomic_fetch_add(&j->next, 1)) < j->nparts) {
+		if (atomic_load(&j->gone)) {
+			j->part[k].ret = -ESRCH;
+			continue;
+		}
+		j->part[k].ret = read_part(j->pid, j->img, j->via_mem, &j->part[k]);
+		if (j->part[k].ret == -ESRCH)
+			atomic_store(&j->gone, true);
+	}
 }
 
 /* The region holding byte b of the copy (regions lie in the buffer in
@@ -367,23 +388,37 @@ static int
 read_regions(pid_t pid, struct image *img, const bool *via_mem)
 {
 	uint64_t pages = img->bytes / PAGE;
-	unsigned parts = 1;
-	size_t *cut;
-	struct copy_job j = { pid, img, via_mem, NULL };
+	unsigned threads = 1, parts = 1;
+	size_t *cut, wcut[COPY_MAX_THREADS + 1];
+	struct copy_job j = { .pid = pid, .img = img, .via_mem = via_mem };
 	int ret = 0;
 
 	if (!img->n || !img->bytes)
 		return 0;
 	if (pages >= COPY_SPLIT_PAGES || (par_min_for_tests && pages >= 2))
-		parts = (unsigned)par_jobs();
-	if (parts > COPY_MAX_PARTS)
-		parts = COPY_MAX_PARTS;
+		threads = (unsigned)par_jobs();
+	if (threads > COPY_MAX_THREADS)
+		threads = COPY_MAX_THREADS;
+	if (threads > 1) {
+		/* parts of COPY_PART_PAGES, a few per thread at least (the
+		 * tests' small copies too) */
+		uint64_t want = pages / COPY_PART_PAGES;
+
+		if (want < 4ULL * threads)
+			want = 4ULL * threads;
+		parts = want > COPY_MAX_PARTS ? COPY_MAX_PARTS : (unsigned)want;
+	}
 	if (parts > pages)
 		parts = (unsigned)pages;
 	if (!parts)
 		parts = 1;
+	if (threads > parts)
+		threads = parts;
 	cut = xmalloc((parts + 1) * sizeof(*cut));
 	j.part = xcalloc(parts, sizeof(*j.part));
+	j.nparts = parts;
+	atomic_init(&j.next, 0);
+	atomic_init(&j.gone, false);
 	for (unsigned k = 0; k <= parts; k++)
 		cut[k] = k == parts ? (size_t)pages : par_cut((size_t)pages, parts, k);
 	for (unsigned k = 0; k < parts; k++) {
@@ -397,7 +432,9 @@ read_regions(pid_t pid, struct image *img, const bool *via_mem)
 			cp->last = region_of_byte(img, (uint64_t)cut[k + 1] * PAGE, &cp->end);
 		}
 	}
-	par_run_cuts(cut, parts, copy_part_main, &j);
+	for (unsigned t = 0; t <= threads; t++)
+		wcut[t] = t;
+	par_run_cuts(wcut, threads, copy_part_main, &j);
 	for (unsigned k = 0; k < parts; k++) {
 		/* the first part's failure, but gone says more than any other */
 		if (!ret || j.part[k].ret == -ESRCH)
