@@ -1961,15 +1961,23 @@ walk_tcache(struct walk *w, const struct glibc_thread *th, uint64_t nbins, int64
  * before it, on a doubly linked bin (tcache and fastbin chunks keep the bit
  * set).  The bin chunks' own side (prev_size, the bit) is check_bin_chunk's;
  * here, a clear bit after a chunk that no bin holds. */
+struct prev_free_job {
+	const struct walk *w;
+	size_t **bad; /* per part: the chunks (indices) whose chunk before is on no bin */
+	size_t *nbad, *cap;
+};
+
 static void
-check_prev_free(struct walk *w)
+prev_free_part(void *arg, size_t begin, size_t end, unsigned part)
 {
+	struct prev_free_job *j = arg;
+	const struct walk *w = j->w;
 	const struct heap_model *m = w->m;
 
-	for (size_t k = 0; k < w->npclear; k++) {
+	for (size_t k = begin; k < end; k++) {
 		const struct hs_chunk *c, *prev;
 
-		if (k + AHEAD_DIST < w->npclear) /* each a wait for memory, else */
+		if (k + AHEAD_DIST < end) /* each a wait for memory, else */
 			fetch_chunk_entry(w, w->pclear[k + AHEAD_DIST]);
 		c = find_chunk(w, w->pclear[k]);
 		if (!c || c == m->chunks)
@@ -1979,10 +1987,38 @@ check_prev_free(struct walk *w)
 		    prev->kind == CK_UNSORTED || prev->kind == CK_SMALLBIN ||
 		    prev->kind == CK_LARGEBIN)
 			continue;
-		problem(w->m, prev->addr, "chunk at 0x%lx (%s) is on no bin, but the next chunk 0x%lx "
-			"says it is free (double free or corruption (!prev))",
-			(unsigned long)prev->addr, chunk_kind_name(prev->kind), (unsigned long)c->addr);
+		j->bad[part] = xgrow(j->bad[part], &j->cap[part], j->nbad[part] + 1,
+				     sizeof(**j->bad));
+		j->bad[part][j->nbad[part]++] = (size_t)(c - m->chunks);
 	}
+}
+
+/* The chunks are looked up in parts, one a thread (8 ms of one thread on
+ * the 10M-chunk bench heap); the problems are noted after, in order. */
+static void
+check_prev_free(struct walk *w)
+{
+	const struct heap_model *m = w->m;
+	unsigned parts = par_parts(w->npclear);
+	struct prev_free_job j = { .w = w, .bad = xcalloc(parts, sizeof(*j.bad)),
+				   .nbad = xcalloc(parts, sizeof(*j.nbad)),
+				   .cap = xcalloc(parts, sizeof(*j.cap)) };
+
+	par_run(w->npclear, parts, prev_free_part, &j);
+	for (unsigned p = 0; p < parts; p++) {
+		for (size_t k = 0; k < j.nbad[p]; k++) {
+			const struct hs_chunk *c = &m->chunks[j.bad[p][k]], *prev = c - 1;
+
+			problem(w->m, prev->addr, "chunk at 0x%lx (%s) is on no bin, but the next "
+				"chunk 0x%lx says it is free (double free or corruption (!prev))",
+				(unsigned long)prev->addr, chunk_kind_name(prev->kind),
+				(unsigned long)c->addr);
+		}
+		free(j.bad[p]);
+	}
+	free(j.bad);
+	free(j.nbad);
+	free(j.cap);
 }
 
 /* ---- totals -------------------------------------------------------------- */
