@@ -1178,6 +1178,30 @@ has_tag(const struct ctx *lo, uint32_t tag)
 	return false;
 }
 
+/* has_tag a line of 8 slots at a time, for CPUs with AVX-512: a tag's
+ * home is the first slot of a line (slot_home), and a probe goes on to the
+ * next line only when this one has no empty slot.  Half the merge's time
+ * on the bench heap was has_tag's loop, about 6 slots a tag, the end of
+ * each mispredicted. */
+__attribute__((target("avx512f"))) static bool
+has_tag_avx512(const struct ctx *lo, uint32_t tag)
+{
+	const __m512i t = _mm512_set1_epi64((long long)tag), zero = _mm512_setzero_si512();
+
+	for (size_t pos = slot_home(lo, tag), n = 0; n < lo->nslots; n += 8) {
+		__m512i v = _mm512_loadu_si512((const void *)(lo->tab + pos));
+		__mmask8 empty = _mm512_cmpeq_epi64_mask(v, zero),
+			 hit = _mm512_mask_cmpeq_epi64_mask((__mmask8)~empty, _mm512_srli_epi64(v, 32), t);
+
+		if (empty) /* the slots before the first empty one */
+			return (hit & (__mmask8)((empty & -empty) - 1)) != 0;
+		if (hit)
+			return true;
+		pos = pos + 8 < lo->nslots ? pos + 8 : 0;
+	}
+	return false;
+}
+
 static void
 maybe_part(void *arg, size_t begin, size_t end, unsigned part)
 {
@@ -1191,7 +1215,8 @@ maybe_part(void *arg, size_t begin, size_t end, unsigned part)
 		if (!tab[s])
 			continue;
 		for (unsigned lo = 0; lo < j->k && !maybe; lo++)
-			maybe = has_tag(j->cx[lo], tag);
+			maybe = j->cx[lo]->avx512 ? has_tag_avx512(j->cx[lo], tag)
+						  : has_tag(j->cx[lo], tag);
 		if (!maybe)
 			continue;
 		j->hit[part] = xgrow(j->hit[part], &j->cap[part], j->nhit[part] + 1,
