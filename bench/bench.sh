@@ -230,7 +230,7 @@ table() {
 	row "whole job, text report: fastest-slowest run, ms" $(for n in $SIZES; do echo "${R[$n,text.spread]:-n/a}"; done)
 	row "whole job, text report: CPU ms (user + system, both CPUs)" $(for n in $SIZES; do fmt "${R[$n,text.cpu]}" 0; done)
 	row "whole job, --json: CPU ms" $(for n in $SIZES; do fmt "${R[$n,report.cpu]}" 0; done)
-	row "system CPU ms, least-most of the runs: text / --json / --vtables" $(for n in $SIZES; do echo "${R[$n,text.sys]:-n/a} / ${R[$n,report.sys]:-n/a} / ${R[$n,vtables.sys]:-n/a}"; done)
+	row "system CPU ms, least-most of the runs, text/--json/--vtables" $(for n in $SIZES; do echo "${R[$n,text.sys]:-n/a}/${R[$n,report.sys]:-n/a}/${R[$n,vtables.sys]:-n/a}"; done)
 	row "report (--json) wall, ms" $(for n in $SIZES; do fmt "${R[$n,report.wall]}" 0; done)
 	row "report (--json): fastest-slowest run, ms" $(for n in $SIZES; do echo "${R[$n,report.spread]:-n/a}"; done)
 	row "report peak RSS, MiB" $(for n in $SIZES; do kmib "${R[$n,report.rss]}"; done)
@@ -268,7 +268,7 @@ table() {
 		row "**$CLASSES classes: whole job, --json, wall ms**" $(for n in $SIZES; do fmt "${R[$n,cxjson.wall]}" 0; done)
 		row "$CLASSES classes: fastest-slowest run, ms, text/--vtables/--json" $(for n in $SIZES; do echo "${R[$n,cxtext.spread]:-n/a}/${R[$n,cxvtables.spread]:-n/a}/${R[$n,cxjson.spread]:-n/a}"; done)
 		row "$CLASSES classes: CPU ms, text/--vtables/--json" $(for n in $SIZES; do echo "$(fmt "${R[$n,cxtext.cpu]}" 0)/$(fmt "${R[$n,cxvtables.cpu]}" 0)/$(fmt "${R[$n,cxjson.cpu]}" 0)"; done)
-		row "$CLASSES classes: system CPU ms, least-most, text / --vtables / --json" $(for n in $SIZES; do echo "${R[$n,cxtext.sys]:-n/a} / ${R[$n,cxvtables.sys]:-n/a} / ${R[$n,cxjson.sys]:-n/a}"; done)
+		row "$CLASSES classes: system CPU ms, least-most, text/--vtables/--json" $(for n in $SIZES; do echo "${R[$n,cxtext.sys]:-n/a}/${R[$n,cxvtables.sys]:-n/a}/${R[$n,cxjson.sys]:-n/a}"; done)
 	fi
 	if [ -n "$FAILED" ]; then
 		row "failed runs (left out of the medians)" "$(echo $FAILED | tr ' ' '\n' | sort | uniq -c | awk '{printf "%s %s×; ", $2, $1}')"
