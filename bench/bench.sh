@@ -303,7 +303,10 @@ machine() {
 	echo "/proc/PID/task/*/stat; heapscan's own pause_ms is its clock around the same window."
 	echo "The poller takes one of the two CPUs while it runs; the raw copy runs without it, and so"
 	echo "does the report run, whose pause_ms is the like-for-like figure."
-	echo "Peak RSS is wait4's ru_maxrss of the heapscan process."
+	echo "Peak RSS is wait4's ru_maxrss of the heapscan process. System CPU time is mostly the"
+	echo "kernel faulting in heapscan's memory: on this VM, memory freed a few seconds before may"
+	echo "have been handed back to the host, and faulting it in again costs 1-2 ms a MiB, so the"
+	echo "runs with the most system time are the slow ones (a warm run's is 0.33-0.37 s)."
 	echo
 	table
 } >"$W/results.md"
