@@ -254,4 +254,8 @@ int glibc_busy_arenas(const struct image *img, const struct glibc_layout *lay,
 /* Chunk whose header is at addr, or NULL (binary search). */
 struct hs_chunk *heap_model_find(const struct heap_model *m, uint64_t addr);
 
+/* The index of the first chunk from index i on whose header is at or past
+ * addr, or m->nchunks (binary search). */
+size_t heap_model_first_at(const struct heap_model *m, size_t i, uint64_t addr);
+
 #endif

@@ -1219,6 +1219,22 @@ heap_model_find(const struct heap_model *m, uint64_t addr)
 	return NULL;
 }
 
+size_t
+heap_model_first_at(const struct heap_model *m, size_t i, uint64_t addr)
+{
+	size_t hi = m->nchunks;
+
+	while (i < hi) {
+		size_t mid = i + (hi - i) / 2;
+
+		if (m->chunks[mid].addr < addr)
+			i = mid + 1;
+		else
+			hi = mid;
+	}
+	return i;
+}
+
 /*
  * Finding a free-list entry's chunk: per page of every heap (range), the
  * index of its first chunk at or past the page's start.  A lookup is a
@@ -1239,7 +1255,7 @@ fill_pages(void *arg, size_t begin, size_t end, unsigned part)
 {
 	struct walk *w = arg;
 	const struct heap_model *m = w->m;
-	size_t si = 0, lo = 0, hi = w->m->nchunks;
+	size_t si = 0, lo = 0;
 
 	(void)part;
 	while (si + 1 < w->nspans && w->spans[si + 1].first <= begin)
@@ -1254,16 +1270,8 @@ fill_pages(void *arg, size_t begin, size_t end, unsigned part)
 		pstart = sp->start + (uint64_t)(t - sp->first) * PAGE;
 		if (pstart > sp->end)
 			pstart = sp->end;
-		if (t == begin) { /* the first chunk at or past pstart */
-			while (lo < hi) {
-				size_t mid = lo + (hi - lo) / 2;
-
-				if (m->chunks[mid].addr < pstart)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-		}
+		if (t == begin) /* the first chunk at or past pstart */
+			lo = heap_model_first_at(m, lo, pstart);
 		while (lo < m->nchunks && m->chunks[lo].addr < pstart)
 			lo++;
 		w->pg[t] = lo;
