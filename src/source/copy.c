@@ -155,7 +155,7 @@ add_hole(struct region *r, uint64_t start, uint64_t end)
 
 /*
  * A big copy is cut in parts at page boundaries, read by threads (par.h):
- * two threads copy the 1.2 GB bench heap in ~115 ms where one takes ~215
+ * two threads copy the 1.2 GB bench heap in ~100 ms where one takes 145-215
  * (process_vm_readv is a memcpy per page, and one core does not fill the
  * memory bus).  A part covers bytes [off, end) of regions [reg, last]; a
  * region cut by two parts is read by both, each its own bytes.  The parts
