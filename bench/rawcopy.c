@@ -4,11 +4,13 @@
  * the caller, with process_vm_readv into a pre-faulted buffer.  Prints the
  * copy's milliseconds and bytes.  Usage: rawcopy PID [THREADS]
  *
- * With THREADS (default 1), the bytes are cut in that many page-aligned
- * parts read at once, as heapscan's copy does on its --jobs (copy.c).
+ * With THREADS (default 1), the bytes are cut in page-aligned parts of 16
+ * MiB, which that many threads take in turn until none is left, as
+ * heapscan's copy does on its --jobs (copy.c).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,15 +25,18 @@ static struct iovec remote[MAXMAP];
 static int nmaps, pid;
 static char *buf;
 
+#define PART_BYTES (16UL << 20)
+
 struct part {
 	unsigned long lo, hi; /* bytes of the maps laid end to end */
-	pthread_t th;
 };
 
-static void *
-copy_part(void *arg)
+static unsigned long total;
+static atomic_ulong next_part; /* the next part no thread has taken */
+
+static void
+copy_part(const struct part *p)
 {
-	struct part *p = arg;
 	unsigned long at = 0;
 
 	for (int i = 0; i < nmaps; i++) {
@@ -47,15 +52,30 @@ copy_part(void *arg)
 		if (process_vm_readv(pid, &l, 1, &r, 1, 0) < 0)
 			perror("process_vm_readv");
 	}
+}
+
+/* A thread: the next part nobody has taken, until none is left. */
+static void *
+copy_parts(void *arg)
+{
+	unsigned long k;
+
+	(void)arg;
+	while ((k = atomic_fetch_add(&next_part, 1)) * PART_BYTES < total) {
+		unsigned long hi = (k + 1) * PART_BYTES;
+		struct part p = { k * PART_BYTES, hi < total ? hi : total };
+
+		copy_part(&p);
+	}
 	return NULL;
 }
 
 int
 main(int argc, char **argv)
 {
-	static struct part part[MAXTHREADS];
+	static pthread_t th[MAXTHREADS];
 	char path[64], line[4096];
-	unsigned long s, e, total = 0;
+	unsigned long s, e;
 	int threads = argc > 2 ? atoi(argv[2]) : 1;
 	FILE *f;
 
@@ -84,19 +104,15 @@ main(int argc, char **argv)
 		return 1;
 	madvise(buf, total, MADV_HUGEPAGE);
 	madvise(buf, total, MADV_POPULATE_WRITE);
-	for (int t = 0; t < threads; t++) {
-		part[t].lo = total / 4096 * t / threads * 4096;
-		part[t].hi = t + 1 == threads ? total : total / 4096 * (t + 1) / threads * 4096;
-	}
 	struct timespec a, b;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (int t = 1; t < threads; t++)
-		if (pthread_create(&part[t].th, NULL, copy_part, &part[t]))
+		if (pthread_create(&th[t], NULL, copy_parts, NULL))
 			return 1;
-	copy_part(&part[0]);
+	copy_parts(NULL);
 	for (int t = 1; t < threads; t++)
-		pthread_join(part[t].th, NULL);
+		pthread_join(th[t], NULL);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	printf("%.3f %lu\n", (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6, total);
 	return 0;
