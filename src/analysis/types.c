@@ -81,9 +81,9 @@ struct builder {
 	size_t next, extcap;
 	uint64_t *dead;     /* words of short strings' buffers past their NUL, sorted */
 	size_t ndead, deadcap;
-	size_t *cut;        /* the passes that read every live chunk: part k is */
-	unsigned parts;     /* chunks [cut[k], cut[k + 1]) (work_cuts) */
-	size_t *wcut;       /* the same for the word pass */
+	unsigned parts;     /* of the passes that read every live chunk (work_cuts): */
+	size_t *cut;        /* the container search's part k is chunks [cut[k], cut[k + 1]), */
+	size_t *wcut;       /* the word pass's [wcut[k], wcut[k + 1]) */
 	/* The container search's filter (ends_add): per image region, a bit
 	 * per 16 bytes of [start, end], set where an in-use arena chunk ends;
 	 * NULL for a region no chunk starts in.  mm: the mmapped chunks'
